@@ -1,0 +1,1 @@
+"""The protocol core: state and rules of Multi-Collateral Dai in float units (pure numpy, no mesa)."""

@@ -1,0 +1,447 @@
+"""Vat: the vault book and the system's Dai/sin accounting (dss ``vat.sol``, in float units).
+
+Units: collateral in tokens, Dai in Dai (dss ``wad``/``rad`` become plain floats), rates as plain
+multipliers (1.13, not 1.13e27). The dss names are used where they are the domain's words:
+
+- ``ink``: collateral locked in a vault [tokens].
+- ``art``: normalised debt of a vault [Dai at rate 1]; the vault owes ``art * rate`` Dai.
+- ``rate``: the ilk's accumulated stability-fee multiplier [-].
+- ``spot``: the ilk's collateral price with the safety margin, ``price / par / mat`` [Dai/token].
+- ``line`` / ``Line``: debt ceiling of the ilk / of the system [Dai].
+- ``dust``: minimum debt of a vault that holds any debt [Dai].
+- ``Art``: total normalised debt of the ilk.
+- ``debt``: total Dai issued; ``vice``: total unbacked Dai (system debt, ``sin``).
+- ``gem``: collateral held outside vaults by an account (an auction house, a keeper, an owner).
+
+The book of each ilk is a struct of arrays. Vault operations are vectorised: they take index
+arrays and apply each element's rule independently, except where dss is sequential (debt
+ceilings), which is reproduced with cumulative sums in index order.
+
+Invariants (checked by :meth:`Vat.check`):
+``debt == Σ_ilk Art·rate + vice``; ``Σ sin == vice``; per ilk ``Σ ink + Σ gem == joined − exited``;
+no negative ``ink``, ``art``, ``dai``, ``sin`` or ``gem``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim.protocol.events import EventLog
+
+#: Relative tolerance of the float accounting invariants.
+REL_TOL = 1e-9
+
+
+class ProtocolError(Exception):
+    """A protocol call was rejected (dss would revert); nothing was changed."""
+
+
+# Reasons a frob can be rejected, as codes per element (0 = accepted).
+FROB_OK = 0
+FROB_NOT_SAFE = 1
+FROB_CEILING = 2
+FROB_DUST = 3
+FROB_NEGATIVE = 4
+FROB_REASONS = {
+    FROB_OK: "ok",
+    FROB_NOT_SAFE: "Vat/not-safe: the vault would be unsafe (or less safe) after the action",
+    FROB_CEILING: "Vat/ceiling-exceeded: drawing would exceed the ilk line or the system Line",
+    FROB_DUST: "Vat/dust: a vault with debt must owe at least dust",
+    FROB_NEGATIVE: "Vat/negative: ink or art would become negative",
+}
+
+
+@dataclass
+class Ilk:
+    """One collateral type: its parameters, accumulators and vault book.
+
+    Attributes:
+        name: ilk name, e.g. ``"ETH-A"``.
+        ink: collateral per vault [tokens].
+        art: normalised debt per vault [Dai at rate 1].
+        owner: owner id per vault (the index of the borrower cohort that opened it).
+        rate: accumulated stability-fee multiplier [-].
+        spot: price with safety margin, ``osm_price / par / mat`` [Dai/token].
+        line: ilk debt ceiling [Dai].
+        dust: minimum vault debt [Dai].
+        Art: total normalised debt [Dai at rate 1].
+        Ink: total collateral in vaults [tokens] (kept incrementally).
+        joined: collateral that entered the system from outside [tokens].
+        exited: collateral that left the system [tokens].
+    """
+
+    name: str
+    ink: np.ndarray
+    art: np.ndarray
+    owner: np.ndarray
+    rate: float = 1.0
+    spot: float = 0.0
+    line: float = np.inf
+    dust: float = 0.0
+    Art: float = 0.0
+    Ink: float = 0.0
+    joined: float = 0.0
+    exited: float = 0.0
+    #: Incremented whenever the book changes; keys the cache of :meth:`unsafe`.
+    version: int = 0
+    _unsafe_key: tuple[int, float, float] | None = field(default=None, repr=False)
+    _unsafe_idx: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def size(self) -> int:
+        """Number of vault slots in the book (open or closed)."""
+        return int(self.ink.shape[0])
+
+    def debt_of(self, idx: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """Debt of vaults ``art * rate`` [Dai]."""
+        return self.art[idx] * self.rate
+
+    def unsafe(self) -> np.ndarray:
+        """Indices of unsafe vaults: ``ink * spot < art * rate``.
+
+        The result is cached until the book, ``spot`` or ``rate`` changes, so that several
+        keepers looking in the same tick cost one pass over the book.
+        """
+        key = (self.version, self.spot, self.rate)
+        if self._unsafe_key != key or self._unsafe_idx is None:
+            if self.spot <= 0:
+                self._unsafe_idx = np.flatnonzero(self.art > 0)
+            else:
+                # art * (rate/spot) > ink: one full-length multiply instead of two.
+                self._unsafe_idx = np.flatnonzero(self.art * (self.rate / self.spot) > self.ink)
+            self._unsafe_key = key
+        return self._unsafe_idx
+
+
+@dataclass
+class Vat:
+    """The core accounting engine (dss ``Vat``).
+
+    Attributes:
+        ilks: collateral types by name.
+        Line: system debt ceiling [Dai].
+        debt: total Dai issued [Dai].
+        vice: total unbacked Dai [Dai].
+        dai: internal Dai balances of named accounts [Dai].
+        sin: internal system-debt balances of named accounts [Dai].
+        gem: collateral outside vaults, by ``(ilk, account)`` [tokens].
+        log: event sink.
+    """
+
+    Line: float = np.inf
+    ilks: dict[str, Ilk] = field(default_factory=dict)
+    debt: float = 0.0
+    vice: float = 0.0
+    dai: dict[str, float] = field(default_factory=dict)
+    sin: dict[str, float] = field(default_factory=dict)
+    gem: dict[tuple[str, str], float] = field(default_factory=dict)
+    log: EventLog = field(default_factory=EventLog)
+
+    # ------------------------------------------------------------------ administration
+    def init_ilk(self, name: str, n_vaults: int, *, line: float, dust: float) -> Ilk:
+        """Create an ilk with ``n_vaults`` empty vault slots (dss ``init`` + ``file``).
+
+        Args:
+            name: ilk name.
+            n_vaults: number of vault slots.
+            line: debt ceiling [Dai].
+            dust: minimum vault debt [Dai].
+
+        Returns:
+            The new ilk.
+        """
+        if name in self.ilks:
+            raise ProtocolError(f"Vat/ilk-already-init: {name}")
+        ilk = Ilk(
+            name=name,
+            ink=np.zeros(n_vaults),
+            art=np.zeros(n_vaults),
+            owner=np.zeros(n_vaults, dtype=np.int32),
+            line=line,
+            dust=dust,
+        )
+        self.ilks[name] = ilk
+        return ilk
+
+    # ------------------------------------------------------------------ vault operations
+    def frob_many(
+        self,
+        ilk_name: str,
+        idx: np.ndarray,
+        dink: np.ndarray,
+        dart: np.ndarray,
+        *,
+        actor: str = "system",
+        log: bool = True,
+    ) -> np.ndarray:
+        """Change the collateral and debt of many vaults (dss ``frob``, vectorised).
+
+        Each element is accepted or rejected on its own, exactly as dss would for one call;
+        the debt ceilings are applied in index order (earlier elements draw first). Rejected
+        elements change nothing. Locked collateral enters from the owner's wallet (``joined``),
+        freed collateral leaves (``exited``); drawn Dai leaves the modelled accounts to the
+        owner, repaid Dai comes from the owner.
+
+        Args:
+            ilk_name: the ilk.
+            idx: vault indices (distinct).
+            dink: collateral change per vault [tokens] (+ lock, − free).
+            dart: normalised debt change per vault (+ draw, − repay).
+            actor: caller name, for the event log.
+            log: whether to record ``frob`` events for accepted elements.
+
+        Returns:
+            Reason code per element (``FROB_OK`` == 0 where accepted, see ``FROB_REASONS``).
+        """
+        ilk = self.ilks[ilk_name]
+        idx = np.asarray(idx, dtype=np.int64)
+        dink = np.broadcast_to(np.asarray(dink, dtype=np.float64), idx.shape)
+        dart = np.broadcast_to(np.asarray(dart, dtype=np.float64), idx.shape)
+        ink = ilk.ink[idx] + dink
+        art = ilk.art[idx] + dart
+        code = np.zeros(idx.shape, dtype=np.int8)
+        # Tiny float residue from repaying everything is treated as zero.
+        art = np.where(np.abs(art) <= 1e-12 * np.maximum(ilk.art[idx], 1.0), 0.0, art)
+        ink = np.where(np.abs(ink) <= 1e-12 * np.maximum(ilk.ink[idx], 1.0), 0.0, ink)
+        tab = art * ilk.rate
+        code[(ink < 0) | (art < 0)] = FROB_NEGATIVE
+        safer = (dart <= 0) & (dink >= 0)
+        code[(code == 0) & ~safer & (tab > ink * ilk.spot)] = FROB_NOT_SAFE
+        code[(code == 0) & (art > 0) & (tab < ilk.dust)] = FROB_DUST
+        draws = (code == 0) & (dart > 0)
+        if draws.any():
+            # dss checks the ceilings after each call, so earlier elements draw first.
+            net = np.where(code == 0, dart * ilk.rate, 0.0)
+            ilk_after = ilk.Art * ilk.rate + np.cumsum(net)
+            sys_after = self.debt + np.cumsum(net)
+            over = draws & (
+                (ilk_after > ilk.line * (1 + REL_TOL)) | (sys_after > self.Line * (1 + REL_TOL))
+            )
+            if over.any():
+                self._sequential_ceilings(ilk, code, dart)
+        ok = code == 0
+        if not ok.any():
+            return code
+        i = idx[ok]
+        # Effective changes after clamping float residue to zero.
+        di = ink[ok] - ilk.ink[i]
+        da = art[ok] - ilk.art[i]
+        ilk.ink[i] = ink[ok]
+        ilk.art[i] = art[ok]
+        ilk.version += 1
+        sum_dink = float(di.sum())
+        sum_dart = float(da.sum())
+        ilk.Art = max(ilk.Art + sum_dart, 0.0)
+        ilk.Ink += sum_dink
+        self.debt += sum_dart * ilk.rate
+        lock = float(di[di > 0].sum())
+        ilk.joined += lock
+        ilk.exited += lock - sum_dink
+        if log:
+            self.log.add(
+                "frob", ilk=ilk_name, vault=i, actor=actor, collateral=di, dai=da * ilk.rate
+            )
+        return code
+
+    def _sequential_ceilings(self, ilk: Ilk, code: np.ndarray, dart: np.ndarray) -> None:
+        """Apply the debt ceilings one element at a time (only when a ceiling binds)."""
+        ilk_debt = ilk.Art * ilk.rate
+        sys_debt = self.debt
+        for k in range(code.shape[0]):
+            if code[k] != FROB_OK:
+                continue
+            change = dart[k] * ilk.rate
+            if change > 0 and (
+                ilk_debt + change > ilk.line * (1 + REL_TOL)
+                or sys_debt + change > self.Line * (1 + REL_TOL)
+            ):
+                code[k] = FROB_CEILING
+                continue
+            ilk_debt += change
+            sys_debt += change
+
+    def frob(self, ilk_name: str, i: int, dink: float, dart: float, actor: str = "system") -> None:
+        """Single-vault ``frob`` that raises :class:`ProtocolError` when dss would revert."""
+        code = self.frob_many(
+            ilk_name, np.array([i]), np.array([dink]), np.array([dart]), actor=actor
+        )
+        if code[0] != FROB_OK:
+            raise ProtocolError(FROB_REASONS[int(code[0])])
+
+    def open_vaults(
+        self, ilk_name: str, idx: np.ndarray, ink: np.ndarray, art: np.ndarray, owner: int
+    ) -> None:
+        """Open empty vault slots with collateral and debt through ``frob`` (all or nothing).
+
+        Raises:
+            ProtocolError: when any vault would be rejected, naming the first reason.
+        """
+        ilk = self.ilks[ilk_name]
+        if np.any(ilk.art[idx] != 0) or np.any(ilk.ink[idx] != 0):
+            raise ProtocolError("vault slots already in use")
+        code = self.frob_many(ilk_name, idx, ink, art, log=False)
+        if np.any(code != FROB_OK):
+            bad = int(code[code != FROB_OK][0])
+            accepted = idx[code == FROB_OK]
+            # Undo the accepted part so that the call is atomic.
+            self.frob_many(ilk_name, accepted, -ilk.ink[accepted], -ilk.art[accepted], log=False)
+            ilk.joined -= float(ink[code == FROB_OK].sum())
+            ilk.exited -= float(ink[code == FROB_OK].sum())
+            raise ProtocolError(
+                f"{(code != FROB_OK).sum()} of {len(idx)} vaults cannot open: {FROB_REASONS[bad]}"
+            )
+        ilk.owner[idx] = owner
+
+    def grab(
+        self,
+        ilk_name: str,
+        idx: np.ndarray,
+        dink: np.ndarray,
+        dart: np.ndarray,
+        *,
+        gem_to: str,
+        sin_to: str = "vow",
+    ) -> np.ndarray:
+        """Confiscate collateral and debt from vaults for liquidation (dss ``grab``).
+
+        Args:
+            ilk_name: the ilk.
+            idx: vault indices (distinct).
+            dink: collateral taken per vault [tokens] (positive).
+            dart: normalised debt taken per vault (positive).
+            gem_to: account receiving the collateral (the auction house).
+            sin_to: account booked with the system debt.
+
+        Returns:
+            Debt moved to ``sin`` per vault, ``dart * rate`` [Dai].
+        """
+        ilk = self.ilks[ilk_name]
+        ilk.version += 1
+        ilk.ink[idx] -= dink
+        ilk.art[idx] -= dart
+        # Clamp float residue (a full liquidation leaves exactly zero).
+        ilk.ink[idx] = np.where(ilk.ink[idx] < 1e-12 * (dink + 1.0), 0.0, ilk.ink[idx])
+        ilk.art[idx] = np.where(ilk.art[idx] < 1e-12 * (dart + 1.0), 0.0, ilk.art[idx])
+        sum_dink = float(np.sum(dink))
+        ilk.Art = max(ilk.Art - float(np.sum(dart)), 0.0)
+        ilk.Ink -= sum_dink
+        due = dart * ilk.rate
+        total = float(np.sum(due))
+        key = (ilk_name, gem_to)
+        self.gem[key] = self.gem.get(key, 0.0) + sum_dink
+        self.sin[sin_to] = self.sin.get(sin_to, 0.0) + total
+        self.vice += total
+        return due
+
+    def fold(self, ilk_name: str, drate: float, u: str = "vow") -> float:
+        """Add ``drate`` to the ilk's rate; the fee income ``Art·drate`` goes to ``u`` (dss ``fold``).
+
+        Returns:
+            The Dai created [Dai].
+        """
+        ilk = self.ilks[ilk_name]
+        rad = ilk.Art * drate
+        ilk.rate += drate
+        self.dai[u] = self.dai.get(u, 0.0) + rad
+        self.debt += rad
+        return rad
+
+    def suck(self, u: str, v: str, rad: float) -> None:
+        """Mint unbacked Dai: ``sin[u] += rad``, ``dai[v] += rad`` (dss ``suck``)."""
+        if rad < 0:
+            raise ProtocolError("Vat/suck-negative")
+        self.sin[u] = self.sin.get(u, 0.0) + rad
+        self.dai[v] = self.dai.get(v, 0.0) + rad
+        self.vice += rad
+        self.debt += rad
+
+    def heal(self, u: str, rad: float) -> None:
+        """Cancel ``rad`` of ``u``'s sin against its Dai (dss ``heal``)."""
+        if rad < 0 or rad > self.sin.get(u, 0.0) * (1 + REL_TOL) + 1e-9 or rad > self.dai.get(
+            u, 0.0
+        ) * (1 + REL_TOL) + 1e-9:
+            raise ProtocolError("Vat/heal: not enough sin or dai")
+        self.sin[u] = max(self.sin.get(u, 0.0) - rad, 0.0)
+        self.dai[u] = max(self.dai.get(u, 0.0) - rad, 0.0)
+        self.vice = max(self.vice - rad, 0.0)
+        self.debt = max(self.debt - rad, 0.0)
+
+    def move(self, src: str, dst: str, rad: float) -> None:
+        """Transfer internal Dai (dss ``move``)."""
+        if rad < 0 or rad > self.dai.get(src, 0.0) * (1 + REL_TOL) + 1e-9:
+            raise ProtocolError(f"Vat/move: {src} has not enough Dai")
+        self.dai[src] = max(self.dai.get(src, 0.0) - rad, 0.0)
+        self.dai[dst] = self.dai.get(dst, 0.0) + rad
+
+    def flux(self, ilk_name: str, src: str, dst: str, wad: float) -> None:
+        """Transfer collateral outside vaults (dss ``flux``)."""
+        key_src = (ilk_name, src)
+        if wad < 0 or wad > self.gem.get(key_src, 0.0) * (1 + REL_TOL) + 1e-12:
+            raise ProtocolError(f"Vat/flux: {src} has not enough {ilk_name} collateral")
+        self.gem[key_src] = max(self.gem.get(key_src, 0.0) - wad, 0.0)
+        self.gem[(ilk_name, dst)] = self.gem.get((ilk_name, dst), 0.0) + wad
+
+    def join_dai(self, u: str, rad: float) -> None:
+        """Bring Dai held outside the Vat into ``u``'s internal balance (DaiJoin ``join``)."""
+        self.dai[u] = self.dai.get(u, 0.0) + rad
+
+    def exit_dai(self, u: str, rad: float) -> None:
+        """Take Dai out of ``u``'s internal balance (DaiJoin ``exit``)."""
+        if rad > self.dai.get(u, 0.0) * (1 + REL_TOL) + 1e-9:
+            raise ProtocolError(f"DaiJoin/exit: {u} has not enough Dai")
+        self.dai[u] = max(self.dai.get(u, 0.0) - rad, 0.0)
+
+    def exit_gem(self, ilk_name: str, u: str, wad: float) -> None:
+        """Take collateral out of ``u``'s balance and out of the system (GemJoin ``exit``)."""
+        key = (ilk_name, u)
+        if wad > self.gem.get(key, 0.0) * (1 + REL_TOL) + 1e-12:
+            raise ProtocolError(f"GemJoin/exit: {u} has not enough {ilk_name} collateral")
+        self.gem[key] = max(self.gem.get(key, 0.0) - wad, 0.0)
+        self.ilks[ilk_name].exited += wad
+
+    def join_gem(self, ilk_name: str, u: str, wad: float) -> None:
+        """Bring collateral into ``u``'s balance from outside (GemJoin ``join``)."""
+        self.gem[(ilk_name, u)] = self.gem.get((ilk_name, u), 0.0) + wad
+        self.ilks[ilk_name].joined += wad
+
+    # ------------------------------------------------------------------ accounting
+    def check(self, full: bool = True) -> list[str]:
+        """Check the accounting invariants; return a description of each violation.
+
+        Args:
+            full: also check the per-vault arrays (O(number of vaults)); otherwise only the
+                scalar accounts, which is cheap enough for every tick.
+        """
+        problems = []
+        total_art_rate = sum(ilk.Art * ilk.rate for ilk in self.ilks.values())
+        scale = max(self.debt, 1.0)
+        if abs(self.debt - (total_art_rate + self.vice)) > 1e-8 * scale:
+            problems.append(
+                f"debt {self.debt!r} != Σ Art·rate {total_art_rate!r} + vice {self.vice!r}"
+            )
+        if abs(sum(self.sin.values()) - self.vice) > 1e-8 * max(self.vice, 1.0):
+            problems.append(f"Σ sin {sum(self.sin.values())!r} != vice {self.vice!r}")
+        for name, ilk in self.ilks.items():
+            if full:
+                art_sum = float(ilk.art.sum())
+                if abs(art_sum - ilk.Art) > 1e-8 * max(ilk.Art, 1.0):
+                    problems.append(f"{name}: Σ art {art_sum!r} != Art {ilk.Art!r}")
+                if np.any(ilk.ink < 0) or np.any(ilk.art < 0):
+                    problems.append(f"{name}: negative ink or art")
+            in_vaults = float(ilk.ink.sum()) if full else ilk.Ink
+            gem_sum = sum(v for (i, _), v in self.gem.items() if i == name)
+            expected = ilk.joined - ilk.exited
+            if abs(in_vaults + gem_sum - expected) > 1e-8 * max(ilk.joined, 1.0):
+                problems.append(
+                    f"{name}: collateral not conserved: Σ ink + Σ gem = {in_vaults + gem_sum!r}, "
+                    f"joined − exited = {expected!r}"
+                )
+        for key, value in list(self.dai.items()) + list(self.sin.items()):
+            if value < -1e-9:
+                problems.append(f"negative balance {key}: {value!r}")
+        for key, value in self.gem.items():
+            if value < -1e-12:
+                problems.append(f"negative gem {key}: {value!r}")
+        return problems

@@ -1,0 +1,580 @@
+"""Vow: the system's balance sheet (dss ``vow.sol``): debt queue, ``heal``, flop and flap auctions.
+
+The Vow's Dai balance in the Vat is its surplus (``Joy``); its sin balance is system debt
+(``Awe``). Liquidations ``fess`` the confiscated debt into a queue keyed by time; after ``wait``
+seconds it can be ``flog``-ged into free sin (``Woe``), which ``heal`` cancels against surplus.
+
+- ``Sin``: queued debt not yet flogged [Dai].
+- ``Ash``: debt on auction in the Flopper [Dai].
+- ``Woe = sin − Sin − Ash``: free debt [Dai].
+
+Free debt that surplus cannot cover is sold in **debt auctions** (:class:`Flopper`, dss
+``flop.sol``): a reverse auction of newly minted MKR for a fixed ``sump`` of Dai. Surplus above
+``sin + bump + hump`` is sold in **surplus auctions** (:class:`Flapper`, dss ``flap.sol``): an
+English auction of ``bump`` Dai for MKR, which is burned. MKR is accounted here: balances per
+bidder name (:attr:`Vow.mkr`), ``mkr_minted`` and ``mkr_burned`` totals.
+
+Auction parameters (dss names): ``beg`` minimum relative improvement of a bid [-] (0.05 = 5 %;
+dss stores ``1 + beg``), ``ttl`` bid lifetime [s], ``tau`` auction duration [s], ``pad``
+multiplier of the MKR lot when a debt auction without bids is restarted [-] (1.2 = +20 %).
+Per auction: ``bid`` (Dai for flop, MKR for flap), ``lot`` (MKR for flop, Dai for flap),
+``guy`` (high bidder, index into the house's ``names``), ``tic`` (bid expiry [s], 0 = no bid),
+``end`` (auction end [s]).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim.protocol.vat import ProtocolError, Vat
+
+#: The Vow's account name in the Vat.
+VOW = "vow"
+
+#: The Flapper's account name in the Vat (Dai on sale) and in the MKR ledger (MKR bid).
+FLAP = "flap"
+
+#: Largest number of auctions :meth:`Vow.step` kicks of each kind in one call.
+MAX_KICKS = 10_000
+
+
+def _tol(x: float) -> float:
+    """Absolute float tolerance for a comparison at magnitude ``x`` (dss compares integers)."""
+    return 1e-9 * max(abs(x), 1.0)
+
+
+# Auction arrays of the Vow's houses: name -> (dtype, fill value).
+_HOUSE_FIELDS: dict[str, tuple[type, object]] = {
+    "bid": (np.float64, 0.0),
+    "lot": (np.float64, 0.0),
+    "guy": (np.int32, -1),
+    "tic": (np.float64, 0.0),
+    "end": (np.float64, 0.0),
+    "active": (np.bool_, False),
+    "start_tick": (np.int64, -1),
+    "end_tick": (np.int64, -1),
+    "lot0": (np.float64, 0.0),
+    "bids": (np.int64, 0),
+}
+
+
+class _House:
+    """Growable struct-of-arrays store shared by the Flopper and the Flapper."""
+
+    kind = ""
+    bid: np.ndarray
+    lot: np.ndarray
+    guy: np.ndarray
+    tic: np.ndarray
+    end: np.ndarray
+    active: np.ndarray
+    start_tick: np.ndarray
+    end_tick: np.ndarray
+    lot0: np.ndarray
+    bids: np.ndarray
+
+    def __init__(self, vow: Vow, beg: float, ttl: float, tau: float) -> None:
+        self.vow = vow
+        self.beg = float(beg)
+        self.ttl = float(ttl)
+        self.tau = float(tau)
+        self.names: list[str] = []
+        self._name_id: dict[str, int] = {}
+        self.kicks = 0
+        self._capacity = 0
+        for name, (dtype, fill) in _HOUSE_FIELDS.items():
+            setattr(self, name, np.full(0, fill, dtype=dtype))
+        self._grow(16)
+
+    @property
+    def vat(self) -> Vat:
+        """The Vat (the Vow's)."""
+        return self.vow.vat
+
+    def _grow(self, need: int) -> None:
+        if need <= self._capacity:
+            return
+        cap = max(need, 2 * self._capacity)
+        for name, (dtype, fill) in _HOUSE_FIELDS.items():
+            old = getattr(self, name)
+            new = np.full(cap, fill, dtype=dtype)
+            new[: old.shape[0]] = old
+            setattr(self, name, new)
+        self._capacity = cap
+
+    def name_id(self, name: str) -> int:
+        """Index of ``name`` in :attr:`names`, registering it on first use."""
+        idx = self._name_id.get(name)
+        if idx is None:
+            idx = len(self.names)
+            self.names.append(name)
+            self._name_id[name] = idx
+        return idx
+
+    def _new(self, gal: str, lot: float, bid: float, now: float) -> int:
+        """Store a new auction with ``guy = gal`` and return its id."""
+        i = self.kicks
+        self._grow(i + 1)
+        self.kicks += 1
+        self.bid[i] = bid
+        self.lot[i] = lot
+        self.lot0[i] = lot
+        self.guy[i] = self.name_id(gal)
+        self.tic[i] = 0.0
+        self.end[i] = now + self.tau
+        self.active[i] = True
+        self.start_tick[i] = self.vat.log.tick
+        return i
+
+    def _check_id(self, id: int) -> int:
+        id = int(id)
+        if id < 0 or id >= self.kicks or not self.active[id]:
+            raise ProtocolError(f"{self.kind}/guy-not-set: auction {id} is not running")
+        return id
+
+    def _check_biddable(self, id: int, now: float) -> None:
+        if not (self.tic[id] > now or self.tic[id] == 0):
+            raise ProtocolError(f"{self.kind}/already-finished-tic")
+        if not self.end[id] > now:
+            raise ProtocolError(f"{self.kind}/already-finished-end")
+
+    def tick(self, id: int, now: float, actor: str = "keeper") -> None:
+        """Restart an auction that ended without bids: ``end = now + tau`` (dss ``tick``).
+
+        Raises:
+            ProtocolError: when the auction is not over or has a bid.
+        """
+        id = self._check_id(id)
+        if not self.end[id] < now:
+            raise ProtocolError(f"{self.kind}/not-finished")
+        if self.tic[id] != 0:
+            raise ProtocolError(f"{self.kind}/bid-already-placed")
+        self._restart(id)
+        self.end[id] = now + self.tau
+        self.vat.log.add("tick", auction=id, actor=actor, collateral=float(self.lot[id]))
+
+    def _restart(self, id: int) -> None:
+        """Extra changes on ``tick`` (the Flopper raises the lot)."""
+
+    def _check_done(self, id: int, now: float) -> int:
+        id = self._check_id(id)
+        tic = self.tic[id]
+        if not (tic != 0 and (tic < now or self.end[id] < now)):
+            raise ProtocolError(f"{self.kind}/not-finished")
+        return id
+
+    def _close(self, id: int) -> None:
+        self.active[id] = False
+        self.end_tick[id] = self.vat.log.tick
+
+    def active_ids(self) -> np.ndarray:
+        """Ids of running auctions."""
+        return np.flatnonzero(self.active[: self.kicks])
+
+    def winner(self, id: int) -> str:
+        """Name of the current high bidder of auction ``id``."""
+        return self.names[int(self.guy[id])]
+
+
+class Flopper(_House):
+    """Debt auctions (dss ``Flopper``): newly minted MKR sold for a fixed ``sump`` of Dai.
+
+    Bidders ``dent`` the MKR ``lot`` down (each cut at least ``beg``) for the fixed Dai ``bid``.
+    The first dent pays the Vow, which cancels ``min(bid, Ash)`` of auctioned debt (``kiss``);
+    later dents refund the previous bidder. ``deal`` mints the final lot to the winner.
+
+    Attributes:
+        vow: the Vow (auctions are kicked by :meth:`Vow.flop`).
+        beg: minimum relative lot decrease [-].
+        pad: lot multiplier on ``tick`` [-].
+        ttl: bid lifetime [s].
+        tau: auction duration [s].
+    """
+
+    kind = "Flopper"
+
+    def __init__(
+        self,
+        vow: Vow,
+        *,
+        beg: float = 0.05,
+        pad: float = 1.5,
+        ttl: float = 3 * 3600.0,
+        tau: float = 2 * 86400.0,
+    ) -> None:
+        super().__init__(vow, beg, ttl, tau)
+        self.pad = float(pad)
+
+    def kick(self, gal: str, lot: float, bid: float, now: float) -> int:
+        """Start a debt auction selling up to ``lot`` MKR for ``bid`` Dai paid to ``gal``."""
+        return self._new(gal, lot, bid, now)
+
+    def dent(self, id: int, lot: float, bid: float, who: str, now: float) -> None:
+        """Accept less MKR for the fixed Dai bid (dss ``dent``).
+
+        Args:
+            id: auction id.
+            lot: new MKR lot [MKR], ``(1 + beg)·lot <= current lot``.
+            bid: the auction's Dai bid (must equal it) [Dai].
+            who: bidder (a Vat Dai account).
+            now: current time [s].
+
+        Raises:
+            ProtocolError: when dss would revert (nothing is changed).
+        """
+        id = self._check_id(id)
+        self._check_biddable(id, now)
+        cur_bid = float(self.bid[id])
+        cur_lot = float(self.lot[id])
+        if abs(bid - cur_bid) > 1e-12 * max(abs(bid), abs(cur_bid)):
+            raise ProtocolError("Flopper/not-matching-bid")
+        if not lot < cur_lot:
+            raise ProtocolError("Flopper/lot-not-lower")
+        if not (1.0 + self.beg) * lot <= cur_lot or lot < 0:
+            raise ProtocolError("Flopper/insufficient-decrease")
+        who_id = self.name_id(who)
+        if self.guy[id] != who_id:
+            guy = self.winner(id)
+            self.vat.move(who, guy, cur_bid)  # raises before any change if who lacks Dai
+            if self.tic[id] == 0:
+                # The first bid pays the Vow: clear as much auctioned debt as possible.
+                self.vow.kiss(min(cur_bid, self.vow.Ash))
+            self.guy[id] = who_id
+        self.lot[id] = lot
+        self.tic[id] = now + self.ttl
+        self.bids[id] += 1
+        self.vat.log.add(
+            "dent",
+            auction=id,
+            actor=who,
+            collateral=lot,
+            dai=cur_bid,
+            price=cur_bid / lot if lot > 0 else np.nan,
+        )
+
+    def _restart(self, id: int) -> None:
+        self.lot[id] *= self.pad
+
+    def deal(self, id: int, now: float, actor: str = "keeper") -> float:
+        """Settle a finished debt auction: mint the lot of MKR to the winner (dss ``deal``).
+
+        Returns:
+            The MKR minted.
+
+        Raises:
+            ProtocolError: when the auction has no bid or is not over.
+        """
+        id = self._check_done(id, now)
+        lot = float(self.lot[id])
+        self.vow.mint_mkr(self.winner(id), lot)
+        self._close(id)
+        self.vat.log.add(
+            "deal",
+            auction=id,
+            actor=actor,
+            collateral=lot,
+            dai=float(self.bid[id]),
+            price=float(self.bid[id]) / lot if lot > 0 else np.nan,
+        )
+        return lot
+
+
+class Flapper(_House):
+    """Surplus auctions (dss ``Flapper``): a fixed ``bump`` of Dai sold for MKR, which is burned.
+
+    Bidders ``tend`` the MKR ``bid`` up (each raise at least ``beg``); the previous bidder gets
+    its MKR back. ``deal`` gives the Dai to the winner and burns the winning MKR.
+
+    Attributes:
+        vow: the Vow (auctions are kicked by :meth:`Vow.flap`).
+        beg: minimum relative bid increase [-].
+        ttl: bid lifetime [s].
+        tau: auction duration [s].
+    """
+
+    kind = "Flapper"
+
+    def __init__(
+        self,
+        vow: Vow,
+        *,
+        beg: float = 0.05,
+        ttl: float = 3 * 3600.0,
+        tau: float = 2 * 86400.0,
+    ) -> None:
+        super().__init__(vow, beg, ttl, tau)
+
+    def kick(self, lot: float, bid: float, now: float, src: str = VOW) -> int:
+        """Start a surplus auction of ``lot`` Dai moved from ``src`` (dss ``kick``)."""
+        self.vat.move(src, FLAP, lot)
+        return self._new(src, lot, bid, now)
+
+    def tend(self, id: int, lot: float, bid: float, who: str, now: float) -> None:
+        """Bid more MKR for the Dai lot (dss ``tend``).
+
+        Args:
+            id: auction id.
+            lot: the auction's Dai lot (must equal it) [Dai].
+            bid: new MKR bid [MKR], ``> current`` and ``>= (1 + beg)·current``.
+            who: bidder (an MKR holder in :attr:`Vow.mkr`).
+            now: current time [s].
+
+        Raises:
+            ProtocolError: when dss would revert or ``who`` lacks the MKR (nothing is changed).
+        """
+        id = self._check_id(id)
+        self._check_biddable(id, now)
+        cur_bid = float(self.bid[id])
+        cur_lot = float(self.lot[id])
+        if abs(lot - cur_lot) > 1e-12 * max(abs(lot), abs(cur_lot)):
+            raise ProtocolError("Flapper/lot-not-matching")
+        if not bid > cur_bid:
+            raise ProtocolError("Flapper/bid-not-higher")
+        if not bid >= (1.0 + self.beg) * cur_bid:
+            raise ProtocolError("Flapper/insufficient-increase")
+        who_id = self.name_id(who)
+        new_bidder = self.guy[id] != who_id
+        need = bid if new_bidder else bid - cur_bid
+        mkr = self.vow.mkr
+        if mkr.get(who, 0.0) * (1 + 1e-12) + 1e-12 < need:
+            raise ProtocolError(f"Flapper/insufficient-mkr: {who} has not enough MKR")
+        if new_bidder:
+            if cur_bid > 0:
+                self.vow.move_mkr(who, self.winner(id), cur_bid)
+            self.guy[id] = who_id
+        self.vow.move_mkr(who, FLAP, bid - cur_bid)
+        self.bid[id] = bid
+        self.tic[id] = now + self.ttl
+        self.bids[id] += 1
+        self.vat.log.add(
+            "tend",
+            auction=id,
+            actor=who,
+            collateral=bid,
+            dai=cur_lot,
+            price=cur_lot / bid if bid > 0 else np.nan,
+        )
+
+    def deal(self, id: int, now: float, actor: str = "keeper") -> float:
+        """Settle a finished surplus auction: Dai to the winner, winning MKR burned (dss ``deal``).
+
+        Returns:
+            The MKR burned.
+
+        Raises:
+            ProtocolError: when the auction has no bid or is not over.
+        """
+        id = self._check_done(id, now)
+        lot = float(self.lot[id])
+        bid = float(self.bid[id])
+        self.vat.move(FLAP, self.winner(id), lot)
+        self.vow.burn_mkr(FLAP, bid)
+        self._close(id)
+        self.vat.log.add(
+            "deal",
+            auction=id,
+            actor=actor,
+            collateral=bid,
+            dai=lot,
+            price=lot / bid if bid > 0 else np.nan,
+        )
+        return bid
+
+
+@dataclass
+class Vow:
+    """Debt queue, system balance and the debt/surplus auction houses (dss ``Vow``).
+
+    Attributes:
+        vat: the Vat.
+        wait: flop delay: time before queued debt becomes free [s].
+        sump: flop fixed bid size [Dai].
+        dump: flop initial lot size [MKR].
+        bump: flap fixed lot size [Dai].
+        hump: surplus buffer [Dai].
+        queue: queued debt by the time it was booked (dss ``sin[era]``) [Dai].
+        Sin: total queued debt [Dai].
+        Ash: debt on auction [Dai].
+        flopper: the debt auction house (created with dss defaults when not given).
+        flapper: the surplus auction house (created with dss defaults when not given).
+        mkr: MKR balances by holder name [MKR] (bidders, and ``"flap"`` for MKR bid in the
+            Flapper).
+        mkr_minted: MKR minted by debt auctions [MKR].
+        mkr_burned: MKR burned by surplus auctions [MKR].
+    """
+
+    vat: Vat
+    wait: float = 0.0
+    sump: float = 50_000.0
+    dump: float = 250.0
+    bump: float = 10_000.0
+    hump: float = 500_000.0
+    queue: OrderedDict[float, float] = field(default_factory=OrderedDict)
+    Sin: float = 0.0
+    Ash: float = 0.0
+    flopper: Flopper | None = field(default=None, repr=False, compare=False)
+    flapper: Flapper | None = field(default=None, repr=False, compare=False)
+    mkr: dict[str, float] = field(default_factory=dict)
+    mkr_minted: float = 0.0
+    mkr_burned: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.flopper is None:
+            self.flopper = Flopper(self)
+        if self.flapper is None:
+            self.flapper = Flapper(self)
+
+    @property
+    def joy(self) -> float:
+        """Surplus Dai held by the Vow (dss ``vat.dai(vow)``) [Dai]."""
+        return self.vat.dai.get(VOW, 0.0)
+
+    @property
+    def awe(self) -> float:
+        """System debt held by the Vow (dss ``vat.sin(vow)``) [Dai]."""
+        return self.vat.sin.get(VOW, 0.0)
+
+    @property
+    def woe(self) -> float:
+        """Free debt, neither queued nor on auction (``Awe − Sin − Ash``) [Dai]."""
+        return max(self.awe - self.Sin - self.Ash, 0.0)
+
+    def fess(self, tab: float, now: float) -> None:
+        """Queue ``tab`` of debt booked at ``now`` (dss ``fess``)."""
+        if tab <= 0:
+            return
+        self.queue[now] = self.queue.get(now, 0.0) + tab
+        self.Sin += tab
+
+    def flog(self, now: float) -> float:
+        """Release every queue entry older than ``wait`` (dss ``flog`` for each era).
+
+        Returns:
+            The debt released [Dai].
+        """
+        released = 0.0
+        while self.queue:
+            era, amount = next(iter(self.queue.items()))
+            if era + self.wait > now:
+                break
+            self.queue.popitem(last=False)
+            released += amount
+        self.Sin = max(self.Sin - released, 0.0) if self.queue else 0.0
+        return released
+
+    def heal(self, rad: float | None = None) -> float:
+        """Cancel free debt against surplus (dss ``heal``); by default as much as possible.
+
+        Returns:
+            The amount healed [Dai].
+        """
+        most = min(self.joy, self.woe)
+        rad = most if rad is None else rad
+        if rad > most * (1 + 1e-12) + 1e-9:
+            raise ProtocolError("Vow/insufficient-surplus-or-debt")
+        if rad > 0:
+            self.vat.heal(VOW, rad)
+            self.vat.log.add("heal", dai=rad)
+        return rad
+
+    def kiss(self, rad: float) -> None:
+        """Cancel debt on auction against surplus (dss ``kiss``)."""
+        if rad > self.Ash * (1 + 1e-12) + 1e-9 or rad > self.joy * (1 + 1e-12) + 1e-9:
+            raise ProtocolError("Vow/kiss: not enough Ash or surplus")
+        self.Ash = max(self.Ash - rad, 0.0)
+        self.vat.heal(VOW, rad)
+
+    # ------------------------------------------------------------------ debt and surplus auctions
+    def can_flop(self) -> bool:
+        """Whether :meth:`flop` is allowed: free debt ``>= sump`` and no surplus."""
+        return self.woe >= self.sump - _tol(self.sump) and self.joy <= _tol(self.sump)
+
+    def can_flap(self) -> bool:
+        """Whether :meth:`flap` is allowed: surplus ``>= awe + bump + hump`` and no free debt."""
+        return self.joy >= self.awe + self.bump + self.hump - _tol(self.joy) and self.woe <= _tol(
+            self.awe
+        )
+
+    def flop(self, now: float) -> int:
+        """Start a debt auction of ``dump`` MKR for ``sump`` Dai (dss ``flop``); ``Ash += sump``.
+
+        Returns:
+            The Flopper auction id.
+
+        Raises:
+            ProtocolError: when free debt is below ``sump`` or there is surplus (heal first).
+        """
+        if self.woe < self.sump - _tol(self.sump):
+            raise ProtocolError("Vow/insufficient-debt: free debt is below sump")
+        if self.joy > _tol(self.sump):
+            raise ProtocolError("Vow/surplus-not-zero: heal the surplus first")
+        self.Ash += self.sump
+        id = self.flopper.kick(VOW, self.dump, self.sump, now)
+        self.vat.log.add("flop", auction=id, actor=VOW, collateral=self.dump, dai=self.sump)
+        return id
+
+    def flap(self, now: float) -> int:
+        """Start a surplus auction of ``bump`` Dai (dss ``flap``).
+
+        Returns:
+            The Flapper auction id.
+
+        Raises:
+            ProtocolError: when surplus is below ``awe + bump + hump`` or free debt is not zero.
+        """
+        if self.joy < self.awe + self.bump + self.hump - _tol(self.joy):
+            raise ProtocolError("Vow/insufficient-surplus")
+        if self.woe > _tol(self.awe):
+            raise ProtocolError("Vow/debt-not-zero: heal the free debt first")
+        id = self.flapper.kick(self.bump, 0.0, now, src=VOW)
+        self.vat.log.add("flap", auction=id, actor=VOW, collateral=0.0, dai=self.bump)
+        return id
+
+    def step(self, now: float) -> dict[str, float | list[int]]:
+        """The Vow's work of one tick: ``flog``, ``heal``, then the flop/flap kicks allowed.
+
+        Returns:
+            ``released`` and ``healed`` [Dai], and the new ``flops`` / ``flaps`` auction ids.
+        """
+        released = self.flog(now)
+        healed = self.heal()
+        flops: list[int] = []
+        while self.can_flop() and len(flops) < MAX_KICKS:  # each kick takes sump off woe
+            flops.append(self.flop(now))
+        flaps: list[int] = []
+        while self.can_flap() and len(flaps) < MAX_KICKS:  # each kick takes bump off joy
+            flaps.append(self.flap(now))
+        return {"released": released, "healed": healed, "flops": flops, "flaps": flaps}
+
+    # ------------------------------------------------------------------ MKR ledger
+    def mint_mkr(self, who: str, amount: float) -> None:
+        """Mint ``amount`` MKR to ``who`` (debt auction settlement)."""
+        self.mkr[who] = self.mkr.get(who, 0.0) + amount
+        self.mkr_minted += amount
+
+    def burn_mkr(self, who: str, amount: float) -> None:
+        """Burn ``amount`` of ``who``'s MKR (surplus auction settlement)."""
+        self._take_mkr(who, amount)
+        self.mkr_burned += amount
+
+    def move_mkr(self, src: str, dst: str, amount: float) -> None:
+        """Transfer MKR between holders.
+
+        Raises:
+            ProtocolError: when ``src`` holds less than ``amount``.
+        """
+        self._take_mkr(src, amount)
+        self.mkr[dst] = self.mkr.get(dst, 0.0) + amount
+
+    def _take_mkr(self, src: str, amount: float) -> None:
+        have = self.mkr.get(src, 0.0)
+        if amount < 0 or amount > have * (1 + 1e-12) + 1e-12:
+            raise ProtocolError(f"MKR/insufficient-balance: {src} has {have} MKR, needs {amount}")
+        self.mkr[src] = max(have - amount, 0.0)
+
+    def give_mkr(self, who: str, amount: float) -> None:
+        """Credit MKR bought outside the model (e.g. a keeper's starting MKR for surplus bids)."""
+        self.mkr[who] = self.mkr.get(who, 0.0) + amount

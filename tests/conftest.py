@@ -1,0 +1,55 @@
+"""Shared fixtures: small scenario texts and the path of the installed ``cdpsim`` command."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+
+SMALL = """\
+name: small
+seed: 3
+clock: {tick: 10m, duration: 12h}
+collateral:
+  ETH:
+    price: {process: scripted, start: 2000, crash: {depth: 0.4, at: 1h, over: 4h}}
+ilks:
+  ETH-A:
+    collateral: ETH
+    mat: 1.5
+    stability_fee: 0.08
+    line: 1.0e9
+    dust: 100
+    liquidation: {engine: clip, chop: 0.13, hole: 1.0e8, buf: 1.2, tail: 2h, cusp: 0.4, chip: 0.001, tip: 100}
+system: {Hole: 1.0e8}
+borrowers:
+  - {name: tail, ilk: ETH-A, vaults: 200, debt: 2.0e6, cr: {dist: uniform, min: 1.55, max: 2.4}}
+  - {name: careful, ilk: ETH-A, vaults: 50, debt: 1.0e6, cr: {dist: fixed, median: 2.0},
+     strategy: {kind: target_cr, trigger: 1.7, target: 2.2}}
+keepers:
+  - {name: kp, count: 2, dai: 1.0e6}
+"""
+
+
+@pytest.fixture
+def small_scenario_file(tmp_path: Path) -> Path:
+    path = tmp_path / "small.yaml"
+    path.write_text(SMALL)
+    return path
+
+
+@pytest.fixture(scope="session")
+def cdpsim_cmd() -> list[str]:
+    """The installed console script (the real entry point)."""
+    exe = Path(sys.executable).parent / "cdpsim"
+    if exe.exists():
+        return [str(exe)]
+    found = shutil.which("cdpsim")
+    if found is None:
+        pytest.fail("the cdpsim command is not installed (pip install -e .)")
+    return [found]

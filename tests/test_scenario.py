@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sim.scenario import ScenarioError, load_scenario, parse_override, with_overrides
+from tests.conftest import SCENARIOS, SMALL
+
+
+def write(tmp_path: Path, text: str, name: str = "s.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def errors_of(path: Path, overrides=()) -> list[str]:
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path, overrides=overrides)
+    return [str(e) for e in info.value.errors]
+
+
+def line_of(text: str, needle: str) -> int:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if needle in line:
+            return number
+    raise AssertionError(needle)
+
+
+def test_small_scenario_loads_with_units(small_scenario_file):
+    s = load_scenario(small_scenario_file)
+    assert s.clock.tick == 600.0
+    assert s.clock.duration == 12 * 3600.0
+    assert s.n_ticks == 72
+    assert s.ilks["ETH-A"].liquidation.tail == 7200.0
+    assert s.ilks["ETH-A"].liquidation.chop == pytest.approx(0.13)
+
+
+def test_scenario_is_frozen(small_scenario_file):
+    s = load_scenario(small_scenario_file)
+    with pytest.raises(Exception):
+        s.ilks["ETH-A"].mat = 1.2  # type: ignore[misc]
+
+
+def test_unknown_key_names_file_line_field_and_suggests(tmp_path):
+    text = SMALL.replace("mat: 1.5", "mat: 1.5\n    matt: 1.6")
+    path = write(tmp_path, text)
+    errs = errors_of(path)
+    assert len(errs) == 1
+    assert errs[0].startswith(f"{path}:{line_of(text, 'matt:')}: ilks.ETH-A.matt: unknown field")
+    assert "did you mean 'mat'" in errs[0]
+
+
+def test_wrong_type_and_out_of_range_reported_together(tmp_path):
+    text = SMALL.replace("mat: 1.5", "mat: 0.9").replace("vaults: 200", "vaults: many")
+    path = write(tmp_path, text)
+    errs = errors_of(path)
+    assert any(
+        e.startswith(f"{path}:{line_of(text, 'mat: 0.9')}: ilks.ETH-A.mat:") and "greater than 1" in e
+        for e in errs
+    ), errs
+    assert any(
+        e.startswith(f"{path}:{line_of(text, 'vaults: many')}: borrowers.0.vaults:") for e in errs
+    ), errs
+
+
+def test_duration_without_unit_is_an_error(tmp_path):
+    text = SMALL.replace("tick: 10m", "tick: 600")
+    errs = errors_of(write(tmp_path, text))
+    assert "clock.tick" in errs[0] and "unit" in errs[0]
+
+
+def test_missing_csv_named_with_line(tmp_path):
+    text = SMALL.replace(
+        "price: {process: scripted, start: 2000, crash: {depth: 0.4, at: 1h, over: 4h}}",
+        "price: {process: replay, file: data/nope.csv, column: eth_close}",
+    )
+    path = write(tmp_path, text)
+    errs = errors_of(path)
+    assert errs[0].startswith(f"{path}:{line_of(text, 'nope.csv')}: collateral.ETH.price.file:")
+    assert "not found" in errs[0]
+
+
+def test_missing_csv_column_named(tmp_path):
+    data = tmp_path / "p.csv"
+    data.write_text("timestamp,eth\n2020-01-01T00:00:00Z,100\n2020-01-01T01:00:00Z,90\n")
+    text = SMALL.replace(
+        "price: {process: scripted, start: 2000, crash: {depth: 0.4, at: 1h, over: 4h}}",
+        "price: {process: replay, file: p.csv, column: eth_close}",
+    )
+    errs = errors_of(write(tmp_path, text))
+    assert "collateral.ETH.price.file" in errs[0] and "eth_close" in errs[0]
+
+
+def test_malformed_yaml_names_line(tmp_path):
+    text = SMALL.replace("mat: 1.5", "mat: [1.5")
+    path = write(tmp_path, text)
+    errs = errors_of(path)
+    assert len(errs) == 1
+    assert errs[0].startswith(f"{path}:") and "malformed YAML" in errs[0]
+
+
+def test_duplicate_key_is_an_error(tmp_path):
+    text = SMALL.replace("mat: 1.5", "mat: 1.5\n    mat: 1.6")
+    errs = errors_of(write(tmp_path, text))
+    assert "ilks.ETH-A.mat: duplicate key" in errs[0]
+
+
+def test_cross_checks(tmp_path):
+    text = SMALL.replace("ilk: ETH-A, vaults: 200", "ilk: ETH-B, vaults: 200").replace(
+        "median: 2.0", "median: 1.4"
+    )
+    errs = errors_of(write(tmp_path, text))
+    assert any("borrowers.0.ilk: unknown ilk 'ETH-B'" in e for e in errs), errs
+    assert any("borrowers.1.cr.median" in e and "mat" in e for e in errs), errs
+
+
+def test_overrides_apply_and_validate(small_scenario_file):
+    s = load_scenario(small_scenario_file, overrides=["ilks.ETH-A.mat=1.45", "borrowers.0.vaults=10"])
+    assert s.ilks["ETH-A"].mat == 1.45
+    assert s.borrowers[0].vaults == 10
+    errs = errors_of(small_scenario_file, overrides=["ilks.ETH-A.mat=0.9"])
+    assert "--set ilks.ETH-A.mat=0.9" in errs[0] and "ilks.ETH-A.mat" in errs[0]
+    errs = errors_of(small_scenario_file, overrides=["borrowers.9.vaults=1"])
+    assert "no item '9'" in errs[0]
+    with pytest.raises(ValueError):
+        parse_override("no-equals-sign")
+
+
+def test_with_overrides_roundtrips(small_scenario_file):
+    s = load_scenario(small_scenario_file)
+    t = with_overrides(s, ["clock.duration=6h"])
+    assert t.n_ticks == 36 and s.n_ticks == 72
+
+
+def test_resolved_dict_revalidates(small_scenario_file):
+    s = load_scenario(small_scenario_file)
+    again = with_overrides(s, [])
+    assert again == s
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_scenario_file_validates(path):
+    load_scenario(path)
