@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -178,7 +179,7 @@ class ScriptedPrice(Strict):
             if len(points) < 1:
                 raise ValueError("needs at least one point")
             times = [t for t, _ in points]
-            if any(b <= a for a, b in zip(times, times[1:], strict=False)):
+            if any(b <= a for a, b in itertools.pairwise(times)):
                 raise ValueError("point times must increase")
         return points
 
@@ -251,9 +252,7 @@ class ExponentialCurve(Strict):
     cut: Annotated[float, BeforeValidator(_number), Field(gt=0, le=1)]
 
 
-Curve = Annotated[
-    LinearCurve | StairstepCurve | ExponentialCurve, Field(discriminator="kind")
-]
+Curve = Annotated[LinearCurve | StairstepCurve | ExponentialCurve, Field(discriminator="kind")]
 
 
 class ClipLiquidation(Strict):
@@ -419,9 +418,7 @@ class Clock(Strict):
 
     tick: Duration = 600.0
     duration: Duration
-    start: Timestamp = Field(
-        default_factory=lambda: dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
-    )
+    start: Timestamp = Field(default_factory=lambda: dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
 
 
 class Scenario(Strict):
@@ -479,7 +476,10 @@ def _cross_check(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
         ilk = s.ilks.get(cohort.ilk)
         if ilk is None:
             problems.append(
-                (("borrowers", i, "ilk"), f"unknown ilk {cohort.ilk!r} (defined: {', '.join(s.ilks)})")
+                (
+                    ("borrowers", i, "ilk"),
+                    f"unknown ilk {cohort.ilk!r} (defined: {', '.join(s.ilks)})",
+                )
             )
             continue
         cr = cohort.cr
@@ -575,9 +575,7 @@ def _compose(text: str, filename: str) -> tuple[Any, dict[tuple[Any, ...], int]]
     return data, lines
 
 
-def _construct(
-    loader: yaml.SafeLoader, node: yaml.Node, path: tuple[Any, ...], lines: dict
-) -> Any:
+def _construct(loader: yaml.SafeLoader, node: yaml.Node, path: tuple[Any, ...], lines: dict) -> Any:
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)
@@ -590,9 +588,7 @@ def _construct(
             out[key] = _construct(loader, value_node, (*path, key), lines)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [
-            _construct(loader, item, (*path, i), lines) for i, item in enumerate(node.value)
-        ]
+        return [_construct(loader, item, (*path, i), lines) for i, item in enumerate(node.value)]
     return loader.construct_object(node, deep=True)
 
 
@@ -652,9 +648,9 @@ def _apply_override(data: Any, parts: tuple[str, ...], value: Any) -> tuple[Any,
 # ---------------------------------------------------------------------------------------- loading
 
 
-def _line_for(loc: tuple[Any, ...], data: Any, lines: dict[tuple[Any, ...], int]) -> tuple[
-    tuple[Any, ...], int | None
-]:
+def _line_for(
+    loc: tuple[Any, ...], data: Any, lines: dict[tuple[Any, ...], int]
+) -> tuple[tuple[Any, ...], int | None]:
     """Map a pydantic error location to the data path that exists and the YAML line of it."""
     path: list[Any] = []
     node = data
@@ -710,7 +706,9 @@ def _message(err: Mapping[str, Any]) -> str:
         allowed = _allowed_fields(loc)
         close = difflib.get_close_matches(str(loc[-1]) if loc else "", allowed, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        return f"unknown field{hint} (allowed: {', '.join(allowed)})" if allowed else "unknown field"
+        return (
+            f"unknown field{hint} (allowed: {', '.join(allowed)})" if allowed else "unknown field"
+        )
     if kind == "missing":
         return "required field is missing"
     if kind == "union_tag_invalid":
@@ -722,8 +720,19 @@ def _message(err: Mapping[str, Any]) -> str:
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     inp = err.get("input")
-    if kind in {"float_type", "int_type", "string_type", "bool_type", "dict_type", "list_type",
-                "model_type", "tuple_type", "literal_error", "float_parsing", "int_parsing"}:
+    if kind in {
+        "float_type",
+        "int_type",
+        "string_type",
+        "bool_type",
+        "dict_type",
+        "list_type",
+        "model_type",
+        "tuple_type",
+        "literal_error",
+        "float_parsing",
+        "int_parsing",
+    }:
         return f"{msg} (got {inp!r})"
     if kind.startswith(("greater_than", "less_than", "too_short", "too_long")):
         return f"{msg} (got {inp!r})"

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import configuration as hypothesis_configuration
+
+# Tests write only to temporary folders: keep hypothesis's example database out of the repo.
+hypothesis_configuration.set_hypothesis_home_dir(tempfile.mkdtemp(prefix="cdpsim-hypothesis-"))
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from sim.scenario import ScenarioError, load_scenario, parse_override, with_overrides
 from tests.conftest import SCENARIOS, SMALL
@@ -38,7 +39,7 @@ def test_small_scenario_loads_with_units(small_scenario_file):
 
 def test_scenario_is_frozen(small_scenario_file):
     s = load_scenario(small_scenario_file)
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         s.ilks["ETH-A"].mat = 1.2  # type: ignore[misc]
 
 
@@ -56,7 +57,8 @@ def test_wrong_type_and_out_of_range_reported_together(tmp_path):
     path = write(tmp_path, text)
     errs = errors_of(path)
     assert any(
-        e.startswith(f"{path}:{line_of(text, 'mat: 0.9')}: ilks.ETH-A.mat:") and "greater than 1" in e
+        e.startswith(f"{path}:{line_of(text, 'mat: 0.9')}: ilks.ETH-A.mat:")
+        and "greater than 1" in e
         for e in errs
     ), errs
     assert any(
@@ -116,7 +118,9 @@ def test_cross_checks(tmp_path):
 
 
 def test_overrides_apply_and_validate(small_scenario_file):
-    s = load_scenario(small_scenario_file, overrides=["ilks.ETH-A.mat=1.45", "borrowers.0.vaults=10"])
+    s = load_scenario(
+        small_scenario_file, overrides=["ilks.ETH-A.mat=1.45", "borrowers.0.vaults=10"]
+    )
     assert s.ilks["ETH-A"].mat == 1.45
     assert s.borrowers[0].vaults == 10
     errs = errors_of(small_scenario_file, overrides=["ilks.ETH-A.mat=0.9"])

@@ -359,9 +359,11 @@ class Vat:
 
     def heal(self, u: str, rad: float) -> None:
         """Cancel ``rad`` of ``u``'s sin against its Dai (dss ``heal``)."""
-        if rad < 0 or rad > self.sin.get(u, 0.0) * (1 + REL_TOL) + 1e-9 or rad > self.dai.get(
-            u, 0.0
-        ) * (1 + REL_TOL) + 1e-9:
+        if (
+            rad < 0
+            or rad > self.sin.get(u, 0.0) * (1 + REL_TOL) + 1e-9
+            or rad > self.dai.get(u, 0.0) * (1 + REL_TOL) + 1e-9
+        ):
             raise ProtocolError("Vat/heal: not enough sin or dai")
         self.sin[u] = max(self.sin.get(u, 0.0) - rad, 0.0)
         self.dai[u] = max(self.dai.get(u, 0.0) - rad, 0.0)

@@ -1,0 +1,1 @@
+"""Agents: decisions only. They read protocol state and act through protocol calls."""

@@ -1,0 +1,401 @@
+"""Recording: per-tick series, vault snapshots, the event log and auctions → DataFrames / a run folder.
+
+Timeseries layout (``timeseries.parquet``, one row per tick, tick 0 = the initial state):
+
+- ``tick``, ``time`` (UTC timestamp at the end of the tick);
+- per ilk, columns named ``field[ILK]`` (e.g. ``price[ETH-A]``): ``price`` (market),
+  ``osm_price``, ``debt`` [Dai], ``collateral_value`` [USD at the market price], ``vaults_open``,
+  ``unsafe_vaults``, ``cr_pNN`` (quantiles of open vaults' CR at the market price),
+  ``liquidations`` (auctions started this tick), ``auctions_active``;
+- system: ``dai_supply`` (Vat ``debt``), ``surplus`` (Vow Dai above its sin), ``bad_debt``
+  (Vow sin covered neither by its Dai nor by the tab still running in auctions).
+
+:func:`ilk_frame` returns one ilk's columns with plain names.
+
+Recording never holds N×T values: quantiles are computed per tick, vault snapshots are taken at
+the configured interval (and at the start and the end).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from sim.model import ProtocolModel
+
+ILK_FIELDS = (
+    "price",
+    "osm_price",
+    "debt",
+    "collateral_value",
+    "vaults_open",
+    "unsafe_vaults",
+    "liquidations",
+    "auctions_active",
+)
+SYSTEM_FIELDS = ("dai_supply", "surplus", "bad_debt")
+RUN_FILES = (
+    "manifest.json",
+    "timeseries.parquet",
+    "events.parquet",
+    "auctions.parquet",
+    "vaults.parquet",
+    "summary.json",
+)
+
+
+def quantile_name(q: float) -> str:
+    """Column name of a CR quantile: 0.05 → ``cr_p05``, 0.5 → ``cr_p50``, 0.975 → ``cr_p97.5``."""
+    pct = q * 100
+    return f"cr_p{round(pct):02d}" if abs(pct - round(pct)) < 1e-9 else f"cr_p{pct:g}"
+
+
+def col(name: str, ilk: str) -> str:
+    """Timeseries column of a per-ilk field: ``col("price", "ETH-A") == "price[ETH-A]"``."""
+    return f"{name}[{ilk}]"
+
+
+def ilk_frame(timeseries: pd.DataFrame, ilk: str) -> pd.DataFrame:
+    """One ilk's columns with plain names (``price``, ``debt``, ...), plus tick, time and system."""
+    suffix = f"[{ilk}]"
+    own = {c: c[: -len(suffix)] for c in timeseries.columns if c.endswith(suffix)}
+    if not own:
+        raise KeyError(f"no columns for ilk {ilk!r}")
+    plain = [c for c in timeseries.columns if "[" not in c]
+    return timeseries[plain + list(own)].rename(columns=own)
+
+
+class Recorder:
+    """Collects one row per tick into preallocated arrays, and vault snapshots at an interval."""
+
+    def __init__(self, model: ProtocolModel):
+        self.model = model
+        scenario = model.spec
+        n = model.n_ticks + 1
+        self.quantiles = list(scenario.record.cr_quantiles)
+        self.qnames = [quantile_name(q) for q in self.quantiles]
+        self.ilks = list(scenario.ilks)
+        self.series: dict[str, np.ndarray] = {"tick": np.arange(n, dtype=np.int64)}
+        for ilk in self.ilks:
+            for name in (*ILK_FIELDS, *self.qnames):
+                dtype = (
+                    np.int64
+                    if name in ("vaults_open", "unsafe_vaults", "liquidations", "auctions_active")
+                    else np.float64
+                )
+                self.series[col(name, ilk)] = np.zeros(n, dtype=dtype)
+        for name in SYSTEM_FIELDS:
+            self.series[name] = np.zeros(n)
+        self._views = {
+            ilk: {name: self.series[col(name, ilk)] for name in (*ILK_FIELDS, *self.qnames)}
+            for ilk in self.ilks
+        }
+        self._kicks_seen = {ilk: 0 for ilk in self.ilks}
+        every = scenario.record.vault_snapshot_every
+        self.snapshot_every = max(1, round(every / scenario.clock.tick)) if every else None
+        self.snapshots: list[dict[str, np.ndarray]] = []
+        #: Rows recorded so far (ticks completed + 1).
+        self.rows = 0
+
+    def record(self) -> None:
+        """Record the model's state as the row of its current tick."""
+        model = self.model
+        t = model.tick
+        vat = model.vat
+        running_tab = 0.0
+        for ilk_name in self.ilks:
+            spec = model.spec.ilks[ilk_name]
+            book = vat.ilks[ilk_name]
+            price = model.market.price(spec.collateral)
+            v = self._views[ilk_name]
+            v["price"][t] = price
+            v["osm_price"][t] = model.osms[spec.collateral].cur
+            v["debt"][t] = book.Art * book.rate
+            v["collateral_value"][t] = book.Ink * price
+            v["unsafe_vaults"][t] = book.unsafe().size
+            house = model.liquidator(ilk_name)
+            kicks = house.kicks
+            v["liquidations"][t] = kicks - self._kicks_seen[ilk_name]
+            self._kicks_seen[ilk_name] = kicks
+            v["auctions_active"][t] = house.active_ids().size
+            running_tab += house.running_tab()
+            open_ = book.art > 0
+            n_open = int(np.count_nonzero(open_))
+            v["vaults_open"][t] = n_open
+            if n_open:
+                cr = book.ink[open_] * price / (book.art[open_] * book.rate)
+                qs = np.quantile(cr, self.quantiles)
+                for name, value in zip(self.qnames, qs, strict=True):
+                    v[name][t] = value
+            else:
+                for name in self.qnames:
+                    v[name][t] = np.nan
+        self.series["dai_supply"][t] = vat.debt
+        joy = model.vow.joy
+        awe = model.vow.awe
+        self.series["surplus"][t] = max(joy - awe, 0.0)
+        self.series["bad_debt"][t] = max(awe - joy - running_tab, 0.0)
+        if t == 0 or (self.snapshot_every and t % self.snapshot_every == 0) or model.finished:
+            self.snapshot()
+        self.rows = t + 1
+
+    def snapshot(self) -> None:
+        """Record every vault's ink, art, debt and CR at the current tick."""
+        model = self.model
+        for ilk_name in self.ilks:
+            book = model.vat.ilks[ilk_name]
+            price = model.market.price(model.spec.ilks[ilk_name].collateral)
+            debt = book.art * book.rate
+            with np.errstate(divide="ignore", invalid="ignore"):
+                cr = np.where(debt > 0, book.ink * price / debt, np.nan)
+            self.snapshots.append(
+                {
+                    "tick": np.full(book.size, model.tick, dtype=np.int64),
+                    "ilk": ilk_name,
+                    "vault": np.arange(book.size, dtype=np.int64),
+                    "owner": book.owner.copy(),
+                    "ink": book.ink.copy(),
+                    "art": book.art.copy(),
+                    "debt": debt,
+                    "cr": cr,
+                }
+            )
+
+
+# ---------------------------------------------------------------------------------------- tables
+
+
+def timeseries_frame(model: ProtocolModel) -> pd.DataFrame:
+    """The per-tick series as a DataFrame (``time`` as UTC timestamps)."""
+    rec = model.recorder
+    n = rec.rows
+    data = {k: v[:n] for k, v in rec.series.items()}
+    start = pd.Timestamp(model.spec.clock.start)
+    times = start + pd.to_timedelta(data["tick"] * model.dt, unit="s")
+    frame = pd.DataFrame({"tick": data["tick"], "time": times})
+    for k, v in data.items():
+        if k != "tick":
+            frame[k] = v
+    return frame
+
+
+def events_frame(model: ProtocolModel) -> pd.DataFrame:
+    """The protocol event log, one row per event."""
+    cols = model.vat.log.columns()
+    frame = pd.DataFrame(cols)
+    for name in ("event", "ilk", "actor"):
+        frame[name] = frame[name].astype("string")
+    return frame
+
+
+def vaults_frame(model: ProtocolModel) -> pd.DataFrame:
+    """Vault snapshots: one row per vault per snapshot tick."""
+    chunks = model.recorder.snapshots
+    names = [c.name for c in model.cohorts]
+    if not chunks:
+        return pd.DataFrame(
+            {k: [] for k in ("tick", "ilk", "vault", "cohort", "ink", "art", "debt", "cr")}
+        )
+    frame = pd.DataFrame(
+        {
+            "tick": np.concatenate([c["tick"] for c in chunks]),
+            "ilk": np.concatenate(
+                [np.full(c["tick"].shape[0], c["ilk"], dtype=object) for c in chunks]
+            ),
+            "vault": np.concatenate([c["vault"] for c in chunks]),
+            "cohort": np.asarray(names, dtype=object)[np.concatenate([c["owner"] for c in chunks])],
+            "ink": np.concatenate([c["ink"] for c in chunks]),
+            "art": np.concatenate([c["art"] for c in chunks]),
+            "debt": np.concatenate([c["debt"] for c in chunks]),
+            "cr": np.concatenate([c["cr"] for c in chunks]),
+        }
+    )
+    frame["ilk"] = frame["ilk"].astype("string")
+    frame["cohort"] = frame["cohort"].astype("string")
+    return frame
+
+
+AUCTION_COLUMNS = (
+    "ilk",
+    "auction",
+    "vault",
+    "kind",
+    "start_tick",
+    "end_tick",
+    "duration_s",
+    "tab",
+    "lot",
+    "due",
+    "dai_raised",
+    "collateral_sold",
+    "collateral_returned",
+    "winner",
+    "shortfall",
+    "bad_debt",
+)
+
+
+_AUCTION_RENAMES = {
+    "id": "auction",
+    "usr": "vault",
+    "tab0": "tab",
+    "lot0": "lot",
+    "raised": "dai_raised",
+    "sold": "collateral_sold",
+    "returned": "collateral_returned",
+}
+
+
+def auctions_frame(model: ProtocolModel) -> pd.DataFrame:
+    """One row per liquidation auction (Clipper or Flipper) with its outcome.
+
+    ``shortfall`` is ``max(tab − dai_raised, 0)`` of a finished auction (what it failed to raise
+    of its target, penalty included); ``bad_debt`` is ``max(due − dai_raised, 0)`` (the debt it
+    left uncovered). Both are 0 while the auction runs.
+    """
+    frames = []
+    for ilk_name in model.spec.ilks:
+        rec = model.liquidator(ilk_name).records()
+        if len(rec["id"]) == 0:
+            continue
+        # The house's running tab/lot are dropped for the values at the kick.
+        rec = {k: v for k, v in rec.items() if k not in ("tab", "lot", "tic", "top", "active")}
+        frames.append(pd.DataFrame(rec).rename(columns=_AUCTION_RENAMES))
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in AUCTION_COLUMNS})
+    frame = pd.concat(frames, ignore_index=True)
+    finished = frame["end_tick"] >= 0
+    frame["duration_s"] = np.where(
+        finished, (frame["end_tick"] - frame["start_tick"]) * model.dt, np.nan
+    )
+    frame["shortfall"] = np.where(
+        finished, np.maximum(frame["tab"] - frame["dai_raised"], 0.0), 0.0
+    )
+    frame["bad_debt"] = np.where(finished, np.maximum(frame["due"] - frame["dai_raised"], 0.0), 0.0)
+    for name in ("ilk", "kind", "winner"):
+        frame[name] = frame[name].astype("string")
+    keep = [c for c in AUCTION_COLUMNS if c in frame.columns]
+    extra = [c for c in frame.columns if c not in keep]
+    return frame[keep + extra]
+
+
+# ---------------------------------------------------------------------------------------- run folder
+
+
+@dataclass
+class RunResult:
+    """The outcome of one run: its tables, its KPIs and its manifest."""
+
+    timeseries: pd.DataFrame
+    events: pd.DataFrame
+    auctions: pd.DataFrame
+    vaults: pd.DataFrame
+    summary: dict[str, Any]
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    def ilk(self, name: str) -> pd.DataFrame:
+        """One ilk's timeseries with plain column names."""
+        return ilk_frame(self.timeseries, name)
+
+    def write(self, out: str | Path) -> Path:
+        """Write the run folder atomically (a temporary folder renamed into place).
+
+        Returns:
+            The folder.
+        """
+        return write_run_folder(self, out)
+
+
+def _git_revision() -> str | None:
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def build_manifest(
+    model: ProtocolModel, *, wall_time_s: float, status: str, error: str | None = None
+) -> dict[str, Any]:
+    """The run's manifest: resolved scenario, seed, versions, wall time and status."""
+    import mesa
+    import pyarrow
+
+    from sim import __version__
+
+    return {
+        "scenario": model.spec.to_dict(),
+        "seed": model.seed,
+        "ticks": model.recorder.rows - 1,
+        "status": status,
+        "error": error,
+        "cdpsim_version": __version__,
+        "git_revision": _git_revision(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "pyarrow": pyarrow.__version__,
+        "mesa": mesa.__version__,
+        "wall_time_s": round(wall_time_s, 3),
+        "files": list(RUN_FILES),
+    }
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def write_run_folder(result: RunResult, out: str | Path) -> Path:
+    """Write the six run files into ``out`` atomically; an existing folder is replaced.
+
+    Returns:
+        The folder.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        result.timeseries.to_parquet(tmp / "timeseries.parquet", index=False)
+        result.events.to_parquet(tmp / "events.parquet", index=False)
+        result.auctions.to_parquet(tmp / "auctions.parquet", index=False)
+        result.vaults.to_parquet(tmp / "vaults.parquet", index=False)
+        for name, payload in (("summary.json", result.summary), ("manifest.json", result.manifest)):
+            (tmp / name).write_text(
+                json.dumps(payload, indent=2, default=_json_default, allow_nan=True) + "\n"
+            )
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out

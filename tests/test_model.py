@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import sim
+from sim.agents.keeper import Keeper
+from sim.runner import run_and_write
+
+
+@pytest.fixture
+def small(small_scenario_file):
+    return sim.load_scenario(small_scenario_file)
+
+
+def test_crash_liquidates_and_keepers_clear(small):
+    result = sim.run(small, seed=1)
+    s = result.summary
+    assert s["liquidations"] > 0
+    auctions = result.auctions
+    done = auctions[auctions.end_tick >= 0]
+    assert len(done) > 0
+    # Competitive keepers with ample capital: a finished auction either raised its whole tab or
+    # sold its whole lot (a vault already under water); penalties cover the shortfalls.
+    raised_tab = done.dai_raised >= done.tab * (1 - 1e-9)
+    sold_all = np.isclose(done.collateral_sold, done.lot, rtol=1e-9)
+    assert (raised_tab | sold_all).all()
+    assert raised_tab.any() and sold_all.any()
+    assert s["bad_debt_max"] == 0.0
+    assert s["penalty_collected"] > 0
+    # Leftover collateral goes back to the owners.
+    assert done.collateral_returned.sum() > 0
+    ts = result.ilk("ETH-A")
+    assert ts["liquidations"].sum() == s["liquidations"]
+    assert ts["vaults_open"].iloc[-1] < ts["vaults_open"].iloc[0]
+    # The OSM lags the market in a falling price.
+    falling = ts[(ts.tick > 12) & (ts.tick < 30)]
+    assert (falling["osm_price"] > falling["price"]).all()
+    assert s["keeper_profit"] > 0
+
+
+def test_target_cr_cohort_defends_its_vaults(small):
+    result = sim.run(small, seed=1)
+    snap = result.vaults
+    last = snap[snap.tick == snap.tick.max()]
+    careful = last[last.cohort == "careful"]
+    tail = last[last.cohort == "tail"]
+    # The careful cohort topped up (ink grew), was never liquidated, and sits near its target.
+    first = snap[(snap.tick == 0) & (snap.cohort == "careful")]
+    assert careful.ink.sum() > first.ink.sum()
+    assert (careful.debt > 0).all()
+    liquidated = set(result.auctions.vault)
+    assert not liquidated & set(careful.vault)
+    assert liquidated & set(tail.vault)
+    frobs = result.events[result.events.event == "frob"]
+    assert set(frobs.actor) == {"careful"}
+    assert (frobs.collateral > 0).all()
+
+
+def test_model_is_a_mesa_model(small):
+    model = sim.ProtocolModel(small, seed=2)
+    model.step()
+    model.run_for(5)
+    assert model.tick == 6 and model.steps == 6
+    assert model.now == 6 * small.clock.tick
+    assert model.vat.check() == []
+    assert {type(a).__name__ for a in model.agents} == {
+        "PriceShockAgent",
+        "BorrowerCohort",
+        "Keeper",
+    }
+
+
+def test_invariants_hold_through_a_run(small):
+    model = sim.ProtocolModel(small, seed=3)
+    while not model.finished:
+        model.step()
+        assert model.vat.check() == [], model.tick
+    ilk = model.vat.ilks["ETH-A"]
+    assert np.all(ilk.ink >= 0) and np.all(ilk.art >= 0)
+
+
+def test_failed_run_keeps_computed_ticks(small, tmp_path, monkeypatch):
+    original = Keeper.step
+
+    def broken(self):
+        if self.model.tick == 5:
+            raise RuntimeError("keeper crashed")
+        original(self)
+
+    monkeypatch.setattr(Keeper, "step", broken)
+    result, folder = run_and_write(small, tmp_path / "run")
+    assert result.manifest["status"] == "failed"
+    assert "keeper crashed" in result.manifest["error"]
+    assert len(result.timeseries) == 5  # ticks 0..4 completed
+    assert (folder / "timeseries.parquet").exists()
+
+
+def test_no_keepers_means_no_liquidations(small_scenario_file):
+    bare = sim.load_scenario(small_scenario_file)
+    bare = bare.model_copy(update={"keepers": []})
+    result = sim.run(bare, seed=1)
+    assert result.summary["liquidations"] == 0
+    assert result.ilk("ETH-A")["unsafe_vaults"].max() > 0

@@ -1,0 +1,35 @@
+"""Discovery: every scenario file validates and runs on a small size."""
+
+from __future__ import annotations
+
+import pytest
+
+import sim
+from sim.record import RUN_FILES
+from tests.conftest import SCENARIOS
+
+FILES = sorted(SCENARIOS.glob("*.yaml"))
+
+
+def small_overrides(scenario: sim.Scenario) -> list[str]:
+    out = [f"clock.duration={min(scenario.clock.duration, 48 * scenario.clock.tick):g}s"]
+    for i, cohort in enumerate(scenario.borrowers):
+        out.append(f"borrowers.{i}.vaults={min(cohort.vaults, 40)}")
+    return out
+
+
+def test_there_are_scenarios():
+    names = {p.name for p in FILES}
+    assert {"baseline.yaml", "eth_crash_liq2.yaml"} <= names
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_scenario_runs_small(path, tmp_path):
+    scenario = sim.load_scenario(path)
+    assert scenario.description, "every scenario has a description"
+    assert path.read_text().startswith("#"), "every scenario starts with a header comment"
+    small = sim.load_scenario(path, overrides=small_overrides(scenario))
+    result = sim.run(small, out=tmp_path / "run")
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == sorted(RUN_FILES)
+    assert len(result.timeseries) == small.n_ticks + 1
+    assert result.manifest["status"] == "ok"
