@@ -2,13 +2,15 @@
 
 Tick order (DESIGN.md section 1):
 
-1. price-shock agents publish the exogenous prices;
-2. market (depth, gas) — exogenous only at this stage;
-3. oracle: medianizer → OSM (hop) → Spotter ``spot``;
-4. rates: ``Jug.drip`` per ilk;
-5. borrower cohorts act (``frob``);
-6. keepers act in an order drawn from the keepers' stream (``bark``, ``redo``, ``take``);
-7. the Vow: ``flog``, ``heal``;
+1. price-shock agents publish the exogenous prices (collateral and MKR);
+2. market: price impact decays towards the exogenous price, the Dai price towards par, the
+   tick's gas inclusion price is set;
+3. oracle: medianizer (its update fails above the oracle's gas limit) → OSM (hop) → ``spot``;
+4. rates: ``Jug.drip`` per ilk, ``Pot.drip``;
+5. borrower cohorts act (``frob``; leverage and close strategies trade in the markets);
+6. keepers act in an order drawn from the keepers' stream (``bark``/``bite``, ``redo``,
+   ``take``/``tend``/``dent``/``deal``/``tick``), then the MKR bidders and the PSM arbitrageur;
+7. the Vow: ``flog``, ``heal``, ``flop``, ``flap``;
 8. the recorder writes one row.
 
 Tick ``k`` ends at ``now = k · tick`` seconds; tick 0 is the initial state.
@@ -21,25 +23,34 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
+from sim.agents.arbitrageur import PsmArbitrageur
 from sim.agents.borrower import BorrowerCohort, initial_book
-from sim.agents.keeper import Keeper
+from sim.agents.keeper import Keeper, MkrBidder
 from sim.agents.price_shock import PriceShockAgent
+from sim.market import gas as gasm
 from sim.market import prices as px
-from sim.market.depth import Market
+from sim.market.depth import ConstantProduct, DaiMarket, LogLinear, Market
 from sim.protocol.clip import Clipper, Curve, Dog
+from sim.protocol.flip import Cat, Flipper
 from sim.protocol.oracle import OSM, Medianizer, spot_price
+from sim.protocol.psm import PSM
 from sim.protocol.rates import Jug
+from sim.protocol.savings import Pot
 from sim.protocol.vat import Vat
-from sim.protocol.vow import Vow
+from sim.protocol.vow import Flapper, Flopper, Vow
 from sim.record import Recorder
 from sim.scenario import (
     BridgePrice,
     ClipLiquidation,
+    ConstantGasSpec,
     GbmPrice,
     JumpDiffusionPrice,
+    ReplayGasSpec,
     ReplayPrice,
     Scenario,
     ScriptedPrice,
+    SpikeGasSpec,
+    correlation_matrix,
 )
 
 
@@ -58,16 +69,18 @@ class Streams:
     prices: np.random.Generator
     keepers: np.random.Generator
     borrowers: list[np.random.Generator]
+    gas: np.random.Generator
 
     @classmethod
     def from_seed(cls, seed: int, n_cohorts: int) -> Streams:
         """Derive the streams of a run."""
         root = np.random.SeedSequence(seed)
-        prices, borrowers, keepers, _gas, _mkr, _market = root.spawn(6)
+        prices, borrowers, keepers, gas, _mkr, _market = root.spawn(6)
         return cls(
             prices=np.random.default_rng(prices),
             keepers=np.random.default_rng(keepers),
             borrowers=[np.random.default_rng(s) for s in borrowers.spawn(n_cohorts)],
+            gas=np.random.default_rng(gas),
         )
 
 
@@ -106,6 +119,25 @@ def build_price_process(spec, scenario: Scenario):
     raise TypeError(f"unknown price spec {spec!r}")
 
 
+def build_gas_process(spec, scenario: Scenario):
+    """The gas process of the scenario's network section."""
+    if isinstance(spec, ConstantGasSpec):
+        return gasm.ConstantGas(spec.gwei)
+    if isinstance(spec, SpikeGasSpec):
+        return gasm.SpikeGas(
+            base=spec.base, peak=spec.peak, at=spec.at, over=spec.over, decay=spec.decay
+        )
+    if isinstance(spec, ReplayGasSpec):
+        times, values = px.read_series_csv(
+            scenario.resolve(spec.file),
+            spec.column,
+            time_column=spec.time_column,
+            start=scenario.clock.start,
+        )
+        return px.Replay(times=times, values=values, interpolate=spec.interpolate)
+    raise TypeError(f"unknown gas spec {spec!r}")
+
+
 def _curve(spec) -> Curve:
     kind = spec.kind
     if kind == "linear":
@@ -113,6 +145,17 @@ def _curve(spec) -> Curve:
     if kind == "stairstep":
         return Curve(kind="stairstep", cut=spec.cut, step=spec.step)
     return Curve(kind="exponential", cut=spec.cut)
+
+
+class _FeedPrice:
+    """Clipper feed price ``osm.cur / par`` (a picklable callable, dss ``getFeedPrice``)."""
+
+    def __init__(self, osm: OSM, par: float):
+        self.osm = osm
+        self.par = par
+
+    def __call__(self) -> float:
+        return self.osm.cur / self.par
 
 
 class ProtocolModel(mesa.Model):
@@ -142,64 +185,134 @@ class ProtocolModel(mesa.Model):
         self.now = 0.0
         self.streams = Streams.from_seed(seed, len(scenario.borrowers))
         self.check_invariants = scenario.record.check_invariants
+        sysp = scenario.system
+        self.par = sysp.par
 
-        # Environment: exogenous price paths for the whole run.
+        self._build_environment(scenario)
+        self._build_protocol(scenario)
+        self._build_agents(scenario)
+        for k, asset in enumerate(self.assets):
+            self.price_history[0, k] = self.market.price(asset)
+            self.osm_history[0, k] = self.osms[asset].cur
+
+        self.recorder = Recorder(self)
+        self.recorder.record()
+
+    # ------------------------------------------------------------------ construction
+    def _build_environment(self, scenario: Scenario) -> None:
+        """Exogenous price and gas paths for the whole run; the collateral and Dai markets."""
         self.assets = list(scenario.collateral)
-        processes = [
-            build_price_process(scenario.collateral[a].price, scenario) for a in self.assets
-        ]
-        paths = px.simulate(processes, self.n_ticks, self.dt, self.streams.prices)
+        specs = [scenario.collateral[a].price for a in self.assets]
+        names = list(self.assets)
+        if scenario.mkr is not None:
+            specs.append(scenario.mkr.price)
+            names.append("MKR")
+        processes = [build_price_process(spec, scenario) for spec in specs]
+        corr = correlation_matrix(scenario) if scenario.correlation else None
+        paths = px.simulate(processes, self.n_ticks, self.dt, self.streams.prices, corr=corr)
         self.market = Market()
-        self.price_agent = PriceShockAgent(self, self.assets, paths)
+        for asset in self.assets:
+            depth = scenario.collateral[asset].market
+            if depth is not None:
+                impact = (
+                    LogLinear(depth.depth_usd_2pct)
+                    if depth.depth_usd_2pct is not None
+                    else ConstantProduct(depth.pool_usd)
+                )
+                self.market.configure(asset, impact, depth.recovery_half_life)
+        self.price_agent = PriceShockAgent(self, names, paths)
         self.price_agent.publish(0)
+        dai = scenario.dai
+        self.dai_market = (
+            DaiMarket(dai.depth_usd_2pct, dai.recovery_half_life, par=self.par)
+            if dai is not None
+            else DaiMarket.pegged(self.par)
+        )
+        net = scenario.network
+        if net is not None:
+            gas_process = build_gas_process(net.gas, scenario)
+            self.gas_path = gas_process.path(self.n_ticks, self.dt, self.streams.gas)
+        else:
+            self.gas_path = np.zeros(self.n_ticks + 1)
+        self.gas_price = float(self.gas_path[0])
+        # Observed history, for keepers with latency: market prices and OSM prices per tick.
+        self.price_history = np.zeros((self.n_ticks + 1, len(self.assets)))
+        self.osm_history = np.zeros((self.n_ticks + 1, len(self.assets)))
+        self._asset_col = {a: k for k, a in enumerate(self.assets)}
 
-        # Protocol.
+    def _build_protocol(self, scenario: Scenario) -> None:
+        """Vat, Jug, Pot, oracles, Vow with its auction houses, Dog/Cat and the auction houses."""
         sysp = scenario.system
         self.vat = Vat(Line=np.inf if sysp.Line is None else sysp.Line)
-        self.vow = Vow(
-            self.vat,
-            wait=sysp.vow.wait,
-            sump=sysp.vow.sump,
-            dump=sysp.vow.dump,
-            bump=sysp.vow.bump,
-            hump=sysp.vow.hump,
+        v = sysp.vow
+        self.vow = Vow(self.vat, wait=v.wait, sump=v.sump, dump=v.dump, bump=v.bump, hump=v.hump)
+        self.vow.flopper = Flopper(
+            self.vow, beg=v.flop.beg, pad=1.0 + v.pad, ttl=v.flop.ttl, tau=v.flop.tau
         )
+        self.vow.flapper = Flapper(self.vow, beg=v.flap.beg, ttl=v.flap.ttl, tau=v.flap.tau)
         self.jug = Jug(self.vat)
+        self.pot = Pot(self.vat, dsr=sysp.dsr)
         self.medians = {a: Medianizer(self.market.price(a)) for a in self.assets}
         self.osms = {a: OSM.start(self.market.price(a), sysp.oracle.hop) for a in self.assets}
         self.dog = Dog(self.vat, self.vow, Hole=sysp.Hole)
+        flip_versions = {
+            i.liquidation.version
+            for i in scenario.ilks.values()
+            if not isinstance(i.liquidation, ClipLiquidation)
+        }
+        version = "1.2" if "1.2" in flip_versions else "1.0"
+        self.cat = Cat(
+            self.vat, self.vow, version=version, box=np.inf if sysp.box is None else sysp.box
+        )
         self.clippers: dict[str, Clipper] = {}
+        self.flippers: dict[str, Flipper] = {}
         sizes = {name: 0 for name in scenario.ilks}
         for cohort in scenario.borrowers:
             sizes[cohort.ilk] += cohort.vaults
         for name, spec in scenario.ilks.items():
             ilk = self.vat.init_ilk(name, sizes[name], line=spec.line, dust=spec.dust)
-            ilk.spot = spot_price(self.osms[spec.collateral].cur, sysp.par, spec.mat)
+            ilk.spot = spot_price(self.osms[spec.collateral].cur, self.par, spec.mat)
             self.jug.duty[name] = spec.stability_fee
             self.jug.rho[name] = 0.0
             liq = spec.liquidation
+            chop = 1.0 + liq.chop
             if isinstance(liq, ClipLiquidation):
-                asset = spec.collateral
                 clip = Clipper(
                     self.vat,
                     name,
                     self.vow,
-                    feed_price=self._feed(asset),
+                    feed_price=self._feed(spec.collateral),
                     buf=liq.buf,
                     tail=liq.tail,
                     cusp=liq.cusp,
                     chip=liq.chip,
                     tip=liq.tip,
                     curve=_curve(liq.curve),
-                    chop=1.0 + liq.chop,
+                    chop=chop,
                     stopped=liq.stopped,
                 )
-                self.dog.add_ilk(clip, chop=1.0 + liq.chop, hole=liq.hole)
+                self.dog.add_ilk(clip, chop=chop, hole=liq.hole)
                 self.clippers[name] = clip
             else:
-                raise NotImplementedError("the flip engine arrives with Liquidations 1.x")
+                flip = Flipper(self.vat, name, beg=liq.beg, ttl=liq.ttl, tau=liq.tau)
+                if liq.version == "1.0":
+                    self.cat.add_ilk(flip, chop=chop, lump=liq.lump)
+                else:
+                    self.cat.add_ilk(flip, chop=chop, dunk=liq.dunk)
+                self.flippers[name] = flip
+        self.psm: PSM | None = None
+        if sysp.psm is not None:
+            p = sysp.psm
+            self.psm = PSM(self.vat, f"PSM-{p.gem}-A", line=p.line, tin=p.tin, tout=p.tout)
+            if p.start > 0:
+                self.psm.sell_gem("psm-start", p.start)
+                self.vat.exit_dai("psm-start", self.vat.dai.get("psm-start", 0.0))
+        if sysp.dsr_deposits > 0:
+            self.vat.join_dai("savers", sysp.dsr_deposits)
+            self.pot.join("savers", sysp.dsr_deposits / self.pot.chi)
 
-        # Borrowers open their vaults at the start price.
+    def _build_agents(self, scenario: Scenario) -> None:
+        """Borrower cohorts (opening their vaults), keepers, MKR bidders, the arbitrageur."""
         self.cohorts: list[BorrowerCohort] = []
         offsets = {name: 0 for name in scenario.ilks}
         for k, spec in enumerate(scenario.borrowers):
@@ -212,25 +325,50 @@ class ProtocolModel(mesa.Model):
             self.vat.open_vaults(spec.ilk, np.arange(lo, hi), ink, debt, owner=k)
             cohort.fund_wallets()
             self.cohorts.append(cohort)
-
         self.keepers: list[Keeper] = []
         for spec in scenario.keepers:
             for j in range(spec.count):
                 name = spec.name if spec.count == 1 else f"{spec.name}-{j + 1}"
                 self.keepers.append(Keeper(self, spec, name))
-
-        self.recorder = Recorder(self)
-        self.recorder.record()
+        self.mkr_bidders: list[MkrBidder] = []
+        if scenario.mkr is not None:
+            for j in range(scenario.mkr.bidders):
+                self.mkr_bidders.append(MkrBidder(self, scenario.mkr, f"mkr-bidder-{j + 1}"))
+        self.arbitrageur: PsmArbitrageur | None = None
+        if self.psm is not None and scenario.system.psm.arbitrage:
+            self.arbitrageur = PsmArbitrageur(self, scenario.system.psm.arbitrage_usd)
 
     # ------------------------------------------------------------------ wiring helpers
     def _feed(self, asset: str):
-        par = self.spec.system.par
-        osm = self.osms[asset]
-        return lambda: osm.cur / par
+        return _FeedPrice(self.osms[asset], self.par)
 
-    def liquidator(self, ilk_name: str):
-        """The auction house of an ilk (its Clipper)."""
-        return self.clippers[ilk_name]
+    def liquidator(self, ilk_name: str) -> Clipper | Flipper:
+        """The auction house of an ilk (its Clipper or Flipper)."""
+        house = self.clippers.get(ilk_name)
+        return house if house is not None else self.flippers[ilk_name]
+
+    def eth_price(self) -> float:
+        """The ETH market price used to value gas [USD/ETH] (0 without a network section)."""
+        net = self.spec.network
+        return self.market.price(net.eth) if net is not None else 0.0
+
+    def mkr_price(self) -> float:
+        """The MKR market price [USD/MKR] (NaN without an ``mkr`` section)."""
+        return self.market.price("MKR") if self.spec.mkr is not None else float("nan")
+
+    def price_seen(self, asset: str, lag: int) -> float:
+        """The market price of ``asset`` ``lag`` ticks ago (the current one for lag 0)."""
+        if lag <= 0:
+            return self.market.price(asset)
+        return float(self.price_history[max(self.tick - lag, 0), self._asset_col[asset]])
+
+    def spot_seen(self, ilk_name: str, lag: int) -> float:
+        """The ilk's ``spot`` as it was ``lag`` ticks ago."""
+        spec = self.spec.ilks[ilk_name]
+        if lag <= 0:
+            return self.vat.ilks[ilk_name].spot
+        osm = self.osm_history[max(self.tick - lag, 0), self._asset_col[spec.collateral]]
+        return spot_price(float(osm), self.par, spec.mat)
 
     @property
     def finished(self) -> bool:
@@ -243,34 +381,50 @@ class ProtocolModel(mesa.Model):
         self.tick += 1
         self.now = self.tick * self.dt
         self.vat.log.tick = self.tick
-        now = self.now
-        # 1–2 environment
+        now, t = self.now, self.tick
+        # 1 exogenous prices
         self.price_agent.step()
+        # 2 markets and gas
+        self.market.step(self.dt)
+        self.dai_market.step(self.dt)
+        self.gas_price = float(self.gas_path[t])
         # 3 oracle
-        par = self.spec.system.par
-        for asset in self.assets:
+        limit = self.spec.system.oracle.gas_limit_gwei
+        lands = limit is None or self.gas_price <= limit
+        for k, asset in enumerate(self.assets):
+            price = self.market.price(asset)
             median = self.medians[asset]
-            median.poke(self.market.price(asset), now)
-            self.osms[asset].poke(median.value, now)
+            median.poke(price, now, lands=lands)
+            osm = self.osms[asset]
+            osm.poke(median.value, now)
+            self.price_history[t, k] = price
+            self.osm_history[t, k] = osm.cur
         for name, spec in self.spec.ilks.items():
-            self.vat.ilks[name].spot = spot_price(self.osms[spec.collateral].cur, par, spec.mat)
+            self.vat.ilks[name].spot = spot_price(
+                self.osms[spec.collateral].cur, self.par, spec.mat
+            )
         # 4 rates
         for name in self.spec.ilks:
             self.jug.drip(name, now)
+        if self.pot.Pie > 0 or self.pot.dsr > 0:
+            self.pot.drip(now)
         # 5 borrowers
         for cohort in self.cohorts:
             cohort.step()
-        # 6 keepers, in a fresh order each tick
+        # 6 keepers, in a fresh order each tick; then the MKR bidders and the arbitrageur
         if self.keepers:
             for k in self.streams.keepers.permutation(len(self.keepers)):
                 self.keepers[k].step()
+        for bidder in self.mkr_bidders:
+            bidder.step()
+        if self.arbitrageur is not None:
+            self.arbitrageur.step()
         # 7 vow
-        self.vow.flog(now)
-        self.vow.heal()
+        self.vow.step(now)
         # 8 record
-        self.recorder.record()
         if self.finished:
             self.running = False
+        self.recorder.record()
         if self.check_invariants:
             # Scalar accounts every tick; the per-vault sums every 100 ticks and at the end.
             problems = self.vat.check(full=self.tick % 100 == 0 or self.finished)

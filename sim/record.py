@@ -8,7 +8,10 @@ Timeseries layout (``timeseries.parquet``, one row per tick, tick 0 = the initia
   ``unsafe_vaults``, ``cr_pNN`` (quantiles of open vaults' CR at the market price),
   ``liquidations`` (auctions started this tick), ``auctions_active``;
 - system: ``dai_supply`` (Vat ``debt``), ``surplus`` (Vow Dai above its sin), ``bad_debt``
-  (Vow sin covered neither by its Dai nor by the tab still running in auctions).
+  (Vow sin covered neither by its Dai nor by the tab still running in auctions),
+  ``mkr_minted`` / ``mkr_burned`` (cumulative, by debt / surplus auctions) [MKR], ``mkr_price``
+  [USD], ``dai_price`` (Dai market) [USD], ``gas_price_gwei`` (the tick's inclusion price),
+  ``psm_debt`` (Dai minted by the PSM), ``savings`` (Dai in the Pot, ``Pie·chi``).
 
 :func:`ilk_frame` returns one ilk's columns with plain names.
 
@@ -45,7 +48,18 @@ ILK_FIELDS = (
     "liquidations",
     "auctions_active",
 )
-SYSTEM_FIELDS = ("dai_supply", "surplus", "bad_debt")
+SYSTEM_FIELDS = (
+    "dai_supply",
+    "surplus",
+    "bad_debt",
+    "mkr_minted",
+    "mkr_burned",
+    "mkr_price",
+    "dai_price",
+    "gas_price_gwei",
+    "psm_debt",
+    "savings",
+)
 RUN_FILES = (
     "manifest.json",
     "timeseries.parquet",
@@ -147,6 +161,13 @@ class Recorder:
         awe = model.vow.awe
         self.series["surplus"][t] = max(joy - awe, 0.0)
         self.series["bad_debt"][t] = max(awe - joy - running_tab, 0.0)
+        self.series["mkr_minted"][t] = model.vow.mkr_minted
+        self.series["mkr_burned"][t] = model.vow.mkr_burned
+        self.series["mkr_price"][t] = model.mkr_price()
+        self.series["dai_price"][t] = model.dai_market.price()
+        self.series["gas_price_gwei"][t] = model.gas_price
+        self.series["psm_debt"][t] = model.psm.debt if model.psm is not None else 0.0
+        self.series["savings"][t] = model.pot.Pie * model.pot.chi
         if t == 0 or (self.snapshot_every and t % self.snapshot_every == 0) or model.finished:
             self.snapshot()
         self.rows = t + 1

@@ -24,6 +24,7 @@ from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
+import numpy as np
 import yaml
 from pydantic import (
     BaseModel,
@@ -103,6 +104,15 @@ def _number(value: Any) -> Any:
             return float(value)
         except ValueError:
             return value
+    return value
+
+
+def _file_exists(value: str, info: ValidationInfo) -> str:
+    """Validator: a data file relative to the scenario's folder must exist."""
+    base = (info.context or {}).get("base_dir")
+    path = Path(value) if base is None else Path(base) / value
+    if not path.is_file():
+        raise ValueError(f"file not found: {path}")
     return value
 
 
@@ -194,14 +204,7 @@ class ReplayPrice(Strict):
     interpolate: Literal["linear", "previous", "bridge"] = "linear"
     vol: NonNegative = Field(0.0, description="Brownian-bridge volatility [1/sqrt(yr)]")
 
-    @field_validator("file")
-    @classmethod
-    def _exists(cls, value: str, info: ValidationInfo) -> str:
-        base = (info.context or {}).get("base_dir")
-        path = Path(value) if base is None else Path(base) / value
-        if not path.is_file():
-            raise ValueError(f"file not found: {path}")
-        return value
+    _exists = field_validator("file")(classmethod(lambda cls, v, info: _file_exists(v, info)))
 
 
 class BridgePrice(Strict):
@@ -221,10 +224,41 @@ PriceSpec = Annotated[
 ]
 
 
+class MarketDepth(Strict):
+    """Market depth of an asset: how trades move its price, and how fast the impact fades.
+
+    Give ``depth_usd_2pct`` (log-linear impact: selling that many USD moves the price 2 %) or
+    ``pool_usd`` (a constant-product pool with that USD reserve), not both; neither means an
+    infinitely deep market.
+    """
+
+    depth_usd_2pct: Positive | None = Field(None, description="USD that move the price 2 % [USD]")
+    pool_usd: Positive | None = Field(None, description="constant-product pool USD reserve [USD]")
+    recovery_half_life: Duration = Field(7200.0, description="half-life of the price impact")
+
+
 class Collateral(Strict):
-    """A collateral asset and its exogenous market price."""
+    """A collateral asset: its exogenous price and the depth of its market."""
 
     price: PriceSpec
+    market: MarketDepth | None = None
+
+
+class Mkr(Strict):
+    """MKR: its price (for debt and surplus auctions) and the bidders in those auctions."""
+
+    price: PriceSpec
+    bidders: Annotated[int, Field(ge=0)] = Field(2, description="number of MKR bidders")
+    dai: NonNegative = Field(5.0e6, description="Dai per bidder, for debt auctions [Dai]")
+    mkr: NonNegative = Field(1.0e4, description="MKR per bidder, for surplus auctions [MKR]")
+    margin: Fraction = Field(0.05, description="profit each bidder asks below the MKR price")
+
+
+class DaiMarketSpec(Strict):
+    """The Dai/USD market: its depth and how fast it returns to the peg on its own."""
+
+    depth_usd_2pct: Positive = Field(description="USD that move the Dai price 2 % [USD]")
+    recovery_half_life: Duration = Field(21600.0, description="half-life of a deviation")
 
 
 # ---------------------------------------------------------------------------------------- ilks
@@ -305,9 +339,34 @@ class IlkSpec(Strict):
 
 
 class Oracle(Strict):
-    """Oracle Security Module settings."""
+    """Oracle settings: the OSM delay and the medianizer's gas limit."""
 
     hop: Duration = Field(3600.0, description="OSM delay")
+    gas_limit_gwei: Positive | None = Field(
+        None, description="medianizer updates fail while gas is above this [gwei]; none = never"
+    )
+
+
+class AuctionTimes(Strict):
+    """Bid increment and timing of an auction house."""
+
+    beg: Annotated[float, BeforeValidator(_number), Field(gt=0, lt=1)] = 0.05
+    ttl: Duration = 10800.0
+    tau: Duration = 172800.0
+
+
+class PsmSpec(Strict):
+    """Peg Stability Module for a USD stablecoin (its own ilk ``PSM-<gem>-A``)."""
+
+    gem: Name = "USDC"
+    tin: Fraction = Field(0.0, description="fee when selling the stablecoin for Dai")
+    tout: Fraction = Field(0.0, description="fee when buying the stablecoin with Dai")
+    line: Positive = Field(description="PSM debt ceiling [Dai]")
+    start: NonNegative = Field(0.0, description="stablecoin in the PSM at the start [USD]")
+    arbitrage: bool = Field(
+        True, description="an arbitrageur trades the PSM against the Dai market"
+    )
+    arbitrage_usd: NonNegative = Field(1.0e9, description="the arbitrageur's stablecoin [USD]")
 
 
 class VowSpec(Strict):
@@ -318,6 +377,17 @@ class VowSpec(Strict):
     dump: Positive = 250.0
     bump: Positive = 10_000.0
     hump: NonNegative = 500_000.0
+    flop: AuctionTimes = Field(
+        default_factory=lambda: AuctionTimes(beg=0.05, ttl="3h", tau="2d"),
+        description="debt auctions (Flopper)",
+    )
+    pad: Annotated[float, BeforeValidator(_number), Field(ge=0)] = Field(
+        0.5, description="flop lot increase on restart (1.5× for 0.5)"
+    )
+    flap: AuctionTimes = Field(
+        default_factory=lambda: AuctionTimes(beg=0.05, ttl="30m", tau="2d"),
+        description="surplus auctions (Flapper)",
+    )
 
 
 class System(Strict):
@@ -326,8 +396,12 @@ class System(Strict):
     Line: Positive | None = Field(None, description="system debt ceiling [Dai]; none = no cap")
     Hole: Positive = Field(100.0e6, description="Dog: max Dai in all Clipper auctions [Dai]")
     par: Positive = Field(1.0, description="Dai reference price [USD]")
+    box: Positive | None = Field(None, description="Cat 1.2: max Dai in Flipper auctions [Dai]")
     oracle: Oracle = Field(default_factory=Oracle)
     vow: VowSpec = Field(default_factory=VowSpec)
+    dsr: NonNegative = Field(0.0, description="Dai Savings Rate per year")
+    dsr_deposits: NonNegative = Field(0.0, description="Dai in the Pot at the start [Dai]")
+    psm: PsmSpec | None = None
 
 
 # ---------------------------------------------------------------------------------------- agents
@@ -370,7 +444,32 @@ class TargetCrStrategy(Strict):
     )
 
 
-Strategy = Annotated[PassiveStrategy | TargetCrStrategy, Field(discriminator="kind")]
+class LeverageStrategy(Strict):
+    """When CR rises above ``up``, draw Dai, buy collateral with it and lock it, back to ``target``."""
+
+    kind: Literal["leverage"]
+    target: Positive = Field(description="CR to lever back to")
+    up: Positive = Field(description="CR above which the vault levers up")
+    react_prob: Fraction = 1.0
+    delay: Duration = 0.0
+
+
+class CloseStrategy(Strict):
+    """When CR falls below ``panic``, buy Dai in the market, repay everything and exit."""
+
+    kind: Literal["close"]
+    panic: Positive = Field(description="CR below which the owner closes the vault")
+    react_prob: Fraction = 1.0
+    delay: Duration = 0.0
+    sell_collateral: bool = Field(
+        True, description="sell freed collateral to pay for the Dai bought (deleveraging)"
+    )
+
+
+Strategy = Annotated[
+    PassiveStrategy | TargetCrStrategy | LeverageStrategy | CloseStrategy,
+    Field(discriminator="kind"),
+]
 
 
 class Cohort(Strict):
@@ -385,11 +484,31 @@ class Cohort(Strict):
     strategy: Strategy = Field(default_factory=lambda: PassiveStrategy(kind="passive"))
 
 
-class KeeperStrategy(Strict):
-    """How a keeper bids: ``default`` takes Dutch lots at a discount below market."""
+class MarketKeeperStrategy(Strict):
+    """Bid near the market: Dutch takes and English bids at ``discount`` below its value."""
 
     kind: Literal["default"] = "default"
     discount: Fraction = Field(0.05, description="required discount below the market price")
+
+
+class LowballStrategy(Strict):
+    """English auctions only: bid a tiny amount on every auction nobody has bid on."""
+
+    kind: Literal["lowball"]
+    bid: Positive = Field(1.0e-18, description="the bid [Dai]")
+
+
+def _default_kind(value: Any) -> Any:
+    if isinstance(value, dict) and "kind" not in value:
+        return {"kind": "default", **value}
+    return value
+
+
+KeeperStrategy = Annotated[
+    MarketKeeperStrategy | LowballStrategy,
+    Field(discriminator="kind"),
+    BeforeValidator(_default_kind),
+]
 
 
 class KeeperSpec(Strict):
@@ -398,7 +517,52 @@ class KeeperSpec(Strict):
     name: Name
     count: Annotated[int, Field(ge=1)] = 1
     dai: NonNegative = Field(description="Dai capital per keeper [Dai]")
-    strategy: KeeperStrategy = Field(default_factory=KeeperStrategy)
+    strategy: KeeperStrategy = Field(default_factory=lambda: MarketKeeperStrategy())
+    gas_bid_gwei: Positive | None = Field(
+        None, description="gas bid [gwei]; none = always pays the tick's inclusion price"
+    )
+    latency: Duration = Field(0.0, description="delay before the keeper sees an auction or price")
+    flash: bool = Field(False, description="Dutch takes with flash liquidity (no Dai needed)")
+
+
+class ConstantGasSpec(Strict):
+    """A constant gas price."""
+
+    process: Literal["constant"]
+    gwei: Positive
+
+
+class SpikeGasSpec(Strict):
+    """A scripted spike: ``base``, jumps to ``peak`` at ``at`` for ``over``, then decays."""
+
+    process: Literal["spike"]
+    base: Positive
+    peak: Positive
+    at: Duration
+    over: Duration
+    decay: Duration = Field(3600.0, description="half-life of the decay back to base")
+
+
+class ReplayGasSpec(Strict):
+    """Gas price replayed from a CSV column [gwei]."""
+
+    process: Literal["replay"]
+    file: str
+    column: str
+    time_column: str = "timestamp"
+    interpolate: Literal["linear", "previous"] = "previous"
+
+    _exists = field_validator("file")(classmethod(lambda cls, v, info: _file_exists(v, info)))
+
+
+GasSpec = Annotated[ConstantGasSpec | SpikeGasSpec | ReplayGasSpec, Field(discriminator="process")]
+
+
+class Network(Strict):
+    """The Ethereum network: gas prices and what transactions cost."""
+
+    gas: GasSpec
+    eth: Name = Field("ETH", description="collateral whose price converts gas costs to USD")
 
 
 class Record(Strict):
@@ -433,6 +597,12 @@ class Scenario(Strict):
     system: System = Field(default_factory=System)
     borrowers: list[Cohort] = Field(min_length=1)
     keepers: list[KeeperSpec] = Field(default_factory=list)
+    correlation: dict[Name, dict[Name, Annotated[float, Field(ge=-1, le=1)]]] = Field(
+        default_factory=dict, description="correlations of the assets' log-return shocks"
+    )
+    mkr: Mkr | None = None
+    dai: DaiMarketSpec | None = Field(None, description="Dai market; none = Dai stays at par")
+    network: Network | None = None
     record: Record = Field(default_factory=Record)
 
     #: The folder relative paths are resolved against (set by the loader, not in YAML).
@@ -502,6 +672,22 @@ def _cross_check(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
                     f"{floor} is not above the ilk's mat {ilk.mat}: vaults would open unsafe",
                 )
             )
+        if isinstance(cohort.strategy, LeverageStrategy):
+            st = cohort.strategy
+            if not ilk.mat < st.target < st.up:
+                problems.append(
+                    (
+                        ("borrowers", i, "strategy"),
+                        f"leverage needs mat ({ilk.mat}) < target ({st.target}) < up ({st.up})",
+                    )
+                )
+        if isinstance(cohort.strategy, CloseStrategy) and cohort.strategy.panic <= ilk.mat:
+            problems.append(
+                (
+                    ("borrowers", i, "strategy", "panic"),
+                    f"panic {cohort.strategy.panic} is not above the ilk's mat {ilk.mat}",
+                )
+            )
         if isinstance(cohort.strategy, TargetCrStrategy):
             st = cohort.strategy
             if st.target <= st.trigger:
@@ -524,10 +710,19 @@ def _cross_check(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
                 )
             )
     names: set[str] = set()
+    has_flip = any(isinstance(i.liquidation, FlipLiquidation) for i in s.ilks.values())
     for i, keeper in enumerate(s.keepers):
         if keeper.name in names:
             problems.append((("keepers", i, "name"), f"duplicate keeper name {keeper.name!r}"))
         names.add(keeper.name)
+        if isinstance(keeper.strategy, LowballStrategy) and not has_flip:
+            problems.append(
+                (
+                    ("keepers", i, "strategy", "kind"),
+                    "lowball keepers bid in English auctions; no ilk uses engine: flip",
+                )
+            )
+    problems.extend(_check_market_sections(s))
     for name, coll in s.collateral.items():
         price = coll.price
         if isinstance(price, ScriptedPrice):
@@ -542,18 +737,78 @@ def _cross_check(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
     return problems
 
 
-def _check_replay(
-    s: Scenario, path: tuple[Any, ...], spec: ReplayPrice
+def _check_market_sections(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
+    """Market depth, correlations, network and PSM checks."""
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    for name, coll in s.collateral.items():
+        m = coll.market
+        if m is not None and (m.depth_usd_2pct is None) == (m.pool_usd is None):
+            problems.append(
+                (("collateral", name, "market"), "give exactly one of depth_usd_2pct or pool_usd")
+            )
+    assets = [*s.collateral, *(["MKR"] if s.mkr is not None else [])]
+    for a, row in s.correlation.items():
+        if a not in assets:
+            problems.append((("correlation", a), f"unknown asset (defined: {', '.join(assets)})"))
+            continue
+        for b, rho in row.items():
+            if b not in assets:
+                problems.append(
+                    (("correlation", a, b), f"unknown asset (defined: {', '.join(assets)})")
+                )
+            elif a == b and rho != 1:
+                problems.append((("correlation", a, b), "an asset's own correlation is 1"))
+            elif b in s.correlation and a in s.correlation[b] and s.correlation[b][a] != rho:
+                problems.append((("correlation", a, b), f"conflicts with correlation.{b}.{a}"))
+    if s.correlation and not problems:
+        from sim.market.prices import correlated_normals
+
+        try:
+            correlated_normals(correlation_matrix(s), 1, np.random.default_rng(0))
+        except ValueError as exc:
+            problems.append((("correlation",), str(exc)))
+    if s.network is not None:
+        if s.network.eth not in s.collateral:
+            problems.append(
+                (("network", "eth"), f"unknown collateral {s.network.eth!r} to price gas with")
+            )
+        gas = s.network.gas
+        if isinstance(gas, ReplayGasSpec):
+            problems.extend(
+                _check_csv(s, ("network", "gas"), gas.file, gas.column, gas.time_column)
+            )
+    if s.system.psm is not None and f"PSM-{s.system.psm.gem}-A" in s.ilks:
+        problems.append((("system", "psm", "gem"), f"PSM-{s.system.psm.gem}-A is already an ilk"))
+    return problems
+
+
+def correlation_matrix(s: Scenario) -> np.ndarray:
+    """The full correlation matrix over the collateral assets (and MKR, last) of a scenario."""
+    assets = [*s.collateral, *(["MKR"] if s.mkr is not None else [])]
+    index = {a: k for k, a in enumerate(assets)}
+    corr = np.eye(len(assets))
+    for a, row in s.correlation.items():
+        for b, rho in row.items():
+            corr[index[a], index[b]] = corr[index[b], index[a]] = rho
+    return corr
+
+
+def _check_csv(
+    s: Scenario, path: tuple[Any, ...], file: str, column: str, time_column: str
 ) -> list[tuple[tuple[Any, ...], str]]:
     from sim.market.prices import DataError, read_series_csv
 
     try:
-        read_series_csv(
-            s.resolve(spec.file), spec.column, time_column=spec.time_column, start=s.clock.start
-        )
+        read_series_csv(s.resolve(file), column, time_column=time_column, start=s.clock.start)
     except DataError as exc:
         return [((*path, "file"), str(exc))]
     return []
+
+
+def _check_replay(
+    s: Scenario, path: tuple[Any, ...], spec: ReplayPrice
+) -> list[tuple[tuple[Any, ...], str]]:
+    return _check_csv(s, path, spec.file, spec.column, spec.time_column)
 
 
 # ---------------------------------------------------------------------------------------- YAML with lines

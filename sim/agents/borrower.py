@@ -7,6 +7,15 @@ protocol state and act only through ``Vat.frob_many``.
 - ``target_cr``: when a vault's CR at the market price falls below ``trigger``, after ``delay``
   and with probability ``react_prob`` per tick, it restores ``target`` by locking collateral from
   its wallet (``action: lock``) or repaying Dai from its wallet (``action: repay``).
+- ``leverage``: when CR rises above ``up``, the vault draws Dai, sells it for USD in the Dai
+  market, buys collateral in the collateral market and locks it, back to ``target`` — the
+  pro-cyclical part (it pushes the collateral price up and the Dai price down).
+- ``close``: when CR falls below ``panic``, the owner buys the vault's debt in Dai in the Dai
+  market (pushing Dai above par), repays everything, frees the collateral and, with
+  ``sell_collateral``, sells enough of it to pay for the Dai (pushing the collateral down).
+
+Trades of a cohort in one tick are aggregated into one market order (vectorised decisions, one
+impact), and split between the vaults in proportion to their needs.
 """
 
 from __future__ import annotations
@@ -16,7 +25,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim.scenario import Cohort, TargetCrStrategy
+from sim.scenario import CloseStrategy, Cohort, LeverageStrategy, TargetCrStrategy
 
 if TYPE_CHECKING:
     from sim.model import ProtocolModel
@@ -90,29 +99,96 @@ class BorrowerCohort(mesa.Agent):
 
     def step(self) -> None:
         """Apply the cohort's strategy to its vaults."""
-        if isinstance(self.strategy, TargetCrStrategy):
-            self._target_cr(self.strategy)
+        st = self.strategy
+        if isinstance(st, TargetCrStrategy):
+            self._target_cr(st)
+        elif isinstance(st, LeverageStrategy):
+            self._leverage(st)
+        elif isinstance(st, CloseStrategy):
+            self._close(st)
+
+    def _ready(self, triggered: np.ndarray, delay: float, react_prob: float) -> np.ndarray:
+        """Positions (within the cohort) of triggered vaults that act now.
+
+        A vault acts once it has been triggered for ``delay`` seconds, with probability
+        ``react_prob`` per tick (draws only for the triggered vaults, in index order).
+        """
+        now = self.model.now
+        if not triggered.any():
+            if not np.isnan(self.since).all():
+                self.since[:] = np.nan
+            return np.zeros(0, dtype=np.int64)
+        self.since[~triggered] = np.nan
+        newly = triggered & np.isnan(self.since)
+        self.since[newly] = now
+        ready = np.flatnonzero(triggered & (now - self.since >= delay))
+        if react_prob < 1.0 and ready.size:
+            ready = ready[self.stream.random(ready.size) < react_prob]
+        return ready
+
+    def _leverage(self, st: LeverageStrategy) -> None:
+        model = self.model
+        book = model.vat.ilks[self.ilk]
+        price = model.market.price(self.collateral)
+        ink = book.ink[self.lo : self.hi]
+        art = book.art[self.lo : self.hi]
+        # CR > up  ⇔  ink·price > art·rate·up (open vaults only)
+        above = (art > 0) & (ink * (price / (book.rate * st.up)) > art)
+        ready = self._ready(above, st.delay, st.react_prob)
+        if ready.size == 0:
+            return
+        debt = art[ready] * book.rate
+        # Draw ΔD and lock ΔD/price of collateral: (ink·p + ΔD)/(D + ΔD) = target.
+        draw = np.maximum((ink[ready] * price - st.target * debt) / (st.target - 1.0), 0.0)
+        idx = ready + self.lo
+        code = model.vat.frob_many(self.ilk, idx, 0.0, draw / book.rate, actor=self.name)
+        draw = np.where(code == 0, draw, 0.0)
+        total = float(draw.sum())
+        if total <= 0:
+            return
+        usd = model.dai_market.sell_dai(total)
+        tokens = model.market.buy(self.collateral, usd)
+        share = draw / total
+        got = share > 0
+        model.vat.frob_many(self.ilk, idx[got], tokens * share[got], 0.0, actor=self.name)
+        self.since[ready] = np.nan
+
+    def _close(self, st: CloseStrategy) -> None:
+        model = self.model
+        book = model.vat.ilks[self.ilk]
+        price = model.market.price(self.collateral)
+        ink = book.ink[self.lo : self.hi]
+        art = book.art[self.lo : self.hi]
+        below = (art > 0) & (ink * (price / (book.rate * st.panic)) < art)
+        ready = self._ready(below, st.delay, st.react_prob)
+        if ready.size == 0:
+            return
+        idx = ready + self.lo
+        debt = art[ready] * book.rate
+        total = float(debt.sum())
+        # Buy exactly the Dai owed in the Dai market, then repay and free everything.
+        cost = model.dai_market.quote_cost_dai(total)
+        dai = model.dai_market.buy_dai(cost)
+        scale = min(dai / total, 1.0) if total > 0 else 0.0
+        freed = ink[ready].copy()
+        code = model.vat.frob_many(self.ilk, idx, -freed, -art[ready] * scale, actor=self.name)
+        closed = code == 0
+        if st.sell_collateral and closed.any():
+            # Sell enough of the freed collateral to pay for the Dai (at most all of it).
+            tokens = min(float(freed[closed].sum()), cost / price)
+            if tokens > 0:
+                model.market.sell(self.collateral, tokens)
+        self.since[ready] = np.nan
 
     def _target_cr(self, st: TargetCrStrategy) -> None:
         model = self.model
         book = model.vat.ilks[self.ilk]
         price = model.market.price(self.collateral)
-        now = model.now
         ink = book.ink[self.lo : self.hi]
         art = book.art[self.lo : self.hi]
         # CR < trigger  ⇔  ink·price < art·rate·trigger
         below = ink * (price / (book.rate * st.trigger)) < art
-        if not below.any():
-            if not np.isnan(self.since).all():
-                self.since[:] = np.nan
-            return
-        above = ~below
-        self.since[above] = np.nan
-        newly = below & np.isnan(self.since)
-        self.since[newly] = now
-        ready = np.flatnonzero(below & (now - self.since >= st.delay))
-        if st.react_prob < 1.0 and ready.size:
-            ready = ready[self.stream.random(ready.size) < st.react_prob]
+        ready = self._ready(below, st.delay, st.react_prob)
         if ready.size == 0:
             return
         ready = ready[self.wallet[ready] > 0]

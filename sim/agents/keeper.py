@@ -1,15 +1,22 @@
-"""Keepers: liquidators with Dai capital who bark unsafe vaults and buy auctioned collateral.
+"""Keepers: liquidators with Dai capital, a gas bid and a latency; and the MKR bidders.
 
-Each tick a keeper, in an order drawn by the model:
+Each tick a keeper whose transactions land (its gas bid reaches the tick's inclusion price),
+in an order drawn by the model, works every ilk:
 
-1. ``bark`` every unsafe vault it sees (the Dog pays ``tip + chip·tab`` per auction);
-2. ``redo`` Clipper auctions that need a reset (paid the same incentive when it applies);
-3. ``take`` Clipper lots whose current price is at least ``discount`` below the market price,
-   best discounts first, as far as its Dai lasts (vectorised: a cumulative sum of the costs);
-4. sells the collateral it bought at the market price (DaiJoin/GemJoin ``exit`` and ``join``).
+- **Liquidations 2.0 (Clipper)**: ``bark`` unsafe vaults when the reward ``tip + chip·tab``
+  beats the gas; ``redo`` auctions that need a reset; ``take`` lots whose price is at least
+  ``discount`` below the market value (net of gas), best first, as far as its Dai lasts — or,
+  with flash liquidity, as far as selling the lot into the market pays for it.
+- **Liquidations 1.x (Flipper)**: ``bite`` unsafe vaults; ``deal`` finished auctions; ``tick``
+  expired ones without bids; the ``default`` strategy bids (``tend``) up to the lot's market
+  value less ``discount``, then ``dent``s the lot down while the tab is still covered; the
+  ``lowball`` strategy bids a tiny amount on every auction nobody has bid on.
 
-Keeper profit is its Dai plus the market value of any collateral it still holds, minus its
-starting capital.
+Bought collateral is sold into the market (price impact) and the proceeds buy Dai in the Dai
+market. A keeper with latency ``L`` sees prices ``L`` late and auctions ``L`` after they start.
+Each transaction costs ``gas used × gas price`` in ETH, valued at the ETH market price.
+
+Keeper profit = Dai + market value of held collateral − starting capital − gas spent [Dai].
 """
 
 from __future__ import annotations
@@ -19,19 +26,37 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim.scenario import KeeperSpec
+from sim.market.gas import (
+    GAS_BARK,
+    GAS_BITE,
+    GAS_DEAL,
+    GAS_DENT,
+    GAS_REDO,
+    GAS_TAKE,
+    GAS_TAKE_FLASH,
+    GAS_TEND,
+    GAS_TICK,
+    tx_cost_eth,
+)
+from sim.protocol.clip import Clipper
+from sim.protocol.flip import Flipper
+from sim.scenario import KeeperSpec, LowballStrategy, Mkr
 
 if TYPE_CHECKING:
     from sim.model import ProtocolModel
 
 
 class Keeper(mesa.Agent):
-    """One keeper (mesa agent).
+    """One keeper (a mesa agent).
 
     Attributes:
         name: the keeper's account name in the Vat.
         capital: Dai at the start [Dai].
-        discount: required discount of the auction price below the market price [-].
+        discount: required discount below the market value [-].
+        gas_bid: gas price bid [gwei], or None to pay each tick's inclusion price.
+        latency: delay in ticks before the keeper sees a price or an auction.
+        flash: Dutch takes with flash liquidity.
+        gas_usd: value of the gas spent so far [USD].
     """
 
     def __init__(self, model: ProtocolModel, spec: KeeperSpec, name: str):
@@ -39,75 +64,267 @@ class Keeper(mesa.Agent):
         self.spec = spec
         self.name = name
         self.capital = float(spec.dai)
-        self.discount = spec.strategy.discount
+        self.lowball = isinstance(spec.strategy, LowballStrategy)
+        self.discount = 0.0 if self.lowball else spec.strategy.discount
+        self.gas_bid = spec.gas_bid_gwei
+        self.latency = round(spec.latency / model.dt)
+        self.flash = spec.flash
+        self.gas_usd = 0.0
         model.vat.join_dai(name, self.capital)
 
+    # ------------------------------------------------------------------ accounts
     @property
     def dai(self) -> float:
         """Dai held in the Vat [Dai]."""
         return self.model.vat.dai.get(self.name, 0.0)
 
     def profit(self) -> float:
-        """Dai plus the market value of held collateral, minus starting capital [Dai]."""
+        """Dai + held collateral at market − capital − gas spent [Dai]."""
         model = self.model
-        held = 0.0
-        for ilk_name, spec in model.spec.ilks.items():
-            held += model.vat.gem.get((ilk_name, self.name), 0.0) * model.market.price(
-                spec.collateral
-            )
-        return self.dai + held - self.capital
+        held = sum(
+            model.vat.gem.get((ilk, self.name), 0.0) * model.market.price(spec.collateral)
+            for ilk, spec in model.spec.ilks.items()
+        )
+        return self.dai + held - self.capital - self.gas_usd
 
+    def _gas_price(self) -> float:
+        """The gas price this keeper pays per unit of gas this tick [gwei]."""
+        return self.model.gas_price if self.gas_bid is None else self.gas_bid
+
+    def lands(self) -> bool:
+        """Whether this keeper's transactions are included this tick."""
+        return self.gas_bid is None or self.gas_bid >= self.model.gas_price
+
+    def gas_cost(self, gas_used: float) -> float:
+        """Cost of one transaction using ``gas_used`` [USD]."""
+        return tx_cost_eth(gas_used, self._gas_price()) * self.model.eth_price()
+
+    def _pay_gas(self, gas_used: float, n: int) -> None:
+        self.gas_usd += n * self.gas_cost(gas_used)
+
+    def seen_price(self, asset: str) -> float:
+        """The market price as this keeper sees it (``latency`` ticks late) [USD/token]."""
+        return self.model.price_seen(asset, self.latency)
+
+    # ------------------------------------------------------------------ tick
     def step(self) -> None:
-        """Bark, redo and take on every ilk with a Clipper."""
+        """Work every ilk's liquidations, then sell what was bought."""
+        if not self.lands():
+            return
         model = self.model
-        for ilk_name, clip in model.clippers.items():
-            unsafe = model.vat.ilks[ilk_name].unsafe()
-            if unsafe.size:
-                model.dog.bark(ilk_name, unsafe, self.name, model.now)
-            if clip.active_ids().size:
-                self._take(ilk_name, clip)
+        for ilk_name in model.spec.ilks:
+            house = model.liquidator(ilk_name)
+            if isinstance(house, Clipper):
+                self._bark(ilk_name)
+                if house.active_ids().size:
+                    self._take(ilk_name, house)
+            else:
+                self._bite(ilk_name)
+                if house.active_ids().size:
+                    self._english(ilk_name, house)
+        self._sell_all()
 
-    def _take(self, ilk_name: str, clip) -> None:
+    # ------------------------------------------------------------------ Liquidations 2.0
+    def _candidates(self, ilk_name: str) -> np.ndarray:
+        """Unsafe vaults this keeper has seen (unsafe at the OSM price ``latency`` ago too)."""
+        model = self.model
+        book = model.vat.ilks[ilk_name]
+        idx = book.unsafe()
+        if idx.size and self.latency:
+            spot_seen = model.spot_seen(ilk_name, self.latency)
+            idx = idx[book.art[idx] * book.rate > book.ink[idx] * spot_seen]
+        return idx
+
+    def _bark(self, ilk_name: str) -> None:
+        idx = self._candidates(ilk_name)
+        if idx.size == 0 or self.lowball:
+            return
+        model = self.model
+        clip = model.clippers[ilk_name]
+        if clip.stopped >= 1:
+            return
+        book = model.vat.ilks[ilk_name]
+        tab = book.art[idx] * book.rate * clip.chop
+        # Bark only where the incentive pays the gas (or where there is no gas market).
+        pays = clip.tip + clip.chip * tab > self.gas_cost(GAS_BARK)
+        idx = idx[pays]
+        if idx.size:
+            ids = model.dog.bark(ilk_name, idx, self.name, model.now)
+            self._pay_gas(GAS_BARK, ids.size)
+
+    def _take(self, ilk_name: str, clip: Clipper) -> None:
+        if self.lowball:
+            return
         model = self.model
         now = model.now
         ids = clip.active_ids()
+        if self.latency:
+            ids = ids[model.tick - clip.start_tick[ids] >= self.latency]
+            if ids.size == 0:
+                return
         done, price = clip.status(ids, now)
         if done.any() and clip.stopped < 2:
-            clip.redo(ids[done], self.name, now)
-            ids = clip.active_ids()
+            reset = clip.redo(ids[done], self.name, now)
+            self._pay_gas(GAS_REDO, reset.size)
             done, price = clip.status(ids, now)
-        collateral = model.spec.ilks[ilk_name].collateral
-        market = model.market.price(collateral)
-        good = ~done & (price <= market * (1.0 - self.discount)) & (price > 0)
-        if not good.any() or clip.stopped >= 3:
+        if clip.stopped >= 3:
             return
-        ids, price = ids[good], price[good]
-        order = np.argsort(price, kind="stable")  # cheapest relative to market first
-        ids, price = ids[order], price[order]
+        asset = model.spec.ilks[ilk_name].collateral
+        market = self.seen_price(asset)
+        gas = self.gas_cost(GAS_TAKE_FLASH if self.flash else GAS_TAKE)
         lot = clip.lot[ids]
-        tab = clip.tab[ids]
-        cost = np.minimum(lot * price, tab)
-        budget = self.dai
-        spent_before = np.cumsum(cost) - cost
-        affordable = spent_before < budget
-        if not affordable.any():
+        owe = np.minimum(lot * price, clip.tab[ids])
+        value = (owe / np.where(price > 0, price, 1.0)) * market
+        good = ~done & (price > 0) & (price <= market * (1.0 - self.discount)) & (value - owe > gas)
+        if not good.any():
             return
-        ids, price, lot, cost = (
-            ids[affordable],
-            price[affordable],
-            lot[affordable],
-            cost[affordable],
-        )
-        left = budget - spent_before[affordable]
-        # The last affordable lot may be bought in part with what is left.
-        amt = np.where(cost <= left, lot, left / price)
-        slice_, _owe = clip.take(ids, amt, price, self.name, now)
-        bought = float(np.sum(slice_))
-        if bought > 0:
-            self._sell(ilk_name, bought, market)
+        ids, price, lot, owe = ids[good], price[good], lot[good], owe[good]
+        order = np.argsort(price / market, kind="stable")  # deepest discount first
+        ids, price, lot, owe = ids[order], price[order], lot[order], owe[order]
+        if self.flash:
+            amt = lot
+            model.vat.join_dai(self.name, float(owe.sum()))  # flash-borrowed Dai
+            borrowed = float(owe.sum())
+        else:
+            budget = self.dai
+            spent_before = np.cumsum(owe) - owe
+            ok = spent_before < budget
+            if not ok.any():
+                return
+            ids, price, lot, owe = ids[ok], price[ok], lot[ok], owe[ok]
+            left = budget - spent_before[ok]
+            amt = np.where(owe <= left, lot, left / price)
+        slice_, paid = clip.take(ids, amt, price, self.name, now)
+        self._pay_gas(GAS_TAKE_FLASH if self.flash else GAS_TAKE, int(np.count_nonzero(slice_)))
+        if self.flash:
+            self._sell_all()
+            model.vat.exit_dai(self.name, borrowed - float(owe.sum() - paid.sum()))
 
-    def _sell(self, ilk_name: str, amount: float, price: float) -> None:
-        """Sell collateral at the market price for Dai, keeping it in the Vat."""
-        vat = self.model.vat
-        vat.exit_gem(ilk_name, self.name, amount)
-        vat.join_dai(self.name, amount * price)
+    # ------------------------------------------------------------------ Liquidations 1.x
+    def _bite(self, ilk_name: str) -> None:
+        idx = self._candidates(ilk_name)
+        if idx.size == 0:
+            return
+        model = self.model
+        ids = model.cat.bite(ilk_name, idx, self.name, model.now)
+        self._pay_gas(GAS_BITE, ids.size)
+
+    def _english(self, ilk_name: str, flip: Flipper) -> None:
+        model = self.model
+        now = model.now
+        ids = flip.active_ids()
+        tic, end = flip.tic[ids], flip.end[ids]
+        # Finished: a bid has expired, or the auction reached its end.
+        finished = ((tic != 0) & (tic < now)) | (end < now)
+        if finished.any():
+            has_bid = finished & (tic != 0)
+            dealt = flip.deal(ids[has_bid], now)
+            self._pay_gas(GAS_DEAL, int(np.count_nonzero(dealt)))
+            expired = finished & (tic == 0)
+            ticked = flip.tick(ids[expired], now)
+            self._pay_gas(GAS_TICK, int(np.count_nonzero(ticked)))
+            ids = flip.active_ids()
+        if ids.size == 0:
+            return
+        if self.latency:
+            ids = ids[model.tick - flip.start_tick[ids] >= self.latency]
+        me = flip.name_id(self.name)
+        ids = ids[flip.guy[ids] != me]  # never outbid oneself
+        if ids.size == 0:
+            return
+        bid, lot, tab = flip.bid[ids], flip.lot[ids], flip.tab[ids]
+        if self.lowball:
+            fresh = (bid == 0) & (flip.tic[ids] == 0)
+            if fresh.any():
+                tiny = np.minimum(self.spec.strategy.bid, tab[fresh])
+                ok = flip.tend(ids[fresh], lot[fresh], tiny, self.name, now)
+                self._pay_gas(GAS_TEND, int(np.count_nonzero(ok)))
+            return
+        asset = model.spec.ilks[ilk_name].collateral
+        market = self.seen_price(asset)
+        beg = flip.beg
+        tend_phase = bid < tab * (1 - 1e-12)
+        # tend: bid the most it is worth to us, if that beats the current bid by beg.
+        worth = lot * market * (1.0 - self.discount) - self.gas_cost(GAS_TEND)
+        target = np.minimum(tab, worth)
+        can_tend = (
+            tend_phase
+            & (target > bid)
+            & ((target >= bid * (1.0 + beg)) | (target >= tab * (1 - 1e-12)))
+        )
+        if can_tend.any():
+            ok = flip.tend(ids[can_tend], lot[can_tend], target[can_tend], self.name, now)
+            self._pay_gas(GAS_TEND, int(np.count_nonzero(ok)))
+        # dent: at the full tab, ask for less collateral while the tab is still covered.
+        dent_phase = ~tend_phase
+        want = tab / (market * (1.0 - self.discount))
+        can_dent = dent_phase & (want * (1.0 + beg) <= lot)
+        if can_dent.any():
+            ok = flip.dent(ids[can_dent], want[can_dent], tab[can_dent], self.name, now)
+            self._pay_gas(GAS_DENT, int(np.count_nonzero(ok)))
+
+    # ------------------------------------------------------------------ selling
+    def _sell_all(self) -> None:
+        """Sell all held collateral into its market and buy Dai with the proceeds."""
+        model = self.model
+        vat = model.vat
+        for ilk_name, spec in model.spec.ilks.items():
+            held = vat.gem.get((ilk_name, self.name), 0.0)
+            if held <= 0:
+                continue
+            vat.exit_gem(ilk_name, self.name, held)
+            usd = model.market.sell(spec.collateral, held)
+            vat.join_dai(self.name, model.dai_market.buy_dai(usd))
+
+
+class MkrBidder(mesa.Agent):
+    """Bids in the Vow's debt (flop) and surplus (flap) auctions.
+
+    Flop: pays the fixed ``sump`` Dai and ``dent``s the MKR lot down towards the least MKR it
+    accepts, ``sump·(1+margin)/mkr_price``. Flap: ``tend``s MKR for the fixed Dai lot up to
+    ``bump/((1+margin)·mkr_price)``. It deals auctions that ended and restarts expired ones.
+    """
+
+    def __init__(self, model: ProtocolModel, spec: Mkr, name: str):
+        super().__init__(model)
+        self.name = name
+        self.margin = spec.margin
+        self.capital = float(spec.dai)
+        model.vat.join_dai(name, self.capital)
+        model.vow.give_mkr(name, spec.mkr)
+
+    def step(self) -> None:
+        """Deal, restart and bid in the flop and flap auctions."""
+        model = self.model
+        now = model.now
+        mkr_price = model.mkr_price()
+        vow = model.vow
+        flop, flap = vow.flopper, vow.flapper
+        for house in (flop, flap):
+            for i in house.active_ids():
+                if house.tic[i] != 0 and (house.tic[i] < now or house.end[i] < now):
+                    house.deal(int(i), now, actor=self.name)
+                elif house.tic[i] == 0 and house.end[i] < now:
+                    house.tick(int(i), now, actor=self.name)
+        me_flop = flop.name_id(self.name)
+        for i in flop.active_ids():
+            if flop.guy[i] == me_flop or flop.end[i] <= now:
+                continue
+            lot, bid = float(flop.lot[i]), float(flop.bid[i])
+            least = bid * (1.0 + self.margin) / mkr_price
+            step_down = lot / (1.0 + flop.beg)
+            if least <= step_down and model.vat.dai.get(self.name, 0.0) >= bid:
+                flop.dent(int(i), max(least, 0.0) if least > 0 else step_down, bid, self.name, now)
+        me_flap = flap.name_id(self.name)
+        for i in flap.active_ids():
+            if flap.guy[i] == me_flap or flap.end[i] <= now:
+                continue
+            lot, bid = float(flap.lot[i]), float(flap.bid[i])
+            most = lot / ((1.0 + self.margin) * mkr_price)
+            step_up = max(bid * (1.0 + flap.beg), 0.5 * most)
+            if bid < step_up <= most and vow.mkr.get(self.name, 0.0) >= step_up:
+                flap.tend(int(i), lot, step_up, self.name, now)
+
+    def profit(self) -> float:
+        """Dai + MKR at market − capital [Dai] (MKR given at the start counted at market)."""
+        return self.model.vat.dai.get(self.name, 0.0) - self.capital

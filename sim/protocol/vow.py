@@ -227,6 +227,7 @@ class Flopper(_House):
         """
         id = self._check_id(id)
         self._check_biddable(id, now)
+        lot, bid = float(lot), float(bid)
         cur_bid = float(self.bid[id])
         cur_lot = float(self.lot[id])
         if abs(bid - cur_bid) > 1e-12 * max(abs(bid), abs(cur_bid)):
@@ -327,6 +328,7 @@ class Flapper(_House):
         """
         id = self._check_id(id)
         self._check_biddable(id, now)
+        lot, bid = float(lot), float(bid)
         cur_bid = float(self.bid[id])
         cur_lot = float(self.lot[id])
         if abs(lot - cur_lot) > 1e-12 * max(abs(lot), abs(cur_lot)):

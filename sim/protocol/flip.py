@@ -1,0 +1,652 @@
+"""Liquidations 1.x: Cat + Flipper (dss ``cat.sol``, ``flip.sol``), English auctions in float units.
+
+The Cat ``bite``s unsafe vaults: it confiscates collateral and debt with ``vat.grab``, queues the
+debt in the Vow (``fess``) and kicks a two-phase English auction in the ilk's Flipper:
+
+1. **tend** — bidders raise the Dai ``bid`` for the fixed ``lot`` (each raise at least ``beg``)
+   up to ``tab`` (debt plus penalty);
+2. **dent** — once ``bid == tab``, bidders lower the collateral ``lot`` they accept for ``tab``
+   (each cut at least ``beg``); the collateral given up goes back to the vault owner.
+
+Each bid sets ``tic = now + ttl``; the auction is over when ``tic`` or ``end = kick + tau`` has
+passed and can then be ``deal``-t (collateral to the winner). An auction nobody bid on can be
+restarted with ``tick``. Any positive bid wins if nobody outbids it within ``ttl`` — the Black
+Thursday mechanism.
+
+Names and units (dss names, float natural units):
+
+- ``bid``: current high bid [Dai]; ``lot``: collateral on offer [tokens].
+- ``tab``: Dai to raise, ``due·chop`` [Dai]; ``due``: debt confiscated, ``dart·rate`` [Dai].
+- ``guy``: current high bidder (index into :attr:`Flipper.names`, -1 = none yet).
+- ``tic``: bid expiry [s], 0 = no bid yet; ``end``: auction end [s].
+- ``usr``: the liquidated vault (index in the ilk's book).
+- ``beg``: minimum relative bid increase / lot decrease [-] (0.03 = 3 %; dss stores ``1 + beg``).
+- ``ttl``: bid lifetime [s]; ``tau``: auction duration [s].
+- ``chop``: liquidation penalty multiplier [-] (1.13 = 13 % penalty).
+- ``lump``: collateral per bite [tokens] (Liquidations 1.0).
+- ``dunk``: Dai (tab) per auction [Dai]; ``box``: cap on Dai in auctions [Dai];
+  ``litter``: Dai currently in auctions [Dai] (Liquidations 1.2).
+
+Collateral on auction sits in the Vat gem account ``flip:<ilk>``; Dai raised goes to the Vow;
+collateral returned in ``dent`` goes to the gem account ``owner``.
+
+All auction methods are vectorised over arrays of auction ids: each element follows the dss rule
+on its own and refused elements change nothing; a boolean mask of accepted elements is returned.
+Ids in one call must be distinct.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.protocol.vat import REL_TOL, ProtocolError, Vat
+
+if TYPE_CHECKING:
+    from sim.protocol.vow import Vow
+
+#: The Vow's account name in the Vat.
+VOW = "vow"
+
+#: Gem account receiving collateral returned to vault owners.
+OWNER = "owner"
+
+# Auction arrays: name -> (dtype, fill value of an unused slot).
+_FIELDS: dict[str, tuple[type, object]] = {
+    "bid": (np.float64, 0.0),
+    "lot": (np.float64, 0.0),
+    "guy": (np.int32, -1),
+    "tic": (np.float64, 0.0),
+    "end": (np.float64, 0.0),
+    "usr": (np.int64, -1),
+    "gal": (np.int32, -1),
+    "tab": (np.float64, 0.0),
+    "active": (np.bool_, False),
+    "start_tick": (np.int64, -1),
+    "end_tick": (np.int64, -1),
+    "tab0": (np.float64, 0.0),
+    "lot0": (np.float64, 0.0),
+    "due": (np.float64, 0.0),
+    "raised": (np.float64, 0.0),
+    "sold": (np.float64, 0.0),
+    "returned": (np.float64, 0.0),
+    "winner": (object, ""),
+    "bids": (np.int64, 0),
+}
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Float equality up to rounding (dss compares integers exactly)."""
+    return np.abs(a - b) <= 1e-12 * np.maximum(np.abs(a), np.abs(b))
+
+
+def _price(dai: np.ndarray, lot: np.ndarray) -> np.ndarray:
+    """Price paid ``dai / lot`` [Dai/token], NaN where the lot is zero."""
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        return np.where(lot > 0, dai / np.where(lot > 0, lot, 1.0), np.nan)
+
+
+def _affordable(ok: np.ndarray, cost: np.ndarray, have: float) -> np.ndarray:
+    """Accepted elements after paying ``cost`` from a balance ``have`` in index order.
+
+    An element the payer cannot afford at its turn is refused (dss would revert that call) and
+    later ones are still tried, as separate transactions would be.
+    """
+    slack = have * (1 + REL_TOL) + 1e-9
+    if float(cost[ok].sum()) <= slack:
+        return ok
+    ok = ok.copy()
+    spent = 0.0
+    for k in np.flatnonzero(ok):  # only when the budget binds
+        if spent + cost[k] <= slack:
+            spent += cost[k]
+        else:
+            ok[k] = False
+    return ok
+
+
+class Flipper:
+    """English collateral auctions of one ilk (dss ``Flipper``), as growable struct of arrays.
+
+    Attributes:
+        vat: the Vat.
+        ilk: ilk name.
+        beg: minimum relative bid increase / lot decrease [-].
+        ttl: bid lifetime [s].
+        tau: maximum auction duration [s].
+        cat: the Cat to ``claw`` from on ``deal`` (None: nothing to claw).
+        account: Vat gem account holding the collateral on auction (``flip:<ilk>``).
+        names: bidder/recipient names; ``guy`` and ``gal`` index into it.
+        kicks: number of auctions started (ids are ``0 .. kicks-1``, never reused).
+        bid, lot, guy, tic, end, usr, gal, tab, active: dss state per auction id.
+        start_tick, end_tick, tab0, lot0, due, raised, sold, returned, winner, bids:
+            bookkeeping per auction id (``end_tick`` is -1 while running, ``winner`` "" if none).
+    """
+
+    bid: np.ndarray
+    lot: np.ndarray
+    guy: np.ndarray
+    tic: np.ndarray
+    end: np.ndarray
+    usr: np.ndarray
+    gal: np.ndarray
+    tab: np.ndarray
+    active: np.ndarray
+    start_tick: np.ndarray
+    end_tick: np.ndarray
+    tab0: np.ndarray
+    lot0: np.ndarray
+    due: np.ndarray
+    raised: np.ndarray
+    sold: np.ndarray
+    returned: np.ndarray
+    winner: np.ndarray
+    bids: np.ndarray
+
+    def __init__(
+        self,
+        vat: Vat,
+        ilk: str,
+        *,
+        beg: float = 0.05,
+        ttl: float = 3 * 3600.0,
+        tau: float = 2 * 86400.0,
+        cat: Cat | None = None,
+        capacity: int = 64,
+    ) -> None:
+        self.vat = vat
+        self.ilk = ilk
+        self.beg = float(beg)
+        self.ttl = float(ttl)
+        self.tau = float(tau)
+        self.cat = cat
+        self.account = f"flip:{ilk}"
+        self.names: list[str] = []
+        self._name_id: dict[str, int] = {}
+        self.kicks = 0
+        self._capacity = 0
+        for name, (dtype, fill) in _FIELDS.items():
+            setattr(self, name, np.full(0, fill, dtype=dtype))
+        self._grow(max(int(capacity), 1))
+
+    # ------------------------------------------------------------------ storage
+    def _grow(self, need: int) -> None:
+        """Make room for ``need`` auctions (capacity doubles)."""
+        if need <= self._capacity:
+            return
+        cap = max(need, 2 * self._capacity)
+        for name, (dtype, fill) in _FIELDS.items():
+            old = getattr(self, name)
+            new = np.full(cap, fill, dtype=dtype)
+            new[: old.shape[0]] = old
+            setattr(self, name, new)
+        self._capacity = cap
+
+    def name_id(self, name: str) -> int:
+        """Index of ``name`` in :attr:`names`, registering it on first use."""
+        idx = self._name_id.get(name)
+        if idx is None:
+            idx = len(self.names)
+            self.names.append(name)
+            self._name_id[name] = idx
+        return idx
+
+    def _ids(self, ids: np.ndarray | int) -> np.ndarray:
+        ids = np.atleast_1d(np.asarray(ids, dtype=np.int64))
+        if np.any((ids < 0) | (ids >= self.kicks)):
+            raise ProtocolError(f"Flipper/{self.ilk}: unknown auction id")
+        return ids
+
+    def _live(self, ids: np.ndarray, now: float) -> np.ndarray:
+        """Biddable: running, bid not expired (``tic > now`` or no bid) and ``end > now``."""
+        tic = self.tic[ids]
+        return self.active[ids] & ((tic > now) | (tic == 0)) & (self.end[ids] > now)
+
+    # ------------------------------------------------------------------ auction verbs
+    def kick(
+        self,
+        usr: np.ndarray,
+        gal: str,
+        tab: np.ndarray,
+        lot: np.ndarray,
+        bid: np.ndarray | float,
+        now: float,
+        *,
+        due: np.ndarray | None = None,
+        src: str | None = None,
+        actor: str = "cat",
+    ) -> np.ndarray:
+        """Start one auction per element (dss ``kick``).
+
+        Args:
+            usr: liquidated vault per auction (index in the ilk's book).
+            gal: account receiving the Dai raised (the Vow).
+            tab: Dai to raise per auction [Dai].
+            lot: collateral on offer per auction [tokens].
+            bid: starting bid [Dai] (0 for liquidations).
+            now: current time [s].
+            due: debt confiscated per auction [Dai] (bookkeeping; default ``tab``).
+            src: gem account the collateral comes from; None when it already sits in
+                :attr:`account` (the Cat grabs straight into it).
+            actor: caller name, for the event log.
+
+        Returns:
+            The new auction ids.
+        """
+        usr = np.atleast_1d(np.asarray(usr, dtype=np.int64))
+        n = usr.shape[0]
+        if n == 0:
+            return np.zeros(0, dtype=np.int64)
+        tab = np.broadcast_to(np.asarray(tab, dtype=np.float64), (n,))
+        lot = np.broadcast_to(np.asarray(lot, dtype=np.float64), (n,))
+        bid = np.broadcast_to(np.asarray(bid, dtype=np.float64), (n,))
+        if np.any(lot < 0) or np.any(tab < 0) or np.any(bid < 0):
+            raise ProtocolError("Flipper/kick: negative tab, lot or bid")
+        if src is not None:
+            self.vat.flux(self.ilk, src, self.account, float(lot.sum()))
+        ids = np.arange(self.kicks, self.kicks + n, dtype=np.int64)
+        self._grow(self.kicks + n)
+        self.kicks += n
+        self.bid[ids] = bid
+        self.lot[ids] = lot
+        self.guy[ids] = -1
+        self.tic[ids] = 0.0
+        self.end[ids] = now + self.tau
+        self.usr[ids] = usr
+        self.gal[ids] = self.name_id(gal)
+        self.tab[ids] = tab
+        self.active[ids] = True
+        self.start_tick[ids] = self.vat.log.tick
+        self.tab0[ids] = tab
+        self.lot0[ids] = lot
+        self.due[ids] = tab if due is None else due
+        self.vat.log.add(
+            "kick", ilk=self.ilk, vault=usr, auction=ids, actor=actor, collateral=lot, dai=tab
+        )
+        return ids
+
+    def _pay(self, who: str, ids: np.ndarray, refund: np.ndarray, to_gal: np.ndarray) -> None:
+        """Move Dai from ``who``: ``refund`` to each previous bidder, ``to_gal`` to the gal."""
+        guy = self.guy[ids]
+        has_guy = (guy >= 0) & (refund > 0)
+        if has_guy.any():
+            per_guy = np.bincount(guy[has_guy], weights=refund[has_guy])
+            for g in np.flatnonzero(per_guy):  # a handful of bidders
+                self.vat.move(who, self.names[g], float(per_guy[g]))
+        if np.any(to_gal > 0):
+            gal = self.gal[ids]
+            per_gal = np.bincount(gal, weights=to_gal)
+            for g in np.flatnonzero(per_gal):
+                self.vat.move(who, self.names[g], float(per_gal[g]))
+
+    def tend(
+        self,
+        ids: np.ndarray | int,
+        lot: np.ndarray | float,
+        bid: np.ndarray | float,
+        who: str,
+        now: float,
+    ) -> np.ndarray:
+        """Raise the Dai bid for the full lot (dss ``tend``), elementwise.
+
+        Accepted iff the auction is biddable, ``lot`` equals the current lot, ``bid <= tab``,
+        ``bid > current bid`` and ``bid >= (1 + beg)·current bid`` or ``bid == tab``, and
+        ``who`` can pay. The previous bidder gets its bid back, the increment goes to ``gal``,
+        and ``tic = now + ttl``.
+
+        Args:
+            ids: auction ids (distinct).
+            lot: the current lot of each auction [tokens].
+            bid: new bid per auction [Dai].
+            who: the bidder (a Vat Dai account).
+            now: current time [s].
+
+        Returns:
+            Mask of accepted elements.
+        """
+        ids = self._ids(ids)
+        lot = np.broadcast_to(np.asarray(lot, dtype=np.float64), ids.shape)
+        bid = np.broadcast_to(np.asarray(bid, dtype=np.float64), ids.shape)
+        cur_bid = self.bid[ids]
+        tab = self.tab[ids]
+        at_tab = _same(bid, tab)
+        bid = np.where(at_tab, tab, bid)
+        ok = (
+            self._live(ids, now)
+            & _same(lot, self.lot[ids])
+            & (bid <= tab)
+            & (bid > cur_bid)
+            & ((bid >= (1.0 + self.beg) * cur_bid) | at_tab)
+        )
+        who_id = self.name_id(who)
+        own = self.guy[ids] == who_id
+        refund = np.where(own, 0.0, cur_bid)
+        increment = bid - cur_bid
+        ok = _affordable(ok, np.where(ok, refund + increment, 0.0), self.vat.dai.get(who, 0.0))
+        if not ok.any():
+            return ok
+        i = ids[ok]
+        self._pay(who, i, refund[ok], increment[ok])
+        self.guy[i] = who_id
+        self.bid[i] = bid[ok]
+        self.tic[i] = now + self.ttl
+        self.bids[i] += 1
+        lots = self.lot[i]
+        self.vat.log.add(
+            "tend",
+            ilk=self.ilk,
+            vault=self.usr[i],
+            auction=i,
+            actor=who,
+            collateral=lots,
+            dai=bid[ok],
+            price=_price(bid[ok], lots),
+        )
+        return ok
+
+    def dent(
+        self,
+        ids: np.ndarray | int,
+        lot: np.ndarray | float,
+        bid: np.ndarray | float,
+        who: str,
+        now: float,
+    ) -> np.ndarray:
+        """Lower the collateral accepted for the full tab (dss ``dent``), elementwise.
+
+        Accepted iff the auction is biddable, ``bid == current bid == tab``, ``lot < current
+        lot``, ``(1 + beg)·lot <= current lot`` and ``who`` can pay. A new bidder refunds the
+        previous one; the collateral given up goes to the vault owner (gem account ``owner``);
+        ``tic = now + ttl``.
+
+        Args:
+            ids: auction ids (distinct).
+            lot: new (smaller) lot per auction [tokens].
+            bid: the bid, equal to the auction's tab [Dai].
+            who: the bidder (a Vat Dai account).
+            now: current time [s].
+
+        Returns:
+            Mask of accepted elements.
+        """
+        ids = self._ids(ids)
+        lot = np.broadcast_to(np.asarray(lot, dtype=np.float64), ids.shape)
+        bid = np.broadcast_to(np.asarray(bid, dtype=np.float64), ids.shape)
+        cur_lot = self.lot[ids]
+        cur_bid = self.bid[ids]
+        ok = (
+            self._live(ids, now)
+            & _same(bid, cur_bid)
+            & _same(cur_bid, self.tab[ids])
+            & (lot >= 0)
+            & (lot < cur_lot)
+            & ((1.0 + self.beg) * lot <= cur_lot)
+        )
+        who_id = self.name_id(who)
+        refund = np.where(self.guy[ids] == who_id, 0.0, cur_bid)
+        ok = _affordable(ok, np.where(ok, refund, 0.0), self.vat.dai.get(who, 0.0))
+        if not ok.any():
+            return ok
+        i = ids[ok]
+        self._pay(who, i, refund[ok], np.zeros(i.shape))
+        back = cur_lot[ok] - lot[ok]
+        self.vat.flux(self.ilk, self.account, OWNER, float(back.sum()))
+        self.returned[i] += back
+        self.guy[i] = who_id
+        self.lot[i] = lot[ok]
+        self.tic[i] = now + self.ttl
+        self.bids[i] += 1
+        lots = lot[ok]
+        self.vat.log.add(
+            "dent",
+            ilk=self.ilk,
+            vault=self.usr[i],
+            auction=i,
+            actor=who,
+            collateral=lots,
+            dai=cur_bid[ok],
+            price=_price(cur_bid[ok], lots),
+        )
+        return ok
+
+    def deal(self, ids: np.ndarray | int, now: float, actor: str = "keeper") -> np.ndarray:
+        """Settle finished auctions (dss ``deal``), elementwise.
+
+        Accepted iff running with a bid (``tic != 0``) and ``tic < now`` or ``end < now``.
+        The Cat ``claw``s the tab; the lot goes to the winner's gem account.
+
+        Returns:
+            Mask of accepted elements.
+        """
+        ids = self._ids(ids)
+        tic = self.tic[ids]
+        ok = self.active[ids] & (tic != 0) & ((tic < now) | (self.end[ids] < now))
+        if not ok.any():
+            return ok
+        i = ids[ok]
+        guy = self.guy[i]
+        lots = self.lot[i]
+        per_guy = np.bincount(guy, weights=lots)
+        for g in np.flatnonzero(np.bincount(guy)):  # a handful of winners
+            self.vat.flux(self.ilk, self.account, self.names[g], float(per_guy[g]))
+        if self.cat is not None:
+            self.cat.claw(float(self.tab[i].sum()))
+        self.active[i] = False
+        self.raised[i] = self.bid[i]
+        self.sold[i] = lots
+        self.winner[i] = np.asarray(self.names, dtype=object)[guy]
+        self.end_tick[i] = self.vat.log.tick
+        self.vat.log.add(
+            "deal",
+            ilk=self.ilk,
+            vault=self.usr[i],
+            auction=i,
+            actor=actor,
+            collateral=lots,
+            dai=self.bid[i],
+            price=_price(self.bid[i], lots),
+        )
+        return ok
+
+    def tick(self, ids: np.ndarray | int, now: float, actor: str = "keeper") -> np.ndarray:
+        """Restart expired auctions that got no bid: ``end = now + tau`` (dss ``tick``).
+
+        Returns:
+            Mask of accepted elements (running, ``end < now`` and ``tic == 0``).
+        """
+        ids = self._ids(ids)
+        ok = self.active[ids] & (self.end[ids] < now) & (self.tic[ids] == 0)
+        if not ok.any():
+            return ok
+        i = ids[ok]
+        self.end[i] = now + self.tau
+        self.vat.log.add("tick", ilk=self.ilk, vault=self.usr[i], auction=i, actor=actor)
+        return ok
+
+    # ------------------------------------------------------------------ queries
+    def active_ids(self) -> np.ndarray:
+        """Ids of running auctions."""
+        return np.flatnonzero(self.active[: self.kicks])
+
+    def running_tab(self) -> float:
+        """Dai still to be raised by running auctions, ``Σ tab`` [Dai]."""
+        n = self.kicks
+        return float(self.tab[:n][self.active[:n]].sum())
+
+    def records(self) -> dict[str, np.ndarray]:
+        """One row per auction ever started, for the auctions table (copies).
+
+        Columns (as the Clipper's): ``id``, ``ilk``, ``kind`` (``"flip"``), the running state
+        ``usr``, ``tab``, ``lot``, ``tic``, ``active`` and the bookkeeping ``start_tick``,
+        ``end_tick`` (-1 while running), ``tab0``, ``lot0``, ``due``, ``raised``, ``sold``,
+        ``returned``, ``winner`` ("" while running) and ``bids`` (accepted tend/dent calls).
+        """
+        n = self.kicks
+        out: dict[str, np.ndarray] = {"id": np.arange(n, dtype=np.int64)}
+        for name in _FIELDS:
+            if name not in ("bid", "guy", "gal", "end"):  # see ``raised`` and ``winner``
+                out[name] = getattr(self, name)[:n].copy()
+        out["ilk"] = np.full(n, self.ilk, dtype=object)
+        out["kind"] = np.full(n, "flip", dtype=object)
+        return out
+
+
+@dataclass
+class CatIlk:
+    """The Cat's parameters for one ilk.
+
+    Attributes:
+        flip: the ilk's Flipper.
+        chop: liquidation penalty multiplier [-] (1.13 = 13 %).
+        lump: maximum collateral per bite [tokens] (Liquidations 1.0).
+        dunk: maximum tab per auction [Dai] (Liquidations 1.2).
+    """
+
+    flip: Flipper
+    chop: float = 1.13
+    lump: float = np.inf
+    dunk: float = np.inf
+
+
+class Cat:
+    """Liquidation agent of Liquidations 1.0 and 1.2 (dss ``Cat``).
+
+    ``version="1.0"``: each bite takes at most ``lump`` collateral, no global limit (the Cat of
+    March 2020). ``version="1.2"``: each bite's tab is at most ``dunk``, and the Dai in auctions
+    (``litter``) may not exceed ``box``; the Flipper ``claw``s the tab back on ``deal``.
+    ``litter`` is kept under both versions (under 1.0 it is bookkeeping only).
+
+    Attributes:
+        vat: the Vat.
+        vow: the Vow (debt queue).
+        version: ``"1.0"`` or ``"1.2"``.
+        box: maximum Dai in auctions [Dai] (1.2 only).
+        litter: Dai (tab) in running auctions [Dai].
+        ilks: per-ilk parameters and Flipper.
+    """
+
+    def __init__(self, vat: Vat, vow: Vow, *, version: str = "1.2", box: float = np.inf) -> None:
+        if version not in ("1.0", "1.2"):
+            raise ValueError(f"Cat version must be '1.0' or '1.2', not {version!r}")
+        self.vat = vat
+        self.vow = vow
+        self.version = version
+        self.box = float(box)
+        self.litter = 0.0
+        self.ilks: dict[str, CatIlk] = {}
+
+    def add_ilk(
+        self,
+        flip: Flipper,
+        *,
+        chop: float = 1.13,
+        lump: float = np.inf,
+        dunk: float = np.inf,
+    ) -> CatIlk:
+        """Register the Flipper of ``flip.ilk`` and its parameters (dss ``file``).
+
+        Args:
+            flip: the ilk's Flipper (it will ``claw`` from this Cat).
+            chop: liquidation penalty multiplier [-].
+            lump: collateral per bite [tokens] (1.0).
+            dunk: tab per auction [Dai] (1.2).
+        """
+        flip.cat = self
+        params = CatIlk(flip=flip, chop=float(chop), lump=float(lump), dunk=float(dunk))
+        self.ilks[flip.ilk] = params
+        return params
+
+    def bite(
+        self, ilk_name: str, idx: np.ndarray, kpr: str = "keeper", now: float = 0.0
+    ) -> np.ndarray:
+        """Liquidate the unsafe vaults among ``idx`` (dss ``bite``, vectorised).
+
+        Only vaults with ``ink·spot < art·rate`` (and ``spot > 0``, ``ink > 0``) are bitten.
+        Version 1.0: ``lot = min(ink, lump)``, ``dart = min(art, lot·art/ink)``. Version 1.2:
+        bites are applied in index order against the room ``box − litter`` (a bite needs
+        ``litter < box`` and ``room >= dust``), ``dart = min(art, min(dunk, room)/rate/chop)``,
+        ``dink = min(ink, ink·dart/art)``; once the room is used up, later vaults are refused.
+        Then ``vat.grab`` into ``flip:<ilk>``, ``vow.fess(due)``, ``tab = due·chop`` and a Flipper
+        ``kick`` per vault.
+
+        Args:
+            ilk_name: the ilk.
+            idx: candidate vault indices (repeats are ignored).
+            kpr: the keeper calling, for the event log.
+            now: current time [s].
+
+        Returns:
+            The ids of the auctions started (one per bitten vault, in index order).
+        """
+        params = self.ilks[ilk_name]
+        ilk = self.vat.ilks[ilk_name]
+        idx = np.atleast_1d(np.asarray(idx, dtype=np.int64))
+        _, first = np.unique(idx, return_index=True)
+        if first.shape[0] < idx.shape[0]:
+            idx = idx[np.sort(first)]  # repeats are ignored
+        if idx.shape[0] == 0 or ilk.spot <= 0:
+            return np.zeros(0, dtype=np.int64)
+        ink = ilk.ink[idx]
+        art = ilk.art[idx]
+        rate = ilk.rate
+        # ink == 0 is refused: dss divides by ink (1.0) or finds dink == 0 (1.2, null-auction).
+        cand = (ink * ilk.spot < art * rate) & (ink > 0)
+        idx, ink, art = idx[cand], ink[cand], art[cand]
+        if idx.shape[0] == 0:
+            return np.zeros(0, dtype=np.int64)
+        chop = params.chop
+        if self.version == "1.0":
+            dink = np.minimum(ink, params.lump)
+            whole = dink >= ink
+            dart = np.where(whole, art, np.minimum(art, dink * art / ink))
+        else:
+            idx, ink, art, dink, dart = self._bite_12(params, ilk.dust, rate, idx, ink, art)
+            if idx.shape[0] == 0:
+                return np.zeros(0, dtype=np.int64)
+        due = self.vat.grab(ilk_name, idx, dink, dart, gem_to=params.flip.account, sin_to=VOW)
+        self.vow.fess(float(due.sum()), now)
+        tab = due * chop
+        self.litter += float(tab.sum())
+        ids = params.flip.kick(idx, VOW, tab, dink, 0.0, now, due=due, actor=kpr)
+        self.vat.log.add(
+            "bite", ilk=ilk_name, vault=idx, auction=ids, actor=kpr, collateral=dink, dai=due
+        )
+        return ids
+
+    def _bite_12(
+        self,
+        params: CatIlk,
+        dust: float,
+        rate: float,
+        idx: np.ndarray,
+        ink: np.ndarray,
+        art: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Liquidations 1.2 sizing with the box/litter room consumed in index order."""
+        chop = params.chop
+        if params.dunk <= 0:
+            empty = np.zeros(0)
+            return idx[:0], empty, empty, empty, empty
+        full_tab = art * rate * chop
+        want = np.minimum(full_tab, params.dunk)  # tab if the room were unlimited
+        before = self.litter + np.cumsum(want) - want  # litter seen by each bite
+        room = self.box - before
+        may = (before < self.box) & (room >= dust)  # dss "Cat/liquidation-limit-hit"
+        fits = may & (before + want <= self.box)
+        n = idx.shape[0] if fits.all() else int(np.argmin(fits))
+        if n < idx.shape[0] and may[n]:
+            n += 1  # one partial bite takes the rest of the room; later ones are refused
+        idx, ink, art, full_tab, room = idx[:n], ink[:n], art[:n], full_tab[:n], room[:n]
+        cap = np.minimum(params.dunk, room)
+        whole = full_tab <= cap
+        dart = np.where(whole, art, np.minimum(art, cap / rate / chop))
+        dink = np.where(whole, ink, np.minimum(ink, ink * dart / art))
+        return idx, ink, art, dink, dart
+
+    def claw(self, rad: float) -> None:
+        """Release ``rad`` of Dai from ``litter`` when an auction ends (dss ``claw``)."""
+        self.litter = max(self.litter - rad, 0.0)
+        if self.litter <= 1e-9 * max(rad, 1.0):
+            self.litter = 0.0
