@@ -116,6 +116,11 @@ def _file_exists(value: str, info: ValidationInfo) -> str:
     return value
 
 
+def _pair(value: Any) -> Any:
+    # YAML has no tuples: a [time, price] list is a pair.
+    return tuple(value) if isinstance(value, list) else value
+
+
 Duration = Annotated[
     float,
     BeforeValidator(_duration),
@@ -179,7 +184,7 @@ class ScriptedPrice(Strict):
     process: Literal["scripted"]
     start: Positive | None = None
     crash: Crash | None = None
-    points: list[tuple[Duration, Positive]] | None = None
+    points: list[Annotated[tuple[Duration, Positive], BeforeValidator(_pair)]] | None = None
     vol: NonNegative = Field(0.0, description="optional GBM noise on top [1/sqrt(yr)]")
 
     @field_validator("points")

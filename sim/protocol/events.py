@@ -64,11 +64,13 @@ class EventLog:
         """
         if not self.enabled:
             return
-        n = 1
-        for value in (vault, auction, collateral, dai, price):
-            if isinstance(value, np.ndarray):
-                n = max(n, value.shape[0])
-        if n == 0:
+        sizes = [
+            v.shape[0]
+            for v in (vault, auction, collateral, dai, price)
+            if isinstance(v, np.ndarray)
+        ]
+        n = max(sizes) if sizes else 1
+        if n == 0 or (sizes and min(sizes) == 0):
             return
         self._chunks.append(
             {
