@@ -146,3 +146,19 @@ def test_resolved_dict_revalidates(small_scenario_file):
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")), ids=lambda p: p.name)
 def test_every_scenario_file_validates(path):
     load_scenario(path)
+
+
+def test_readme_scenario_example_is_valid(tmp_path):
+    from tests.conftest import ROOT
+
+    text = (ROOT / "README.md").read_text()
+    start = text.index("## The scenario file")
+    block = text[
+        text.index("```yaml", start) + len("```yaml") : text.index(
+            "```", text.index("```yaml", start) + 7
+        )
+    ]
+    path = tmp_path / "readme.yaml"
+    path.write_text(block)
+    scenario = load_scenario(path)
+    assert scenario.name == "eth_crash_liq2"
