@@ -122,6 +122,7 @@ class Recorder:
         self.snapshots: list[dict[str, np.ndarray]] = []
         #: Rows recorded so far (ticks completed + 1).
         self.rows = 0
+        self._ratio_cache: dict[str, tuple[int, tuple]] = {}
 
     def record(self) -> None:
         """Record the model's state as the row of its current tick."""
@@ -145,14 +146,15 @@ class Recorder:
             self._kicks_seen[ilk_name] = kicks
             v["auctions_active"][t] = house.active_ids().size
             running_tab += house.running_tab()
-            open_ = book.art > 0
-            n_open = int(np.count_nonzero(open_))
+            n_open, lower, upper, frac = self._ratio_order_stats(ilk_name)
             v["vaults_open"][t] = n_open
             if n_open:
-                cr = book.ink[open_] * price / (book.art[open_] * book.rate)
-                qs = np.quantile(cr, self.quantiles)
-                for name, value in zip(self.qnames, qs, strict=True):
-                    v[name][t] = value
+                # CR = (price/rate) / (art/ink): the CR order statistics are the ratio's,
+                # reversed; interpolate between them in CR space, as np.quantile would.
+                scale = price / book.rate
+                cr_lo, cr_hi = scale / lower, scale / upper
+                for k, name in enumerate(self.qnames):
+                    v[name][t] = cr_lo[k] + (cr_hi[k] - cr_lo[k]) * frac[k]
             else:
                 for name in self.qnames:
                     v[name][t] = np.nan
@@ -171,6 +173,38 @@ class Recorder:
         if t == 0 or (self.snapshot_every and t % self.snapshot_every == 0) or model.finished:
             self.snapshot()
         self.rows = t + 1
+
+    def _ratio_order_stats(self, ilk_name: str) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+        """Order statistics of ``art/ink`` over open vaults needed for the CR quantiles.
+
+        The ratio depends only on the vault book, so the result is cached until the book
+        changes (``Ilk.version``); a change costs one sort of the open vaults' ratios.
+
+        Returns:
+            ``(n_open, lower, upper, frac)``: for each quantile ``q`` with position
+            ``q·(n_open − 1) = j + frac`` in ascending CR, the ratio of the CR order statistics
+            ``j`` (``lower``) and ``j + 1`` (``upper``).
+        """
+        book = self.model.vat.ilks[ilk_name]
+        cached = self._ratio_cache.get(ilk_name)
+        if cached is not None and cached[0] == book.version:
+            return cached[1]
+        open_ = book.art > 0
+        n = int(np.count_nonzero(open_))
+        if n == 0:
+            empty = np.zeros(len(self.quantiles))
+            stats = (0, empty, empty, empty)
+        else:
+            with np.errstate(divide="ignore"):
+                ratio = np.sort(book.art[open_] / book.ink[open_])
+            pos = np.asarray(self.quantiles) * (n - 1)
+            j = np.floor(pos).astype(np.int64)
+            frac = pos - j
+            j1 = np.minimum(j + 1, n - 1)
+            # Ascending CR is descending ratio: CR order statistic j is ratio[n - 1 - j].
+            stats = (n, ratio[n - 1 - j], ratio[n - 1 - j1], frac)
+        self._ratio_cache[ilk_name] = (book.version, stats)
+        return stats
 
     def snapshot(self) -> None:
         """Record every vault's ink, art, debt and CR at the current tick."""

@@ -141,7 +141,11 @@ class Keeper(mesa.Agent):
             return
         model = self.model
         clip = model.clippers[ilk_name]
-        if clip.stopped >= 1:
+        dog = model.dog
+        if (
+            clip.stopped >= 1
+            or min(dog.Hole - dog.Dirt, dog.ilks[ilk_name].hole - dog.ilks[ilk_name].dirt) <= 0
+        ):
             return
         book = model.vat.ilks[ilk_name]
         tab = book.art[idx] * book.rate * clip.chop
@@ -152,21 +156,26 @@ class Keeper(mesa.Agent):
             ids = model.dog.bark(ilk_name, idx, self.name, model.now)
             self._pay_gas(GAS_BARK, ids.size)
 
+    def _seen(self, house: Clipper | Flipper, ids: np.ndarray) -> np.ndarray:
+        """Which auctions started at least ``latency`` ticks ago."""
+        return self.model.tick - house.start_tick[ids] >= self.latency
+
     def _take(self, ilk_name: str, clip: Clipper) -> None:
         if self.lowball:
             return
         model = self.model
         now = model.now
-        ids = clip.active_ids()
+        ids, done, price = clip.status_active(now)
+        stale = done if not self.latency else done & self._seen(clip, ids)
+        if stale.any() and clip.stopped < 2:
+            reset = clip.redo(ids[stale], self.name, now)
+            self._pay_gas(GAS_REDO, reset.size)
+            ids, done, price = clip.status_active(now)
         if self.latency:
-            ids = ids[model.tick - clip.start_tick[ids] >= self.latency]
+            seen = self._seen(clip, ids)
+            ids, done, price = ids[seen], done[seen], price[seen]
             if ids.size == 0:
                 return
-        done, price = clip.status(ids, now)
-        if done.any() and clip.stopped < 2:
-            reset = clip.redo(ids[done], self.name, now)
-            self._pay_gas(GAS_REDO, reset.size)
-            done, price = clip.status(ids, now)
         if clip.stopped >= 3:
             return
         asset = model.spec.ilks[ilk_name].collateral
@@ -227,7 +236,7 @@ class Keeper(mesa.Agent):
         if ids.size == 0:
             return
         if self.latency:
-            ids = ids[model.tick - flip.start_tick[ids] >= self.latency]
+            ids = ids[self._seen(flip, ids)]
         me = flip.name_id(self.name)
         ids = ids[flip.guy[ids] != me]  # never outbid oneself
         if ids.size == 0:

@@ -282,6 +282,8 @@ class Clipper:
         self.dog: Dog | None = None
         self.account = f"clip:{ilk}"
         self.kicks = 0
+        self._active_ids: np.ndarray | None = None
+        self._status_memo: tuple | None = None
         self.chost = 0.0
         capacity = max(int(capacity), 1)
         self._cols: dict[str, np.ndarray] = {
@@ -377,7 +379,9 @@ class Clipper:
         self.lot[ids] = lot
         self.tic[ids] = now
         self.top[ids] = top
+        self._status_memo = None
         self.active[ids] = True
+        self._active_ids = None
         self.start_tick[ids] = self.vat.log.tick
         self.end_tick[ids] = -1
         self.tab0[ids] = tab
@@ -419,6 +423,20 @@ class Clipper:
         """
         ids = self._check_ids(ids)
         return self._status(ids, now)
+
+    def status_active(self, now: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(ids, done, price)`` of every running sale at ``now``.
+
+        Memoised until a sale starts, ends or is reset, so that several keepers looking in the
+        same tick compute the prices once.
+        """
+        ids = self.active_ids()
+        memo = self._status_memo
+        if memo is not None and memo[0] == now and memo[1] is ids:
+            return ids, memo[2], memo[3]
+        done, price = self._status(ids, now)
+        self._status_memo = (now, ids, done, price)
+        return ids, done, price
 
     def _status(self, ids: np.ndarray, now: float) -> tuple[np.ndarray, np.ndarray]:
         top = self.top[ids]
@@ -578,6 +596,8 @@ class Clipper:
         self.winner[bought] = who
         ended = ids[lot_gone | tab_paid]
         self.active[ended] = False
+        if ended.size:
+            self._active_ids = None
         self.end_tick[ended] = self.vat.log.tick
         self.vat.log.add(
             "take",
@@ -593,12 +613,15 @@ class Clipper:
 
     # ------------------------------------------------------------------ views
     def active_ids(self) -> np.ndarray:
-        """Ids of the running sales (dss ``list``)."""
-        return np.flatnonzero(self.active)
+        """Ids of the running sales (dss ``list``); cached until a sale starts or ends."""
+        if self._active_ids is None:
+            self._active_ids = np.flatnonzero(self.active)
+        return self._active_ids
 
     def running_tab(self) -> float:
         """Dai still to raise by the running sales, ``Σ tab`` [Dai]."""
-        return float(self.tab[self.active].sum())
+        ids = self.active_ids()
+        return float(self.tab[ids].sum()) if ids.size else 0.0
 
     def records(self) -> dict[str, np.ndarray]:
         """One row per sale ever started: ``id``, the per-sale columns, ``ilk`` and ``kind``.
@@ -766,6 +789,8 @@ class Dog:
         cand_art = art[unsafe]
         dart = plan_bark(cand_art, ilk.rate, entry.chop, ilk.dust, room)
         hit = dart > 0
+        if not hit.any():
+            return np.zeros(0, dtype=np.int64)
         vaults = idx[unsafe][hit]
         dart = dart[hit]
         # dink = ink·dart/art, exactly ink for whole vaults (plan_bark returns dart == art).
