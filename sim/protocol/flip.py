@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.protocol.table import AuctionTable
 from sim.protocol.vat import REL_TOL, ProtocolError, Vat
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ def _affordable(ok: np.ndarray, cost: np.ndarray, have: float) -> np.ndarray:
     return ok
 
 
-class Flipper:
+class Flipper(AuctionTable):
     """English collateral auctions of one ilk (dss ``Flipper``), as growable struct of arrays.
 
     Attributes:
@@ -125,6 +126,7 @@ class Flipper:
             bookkeeping per auction id (``end_tick`` is -1 while running, ``winner`` "" if none).
     """
 
+    FIELDS = _FIELDS
     bid: np.ndarray
     lot: np.ndarray
     guy: np.ndarray
@@ -163,35 +165,7 @@ class Flipper:
         self.tau = float(tau)
         self.cat = cat
         self.account = f"flip:{ilk}"
-        self.names: list[str] = []
-        self._name_id: dict[str, int] = {}
-        self.kicks = 0
-        self._capacity = 0
-        for name, (dtype, fill) in _FIELDS.items():
-            setattr(self, name, np.full(0, fill, dtype=dtype))
-        self._grow(max(int(capacity), 1))
-
-    # ------------------------------------------------------------------ storage
-    def _grow(self, need: int) -> None:
-        """Make room for ``need`` auctions (capacity doubles)."""
-        if need <= self._capacity:
-            return
-        cap = max(need, 2 * self._capacity)
-        for name, (dtype, fill) in _FIELDS.items():
-            old = getattr(self, name)
-            new = np.full(cap, fill, dtype=dtype)
-            new[: old.shape[0]] = old
-            setattr(self, name, new)
-        self._capacity = cap
-
-    def name_id(self, name: str) -> int:
-        """Index of ``name`` in :attr:`names`, registering it on first use."""
-        idx = self._name_id.get(name)
-        if idx is None:
-            idx = len(self.names)
-            self.names.append(name)
-            self._name_id[name] = idx
-        return idx
+        self._init_table(capacity)
 
     def _ids(self, ids: np.ndarray | int) -> np.ndarray:
         ids = np.atleast_1d(np.asarray(ids, dtype=np.int64))

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim.protocol.table import AuctionTable
 from sim.protocol.vat import ProtocolError, Vat
 
 #: The Vow's account name in the Vat.
@@ -61,10 +62,11 @@ _HOUSE_FIELDS: dict[str, tuple[type, object]] = {
 }
 
 
-class _House:
+class _House(AuctionTable):
     """Growable struct-of-arrays store shared by the Flopper and the Flapper."""
 
     kind = ""
+    FIELDS = _HOUSE_FIELDS
     bid: np.ndarray
     lot: np.ndarray
     guy: np.ndarray
@@ -81,38 +83,12 @@ class _House:
         self.beg = float(beg)
         self.ttl = float(ttl)
         self.tau = float(tau)
-        self.names: list[str] = []
-        self._name_id: dict[str, int] = {}
-        self.kicks = 0
-        self._capacity = 0
-        for name, (dtype, fill) in _HOUSE_FIELDS.items():
-            setattr(self, name, np.full(0, fill, dtype=dtype))
-        self._grow(16)
+        self._init_table(16)
 
     @property
     def vat(self) -> Vat:
         """The Vat (the Vow's)."""
         return self.vow.vat
-
-    def _grow(self, need: int) -> None:
-        if need <= self._capacity:
-            return
-        cap = max(need, 2 * self._capacity)
-        for name, (dtype, fill) in _HOUSE_FIELDS.items():
-            old = getattr(self, name)
-            new = np.full(cap, fill, dtype=dtype)
-            new[: old.shape[0]] = old
-            setattr(self, name, new)
-        self._capacity = cap
-
-    def name_id(self, name: str) -> int:
-        """Index of ``name`` in :attr:`names`, registering it on first use."""
-        idx = self._name_id.get(name)
-        if idx is None:
-            idx = len(self.names)
-            self.names.append(name)
-            self._name_id[name] = idx
-        return idx
 
     def _new(self, gal: str, lot: float, bid: float, now: float) -> int:
         """Store a new auction with ``guy = gal`` and return its id."""
