@@ -82,6 +82,7 @@ class BorrowerCohort(mesa.Agent):
         self.name = spec.name
         self.ilk = spec.ilk
         self.collateral = model.spec.ilks[spec.ilk].collateral
+        self.mat = model.spec.ilks[spec.ilk].mat
         self.lo, self.hi = lo, hi
         self.owner_id = owner_id
         self.stream = model.streams.borrowers[owner_id]
@@ -138,8 +139,11 @@ class BorrowerCohort(mesa.Agent):
         if ready.size == 0:
             return
         debt = art[ready] * book.rate
-        # Draw ΔD and lock ΔD/price of collateral: (ink·p + ΔD)/(D + ΔD) = target.
+        # Draw ΔD and lock ΔD/price of collateral: (ink·p + ΔD)/(D + ΔD) = target, but never
+        # below the target at the protocol's (OSM) price either: ink·spot·mat/target ≥ D + ΔD.
         draw = np.maximum((ink[ready] * price - st.target * debt) / (st.target - 1.0), 0.0)
+        osm_cap = ink[ready] * book.spot * self.mat / st.target - debt
+        draw = np.minimum(draw, np.maximum(osm_cap, 0.0))
         idx = ready + self.lo
         code = model.vat.frob_many(self.ilk, idx, 0.0, draw / book.rate, actor=self.name)
         draw = np.where(code == 0, draw, 0.0)

@@ -1,0 +1,82 @@
+"""Keeper behaviour in the whole model: flash liquidity, latency, gas in the profit test."""
+
+from __future__ import annotations
+
+import sim
+from tests.conftest import SMALL
+
+
+def load(tmp_path, text, overrides=()):
+    path = tmp_path / "k.yaml"
+    path.write_text(text)
+    return sim.load_scenario(path, overrides=list(overrides))
+
+
+def keepers(text: str, spec: str) -> str:
+    return text.replace("keepers:\n  - {name: kp, count: 2, dai: 1.0e6}\n", f"keepers:\n{spec}")
+
+
+def test_flash_keeper_takes_without_capital(tmp_path):
+    text = keepers(SMALL, "  - {name: flash, count: 1, dai: 0, flash: true}\n")
+    model = sim.ProtocolModel(load(tmp_path, text), seed=1)
+    model.run()
+    takes = model.vat.log.count("take")
+    assert takes > 0
+    flash = model.keepers[0]
+    assert flash.capital == 0.0
+    # It kept the spread (a 5 % required discount): positive Dai, no collateral left over.
+    assert flash.dai > 0 and flash.profit() > 0
+    assert model.vat.gem.get(("ETH-A", "flash"), 0.0) == 0.0
+    assert model.vat.check() == []
+
+
+def test_capital_limits_a_keeper_without_flash(tmp_path):
+    text = keepers(SMALL, "  - {name: poor, count: 1, dai: 1000}\n")
+    poor = sim.run(load(tmp_path, text), seed=1)
+    rich = sim.run(
+        load(tmp_path, keepers(SMALL, "  - {name: rich, count: 1, dai: 1.0e7}\n")), seed=1
+    )
+    raised_poor = poor.auctions.dai_raised.sum()
+    raised_rich = rich.auctions.dai_raised.sum()
+    assert raised_poor < raised_rich
+
+
+def test_latency_delays_the_first_take(tmp_path):
+    fast = sim.run(load(tmp_path, keepers(SMALL, "  - {name: k, dai: 1.0e7}\n")), seed=1)
+    slow = sim.run(
+        load(tmp_path, keepers(SMALL, "  - {name: k, dai: 1.0e7, latency: 30m}\n")), seed=1
+    )
+    first_fast = fast.events[fast.events.event == "take"].tick.min()
+    first_slow = slow.events[slow.events.event == "take"].tick.min()
+    first_bark_fast = fast.events[fast.events.event == "bark"].tick.min()
+    first_bark_slow = slow.events[slow.events.event == "bark"].tick.min()
+    # The slow keeper sees the OSM and auctions 3 ticks (30 min at 10-minute ticks) late.
+    assert first_bark_slow >= first_bark_fast
+    assert first_slow >= first_fast + 3
+    # Every take happens at least 3 ticks after its auction started.
+    takes = slow.events[slow.events.event == "take"]
+    starts = slow.auctions.set_index("auction").start_tick
+    assert (takes.tick.to_numpy() - starts.loc[takes.auction].to_numpy() >= 3).all()
+
+
+def test_barks_only_when_the_reward_pays_the_gas(tmp_path):
+    text = keepers(SMALL, "  - {name: k, dai: 1.0e7, gas_bid_gwei: 100}\n")
+    text += "network: {gas: {process: constant, gwei: 100}}\n"
+    # tip 0 and chip 0: the incentive never covers the gas, so nobody barks.
+    unpaid = load(
+        tmp_path,
+        text.replace("chip: 0.001, tip: 100", "chip: 0, tip: 0"),
+    )
+    assert sim.run(unpaid, seed=1).summary["liquidations"] == 0
+    # A generous tip pays for it.
+    paid = load(tmp_path, text.replace("tip: 100", "tip: 1000"))
+    assert sim.run(paid, seed=1).summary["liquidations"] > 0
+
+
+def test_keeper_order_is_drawn_each_tick(tmp_path):
+    text = keepers(SMALL, "  - {name: k, count: 4, dai: 1.0e7}\n")
+    result = sim.run(load(tmp_path, text), seed=5)
+    barks = result.events[result.events.event == "bark"]
+    # Identical keepers: whoever moves first barks; the order is redrawn every tick.
+    first_by_tick = barks.groupby("tick").actor.first()
+    assert first_by_tick.nunique() > 1
