@@ -191,6 +191,13 @@ class ProtocolModel(mesa.Model):
         self._build_environment(scenario)
         self._build_protocol(scenario)
         self._build_agents(scenario)
+        # What the tick reads of the scenario, resolved once (attribute chains cost per tick).
+        self._oracle_gas_limit = scenario.system.oracle.gas_limit_gwei
+        self._ilk_names = list(scenario.ilks)
+        self._spotter = [
+            (self.vat.ilks[name], self.osms[spec.collateral], spec.mat)
+            for name, spec in scenario.ilks.items()
+        ]
         for k, asset in enumerate(self.assets):
             self.price_history[0, k] = self.market.price(asset)
             self.osm_history[0, k] = self.osms[asset].cur
@@ -389,7 +396,7 @@ class ProtocolModel(mesa.Model):
         self.dai_market.step(self.dt)
         self.gas_price = float(self.gas_path[t])
         # 3 oracle
-        limit = self.spec.system.oracle.gas_limit_gwei
+        limit = self._oracle_gas_limit
         lands = limit is None or self.gas_price <= limit
         for k, asset in enumerate(self.assets):
             price = self.market.price(asset)
@@ -399,12 +406,10 @@ class ProtocolModel(mesa.Model):
             osm.poke(median.value, now)
             self.price_history[t, k] = price
             self.osm_history[t, k] = osm.cur
-        for name, spec in self.spec.ilks.items():
-            self.vat.ilks[name].spot = spot_price(
-                self.osms[spec.collateral].cur, self.par, spec.mat
-            )
+        for book, osm, mat in self._spotter:
+            book.spot = spot_price(osm.cur, self.par, mat)
         # 4 rates
-        for name in self.spec.ilks:
+        for name in self._ilk_names:
             self.jug.drip(name, now)
         if self.pot.Pie > 0 or self.pot.dsr > 0:
             self.pot.drip(now)

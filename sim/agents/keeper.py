@@ -180,20 +180,29 @@ class Keeper(mesa.Agent):
             return
         asset = model.spec.ilks[ilk_name].collateral
         market = self.seen_price(asset)
-        gas = self.gas_cost(GAS_TAKE_FLASH if self.flash else GAS_TAKE)
+        cheap = ~done & (price > 0) & (price <= market * (1.0 - self.discount))
+        if not cheap.any():
+            return
+        ids, price = ids[cheap], price[cheap]
+        gas_used = GAS_TAKE_FLASH if self.flash else GAS_TAKE
+        gas = self.gas_cost(gas_used)
         lot = clip.lot[ids]
         owe = np.minimum(lot * price, clip.tab[ids])
-        value = (owe / np.where(price > 0, price, 1.0)) * market
-        good = ~done & (price > 0) & (price <= market * (1.0 - self.discount)) & (value - owe > gas)
+        # The collateral a take buys is owe/price; it must be worth more than owe plus gas.
+        good = (owe / price) * market - owe > gas
         if not good.any():
             return
         ids, price, lot, owe = ids[good], price[good], lot[good], owe[good]
         order = np.argsort(price / market, kind="stable")  # deepest discount first
         ids, price, lot, owe = ids[order], price[order], lot[order], owe[order]
         if self.flash:
+            n = self._flash_prefix(asset, owe / price, owe, gas)
+            if n == 0:
+                return
+            ids, price, lot, owe = ids[:n], price[:n], lot[:n], owe[:n]
             amt = lot
-            model.vat.join_dai(self.name, float(owe.sum()))  # flash-borrowed Dai
             borrowed = float(owe.sum())
+            model.vat.join_dai(self.name, borrowed)  # flash-borrowed Dai
         else:
             budget = self.dai
             spent_before = np.cumsum(owe) - owe
@@ -203,11 +212,37 @@ class Keeper(mesa.Agent):
             ids, price, lot, owe = ids[ok], price[ok], lot[ok], owe[ok]
             left = budget - spent_before[ok]
             amt = np.where(owe <= left, lot, left / price)
-        slice_, paid = clip.take(ids, amt, price, self.name, now)
-        self._pay_gas(GAS_TAKE_FLASH if self.flash else GAS_TAKE, int(np.count_nonzero(slice_)))
+        slice_, _paid = clip.take(ids, amt, price, self.name, now)
+        self._pay_gas(gas_used, int(np.count_nonzero(slice_)))
         if self.flash:
+            # Sell the lots within the same transaction and repay the flash loan in full.
             self._sell_all()
-            model.vat.exit_dai(self.name, borrowed - float(owe.sum() - paid.sum()))
+            model.vat.exit_dai(self.name, min(borrowed, self.dai))
+
+    def _flash_prefix(self, asset: str, tokens: np.ndarray, owe: np.ndarray, gas: float) -> int:
+        """How many of the ordered lots a flash take can buy and still repay the loan.
+
+        Selling the first ``k`` lots into the market (impact included) and buying Dai must
+        return at least their cost plus gas; the proceeds are concave in ``k``, so the
+        largest such ``k`` is found by bisection on quotes.
+        """
+        model = self.model
+        cum_tokens, cum_owe = np.cumsum(tokens), np.cumsum(owe)
+
+        def pays(k: int) -> bool:
+            usd = model.market.quote_sell(asset, float(cum_tokens[k - 1]))
+            return model.dai_market.quote_buy_dai(usd) >= float(cum_owe[k - 1]) + k * gas
+
+        lo, hi = 0, len(tokens)
+        if pays(hi):
+            return hi
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if pays(mid):
+                lo = mid
+            else:
+                hi = mid
+        return lo
 
     # ------------------------------------------------------------------ Liquidations 1.x
     def _bite(self, ilk_name: str) -> None:

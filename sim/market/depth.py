@@ -296,8 +296,11 @@ class Market:
 
     def set_exogenous(self, asset: str, price: float) -> None:
         """Publish the exogenous price of ``asset`` for this tick [USD/token]."""
-        self.exogenous[asset] = _check_price(f"exogenous price of {asset}", price)
-        self._ensure(asset)
+        if not (price > 0.0 and math.isfinite(price)):
+            _check_price(f"exogenous price of {asset}", price)  # raises with the message
+        if asset not in self.exogenous:
+            self._ensure(asset)
+        self.exogenous[asset] = float(price)
 
     def price(self, asset: str) -> float:
         """The market price of ``asset``: ``exogenous·exp(dev)`` [USD/token]."""

@@ -517,14 +517,18 @@ class Vow:
         Returns:
             ``released`` and ``healed`` [Dai], and the new ``flops`` / ``flaps`` auction ids.
         """
-        released = self.flog(now)
+        released = self.flog(now) if self.queue else 0.0
         healed = self.heal()
         flops: list[int] = []
-        while self.can_flop() and len(flops) < MAX_KICKS:  # each kick takes sump off woe
-            flops.append(self.flop(now))
         flaps: list[int] = []
-        while self.can_flap() and len(flaps) < MAX_KICKS:  # each kick takes bump off joy
-            flaps.append(self.flap(now))
+        # Cheap pre-checks first: most ticks neither auction can start.
+        joy, awe = self.joy, self.awe
+        if awe - self.Sin - self.Ash >= self.sump - _tol(self.sump):
+            while self.can_flop() and len(flops) < MAX_KICKS:  # each kick takes sump off woe
+                flops.append(self.flop(now))
+        if joy >= awe + self.bump + self.hump - _tol(joy):
+            while self.can_flap() and len(flaps) < MAX_KICKS:  # each kick takes bump off joy
+                flaps.append(self.flap(now))
         return {"released": released, "healed": healed, "flops": flops, "flaps": flaps}
 
     # ------------------------------------------------------------------ MKR ledger
