@@ -13,6 +13,8 @@ from pathlib import Path
 
 import click
 
+from sim.market.prices import DataError
+from sim.protocol.vat import ProtocolError
 from sim.scenario import ScenarioError, load_scenario
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -120,7 +122,11 @@ def run(scenario: Path, seed: int | None, out: Path | None, overrides: tuple[str
         result, folder = run_and_write(
             spec, out, seed=seed, progress=lambda d, _t: progress.update(d)
         )
-    except Exception as exc:  # the model could not even be built: nothing to keep
+    except (ProtocolError, DataError, ValueError) as exc:
+        # The scenario passed validation but its pieces do not fit together (nothing ran).
+        _err(f"{scenario}: the scenario cannot be built: {exc}")
+        sys.exit(EXIT_BAD_INPUT)
+    except Exception as exc:  # a bug while building: nothing to keep
         _err(f"{scenario}: the model could not be built: {type(exc).__name__}: {exc}")
         _err(traceback.format_exc())
         sys.exit(EXIT_RUN_FAILED)

@@ -23,12 +23,16 @@ KPI_DEFINITIONS: dict[str, str] = {
     "dai_supply_start": "Dai supply (Vat debt) at the start [Dai]",
     "dai_supply_end": "Dai supply at the end [Dai]",
     "dai_supply_min": "lowest Dai supply during the run [Dai]",
-    "keeper_profit": "Σ keepers' Dai plus held collateral at market value, minus capital [Dai]",
+    "mkr_minted": "MKR minted by debt auctions over the run (when an mkr section exists) [MKR]",
+    "keeper_profit": (
+        "Σ keepers' Dai plus held collateral at market value, minus capital and gas spent [Dai]"
+    ),
     "min_cr_p05": "lowest 5th-percentile collateral ratio over ilks and ticks [-]",
 }
 
 
 def _price_at_end(auctions: pd.DataFrame, timeseries: pd.DataFrame) -> np.ndarray:
+    """Market price of each auction's collateral when it ended (the last tick if running)."""
     prices = np.full(len(auctions), np.nan)
     for ilk in auctions["ilk"].unique():
         column = f"price[{ilk}]"
@@ -37,7 +41,7 @@ def _price_at_end(auctions: pd.DataFrame, timeseries: pd.DataFrame) -> np.ndarra
         mask = (auctions["ilk"] == ilk).to_numpy()
         ticks = auctions.loc[mask, "end_tick"].to_numpy()
         series = timeseries[column].to_numpy()
-        ticks = np.clip(ticks, 0, len(series) - 1)
+        ticks = np.where(ticks < 0, len(series) - 1, np.minimum(ticks, len(series) - 1))
         prices[mask] = series[ticks]
     return prices
 

@@ -102,6 +102,8 @@ def build_price_process(spec, scenario: Scenario):
         if spec.crash is not None:
             crash = (spec.crash.depth, spec.crash.at, spec.crash.over)
         points = [tuple(p) for p in spec.points] if spec.points is not None else None
+        if spec.start is None and points is None:
+            raise ValueError("a scripted crash needs a start price")
         start = spec.start if spec.start is not None else points[0][1]
         return px.Scripted(start=start, points=points, crash=crash, vol=spec.vol)
     if isinstance(spec, ReplayPrice):
@@ -328,7 +330,8 @@ class ProtocolModel(mesa.Model):
             offsets[spec.ilk] = hi
             cohort = BorrowerCohort(self, spec, lo, hi, owner_id=k)
             asset = scenario.ilks[spec.ilk].collateral
-            ink, debt = initial_book(spec, self.market.price(asset), cohort.stream)
+            dust = scenario.ilks[spec.ilk].dust
+            ink, debt = initial_book(spec, self.market.price(asset), cohort.stream, dust)
             self.vat.open_vaults(spec.ilk, np.arange(lo, hi), ink, debt, owner=k)
             cohort.fund_wallets()
             self.cohorts.append(cohort)

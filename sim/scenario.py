@@ -126,6 +126,12 @@ Duration = Annotated[
     BeforeValidator(_duration),
     PlainSerializer(format_duration, return_type=str),
 ]
+PosDuration = Annotated[
+    float,
+    BeforeValidator(_duration),
+    Field(gt=0),
+    PlainSerializer(format_duration, return_type=str),
+]
 Timestamp = Annotated[
     dt.datetime,
     BeforeValidator(_timestamp),
@@ -141,7 +147,7 @@ Name = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_\-]*
 class Strict(BaseModel):
     """Base of every scenario section: unknown keys are errors; instances are frozen."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 # ---------------------------------------------------------------------------------------- prices
@@ -273,7 +279,7 @@ class LinearCurve(Strict):
     """Clipper linear decrease to zero over ``tau``."""
 
     kind: Literal["linear"]
-    tau: Duration
+    tau: PosDuration
 
 
 class StairstepCurve(Strict):
@@ -281,7 +287,7 @@ class StairstepCurve(Strict):
 
     kind: Literal["stairstep"]
     cut: Annotated[float, BeforeValidator(_number), Field(gt=0, le=1)] = 0.99
-    step: Duration = 90.0
+    step: PosDuration = 90.0
 
 
 class ExponentialCurve(Strict):
@@ -303,7 +309,7 @@ class ClipLiquidation(Strict):
     buf: Annotated[float, BeforeValidator(_number), Field(ge=1)] = Field(
         1.30, description="auction start price over the OSM price"
     )
-    tail: Duration = Field(8400.0, description="time before an auction needs a reset")
+    tail: PosDuration = Field(8400.0, description="time before an auction needs a reset")
     cusp: Annotated[float, BeforeValidator(_number), Field(gt=0, lt=1)] = 0.40
     chip: Fraction = Field(0.001, description="keeper reward as a fraction of tab")
     tip: NonNegative = Field(300.0, description="flat keeper reward [Dai]")
@@ -320,8 +326,8 @@ class FlipLiquidation(Strict):
     lump: Positive = Field(50.0, description="1.0: max collateral per bite [tokens]")
     dunk: Positive = Field(50_000.0, description="1.2: max tab per auction [Dai]")
     beg: Annotated[float, BeforeValidator(_number), Field(gt=0, lt=1)] = 0.03
-    ttl: Duration = 600.0
-    tau: Duration = 259200.0
+    ttl: PosDuration = 600.0
+    tau: PosDuration = 259200.0
 
 
 Liquidation = Annotated[ClipLiquidation | FlipLiquidation, Field(discriminator="engine")]
@@ -346,7 +352,7 @@ class IlkSpec(Strict):
 class Oracle(Strict):
     """Oracle settings: the OSM delay and the medianizer's gas limit."""
 
-    hop: Duration = Field(3600.0, description="OSM delay")
+    hop: PosDuration = Field(3600.0, description="OSM delay")
     gas_limit_gwei: Positive | None = Field(
         None, description="medianizer updates fail while gas is above this [gwei]; none = never"
     )
@@ -356,8 +362,8 @@ class AuctionTimes(Strict):
     """Bid increment and timing of an auction house."""
 
     beg: Annotated[float, BeforeValidator(_number), Field(gt=0, lt=1)] = 0.05
-    ttl: Duration = 10800.0
-    tau: Duration = 172800.0
+    ttl: PosDuration = 10800.0
+    tau: PosDuration = 172800.0
 
 
 class PsmSpec(Strict):
@@ -545,7 +551,7 @@ class SpikeGasSpec(Strict):
     peak: Positive
     at: Duration
     over: Duration
-    decay: Duration = Field(3600.0, description="half-life of the decay back to base")
+    decay: PosDuration = Field(3600.0, description="half-life of the decay back to base")
 
 
 class ReplayGasSpec(Strict):
@@ -573,7 +579,7 @@ class Network(Strict):
 class Record(Strict):
     """What a run records."""
 
-    vault_snapshot_every: Duration | None = Field(
+    vault_snapshot_every: PosDuration | None = Field(
         None, description="vault snapshot interval; none = start and end only"
     )
     cr_quantiles: list[Annotated[float, Field(gt=0, lt=1)]] = Field(
@@ -585,8 +591,8 @@ class Record(Strict):
 class Clock(Strict):
     """Simulation time."""
 
-    tick: Duration = 600.0
-    duration: Duration
+    tick: PosDuration = 600.0
+    duration: PosDuration
     start: Timestamp = Field(default_factory=lambda: dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
 
 
@@ -707,7 +713,7 @@ def _cross_check(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
                     )
                 )
         per_vault = cohort.debt / cohort.vaults
-        if ilk.dust > 0 and cohort.size.dist == "equal" and per_vault < ilk.dust:
+        if ilk.dust > 0 and per_vault < ilk.dust:
             problems.append(
                 (
                     ("borrowers", i, "debt"),
@@ -728,6 +734,25 @@ def _cross_check(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
                 )
             )
     problems.extend(_check_market_sections(s))
+    problems.extend(_check_processes(s))
+    problems.extend(_check_capacity(s))
+    versions = {
+        i.liquidation.version for i in s.ilks.values() if isinstance(i.liquidation, FlipLiquidation)
+    }
+    if len(versions) > 1:
+        first = next(
+            n
+            for n, i in s.ilks.items()
+            if isinstance(i.liquidation, FlipLiquidation) and i.liquidation.version == "1.0"
+        )
+        problems.append(
+            (
+                ("ilks", first, "liquidation", "version"),
+                "all flip ilks share one Cat: use the same version (1.0 or 1.2) for all",
+            )
+        )
+    if s.mkr is not None and "MKR" in s.collateral:
+        problems.append((("collateral", "MKR"), "the name MKR is taken by the mkr section"))
     for name, coll in s.collateral.items():
         price = coll.price
         if isinstance(price, ScriptedPrice):
@@ -787,6 +812,63 @@ def _check_market_sections(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
     return problems
 
 
+def _check_processes(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
+    """Build every price and gas process once, so that what they reject is reported here."""
+    from sim.market.prices import DataError
+    from sim.model import build_gas_process, build_price_process
+
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    specs: list[tuple[tuple[Any, ...], Any, Any]] = [
+        (("collateral", name, "price"), coll.price, build_price_process)
+        for name, coll in s.collateral.items()
+    ]
+    if s.mkr is not None:
+        specs.append((("mkr", "price"), s.mkr.price, build_price_process))
+    if s.network is not None:
+        specs.append((("network", "gas"), s.network.gas, build_gas_process))
+    for path, spec, build in specs:
+        if any(p[: len(path)] == path for p, _ in problems):
+            continue
+        try:
+            build(spec, s)
+        except DataError as exc:
+            problems.append(((*path, "file"), str(exc)))
+        except (ValueError, TypeError) as exc:
+            problems.append((path, str(exc)))
+    return problems
+
+
+def _check_capacity(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
+    """The vaults must fit under the debt ceilings when they open."""
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    per_ilk: dict[str, float] = {}
+    for cohort in s.borrowers:
+        per_ilk[cohort.ilk] = per_ilk.get(cohort.ilk, 0.0) + cohort.debt
+    for name, total in per_ilk.items():
+        ilk = s.ilks.get(name)
+        if ilk is not None and total > ilk.line:
+            problems.append(
+                (
+                    ("ilks", name, "line"),
+                    f"the cohorts of {name} start with {total:.6g} Dai, above its line {ilk.line:.6g}",
+                )
+            )
+    total = sum(per_ilk.values())
+    psm = s.system.psm
+    if psm is not None:
+        if psm.start > psm.line:
+            problems.append((("system", "psm", "start"), f"above the PSM line {psm.line:.6g}"))
+        total += psm.start
+    if s.system.Line is not None and total > s.system.Line:
+        problems.append(
+            (
+                ("system", "Line"),
+                f"the vaults (and PSM) start with {total:.6g} Dai, above Line {s.system.Line:.6g}",
+            )
+        )
+    return problems
+
+
 def correlation_matrix(s: Scenario) -> np.ndarray:
     """The full correlation matrix over the collateral assets (and MKR, last) of a scenario."""
     assets = [*s.collateral, *(["MKR"] if s.mkr is not None else [])]
@@ -835,26 +917,58 @@ def _compose(text: str, filename: str) -> tuple[Any, dict[tuple[Any, ...], int]]
     return data, lines
 
 
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MAX_DEPTH = 50
+
+
 def _construct(loader: yaml.SafeLoader, node: yaml.Node, path: tuple[Any, ...], lines: dict) -> Any:
-    lines.setdefault(path, node.start_mark.line + 1)
+    line = node.start_mark.line + 1
+    lines.setdefault(path, line)
+    if len(path) > _MAX_DEPTH:
+        raise _BadNode(line, path[:2], "nested too deeply (a recursive anchor?)")
     if isinstance(node, yaml.MappingNode):
+        if node.tag != _MAP_TAG:
+            raise _BadNode(line, path, f"tags are not allowed ({node.tag})")
         loader.flatten_mapping(node)
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
+            key_line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise _BadNode(key_line, path, "keys must be plain names, not lists or mappings")
+            key = _scalar(loader, key_node, path)
             if key in out:
-                raise _DuplicateKey(key, key_node.start_mark.line + 1, path)
-            lines[(*path, key)] = key_node.start_mark.line + 1
+                raise _DuplicateKey(key, key_line, path)
+            lines[(*path, key)] = key_line
             out[key] = _construct(loader, value_node, (*path, key), lines)
         return out
     if isinstance(node, yaml.SequenceNode):
+        if node.tag != _SEQ_TAG:
+            raise _BadNode(line, path, f"tags are not allowed ({node.tag})")
         return [_construct(loader, item, (*path, i), lines) for i, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+    return _scalar(loader, node, path)
+
+
+def _scalar(loader: yaml.SafeLoader, node: yaml.Node, path: tuple[Any, ...]) -> Any:
+    """A scalar's value; a value PyYAML cannot read (e.g. the date 2020-13-45) is an error."""
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.YAMLError:
+        raise
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise _BadNode(
+            node.start_mark.line + 1, path, f"cannot read {node.value!r}: {exc}"
+        ) from None
 
 
 class _DuplicateKey(Exception):
     def __init__(self, key: Any, line: int, path: tuple[Any, ...]):
         self.key, self.line, self.path = key, line, path
+
+
+class _BadNode(Exception):
+    def __init__(self, line: int, path: tuple[Any, ...], message: str):
+        self.line, self.path, self.message = line, path, message
 
 
 # ---------------------------------------------------------------------------------------- overrides
@@ -1094,7 +1208,7 @@ def validate_data(
             file, line = locate(path)
             items.append(ErrorItem(file, line, _field_path(loc, data), _message(err)))
         raise ScenarioError(_dedupe(items)) from None
-    problems = _cross_check(scenario)
+    problems = list(dict.fromkeys(_cross_check(scenario)))  # the same finding once
     if problems:
         items = []
         for path, message in problems:
@@ -1145,6 +1259,13 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
     except _DuplicateKey as dup:
         field = ".".join(str(p) for p in (*dup.path, dup.key))
         raise ScenarioError([ErrorItem(filename, dup.line, field, "duplicate key")]) from None
+    except _BadNode as bad:
+        field = ".".join(str(p) for p in bad.path)
+        raise ScenarioError([ErrorItem(filename, bad.line, field, bad.message)]) from None
+    except RecursionError:
+        raise ScenarioError(
+            [ErrorItem(filename, None, "", "malformed YAML: recursive anchors are not allowed")]
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

@@ -95,21 +95,38 @@ def test_default_out_folder_is_runs_name(cdpsim_cmd, small_scenario_file, tmp_pa
     assert (tmp_path / "runs" / "small" / "summary.json").exists()
 
 
-def test_failed_run_keeps_what_was_computed(cdpsim_cmd, small_scenario_file, tmp_path):
-    # A vault book that cannot open (dust above every vault's debt) fails at build: exit 1.
-    out = tmp_path / "run"
+def test_vaults_over_the_ceiling_are_bad_input(cdpsim_cmd, small_scenario_file, tmp_path):
     res = cdpsim(
         cdpsim_cmd,
         "run",
         str(small_scenario_file),
         "--out",
-        str(out),
+        str(tmp_path / "run"),
         "--set",
-        "borrowers.0.size.dist=lognormal",
-        "--set",
-        "borrowers.0.size.sigma=3",
-        "--set",
-        "ilks.ETH-A.dust=5000",
+        "ilks.ETH-A.line=1.0e6",
     )
-    assert res.returncode == 1, res.stderr
-    assert "Traceback" in res.stderr or "could not be built" in res.stderr
+    assert res.returncode == 2, res.stderr
+    assert "ilks.ETH-A.line" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_failed_run_exits_1_and_keeps_what_was_computed(small_scenario_file, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from sim.agents.keeper import Keeper
+    from sim.cli import main
+
+    original = Keeper.step
+
+    def broken(self):
+        if self.model.tick == 4:
+            raise RuntimeError("keeper crashed")
+        original(self)
+
+    monkeypatch.setattr(Keeper, "step", broken)
+    out = tmp_path / "run"
+    res = CliRunner().invoke(main, ["run", str(small_scenario_file), "--out", str(out)])
+    assert res.exit_code == 1
+    assert "keeper crashed" in res.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and manifest["ticks"] == 3
+    assert len(pd.read_parquet(out / "timeseries.parquet")) == 4

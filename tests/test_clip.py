@@ -194,6 +194,20 @@ def test_redo_resets_only_done_sales_from_the_new_feed_price():
     assert sys.vat.dai.get("k", 0.0) == 0.0  # tip = chip = 0: no incentive
 
 
+def test_status_of_active_sales_is_fresh_after_a_redo_in_the_same_tick():
+    sys = make_system(n=2, buf=1.3, tail=600.0)
+    ids = crash_and_bark(sys, price=100.0, now=0.0)
+    clip = sys.clip
+    active, done, _ = clip.status_active(601.0)
+    np.testing.assert_array_equal(active, ids)
+    assert done.all()
+    set_price(sys, 80.0)
+    clip.redo(ids, "k", 601.0)
+    _, done, price = clip.status_active(601.0)  # same tick: not the memo of before the reset
+    assert not done.any()
+    np.testing.assert_allclose(price, 80.0 * 1.3)
+
+
 def test_redo_pays_incentive_only_under_the_chost_rule():
     # chost = dust·chop = 100·1.1 = 110. Sale 0 is worth it; sale 1 has lot·feed < chost.
     sys = make_system(n=0, tip=20.0, chip=0.01, tail=10.0)

@@ -162,3 +162,63 @@ def test_readme_scenario_example_is_valid(tmp_path):
     path.write_text(block)
     scenario = load_scenario(path)
     assert scenario.name == "eth_crash_liq2"
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("name: a\n? [a, b]\n: 3\n", "keys must be plain names"),
+        (
+            "name: a\nclock: {tick: 1m, duration: 1h, start: 2020-13-45}\n",
+            "clock.start: cannot read",
+        ),
+        ("name: a\nx: &x {b: *x}\n", "recursive anchor"),
+        ("name: !!python/object:os.system {a: 1}\n", "tags are not allowed"),
+        ("name: a\nclock: !!python/name:os.system\n", "malformed YAML"),
+    ],
+    ids=["complex-key", "bad-date", "recursive", "object-tag", "name-tag"],
+)
+def test_hostile_yaml_is_reported_not_raised(tmp_path, text, needle):
+    errs = errors_of(write(tmp_path, text))
+    assert len(errs) == 1 and needle in errs[0], errs
+    assert errs[0].startswith(f"{tmp_path / 's.yaml'}:")
+
+
+def test_zero_durations_and_non_finite_numbers_are_rejected(tmp_path):
+    text = SMALL.replace("tick: 10m", "tick: 0s").replace(
+        "system: {Hole: 1.0e8}", "system: {Hole: .inf, oracle: {hop: 0s}}"
+    )
+    errs = errors_of(write(tmp_path, text))
+    assert any("clock.tick" in e and "greater than 0" in e for e in errs), errs
+    assert any("system.oracle.hop" in e for e in errs), errs
+    assert any("system.Hole" in e and "finite" in e for e in errs), errs
+
+
+def test_cross_section_conflicts(tmp_path):
+    text = SMALL.replace("line: 1.0e9", "line: 1.0e6") + (
+        "mkr: {price: {process: scripted, crash: {depth: 0.5, at: 1h, over: 1h}}}\n"
+    )
+    errs = errors_of(write(tmp_path, text))
+    assert any("ilks.ETH-A.line" in e and "above its line" in e for e in errs), errs
+    assert any("mkr.price" in e and "start" in e for e in errs), errs
+
+
+def test_mixed_cat_versions_and_reserved_mkr_name(tmp_path):
+    text = (
+        SMALL.replace(
+            "liquidation: {engine: clip, chop: 0.13, hole: 1.0e8, buf: 1.2, tail: 2h, cusp: 0.4, chip: 0.001, tip: 100}",
+            "liquidation: {engine: flip, version: '1.0'}",
+        )
+        .replace(
+            "system: {Hole: 1.0e8}",
+            "  ETH-B: {collateral: ETH, mat: 1.5, line: 1.0e9, liquidation: {engine: flip, version: '1.2'}}\n"
+            "system: {Hole: 1.0e8}",
+        )
+        .replace(
+            "collateral:\n", "collateral:\n  MKR: {price: {process: gbm, start: 1000, vol: 1}}\n"
+        )
+    )
+    text += "mkr: {price: {process: gbm, start: 1000, vol: 1}}\n"
+    errs = errors_of(write(tmp_path, text))
+    assert any("liquidation.version" in e and "same version" in e for e in errs), errs
+    assert any("collateral.MKR" in e and "taken" in e for e in errs), errs

@@ -32,14 +32,18 @@ if TYPE_CHECKING:
 
 
 def initial_book(
-    cohort: Cohort, price: float, rng: np.random.Generator
+    cohort: Cohort, price: float, rng: np.random.Generator, dust: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw the cohort's starting vaults.
+
+    Log-normal vault sizes are drawn, then any vault below ``dust`` is raised to ``dust`` and
+    the others scaled down so that the cohort's total debt is kept (when ``vaults·dust`` fits).
 
     Args:
         cohort: the cohort spec (vault count, total debt, CR and size distributions).
         price: collateral price at the start [USD/token].
         rng: the cohort's generator.
+        dust: the ilk's minimum vault debt [Dai].
 
     Returns:
         ``(ink, debt)`` per vault: collateral [tokens] and debt [Dai].
@@ -50,7 +54,7 @@ def initial_book(
     else:
         raw = rng.lognormal(0.0, cohort.size.sigma, n)
         weights = raw / raw.sum()
-    debt = cohort.debt * weights
+    debt = _floor_at_dust(cohort.debt * weights, cohort.debt, dust)
     cr_spec = cohort.cr
     if cr_spec.dist == "fixed":
         cr = np.full(n, float(cr_spec.median))
@@ -63,6 +67,23 @@ def initial_book(
     cr = np.clip(cr, lo, hi)
     ink = debt * cr / price
     return ink, debt
+
+
+def _floor_at_dust(debt: np.ndarray, total: float, dust: float) -> np.ndarray:
+    """Raise vaults below ``dust`` to it and rescale the rest to keep ``total`` (water-filling)."""
+    if dust <= 0 or total < dust * debt.size:
+        return debt
+    debt = debt.copy()
+    fixed = np.zeros(debt.shape, dtype=bool)
+    for _ in range(debt.size):
+        low = ~fixed & (debt < dust)
+        if not low.any():
+            break
+        fixed |= low
+        debt[fixed] = dust
+        free = ~fixed
+        debt[free] *= (total - dust * fixed.sum()) / debt[free].sum()
+    return debt
 
 
 class BorrowerCohort(mesa.Agent):
@@ -167,15 +188,29 @@ class BorrowerCohort(mesa.Agent):
         ready = self._ready(below, st.delay, st.react_prob)
         if ready.size == 0:
             return
+        # Buy exactly the Dai owed in the Dai market, then repay and free everything. A thin
+        # market may not hold that much Dai at any price: close the vaults (in index order)
+        # whose debt it can supply, the others try again next tick.
+        owed = np.cumsum(art[ready] * book.rate)
+        market = model.dai_market
+        n = ready.size
+        if not np.isfinite(market.quote_cost_dai(float(owed[-1]))):
+            lo, hi = 0, n
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if np.isfinite(market.quote_cost_dai(float(owed[mid - 1]))):
+                    lo = mid
+                else:
+                    hi = mid
+            n = lo
+            if n == 0:
+                return
+        ready = ready[:n]
         idx = ready + self.lo
-        debt = art[ready] * book.rate
-        total = float(debt.sum())
-        # Buy exactly the Dai owed in the Dai market, then repay and free everything.
-        cost = model.dai_market.quote_cost_dai(total)
-        dai = model.dai_market.buy_dai(cost)
-        scale = min(dai / total, 1.0) if total > 0 else 0.0
+        cost = market.quote_cost_dai(float(owed[n - 1]))
+        market.buy_dai(cost)
         freed = ink[ready].copy()
-        code = model.vat.frob_many(self.ilk, idx, -freed, -art[ready] * scale, actor=self.name)
+        code = model.vat.frob_many(self.ilk, idx, -freed, -art[ready], actor=self.name)
         closed = code == 0
         if st.sell_collateral and closed.any():
             # Sell enough of the freed collateral to pay for the Dai (at most all of it).

@@ -147,11 +147,12 @@ class Keeper(mesa.Agent):
             or min(dog.Hole - dog.Dirt, dog.ilks[ilk_name].hole - dog.ilks[ilk_name].dirt) <= 0
         ):
             return
-        book = model.vat.ilks[ilk_name]
-        tab = book.art[idx] * book.rate * clip.chop
-        # Bark only where the incentive pays the gas (or where there is no gas market).
-        pays = clip.tip + clip.chip * tab > self.gas_cost(GAS_BARK)
-        idx = idx[pays]
+        cost = self.gas_cost(GAS_BARK)
+        if cost > 0:
+            # Bark only where the incentive (Dai) pays for the gas.
+            book = model.vat.ilks[ilk_name]
+            tab = book.art[idx] * book.rate * clip.chop
+            idx = idx[clip.tip + clip.chip * tab > cost / model.dai_market.price()]
         if idx.size:
             ids = model.dog.bark(ilk_name, idx, self.name, model.now)
             self._pay_gas(GAS_BARK, ids.size)
@@ -179,13 +180,13 @@ class Keeper(mesa.Agent):
         if clip.stopped >= 3:
             return
         asset = model.spec.ilks[ilk_name].collateral
-        market = self.seen_price(asset)
+        market = self.seen_price(asset) / model.dai_market.price()  # [Dai/token]
         cheap = ~done & (price > 0) & (price <= market * (1.0 - self.discount))
         if not cheap.any():
             return
         ids, price = ids[cheap], price[cheap]
         gas_used = GAS_TAKE_FLASH if self.flash else GAS_TAKE
-        gas = self.gas_cost(gas_used)
+        gas = self.gas_cost(gas_used) / model.dai_market.price()  # [Dai]
         lot = clip.lot[ids]
         owe = np.minimum(lot * price, clip.tab[ids])
         # The collateral a take buys is owe/price; it must be worth more than owe plus gas.
@@ -217,7 +218,7 @@ class Keeper(mesa.Agent):
         if self.flash:
             # Sell the lots within the same transaction and repay the flash loan in full.
             self._sell_all()
-            model.vat.exit_dai(self.name, min(borrowed, self.dai))
+            model.vat.exit_dai(self.name, borrowed)  # raises if the sale did not cover it
 
     def _flash_prefix(self, asset: str, tokens: np.ndarray, owe: np.ndarray, gas: float) -> int:
         """How many of the ordered lots a flash take can buy and still repay the loan.
@@ -285,11 +286,12 @@ class Keeper(mesa.Agent):
                 self._pay_gas(GAS_TEND, int(np.count_nonzero(ok)))
             return
         asset = model.spec.ilks[ilk_name].collateral
-        market = self.seen_price(asset)
+        dai_price = model.dai_market.price()
+        market = self.seen_price(asset) / dai_price  # [Dai/token]: bids are in Dai
         beg = flip.beg
         tend_phase = bid < tab * (1 - 1e-12)
         # tend: bid the most it is worth to us, if that beats the current bid by beg.
-        worth = lot * market * (1.0 - self.discount) - self.gas_cost(GAS_TEND)
+        worth = lot * market * (1.0 - self.discount) - self.gas_cost(GAS_TEND) / dai_price
         target = np.minimum(tab, worth)
         can_tend = (
             tend_phase
@@ -336,39 +338,54 @@ class MkrBidder(mesa.Agent):
         self.capital = float(spec.dai)
         model.vat.join_dai(name, self.capital)
         model.vow.give_mkr(name, spec.mkr)
+        self.start_mkr = float(spec.mkr)
 
     def step(self) -> None:
-        """Deal, restart and bid in the flop and flap auctions."""
+        """Deal, restart and bid in the flop and flap auctions (masks first, calls only where due)."""
         model = self.model
         now = model.now
         mkr_price = model.mkr_price()
         vow = model.vow
         flop, flap = vow.flopper, vow.flapper
         for house in (flop, flap):
-            for i in house.active_ids():
-                if house.tic[i] != 0 and (house.tic[i] < now or house.end[i] < now):
-                    house.deal(int(i), now, actor=self.name)
-                elif house.tic[i] == 0 and house.end[i] < now:
-                    house.tick(int(i), now, actor=self.name)
-        me_flop = flop.name_id(self.name)
-        for i in flop.active_ids():
-            if flop.guy[i] == me_flop or flop.end[i] <= now:
+            ids = house.active_ids()
+            if ids.size == 0:
                 continue
-            lot, bid = float(flop.lot[i]), float(flop.bid[i])
-            least = bid * (1.0 + self.margin) / mkr_price
-            step_down = lot / (1.0 + flop.beg)
-            if least <= step_down and model.vat.dai.get(self.name, 0.0) >= bid:
-                flop.dent(int(i), max(least, 0.0) if least > 0 else step_down, bid, self.name, now)
-        me_flap = flap.name_id(self.name)
-        for i in flap.active_ids():
-            if flap.guy[i] == me_flap or flap.end[i] <= now:
-                continue
-            lot, bid = float(flap.lot[i]), float(flap.bid[i])
-            most = lot / ((1.0 + self.margin) * mkr_price)
-            step_up = max(bid * (1.0 + flap.beg), 0.5 * most)
-            if bid < step_up <= most and vow.mkr.get(self.name, 0.0) >= step_up:
-                flap.tend(int(i), lot, step_up, self.name, now)
+            tic, end = house.tic[ids], house.end[ids]
+            for i in ids[(tic != 0) & ((tic < now) | (end < now))]:
+                house.deal(int(i), now, actor=self.name)
+            for i in ids[(tic == 0) & (end < now)]:
+                house.tick(int(i), now, actor=self.name)
+        ids = flop.active_ids()
+        if ids.size:
+            # Least MKR worth the fixed Dai bid: bid·dai_price·(1+margin)/mkr_price.
+            least = flop.bid[ids] * model.dai_market.price() * (1.0 + self.margin) / mkr_price
+            act = self._biddable(flop, ids, now) & (least * (1.0 + flop.beg) <= flop.lot[ids])
+            for i, lot in zip(ids[act], least[act], strict=True):
+                if model.vat.dai.get(self.name, 0.0) >= flop.bid[i]:
+                    flop.dent(int(i), float(lot), float(flop.bid[i]), self.name, now)
+        ids = flap.active_ids()
+        if ids.size:
+            # Most MKR worth the Dai lot: lot·dai_price/((1+margin)·mkr_price).
+            most = flap.lot[ids] * model.dai_market.price() / ((1.0 + self.margin) * mkr_price)
+            bid = flap.bid[ids]
+            step_up = np.maximum(bid * (1.0 + flap.beg), 0.5 * most)
+            act = self._biddable(flap, ids, now) & (step_up <= most) & (step_up > bid)
+            for i, new in zip(ids[act], step_up[act], strict=True):
+                if vow.mkr.get(self.name, 0.0) >= new:
+                    flap.tend(int(i), float(flap.lot[i]), float(new), self.name, now)
+
+    def _biddable(self, house, ids: np.ndarray, now: float) -> np.ndarray:
+        """Auctions still open to a bid that this bidder does not lead."""
+        tic = house.tic[ids]
+        return (
+            (house.guy[ids] != house.name_id(self.name))
+            & (house.end[ids] > now)
+            & ((tic == 0) | (tic > now))
+        )
 
     def profit(self) -> float:
-        """Dai + MKR at market − capital [Dai] (MKR given at the start counted at market)."""
-        return self.model.vat.dai.get(self.name, 0.0) - self.capital
+        """Dai gained plus MKR gained valued at the MKR market price [Dai]."""
+        model = self.model
+        mkr_gain = model.vow.mkr.get(self.name, 0.0) - self.start_mkr
+        return model.vat.dai.get(self.name, 0.0) - self.capital + mkr_gain * model.mkr_price()

@@ -475,6 +475,7 @@ class Clipper:
         feed, top = self._top()
         self.tic[ids] = now
         self.top[ids] = top
+        self._status_memo = None  # prices and reset flags changed
         self.redos[ids] += 1
         tab = self.tab[ids]
         lot = self.lot[ids]

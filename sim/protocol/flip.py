@@ -231,7 +231,7 @@ class Flipper(AuctionTable):
         self.usr[ids] = usr
         self.gal[ids] = self.name_id(gal)
         self.tab[ids] = tab
-        self.active[ids] = True
+        self._set_active(ids, True)
         self.start_tick[ids] = self.vat.log.tick
         self.tab0[ids] = tab
         self.lot0[ids] = lot
@@ -407,7 +407,7 @@ class Flipper(AuctionTable):
             self.vat.flux(self.ilk, self.account, self.names[g], float(per_guy[g]))
         if self.cat is not None:
             self.cat.claw(float(self.tab[i].sum()))
-        self.active[i] = False
+        self._set_active(i, False)
         self.raised[i] = self.bid[i]
         self.sold[i] = lots
         self.winner[i] = np.asarray(self.names, dtype=object)[guy]
@@ -440,14 +440,14 @@ class Flipper(AuctionTable):
         return ok
 
     # ------------------------------------------------------------------ queries
-    def active_ids(self) -> np.ndarray:
-        """Ids of running auctions."""
-        return np.flatnonzero(self.active[: self.kicks])
-
     def running_tab(self) -> float:
-        """Dai still to be raised by running auctions, ``Σ tab`` [Dai]."""
-        n = self.kicks
-        return float(self.tab[:n][self.active[:n]].sum())
+        """Dai the running auctions may still raise, ``Σ (tab − bid)`` [Dai].
+
+        Each ``tend`` pays its bid into the Vow at once (dss), so only what is above the
+        current bid is still to come.
+        """
+        ids = self.active_ids()
+        return float((self.tab[ids] - self.bid[ids]).sum()) if ids.size else 0.0
 
     def records(self) -> dict[str, np.ndarray]:
         """One row per auction ever started, for the auctions table (copies).

@@ -101,7 +101,7 @@ class _House(AuctionTable):
         self.guy[i] = self.name_id(gal)
         self.tic[i] = 0.0
         self.end[i] = now + self.tau
-        self.active[i] = True
+        self._set_active(i, True)
         self.start_tick[i] = self.vat.log.tick
         return i
 
@@ -143,12 +143,8 @@ class _House(AuctionTable):
         return id
 
     def _close(self, id: int) -> None:
-        self.active[id] = False
+        self._set_active(id, False)
         self.end_tick[id] = self.vat.log.tick
-
-    def active_ids(self) -> np.ndarray:
-        """Ids of running auctions."""
-        return np.flatnonzero(self.active[: self.kicks])
 
     def winner(self, id: int) -> str:
         """Name of the current high bidder of auction ``id``."""
