@@ -244,6 +244,8 @@ class ProtocolModel(mesa.Model):
         else:
             self.gas_path = np.zeros(self.n_ticks + 1)
         self.gas_price = float(self.gas_path[0])
+        #: Gas used per protocol call (assumptions in sim/market/gas.py, scenario overrides).
+        self.gas_used = {**gasm.GAS_USED, **(net.gas_used if net is not None else {})}
         # Observed history, for keepers with latency: market prices and OSM prices per tick.
         self.price_history = np.zeros((self.n_ticks + 1, len(self.assets)))
         self.osm_history = np.zeros((self.n_ticks + 1, len(self.assets)))
@@ -259,7 +261,7 @@ class ProtocolModel(mesa.Model):
             self.vow, beg=v.flop.beg, pad=1.0 + v.pad, ttl=v.flop.ttl, tau=v.flop.tau
         )
         self.vow.flapper = Flapper(self.vow, beg=v.flap.beg, ttl=v.flap.ttl, tau=v.flap.tau)
-        self.jug = Jug(self.vat)
+        self.jug = Jug(self.vat, base=sysp.base_fee)
         self.pot = Pot(self.vat, dsr=sysp.dsr)
         self.medians = {a: Medianizer(self.market.price(a)) for a in self.assets}
         self.osms = {a: OSM.start(self.market.price(a), sysp.oracle.hop) for a in self.assets}

@@ -410,6 +410,9 @@ class System(Strict):
     box: Positive | None = Field(None, description="Cat 1.2: max Dai in Flipper auctions [Dai]")
     oracle: Oracle = Field(default_factory=Oracle)
     vow: VowSpec = Field(default_factory=VowSpec)
+    base_fee: NonNegative = Field(
+        0.0, description="Jug base rate added to every ilk's fee, per year"
+    )
     dsr: NonNegative = Field(0.0, description="Dai Savings Rate per year")
     dsr_deposits: NonNegative = Field(0.0, description="Dai in the Pot at the start [Dai]")
     psm: PsmSpec | None = None
@@ -574,6 +577,10 @@ class Network(Strict):
 
     gas: GasSpec
     eth: Name = Field("ETH", description="collateral whose price converts gas costs to USD")
+    gas_used: dict[
+        Literal["bark", "take", "take_flash", "redo", "bite", "tend", "dent", "deal", "tick"],
+        Annotated[int, Field(gt=0)],
+    ] = Field(default_factory=dict, description="gas used per call, overriding the defaults")
 
 
 class Record(Strict):

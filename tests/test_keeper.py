@@ -80,3 +80,15 @@ def test_keeper_order_is_drawn_each_tick(tmp_path):
     # Identical keepers: whoever moves first barks; the order is redrawn every tick.
     first_by_tick = barks.groupby("tick").actor.first()
     assert first_by_tick.nunique() > 1
+
+
+def test_gas_used_can_be_overridden_in_the_scenario(tmp_path):
+    text = keepers(SMALL, "  - {name: k, dai: 1.0e7}\n")
+    text += "network: {gas: {process: constant, gwei: 100}, gas_used: {bark: 900000}}\n"
+    model = sim.ProtocolModel(load(tmp_path, text), seed=1)
+    assert model.gas_used["bark"] == 900_000
+    assert model.gas_used["take"] > 0
+    model.run()
+    barks = model.vat.log.count("bark")
+    assert barks > 0
+    assert model.keepers[0].gas_usd >= barks * 900_000 * 100e-9 * model.market.price("ETH") * 0.99

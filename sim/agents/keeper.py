@@ -26,18 +26,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim.market.gas import (
-    GAS_BARK,
-    GAS_BITE,
-    GAS_DEAL,
-    GAS_DENT,
-    GAS_REDO,
-    GAS_TAKE,
-    GAS_TAKE_FLASH,
-    GAS_TEND,
-    GAS_TICK,
-    tx_cost_eth,
-)
+from sim.market.gas import tx_cost_eth
 from sim.protocol.clip import Clipper
 from sim.protocol.flip import Flipper
 from sim.scenario import KeeperSpec, LowballStrategy, Mkr
@@ -147,7 +136,7 @@ class Keeper(mesa.Agent):
             or min(dog.Hole - dog.Dirt, dog.ilks[ilk_name].hole - dog.ilks[ilk_name].dirt) <= 0
         ):
             return
-        cost = self.gas_cost(GAS_BARK)
+        cost = self.gas_cost(self.model.gas_used["bark"])
         if cost > 0:
             # Bark only where the incentive (Dai) pays for the gas.
             book = model.vat.ilks[ilk_name]
@@ -155,7 +144,7 @@ class Keeper(mesa.Agent):
             idx = idx[clip.tip + clip.chip * tab > cost / model.dai_market.price()]
         if idx.size:
             ids = model.dog.bark(ilk_name, idx, self.name, model.now)
-            self._pay_gas(GAS_BARK, ids.size)
+            self._pay_gas(self.model.gas_used["bark"], ids.size)
 
     def _seen(self, house: Clipper | Flipper, ids: np.ndarray) -> np.ndarray:
         """Which auctions started at least ``latency`` ticks ago."""
@@ -170,7 +159,7 @@ class Keeper(mesa.Agent):
         stale = done if not self.latency else done & self._seen(clip, ids)
         if stale.any() and clip.stopped < 2:
             reset = clip.redo(ids[stale], self.name, now)
-            self._pay_gas(GAS_REDO, reset.size)
+            self._pay_gas(self.model.gas_used["redo"], reset.size)
             ids, done, price = clip.status_active(now)
         if self.latency:
             seen = self._seen(clip, ids)
@@ -185,7 +174,7 @@ class Keeper(mesa.Agent):
         if not cheap.any():
             return
         ids, price = ids[cheap], price[cheap]
-        gas_used = GAS_TAKE_FLASH if self.flash else GAS_TAKE
+        gas_used = self.model.gas_used["take_flash"] if self.flash else self.model.gas_used["take"]
         gas = self.gas_cost(gas_used) / model.dai_market.price()  # [Dai]
         lot = clip.lot[ids]
         owe = np.minimum(lot * price, clip.tab[ids])
@@ -252,7 +241,7 @@ class Keeper(mesa.Agent):
             return
         model = self.model
         ids = model.cat.bite(ilk_name, idx, self.name, model.now)
-        self._pay_gas(GAS_BITE, ids.size)
+        self._pay_gas(self.model.gas_used["bite"], ids.size)
 
     def _english(self, ilk_name: str, flip: Flipper) -> None:
         model = self.model
@@ -264,10 +253,10 @@ class Keeper(mesa.Agent):
         if finished.any():
             has_bid = finished & (tic != 0)
             dealt = flip.deal(ids[has_bid], now)
-            self._pay_gas(GAS_DEAL, int(np.count_nonzero(dealt)))
+            self._pay_gas(self.model.gas_used["deal"], int(np.count_nonzero(dealt)))
             expired = finished & (tic == 0)
             ticked = flip.tick(ids[expired], now)
-            self._pay_gas(GAS_TICK, int(np.count_nonzero(ticked)))
+            self._pay_gas(self.model.gas_used["tick"], int(np.count_nonzero(ticked)))
             ids = flip.active_ids()
         if ids.size == 0:
             return
@@ -283,7 +272,7 @@ class Keeper(mesa.Agent):
             if fresh.any():
                 tiny = np.minimum(self.spec.strategy.bid, tab[fresh])
                 ok = flip.tend(ids[fresh], lot[fresh], tiny, self.name, now)
-                self._pay_gas(GAS_TEND, int(np.count_nonzero(ok)))
+                self._pay_gas(self.model.gas_used["tend"], int(np.count_nonzero(ok)))
             return
         asset = model.spec.ilks[ilk_name].collateral
         dai_price = model.dai_market.price()
@@ -291,7 +280,10 @@ class Keeper(mesa.Agent):
         beg = flip.beg
         tend_phase = bid < tab * (1 - 1e-12)
         # tend: bid the most it is worth to us, if that beats the current bid by beg.
-        worth = lot * market * (1.0 - self.discount) - self.gas_cost(GAS_TEND) / dai_price
+        worth = (
+            lot * market * (1.0 - self.discount)
+            - self.gas_cost(self.model.gas_used["tend"]) / dai_price
+        )
         target = np.minimum(tab, worth)
         can_tend = (
             tend_phase
@@ -300,14 +292,14 @@ class Keeper(mesa.Agent):
         )
         if can_tend.any():
             ok = flip.tend(ids[can_tend], lot[can_tend], target[can_tend], self.name, now)
-            self._pay_gas(GAS_TEND, int(np.count_nonzero(ok)))
+            self._pay_gas(self.model.gas_used["tend"], int(np.count_nonzero(ok)))
         # dent: at the full tab, ask for less collateral while the tab is still covered.
         dent_phase = ~tend_phase
         want = tab / (market * (1.0 - self.discount))
         can_dent = dent_phase & (want * (1.0 + beg) <= lot)
         if can_dent.any():
             ok = flip.dent(ids[can_dent], want[can_dent], tab[can_dent], self.name, now)
-            self._pay_gas(GAS_DENT, int(np.count_nonzero(ok)))
+            self._pay_gas(self.model.gas_used["dent"], int(np.count_nonzero(ok)))
 
     # ------------------------------------------------------------------ selling
     def _sell_all(self) -> None:

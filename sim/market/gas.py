@@ -16,7 +16,7 @@ Gas used per call (``GAS_*``, :data:`GAS_USED`): **modelling assumptions**, orde
 figures for mainnet calls of the dss contracts from keepers, not measured by this project and
 not taken from a dss source. They depend on storage state (cold/warm slots, refunds), on the
 calling contract (DSProxy, flash-swap callee) and on the hard fork; override them in a scenario
-when calibrating. Rationale for each is in its comment.
+(``network.gas_used``) when calibrating. Rationale for each is in its comment.
 """
 
 from __future__ import annotations
