@@ -107,13 +107,7 @@ def build_price_process(spec, scenario: Scenario):
         start = spec.start if spec.start is not None else points[0][1]
         return px.Scripted(start=start, points=points, crash=crash, vol=spec.vol)
     if isinstance(spec, ReplayPrice):
-        times, values = px.read_series_csv(
-            scenario.resolve(spec.file),
-            spec.column,
-            time_column=spec.time_column,
-            start=scenario.clock.start,
-        )
-        return px.Replay(times=times, values=values, interpolate=spec.interpolate, vol=spec.vol)
+        return _replay(spec, scenario, vol=spec.vol)
     if isinstance(spec, BridgePrice):
         return px.Bridge(
             start=spec.start, target=spec.target, at=spec.at, vol=spec.vol, drift=spec.drift
@@ -130,14 +124,19 @@ def build_gas_process(spec, scenario: Scenario):
             base=spec.base, peak=spec.peak, at=spec.at, over=spec.over, decay=spec.decay
         )
     if isinstance(spec, ReplayGasSpec):
-        times, values = px.read_series_csv(
-            scenario.resolve(spec.file),
-            spec.column,
-            time_column=spec.time_column,
-            start=scenario.clock.start,
-        )
-        return px.Replay(times=times, values=values, interpolate=spec.interpolate)
+        return _replay(spec, scenario)
     raise TypeError(f"unknown gas spec {spec!r}")
+
+
+def _replay(spec: ReplayPrice | ReplayGasSpec, scenario: Scenario, vol: float = 0.0) -> px.Replay:
+    """A CSV column replayed on the scenario's clock (times relative to ``clock.start``)."""
+    times, values = px.read_series_csv(
+        scenario.resolve(spec.file),
+        spec.column,
+        time_column=spec.time_column,
+        start=scenario.clock.start,
+    )
+    return px.Replay(times=times, values=values, interpolate=spec.interpolate, vol=vol)
 
 
 def _curve(spec) -> Curve:
