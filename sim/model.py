@@ -228,6 +228,7 @@ class ProtocolModel(mesa.Model):
                     else ConstantProduct(depth.pool_usd)
                 )
                 self.market.configure(asset, impact, depth.recovery_half_life)
+        self._has_mkr = scenario.mkr is not None
         self.price_agent = PriceShockAgent(self, names, paths)
         self.price_agent.publish(0)
         dai = scenario.dai
@@ -365,7 +366,7 @@ class ProtocolModel(mesa.Model):
 
     def mkr_price(self) -> float:
         """The MKR market price [USD/MKR] (NaN without an ``mkr`` section)."""
-        return self.market.price("MKR") if self.spec.mkr is not None else float("nan")
+        return self.market.price("MKR") if self._has_mkr else float("nan")
 
     def price_seen(self, asset: str, lag: int) -> float:
         """The market price of ``asset`` ``lag`` ticks ago (the current one for lag 0)."""

@@ -48,6 +48,7 @@ ILK_FIELDS = (
     "liquidations",
     "auctions_active",
 )
+COUNT_FIELDS = frozenset({"vaults_open", "unsafe_vaults", "liquidations", "auctions_active"})
 SYSTEM_FIELDS = (
     "dai_supply",
     "surplus",
@@ -101,21 +102,25 @@ class Recorder:
         self.quantiles = list(scenario.record.cr_quantiles)
         self.qnames = [quantile_name(q) for q in self.quantiles]
         self.ilks = list(scenario.ilks)
-        self.series: dict[str, np.ndarray] = {"tick": np.arange(n, dtype=np.int64)}
-        for ilk in self.ilks:
-            for name in (*ILK_FIELDS, *self.qnames):
-                dtype = (
-                    np.int64
-                    if name in ("vaults_open", "unsafe_vaults", "liquidations", "auctions_active")
-                    else np.float64
-                )
-                self.series[col(name, ilk)] = np.zeros(n, dtype=dtype)
-        for name in SYSTEM_FIELDS:
-            self.series[name] = np.zeros(n)
-        self._views = {
-            ilk: {name: self.series[col(name, ilk)] for name in (*ILK_FIELDS, *self.qnames)}
-            for ilk in self.ilks
+        # One block per ilk (fields in ILK_FIELDS order, then the quantiles) and one for the
+        # system: a tick writes each block's row in one assignment.
+        self._ilk_blocks = {
+            ilk: np.zeros((n, len(ILK_FIELDS) + len(self.qnames))) for ilk in self.ilks
         }
+        self._sys_block = np.zeros((n, len(SYSTEM_FIELDS)))
+        self._q = len(ILK_FIELDS)
+        # What a tick reads, resolved once: (name, book, osm, asset, auction house, block).
+        self._refs = [
+            (
+                ilk,
+                model.vat.ilks[ilk],
+                model.osms[scenario.ilks[ilk].collateral],
+                scenario.ilks[ilk].collateral,
+                model.liquidator(ilk),
+                self._ilk_blocks[ilk],
+            )
+            for ilk in self.ilks
+        ]
         self._kicks_seen = {ilk: 0 for ilk in self.ilks}
         every = scenario.record.vault_snapshot_every
         self.snapshot_every = max(1, round(every / scenario.clock.tick)) if every else None
@@ -124,52 +129,67 @@ class Recorder:
         self.rows = 0
         self._ratio_cache: dict[str, tuple[int, tuple]] = {}
 
+    @property
+    def series(self) -> dict[str, np.ndarray]:
+        """Every timeseries column by name (integer counts as int64), one value per tick."""
+        n = self._sys_block.shape[0]
+        out: dict[str, np.ndarray] = {"tick": np.arange(n, dtype=np.int64)}
+        for ilk, block in self._ilk_blocks.items():
+            for k, name in enumerate((*ILK_FIELDS, *self.qnames)):
+                column = block[:, k]
+                out[col(name, ilk)] = column.astype(np.int64) if name in COUNT_FIELDS else column
+        for k, name in enumerate(SYSTEM_FIELDS):
+            out[name] = self._sys_block[:, k]
+        return out
+
     def record(self) -> None:
         """Record the model's state as the row of its current tick."""
         model = self.model
         t = model.tick
         vat = model.vat
+        market = model.market
         running_tab = 0.0
-        for ilk_name in self.ilks:
-            spec = model.spec.ilks[ilk_name]
-            book = vat.ilks[ilk_name]
-            price = model.market.price(spec.collateral)
-            v = self._views[ilk_name]
-            v["price"][t] = price
-            v["osm_price"][t] = model.osms[spec.collateral].cur
-            v["debt"][t] = book.Art * book.rate
-            v["collateral_value"][t] = book.Ink * price
-            v["unsafe_vaults"][t] = book.unsafe().size
-            house = model.liquidator(ilk_name)
+        q = self._q
+        for ilk_name, book, osm, asset, house, block in self._refs:
+            price = market.price(asset)
             kicks = house.kicks
-            v["liquidations"][t] = kicks - self._kicks_seen[ilk_name]
-            self._kicks_seen[ilk_name] = kicks
-            v["auctions_active"][t] = house.active_ids().size
-            running_tab += house.running_tab()
             n_open, lower, upper, frac = self._ratio_order_stats(ilk_name)
-            v["vaults_open"][t] = n_open
+            row = block[t]
+            row[:q] = (
+                price,
+                osm.cur,
+                book.Art * book.rate,
+                book.Ink * price,
+                n_open,
+                book.unsafe().size,
+                kicks - self._kicks_seen[ilk_name],
+                house.active_ids().size,
+            )
+            self._kicks_seen[ilk_name] = kicks
+            running_tab += house.running_tab()
             if n_open:
                 # CR = (price/rate) / (art/ink): the CR order statistics are the ratio's,
                 # reversed; interpolate between them in CR space, as np.quantile would.
                 scale = price / book.rate
-                cr_lo, cr_hi = scale / lower, scale / upper
-                for k, name in enumerate(self.qnames):
-                    v[name][t] = cr_lo[k] + (cr_hi[k] - cr_lo[k]) * frac[k]
+                cr_lo = scale / lower
+                row[q:] = cr_lo + (scale / upper - cr_lo) * frac
             else:
-                for name in self.qnames:
-                    v[name][t] = np.nan
-        self.series["dai_supply"][t] = vat.debt
-        joy = model.vow.joy
-        awe = model.vow.awe
-        self.series["surplus"][t] = max(joy - awe, 0.0)
-        self.series["bad_debt"][t] = max(awe - joy - running_tab, 0.0)
-        self.series["mkr_minted"][t] = model.vow.mkr_minted
-        self.series["mkr_burned"][t] = model.vow.mkr_burned
-        self.series["mkr_price"][t] = model.mkr_price()
-        self.series["dai_price"][t] = model.dai_market.price()
-        self.series["gas_price_gwei"][t] = model.gas_price
-        self.series["psm_debt"][t] = model.psm.debt if model.psm is not None else 0.0
-        self.series["savings"][t] = model.pot.Pie * model.pot.chi
+                row[q:] = np.nan
+        vow = model.vow
+        joy, awe = vow.joy, vow.awe
+        psm = model.psm
+        self._sys_block[t] = (
+            vat.debt,
+            max(joy - awe, 0.0),
+            max(awe - joy - running_tab, 0.0),
+            vow.mkr_minted,
+            vow.mkr_burned,
+            model.mkr_price(),
+            model.dai_market.price(),
+            model.gas_price,
+            psm.debt if psm is not None else 0.0,
+            model.pot.Pie * model.pot.chi,
+        )
         if t == 0 or (self.snapshot_every and t % self.snapshot_every == 0) or model.finished:
             self.snapshot()
         self.rows = t + 1
