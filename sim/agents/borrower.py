@@ -110,6 +110,7 @@ class BorrowerCohort(mesa.Agent):
         self.strategy = spec.strategy
         self.wallet = np.zeros(hi - lo)
         self.since = np.full(hi - lo, np.nan)
+        self._waiting = False  # whether any vault has a trigger time in ``since``
 
     def fund_wallets(self) -> None:
         """Give each vault its reserve, a fraction of its initial collateral or debt."""
@@ -137,9 +138,11 @@ class BorrowerCohort(mesa.Agent):
         """
         now = self.model.now
         if not triggered.any():
-            if not np.isnan(self.since).all():
+            if self._waiting:
                 self.since[:] = np.nan
+                self._waiting = False
             return np.zeros(0, dtype=np.int64)
+        self._waiting = True
         self.since[~triggered] = np.nan
         newly = triggered & np.isnan(self.since)
         self.since[newly] = now

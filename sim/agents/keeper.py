@@ -59,6 +59,7 @@ class Keeper(mesa.Agent):
         self.latency = round(spec.latency / model.dt)
         self.flash = spec.flash
         self.gas_usd = 0.0
+        self._house_list: list[tuple[str, Clipper | Flipper, bool, str]] | None = None
         model.vat.join_dai(name, self.capital)
 
     # ------------------------------------------------------------------ accounts
@@ -100,10 +101,8 @@ class Keeper(mesa.Agent):
         """Work every ilk's liquidations, then sell what was bought."""
         if not self.lands():
             return
-        model = self.model
-        for ilk_name in model.spec.ilks:
-            house = model.liquidator(ilk_name)
-            if isinstance(house, Clipper):
+        for ilk_name, house, dutch, _asset in self._houses():
+            if dutch:
                 self._bark(ilk_name)
                 if house.active_ids().size:
                     self._take(ilk_name, house)
@@ -112,6 +111,16 @@ class Keeper(mesa.Agent):
                 if house.active_ids().size:
                     self._english(ilk_name, house)
         self._sell_all()
+
+    def _houses(self) -> list[tuple[str, Clipper | Flipper, bool, str]]:
+        """``(ilk, auction house, is Dutch, collateral)`` per ilk, resolved on first use."""
+        if self._house_list is None:
+            model = self.model
+            self._house_list = [
+                (name, model.liquidator(name), name in model.clippers, spec.collateral)
+                for name, spec in model.spec.ilks.items()
+            ]
+        return self._house_list
 
     # ------------------------------------------------------------------ Liquidations 2.0
     def _candidates(self, ilk_name: str) -> np.ndarray:
@@ -306,12 +315,12 @@ class Keeper(mesa.Agent):
         """Sell all held collateral into its market and buy Dai with the proceeds."""
         model = self.model
         vat = model.vat
-        for ilk_name, spec in model.spec.ilks.items():
+        for ilk_name, _house, _dutch, asset in self._houses():
             held = vat.gem.get((ilk_name, self.name), 0.0)
             if held <= 0:
                 continue
             vat.exit_gem(ilk_name, self.name, held)
-            usd = model.market.sell(spec.collateral, held)
+            usd = model.market.sell(asset, held)
             vat.join_dai(self.name, model.dai_market.buy_dai(usd))
 
 
