@@ -215,8 +215,12 @@ class Recorder:
             empty = np.zeros(len(self.quantiles))
             stats = (0, empty, empty, empty)
         else:
+            # Closed vaults get ratio 0 and sort first: the open ones are the last n.
+            ratio = np.zeros(book.size)
             with np.errstate(divide="ignore"):
-                ratio = np.sort(book.art[open_] / book.ink[open_])
+                np.divide(book.art, book.ink, out=ratio, where=open_)
+            ratio.sort()
+            ratio = ratio[book.size - n :]
             pos = np.asarray(self.quantiles) * (n - 1)
             j = np.floor(pos).astype(np.int64)
             frac = pos - j
