@@ -16,7 +16,7 @@ Figures (see ``benchmarks/README.md``):
   ``us_per_tick = tick_s / ticks``;
 - ``peak_mb``: the child's peak resident memory;
 - the fixed cost per tick, measured directly as the µs per tick of a tiny model (10 vaults,
-  many ticks);
+  many ticks) and of 1k vaults over 100 000 ticks (the issue's example);
 - the speed ratio against the per-agent mesa reference (``benchmarks/reference_mesa.py``), both
   run at 10k vaults for the same number of ticks.
 
@@ -230,13 +230,13 @@ def _targets(figures: dict) -> list[tuple[str, str, bool]]:
                 us <= TARGET_FIXED_US,
             )
         )
-    if figures.get("fixed_derived"):
-        us = figures["fixed_derived"]["us_per_tick"]
+    if figures.get("long"):
+        r = figures["long"]
         out.append(
             (
-                "fixed cost ≤ 100 µs/tick (1k run minus marginal per-vault cost)",
-                f"{us:.0f} µs",
-                us <= TARGET_FIXED_US,
+                f"fixed cost ≤ 100 µs/tick (1k vaults × {r['ticks']:,d} ticks, all work included)",
+                f"{r['us_per_tick']:.0f} µs ({r['tick_s']:.1f} s)",
+                r["us_per_tick"] <= TARGET_FIXED_US,
             )
         )
     ratio = figures.get("ratio")
@@ -313,12 +313,14 @@ def main(argv: list[str] | None = None) -> int:
         sizes = [100, 1_000]
         ticks = args.ticks or 200
         fixed_ticks = args.fixed_ticks or 2_000
+        long_ticks = 5_000
         ref_vaults = args.ref_vaults or 1_000
         ref_ticks = args.ref_ticks or 50
     else:
         sizes = list(SIZES)
         ticks = args.ticks or 1000
         fixed_ticks = args.fixed_ticks or 20_000
+        long_ticks = 100_000
         ref_vaults = args.ref_vaults or 10_000
         ref_ticks = args.ref_ticks or 300
     if args.sizes:
@@ -333,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     figures: dict = {
         "sizes": [],
         "fixed": None,
+        "long": None,
         "fixed_derived": None,
         "reference": None,
         "ratio": None,
@@ -346,6 +349,10 @@ def main(argv: list[str] | None = None) -> int:
     fixed = _measure("cdpsim", 10, fixed_ticks, args.seed, args.cpu, args.repeat)
     figures["fixed"] = fixed
     print(_row(fixed), "  ← fixed cost per tick (10 vaults)", flush=True)
+    # The issue's own example: 1k vaults over many ticks (mostly quiet ticks) stays fast.
+    long = _measure("cdpsim", 1_000, long_ticks, args.seed, args.cpu, args.repeat)
+    figures["long"] = long
+    print(_row(long), "  ← 1k vaults over many ticks", flush=True)
     if not args.no_reference:
         ours = _measure("cdpsim", ref_vaults, ref_ticks, args.seed, args.cpu, args.repeat)
         ref = _measure("reference", ref_vaults, ref_ticks, args.seed, args.cpu, args.repeat)
@@ -367,9 +374,9 @@ def main(argv: list[str] | None = None) -> int:
     if figures["fixed_derived"]:
         d = figures["fixed_derived"]
         print(
-            f"fixed cost per tick, derived: {d['us_per_tick']:.0f} µs "
+            f"fixed cost per tick, derived (information): {d['us_per_tick']:.0f} µs "
             f"(1k-vault µs/tick minus 1k × {d['marginal_ns_per_vault_tick']:.2f} ns per vault-tick, "
-            "the slope between 10k and 100k)"
+            "the slope between 10k and 100k; includes the auction work of the busy first 1 000 ticks)"
         )
     print()
     if args.quick:

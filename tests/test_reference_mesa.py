@@ -199,5 +199,9 @@ def test_benchmark_children_report_their_figures():
     derived = _derived_fixed(sizes)
     assert derived["marginal_ns_per_vault_tick"] == pytest.approx(6.0)
     assert derived["us_per_tick"] == pytest.approx(124.0)
-    verdicts = _targets({"sizes": sizes, "fixed_derived": derived, "ratio": None})
+    long = {"vaults": 1_000, "ticks": 100_000, "us_per_tick": 130.0, "tick_s": 13.0}
+    verdicts = _targets({"sizes": sizes, "long": long, "fixed_derived": derived, "ratio": None})
     assert [met for _, _, met in verdicts] == [True, False]
+    long["us_per_tick"] = 60.0
+    verdicts = _targets({"sizes": sizes, "long": long, "ratio": None})
+    assert [met for _, _, met in verdicts] == [True, True]
