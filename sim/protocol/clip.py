@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.protocol.table import AuctionTable
 from sim.protocol.vat import REL_TOL, ProtocolError, Vat
 from sim.protocol.vow import VOW, Vow
 
@@ -157,41 +158,29 @@ class Curve:
 
 
 # ---------------------------------------------------------------------------------- Clipper
-class _Column:
-    """A per-sale column of a :class:`Clipper`: a view of the first ``kicks`` rows."""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    def __get__(self, obj: Clipper | None, objtype: type | None = None) -> np.ndarray:
-        if obj is None:
-            return self  # type: ignore[return-value]
-        return obj._cols[self.name][: obj.kicks]
-
-
-#: Per-sale columns of a Clipper and their dtypes.
-_SALE_FIELDS: dict[str, type] = {
-    "usr": np.int64,
-    "tab": np.float64,
-    "lot": np.float64,
-    "tic": np.float64,
-    "top": np.float64,
-    "active": np.bool_,
-    "start_tick": np.int64,
-    "end_tick": np.int64,
-    "tab0": np.float64,
-    "lot0": np.float64,
-    "due": np.float64,
-    "raised": np.float64,
-    "sold": np.float64,
-    "returned": np.float64,
-    "redos": np.int64,
-    "coin": np.float64,
-    "winner": object,
+#: Per-sale columns of a Clipper: dtype and the value of an unused slot.
+_SALE_FIELDS: dict[str, tuple[type, object]] = {
+    "usr": (np.int64, 0),
+    "tab": (np.float64, 0.0),
+    "lot": (np.float64, 0.0),
+    "tic": (np.float64, 0.0),
+    "top": (np.float64, 0.0),
+    "active": (np.bool_, False),
+    "start_tick": (np.int64, 0),
+    "end_tick": (np.int64, 0),
+    "tab0": (np.float64, 0.0),
+    "lot0": (np.float64, 0.0),
+    "due": (np.float64, 0.0),
+    "raised": (np.float64, 0.0),
+    "sold": (np.float64, 0.0),
+    "returned": (np.float64, 0.0),
+    "redos": (np.int64, 0),
+    "coin": (np.float64, 0.0),
+    "winner": (object, ""),
 }
 
 
-class Clipper:
+class Clipper(AuctionTable):
     """Dutch-auction house of one ilk (dss ``Clipper``); sales held as growable arrays.
 
     Sale ids are integers from 0 upward, never reused. Each per-sale column is a numpy view of
@@ -229,23 +218,7 @@ class Clipper:
         kicks: number of sales ever started.
     """
 
-    usr = _Column()
-    tab = _Column()
-    lot = _Column()
-    tic = _Column()
-    top = _Column()
-    active = _Column()
-    start_tick = _Column()
-    end_tick = _Column()
-    tab0 = _Column()
-    lot0 = _Column()
-    due = _Column()
-    raised = _Column()
-    sold = _Column()
-    returned = _Column()
-    redos = _Column()
-    coin = _Column()
-    winner = _Column()
+    FIELDS = _SALE_FIELDS
 
     def __init__(
         self,
@@ -281,15 +254,9 @@ class Clipper:
         self.stopped = int(stopped)
         self.dog: Dog | None = None
         self.account = f"clip:{ilk}"
-        self.kicks = 0
-        self._active_ids: np.ndarray | None = None
         self._status_memo: tuple | None = None
         self.chost = 0.0
-        capacity = max(int(capacity), 1)
-        self._cols: dict[str, np.ndarray] = {
-            name: np.zeros(capacity, dtype=dtype) for name, dtype in _SALE_FIELDS.items()
-        }
-        self._cols["winner"][:] = ""
+        self._init_table(capacity)
         self.upchost()
 
     # ------------------------------------------------------------------ administration
@@ -297,20 +264,6 @@ class Clipper:
         """Recache ``chost = dust · chop`` from the Vat's ``dust`` (dss ``upchost``) [Dai]."""
         self.chost = self.vat.ilks[self.ilk].dust * self.chop
         return self.chost
-
-    def _grow(self, extra: int) -> None:
-        """Make room for ``extra`` more sales (amortised doubling)."""
-        need = self.kicks + extra
-        cap = self._cols["tab"].shape[0]
-        if need <= cap:
-            return
-        new_cap = max(need, 2 * cap)
-        for name, col in self._cols.items():
-            grown = np.zeros(new_cap, dtype=col.dtype)
-            if col.dtype == object:
-                grown[:] = ""
-            grown[:cap] = col
-            self._cols[name] = grown
 
     def _top(self) -> tuple[float, float]:
         """The feed price and ``top = feed · buf``; raise if ``top`` is not positive."""
@@ -367,7 +320,7 @@ class Clipper:
         n = tab.shape[0]
         if n == 0:
             return np.zeros(0, dtype=np.int64)
-        self._grow(n)
+        self._grow(self.kicks + n)
         ids = np.arange(self.kicks, self.kicks + n, dtype=np.int64)
         self.kicks += n
         coin = np.zeros(n)
@@ -380,8 +333,7 @@ class Clipper:
         self.tic[ids] = now
         self.top[ids] = top
         self._status_memo = None
-        self.active[ids] = True
-        self._active_ids = None
+        self._set_active(ids, True)
         self.start_tick[ids] = self.vat.log.tick
         self.end_tick[ids] = -1
         self.tab0[ids] = tab
@@ -596,9 +548,8 @@ class Clipper:
         bought = ids[ok & (slice_ > 0)]
         self.winner[bought] = who
         ended = ids[lot_gone | tab_paid]
-        self.active[ended] = False
         if ended.size:
-            self._active_ids = None
+            self._set_active(ended, False)
         self.end_tick[ended] = self.vat.log.tick
         self.vat.log.add(
             "take",
@@ -613,12 +564,6 @@ class Clipper:
         return slice_, owe
 
     # ------------------------------------------------------------------ views
-    def active_ids(self) -> np.ndarray:
-        """Ids of the running sales (dss ``list``); cached until a sale starts or ends."""
-        if self._active_ids is None:
-            self._active_ids = np.flatnonzero(self.active)
-        return self._active_ids
-
     def running_tab(self) -> float:
         """Dai still to raise by the running sales, ``Σ tab`` [Dai]."""
         ids = self.active_ids()

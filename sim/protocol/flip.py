@@ -44,12 +44,11 @@ import numpy as np
 
 from sim.protocol.table import AuctionTable
 from sim.protocol.vat import REL_TOL, ProtocolError, Vat
+from sim.protocol.vow import VOW
 
 if TYPE_CHECKING:
     from sim.protocol.vow import Vow
 
-#: The Vow's account name in the Vat.
-VOW = "vow"
 
 #: Gem account receiving collateral returned to vault owners.
 OWNER = "owner"

@@ -7,38 +7,58 @@ from typing import ClassVar
 import numpy as np
 
 
+class _Column:
+    """A per-auction column: a view of the first ``kicks`` rows of the underlying array."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: AuctionTable | None, objtype: type | None = None) -> np.ndarray:
+        if obj is None:
+            return self  # type: ignore[return-value]
+        return obj._cols[self.name][: obj.kicks]
+
+
 class AuctionTable:
     """Per-auction columns held as numpy arrays whose capacity doubles when full.
 
     Subclasses set :attr:`FIELDS` (column name → ``(dtype, fill value of an unused slot)``,
-    including a boolean ``active``) and call :meth:`_init_table`; each column is then an
-    attribute of the same name. Auctions start and end through :meth:`_set_active`. Bidder and
-    recipient names are interned as small integers (:meth:`name_id`, :attr:`names`).
+    including a boolean ``active``) and call :meth:`_init_table`. Each column is then an
+    attribute of the same name, a view of length :attr:`kicks` (one row per auction ever
+    started; ids ``0 .. kicks-1``): grow with :meth:`_grow`, increment ``kicks``, then write.
+    Auctions start and end through :meth:`_set_active`. Bidder and recipient names are interned
+    as small integers (:meth:`name_id`, :attr:`names`).
     """
 
     FIELDS: ClassVar[dict[str, tuple[type, object]]] = {}
 
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in cls.FIELDS:
+            column = _Column()
+            column.__set_name__(cls, name)
+            setattr(cls, name, column)
+
     def _init_table(self, capacity: int) -> None:
+        self.kicks = 0
         self._active_ids: np.ndarray | None = None
         self.names: list[str] = []
         self._name_id: dict[str, int] = {}
-        self.kicks = 0
-        self._capacity = 0
-        for name, (dtype, fill) in self.FIELDS.items():
-            setattr(self, name, np.full(0, fill, dtype=dtype))
-        self._grow(max(int(capacity), 1))
+        cap = max(int(capacity), 1)
+        self._cols: dict[str, np.ndarray] = {
+            name: np.full(cap, fill, dtype=dtype) for name, (dtype, fill) in self.FIELDS.items()
+        }
 
     def _grow(self, need: int) -> None:
-        """Make room for ``need`` auctions (capacity doubles)."""
-        if need <= self._capacity:
+        """Make room for ``need`` auctions in all (capacity doubles)."""
+        cap = next(iter(self._cols.values())).shape[0]
+        if need <= cap:
             return
-        cap = max(need, 2 * self._capacity)
+        new_cap = max(need, 2 * cap)
         for name, (dtype, fill) in self.FIELDS.items():
-            old = getattr(self, name)
-            new = np.full(cap, fill, dtype=dtype)
-            new[: old.shape[0]] = old
-            setattr(self, name, new)
-        self._capacity = cap
+            grown = np.full(new_cap, fill, dtype=dtype)
+            grown[:cap] = self._cols[name]
+            self._cols[name] = grown
 
     def _set_active(self, ids: np.ndarray | int, value: bool) -> None:
         """Start (``True``) or end (``False``) auctions; keeps :meth:`active_ids` cached."""
@@ -48,7 +68,7 @@ class AuctionTable:
     def active_ids(self) -> np.ndarray:
         """Ids of running auctions (cached until one starts or ends)."""
         if self._active_ids is None:
-            self._active_ids = np.flatnonzero(self.active[: self.kicks])
+            self._active_ids = np.flatnonzero(self.active)
         return self._active_ids
 
     def name_id(self, name: str) -> int:
