@@ -48,7 +48,7 @@ from sim.model import Streams
 from sim.protocol.clip import exponential_price, linear_price, stairstep_price
 from sim.protocol.oracle import OSM, Medianizer, spot_price
 from sim.protocol.rates import accrue
-from sim.record import col, quantile_name
+from sim.record import ILK_FIELDS, SYSTEM_FIELDS, col, quantile_name
 from sim.scenario import (
     ClipLiquidation,
     ConstantGasSpec,
@@ -514,30 +514,9 @@ class ReferenceModel(mesa.Model):
         self._measured: dict[str, tuple[int, dict[str, float]]] = {}
         model_reporters = {"tick": "tick"}
         for name in self.ilks:
-            for field in (
-                "price",
-                "osm_price",
-                "debt",
-                "collateral_value",
-                "vaults_open",
-                "unsafe_vaults",
-                "liquidations",
-                "auctions_active",
-                *(quantile_name(q) for q in self.quantiles),
-            ):
+            for field in (*ILK_FIELDS, *(quantile_name(q) for q in self.quantiles)):
                 model_reporters[col(field, name)] = _ilk_reporter(field, name)
-        for field in (
-            "dai_supply",
-            "surplus",
-            "bad_debt",
-            "mkr_minted",
-            "mkr_burned",
-            "mkr_price",
-            "dai_price",
-            "gas_price_gwei",
-            "psm_debt",
-            "savings",
-        ):
+        for field in SYSTEM_FIELDS:
             model_reporters[field] = _system_reporter(field)
         agenttype_reporters = {VaultAgent: {"cr": _vault_cr}} if record_vaults else None
         self.datacollector = mesa.DataCollector(
