@@ -77,9 +77,19 @@ def child_cdpsim(vaults: int, ticks: int, seed: int) -> dict:
     t2 = time.perf_counter()
     result = result_of(model, wall_time_s=t2 - t0)
     t3 = time.perf_counter()
+    return {
+        **_figures("cdpsim", vaults, ticks, (t0, t1, t2, t3)),
+        "liquidations": int(result.summary["liquidations"]),
+        "redos": int(result.auctions["redos"].sum()) if len(result.auctions) else 0,
+    }
+
+
+def _figures(model: str, vaults: int, ticks: int, times: tuple[float, ...]) -> dict:
+    """Figures of one run from its timestamps: start, built, ticked, tables done."""
+    t0, t1, t2, t3 = times
     tick_s = t2 - t1
     return {
-        "model": "cdpsim",
+        "model": model,
         "vaults": vaults,
         "ticks": ticks,
         "build_s": t1 - t0,
@@ -89,8 +99,6 @@ def child_cdpsim(vaults: int, ticks: int, seed: int) -> dict:
         "vault_ticks_per_s": vaults * ticks / tick_s,
         "us_per_tick": tick_s / ticks * 1e6,
         "peak_mb": _peak_mb(),
-        "liquidations": int(result.summary["liquidations"]),
-        "redos": int(result.auctions["redos"].sum()) if len(result.auctions) else 0,
     }
 
 
@@ -107,18 +115,8 @@ def child_reference(vaults: int, ticks: int, seed: int) -> dict:
     t2 = time.perf_counter()
     model.timeseries()
     t3 = time.perf_counter()
-    tick_s = t2 - t1
     return {
-        "model": "reference",
-        "vaults": vaults,
-        "ticks": ticks,
-        "build_s": t1 - t0,
-        "tick_s": tick_s,
-        "tables_s": t3 - t2,
-        "wall_s": t3 - t0,
-        "vault_ticks_per_s": vaults * ticks / tick_s,
-        "us_per_tick": tick_s / ticks * 1e6,
-        "peak_mb": _peak_mb(),
+        **_figures("reference", vaults, ticks, (t0, t1, t2, t3)),
         "liquidations": sum(len(v) for v in model.auctions.values()),
     }
 

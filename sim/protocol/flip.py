@@ -166,6 +166,15 @@ class Flipper(AuctionTable):
         self.account = f"flip:{ilk}"
         self._init_table(capacity)
 
+    def _bid_args(
+        self, ids: np.ndarray | int, lot: np.ndarray | float, bid: np.ndarray | float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Checked ids, and ``lot``/``bid`` broadcast to them as float arrays."""
+        ids = self._ids(ids)
+        lot = np.broadcast_to(np.asarray(lot, dtype=np.float64), ids.shape)
+        bid = np.broadcast_to(np.asarray(bid, dtype=np.float64), ids.shape)
+        return ids, lot, bid
+
     def _ids(self, ids: np.ndarray | int) -> np.ndarray:
         ids = np.atleast_1d(np.asarray(ids, dtype=np.int64))
         if np.any((ids < 0) | (ids >= self.kicks)):
@@ -279,9 +288,7 @@ class Flipper(AuctionTable):
         Returns:
             Mask of accepted elements.
         """
-        ids = self._ids(ids)
-        lot = np.broadcast_to(np.asarray(lot, dtype=np.float64), ids.shape)
-        bid = np.broadcast_to(np.asarray(bid, dtype=np.float64), ids.shape)
+        ids, lot, bid = self._bid_args(ids, lot, bid)
         cur_bid = self.bid[ids]
         tab = self.tab[ids]
         at_tab = _same(bid, tab)
@@ -344,9 +351,7 @@ class Flipper(AuctionTable):
         Returns:
             Mask of accepted elements.
         """
-        ids = self._ids(ids)
-        lot = np.broadcast_to(np.asarray(lot, dtype=np.float64), ids.shape)
-        bid = np.broadcast_to(np.asarray(bid, dtype=np.float64), ids.shape)
+        ids, lot, bid = self._bid_args(ids, lot, bid)
         cur_lot = self.lot[ids]
         cur_bid = self.bid[ids]
         ok = (
