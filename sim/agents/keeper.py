@@ -27,6 +27,7 @@ import mesa
 import numpy as np
 
 from sim.market.gas import tx_cost_eth
+from sim.protocol import numeric as num
 from sim.protocol.clip import Clipper
 from sim.protocol.flip import Flipper
 from sim.scenario import KeeperSpec, LowballStrategy, Mkr
@@ -287,7 +288,7 @@ class Keeper(mesa.Agent):
         dai_price = model.dai_market.price()
         market = self.seen_price(asset) / dai_price  # [Dai/token]: bids are in Dai
         beg = flip.beg
-        tend_phase = bid < tab * (1 - 1e-12)
+        tend_phase = (bid < tab) & ~num.same_array(bid, tab)
         # tend: bid the most it is worth to us, if that beats the current bid by beg.
         worth = (
             lot * market * (1.0 - self.discount)
@@ -297,7 +298,7 @@ class Keeper(mesa.Agent):
         can_tend = (
             tend_phase
             & (target > bid)
-            & ((target >= bid * (1.0 + beg)) | (target >= tab * (1 - 1e-12)))
+            & ((target >= bid * (1.0 + beg)) | num.covers_array(target, tab))
         )
         if can_tend.any():
             ok = flip.tend(ids[can_tend], lot[can_tend], target[can_tend], self.name, now)

@@ -38,16 +38,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.protocol import numeric as num
 from sim.protocol.table import AuctionTable
-from sim.protocol.vat import REL_TOL, ProtocolError, Vat
+from sim.protocol.vat import ProtocolError, Vat
 from sim.protocol.vow import VOW, Vow
 
 #: Price-curve kinds understood by :class:`Curve` (dss ``LinearDecrease``,
 #: ``StairstepExponentialDecrease``, ``ExponentialDecrease``).
 CURVE_KINDS = ("linear", "stairstep", "exponential")
-
-#: Relative tolerance when whole vaults are fitted into the liquidation room (float cumsums).
-_FIT_TOL = 1e-12
 
 
 def _first_occurrences(idx: np.ndarray) -> np.ndarray:
@@ -520,8 +518,9 @@ class Clipper(AuctionTable):
         owe = np.where(ok, owe, 0.0)
 
         total_owe = float(owe.sum())
-        if total_owe > self.vat.dai.get(who, 0.0) * (1 + REL_TOL) + 1e-9:
-            raise ProtocolError(f"Clipper/take: {who} has not enough Dai ({total_owe!r} needed)")
+        have = self.vat.dai.get(who, 0.0)
+        if not num.covers(have, total_owe, self.vat.dai_total()):
+            raise ProtocolError(f"Clipper/take: {who} has {have!r} Dai, needs {total_owe!r}")
         if not ok.any():
             return slice_, owe
 
@@ -629,7 +628,8 @@ def plan_bark(art: np.ndarray, rate: float, chop: float, dust: float, room: floa
     pos = 0
     while pos < n and room > 0:
         cum = np.cumsum(tab[pos:])
-        fit = int(np.searchsorted(cum, room * (1 + _FIT_TOL), side="right"))
+        # A vault fits when the room covers its tab up to rounding (the numeric policy).
+        fit = int(np.searchsorted(cum, room + num.tolerance(room), side="right"))
         if fit:
             dart[pos : pos + fit] = art[pos : pos + fit]
             room -= float(cum[fit - 1])
@@ -646,7 +646,7 @@ def plan_bark(art: np.ndarray, rate: float, chop: float, dust: float, room: floa
         # Dusty partial auction: dss reverts this call; later vaults see the same room. Only a
         # vault that fits whole or is taken whole by the dust rule can still be liquidated.
         rest = art[pos + 1 :]
-        fits = (tab[pos + 1 :] <= room * (1 + _FIT_TOL)) | ((rest - part) * rate < dust)
+        fits = num.covers_array(room, tab[pos + 1 :]) | ((rest - part) * rate < dust)
         nxt = np.flatnonzero(fits)
         if nxt.size == 0:
             break

@@ -42,8 +42,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.protocol import numeric as num
 from sim.protocol.table import AuctionTable
-from sim.protocol.vat import REL_TOL, ProtocolError, Vat
+from sim.protocol.vat import ProtocolError, Vat
 from sim.protocol.vow import VOW
 
 if TYPE_CHECKING:
@@ -77,30 +78,25 @@ _FIELDS: dict[str, tuple[type, object]] = {
 }
 
 
-def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Float equality up to rounding (dss compares integers exactly)."""
-    return np.abs(a - b) <= 1e-12 * np.maximum(np.abs(a), np.abs(b))
-
-
 def _price(dai: np.ndarray, lot: np.ndarray) -> np.ndarray:
     """Price paid ``dai / lot`` [Dai/token], NaN where the lot is zero."""
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         return np.where(lot > 0, dai / np.where(lot > 0, lot, 1.0), np.nan)
 
 
-def _affordable(ok: np.ndarray, cost: np.ndarray, have: float) -> np.ndarray:
+def _affordable(ok: np.ndarray, cost: np.ndarray, have: float, total: float) -> np.ndarray:
     """Accepted elements after paying ``cost`` from a balance ``have`` in index order.
 
-    An element the payer cannot afford at its turn is refused (dss would revert that call) and
+    ``total`` is the scale of Dai balances (:meth:`Vat.dai_total`). An element the payer cannot
+    afford at its turn is refused (dss would revert that call) and
     later ones are still tried, as separate transactions would be.
     """
-    slack = have * (1 + REL_TOL) + 1e-9
-    if float(cost[ok].sum()) <= slack:
+    if num.covers(have, float(cost[ok].sum()), total):
         return ok
     ok = ok.copy()
     spent = 0.0
     for k in np.flatnonzero(ok):  # only when the budget binds
-        if spent + cost[k] <= slack:
+        if num.covers(have, spent + cost[k], total):
             spent += cost[k]
         else:
             ok[k] = False
@@ -291,11 +287,11 @@ class Flipper(AuctionTable):
         ids, lot, bid = self._bid_args(ids, lot, bid)
         cur_bid = self.bid[ids]
         tab = self.tab[ids]
-        at_tab = _same(bid, tab)
+        at_tab = num.same_array(bid, tab)
         bid = np.where(at_tab, tab, bid)
         ok = (
             self._live(ids, now)
-            & _same(lot, self.lot[ids])
+            & num.same_array(lot, self.lot[ids])
             & (bid <= tab)
             & (bid > cur_bid)
             & ((bid >= (1.0 + self.beg) * cur_bid) | at_tab)
@@ -304,7 +300,12 @@ class Flipper(AuctionTable):
         own = self.guy[ids] == who_id
         refund = np.where(own, 0.0, cur_bid)
         increment = bid - cur_bid
-        ok = _affordable(ok, np.where(ok, refund + increment, 0.0), self.vat.dai.get(who, 0.0))
+        ok = _affordable(
+            ok,
+            np.where(ok, refund + increment, 0.0),
+            self.vat.dai.get(who, 0.0),
+            self.vat.dai_total(),
+        )
         if not ok.any():
             return ok
         i = ids[ok]
@@ -356,15 +357,17 @@ class Flipper(AuctionTable):
         cur_bid = self.bid[ids]
         ok = (
             self._live(ids, now)
-            & _same(bid, cur_bid)
-            & _same(cur_bid, self.tab[ids])
+            & num.same_array(bid, cur_bid)
+            & num.same_array(cur_bid, self.tab[ids])
             & (lot >= 0)
             & (lot < cur_lot)
             & ((1.0 + self.beg) * lot <= cur_lot)
         )
         who_id = self.name_id(who)
         refund = np.where(self.guy[ids] == who_id, 0.0, cur_bid)
-        ok = _affordable(ok, np.where(ok, refund, 0.0), self.vat.dai.get(who, 0.0))
+        ok = _affordable(
+            ok, np.where(ok, refund, 0.0), self.vat.dai.get(who, 0.0), self.vat.dai_total()
+        )
         if not ok.any():
             return ok
         i = ids[ok]
@@ -625,6 +628,6 @@ class Cat:
 
     def claw(self, rad: float) -> None:
         """Release ``rad`` of Dai from ``litter`` when an auction ends (dss ``claw``)."""
-        self.litter = max(self.litter - rad, 0.0)
-        if self.litter <= 1e-9 * max(rad, 1.0):
+        self.litter = num.debit(self.litter, rad)
+        if num.negligible(self.litter, rad):
             self.litter = 0.0

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.protocol import numeric as num
 from sim.protocol.vat import FROB_CEILING, FROB_OK, FROB_REASONS, ProtocolError, Vat
 
 #: The PSM's account name in the Vat.
@@ -136,12 +137,12 @@ class PSM:
         """
         if gem_amt < 0:
             raise ProtocolError("PSM/negative-amount")
-        if gem_amt > self.gem * (1 + 1e-12):
+        if not num.covers(self.gem, gem_amt):
             raise ProtocolError(f"PSM/insufficient-gem: the PSM holds {self.gem}, asked {gem_amt}")
         fee = gem_amt * self.tout
         dai_amt = gem_amt + fee
         have = self.vat.dai.get(who, 0.0)
-        if dai_amt > have * (1 + 1e-12) + 1e-9:
+        if not num.covers(have, dai_amt):
             raise ProtocolError(f"PSM/insufficient-dai: {who} has {have} Dai, needs {dai_amt}")
         book = self.vat.ilks[self.ilk]
         gem_amt = min(gem_amt, self.gem)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sim.protocol import numeric as num
 from sim.protocol.rates import accrue
 from sim.protocol.vat import ProtocolError, Vat
 
@@ -100,7 +101,7 @@ class Pot:
             ProtocolError: when ``who`` holds less than ``wad`` of savings.
         """
         have = self.pie.get(who, 0.0)
-        if wad < 0 or wad > have * (1 + 1e-12) + 1e-12:
+        if wad < 0 or not num.covers(have, wad):
             raise ProtocolError(f"Pot/insufficient-pie: {who} holds {have}, asked {wad}")
         wad = min(wad, have)
         dai = min(self.chi * wad, self.vat.dai.get(self.account, 0.0))

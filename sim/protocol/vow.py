@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim.protocol import numeric as num
 from sim.protocol.table import AuctionTable
 from sim.protocol.vat import ProtocolError, Vat
 
@@ -38,13 +39,10 @@ VOW = "vow"
 #: The Flapper's account name in the Vat (Dai on sale) and in the MKR ledger (MKR bid).
 FLAP = "flap"
 
-#: Largest number of auctions :meth:`Vow.step` kicks of each kind in one call.
+#: Largest number of debt auctions :meth:`Vow.step` kicks in one tick. Surplus auctions are
+#: bounded by the Flapper's ``lid``; debt auctions by the free debt over ``sump``, which this caps
+#: for absurd debts (each kick is one ``flop`` transaction).
 MAX_KICKS = 10_000
-
-
-def _tol(x: float) -> float:
-    """Absolute float tolerance for a comparison at magnitude ``x`` (dss compares integers)."""
-    return 1e-9 * max(abs(x), 1.0)
 
 
 # Auction arrays of the Vow's houses: name -> (dtype, fill value).
@@ -202,7 +200,7 @@ class Flopper(_House):
         lot, bid = float(lot), float(bid)
         cur_bid = float(self.bid[id])
         cur_lot = float(self.lot[id])
-        if abs(bid - cur_bid) > 1e-12 * max(abs(bid), abs(cur_bid)):
+        if not num.same(bid, cur_bid):
             raise ProtocolError("Flopper/not-matching-bid")
         if not lot < cur_lot:
             raise ProtocolError("Flopper/lot-not-lower")
@@ -266,6 +264,9 @@ class Flapper(_House):
         beg: minimum relative bid increase [-].
         ttl: bid lifetime [s].
         tau: auction duration [s].
+        lid: most Dai on sale in surplus auctions at once [Dai] (dss ``lid``; it bounds how many
+            surplus auctions can run, whatever the surplus).
+        fill: Dai on sale in running surplus auctions [Dai] (dss ``fill``).
     """
 
     kind = "Flapper"
@@ -277,12 +278,28 @@ class Flapper(_House):
         beg: float = 0.05,
         ttl: float = 3 * 3600.0,
         tau: float = 2 * 86400.0,
+        lid: float = np.inf,
     ) -> None:
         super().__init__(vow, beg, ttl, tau)
+        self.lid = float(lid)
+        self.fill = 0.0
+
+    def has_room(self, lot: float) -> bool:
+        """Whether a surplus auction of ``lot`` Dai fits under ``lid`` (dss ``Flapper/overflow-lid``)."""
+        return num.covers(self.lid, self.fill + lot)
 
     def kick(self, lot: float, bid: float, now: float, src: str = VOW) -> int:
-        """Start a surplus auction of ``lot`` Dai moved from ``src`` (dss ``kick``)."""
+        """Start a surplus auction of ``lot`` Dai moved from ``src`` (dss ``kick``).
+
+        Raises:
+            ProtocolError: when ``fill + lot`` would exceed ``lid``; nothing is changed.
+        """
+        if not self.has_room(lot):
+            raise ProtocolError(
+                f"Flapper/overflow-lid: {self.fill!r} Dai on sale, lid {self.lid!r}, lot {lot!r}"
+            )
         self.vat.move(src, FLAP, lot)
+        self.fill += lot
         return self._new(src, lot, bid, now)
 
     def tend(self, id: int, lot: float, bid: float, who: str, now: float) -> None:
@@ -303,7 +320,7 @@ class Flapper(_House):
         lot, bid = float(lot), float(bid)
         cur_bid = float(self.bid[id])
         cur_lot = float(self.lot[id])
-        if abs(lot - cur_lot) > 1e-12 * max(abs(lot), abs(cur_lot)):
+        if not num.same(lot, cur_lot):
             raise ProtocolError("Flapper/lot-not-matching")
         if not bid > cur_bid:
             raise ProtocolError("Flapper/bid-not-higher")
@@ -312,9 +329,9 @@ class Flapper(_House):
         who_id = self.name_id(who)
         new_bidder = self.guy[id] != who_id
         need = bid if new_bidder else bid - cur_bid
-        mkr = self.vow.mkr
-        if mkr.get(who, 0.0) * (1 + 1e-12) + 1e-12 < need:
-            raise ProtocolError(f"Flapper/insufficient-mkr: {who} has not enough MKR")
+        have = self.vow.mkr.get(who, 0.0)
+        if not num.covers(have, need, self.vow.mkr_total()):
+            raise ProtocolError(f"Flapper/insufficient-mkr: {who} has {have!r} MKR, needs {need!r}")
         if new_bidder:
             if cur_bid > 0:
                 self.vow.move_mkr(who, self.winner(id), cur_bid)
@@ -346,6 +363,7 @@ class Flapper(_House):
         bid = float(self.bid[id])
         self.vat.move(FLAP, self.winner(id), lot)
         self.vow.burn_mkr(FLAP, bid)
+        self.fill = num.debit(self.fill, lot)
         self._close(id)
         self.vat.log.add(
             "deal",
@@ -378,6 +396,7 @@ class Vow:
             Flapper).
         mkr_minted: MKR minted by debt auctions [MKR].
         mkr_burned: MKR burned by surplus auctions [MKR].
+        mkr_given: MKR credited from outside the model (:meth:`give_mkr`) [MKR].
     """
 
     vat: Vat
@@ -394,6 +413,7 @@ class Vow:
     mkr: dict[str, float] = field(default_factory=dict)
     mkr_minted: float = 0.0
     mkr_burned: float = 0.0
+    mkr_given: float = 0.0
 
     def __post_init__(self) -> None:
         if self.flopper is None:
@@ -447,8 +467,12 @@ class Vow:
         """
         most = min(self.joy, self.woe)
         rad = most if rad is None else rad
-        if rad > most * (1 + 1e-12) + 1e-9:
-            raise ProtocolError("Vow/insufficient-surplus-or-debt")
+        if not num.covers(most, rad, self.vat.dai_total()):
+            raise ProtocolError(
+                f"Vow/insufficient-surplus-or-debt: heal {rad!r}, surplus {self.joy!r}, "
+                f"free debt {self.woe!r}"
+            )
+        rad = min(rad, most)
         if rad > 0:
             self.vat.heal(VOW, rad)
             self.vat.log.add("heal", dai=rad)
@@ -456,20 +480,28 @@ class Vow:
 
     def kiss(self, rad: float) -> None:
         """Cancel debt on auction against surplus (dss ``kiss``)."""
-        if rad > self.Ash * (1 + 1e-12) + 1e-9 or rad > self.joy * (1 + 1e-12) + 1e-9:
-            raise ProtocolError("Vow/kiss: not enough Ash or surplus")
-        self.Ash = max(self.Ash - rad, 0.0)
+        total = self.vat.dai_total()
+        if not (num.covers(self.Ash, rad, total) and num.covers(self.joy, rad, total)):
+            raise ProtocolError(
+                f"Vow/kiss: kiss {rad!r}, debt on auction {self.Ash!r}, surplus {self.joy!r}"
+            )
+        self.Ash = num.debit(self.Ash, rad)
         self.vat.heal(VOW, rad)
 
     # ------------------------------------------------------------------ debt and surplus auctions
     def can_flop(self) -> bool:
         """Whether :meth:`flop` is allowed: free debt ``>= sump`` and no surplus."""
-        return self.woe >= self.sump - _tol(self.sump) and self.joy <= _tol(self.sump)
+        return num.covers(self.woe, self.sump) and num.negligible(self.joy, self.sump)
 
     def can_flap(self) -> bool:
-        """Whether :meth:`flap` is allowed: surplus ``>= awe + bump + hump`` and no free debt."""
-        return self.joy >= self.awe + self.bump + self.hump - _tol(self.joy) and self.woe <= _tol(
-            self.awe
+        """Whether :meth:`flap` is allowed: enough surplus, no free debt, room under ``lid``.
+
+        Enough surplus is ``joy >= awe + bump + hump``.
+        """
+        return (
+            num.covers(self.joy, self.awe + self.bump + self.hump)
+            and num.negligible(self.woe, self.awe)
+            and self.flapper.has_room(self.bump)
         )
 
     def flop(self, now: float) -> int:
@@ -481,9 +513,9 @@ class Vow:
         Raises:
             ProtocolError: when free debt is below ``sump`` or there is surplus (heal first).
         """
-        if self.woe < self.sump - _tol(self.sump):
+        if not num.covers(self.woe, self.sump):
             raise ProtocolError("Vow/insufficient-debt: free debt is below sump")
-        if self.joy > _tol(self.sump):
+        if not num.negligible(self.joy, self.sump):
             raise ProtocolError("Vow/surplus-not-zero: heal the surplus first")
         self.Ash += self.sump
         id = self.flopper.kick(VOW, self.dump, self.sump, now)
@@ -499,9 +531,9 @@ class Vow:
         Raises:
             ProtocolError: when surplus is below ``awe + bump + hump`` or free debt is not zero.
         """
-        if self.joy < self.awe + self.bump + self.hump - _tol(self.joy):
+        if not num.covers(self.joy, self.awe + self.bump + self.hump):
             raise ProtocolError("Vow/insufficient-surplus")
-        if self.woe > _tol(self.awe):
+        if not num.negligible(self.woe, self.awe):
             raise ProtocolError("Vow/debt-not-zero: heal the free debt first")
         id = self.flapper.kick(self.bump, 0.0, now, src=VOW)
         self.vat.log.add("flap", auction=id, actor=VOW, collateral=0.0, dai=self.bump)
@@ -519,11 +551,11 @@ class Vow:
         flaps: list[int] = []
         # Cheap pre-checks first: most ticks neither auction can start.
         joy, awe = self.joy, self.awe
-        if awe - self.Sin - self.Ash >= self.sump - _tol(self.sump):
+        if num.covers(awe - self.Sin - self.Ash, self.sump):
             while self.can_flop() and len(flops) < MAX_KICKS:  # each kick takes sump off woe
                 flops.append(self.flop(now))
-        if joy >= awe + self.bump + self.hump - _tol(joy):
-            while self.can_flap() and len(flaps) < MAX_KICKS:  # each kick takes bump off joy
+        if num.covers(joy, awe + self.bump + self.hump):
+            while self.can_flap():  # each kick takes bump off joy and adds it to the lid's fill
                 flaps.append(self.flap(now))
         return {"released": released, "healed": healed, "flops": flops, "flaps": flaps}
 
@@ -549,10 +581,17 @@ class Vow:
 
     def _take_mkr(self, src: str, amount: float) -> None:
         have = self.mkr.get(src, 0.0)
-        if amount < 0 or amount > have * (1 + 1e-12) + 1e-12:
-            raise ProtocolError(f"MKR/insufficient-balance: {src} has {have} MKR, needs {amount}")
-        self.mkr[src] = max(have - amount, 0.0)
+        if amount < 0 or not num.covers(have, amount, self.mkr_total()):
+            raise ProtocolError(
+                f"MKR/insufficient-balance: {src} has {have!r} MKR, needs {amount!r}"
+            )
+        self.mkr[src] = num.debit(have, amount)
 
     def give_mkr(self, who: str, amount: float) -> None:
         """Credit MKR bought outside the model (e.g. a keeper's starting MKR for surplus bids)."""
         self.mkr[who] = self.mkr.get(who, 0.0) + amount
+        self.mkr_given += amount
+
+    def mkr_total(self) -> float:
+        """All MKR given or minted: the scale of MKR balances in the numeric policy [MKR]."""
+        return self.mkr_given + self.mkr_minted
