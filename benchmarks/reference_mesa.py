@@ -310,11 +310,7 @@ class KeeperAgent(mesa.Agent):
     def bark_unsafe(self, ilk: IlkState) -> None:
         """Look at every vault; bark the unsafe ones whose incentive pays the gas."""
         model = self.model
-        if ilk.spot <= 0:
-            unsafe = [v for v in model.vaults[ilk.name] if v.art > 0]
-        else:
-            ratio = ilk.rate / ilk.spot
-            unsafe = [v for v in model.vaults[ilk.name] if v.art * ratio > v.ink]
+        unsafe = model.unsafe_vaults(ilk)
         if not unsafe or ilk.stopped >= 1:
             return
         gas = self.gas_cost(GAS_BARK)
@@ -512,6 +508,9 @@ class ReferenceModel(mesa.Model):
         # Recording: the cdpsim series as model reporters, every vault's CR as agent reporter.
         self.quantiles = list(scenario.record.cr_quantiles)
         self._measured: dict[str, tuple[int, dict[str, float]]] = {}
+        # (count, debt) of unsafe vaults per ilk before the keepers acted, and the tick sampled.
+        self._unsafe_before: dict[str, tuple[int, float]] = {}
+        self._unsafe_tick = -1
         model_reporters = {"tick": "tick"}
         for name in self.ilks:
             for field in (*ILK_FIELDS, *(quantile_name(q) for q in self.quantiles)):
@@ -857,6 +856,12 @@ class ReferenceModel(mesa.Model):
                 self.dai[VOW] = self.dai.get(VOW, 0.0) + rad
                 self.debt += rad
         self.agents_by_type[VaultAgent].do("step")
+        # What the keepers are about to see (as cdpsim's Recorder.sample_unsafe).
+        self._unsafe_before = {}
+        for name, ilk in self.ilks.items():
+            unsafe = self.unsafe_vaults(ilk)
+            self._unsafe_before[name] = (len(unsafe), sum(v.art for v in unsafe) * ilk.rate)
+        self._unsafe_tick = self.tick
         if self.keepers:
             for k in self.streams.keepers.permutation(len(self.keepers)):
                 self.keepers[k].step()
@@ -900,6 +905,13 @@ class ReferenceModel(mesa.Model):
                 problems.append(f"{name}: collateral not conserved")
         return problems
 
+    def unsafe_vaults(self, ilk: IlkState) -> list[VaultAgent]:
+        """The ilk's vault agents unsafe at ``spot`` (``ink·spot < art·rate``), in book order."""
+        if ilk.spot <= 0:
+            return [v for v in self.vaults[ilk.name] if v.art > 0]
+        ratio = ilk.rate / ilk.spot
+        return [v for v in self.vaults[ilk.name] if v.art * ratio > v.ink]
+
     # ---------------------------------------------------------------------------- recording
     def measure(self, name: str) -> dict[str, float]:
         """This tick's per-ilk figures, from one pass over the vault agents (cached per tick)."""
@@ -911,11 +923,15 @@ class ReferenceModel(mesa.Model):
         ratio = ilk.rate / ilk.spot if ilk.spot > 0 else math.inf
         crs = []
         unsafe = 0
+        unsafe_art = 0.0
         for v in self.vaults[name]:
             if v.art > 0:
                 crs.append(v.ink * price / (v.art * ilk.rate))
                 if v.art * ratio > v.ink:
                     unsafe += 1
+                    unsafe_art += v.art
+        after = (unsafe, unsafe_art * ilk.rate)
+        before = self._unsafe_before[name] if self._unsafe_tick == self.tick else after
         running = [a for a in self.auctions[name] if a.active]
         out = {
             "price": price,
@@ -923,7 +939,10 @@ class ReferenceModel(mesa.Model):
             "debt": ilk.Art * ilk.rate,
             "collateral_value": ilk.Ink * price,
             "vaults_open": len(crs),
-            "unsafe_vaults": unsafe,
+            "unsafe_vaults": before[0],
+            "unsafe_debt": before[1],
+            "unsafe_vaults_after": after[0],
+            "unsafe_debt_after": after[1],
             "liquidations": ilk.kicks - ilk.kicks_seen,
             "auctions_active": len(running),
             "running_tab": sum(a.tab for a in running),

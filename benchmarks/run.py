@@ -79,7 +79,7 @@ def child_cdpsim(vaults: int, ticks: int, seed: int) -> dict:
     t3 = time.perf_counter()
     return {
         **_figures("cdpsim", vaults, ticks, (t0, t1, t2, t3)),
-        "liquidations": int(result.summary["liquidations"]),
+        "auctions": int(result.summary["auctions"]),
         "redos": int(result.auctions["redos"].sum()) if len(result.auctions) else 0,
     }
 
@@ -117,7 +117,7 @@ def child_reference(vaults: int, ticks: int, seed: int) -> dict:
     t3 = time.perf_counter()
     return {
         **_figures("reference", vaults, ticks, (t0, t1, t2, t3)),
-        "liquidations": sum(len(v) for v in model.auctions.values()),
+        "auctions": sum(len(v) for v in model.auctions.values()),
     }
 
 

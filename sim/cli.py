@@ -50,23 +50,6 @@ class _Progress:
         sys.stderr.flush()
 
 
-def _format_value(value: object) -> str:
-    if isinstance(value, float):
-        if value != value:  # NaN
-            return "n/a"
-        if abs(value) >= 1000:
-            return f"{value:,.0f}"
-        return f"{value:.4g}"
-    return str(value)
-
-
-def kpi_table(summary: dict) -> str:
-    """The KPIs of a run as an aligned two-column table."""
-    rows = [(k, _format_value(v)) for k, v in summary.items() if not isinstance(v, dict)]
-    width = max(len(k) for k, _ in rows)
-    return "\n".join(f"  {k.ljust(width)}  {v.rjust(16)}" for k, v in rows)
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cdpsim")
 def main() -> None:
@@ -109,6 +92,7 @@ def validate(paths: tuple[Path, ...]) -> None:
 )
 def run(scenario: Path, seed: int | None, out: Path | None, overrides: tuple[str, ...]) -> None:
     """Run one scenario, write its run folder and print its KPIs."""
+    from sim.metrics import format_kpis
     from sim.runner import run_and_write
 
     try:
@@ -136,7 +120,7 @@ def run(scenario: Path, seed: int | None, out: Path | None, overrides: tuple[str
         _err(f"the {manifest['ticks']} ticks computed before are kept in {folder}")
         sys.exit(EXIT_RUN_FAILED)
     click.echo(f"{spec.name} (seed {manifest['seed']}, {manifest['ticks']} ticks) → {folder}")
-    click.echo(kpi_table(result.summary))
+    click.echo(format_kpis(result.summary))
     sys.exit(EXIT_OK)
 
 

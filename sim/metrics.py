@@ -1,49 +1,207 @@
-"""KPIs of one run, computed once from its tables (DESIGN.md section 8).
+"""KPIs of one run: each with a name, a unit and a definition, defined once here.
 
-Every KPI is a plain float or int; definitions are in :data:`KPI_DEFINITIONS`.
+:data:`KPIS` is the registry; :func:`summarize` computes them from a run's tables,
+:func:`keeper_profits` from the keepers at the end of a run, :func:`format_kpis` prints them as an
+aligned table with their units (the ``cdpsim run`` output) and :func:`kpi_reference_markdown`
+renders the reference table of the README. Regenerate the README's table with::
+
+    python -c "from sim.metrics import write_readme; write_readme()"
+
+Units: ``Dai`` (protocol accounting, Vat units), ``USD`` (market values), ``MKR``, ``count`` and
+``-`` (a ratio). Every KPI is a plain float or int.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-KPI_DEFINITIONS: dict[str, str] = {
-    "bad_debt_final": "Vow debt covered neither by its Dai nor by running auctions, at the end [Dai]",
-    "bad_debt_max": "largest bad debt during the run [Dai]",
-    "liquidated_debt": "debt confiscated by liquidations (Σ due of started auctions) [Dai]",
-    "liquidations": "number of liquidation auctions started",
-    "auctions_zero_bid": (
-        "finished auctions that sold collateral for < 1 % of its market value at their end"
-    ),
-    "penalty_collected": "Σ over finished auctions of min(raised, tab) − due, when positive [Dai]",
-    "collateral_sold": "collateral sold by liquidation auctions, at market value at sale end [USD]",
-    "dai_supply_start": "Dai supply (Vat debt) at the start [Dai]",
-    "dai_supply_end": "Dai supply at the end [Dai]",
-    "dai_supply_min": "lowest Dai supply during the run [Dai]",
-    "mkr_minted": "MKR minted by debt auctions over the run (when an mkr section exists) [MKR]",
-    "keeper_profit": (
-        "Σ keepers' Dai plus held collateral at market value, minus capital and gas spent [Dai]"
-    ),
-    "min_cr_p05": "lowest 5th-percentile collateral ratio over ilks and ticks [-]",
-}
+from sim.record import quantile_name
+
+if TYPE_CHECKING:
+    from sim.model import ProtocolModel
+
+#: An auction "sold for nothing": it raised less than this fraction of the market value of the
+#: collateral it sold [-].
+ZERO_BID_FRACTION = 0.01
+#: The CR quantile behind ``min_cr_p05`` [-].
+MIN_CR_QUANTILE = 0.05
 
 
-def _price_at_end(auctions: pd.DataFrame, timeseries: pd.DataFrame) -> np.ndarray:
-    """Market price of each auction's collateral when it ended (the last tick if running)."""
-    prices = np.full(len(auctions), np.nan)
-    for ilk in auctions["ilk"].unique():
-        column = f"price[{ilk}]"
-        if column not in timeseries:
-            continue
-        mask = (auctions["ilk"] == ilk).to_numpy()
-        ticks = auctions.loc[mask, "end_tick"].to_numpy()
-        series = timeseries[column].to_numpy()
-        ticks = np.where(ticks < 0, len(series) - 1, np.minimum(ticks, len(series) - 1))
-        prices[mask] = series[ticks]
-    return prices
+@dataclass(frozen=True)
+class Kpi:
+    """One KPI of a run.
+
+    Attributes:
+        name: its key in ``summary.json``.
+        unit: ``Dai``, ``USD``, ``MKR``, ``count`` or ``-`` (a ratio).
+        definition: what it measures, precisely (one sentence, Markdown).
+    """
+
+    name: str
+    unit: str
+    definition: str
+
+
+#: Every KPI of ``summary.json``, in output order.
+KPIS: tuple[Kpi, ...] = (
+    Kpi(
+        "bad_debt_final",
+        "Dai",
+        "Vow debt (sin) covered neither by the Vow's Dai nor by the tab still running in "
+        "collateral auctions, at the last tick (timeseries `bad_debt`)",
+    ),
+    Kpi("bad_debt_max", "Dai", "largest `bad_debt` over the ticks"),
+    Kpi(
+        "liquidated_debt",
+        "Dai",
+        "debt confiscated by liquidations, penalty excluded: Σ `due` over the auctions started",
+    ),
+    Kpi(
+        "vaults_liquidated",
+        "count",
+        "distinct vaults (ilk, vault) that had at least one collateral auction",
+    ),
+    Kpi(
+        "auctions",
+        "count",
+        "collateral auctions started (Liquidations 1.x starts one per `lump` of a vault, 2.0 "
+        "one per `bark`, several when the `hole`/`Hole` room cuts a vault)",
+    ),
+    Kpi(
+        "auctions_zero_bid",
+        "count",
+        f"finished auctions that sold collateral for less than {ZERO_BID_FRACTION:.0%} of its "
+        "market value (Dai raised at the Dai price vs tokens sold at the collateral price, both "
+        "at the auction's end)",
+    ),
+    Kpi(
+        "penalty_collected",
+        "Dai",
+        "liquidation penalty paid: Σ over finished auctions of max(min(`dai_raised`, `tab`) − "
+        "`due`, 0), before keeper incentives",
+    ),
+    Kpi(
+        "keeper_incentives",
+        "Dai",
+        "incentives the Vow paid keepers for `bark` and `redo` (`tip + chip·tab`, Σ `coin`; "
+        "0 under Liquidations 1.x)",
+    ),
+    Kpi(
+        "collateral_sold_usd",
+        "USD",
+        "collateral sold by the auctions (`collateral_sold`, tokens) valued at the market price "
+        "at each auction's end (the last tick if still running)",
+    ),
+    Kpi(
+        "unsafe_debt_max",
+        "Dai",
+        "largest debt of unsafe vaults (at `spot`, before the keepers act), summed over ilks, "
+        "over the ticks",
+    ),
+    Kpi("dai_supply_start", "Dai", "Dai supply (Vat `debt`, unbacked Dai included) at tick 0"),
+    Kpi("dai_supply_end", "Dai", "Dai supply at the last tick"),
+    Kpi("dai_supply_min", "Dai", "lowest Dai supply over the ticks"),
+    Kpi("mkr_minted", "MKR", "MKR minted by debt auctions (`flop`) over the run"),
+    Kpi(
+        "keeper_profit",
+        "Dai",
+        "Σ over keepers of Dai held − Dai capital at the start + (collateral held or being won "
+        "in running English auctions they lead, at the market price, − gas spent, both USD) / "
+        "the Dai price, at the end",
+    ),
+    Kpi(
+        "min_cr_p05",
+        "-",
+        f"lowest {MIN_CR_QUANTILE:.0%} quantile of open vaults' CR at the market price, over "
+        "ilks and ticks, at tick ends (NaN without that quantile in `record.cr_quantiles` or "
+        "open vaults)",
+    ),
+)
+#: The registry by name.
+KPI_BY_NAME: dict[str, Kpi] = {k.name: k for k in KPIS}
+
+_README_BEGIN = "<!-- kpis:begin (generated by sim.metrics.write_readme(); do not edit) -->"
+_README_END = "<!-- kpis:end -->"
+_README_BLOCK = re.compile(r"<!-- kpis:begin.*?-->\n.*?<!-- kpis:end -->", re.S)
+#: The README the reference table lives in.
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+# ---------------------------------------------------------------------------------------- compute
+
+
+def _at_end(auctions: pd.DataFrame, timeseries: pd.DataFrame, column: str) -> np.ndarray:
+    """A timeseries column at each auction's end tick (the last tick if running; NaN if absent).
+
+    ``column`` is a system column (``dai_price``) or a per-ilk field (``price``, read from
+    ``price[ILK]`` of the auction's ilk).
+    """
+    values = np.full(len(auctions), np.nan)
+    last = len(timeseries) - 1
+    ticks = auctions["end_tick"].to_numpy()
+    ticks = np.where(ticks < 0, last, np.minimum(ticks, last))
+    if column in timeseries:
+        return timeseries[column].to_numpy(dtype=np.float64)[ticks]
+    ilks = auctions["ilk"].to_numpy(dtype=object)
+    for ilk in pd.unique(ilks):
+        name = f"{column}[{ilk}]"
+        if name in timeseries:
+            mask = ilks == ilk
+            values[mask] = timeseries[name].to_numpy(dtype=np.float64)[ticks[mask]]
+    return values
+
+
+def _auction_kpis(timeseries: pd.DataFrame, auctions: pd.DataFrame) -> dict[str, Any]:
+    """The KPIs read from the auction table."""
+    if len(auctions) == 0:
+        return {
+            "liquidated_debt": 0.0,
+            "vaults_liquidated": 0,
+            "auctions": 0,
+            "auctions_zero_bid": 0,
+            "penalty_collected": 0.0,
+            "keeper_incentives": 0.0,
+            "collateral_sold_usd": 0.0,
+        }
+    finished = (auctions["end_tick"] >= 0).to_numpy()
+    sold = auctions["collateral_sold"].to_numpy(dtype=np.float64)
+    raised = auctions["dai_raised"].to_numpy(dtype=np.float64)
+    due = auctions["due"].to_numpy(dtype=np.float64)
+    value_usd = sold * _at_end(auctions, timeseries, "price")
+    raised_usd = raised * _at_end(auctions, timeseries, "dai_price")
+    zero = finished & (sold > 0) & (raised_usd < ZERO_BID_FRACTION * value_usd)
+    penalty = np.minimum(raised, auctions["tab"].to_numpy(dtype=np.float64)) - due
+    coin = auctions["coin"].fillna(0.0).to_numpy() if "coin" in auctions else np.zeros(1)
+    return {
+        "liquidated_debt": float(due.sum()),
+        "vaults_liquidated": len(auctions[["ilk", "vault"]].drop_duplicates()),
+        "auctions": len(auctions),
+        "auctions_zero_bid": int(np.count_nonzero(zero)),
+        "penalty_collected": float(np.sum(np.maximum(penalty[finished], 0.0))),
+        "keeper_incentives": float(np.sum(coin)),
+        "collateral_sold_usd": float(np.nansum(value_usd)),
+    }
+
+
+def _ilk_columns(timeseries: pd.DataFrame, field: str) -> np.ndarray:
+    """All ilks' ``field[ILK]`` columns as a (ticks, ilks) array (no column: one NaN column)."""
+    names = [c for c in timeseries.columns if c.startswith(f"{field}[")]
+    if not names:
+        return np.full((len(timeseries), 1), np.nan)
+    return timeseries[names].to_numpy(dtype=np.float64)
+
+
+def _nanmax(values: np.ndarray) -> float:
+    """The largest finite value (NaN when there is none)."""
+    finite = np.isfinite(values)
+    return float(values[finite].max()) if finite.any() else float("nan")
 
 
 def summarize(
@@ -52,44 +210,138 @@ def summarize(
     *,
     keeper_profit: float,
 ) -> dict[str, Any]:
-    """The run's KPIs (see :data:`KPI_DEFINITIONS`).
+    """The run's KPIs, in the order of :data:`KPIS`.
 
     Args:
-        timeseries: the per-tick table.
-        auctions: the auction table.
-        keeper_profit: Σ keeper profit [Dai].
+        timeseries: the per-tick table (``sim.record.timeseries_frame``).
+        auctions: the collateral-auction table (``sim.record.auctions_frame``).
+        keeper_profit: Σ keeper profit [Dai] (:func:`keeper_profits`).
 
     Returns:
-        KPI name → value.
+        KPI name → value (units in :data:`KPI_BY_NAME`).
     """
-    out: dict[str, Any] = {}
     bad = timeseries["bad_debt"].to_numpy()
-    out["bad_debt_final"] = float(bad[-1])
-    out["bad_debt_max"] = float(bad.max())
-    out["liquidated_debt"] = float(auctions["due"].sum()) if len(auctions) else 0.0
-    out["liquidations"] = len(auctions)
-    if len(auctions):
-        finished = (auctions["end_tick"] >= 0).to_numpy()
-        sold = auctions["collateral_sold"].to_numpy()
-        raised = auctions["dai_raised"].to_numpy()
-        value = sold * _price_at_end(auctions, timeseries)
-        zero = finished & (sold > 0) & (raised < 0.01 * value)
-        out["auctions_zero_bid"] = int(np.count_nonzero(zero))
-        penalty = np.minimum(raised, auctions["tab"].to_numpy()) - auctions["due"].to_numpy()
-        out["penalty_collected"] = float(np.sum(np.where(finished, np.maximum(penalty, 0), 0)))
-        out["collateral_sold"] = float(np.nansum(value))
-    else:
-        out["auctions_zero_bid"] = 0
-        out["penalty_collected"] = 0.0
-        out["collateral_sold"] = 0.0
     supply = timeseries["dai_supply"].to_numpy()
-    out["dai_supply_start"] = float(supply[0])
-    out["dai_supply_end"] = float(supply[-1])
-    out["dai_supply_min"] = float(supply.min())
-    if "mkr_minted" in timeseries:
-        out["mkr_minted"] = float(timeseries["mkr_minted"].iloc[-1])
-    out["keeper_profit"] = float(keeper_profit)
-    p05 = [c for c in timeseries.columns if c.startswith("cr_p05[")]
-    values = timeseries[p05].to_numpy() if p05 else np.array([np.nan])
-    out["min_cr_p05"] = float(np.nanmin(values)) if np.isfinite(values).any() else float("nan")
-    return out
+    minted = timeseries["mkr_minted"].to_numpy()
+    unsafe_debt = _ilk_columns(timeseries, "unsafe_debt").sum(axis=1)
+    p05 = _ilk_columns(timeseries, quantile_name(MIN_CR_QUANTILE))
+    values = {
+        "bad_debt_final": float(bad[-1]),
+        "bad_debt_max": float(bad.max()),
+        **_auction_kpis(timeseries, auctions),
+        "unsafe_debt_max": _nanmax(unsafe_debt),
+        "dai_supply_start": float(supply[0]),
+        "dai_supply_end": float(supply[-1]),
+        "dai_supply_min": float(supply.min()),
+        "mkr_minted": float(minted[-1] - minted[0]),
+        "keeper_profit": float(keeper_profit),
+        "min_cr_p05": -_nanmax(-p05),
+    }
+    return {k.name: values[k.name] for k in KPIS}
+
+
+def keeper_profits(model: ProtocolModel) -> dict[str, float]:
+    """Each keeper's profit at the model's current tick [Dai] (the ``keeper_profit`` KPI).
+
+    ``dai − capital + (collateral − gas spent) / Dai price``: keepers hold and count Dai; the
+    collateral (in their gem accounts, plus the lots of running English auctions whose high
+    bidder they are: their bid has left their Dai, the lot is theirs if the auction ends now) is
+    valued at the market price and the gas was paid in ETH, both USD amounts turned into Dai at
+    the current Dai market price.
+
+    Args:
+        model: the model (finished or stopped).
+
+    Returns:
+        Keeper name → profit [Dai].
+    """
+    held_usd = {keeper.name: 0.0 for keeper in model.keepers}
+    for ilk, spec in model.spec.ilks.items():
+        price = model.market.price(spec.collateral)
+        for name in held_usd:
+            held_usd[name] += model.vat.gem.get((ilk, name), 0.0) * price
+        flip = model.flippers.get(ilk)
+        if flip is None:
+            continue
+        ids = flip.active_ids()
+        lead, lot = flip.guy[ids], flip.lot[ids]
+        for g in np.unique(lead[lead >= 0]):
+            name = flip.names[g]
+            if name in held_usd:
+                held_usd[name] += float(lot[lead == g].sum()) * price
+    dai_price = model.dai_market.price()
+    return {
+        k.name: k.dai - k.capital + (held_usd[k.name] - k.gas_usd) / dai_price
+        for k in model.keepers
+    }
+
+
+# ---------------------------------------------------------------------------------------- text
+
+
+def _format_value(value: object) -> str:
+    """A KPI value as printed: thousands separated, 4 significant digits below 1 000."""
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return "n/a"
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:.4g}"
+    return str(value)
+
+
+def format_kpis(summary: Mapping[str, Any]) -> str:
+    """The KPIs of a summary as an aligned table: name, value, unit (nested entries skipped).
+
+    Args:
+        summary: a run's summary (``RunResult.summary``).
+
+    Returns:
+        The table, one line per KPI, without a trailing newline.
+    """
+    rows = [
+        (name, _format_value(value), KPI_BY_NAME[name].unit if name in KPI_BY_NAME else "")
+        for name, value in summary.items()
+        if not isinstance(value, Mapping)
+    ]
+    if not rows:
+        return ""
+    width = max(len(name) for name, _, _ in rows)
+    lines = [f"  {name.ljust(width)}  {value.rjust(16)}  {unit}" for name, value, unit in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def kpi_reference_markdown() -> str:
+    """The README's KPI reference: a Markdown table of every KPI's name, unit and definition."""
+    lines = ["| KPI | unit | definition |", "|---|---|---|"]
+    lines += [f"| `{k.name}` | {k.unit} | {k.definition} |" for k in KPIS]
+    return "\n".join(lines)
+
+
+def readme_kpi_block() -> str:
+    """The README block: the reference table between its marker comments."""
+    return f"{_README_BEGIN}\n{kpi_reference_markdown()}\n{_README_END}"
+
+
+def update_readme(text: str) -> str:
+    """``text`` (a README) with its KPI block replaced by :func:`readme_kpi_block`.
+
+    Raises:
+        ValueError: the text has no ``<!-- kpis:begin -->`` … ``<!-- kpis:end -->`` block.
+    """
+    if _README_BLOCK.search(text) is None:
+        raise ValueError("no <!-- kpis:begin --> … <!-- kpis:end --> block")
+    return _README_BLOCK.sub(lambda _m: readme_kpi_block(), text, count=1)
+
+
+def write_readme(path: str | Path = README) -> Path:
+    """Rewrite the KPI block of a README (the repository's by default) from :data:`KPIS`.
+
+    Run as ``python -c "from sim.metrics import write_readme; write_readme()"``.
+
+    Returns:
+        The file written.
+    """
+    path = Path(path)
+    path.write_text(update_readme(path.read_text()))
+    return path

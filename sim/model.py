@@ -7,7 +7,8 @@ Tick order (DESIGN.md section 1):
    tick's gas inclusion price is set;
 3. oracle: medianizer (its update fails above the oracle's gas limit) → OSM (hop) → ``spot``;
 4. rates: ``Jug.drip`` per ilk, ``Pot.drip``;
-5. borrower cohorts act (``frob``; leverage and close strategies trade in the markets);
+5. borrower cohorts act (``frob``; leverage and close strategies trade in the markets); the
+   recorder samples the unsafe vaults the keepers are about to see;
 6. keepers act in an order drawn from the keepers' stream (``bark``/``bite``, ``redo``,
    ``take``/``tend``/``dent``/``deal``/``tick``), then the MKR bidders and the PSM arbitrageur;
 7. the Vow: ``flog``, ``heal``, ``flop``, ``flap``;
@@ -421,6 +422,8 @@ class ProtocolModel(mesa.Model):
         # 5 borrowers
         for cohort in self.cohorts:
             cohort.step()
+        # unsafe vaults as the keepers see them (Ilk.unsafe is cached: their look is free)
+        self.recorder.sample_unsafe()
         # 6 keepers, in a fresh order each tick; then the MKR bidders and the arbitrageur
         if self.keepers:
             for k in self.streams.keepers.permutation(len(self.keepers)):

@@ -3,15 +3,44 @@
 Timeseries layout (``timeseries.parquet``, one row per tick, tick 0 = the initial state):
 
 - ``tick``, ``time`` (UTC timestamp at the end of the tick);
-- per ilk, columns named ``field[ILK]`` (e.g. ``price[ETH-A]``): ``price`` (market),
-  ``osm_price``, ``debt`` [Dai], ``collateral_value`` [USD at the market price], ``vaults_open``,
-  ``unsafe_vaults``, ``cr_pNN`` (quantiles of open vaults' CR at the market price),
-  ``liquidations`` (auctions started this tick), ``auctions_active``;
-- system: ``dai_supply`` (Vat ``debt``), ``surplus`` (Vow Dai above its sin), ``bad_debt``
-  (Vow sin covered neither by its Dai nor by the tab still running in auctions),
-  ``mkr_minted`` / ``mkr_burned`` (cumulative, by debt / surplus auctions) [MKR], ``mkr_price``
-  [USD], ``dai_price`` (Dai market) [USD], ``gas_price_gwei`` (the tick's inclusion price),
-  ``psm_debt`` (Dai minted by the PSM), ``savings`` (Dai in the Pot, ``Pie·chi``).
+- per ilk, columns named ``field[ILK]`` (e.g. ``price[ETH-A]``), :data:`ILK_FIELDS`;
+- system columns, :data:`SYSTEM_FIELDS`.
+
+When each column is sampled within tick ``k`` (the tick order is in :mod:`sim.model`; at tick 0
+every column is the initial state):
+
+- after the borrowers, before the keepers act (what keepers see): ``unsafe_vaults`` [count] and
+  ``unsafe_debt`` [Dai], the vaults with ``ink·spot < art·rate`` (unsafe at the oracle price
+  ``spot`` set in this tick's oracle step, fees accrued) and their debt ``art·rate``;
+- over the tick: ``liquidations`` [count], the collateral auctions started during tick ``k`` (by
+  keepers' ``bark``/``bite``; Liquidations 1.x starts one per ``lump`` of a vault);
+- every other column at the end of the tick, after the keepers, the MKR bidders, the arbitrageur
+  and the Vow (what is left):
+
+  - ``unsafe_vaults_after`` [count], ``unsafe_debt_after`` [Dai]: the same test as above;
+  - ``price`` (market) [USD/token]: it includes the impact of this tick's trades (keepers and
+    closing borrowers selling collateral), so it can differ from the price the oracle read in
+    this tick's oracle step; ``osm_price`` [USD/token] changes only in the oracle step;
+    ``gas_price_gwei`` (the tick's inclusion price) is set before the oracle step;
+  - ``debt`` (``Art·rate``) [Dai], ``collateral_value`` (``Ink`` at the market price) [USD],
+    ``vaults_open`` (vaults with debt) [count], ``cr_pNN`` (quantiles of the open vaults' CR at
+    the market price; vaults liquidated in the tick are no longer open) [-],
+    ``auctions_active`` (collateral auctions running) [count];
+  - system: ``dai_supply`` (Vat ``debt``, unbacked Dai included) [Dai], ``surplus`` (Vow Dai
+    above its sin) [Dai], ``bad_debt`` (Vow sin covered neither by its Dai nor by the tab still
+    running in collateral auctions) [Dai], ``mkr_minted`` / ``mkr_burned`` (cumulative since
+    tick 0, by debt / surplus auctions) [MKR], ``mkr_price`` [USD/MKR], ``dai_price`` (Dai
+    market) [USD/Dai], ``psm_debt`` (Dai minted by the PSM) [Dai], ``savings`` (Dai in the Pot,
+    ``Pie·chi``) [Dai].
+
+Auction table (``auctions.parquet``, one row per collateral auction, :data:`AUCTION_COLUMNS`):
+``start_tick`` / ``end_tick`` (-1 while running), ``duration_s`` [s], ``tab`` (Dai to raise,
+``due·chop``) [Dai], ``lot`` (collateral on sale at the start) [tokens], ``due`` (debt confiscated)
+[Dai], ``dai_raised`` [Dai], ``collateral_sold`` / ``collateral_returned`` (to the vault owner)
+[tokens of the ilk's collateral, not USD], ``shortfall`` / ``bad_debt`` [Dai] (see
+:func:`auctions_frame`); Clipper auctions add ``redos`` [count] and ``coin`` (keeper incentives
+``tip + chip·tab`` paid by the Vow for the kick and the redos) [Dai], Flipper auctions ``bids``
+(accepted ``tend``/``dent`` calls) [count]. The run's totals are the KPIs of :mod:`sim.metrics`.
 
 :func:`ilk_frame` returns one ilk's columns with plain names.
 
@@ -45,10 +74,15 @@ ILK_FIELDS = (
     "collateral_value",
     "vaults_open",
     "unsafe_vaults",
+    "unsafe_debt",
+    "unsafe_vaults_after",
+    "unsafe_debt_after",
     "liquidations",
     "auctions_active",
 )
-COUNT_FIELDS = frozenset({"vaults_open", "unsafe_vaults", "liquidations", "auctions_active"})
+COUNT_FIELDS = frozenset(
+    {"vaults_open", "unsafe_vaults", "unsafe_vaults_after", "liquidations", "auctions_active"}
+)
 SYSTEM_FIELDS = (
     "dai_supply",
     "surplus",
@@ -122,6 +156,9 @@ class Recorder:
             for ilk in self.ilks
         ]
         self._kicks_seen = {ilk: 0 for ilk in self.ilks}
+        # (count, debt) of unsafe vaults per ilk before the keepers acted, and the tick sampled.
+        self._unsafe_before: list[tuple[int, float]] = []
+        self._unsafe_tick = -1
         every = scenario.record.vault_snapshot_every
         self.snapshot_every = max(1, round(every / scenario.clock.tick)) if every else None
         self.snapshots: list[dict[str, np.ndarray]] = []
@@ -142,6 +179,25 @@ class Recorder:
             out[name] = self._sys_block[:, k]
         return out
 
+    @staticmethod
+    def _unsafe(book) -> tuple[int, float]:
+        """Count and debt [Dai] of the book's vaults unsafe at ``spot`` (``Ilk.unsafe``, cached)."""
+        idx = book.unsafe()
+        if idx.size == 0:
+            return 0, 0.0
+        return idx.size, float(book.art[idx].sum()) * book.rate
+
+    def sample_unsafe(self) -> None:
+        """Sample each ilk's unsafe vaults and their debt as the keepers are about to see them.
+
+        The tick calls it between the borrowers and the keepers; :meth:`record` writes the sample
+        as ``unsafe_vaults`` / ``unsafe_debt`` (a row without a sample this tick, such as tick 0,
+        takes the state at recording). ``Ilk.unsafe`` is cached by book version, ``spot`` and
+        ``rate``, so the first keeper's own look at the book costs nothing more.
+        """
+        self._unsafe_before = [self._unsafe(ref[1]) for ref in self._refs]
+        self._unsafe_tick = self.model.tick
+
     def record(self) -> None:
         """Record the model's state as the row of its current tick."""
         model = self.model
@@ -150,10 +206,13 @@ class Recorder:
         market = model.market
         running_tab = 0.0
         q = self._q
-        for ilk_name, book, osm, asset, house, block in self._refs:
+        before = self._unsafe_before if self._unsafe_tick == t else None
+        for k, (ilk_name, book, osm, asset, house, block) in enumerate(self._refs):
             price = market.price(asset)
             kicks = house.kicks
             n_open, lower, upper, frac = self._ratio_order_stats(ilk_name)
+            n_after, debt_after = self._unsafe(book)
+            n_before, debt_before = (n_after, debt_after) if before is None else before[k]
             row = block[t]
             row[:q] = (
                 price,
@@ -161,7 +220,10 @@ class Recorder:
                 book.Art * book.rate,
                 book.Ink * price,
                 n_open,
-                book.unsafe().size,
+                n_before,
+                debt_before,
+                n_after,
+                debt_after,
                 kicks - self._kicks_seen[ilk_name],
                 house.active_ids().size,
             )

@@ -7,7 +7,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from sim.metrics import summarize
+from sim.metrics import keeper_profits, summarize
 from sim.model import ProtocolModel
 from sim.record import (
     RunResult,
@@ -26,8 +26,9 @@ def result_of(
     """Turn a (finished or stopped) model into its tables, KPIs and manifest."""
     ts = timeseries_frame(model)
     auctions = auctions_frame(model)
-    summary = summarize(ts, auctions, keeper_profit=sum(k.profit() for k in model.keepers))
-    summary["keepers"] = {k.name: k.profit() for k in model.keepers}
+    profits = keeper_profits(model)
+    summary = summarize(ts, auctions, keeper_profit=sum(profits.values()))
+    summary["keepers"] = profits
     return RunResult(
         timeseries=ts,
         events=events_frame(model),

@@ -79,7 +79,8 @@ def test_run_writes_six_files_and_prints_kpis(cdpsim_cmd, small_scenario_file, t
     )
     assert res.returncode == 0, res.stderr
     assert sorted(p.name for p in out.iterdir()) == sorted(RUN_FILES)
-    assert "bad_debt_final" in res.stdout and "liquidations" in res.stdout
+    kpis = {line.split()[0]: line.split()[1:] for line in res.stdout.splitlines()[1:]}
+    assert kpis["bad_debt_final"][-1] == "Dai" and kpis["vaults_liquidated"][-1] == "count"
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seed"] == 5 and manifest["status"] == "ok"
     assert manifest["scenario"]["clock"]["duration"] == "6h"

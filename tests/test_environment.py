@@ -33,7 +33,7 @@ def test_thin_market_feeds_a_spiral():
     thin = spiral()
     deep = spiral("collateral.ETH.market.depth_usd_2pct=1.0e12")
     # Same exogenous path in both runs: the difference is the feedback, not the input.
-    assert thin.summary["liquidations"] > 1.5 * deep.summary["liquidations"]
+    assert thin.summary["auctions"] > 1.5 * deep.summary["auctions"]
     assert thin.ilk("ETH-A")["price"].min() < 0.9 * deep.ilk("ETH-A")["price"].min()
     # With deep liquidity the market price is the exogenous one: a 15 % fall, no further.
     assert deep.ilk("ETH-A")["price"].min() == pytest.approx(1700.0, rel=1e-6)
@@ -86,7 +86,7 @@ def test_keepers_below_the_inclusion_price_cannot_act(tmp_path):
     # Nobody else can bark: with only the cheap keepers, vaults stay unsafe and unliquidated.
     only_cheap = sim.load_scenario(path, overrides=["keepers.1.gas_bid_gwei=60"])
     stuck = sim.run(only_cheap, seed=1)
-    assert stuck.summary["liquidations"] == 0
+    assert stuck.summary["auctions"] == 0
     assert stuck.ilk("ETH-A")["unsafe_vaults"].max() > 0
 
 

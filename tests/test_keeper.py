@@ -67,10 +67,10 @@ def test_barks_only_when_the_reward_pays_the_gas(tmp_path):
         tmp_path,
         text.replace("chip: 0.001, tip: 100", "chip: 0, tip: 0"),
     )
-    assert sim.run(unpaid, seed=1).summary["liquidations"] == 0
+    assert sim.run(unpaid, seed=1).summary["auctions"] == 0
     # A generous tip pays for it.
     paid = load(tmp_path, text.replace("tip: 100", "tip: 1000"))
-    assert sim.run(paid, seed=1).summary["liquidations"] > 0
+    assert sim.run(paid, seed=1).summary["auctions"] > 0
 
 
 def test_keeper_order_is_drawn_each_tick(tmp_path):

@@ -1,0 +1,275 @@
+"""KPIs: the registry, their definitions on hand-made tables, the printed table, the README block."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from sim import metrics
+from sim.metrics import (
+    KPI_BY_NAME,
+    KPIS,
+    ZERO_BID_FRACTION,
+    format_kpis,
+    keeper_profits,
+    kpi_reference_markdown,
+    readme_kpi_block,
+    summarize,
+    update_readme,
+    write_readme,
+)
+from tests.conftest import ROOT, SCENARIOS
+
+UNITS = {"Dai", "USD", "MKR", "count", "-"}
+
+
+def timeseries(ticks: int = 3, **columns) -> pd.DataFrame:
+    """A minimal per-tick table: flat system columns, overridden by ``columns``."""
+    base = {
+        "tick": np.arange(ticks),
+        "bad_debt": np.zeros(ticks),
+        "dai_supply": np.full(ticks, 1.0e6),
+        "mkr_minted": np.zeros(ticks),
+        "dai_price": np.ones(ticks),
+        "price[ETH-A]": np.full(ticks, 2000.0),
+    }
+    base.update(columns)
+    return pd.DataFrame(base)
+
+
+def auctions(**columns) -> pd.DataFrame:
+    """Auction rows with the columns the KPIs read; one row per element of each column."""
+    n = len(next(iter(columns.values())))
+    base = {
+        "ilk": ["ETH-A"] * n,
+        "vault": list(range(n)),
+        "end_tick": [1] * n,
+        "tab": [113.0] * n,
+        "due": [100.0] * n,
+        "dai_raised": [113.0] * n,
+        "collateral_sold": [0.1] * n,
+    }
+    base.update(columns)
+    return pd.DataFrame(base)
+
+
+def kpis(ts: pd.DataFrame | None = None, table: pd.DataFrame | None = None) -> dict:
+    ts = timeseries() if ts is None else ts
+    table = auctions(vault=[]) if table is None else table
+    return summarize(ts, table, keeper_profit=0.0)
+
+
+# ---------------------------------------------------------------------------------------- registry
+
+
+def test_every_kpi_has_a_unit_and_a_definition_and_summarize_gives_exactly_them():
+    assert len(KPI_BY_NAME) == len(KPIS)
+    for kpi in KPIS:
+        assert kpi.unit in UNITS, kpi
+        assert kpi.definition and "[" not in kpi.definition, kpi  # the unit is a field
+    assert list(kpis()) == [k.name for k in KPIS]
+
+
+def test_the_old_ambiguous_names_are_gone():
+    assert "liquidations" not in KPI_BY_NAME
+    assert "collateral_sold" not in KPI_BY_NAME
+    assert KPI_BY_NAME["collateral_sold_usd"].unit == "USD"
+
+
+# ---------------------------------------------------------------------------------------- definitions
+
+
+def test_vaults_liquidated_counts_vaults_of_each_ilk_and_auctions_count_auctions():
+    # Vault 3 of ETH-A bitten twice; vault 3 of WBTC-A is another vault.
+    table = auctions(ilk=["ETH-A", "ETH-A", "WBTC-A", "ETH-A"], vault=[3, 3, 3, 4])
+    s = kpis(table=table)
+    assert s["auctions"] == 4
+    assert s["vaults_liquidated"] == 3
+    assert s["liquidated_debt"] == pytest.approx(400.0)
+
+
+def test_penalty_counts_finished_auctions_above_their_due_only():
+    table = auctions(
+        end_tick=[1, 1, 1, -1],
+        dai_raised=[113.0, 105.0, 60.0, 113.0],  # full chop, part of it, a loss, still running
+    )
+    assert kpis(table=table)["penalty_collected"] == pytest.approx(13.0 + 5.0)
+
+
+def test_zero_bid_compares_usd_with_usd():
+    # 0.1 ETH at 2 000 USD is worth 200 USD; the threshold is 2 USD.
+    limit_dai = ZERO_BID_FRACTION * 200.0
+    table = auctions(dai_raised=[0.9 * limit_dai], tab=[113.0], due=[100.0])
+    assert kpis(table=table)["auctions_zero_bid"] == 1
+    # The same Dai at a Dai price of 1.2 USD is worth more than the threshold.
+    premium = timeseries(dai_price=np.full(3, 1.2))
+    assert kpis(premium, table)["auctions_zero_bid"] == 0
+    # A running auction is not (yet) sold for nothing.
+    running = auctions(dai_raised=[0.0], end_tick=[-1])
+    assert kpis(table=running)["auctions_zero_bid"] == 0
+
+
+def test_collateral_sold_usd_values_tokens_at_each_auctions_end():
+    ts = timeseries(**{"price[ETH-A]": np.array([2000.0, 1500.0, 1000.0])})
+    table = auctions(collateral_sold=[1.0, 2.0], end_tick=[1, -1])
+    assert kpis(ts, table)["collateral_sold_usd"] == pytest.approx(1500.0 + 2 * 1000.0)
+
+
+def test_keeper_incentives_sum_the_clipper_coin():
+    table = auctions(vault=[0, 1], coin=[300.0, np.nan])  # a Flipper row has no coin
+    assert kpis(table=table)["keeper_incentives"] == pytest.approx(300.0)
+    assert kpis(table=auctions(vault=[0]))["keeper_incentives"] == 0.0
+
+
+def test_unsafe_debt_max_sums_ilks_at_each_tick():
+    ts = timeseries(
+        **{
+            "unsafe_debt[ETH-A]": np.array([0.0, 5.0, 1.0]),
+            "unsafe_debt[WBTC-A]": np.array([0.0, 1.0, 6.0]),
+            "unsafe_debt_after[ETH-A]": np.array([0.0, 50.0, 0.0]),
+        }
+    )
+    assert kpis(ts)["unsafe_debt_max"] == 7.0
+
+
+def test_mkr_minted_over_the_run_and_min_cr_p05():
+    ts = timeseries(
+        mkr_minted=np.array([10.0, 10.0, 25.0]),
+        **{
+            "cr_p05[ETH-A]": np.array([2.0, 1.4, np.nan]),
+            "cr_p05[WBTC-A]": np.array([1.8, 1.6, 1.3]),
+            "cr_p50[ETH-A]": np.array([0.5, 0.5, 0.5]),
+        },
+    )
+    s = kpis(ts)
+    assert s["mkr_minted"] == 15.0
+    assert s["min_cr_p05"] == 1.3
+    assert math.isnan(kpis(timeseries())["min_cr_p05"])
+
+
+def test_keeper_profit_is_in_dai_when_dai_is_off_its_peg():
+    keeper = SimpleNamespace(name="k", dai=110.0, capital=100.0, gas_usd=5.0)
+    model = SimpleNamespace(
+        keepers=[keeper],
+        dai_market=SimpleNamespace(price=lambda: 1.25),
+        market=SimpleNamespace(price=lambda asset: {"ETH": 50.0}[asset]),
+        vat=SimpleNamespace(gem={("ETH-A", "k"): 1.0}),
+        spec=SimpleNamespace(ilks={"ETH-A": SimpleNamespace(collateral="ETH")}),
+        flippers={},
+    )
+    # 10 Dai gained, 50 USD of ETH held, 5 USD of gas: 10 + (50 − 5) / 1.25 = 46 Dai.
+    assert keeper_profits(model) == {"k": pytest.approx(46.0)}
+
+
+def test_keeper_profit_counts_the_lots_of_english_auctions_a_keeper_leads():
+    # Cut mid-crash, the Flipper auctions are still running: the keepers' bids have left their
+    # Dai and the lots they lead are theirs if the auctions end now.
+    scenario = sim.load_scenario(
+        SCENARIOS / "eth_crash_liq1.yaml", overrides=["clock.duration=12h"]
+    )
+    model = sim.ProtocolModel(scenario)
+    model.run()
+    flip = model.flippers["ETH-A"]
+    ids = flip.active_ids()
+    led = ids[flip.guy[ids] >= 0]
+    assert led.size > 0
+    lots_dai = float(flip.lot[led].sum()) * model.market.price("ETH") / model.dai_market.price()
+    dai_only = {
+        k.name: k.dai - k.capital - k.gas_usd / model.dai_market.price() for k in model.keepers
+    }
+    profits = keeper_profits(model)
+    assert sum(profits.values()) == pytest.approx(sum(dai_only.values()) + lots_dai, rel=1e-9)
+    # Bidding 5 % below the market value, the keepers are ahead, not out of their bids.
+    assert sum(profits.values()) > 0 > sum(dai_only.values())
+
+
+# ---------------------------------------------------------------------------------------- runs
+
+
+@pytest.fixture(scope="module")
+def crash_runs() -> dict[str, sim.RunResult]:
+    return {
+        name: sim.run(sim.load_scenario(SCENARIOS / f"{name}.yaml"))
+        for name in ("eth_crash_liq1", "eth_crash_liq2")
+    }
+
+
+def test_liq1_bites_a_vault_many_times_liq2_once_each(crash_runs):
+    for name, event in (("eth_crash_liq1", "bite"), ("eth_crash_liq2", "bark")):
+        result = crash_runs[name]
+        s = result.summary
+        starts = result.events[result.events.event == event]
+        assert s["auctions"] == len(starts), name
+        assert s["vaults_liquidated"] == starts.vault.nunique(), name
+    liq1 = crash_runs["eth_crash_liq1"].summary
+    liq2 = crash_runs["eth_crash_liq2"].summary
+    # The Cat bites lump (50 ETH) at a time: the whales' vaults take many auctions each.
+    assert liq1["vaults_liquidated"] < liq1["auctions"]
+    # The Dog barks a whole vault when the hole/Hole room allows, as it does here.
+    assert liq2["vaults_liquidated"] == liq2["auctions"]
+    # Both designs liquidate the same vaults of the same book in the same crash.
+    assert liq1["vaults_liquidated"] == liq2["vaults_liquidated"]
+
+
+def test_a_tight_hole_cuts_liq2_vaults_into_several_auctions():
+    scenario = sim.load_scenario(
+        SCENARIOS / "eth_crash_liq2.yaml",
+        overrides=["ilks.ETH-A.liquidation.hole=2.0e6", "clock.duration=12h"],
+    )
+    s = sim.run(scenario).summary
+    assert 0 < s["vaults_liquidated"] < s["auctions"]
+
+
+def test_crash_kpis_hold_together(crash_runs):
+    for result in crash_runs.values():
+        s = result.summary
+        assert s["keeper_profit"] == pytest.approx(sum(s["keepers"].values()))
+        assert 0 < s["penalty_collected"] <= (0.13 + 1e-9) * s["liquidated_debt"]
+        assert s["collateral_sold_usd"] > s["liquidated_debt"]
+        assert s["unsafe_debt_max"] > 0
+    assert crash_runs["eth_crash_liq1"].summary["keeper_incentives"] == 0.0
+    assert crash_runs["eth_crash_liq2"].summary["keeper_incentives"] > 0.0
+
+
+# ---------------------------------------------------------------------------------------- text
+
+
+def test_format_kpis_prints_each_kpi_with_its_unit():
+    summary = {**kpis(), "keepers": {"k": 1.0}}
+    text = format_kpis(summary)
+    lines = text.splitlines()
+    assert len(lines) == len(KPIS)  # the nested keepers entry is left out
+    for kpi, line in zip(KPIS, lines, strict=True):
+        words = line.split()
+        assert words[0] == kpi.name and words[-1] == kpi.unit
+    values = {line.split()[0]: line.split()[1] for line in lines}
+    assert values["min_cr_p05"] == "n/a"  # no CR quantile recorded
+    assert format_kpis({"dai_supply_end": 1234567.8}).split()[1] == "1,234,568"
+
+
+def test_readme_kpi_block_is_generated_from_the_registry():
+    text = (ROOT / "README.md").read_text()
+    assert readme_kpi_block() in text, (
+        "README.md's KPI table differs from sim/metrics.py; regenerate it with\n"
+        '  .venv/bin/python -c "from sim.metrics import write_readme; write_readme()"\n'
+        "or paste:\n" + readme_kpi_block()
+    )
+    for kpi in KPIS:
+        assert f"| `{kpi.name}` | {kpi.unit} |" in kpi_reference_markdown()
+
+
+def test_write_readme_replaces_only_the_block(tmp_path):
+    path = tmp_path / "README.md"
+    path.write_text("before\n<!-- kpis:begin -->\nstale\n<!-- kpis:end -->\nafter\n")
+    write_readme(path)
+    assert path.read_text() == f"before\n{readme_kpi_block()}\nafter\n"
+    write_readme(path)  # idempotent
+    assert path.read_text() == f"before\n{readme_kpi_block()}\nafter\n"
+    with pytest.raises(ValueError, match="kpis:begin"):
+        update_readme("no block here")
+    assert metrics.README == ROOT / "README.md"
