@@ -50,19 +50,17 @@ the configured interval (and at the start and the end).
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import os
-import platform
-import shutil
-import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+# The run folder lives in sim.rundir; these names stay importable from here.
+from sim.rundir import RUN_FILES as RUN_FILES
+from sim.rundir import build_manifest as build_manifest
+from sim.rundir import write_run_folder as write_run_folder
 
 if TYPE_CHECKING:
     from sim.model import ProtocolModel
@@ -94,14 +92,6 @@ SYSTEM_FIELDS = (
     "gas_price_gwei",
     "psm_debt",
     "savings",
-)
-RUN_FILES = (
-    "manifest.json",
-    "timeseries.parquet",
-    "events.parquet",
-    "auctions.parquet",
-    "vaults.parquet",
-    "summary.json",
 )
 
 
@@ -451,92 +441,9 @@ class RunResult:
         return ilk_frame(self.timeseries, name)
 
     def write(self, out: str | Path) -> Path:
-        """Write the run folder atomically (a temporary folder renamed into place).
+        """Write the run folder, as :func:`sim.rundir.write_run_folder` does.
 
         Returns:
             The folder.
         """
         return write_run_folder(self, out)
-
-
-def _git_revision() -> str | None:
-    here = Path(__file__).resolve().parent
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(here), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
-
-
-def build_manifest(
-    model: ProtocolModel, *, wall_time_s: float, status: str, error: str | None = None
-) -> dict[str, Any]:
-    """The run's manifest: resolved scenario, seed, versions, wall time and status."""
-    import mesa
-    import pyarrow
-
-    from sim import __version__
-
-    return {
-        "scenario": model.spec.to_dict(),
-        "seed": model.seed,
-        "ticks": model.recorder.rows - 1,
-        "status": status,
-        "error": error,
-        "cdpsim_version": __version__,
-        "git_revision": _git_revision(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "pyarrow": pyarrow.__version__,
-        "mesa": mesa.__version__,
-        "wall_time_s": round(wall_time_s, 3),
-        "files": list(RUN_FILES),
-    }
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def write_run_folder(result: RunResult, out: str | Path) -> Path:
-    """Write the six run files into ``out`` atomically; an existing folder is replaced.
-
-    Returns:
-        The folder.
-    """
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        result.timeseries.to_parquet(tmp / "timeseries.parquet", index=False)
-        result.events.to_parquet(tmp / "events.parquet", index=False)
-        result.auctions.to_parquet(tmp / "auctions.parquet", index=False)
-        result.vaults.to_parquet(tmp / "vaults.parquet", index=False)
-        for name, payload in (("summary.json", result.summary), ("manifest.json", result.manifest)):
-            (tmp / name).write_text(
-                json.dumps(payload, indent=2, default=_json_default, allow_nan=True) + "\n"
-            )
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out

@@ -1,4 +1,11 @@
-"""Running scenarios: one run → a :class:`~sim.record.RunResult` (and its run folder)."""
+"""Running scenarios: one run → a :class:`~sim.record.RunResult` (and its run folder).
+
+:func:`run_and_write` keeps what was computed whatever stops the run: an error in the tick loop
+(status ``failed``), Ctrl-C or SIGTERM (status ``interrupted``, then :class:`RunInterrupted`),
+or an output folder that cannot be written (saved elsewhere, then
+:class:`~sim.rundir.WriteError`). Errors building the model are a :class:`BuildError`, and a
+folder that may not be used is refused before anything runs (:class:`~sim.rundir.OutputError`).
+"""
 
 from __future__ import annotations
 
@@ -7,21 +14,93 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+from sim.market.prices import DataError
 from sim.metrics import keeper_profits, summarize
 from sim.model import ProtocolModel
+from sim.protocol.vat import ProtocolError
 from sim.record import (
     RunResult,
     auctions_frame,
-    build_manifest,
     events_frame,
     timeseries_frame,
     vaults_frame,
 )
+from sim.rundir import (
+    STATUS_FAILED,
+    STATUS_INTERRUPTED,
+    STATUS_OK,
+    WriteError,
+    build_manifest,
+    check_output_folder,
+    holds_run,
+    write_with_fallback,
+)
 from sim.scenario import Scenario, load_scenario
+
+#: Errors building a model that mean the scenario's pieces do not fit together (bad input).
+BAD_INPUT_ERRORS = (ProtocolError, DataError, ValueError)
+
+
+class BuildError(Exception):
+    """The model could not be built from its scenario; nothing ran and nothing was written.
+
+    Attributes:
+        cause: the error raised while building.
+        bad_input: whether the scenario is at fault (one of :data:`BAD_INPUT_ERRORS`) rather
+            than cdpsim (a bug).
+    """
+
+    def __init__(self, cause: Exception):
+        super().__init__(str(cause))
+        self.cause = cause
+        self.bad_input = isinstance(cause, BAD_INPUT_ERRORS)
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A run stopped by Ctrl-C or SIGTERM, after writing what it had computed.
+
+    A :class:`KeyboardInterrupt`, so a caller that does not catch it stops as on Ctrl-C.
+
+    Attributes:
+        out: the run folder asked for.
+        ticks: ticks completed.
+        n_ticks: ticks the run would have had.
+        result: the result of the ticks completed (``None`` if a second interrupt came before
+            the tables were built).
+        folder: where the run was written (``out``, the fallback folder, or ``None`` if nothing
+            was written).
+        write_error: why ``out`` could not be written, if it could not.
+        while_writing: a second interrupt stopped the writing (no half-written folder is left:
+            ``folder`` holds the whole run or ``None``, and ``out`` what it held before).
+    """
+
+    def __init__(
+        self,
+        out: str | Path,
+        ticks: int,
+        n_ticks: int,
+        *,
+        result: RunResult | None,
+        folder: Path | None,
+        write_error: WriteError | None = None,
+        while_writing: bool = False,
+    ):
+        super().__init__(f"interrupted at tick {ticks} of {n_ticks}")
+        self.out = Path(out)
+        self.ticks = ticks
+        self.n_ticks = n_ticks
+        self.result = result
+        self.folder = folder
+        self.write_error = write_error
+        self.while_writing = while_writing
 
 
 def result_of(
-    model: ProtocolModel, *, wall_time_s: float, status: str = "ok", error: str | None = None
+    model: ProtocolModel,
+    *,
+    wall_time_s: float,
+    status: str = STATUS_OK,
+    error: str | None = None,
 ) -> RunResult:
     """Turn a (finished or stopped) model into its tables, KPIs and manifest."""
     ts = timeseries_frame(model)
@@ -45,34 +124,78 @@ def run_and_write(
     seed: int | None = None,
     *,
     progress: Callable[[int, int], None] | None = None,
+    force: bool = False,
 ) -> tuple[RunResult, Path]:
-    """Run a scenario and write its run folder, keeping what was computed if the run fails.
+    """Run a scenario and write its run folder, keeping what was computed whatever happens.
 
-    A failure inside the tick loop is caught: the folder is written with the ticks completed so
-    far and ``status: failed`` plus the error and traceback in the manifest.
+    The folder is checked before anything runs (:func:`sim.rundir.check_output_folder`). A
+    failure inside the tick loop is caught: the folder is written with the ticks completed so far
+    and ``status: failed`` plus the error and traceback in the manifest. Ctrl-C (or SIGTERM turned
+    into :class:`KeyboardInterrupt`) in the tick loop writes the ticks so far with ``status:
+    interrupted`` and raises :class:`RunInterrupted`. If the folder cannot be written, the run is
+    saved to a fallback folder and :class:`~sim.rundir.WriteError` says where.
 
     Args:
         scenario: the scenario.
         out: the run folder.
         seed: the run seed (default: the scenario's).
         progress: called as ``progress(ticks_done, ticks_total)`` after each tick.
+        force: write into an existing folder that is not a cdpsim run folder (only the run
+            files are written there).
 
     Returns:
-        The result (check ``result.manifest["status"]``) and the folder written.
+        The result (check ``result.manifest["status"]``: ``ok`` or ``failed``) and the folder.
+
+    Raises:
+        OutputError: ``out`` may not be used (raised before running).
+        BuildError: the model could not be built (nothing ran).
+        RunInterrupted: the run was interrupted (what was computed is written).
+        WriteError: ``out`` could not be written (the run was saved elsewhere if possible).
     """
+    check_output_folder(out, force=force)
     started = time.perf_counter()
-    model = ProtocolModel(scenario, seed=seed)
-    status, error = "ok", None
+    try:
+        model = ProtocolModel(scenario, seed=seed)
+    except Exception as exc:
+        raise BuildError(exc) from exc
+    status, error = STATUS_OK, None
     try:
         while not model.finished:
             model.step()
             if progress is not None:
                 progress(model.tick, model.n_ticks)
+    except KeyboardInterrupt:
+        status = STATUS_INTERRUPTED
     except Exception as exc:
-        status = "failed"
+        status = STATUS_FAILED
         error = f"tick {model.tick}: {type(exc).__name__}: {exc}\n{traceback.format_exc()}"
-    result = result_of(model, wall_time_s=time.perf_counter() - started, status=status, error=error)
-    return result, result.write(out)
+    ticks = model.recorder.rows - 1
+    result: RunResult | None = None
+    try:
+        result = result_of(
+            model, wall_time_s=time.perf_counter() - started, status=status, error=error
+        )
+        try:
+            folder, write_error = write_with_fallback(result, out, force=force), None
+        except WriteError as exc:
+            folder, write_error = exc.fallback, exc
+    except KeyboardInterrupt as exc:  # a second interrupt, while writing
+        done = result is not None and holds_run(out, result)
+        raise RunInterrupted(
+            out,
+            ticks,
+            model.n_ticks,
+            result=result,
+            folder=Path(out) if done else None,
+            while_writing=True,
+        ) from exc
+    if status == STATUS_INTERRUPTED:
+        raise RunInterrupted(
+            out, ticks, model.n_ticks, result=result, folder=folder, write_error=write_error
+        )
+    if write_error is not None:
+        raise write_error
+    return result, folder
 
 
 def run(

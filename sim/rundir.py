@@ -1,0 +1,602 @@
+"""Run folders: where a run's six files go, and what cdpsim may and may not touch there.
+
+An output folder belongs to cdpsim only if cdpsim made it. A run is written into
+
+- a new folder (created with its missing parents), or an empty one;
+- a folder holding an earlier cdpsim run, recognised by its ``manifest.json`` (``"kind":
+  "cdpsim-run"``, or for runs written before that marker, ``cdpsim_version`` and ``files``).
+
+Anything else is refused with an :class:`OutputError` before anything runs, unless ``force``;
+even then only the run files (:data:`RUN_FILES`) are written or replaced and nothing else in the
+folder is touched. :func:`check_output_folder` makes the same checks without writing, so a caller
+can refuse a bad ``--out`` before simulating.
+
+Writing is atomic: the files are written into a hidden temporary folder ``.NAME.tmp-PID-XXXX``
+next to ``NAME``, which is renamed into place; an earlier run there is first renamed to
+``.NAME.old-PID`` and removed afterwards, file by file, only when it holds nothing but run files.
+When the folder holds other things too (``force``, or a run folder a user added files to) or is
+the current folder, the files are written into ``NAME/.cdpsim.tmp-PID-XXXX`` and each is moved
+into ``NAME`` (``manifest.json`` last). A writer killed half way leaves those hidden folders:
+:func:`clean_leftovers` (called by every write) removes the ones whose writer is dead and that
+hold only run files. Folders and files follow the umask.
+
+If the folder cannot be written (disk full, no permission, ...), :func:`write_with_fallback`
+saves the run to :func:`fallback_folder` instead and raises a :class:`WriteError` naming both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from sim.model import ProtocolModel
+    from sim.record import RunResult
+
+#: The files of a run folder, all written by cdpsim.
+RUN_FILES = (
+    "manifest.json",
+    "timeseries.parquet",
+    "events.parquet",
+    "auctions.parquet",
+    "vaults.parquet",
+    "summary.json",
+)
+#: ``manifest["kind"]`` of a run folder's manifest.
+MANIFEST_KIND = "cdpsim-run"
+#: ``manifest["status"]``: the run reached its end.
+STATUS_OK = "ok"
+#: ``manifest["status"]``: an error stopped the run (``manifest["error"]`` says which).
+STATUS_FAILED = "failed"
+#: ``manifest["status"]``: the run was stopped (Ctrl-C, SIGTERM) before its end.
+STATUS_INTERRUPTED = "interrupted"
+STATUSES = (STATUS_OK, STATUS_FAILED, STATUS_INTERRUPTED)
+
+_MANIFEST = "manifest.json"
+_TMP_TAG, _OLD_TAG = "tmp", "old"
+#: Prefix of the temporary folder inside a folder written in place.
+_INPLACE_PREFIX = ".cdpsim"
+#: Entries of a refused folder named in the message.
+_LISTED_ENTRIES = 5
+#: The permission bits a new folder gets before the umask.
+_FOLDER_MODE = 0o777
+#: How long the git revision may take [s].
+_GIT_TIMEOUT_S = 5
+
+
+class OutputError(Exception):
+    """The output folder cannot be used; nothing was written.
+
+    The message is for the user: ``"PATH: REASON"``, the folder and what is wrong with it.
+
+    Attributes:
+        path: the output folder as given.
+        reason: what is wrong with it.
+    """
+
+    def __init__(self, path: str | Path, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = Path(path)
+        self.reason = reason
+
+
+class WriteError(Exception):
+    """Writing the run folder failed after the run; the run was saved elsewhere if possible.
+
+    Attributes:
+        path: the output folder that could not be written.
+        reason: why (e.g. ``No space left on device``).
+        ticks: ticks the run computed.
+        fallback: where the run was saved instead (``None`` if that failed too).
+        fallback_reason: why the fallback failed (``None`` if it did not).
+        result: the run's result (the caller still has its tables and KPIs).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        reason: str,
+        *,
+        ticks: int,
+        fallback: Path | None,
+        fallback_reason: str | None = None,
+        result: RunResult | None = None,
+    ):
+        self.path = Path(path)
+        self.reason = reason
+        self.ticks = ticks
+        self.fallback = fallback
+        self.fallback_reason = fallback_reason
+        self.result = result
+        if fallback is not None:
+            message = (
+                f"cannot write {path}: {reason}; "
+                f"the run ({ticks} ticks) was saved to {fallback} instead"
+            )
+        else:
+            message = (
+                f"cannot write {path}: {reason}; nor a fallback folder: {fallback_reason}; "
+                f"the {ticks} ticks computed are lost"
+            )
+        super().__init__(message)
+
+
+# ------------------------------------------------------------------------------------- manifest
+
+
+def _git_revision() -> str | None:
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=_GIT_TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def build_manifest(
+    model: ProtocolModel, *, wall_time_s: float, status: str, error: str | None = None
+) -> dict[str, Any]:
+    """The run's manifest: marker, resolved scenario, seed, versions, wall time and status.
+
+    Args:
+        model: the (finished or stopped) model.
+        wall_time_s: the run's wall time [s].
+        status: one of :data:`STATUSES`.
+        error: the error and its traceback, for a failed run.
+
+    Returns:
+        The manifest, ``manifest["kind"] == MANIFEST_KIND``.
+    """
+    import mesa
+    import pyarrow
+
+    from sim import __version__
+
+    if status not in STATUSES:
+        raise ValueError(f"status {status!r} is not one of {STATUSES}")
+    return {
+        "kind": MANIFEST_KIND,
+        "scenario": model.spec.to_dict(),
+        "seed": model.seed,
+        "ticks": model.recorder.rows - 1,
+        "status": status,
+        "error": error,
+        "cdpsim_version": __version__,
+        "git_revision": _git_revision(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "pyarrow": pyarrow.__version__,
+        "mesa": mesa.__version__,
+        "wall_time_s": round(wall_time_s, 3),
+        "files": list(RUN_FILES),
+    }
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _to_json(payload: Any) -> str:
+    return json.dumps(payload, indent=2, default=_json_default, allow_nan=True) + "\n"
+
+
+def read_manifest(path: str | Path) -> dict[str, Any] | None:
+    """The manifest of a run folder, or ``None`` if ``path`` holds no readable cdpsim manifest."""
+    try:
+        manifest = json.loads((Path(path) / _MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict):
+        return None
+    if manifest.get("kind") == MANIFEST_KIND:
+        return manifest
+    if "cdpsim_version" in manifest and "files" in manifest:  # written before the marker
+        return manifest
+    return None
+
+
+def is_run_folder(path: str | Path) -> bool:
+    """Whether ``path`` is a folder holding a cdpsim run (its manifest says so)."""
+    path = Path(path)
+    return path.is_dir() and read_manifest(path) is not None
+
+
+def holds_run(path: str | Path, result: RunResult) -> bool:
+    """Whether the run folder ``path`` holds exactly the run ``result`` (same manifest)."""
+    found = read_manifest(path)
+    return found is not None and found == json.loads(_to_json(result.manifest))
+
+
+# ------------------------------------------------------------------------------------ checks
+
+
+def _entries(path: Path) -> list[str]:
+    return sorted(p.name for p in path.iterdir())
+
+
+def _only_run_files(path: Path) -> bool:
+    """Whether ``path`` holds nothing but regular files named like run files."""
+    try:
+        entries = list(path.iterdir())
+    except OSError:
+        return False
+    return all(p.name in RUN_FILES and p.is_file() and not p.is_symlink() for p in entries)
+
+
+def _describe(names: list[str]) -> str:
+    shown = ", ".join(names[:_LISTED_ENTRIES])
+    more = len(names) - _LISTED_ENTRIES
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+def _home() -> Path | None:
+    try:
+        return Path.home().resolve()
+    except (RuntimeError, KeyError, OSError):
+        return None
+
+
+def _is_cwd_or_above(path: Path) -> bool:
+    try:
+        cwd = Path.cwd().resolve()
+    except OSError:
+        return False
+    return path == cwd or path in cwd.parents
+
+
+def _writable(path: Path) -> bool:
+    return os.access(path, os.W_OK | os.X_OK)
+
+
+def _inspect(out: Path, force: bool) -> tuple[Path, str]:
+    """Check ``out`` and say how a run would be written there.
+
+    Returns:
+        The resolved folder and the mode: ``new`` (it does not exist), ``swap`` (empty, or an
+        earlier run holding only run files: replaced atomically) or ``inplace`` (run files
+        written into it, nothing else touched).
+
+    Raises:
+        OutputError: the folder cannot be used.
+    """
+    try:
+        resolved = out.expanduser().resolve()
+    except (OSError, RuntimeError) as exc:
+        raise OutputError(out, f"cannot resolve the folder: {exc}") from exc
+    if resolved == Path(resolved.anchor):
+        raise OutputError(out, f"refusing to write a run into the root folder {resolved}")
+    if resolved == _home():
+        raise OutputError(out, f"refusing to write a run into your home folder {resolved}")
+    nearest = resolved
+    try:
+        while not nearest.exists():
+            nearest = nearest.parent
+    except OSError as exc:
+        raise OutputError(out, f"cannot look into {nearest}: {exc.strerror}") from exc
+    if not nearest.is_dir():
+        what = "it is a file" if nearest == resolved else f"{nearest} is a file"
+        raise OutputError(out, f"not a folder: {what}")
+    if nearest != resolved:
+        if not _writable(nearest):
+            raise OutputError(out, f"no permission to create folders in {nearest}")
+        return resolved, "new"
+    try:
+        names = _entries(resolved)
+    except OSError as exc:
+        raise OutputError(out, f"cannot list the folder: {exc.strerror}") from exc
+    run = is_run_folder(resolved)
+    here = _is_cwd_or_above(resolved)
+    if here and not run:
+        raise OutputError(
+            out,
+            f"refusing to write a run into {resolved}, the current folder or one above it, "
+            "which is not a cdpsim run folder; name a new folder instead",
+        )
+    if names and not run and not force:
+        raise OutputError(
+            out,
+            f"not a cdpsim run folder, it holds {_describe(names)}; choose another "
+            "output folder, or use --force to write the run files into it (nothing else in it "
+            "is changed)",
+        )
+    swap = not here and (not names or (run and _only_run_files(resolved)))
+    if swap:
+        if not _writable(resolved.parent):
+            raise OutputError(out, f"no permission to write in {resolved.parent}")
+        return resolved, "swap"
+    if not _writable(resolved):
+        raise OutputError(out, "no permission to write in the folder")
+    return resolved, "inplace"
+
+
+def check_output_folder(path: str | Path, force: bool = False) -> None:
+    """Check that a run may be written to ``path``, without writing anything.
+
+    Args:
+        path: the run folder.
+        force: accept an existing folder that is not a cdpsim run folder (its other files are
+            left alone).
+
+    Raises:
+        OutputError: the folder cannot be used (the message says why).
+    """
+    _inspect(Path(path), force)
+
+
+# ----------------------------------------------------------------------------------- leftovers
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process
+        return True
+    return True
+
+
+def _remove_run_files(folder: Path) -> bool:
+    """Remove ``folder`` if it holds only run files (unlinking those only); whether it went."""
+    if not _only_run_files(folder):
+        return False
+    try:
+        for entry in folder.iterdir():
+            if entry.name in RUN_FILES:
+                entry.unlink()
+        folder.rmdir()
+    except OSError:
+        return False
+    return True
+
+
+def clean_leftovers(out: str | Path) -> list[Path]:
+    """Remove the hidden folders a killed write to ``out`` left behind.
+
+    Only ``.NAME.tmp-PID-*`` / ``.NAME.old-PID`` next to ``out`` and ``.cdpsim.tmp-PID-*``
+    inside it are considered, and only those whose writer (``PID``) is no longer running and that
+    hold nothing but run files.
+
+    Args:
+        out: the run folder.
+
+    Returns:
+        The folders removed.
+    """
+    resolved = Path(out).expanduser().resolve()
+    name = re.escape(resolved.name)
+    places = [
+        (resolved.parent, re.compile(rf"\.{name}\.(?:{_TMP_TAG}-(\d+)-.+|{_OLD_TAG}-(\d+))")),
+        (resolved, re.compile(rf"{re.escape(_INPLACE_PREFIX)}\.{_TMP_TAG}-(\d+)-.+()")),
+    ]
+    removed = []
+    for folder, pattern in places:
+        try:
+            candidates = list(folder.iterdir())
+        except OSError:
+            continue
+        for entry in candidates:
+            match = pattern.fullmatch(entry.name)
+            if match is None or not entry.is_dir() or entry.is_symlink():
+                continue
+            pid = int(match.group(1) or match.group(2))
+            if not _pid_alive(pid) and _remove_run_files(entry):
+                removed.append(entry)
+    return removed
+
+
+# ------------------------------------------------------------------------------------- writing
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where the platform allows."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM for the block (they are delivered after it)."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _write_files(result: RunResult, folder: Path) -> None:
+    """The run files into ``folder``, ``manifest.json`` last."""
+    result.timeseries.to_parquet(folder / "timeseries.parquet", index=False)
+    result.events.to_parquet(folder / "events.parquet", index=False)
+    result.auctions.to_parquet(folder / "auctions.parquet", index=False)
+    result.vaults.to_parquet(folder / "vaults.parquet", index=False)
+    (folder / "summary.json").write_text(_to_json(result.summary))
+    (folder / _MANIFEST).write_text(_to_json(result.manifest))
+
+
+def _temp_folder(parent: Path, prefix: str) -> Path:
+    tmp = Path(tempfile.mkdtemp(prefix=f"{prefix}.{_TMP_TAG}-{os.getpid()}-", dir=parent))
+    tmp.chmod(_FOLDER_MODE & ~_umask())  # mkdtemp makes it 0700
+    return tmp
+
+
+def write_run_folder(result: RunResult, out: str | Path, force: bool = False) -> Path:
+    """Write the run files of ``result`` into the folder ``out``.
+
+    See the module's docstring for what is written where; the folder is checked as by
+    :func:`check_output_folder` first, and leftovers of killed writes are cleaned.
+
+    Args:
+        result: the run.
+        out: the run folder (created with its parents if missing).
+        force: write into an existing folder that is not a cdpsim run folder.
+
+    Returns:
+        ``out``.
+
+    Raises:
+        OutputError: the folder cannot be used (nothing was written).
+        OSError: writing failed (nothing was left half written).
+    """
+    out = Path(out)
+    target, mode = _inspect(out, force)
+    clean_leftovers(target)
+    if mode == "inplace":
+        _write_in_place(result, target)
+        return out
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temp_folder(target.parent, f".{target.name}")
+    old = target.with_name(f".{target.name}.{_OLD_TAG}-{os.getpid()}")
+    try:
+        _write_files(result, tmp)
+        with _signals_held():
+            if mode == "swap" and target.exists() and any(target.iterdir()):
+                if not (_only_run_files(target) and is_run_folder(target)):
+                    raise OutputError(out, "the folder changed while the run was written")
+                target.rename(old)
+                try:
+                    tmp.rename(target)
+                except BaseException:
+                    old.rename(target)
+                    raise
+            else:
+                tmp.rename(target)  # a new folder, or over an empty one
+            if old.exists():
+                _remove_run_files(old)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _write_in_place(result: RunResult, target: Path) -> None:
+    tmp = _temp_folder(target, _INPLACE_PREFIX)
+    try:
+        _write_files(result, tmp)
+        with _signals_held():
+            for name in RUN_FILES[1:] + RUN_FILES[:1]:  # the manifest last
+                os.replace(tmp / name, target / name)
+            tmp.rmdir()
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def fallback_folder(name: str, *, now: dt.datetime | None = None) -> Path:
+    """Where a run that cannot be written to its folder is saved instead.
+
+    A new folder ``cdpsim-<name>-<UTC time>-<pid>`` in :func:`tempfile.gettempdir`
+    (``-2``, ``-3``, ... appended if it exists).
+
+    Args:
+        name: the scenario's name.
+        now: the time to stamp (default: now).
+
+    Returns:
+        A path that does not exist yet.
+    """
+    stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%SZ")
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "run"
+    base = Path(tempfile.gettempdir()) / f"cdpsim-{safe}-{stamp}-{os.getpid()}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
+
+
+def _reason(exc: OSError | OutputError) -> str:
+    if isinstance(exc, OutputError):
+        return exc.reason
+    return exc.strerror or str(exc)
+
+
+def write_with_fallback(result: RunResult, out: str | Path, force: bool = False) -> Path:
+    """Write the run folder, or, if that fails, save the run to :func:`fallback_folder`.
+
+    Args:
+        result: the run.
+        out: the run folder.
+        force: as in :func:`write_run_folder`.
+
+    Returns:
+        ``out``, written.
+
+    Raises:
+        WriteError: ``out`` could not be written; ``fallback`` says where the run went (or
+            ``None`` with ``fallback_reason`` if that failed too).
+    """
+    try:
+        return write_run_folder(result, out, force=force)
+    except (OSError, OutputError) as exc:
+        reason, first = _reason(exc), exc
+    ticks = int(result.manifest.get("ticks", len(result.timeseries) - 1))
+    name = str(result.manifest.get("scenario", {}).get("name", "run"))
+    fallback = fallback_folder(name)
+    try:
+        write_run_folder(result, fallback)
+    except (OSError, OutputError) as exc:
+        fallback_reason = f"{fallback}: {_reason(exc)}"
+        raise WriteError(
+            out, reason, ticks=ticks, fallback=None, fallback_reason=fallback_reason, result=result
+        ) from first
+    raise WriteError(out, reason, ticks=ticks, fallback=fallback, result=result) from first
+
+
+__all__ = [
+    "MANIFEST_KIND",
+    "RUN_FILES",
+    "STATUSES",
+    "STATUS_FAILED",
+    "STATUS_INTERRUPTED",
+    "STATUS_OK",
+    "OutputError",
+    "WriteError",
+    "build_manifest",
+    "check_output_folder",
+    "clean_leftovers",
+    "fallback_folder",
+    "holds_run",
+    "is_run_folder",
+    "read_manifest",
+    "write_run_folder",
+    "write_with_fallback",
+]
