@@ -102,14 +102,27 @@ def main() -> None:
     """cdpsim: agent-based simulation of MakerDAO-style stablecoins."""
 
 
+#: ``--data-dir DIR``: a folder besides the scenario's own that its data files may come from.
+_data_dir_option = click.option(
+    "--data-dir",
+    "data_dirs",
+    multiple=True,
+    metavar="DIR",
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    help="Also allow data files (replayed CSVs) from this folder; by default only files in the "
+    "scenario's own folder are read (repeatable).",
+)
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-def validate(paths: tuple[Path, ...]) -> None:
+@_data_dir_option
+def validate(paths: tuple[Path, ...], data_dirs: tuple[Path, ...]) -> None:
     """Validate scenario files (all errors, as file:line: field: message)."""
     bad = 0
     for path in paths:
         try:
-            load_scenario(path)
+            load_scenario(path, data_dirs=data_dirs)
         except ScenarioError as exc:
             bad += 1
             _err(str(exc))
@@ -136,6 +149,7 @@ def validate(paths: tuple[Path, ...]) -> None:
     metavar="PATH=VALUE",
     help="Override a scenario field, e.g. --set ilks.ETH-A.mat=1.45 (repeatable).",
 )
+@_data_dir_option
 @click.option(
     "--force",
     is_flag=True,
@@ -143,7 +157,12 @@ def validate(paths: tuple[Path, ...]) -> None:
     "(nothing else in it is touched).",
 )
 def run(
-    scenario: Path, seed: int | None, out: Path | None, overrides: tuple[str, ...], force: bool
+    scenario: Path,
+    seed: int | None,
+    out: Path | None,
+    overrides: tuple[str, ...],
+    data_dirs: tuple[Path, ...],
+    force: bool,
 ) -> None:
     """Run one scenario, write its run folder and print its KPIs.
 
@@ -157,7 +176,7 @@ def run(
     _sigterm_as_interrupt()
 
     try:
-        spec = load_scenario(scenario, overrides=overrides)
+        spec = load_scenario(scenario, overrides=overrides, data_dirs=data_dirs)
     except ScenarioError as exc:
         _err(str(exc))
         sys.exit(EXIT_BAD_INPUT)

@@ -30,6 +30,7 @@ from sim.agents.keeper import Keeper, MkrBidder
 from sim.agents.price_shock import PriceShockAgent
 from sim.market import gas as gasm
 from sim.market import prices as px
+from sim.market.build import build_gas_process, build_price_process
 from sim.market.depth import ConstantProduct, DaiMarket, LogLinear, Market
 from sim.protocol.clip import Clipper, Curve, Dog
 from sim.protocol.flip import Cat, Flipper
@@ -40,19 +41,7 @@ from sim.protocol.savings import Pot
 from sim.protocol.vat import Vat
 from sim.protocol.vow import Flapper, Flopper, Vow
 from sim.record import Recorder
-from sim.scenario import (
-    BridgePrice,
-    ClipLiquidation,
-    ConstantGasSpec,
-    GbmPrice,
-    JumpDiffusionPrice,
-    ReplayGasSpec,
-    ReplayPrice,
-    Scenario,
-    ScriptedPrice,
-    SpikeGasSpec,
-    correlation_matrix,
-)
+from sim.scenario import ClipLiquidation, Scenario, correlation_matrix
 
 
 class InvariantError(RuntimeError):
@@ -83,61 +72,6 @@ class Streams:
             borrowers=[np.random.default_rng(s) for s in borrowers.spawn(n_cohorts)],
             gas=np.random.default_rng(gas),
         )
-
-
-def build_price_process(spec, scenario: Scenario):
-    """The exogenous process object of a collateral's price spec."""
-    if isinstance(spec, GbmPrice):
-        return px.GBM(start=spec.start, vol=spec.vol, drift=spec.drift)
-    if isinstance(spec, JumpDiffusionPrice):
-        return px.JumpDiffusion(
-            start=spec.start,
-            vol=spec.vol,
-            drift=spec.drift,
-            jump_rate=spec.jump_rate,
-            jump_mean=spec.jump_mean,
-            jump_std=spec.jump_std,
-        )
-    if isinstance(spec, ScriptedPrice):
-        crash = None
-        if spec.crash is not None:
-            crash = (spec.crash.depth, spec.crash.at, spec.crash.over)
-        points = [tuple(p) for p in spec.points] if spec.points is not None else None
-        if spec.start is None and points is None:
-            raise ValueError("a scripted crash needs a start price")
-        start = spec.start if spec.start is not None else points[0][1]
-        return px.Scripted(start=start, points=points, crash=crash, vol=spec.vol)
-    if isinstance(spec, ReplayPrice):
-        return _replay(spec, scenario, vol=spec.vol)
-    if isinstance(spec, BridgePrice):
-        return px.Bridge(
-            start=spec.start, target=spec.target, at=spec.at, vol=spec.vol, drift=spec.drift
-        )
-    raise TypeError(f"unknown price spec {spec!r}")
-
-
-def build_gas_process(spec, scenario: Scenario):
-    """The gas process of the scenario's network section."""
-    if isinstance(spec, ConstantGasSpec):
-        return gasm.ConstantGas(spec.gwei)
-    if isinstance(spec, SpikeGasSpec):
-        return gasm.SpikeGas(
-            base=spec.base, peak=spec.peak, at=spec.at, over=spec.over, decay=spec.decay
-        )
-    if isinstance(spec, ReplayGasSpec):
-        return _replay(spec, scenario)
-    raise TypeError(f"unknown gas spec {spec!r}")
-
-
-def _replay(spec: ReplayPrice | ReplayGasSpec, scenario: Scenario, vol: float = 0.0) -> px.Replay:
-    """A CSV column replayed on the scenario's clock (times relative to ``clock.start``)."""
-    times, values = px.read_series_csv(
-        scenario.resolve(spec.file),
-        spec.column,
-        time_column=spec.time_column,
-        start=scenario.clock.start,
-    )
-    return px.Replay(times=times, values=values, interpolate=spec.interpolate, vol=vol)
 
 
 def _curve(spec) -> Curve:

@@ -126,7 +126,10 @@ def test_overrides_apply_and_validate(small_scenario_file):
     errs = errors_of(small_scenario_file, overrides=["ilks.ETH-A.mat=0.9"])
     assert "--set ilks.ETH-A.mat=0.9" in errs[0] and "ilks.ETH-A.mat" in errs[0]
     errs = errors_of(small_scenario_file, overrides=["borrowers.9.vaults=1"])
-    assert "no item '9'" in errs[0]
+    assert errs == [
+        f"{small_scenario_file} (--set borrowers.9.vaults=1): borrowers.9: "
+        "no cohort '9' in borrowers (it has 2: 0–1)"
+    ]
     with pytest.raises(ValueError):
         parse_override("no-equals-sign")
 

@@ -25,6 +25,7 @@ import csv
 import itertools
 import math
 import os
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, Protocol
@@ -36,6 +37,11 @@ YEAR = 31_536_000.0
 
 Interpolation = Literal["linear", "previous", "bridge"]
 _INTERPOLATIONS = ("linear", "previous", "bridge")
+#: What a replay does outside its data: keep the first/last value, or refuse.
+Beyond = Literal["hold", "error"]
+_BEYOND = ("hold", "error")
+#: Slack when testing whether data cover a time [s] (float rounding of tick times).
+COVER_TOL_S = 1e-6
 
 
 class PriceProcess(Protocol):
@@ -314,7 +320,9 @@ class Scripted:
 class Replay:
     """Replay of a data series (e.g. read by :func:`read_series_csv`) on the tick grid.
 
-    Values before the first data point hold the first value; after the last, the last.
+    Outside the data, ``beyond`` decides: ``hold`` (the default) keeps the first value before
+    the first data point and the last value after the last; ``error`` refuses a tick grid the
+    data do not cover (:meth:`path` raises :class:`ValueError`).
     Between data points, ``interpolate`` is one of:
 
     - ``linear``: linear interpolation of the value;
@@ -334,12 +342,14 @@ class Replay:
         values: data values (price [quote/token] or gas [gwei]); > 0 for ``bridge``.
         interpolate: ``linear``, ``previous`` or ``bridge``.
         vol: volatility of the bridge [1/√yr], ≥ 0 (only used by ``bridge``).
+        beyond: ``hold`` or ``error`` (see above).
     """
 
     times: np.ndarray
     values: np.ndarray
     interpolate: Interpolation = "linear"
     vol: float = 0.0
+    beyond: Beyond = "hold"
 
     def __post_init__(self) -> None:
         times = np.array(self.times, dtype=np.float64).ravel()
@@ -354,6 +364,10 @@ class Replay:
             f"interpolate must be one of {', '.join(_INTERPOLATIONS)}, got {self.interpolate!r}",
         )
         _require(_finite(self.vol) and self.vol >= 0, f"vol must be >= 0, got {self.vol!r}")
+        _require(
+            self.beyond in _BEYOND,
+            f"beyond must be one of {', '.join(_BEYOND)}, got {self.beyond!r}",
+        )
         if self.interpolate == "bridge":
             _require(bool(np.all(values > 0)), "bridge interpolation needs positive values")
         times.flags.writeable = False
@@ -364,14 +378,27 @@ class Replay:
     def path(
         self, n_ticks: int, dt: float, rng: np.random.Generator, z: np.ndarray | None = None
     ) -> np.ndarray:
-        """Values at the ``n_ticks + 1`` tick boundaries (no randomness unless ``bridge``)."""
+        """Values at the ``n_ticks + 1`` tick boundaries (no randomness unless ``bridge``).
+
+        Raises:
+            ValueError: with ``beyond="error"``, when the data do not cover every tick.
+        """
         t = tick_times(n_ticks, dt)
+        if self.beyond == "error" and not self.covers(float(t[-1])):
+            raise ValueError(
+                f"the data cover {self.times[0]:g} s to {self.times[-1]:g} s, the run needs "
+                f"0 s to {t[-1]:g} s (beyond='error')"
+            )
         if self.interpolate == "linear":
             return np.interp(t, self.times, self.values)
         if self.interpolate == "previous":
             i = np.searchsorted(self.times, t, side="right") - 1
             return self.values[np.maximum(i, 0)]
         return self._bridge(t, dt, rng, z)
+
+    def covers(self, end: float) -> bool:
+        """Whether the data span the run from time 0 to ``end`` [s since the start]."""
+        return bool(self.times[0] <= COVER_TOL_S and self.times[-1] >= end - COVER_TOL_S)
 
     def _bridge(
         self, t: np.ndarray, dt: float, rng: np.random.Generator, z: np.ndarray | None
@@ -585,6 +612,21 @@ def _parse_time(text: str) -> datetime:
     return _as_utc(datetime.fromisoformat(text.strip()))
 
 
+#: A header cell that looks like a column name (listed in messages; anything else is not).
+_COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,63}$")
+#: Most column names listed in a message.
+_MAX_LISTED_COLUMNS = 20
+
+
+def _describe_header(header: list[str]) -> str:
+    """The header's column names when they look like names; never other file contents."""
+    if not header or not all(_COLUMN_NAME.match(h) for h in header):
+        return "the first line is not a header of column names"
+    listed = ", ".join(header[:_MAX_LISTED_COLUMNS])
+    more = len(header) - _MAX_LISTED_COLUMNS
+    return f"columns: {listed}" + (f" and {more} more" if more > 0 else "")
+
+
 def read_series_csv(
     path: str | os.PathLike,
     column: str,
@@ -593,6 +635,7 @@ def read_series_csv(
     *,
     positive: bool = True,
     missing: Literal["error", "trailing", "skip"] = "trailing",
+    bounds: tuple[float, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Read one numeric column of a time-stamped CSV file.
 
@@ -612,14 +655,17 @@ def read_series_csv(
             cells only after the last non-empty one (a column that stops early, e.g. a gas
             series covering only the first day) and drops those rows; ``skip`` drops every row
             with an empty value. Timestamps are required on every row in all modes.
+        bounds: ``(lowest, highest)`` value allowed, e.g. the price bounds of a scenario.
 
     Returns:
         ``(times, values)``: times [s since ``start``] and values, float64 arrays.
 
     Raises:
         DataError: missing or unreadable file, missing column, unparsable timestamp or number,
-            non-increasing timestamps, a non-positive value with ``positive=True``, a missing
-            value not allowed by ``missing``, or no data rows; it names file, line and column.
+            non-increasing timestamps, a non-positive value with ``positive=True``, a value
+            outside ``bounds``, a missing value not allowed by ``missing``, or no data rows; it
+            names file, line and column, and never quotes the file's contents (a file given
+            by mistake, e.g. a secret, is not echoed).
     """
     if missing not in ("error", "trailing", "skip"):
         raise ValueError(f"missing must be error, trailing or skip, got {missing!r}")
@@ -637,9 +683,7 @@ def read_series_csv(
             header = [h.strip() for h in header]
             for name in (time_column, column):
                 if name not in header:
-                    raise DataError(
-                        shown, 1, name, f"no such column (columns: {', '.join(header)})"
-                    )
+                    raise DataError(shown, 1, name, f"no such column ({_describe_header(header)})")
             i_time = header.index(time_column)
             i_value = header.index(column)
             stamps: list[datetime] = []
@@ -654,20 +698,17 @@ def read_series_csv(
                     raise DataError(
                         shown, line, column, f"row has {len(row)} fields, header has {len(header)}"
                     )
-                stamp_text = row[i_time].strip()
                 try:
-                    stamp = _parse_time(stamp_text)
+                    stamp = _parse_time(row[i_time])
                 except ValueError:
-                    raise DataError(
-                        shown, line, time_column, f"not an ISO-8601 timestamp: {stamp_text!r}"
-                    ) from None
+                    raise DataError(shown, line, time_column, "not an ISO-8601 timestamp") from None
                 if stamps and stamp <= stamps[-1]:
                     raise DataError(
                         shown,
                         line,
                         time_column,
-                        f"timestamps must be strictly increasing: {stamp_text} does not come "
-                        f"after {stamps[-1].isoformat()} (line {lines[-1]})",
+                        "timestamps must be strictly increasing: this one does not come after "
+                        f"the one on line {lines[-1]}",
                     )
                 text = row[i_value].strip()
                 if not text:
@@ -690,18 +731,25 @@ def read_series_csv(
                 try:
                     value = float(text)
                 except ValueError:
-                    raise DataError(shown, line, column, f"not a number: {text!r}") from None
+                    raise DataError(shown, line, column, "not a number") from None
                 if not math.isfinite(value):
-                    raise DataError(shown, line, column, f"not a finite number: {text!r}")
+                    raise DataError(shown, line, column, "not a finite number")
                 if positive and value <= 0:
-                    raise DataError(shown, line, column, f"value must be > 0, got {text}")
+                    raise DataError(shown, line, column, "the value must be > 0")
+                if bounds is not None and not bounds[0] <= value <= bounds[1]:
+                    raise DataError(
+                        shown,
+                        line,
+                        column,
+                        f"the value is outside the allowed range [{bounds[0]:g}, {bounds[1]:g}]",
+                    )
                 stamps.append(stamp)
                 values.append(value)
                 lines.append(line)
         except csv.Error as exc:
             raise DataError(shown, reader.line_num, column, f"malformed CSV: {exc}") from None
-        except UnicodeDecodeError as exc:
-            raise DataError(shown, reader.line_num + 1, column, f"not UTF-8 text: {exc}") from None
+        except UnicodeDecodeError:
+            raise DataError(shown, reader.line_num + 1, column, "not UTF-8 text") from None
     if not stamps:
         raise DataError(shown, 1, column, "no data rows")
     if start is None:
