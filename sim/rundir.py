@@ -13,7 +13,8 @@ can refuse a bad ``--out`` before simulating.
 
 Writing is atomic: the files are written into a hidden temporary folder ``.NAME.tmp-PID-XXXX``
 next to ``NAME``, which is renamed into place; an earlier run there is first renamed to
-``.NAME.old-PID`` and removed afterwards, file by file, only when it holds nothing but run files.
+``.NAME.old-PID-XXXX`` and removed afterwards, file by file, only when it holds nothing but run
+files.
 When the folder holds other things too (``force``, or a run folder a user added files to) or is
 the current folder, the files are written into ``NAME/.cdpsim.tmp-PID-XXXX`` and each is moved
 into ``NAME`` (``manifest.json`` last). A writer killed half way leaves those hidden folders:
@@ -32,6 +33,7 @@ import json
 import os
 import platform
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -382,7 +384,7 @@ def _remove_run_files(folder: Path) -> bool:
 def clean_leftovers(out: str | Path) -> list[Path]:
     """Remove the hidden folders a killed write to ``out`` left behind.
 
-    Only ``.NAME.tmp-PID-*`` / ``.NAME.old-PID`` next to ``out`` and ``.cdpsim.tmp-PID-*``
+    Only ``.NAME.tmp-PID-*`` / ``.NAME.old-PID[-*]`` next to ``out`` and ``.cdpsim.tmp-PID-*``
     inside it are considered, and only those whose writer (``PID``) is no longer running and that
     hold nothing but run files.
 
@@ -395,7 +397,10 @@ def clean_leftovers(out: str | Path) -> list[Path]:
     resolved = Path(out).expanduser().resolve()
     name = re.escape(resolved.name)
     places = [
-        (resolved.parent, re.compile(rf"\.{name}\.(?:{_TMP_TAG}-(\d+)-.+|{_OLD_TAG}-(\d+))")),
+        (
+            resolved.parent,
+            re.compile(rf"\.{name}\.(?:{_TMP_TAG}-(\d+)-.+|{_OLD_TAG}-(\d+)(?:-.+)?)"),
+        ),
         (resolved, re.compile(rf"{re.escape(_INPLACE_PREFIX)}\.{_TMP_TAG}-(\d+)-.+()")),
     ]
     removed = []
@@ -484,7 +489,7 @@ def write_run_folder(result: RunResult, out: str | Path, force: bool = False) ->
         return out
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temp_folder(target.parent, f".{target.name}")
-    old = target.with_name(f".{target.name}.{_OLD_TAG}-{os.getpid()}")
+    old = target.with_name(f".{target.name}.{_OLD_TAG}-{os.getpid()}-{secrets.token_hex(4)}")
     try:
         _write_files(result, tmp)
         with _signals_held():

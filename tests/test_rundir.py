@@ -246,6 +246,7 @@ def test_leftovers_of_a_dead_writer_are_cleaned(tmp_path, dead_pid):
     gone = [
         leftover(tmp_path / f".run.tmp-{dead_pid}-ab12", "timeseries.parquet", "events.parquet"),
         leftover(tmp_path / f".run.old-{dead_pid}", *RUN_FILES),
+        leftover(tmp_path / f".run.old-{dead_pid}-ef56", "manifest.json"),
         leftover(tmp_path / f".run.tmp-{dead_pid}-empty"),
         leftover(out / f".cdpsim.tmp-{dead_pid}-cd34", "summary.json"),
     ]
