@@ -569,3 +569,72 @@ def test_data_error_pickles():
     clone = pickle.loads(pickle.dumps(err))
     assert str(clone) == "a.csv:3: eth_close: not a number: 'x'"
     assert (clone.path, clone.line, clone.column) == ("a.csv", 3, "eth_close")
+
+
+# --------------------------------------------------------------------------------------------
+# what the data do beyond their span; messages that name, never quote
+
+
+def test_replay_beyond_error_refuses_ticks_outside_the_data():
+    proc = Replay(np.array([0.0, HOUR]), np.array([10.0, 20.0]), "linear", beyond="error")
+    np.testing.assert_array_equal(proc.path(2, 1800.0, rng()), [10, 15, 20])  # covered
+    with pytest.raises(ValueError, match="the data cover 0 s to 3600 s"):
+        proc.path(3, 1800.0, rng())
+    late = Replay(np.array([600.0, HOUR]), np.array([10.0, 20.0]), "linear", beyond="error")
+    with pytest.raises(ValueError, match="beyond='error'"):
+        late.path(1, 1800.0, rng())
+    assert proc.covers(HOUR) and not proc.covers(HOUR + 1) and not late.covers(HOUR)
+
+
+def test_replay_beyond_hold_is_the_default_and_checked():
+    proc = Replay(np.array([HOUR]), np.array([10.0]), "previous")
+    assert proc.beyond == "hold"
+    np.testing.assert_array_equal(proc.path(3, HOUR, rng()), [10, 10, 10, 10])
+    with pytest.raises(ValueError, match="beyond must be one of"):
+        Replay(np.array([0.0]), np.array([1.0]), beyond="extrapolate")
+
+
+SECRET = "hunter2-do-not-print"
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "fragment"),
+    [
+        (f"root:x:0:0:{SECRET}:/root:/bin/bash\n", "eth_close", "not a header of column names"),
+        (f"timestamp,eth_close\n{SECRET},1\n", "eth_close", "not an ISO-8601 timestamp"),
+        (f"timestamp,eth_close\n2020-03-12T00:00:00Z,{SECRET}\n", "eth_close", "not a number"),
+        (
+            "timestamp,eth_close\n2020-03-12T00:00:00Z,1\n2020-03-12T00:00:00Z,2\n",
+            "eth_close",
+            "does not come after the one on line 2",
+        ),
+        ("timestamp,eth_close\n2020-03-12T00:00:00Z,-7.25\n", "eth_close", "must be > 0"),
+        ("timestamp,eth_close\n2020-03-12T00:00:00Z,inf\n", "eth_close", "not a finite number"),
+    ],
+    ids=["passwd-like", "timestamp", "number", "order", "negative", "infinite"],
+)
+def test_csv_errors_never_quote_the_file(tmp_path, text, column, fragment):
+    path = write(tmp_path, text)
+    with pytest.raises(DataError) as info:
+        read_series_csv(path, column)
+    err = info.value
+    assert fragment in err.message
+    shown = f"{err.column}: {err.message}"  # what is said besides the file's own name
+    assert SECRET not in shown and "-7.25" not in shown and "inf" not in err.message
+
+
+def test_csv_header_names_are_listed_when_they_look_like_names(tmp_path):
+    path = write(tmp_path, HEADER + "2020-03-12T00:00:00Z,1,1\n")
+    err = expect_error(path, "eth_open", 1, "eth_open", "no such column")
+    assert "columns: timestamp, eth_close, gas_mean_gwei" in err.message
+    wide = write(tmp_path, ",".join(f"c{i}" for i in range(30)) + "\n", "wide.csv")
+    err = expect_error(wide, "x", 1, "timestamp", "and 10 more")
+    assert "c19" in err.message and "c20" not in err.message
+
+
+def test_csv_bounds(tmp_path):
+    path = write(tmp_path, HEADER + "2020-03-12T00:00:00Z,5,1\n2020-03-12T01:00:00Z,2e13,1\n")
+    err = expect_error(path, "eth_close", 3, "eth_close", "outside", bounds=(1e-9, 1e12))
+    assert "[1e-09, 1e+12]" in err.message and "2e13" not in err.message
+    _, values = read_series_csv(path, "eth_close", bounds=(1.0, 1e14))
+    np.testing.assert_array_equal(values, [5.0, 2e13])

@@ -225,3 +225,73 @@ def test_mixed_cat_versions_and_reserved_mkr_name(tmp_path):
     errs = errors_of(write(tmp_path, text))
     assert any("liquidation.version" in e and "same version" in e for e in errs), errs
     assert any("collateral.MKR" in e and "taken" in e for e in errs), errs
+
+
+# ---------------------------------------------------------------------------------------- --set paths
+
+
+@pytest.mark.parametrize(
+    ("override", "path", "message"),
+    [
+        (
+            "ilks.ETH-B.mat=1.5",
+            "ilks.ETH-B",
+            "unknown ilk 'ETH-B' (defined: ETH-A); did you mean 'ETH-A'?",
+        ),
+        (
+            "collateral.BTC.price.start=3",
+            "collateral.BTC",
+            "unknown collateral 'BTC' (defined: ETH); --set changes existing collateral only",
+        ),
+        (
+            "collateral.ETH2.market={depth_usd_2pct: 1e7}",
+            "collateral.ETH2",
+            "unknown collateral 'ETH2' (defined: ETH); did you mean 'ETH'?",
+        ),
+        ("borrowers.2.debt=1", "borrowers.2", "no cohort '2' in borrowers (it has 2: 0–1)"),
+        (
+            "keepers.first.dai=1",
+            "keepers.first",
+            "no keeper group 'first' in keepers (it has 1: 0–0)",
+        ),
+        ("clok.tick=1m", "clok", "did you mean 'clock'?"),
+        ("nope.x=1", "nope", "unknown section 'nope' (allowed: name, description, seed, clock,"),
+        ("ilks.ETH-A.matt=2", "ilks.ETH-A.matt", "unknown field 'matt' in ilks.ETH-A"),
+        ("collateral.ETH.price.vol=0.5", "collateral.ETH.price.vol", None),
+        ("collateral.ETH.price.volume=0.5", "collateral.ETH.price.volume", "did you mean 'vol'?"),
+        ("clock.tick.x=1", "clock.tick", "is a value, not a section: cannot set 'x'"),
+        ("base_dir=/", "base_dir", "unknown section 'base_dir'"),
+    ],
+)
+def test_override_paths_follow_the_schema(small_scenario_file, override, path, message):
+    if message is None:
+        load_scenario(small_scenario_file, overrides=[override])
+        return
+    errs = errors_of(small_scenario_file, overrides=[override])
+    assert len(errs) == 1, errs
+    prefix = f"{small_scenario_file} (--set {override}): {path}: "
+    assert errs[0].startswith(prefix), errs
+    assert message in errs[0][len(prefix) :]
+
+
+def test_overrides_may_create_optional_sections_and_entries(small_scenario_file):
+    s = load_scenario(
+        small_scenario_file,
+        overrides=["dai.depth_usd_2pct=1e7", "system.psm.line=1e8", "system.oracle.hop=2h"],
+    )
+    assert s.dai.depth_usd_2pct == 1e7 and s.system.psm.line == 1e8 and s.system.oracle.hop == 7200
+    errs = errors_of(small_scenario_file, overrides=["network.eth=ETH"])
+    assert errs == [
+        f"{small_scenario_file} (--set network.eth=ETH): network.gas: required field is missing"
+    ]
+
+
+def test_several_bad_overrides_are_all_reported(small_scenario_file):
+    errs = errors_of(small_scenario_file, overrides=["nope.x=1", "ilks.ETH-B.mat=2", "x"])
+    assert len(errs) == 3
+    assert "must look like path.to.field=value" in errs[2]
+
+
+def test_an_error_of_a_section_blames_the_override_of_its_field(small_scenario_file):
+    errs = errors_of(small_scenario_file, overrides=["clock.tick=1e-6s"])
+    assert errs[0].startswith(f"{small_scenario_file} (--set clock.tick=1e-6s): clock: the run has")

@@ -54,13 +54,19 @@ def parse_override(text: str) -> tuple[tuple[str, ...], Any]:
     return parts, value
 
 
-def apply_override(data: dict[str, Any], parts: Sequence[str], value: Any) -> DataPath:
+def apply_override(
+    data: dict[str, Any],
+    parts: Sequence[str],
+    value: Any,
+    created: list[DataPath] | None = None,
+) -> DataPath:
     """Set ``data[parts] = value`` in place, following the schema.
 
     Args:
         data: scenario data (a YAML document as Python data).
         parts: the dotted path, split; list indices are numbers.
         value: the new value.
+        created: if given, the path of each section the override creates is appended to it.
 
     Returns:
         The path as data keys (list indices as ``int``).
@@ -83,6 +89,8 @@ def apply_override(data: dict[str, Any], parts: Sequence[str], value: Any) -> Da
         child = node[key] if isinstance(node, list) or key in node else None
         if child is None:
             child = node[key] = {}
+            if created is not None:
+                created.append(tuple(typed))
         elif not isinstance(child, dict | list):
             raise OverrideError(here, f"is a value, not a section: cannot set {parts[depth + 1]!r}")
         node = child
@@ -149,7 +157,10 @@ def apply_overrides(data: Any, overrides: Sequence[str], filename: str) -> dict[
             parts, value = parse_override(text)
             if not isinstance(data, dict):
                 raise OverrideError("", "the file is not a mapping of sections")
-            overridden[apply_override(data, parts, value)] = text
+            created: list[DataPath] = []
+            overridden[apply_override(data, parts, value, created)] = text
+            for path in created:  # problems inside a section the override made are its own
+                overridden.setdefault(path, text)
         except OverrideError as exc:
             errors.append(ErrorItem(blame, None, exc.path, exc.message))
         except ValueError as exc:

@@ -30,7 +30,7 @@ MAX_TICKS = 50_000_000
 #: Bytes per float64 value.
 FLOAT_BYTES = 8
 #: Timeseries columns per ilk, besides the CR quantiles (``sim.record.ILK_FIELDS``).
-ILK_COLUMNS = 8
+ILK_COLUMNS = 11
 #: Timeseries columns of the whole system, with ``tick`` and ``time`` (``sim.record.SYSTEM_FIELDS``).
 SYSTEM_COLUMNS = 12
 #: Copies of the time series held at the end of a run (the recorder's arrays and the table).

@@ -67,7 +67,7 @@ def read_yaml(path: Path) -> tuple[Any, dict[DataPath, int]]:
     except OSError as exc:
         raise fail(f"cannot read: {exc.strerror or type(exc).__name__}") from None
     if len(raw) > MAX_FILE_BYTES:
-        raise fail(_too_big(len(raw), at_least=True))
+        raise fail(_too_big(MAX_FILE_BYTES, at_least=True))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -77,10 +77,10 @@ def read_yaml(path: Path) -> tuple[Any, dict[DataPath, int]]:
 
 
 def _too_big(size: int, at_least: bool = False) -> str:
-    mb = 1024 * 1024
     return (
-        f"the file is {'over ' if at_least else ''}{size / mb:.1f} MB, above the limit of "
-        f"{MAX_FILE_BYTES / mb:.0f} MB for a scenario file (put data in CSV files)"
+        f"the file has {'over ' if at_least else ''}{size:,} bytes, above the limit of "
+        f"{MAX_FILE_BYTES:,} bytes ({MAX_FILE_BYTES // 1024**2} MB) for a scenario file "
+        "(put data in CSV files)"
     )
 
 
