@@ -295,3 +295,34 @@ def test_several_bad_overrides_are_all_reported(small_scenario_file):
 def test_an_error_of_a_section_blames_the_override_of_its_field(small_scenario_file):
     errs = errors_of(small_scenario_file, overrides=["clock.tick=1e-6s"])
     assert errs[0].startswith(f"{small_scenario_file} (--set clock.tick=1e-6s): clock: the run has")
+
+
+# ---------------------------------------------------------------------------------------- layering
+
+
+def test_the_scenario_package_does_not_reach_up_into_the_model():
+    import ast
+
+    from tests.conftest import ROOT
+
+    above = ("sim.model", "sim.agents", "sim.runner", "sim.record", "sim.cli", "sim.protocol")
+    for source in sorted((ROOT / "sim" / "scenario").glob("*.py")):
+        for node in ast.walk(ast.parse(source.read_text())):
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            for name in names:
+                assert not name.startswith(above), (source.name, name)
+
+
+def test_the_model_builds_its_processes_with_the_market_builders():
+    import sim.market.build
+    import sim.model
+
+    assert sim.model.build_price_process is sim.market.build.build_price_process
+    assert sim.model.build_gas_process is sim.market.build.build_gas_process
+    assert not hasattr(sim.model, "_replay")

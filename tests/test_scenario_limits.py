@@ -228,6 +228,12 @@ def test_a_microsecond_tick_is_refused_naming_the_ticks(small_scenario_file):
     )
 
 
+def test_a_tick_too_short_to_count_is_refused(small_scenario_file):
+    err = errors_of(small_scenario_file, ["clock.tick=1e-300s", "clock.duration=365000d"])
+    assert [e.path for e in err.errors] == ["clock"]
+    assert "the run has inf ticks" in err.errors[0].message
+
+
 def test_a_run_ending_after_the_year_9999_is_refused(small_scenario_file):
     err = errors_of(
         small_scenario_file,
@@ -292,3 +298,18 @@ def test_snapshots_that_cannot_fit_are_refused_at_validation(small_scenario_file
 
 def test_physical_memory_is_known():
     assert res.physical_memory() > 0
+
+
+def test_an_alias_bomb_in_an_override_value_is_refused(small_scenario_file):
+    levels = ", ".join(
+        ["&l0 [" + ", ".join(["lol"] * 9) + "]"]
+        + [f"&l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    )
+    err = errors_of(small_scenario_file, [f"description=[{levels}]"])
+    assert len(err.errors) == 1
+    assert "override description: aliases expand the document" in err.errors[0].message
+
+
+def test_lists_and_mappings_are_described_not_printed(small_scenario_file):
+    err = errors_of(small_scenario_file, ["name=[" + ", ".join(["x"] * 500) + "]"])
+    assert str(err).endswith("name: Input should be a valid string (got a list of 500 items)")

@@ -45,7 +45,7 @@ SIGMAS = 10.0
 
 def cross_check(s: Scenario) -> Problems:
     """Every check involving several sections, in the order of the module docstring."""
-    clock = check_resources(s) + _check_clock(s)
+    clock = check_resources(s) or _check_clock(s)
     if clock:
         # The run's length is unusable: the checks below would compute with it.
         return clock

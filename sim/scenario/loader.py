@@ -229,8 +229,13 @@ def _message(err: Mapping[str, Any]) -> str:
 
 
 def _shown(value: Any) -> str:
-    """``repr`` of a value from the file, cut to :data:`SHOWN_VALUE_CHARS`."""
-    if isinstance(value, dict | list) and len(value) > SHOWN_VALUE_CHARS:
-        return f"a {type(value).__name__} of {len(value)} items"
+    """``repr`` of a scalar from the file, cut to :data:`SHOWN_VALUE_CHARS`; a size for others.
+
+    Lists and mappings are never printed: they may be huge, or share parts (YAML aliases).
+    """
+    if isinstance(value, dict):
+        return f"a mapping of {len(value)} keys"
+    if isinstance(value, list | tuple):
+        return f"a list of {len(value)} items"
     text = repr(value)
     return text if len(text) <= SHOWN_VALUE_CHARS else text[: SHOWN_VALUE_CHARS - 1] + "…"

@@ -18,7 +18,7 @@ import yaml
 from sim.scenario.errors import ErrorItem, ScenarioError
 from sim.scenario.paths import fields_of, is_model, section_of, suggestion, unwrap
 from sim.scenario.schema import Scenario
-from sim.scenario.yamlfile import DataPath
+from sim.scenario.yamlfile import DataPath, load_value
 
 #: Maps of named entries that an override may change but not extend, and what an entry is.
 NAMED_ENTRIES = {"collateral": "collateral", "ilks": "ilk"}
@@ -39,7 +39,8 @@ def parse_override(text: str) -> tuple[tuple[str, ...], Any]:
     """Parse ``a.b.c=value`` into a path and a YAML-typed value.
 
     Raises:
-        ValueError: when the text has no ``=`` or an empty path.
+        ValueError: when the text has no ``=`` or an empty path, or the value breaks the YAML
+            limits of :mod:`sim.scenario.yamlfile` (an alias bomb, too many values).
     """
     if "=" not in text:
         raise ValueError(f"override {text!r} must look like path.to.field=value")
@@ -48,9 +49,11 @@ def parse_override(text: str) -> tuple[tuple[str, ...], Any]:
     if not key.strip() or any(not p for p in parts):
         raise ValueError(f"override {text!r} has an empty field name")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = load_value(raw) if raw.strip() else ""
     except yaml.YAMLError:
-        value = raw
+        value = raw  # not YAML: the text itself
+    except ValueError as exc:
+        raise ValueError(f"override {key.strip()}: {exc}") from None
     return parts, value
 
 
@@ -104,7 +107,7 @@ def _step(tp: Any, node: Any, part: str, where: str, here: str, depth: int) -> t
     last = where.rsplit(".", 1)[-1]
     if isinstance(node, list):
         item = LIST_ITEMS.get(last, "item")
-        if not part.isdigit() or int(part) >= len(node):
+        if not (part.isascii() and part.isdigit()) or int(part) >= len(node):
             have = f"0–{len(node) - 1}" if node else "none"
             raise OverrideError(here, f"no {item} {part!r} in {where} (it has {len(node)}: {have})")
         return int(part), (get_args(tp)[0] if origin is list else None)

@@ -92,8 +92,9 @@ def physical_memory() -> int:
 
 
 def tick_count(s: Scenario) -> float:
-    """``duration / tick`` rounded up, as a float (it may be astronomically large)."""
-    return max(1.0, math.ceil(s.clock.duration / s.clock.tick - 1e-9))
+    """``duration / tick`` rounded up, as a float (it may be astronomically large, or inf)."""
+    ratio = s.clock.duration / s.clock.tick
+    return max(1.0, math.ceil(ratio - 1e-9)) if math.isfinite(ratio) else math.inf
 
 
 def estimate_resources(s: Scenario) -> ResourceEstimate:

@@ -99,13 +99,8 @@ def compose(text: str, filename: str) -> tuple[Any, dict[DataPath, int]]:
         ScenarioError: malformed YAML, a tag, a complex key, a duplicate key, too many nodes,
             too deep.
     """
-    loader = _Loader(text)
     try:
-        _count_events(text)
-        node = loader.get_single_node()
-        builder = _Builder(loader)
-        data = builder.build(node, ()) if node is not None else None
-        return data, builder.lines
+        return _compose(text)
     except _BadNode as bad:
         field = ".".join(str(p) for p in bad.path)
         raise ScenarioError([ErrorItem(filename, bad.line, field, bad.message)]) from None
@@ -120,6 +115,32 @@ def compose(text: str, filename: str) -> tuple[Any, dict[DataPath, int]]:
         context = getattr(exc, "context", None)
         message = f"malformed YAML: {problem}" + (f" ({context})" if context else "")
         raise ScenarioError([ErrorItem(filename, line, "", message)]) from None
+
+
+def load_value(text: str) -> Any:
+    """One YAML value (e.g. of a ``--set`` override), under the same limits as a file.
+
+    Raises:
+        yaml.YAMLError: the text is not YAML.
+        ValueError: the value is too large, too deep or uses tags.
+    """
+    try:
+        data, _ = _compose(text)
+    except _BadNode as bad:
+        raise ValueError(bad.message) from None
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    return data
+
+
+def _compose(text: str) -> tuple[Any, dict[DataPath, int]]:
+    _count_events(text)
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        builder = _Builder(loader)
+        data = builder.build(node, ()) if node is not None else None
+        return data, builder.lines
     finally:
         loader.dispose()
 
