@@ -178,8 +178,10 @@ def test_readme_scenario_example_is_valid(tmp_path):
         ("name: a\nx: &x {b: *x}\n", "recursive anchor"),
         ("name: !!python/object:os.system {a: 1}\n", "tags are not allowed"),
         ("name: a\nclock: !!python/name:os.system\n", "malformed YAML"),
+        ("name: a\nnull: 1\n", "2: keys are names: quote 'null' to use it as one"),
+        ("name: a\nilks: {2020: {}}\n", "2: ilks: keys are names: quote '2020'"),
     ],
-    ids=["complex-key", "bad-date", "recursive", "object-tag", "name-tag"],
+    ids=["complex-key", "bad-date", "recursive", "object-tag", "name-tag", "null-key", "int-key"],
 )
 def test_hostile_yaml_is_reported_not_raised(tmp_path, text, needle):
     errs = errors_of(write(tmp_path, text))

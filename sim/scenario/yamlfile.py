@@ -26,6 +26,9 @@ MAX_NODES = 100_000
 #: Deepest nesting of sections (real scenarios nest about six levels).
 MAX_DEPTH = 50
 
+#: Longest key quoted in a message [characters].
+SHOWN_KEY_CHARS = 40
+
 #: A data path: mapping keys and list indices from the document's root.
 DataPath = tuple[Any, ...]
 
@@ -227,6 +230,12 @@ class _Builder:
             if not isinstance(key_node, yaml.ScalarNode):
                 raise _BadNode(key_line, path, "keys must be plain names, not lists or mappings")
             key = self._scalar(key_node, path)
+            if not isinstance(key, str):
+                raise _BadNode(
+                    key_line,
+                    path,
+                    f"keys are names: quote {key_node.value[:SHOWN_KEY_CHARS]!r} to use it as one",
+                )
             if key in explicit:
                 raise _BadNode(key_line, (*path, key), "duplicate key")
             explicit.add(key)
