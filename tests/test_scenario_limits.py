@@ -313,3 +313,12 @@ def test_an_alias_bomb_in_an_override_value_is_refused(small_scenario_file):
 def test_lists_and_mappings_are_described_not_printed(small_scenario_file):
     err = errors_of(small_scenario_file, ["name=[" + ", ".join(["x"] * 500) + "]"])
     assert str(err).endswith("name: Input should be a valid string (got a list of 500 items)")
+
+
+def test_a_capped_error_pickles_with_its_count(tmp_path):
+    import pickle
+
+    text = SMALL + "".join(f"extra_{i}: 1\n" for i in range(MAX_ERRORS + 5))
+    err = errors_of(write(tmp_path, text))
+    clone = pickle.loads(pickle.dumps(err))
+    assert str(clone) == str(err) and clone.omitted == err.omitted == 5
