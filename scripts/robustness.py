@@ -3,8 +3,9 @@
 Each case scales groups of a scenario's fields by factors between 0.1 and 10 — the cohorts'
 debts (with the debt ceilings, so the vaults still fit), the vault counts (kept above ``dust``),
 the collateral and MKR prices, the keepers' capital, the liquidation limits ``hole``/``Hole``,
-and the Vow's ``hump``, ``bump`` and ``sump`` — and runs the result, optionally on a coarser
-tick (same duration, at most ``max_ticks`` ticks). A case ends in one of three ways:
+and the Vow's ``hump``, ``bump`` (with the Flapper's ``lid``) and ``sump`` — and runs the
+result, optionally on a coarser tick (same duration, at most ``max_ticks`` ticks). A case ends
+in one of three ways:
 
 - ``ok``: the run reached its end;
 - ``refused``: the perturbed scenario is invalid (a ``ScenarioError`` before anything ran);
@@ -119,6 +120,12 @@ def _vow(field_name: str) -> Callable[[Scenario, float, dict[str, float]], Overr
     return scale
 
 
+def _bump(s: Scenario, f: float, factors: dict[str, float]) -> Overrides:
+    """The surplus auction lot ``bump`` × f, with the Flapper's ``lid`` (as many auctions fit)."""
+    vow = s.system.vow
+    return [f"system.vow.bump={vow.bump * f!r}", f"system.vow.lid={vow.lid * f!r}"]
+
+
 #: Perturbation groups: name → overrides for a factor (given all the case's factors).
 GROUPS: dict[str, Callable[[Scenario, float, dict[str, float]], Overrides]] = {
     "debt": _debt,
@@ -127,7 +134,7 @@ GROUPS: dict[str, Callable[[Scenario, float, dict[str, float]], Overrides]] = {
     "keeper_dai": _keeper_dai,
     "hole": _hole,
     "hump": _vow("hump"),
-    "bump": _vow("bump"),
+    "bump": _bump,
     "sump": _vow("sump"),
 }
 

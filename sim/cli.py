@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from sim.scenario import ScenarioError, load_scenario
+from sim.scenario import Scenario, ScenarioError, advisories, load_scenario
 
 if TYPE_CHECKING:
     from sim.runner import RunInterrupted
@@ -114,6 +114,12 @@ _data_dir_option = click.option(
 )
 
 
+def _warn(path: Path, spec: Scenario) -> None:
+    """Print the scenario's advisories (valid, but probably not what was meant) to stderr."""
+    for message in advisories(spec):
+        _err(f"{path}: warning: {message}")
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @_data_dir_option
@@ -122,11 +128,12 @@ def validate(paths: tuple[Path, ...], data_dirs: tuple[Path, ...]) -> None:
     bad = 0
     for path in paths:
         try:
-            load_scenario(path, data_dirs=data_dirs)
+            spec = load_scenario(path, data_dirs=data_dirs)
         except ScenarioError as exc:
             bad += 1
             _err(str(exc))
         else:
+            _warn(path, spec)
             _out(f"{path}: ok")
     sys.exit(EXIT_BAD_INPUT if bad else EXIT_OK)
 
@@ -180,6 +187,7 @@ def run(
     except ScenarioError as exc:
         _err(str(exc))
         sys.exit(EXIT_BAD_INPUT)
+    _warn(scenario, spec)
     out = out if out is not None else Path("runs") / spec.name
     progress = _Progress(spec.n_ticks, spec.name)
     replacing = is_run_folder(out)

@@ -195,7 +195,9 @@ class ProtocolModel(mesa.Model):
         self.vow.flopper = Flopper(
             self.vow, beg=v.flop.beg, pad=1.0 + v.pad, ttl=v.flop.ttl, tau=v.flop.tau
         )
-        self.vow.flapper = Flapper(self.vow, beg=v.flap.beg, ttl=v.flap.ttl, tau=v.flap.tau)
+        self.vow.flapper = Flapper(
+            self.vow, beg=v.flap.beg, ttl=v.flap.ttl, tau=v.flap.tau, lid=v.lid
+        )
         self.jug = Jug(self.vat, base=sysp.base_fee)
         self.pot = Pot(self.vat, dsr=sysp.dsr)
         self.medians = {a: Medianizer(self.market.price(a)) for a in self.assets}

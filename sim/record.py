@@ -57,6 +57,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from sim.protocol.events import COLUMNS as EVENT_COLUMNS
+
 # The run folder lives in sim.rundir; these names stay importable from here.
 from sim.rundir import RUN_FILES as RUN_FILES
 from sim.rundir import build_manifest as build_manifest
@@ -323,12 +325,16 @@ def timeseries_frame(model: ProtocolModel) -> pd.DataFrame:
 
 
 def events_frame(model: ProtocolModel) -> pd.DataFrame:
-    """The protocol event log, one row per event."""
-    cols = model.vat.log.columns()
-    frame = pd.DataFrame(cols)
-    for name in ("event", "ilk", "actor"):
-        frame[name] = frame[name].astype("string")
-    return frame
+    """The protocol event log, one row per event.
+
+    ``event``, ``ilk`` and ``actor`` are categorical (a code per row into a few names), so a
+    run with a hundred million events needs bytes, not a Python string, per row and name.
+    """
+    numeric, coded = model.vat.log.coded_columns()
+    data: dict[str, Any] = dict(numeric)
+    for name, (codes, categories) in coded.items():
+        data[name] = pd.Categorical.from_codes(codes, categories=categories)
+    return pd.DataFrame({name: data[name] for name in EVENT_COLUMNS}, copy=False)
 
 
 def vaults_frame(model: ProtocolModel) -> pd.DataFrame:

@@ -4,7 +4,7 @@ Every protocol operation that changes state appends one row per affected vault o
 Rows are appended in vectorised chunks so that a tick that liquidates 100 000 vaults costs a
 handful of array copies, not 100 000 Python calls.
 
-Columns (see DESIGN.md section 8, ``events.parquet``):
+Columns (``events.parquet``):
 
 - ``tick``: the model tick at which the event happened.
 - ``event``: the dss verb (``frob``, ``bark``, ``kick``, ``take``, ``redo``, ``bite``, ``tend``,
@@ -23,6 +23,16 @@ from __future__ import annotations
 import numpy as np
 
 COLUMNS = ("tick", "event", "ilk", "vault", "auction", "actor", "collateral", "dai", "price")
+#: Columns holding names (few distinct values): kept as codes into a list of names.
+STRING_COLUMNS = ("event", "ilk", "actor")
+#: Numeric columns given per row (or once per chunk) and their dtypes.
+NUMERIC_COLUMNS = (
+    ("vault", np.int64),
+    ("auction", np.int64),
+    ("collateral", np.float64),
+    ("dai", np.float64),
+    ("price", np.float64),
+)
 
 
 class EventLog:
@@ -99,35 +109,42 @@ class EventLog:
         )
 
     def columns(self) -> dict[str, np.ndarray]:
-        """Concatenate the chunks into one array per column (strings as object arrays)."""
-        if not self._chunks:
-            return {
-                "tick": np.zeros(0, np.int64),
-                "event": np.zeros(0, object),
-                "ilk": np.zeros(0, object),
-                "vault": np.zeros(0, np.int64),
-                "auction": np.zeros(0, np.int64),
-                "actor": np.zeros(0, object),
-                "collateral": np.zeros(0, np.float64),
-                "dai": np.zeros(0, np.float64),
-                "price": np.zeros(0, np.float64),
-            }
-        sizes = np.array([int(c["n"]) for c in self._chunks])
-        out: dict[str, np.ndarray] = {}
-        for name in ("tick", "event", "ilk", "actor"):
-            values = np.array([c[name] for c in self._chunks], dtype=object)
-            out[name] = np.repeat(values, sizes)
-        out["tick"] = out["tick"].astype(np.int64)
-        for name, dtype in (
-            ("vault", np.int64),
-            ("auction", np.int64),
-            ("collateral", np.float64),
-            ("dai", np.float64),
-            ("price", np.float64),
-        ):
+        """One array per column, strings as object arrays (convenient for small logs)."""
+        numeric, coded = self.coded_columns()
+        out = dict(numeric)
+        for name, (codes, categories) in coded.items():
+            out[name] = np.asarray(categories, dtype=object)[codes]
+        return {name: out[name] for name in COLUMNS}
+
+    def coded_columns(
+        self,
+    ) -> tuple[dict[str, np.ndarray], dict[str, tuple[np.ndarray, list[str]]]]:
+        """Concatenate the chunks: numeric columns as arrays, string columns as codes.
+
+        The string columns (``event``, ``ilk``, ``actor``) take a few distinct values over
+        millions of rows, so each is returned as ``(codes, categories)`` with int32 codes
+        into a list of names, never as one Python object per row.
+
+        Returns:
+            ``(numeric, coded)``: ``numeric`` maps ``tick``, ``vault``, ``auction``,
+            ``collateral``, ``dai``, ``price`` to arrays; ``coded`` maps ``event``, ``ilk``,
+            ``actor`` to ``(codes, categories)``.
+        """
+        chunks = self._chunks
+        sizes = np.array([int(c["n"]) for c in chunks], dtype=np.int64)
+        numeric: dict[str, np.ndarray] = {
+            "tick": np.repeat(np.array([c["tick"] for c in chunks], dtype=np.int64), sizes)
+        }
+        for name, dtype in NUMERIC_COLUMNS:
             parts = [
-                np.broadcast_to(np.asarray(c[name], dtype=dtype), (int(c["n"]),))
-                for c in self._chunks
+                np.broadcast_to(np.asarray(c[name], dtype=dtype), (int(c["n"]),)) for c in chunks
             ]
-            out[name] = np.concatenate(parts)
-        return out
+            numeric[name] = np.concatenate(parts) if parts else np.zeros(0, dtype)
+        coded: dict[str, tuple[np.ndarray, list[str]]] = {}
+        for name in STRING_COLUMNS:
+            index: dict[str, int] = {}
+            per_chunk = np.array(
+                [index.setdefault(str(c[name]), len(index)) for c in chunks], dtype=np.int32
+            )
+            coded[name] = (np.repeat(per_chunk, sizes), list(index))
+        return numeric, coded

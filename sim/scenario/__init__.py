@@ -15,6 +15,7 @@ The package, one concept per module:
 Every name the rest of cdpsim uses is importable from ``sim.scenario`` directly.
 """
 
+from sim.scenario.checks import advisories
 from sim.scenario.errors import MAX_ERRORS, ErrorItem, ScenarioError
 from sim.scenario.loader import load_scenario, validate_data, with_overrides
 from sim.scenario.overrides import OverrideError, apply_override, parse_override
@@ -119,6 +120,7 @@ __all__ = [
     "System",
     "TargetCrStrategy",
     "VowSpec",
+    "advisories",
     "apply_override",
     "check_resources",
     "correlation_matrix",

@@ -19,6 +19,7 @@ from sim.market.prices import YEAR, DataError, Replay, correlated_normals
 from sim.scenario.resources import check_resources
 from sim.scenario.schema import (
     BridgePrice,
+    ClipLiquidation,
     CloseStrategy,
     FlipLiquidation,
     GbmPrice,
@@ -33,6 +34,7 @@ from sim.scenario.schema import (
     correlation_matrix,
 )
 from sim.scenario.yamlfile import DataPath
+from sim.units import format_duration
 
 Problems = list[tuple[DataPath, str]]
 
@@ -59,6 +61,27 @@ def cross_check(s: Scenario) -> Problems:
     ]
     reported = {path for path, _ in problems}
     return problems + _check_processes(s, reported)
+
+
+def advisories(s: Scenario) -> list[str]:
+    """Things a valid scenario does that are probably not what its author meant.
+
+    Unlike :func:`cross_check`, nothing here stops a run; the CLI prints each as a warning.
+
+    Returns:
+        Messages, each starting with the field it is about.
+    """
+    out = []
+    for name, ilk in s.ilks.items():
+        liq = ilk.liquidation
+        if isinstance(liq, ClipLiquidation) and s.clock.tick > liq.tail:
+            out.append(
+                f"clock.tick: a tick of {format_duration(s.clock.tick)} is longer than "
+                f"ilks.{name}.liquidation.tail {format_duration(liq.tail)}: keepers act once per "
+                "tick, so every Dutch auction needs a reset (redo, paying tip + chip) before any "
+                "keeper sees its price fall; use a tick no longer than tail"
+            )
+    return out
 
 
 def run_end(s: Scenario) -> dt.datetime:
@@ -218,7 +241,7 @@ def _check_keepers(s: Scenario) -> Problems:
 
 
 def _check_market_sections(s: Scenario) -> Problems:
-    """Market depth, correlations, network and PSM checks."""
+    """Market depth, correlations, network, PSM and Vow checks."""
     problems: Problems = []
     for name, coll in s.collateral.items():
         m = coll.market
@@ -255,6 +278,14 @@ def _check_market_sections(s: Scenario) -> Problems:
         )
     if s.system.psm is not None and f"PSM-{s.system.psm.gem}-A" in s.ilks:
         problems.append((("system", "psm", "gem"), f"PSM-{s.system.psm.gem}-A is already an ilk"))
+    vow = s.system.vow
+    if vow.lid < vow.bump:
+        problems.append(
+            (
+                ("system", "vow", "lid"),
+                f"lid {vow.lid:.6g} is below bump {vow.bump:.6g}: no surplus auction could start",
+            )
+        )
     return problems
 
 

@@ -496,6 +496,13 @@ class VowSpec(Strict):
         default_factory=lambda: AuctionTimes(beg=0.05, ttl="30m", tau="2d"),
         description="surplus auctions (Flapper)",
     )
+    lid: Amount = Field(
+        150_000.0,
+        description=(
+            "most Dai on sale in surplus auctions at once [Dai] (Flapper lid; 150 000 Dai as set "
+            "by the 2021 spell that installed it)"
+        ),
+    )
 
 
 class System(Strict):
