@@ -324,13 +324,18 @@ def timeseries_frame(model: ProtocolModel) -> pd.DataFrame:
     return frame
 
 
-def events_frame(model: ProtocolModel) -> pd.DataFrame:
+def events_frame(model: ProtocolModel, consume: bool = False) -> pd.DataFrame:
     """The protocol event log, one row per event.
 
     ``event``, ``ilk`` and ``actor`` are categorical (a code per row into a few names), so a
     run with a hundred million events needs bytes, not a Python string, per row and name.
+
+    Args:
+        model: the model.
+        consume: empty the model's event log while building the frame (halves the peak memory
+            of a run with many events; for a model that will not step again).
     """
-    numeric, coded = model.vat.log.coded_columns()
+    numeric, coded = model.vat.log.coded_columns(consume=consume)
     data: dict[str, Any] = dict(numeric)
     for name, (codes, categories) in coded.items():
         data[name] = pd.Categorical.from_codes(codes, categories=categories)

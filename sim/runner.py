@@ -101,8 +101,18 @@ def result_of(
     wall_time_s: float,
     status: str = STATUS_OK,
     error: str | None = None,
+    final: bool = False,
 ) -> RunResult:
-    """Turn a (finished or stopped) model into its tables, KPIs and manifest."""
+    """Turn a (finished or stopped) model into its tables, KPIs and manifest.
+
+    Args:
+        model: the model.
+        wall_time_s: the run's wall time [s].
+        status: ``ok``, ``failed`` or ``interrupted``.
+        error: the error and traceback of a failed run.
+        final: the model will not step again: its event log is moved into the result rather
+            than copied (half the memory at the end of a run with many events).
+    """
     ts = timeseries_frame(model)
     auctions = auctions_frame(model)
     profits = keeper_profits(model)
@@ -110,7 +120,7 @@ def result_of(
     summary["keepers"] = profits
     return RunResult(
         timeseries=ts,
-        events=events_frame(model),
+        events=events_frame(model, consume=final),
         auctions=auctions,
         vaults=vaults_frame(model),
         summary=summary,
@@ -173,7 +183,11 @@ def run_and_write(
     result: RunResult | None = None
     try:
         result = result_of(
-            model, wall_time_s=time.perf_counter() - started, status=status, error=error
+            model,
+            wall_time_s=time.perf_counter() - started,
+            status=status,
+            error=error,
+            final=True,
         )
         try:
             folder, write_error = write_with_fallback(result, out, force=force), None
@@ -221,7 +235,7 @@ def run(
     started = time.perf_counter()
     model = ProtocolModel(scenario, seed=seed)
     model.run()
-    result = result_of(model, wall_time_s=time.perf_counter() - started)
+    result = result_of(model, wall_time_s=time.perf_counter() - started, final=True)
     if out is not None:
         result.write(out)
     return result

@@ -117,13 +117,18 @@ class EventLog:
         return {name: out[name] for name in COLUMNS}
 
     def coded_columns(
-        self,
+        self, consume: bool = False
     ) -> tuple[dict[str, np.ndarray], dict[str, tuple[np.ndarray, list[str]]]]:
         """Concatenate the chunks: numeric columns as arrays, string columns as codes.
 
         The string columns (``event``, ``ilk``, ``actor``) take a few distinct values over
         millions of rows, so each is returned as ``(codes, categories)`` with int32 codes
         into a list of names, never as one Python object per row.
+
+        Args:
+            consume: empty the log while concatenating, freeing each column's chunks once it is
+                built, so that the log and its columns are never both held in full (a run with
+                a hundred million events needs half the memory at its end).
 
         Returns:
             ``(numeric, coded)``: ``numeric`` maps ``tick``, ``vault``, ``auction``,
@@ -140,6 +145,10 @@ class EventLog:
                 np.broadcast_to(np.asarray(c[name], dtype=dtype), (int(c["n"]),)) for c in chunks
             ]
             numeric[name] = np.concatenate(parts) if parts else np.zeros(0, dtype)
+            del parts
+            if consume:
+                for c in chunks:
+                    c[name] = None
         coded: dict[str, tuple[np.ndarray, list[str]]] = {}
         for name in STRING_COLUMNS:
             index: dict[str, int] = {}
@@ -147,4 +156,6 @@ class EventLog:
                 [index.setdefault(str(c[name]), len(index)) for c in chunks], dtype=np.int32
             )
             coded[name] = (np.repeat(per_chunk, sizes), list(index))
+        if consume:
+            self._chunks = []
         return numeric, coded
