@@ -16,10 +16,16 @@ try:
 except PackageNotFoundError:  # running from a source tree
     __version__ = "0.0.0+source"
 
-from sim.model import ProtocolModel
-from sim.record import RunResult, ilk_frame
-from sim.runner import run
 from sim.scenario import Scenario, ScenarioError, load_scenario
+
+# The engine (mesa, pandas, pyarrow: about a second) is imported on first use, so that
+# `cdpsim validate` and `import sim.scenario` stay light.
+_LAZY = {
+    "ProtocolModel": "sim.model",
+    "RunResult": "sim.record",
+    "ilk_frame": "sim.record",
+    "run": "sim.runner",
+}
 
 __all__ = [
     "ProtocolModel",
@@ -31,3 +37,19 @@ __all__ = [
     "load_scenario",
     "run",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """Import the engine's public names on first use (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sim' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

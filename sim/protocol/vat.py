@@ -144,10 +144,16 @@ class Vat:
     log: EventLog = field(default_factory=EventLog)
     #: Dai brought into the modelled accounts from outside (DaiJoin ``join``) [Dai].
     dai_joined: float = 0.0
+    #: Largest ``debt`` so far [Dai]: balances carry the rounding error of the largest amounts
+    #: they were computed from, even after the debt is repaid.
+    debt_peak: float = 0.0
 
     def dai_total(self) -> float:
-        """All Dai issued or joined: the scale of Dai balances in the numeric policy [Dai]."""
-        return self.debt + self.dai_joined
+        """All Dai issued (at its peak) or joined: the scale of Dai balances [Dai].
+
+        This is the ``total`` of the numeric policy (:mod:`sim.protocol.numeric`) for Dai.
+        """
+        return self.debt_peak + self.dai_joined
 
     # ------------------------------------------------------------------ administration
     def init_ilk(self, name: str, n_vaults: int, *, line: float, dust: float) -> Ilk:
@@ -247,6 +253,7 @@ class Vat:
         ilk.Art_peak = max(ilk.Art_peak, ilk.Art)
         ilk.Ink += sum_dink
         self.debt += sum_dart * ilk.rate
+        self.debt_peak = max(self.debt_peak, self.debt)
         lock = float(di[di > 0].sum())
         ilk.joined += lock
         ilk.exited += lock - sum_dink
@@ -357,6 +364,7 @@ class Vat:
         ilk.rate += drate
         self.dai[u] = self.dai.get(u, 0.0) + rad
         self.debt += rad
+        self.debt_peak = max(self.debt_peak, self.debt)
         return rad
 
     def suck(self, u: str, v: str, rad: float) -> None:
@@ -367,6 +375,7 @@ class Vat:
         self.dai[v] = self.dai.get(v, 0.0) + rad
         self.vice += rad
         self.debt += rad
+        self.debt_peak = max(self.debt_peak, self.debt)
 
     def heal(self, u: str, rad: float) -> None:
         """Cancel ``rad`` of ``u``'s sin against its Dai (dss ``heal``)."""
@@ -460,12 +469,15 @@ class Vat:
             return [f"not a finite number: {', '.join(bad)}"]
 
         total_art_rate = sum(ilk.Art * ilk.rate for ilk in self.ilks.values())
-        if differs(self.debt, total_art_rate + self.vice, self.debt):
+        # Accounts carry the rounding error of the largest amounts they held: compare at the
+        # scale of all Dai ever issued or joined, not of what is left.
+        dai_scale = self.dai_total()
+        if differs(self.debt, total_art_rate + self.vice, dai_scale):
             problems.append(
                 f"debt {self.debt!r} != Σ Art·rate {total_art_rate!r} + vice {self.vice!r}"
             )
         sin_sum = sum(self.sin.values())
-        if differs(sin_sum, self.vice, self.vice):
+        if differs(sin_sum, self.vice, dai_scale):
             problems.append(f"Σ sin {sin_sum!r} != vice {self.vice!r}")
         for name, ilk in self.ilks.items():
             if full:
