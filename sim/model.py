@@ -1,6 +1,6 @@
 """ProtocolModel: builds the protocol, environment and agents from a Scenario and runs the tick.
 
-Tick order (DESIGN.md section 1):
+Tick order (docs/ARCHITECTURE.md):
 
 1. price-shock agents publish the exogenous prices (collateral and MKR);
 2. market: price impact decays towards the exogenous price, the Dai price towards par, the

@@ -1,6 +1,6 @@
 """Market depth: the price impact of trades and its recovery towards the exogenous price.
 
-DESIGN.md §4. The exogenous price ``e`` of an asset [USD/token] is set each tick by the price
+The exogenous price ``e`` of an asset [USD/token] is set each tick by the price
 agent; the market price the agents trade at is
 
     ``p = e·exp(dev)``
