@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 from sim.rundir import RUN_FILES
+from tests.conftest import SCENARIOS
 
 #: Enough ticks that a run is still simulating when the test signals it.
 LONG = ("--set", "clock.duration=30d", "--set", "clock.tick=1m")
@@ -410,3 +411,28 @@ def test_run_and_write_raises_an_interrupt_after_writing(
     assert (exc.ticks, exc.n_ticks, exc.folder, exc.write_error) == (3, 72, out, None)
     assert exc.result is not None and exc.result.manifest["status"] == "interrupted"
     assert manifest(out) == json.loads(json.dumps(exc.result.manifest))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["borrowers.1.debt=1.5e8"],
+        ["borrowers.1.vaults=20000", "borrowers.1.debt=4e8"],
+    ],
+    ids=["debt-1.5e8", "vaults-20000"],
+)
+def test_a_debt_sweep_point_no_longer_dies_on_rounding(cdpsim_cmd, tmp_path, overrides):
+    """The runs of issue 8 that stopped at tick 1 944 on a 2e-12 MKR residue in the Flapper."""
+    args = [arg for o in overrides for arg in ("--set", o)]
+    res = cdpsim(
+        cdpsim_cmd,
+        "run",
+        str(SCENARIOS / "eth_crash_liq2.yaml"),
+        *args,
+        "--out",
+        str(tmp_path / "run"),
+    )
+    assert res.returncode == 0, res.stderr
+    written = manifest(tmp_path / "run")
+    assert written["status"] == "ok" and written["ticks"] == 2880
