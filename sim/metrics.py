@@ -243,11 +243,9 @@ def summarize(
 def keeper_profits(model: ProtocolModel) -> dict[str, float]:
     """Each keeper's profit at the model's current tick [Dai] (the ``keeper_profit`` KPI).
 
-    ``dai − capital + (collateral − gas spent) / Dai price``: keepers hold and count Dai; the
-    collateral (in their gem accounts, plus the lots of running English auctions whose high
-    bidder they are: their bid has left their Dai, the lot is theirs if the auction ends now) is
-    valued at the market price and the gas was paid in ETH, both USD amounts turned into Dai at
-    the current Dai market price.
+    The definition is the keeper's own (:meth:`sim.agents.keeper.Keeper.profit`):
+    ``dai − capital + (collateral − gas spent) / Dai price``, with the collateral in its gem
+    accounts and in the running English auctions it leads valued at the market price.
 
     Args:
         model: the model (finished or stopped).
@@ -255,25 +253,7 @@ def keeper_profits(model: ProtocolModel) -> dict[str, float]:
     Returns:
         Keeper name → profit [Dai].
     """
-    held_usd = {keeper.name: 0.0 for keeper in model.keepers}
-    for ilk, spec in model.spec.ilks.items():
-        price = model.market.price(spec.collateral)
-        for name in held_usd:
-            held_usd[name] += model.vat.gem.get((ilk, name), 0.0) * price
-        flip = model.flippers.get(ilk)
-        if flip is None:
-            continue
-        ids = flip.active_ids()
-        lead, lot = flip.guy[ids], flip.lot[ids]
-        for g in np.unique(lead[lead >= 0]):
-            name = flip.names[g]
-            if name in held_usd:
-                held_usd[name] += float(lot[lead == g].sum()) * price
-    dai_price = model.dai_market.price()
-    return {
-        k.name: k.dai - k.capital + (held_usd[k.name] - k.gas_usd) / dai_price
-        for k in model.keepers
-    }
+    return {k.name: k.profit() for k in model.keepers}
 
 
 # ---------------------------------------------------------------------------------------- text

@@ -11,6 +11,7 @@ import pytest
 
 import sim
 from sim import metrics
+from sim.agents.keeper import Keeper
 from sim.metrics import (
     KPI_BY_NAME,
     KPIS,
@@ -154,7 +155,8 @@ def test_mkr_minted_over_the_run_and_min_cr_p05():
 
 def test_keeper_profit_is_in_dai_when_dai_is_off_its_peg():
     keeper = SimpleNamespace(name="k", dai=110.0, capital=100.0, gas_usd=5.0)
-    model = SimpleNamespace(
+    keeper.profit = lambda: Keeper.profit(keeper)
+    keeper.model = SimpleNamespace(
         keepers=[keeper],
         dai_market=SimpleNamespace(price=lambda: 1.25),
         market=SimpleNamespace(price=lambda asset: {"ETH": 50.0}[asset]),
@@ -163,7 +165,7 @@ def test_keeper_profit_is_in_dai_when_dai_is_off_its_peg():
         flippers={},
     )
     # 10 Dai gained, 50 USD of ETH held, 5 USD of gas: 10 + (50 − 5) / 1.25 = 46 Dai.
-    assert keeper_profits(model) == {"k": pytest.approx(46.0)}
+    assert keeper_profits(keeper.model) == {"k": pytest.approx(46.0)}
 
 
 def test_keeper_profit_counts_the_lots_of_english_auctions_a_keeper_leads():

@@ -70,13 +70,25 @@ class Keeper(mesa.Agent):
         return self.model.vat.dai.get(self.name, 0.0)
 
     def profit(self) -> float:
-        """Dai + held collateral at market − capital − gas spent [Dai]."""
+        """Profit so far [Dai]: ``dai − capital + (collateral − gas spent) / Dai price``.
+
+        Keepers hold and count Dai. The collateral — in its gem accounts, plus the lots of
+        running English auctions it leads (its bid has left its Dai; the lot is its own if the
+        auction ends now) — is valued at the market price and the gas was paid in ETH: both are
+        USD amounts, turned into Dai at the Dai market price.
+        """
         model = self.model
-        held = sum(
-            model.vat.gem.get((ilk, self.name), 0.0) * model.market.price(spec.collateral)
-            for ilk, spec in model.spec.ilks.items()
-        )
-        return self.dai + held - self.capital - self.gas_usd
+        held_usd = 0.0
+        for ilk, spec in model.spec.ilks.items():
+            price = model.market.price(spec.collateral)
+            lot = model.vat.gem.get((ilk, self.name), 0.0)
+            flip = model.flippers.get(ilk)
+            me = flip.find_name(self.name) if flip is not None else -1
+            if me >= 0:
+                ids = flip.active_ids()
+                lot += float(flip.lot[ids][flip.guy[ids] == me].sum())
+            held_usd += lot * price
+        return self.dai - self.capital + (held_usd - self.gas_usd) / model.dai_market.price()
 
     def _gas_price(self) -> float:
         """The gas price this keeper pays per unit of gas this tick [gwei]."""
@@ -430,7 +442,8 @@ class MkrBidder(mesa.Agent):
         )
 
     def profit(self) -> float:
-        """Dai gained plus MKR gained valued at the MKR market price [Dai]."""
+        """Dai gained plus MKR gained, valued at the MKR market price in Dai [Dai]."""
         model = self.model
         mkr_gain = model.vow.mkr.get(self.name, 0.0) - self.start_mkr
-        return model.vat.dai.get(self.name, 0.0) - self.capital + mkr_gain * model.mkr_price()
+        mkr_in_dai = model.mkr_price() / model.dai_market.price()
+        return model.vat.dai.get(self.name, 0.0) - self.capital + mkr_gain * mkr_in_dai

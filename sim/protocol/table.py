@@ -71,6 +71,10 @@ class AuctionTable:
             self._active_ids = np.flatnonzero(self.active)
         return self._active_ids
 
+    def find_name(self, name: str) -> int:
+        """Index of ``name`` in :attr:`names`, or -1 when it never took part."""
+        return self._name_id.get(name, -1)
+
     def name_id(self, name: str) -> int:
         """Index of ``name`` in :attr:`names`, registering it on first use."""
         idx = self._name_id.get(name)
