@@ -25,6 +25,8 @@ _LAZY = {
     "RunResult": "sim.record",
     "ilk_frame": "sim.record",
     "run": "sim.runner",
+    "run_batch": "sim.experiments",
+    "load_runs": "sim.experiments",
 }
 
 __all__ = [
@@ -34,8 +36,10 @@ __all__ = [
     "ScenarioError",
     "__version__",
     "ilk_frame",
+    "load_runs",
     "load_scenario",
     "run",
+    "run_batch",
 ]
 
 

@@ -249,5 +249,232 @@ def _interrupted_message(exc: RunInterrupted, replacing: bool) -> str:
     return kept
 
 
+# ---------------------------------------------------------------------------------------- batch
+
+
+class _BatchProgress:
+    """Progress of a batch on stderr.
+
+    A tqdm bar on a terminal; otherwise a line every few seconds, so that logs show it without
+    a pipe choking on carriage returns.
+    """
+
+    #: Seconds between plain progress lines.
+    PLAIN_EVERY_S = 10.0
+
+    def __init__(self, total: int, skipped: int, label: str):
+        self.total, self.skipped, self.label = total, skipped, label
+        self.bar = None
+        self.last = time.monotonic()
+        if sys.stderr.isatty() and total:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=label, unit="run", file=sys.stderr, leave=True)
+
+    def __call__(self, p: object) -> None:
+        from sim.experiments.batch import Progress
+
+        assert isinstance(p, Progress)
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"{p.failed} failed" if p.failed else "", refresh=False)
+            self.bar.update(1)
+            return
+        now = time.monotonic()
+        if p.done < p.total and now - self.last < self.PLAIN_EVERY_S:
+            return
+        self.last = now
+        rate = p.done / p.elapsed_s if p.elapsed_s > 0 else 0.0
+        eta = (p.total - p.done) / rate if rate > 0 else float("nan")
+        _err(
+            f"{self.label}: {p.done}/{p.total} runs ({p.failed} failed), {p.elapsed_s:.0f} s, "
+            f"{rate:.2f} runs/s, ETA {eta:.0f} s"
+        )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _seed_list(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a comma-separated list of integers") from None
+    return seeds
+
+
+_workers_option = click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Worker processes (default: every core; 0 or 1 runs in this process).",
+)
+_backend_option = click.option(
+    "--backend",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="local: a process pool on this machine; dask: a Dask cluster.",
+)
+_scheduler_option = click.option(
+    "--scheduler",
+    metavar="ADDR",
+    default=None,
+    help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local cluster).",
+)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--seeds",
+    "n_seeds",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Seeds per scenario, derived from --master-seed.",
+)
+@click.option("--seed-list", default=None, metavar="1,5,9", help="Explicit seeds per scenario.")
+@click.option(
+    "--master-seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seed the run seeds are derived from.",
+)
+@_workers_option
+@_backend_option
+@_scheduler_option
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Batch folder (default: runs/batch-<UTC time>).",
+)
+@click.option(
+    "--resume", is_flag=True, help="Continue the batch in --out: run only the runs missing there."
+)
+@click.option(
+    "--keep",
+    type=click.Choice(["full", "summary"]),
+    default="full",
+    show_default=True,
+    help="summary: keep only each run's manifest and KPIs.",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="PATH=VALUE",
+    help="Override a field of every scenario (repeatable).",
+)
+@_data_dir_option
+def batch(
+    paths: tuple[str, ...],
+    n_seeds: int | None,
+    seed_list: str | None,
+    master_seed: int,
+    workers: int | None,
+    backend: str,
+    scheduler: str | None,
+    out: Path | None,
+    resume: bool,
+    keep: str,
+    overrides: tuple[str, ...],
+    data_dirs: tuple[Path, ...],
+) -> None:
+    """Run scenario files (files, folders, globs) × seeds into one batch folder.
+
+    Every file is validated first (all errors at once, exit 2). Each run is written to
+    OUT/runs/<run id>/ as it ends and OUT/runs.parquet gathers them; a failing run is recorded
+    with its error and the others go on (exit 1 at the end). Ctrl-C keeps the finished runs:
+    the same command with --resume runs only what is missing.
+    """
+    from sim.experiments.batch import BatchInputError, BatchInterrupted, run_batch
+    from sim.experiments.executors import ExecutorError
+    from sim.experiments.store import StoreError
+
+    if n_seeds is not None and seed_list is not None:
+        raise click.UsageError("give --seeds or --seed-list, not both")
+    if scheduler is not None and backend != "dask":
+        raise click.UsageError("--scheduler needs --backend dask")
+    _sigterm_as_interrupt()
+    seeds = _seed_list(seed_list) if seed_list is not None else n_seeds
+    out = out if out is not None else _default_batch_out()
+    command = " ".join(["cdpsim", *sys.argv[1:]])
+    bar: _BatchProgress | None = None
+
+    def progress(p: object) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = _BatchProgress(p.total, p.skipped, out.name)  # type: ignore[attr-defined]
+        bar(p)
+
+    try:
+        table = run_batch(
+            list(paths),
+            seeds=seeds,
+            master_seed=master_seed,
+            overrides=overrides,
+            workers=workers,
+            backend=backend,
+            scheduler=scheduler,
+            out=out,
+            resume=resume,
+            keep=keep,  # type: ignore[arg-type]
+            data_dirs=data_dirs,
+            progress=progress,
+            command=command,
+        )
+    except BatchInputError as exc:
+        for line in exc.errors:
+            _err(line)
+        sys.exit(EXIT_BAD_INPUT)
+    except (StoreError, ExecutorError) as exc:
+        _err(str(exc))
+        sys.exit(EXIT_BAD_INPUT)
+    except BatchInterrupted as exc:
+        if bar is not None:
+            bar.close()
+        _err(
+            f"interrupted: {exc.done} of {exc.total} runs are done and kept in {exc.out}; "
+            f"to run the rest: {_resume_command(command)}"
+        )
+        sys.exit(EXIT_INTERRUPTED)
+    finally:
+        if bar is not None:
+            bar.close()
+    _batch_report(table, out)
+
+
+def _default_batch_out() -> Path:
+    from sim.experiments.batch import default_out
+
+    return default_out()
+
+
+def _resume_command(command: str) -> str:
+    return command if "--resume" in command.split() else f"{command} --resume"
+
+
+def _batch_report(table: object, out: Path) -> None:
+    """Summary line on stdout, failures on stderr; exit 1 if any run failed."""
+    import pandas as pd
+
+    assert isinstance(table, pd.DataFrame)
+    status = table["status"].fillna("missing")
+    ok = int((status == "ok").sum())
+    bad = table[status != "ok"]
+    _out(f"{len(table)} runs: {ok} ok, {len(bad)} failed → {out / 'runs.parquet'}")
+    if len(bad):
+        _err(f"{len(bad)} run(s) failed (their partial results are kept):")
+        for row in bad.itertuples():
+            _err(f"  {row.run_id}: {row.error}")
+        sys.exit(EXIT_RUN_FAILED)
+    sys.exit(EXIT_OK)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import os
 import platform
@@ -140,7 +141,9 @@ class WriteError(Exception):
 # ------------------------------------------------------------------------------------- manifest
 
 
+@functools.cache
 def _git_revision() -> str | None:
+    """The git revision of the cdpsim source, once per process (a batch writes many manifests)."""
     here = Path(__file__).resolve().parent
     try:
         out = subprocess.run(
@@ -447,13 +450,33 @@ def _signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+def run_files(result: RunResult) -> tuple[str, ...]:
+    """The files a run folder of ``result`` holds: its manifest's ``files``.
+
+    All six by default; a batch run kept as a summary lists only ``manifest.json`` and
+    ``summary.json``.
+    """
+    files = tuple(result.manifest.get("files", RUN_FILES))
+    unknown = set(files) - set(RUN_FILES)
+    if unknown or _MANIFEST not in files:
+        raise ValueError(f"a run folder holds the manifest and some of {RUN_FILES}, not {files}")
+    return files
+
+
 def _write_files(result: RunResult, folder: Path) -> None:
     """The run files into ``folder``, ``manifest.json`` last."""
-    result.timeseries.to_parquet(folder / "timeseries.parquet", index=False)
-    result.events.to_parquet(folder / "events.parquet", index=False)
-    result.auctions.to_parquet(folder / "auctions.parquet", index=False)
-    result.vaults.to_parquet(folder / "vaults.parquet", index=False)
-    (folder / "summary.json").write_text(_to_json(result.summary))
+    files = run_files(result)
+    tables = {
+        "timeseries.parquet": result.timeseries,
+        "events.parquet": result.events,
+        "auctions.parquet": result.auctions,
+        "vaults.parquet": result.vaults,
+    }
+    for name, frame in tables.items():
+        if name in files:
+            frame.to_parquet(folder / name, index=False)
+    if "summary.json" in files:
+        (folder / "summary.json").write_text(_to_json(result.summary))
     (folder / _MANIFEST).write_text(_to_json(result.manifest))
 
 
@@ -517,7 +540,8 @@ def _write_in_place(result: RunResult, target: Path) -> None:
     try:
         _write_files(result, tmp)
         with _signals_held():
-            for name in RUN_FILES[1:] + RUN_FILES[:1]:  # the manifest last
+            files = run_files(result)
+            for name in sorted(files, key=lambda f: f == _MANIFEST):  # the manifest last
                 os.replace(tmp / name, target / name)
             tmp.rmdir()
     except BaseException:

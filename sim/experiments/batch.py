@@ -1,0 +1,482 @@
+"""Batch runs: many scenarios × many seeds, on any executor, into one batch folder.
+
+A batch is a list of :class:`RunSpec` — a validated scenario, its overrides, a seed and the run
+folder to write — built entirely before anything runs, so a bad file stops the batch before the
+first run (:class:`BatchInputError` lists every problem of every file). Each run is executed by
+:func:`execute` in whichever process the executor chooses; it writes its own run folder the
+moment it ends and returns its row of the runs table. A run that raises is a row too (status
+``failed``, the error and its traceback, the ticks it computed kept): the others go on.
+
+Seeds: with ``seeds=N`` every scenario runs with the same ``N`` seeds, derived from one master
+seed by :class:`numpy.random.SeedSequence` (common random numbers: differences between scenarios
+are the scenarios'); ``seeds=[1, 5, 9]`` gives them explicitly; ``seeds=None`` runs each scenario
+once with its own ``seed``. A run in a batch writes the same Parquet files and summary as
+``cdpsim run`` of the same scenario and seed; its manifest adds a ``batch`` section (run id,
+scenario file, overrides, swept parameters).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob
+import json
+import os
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from sim.experiments.executors import make_executor
+from sim.experiments.store import (
+    BATCH_KIND,
+    BatchFolder,
+    StoreError,
+    rebuild_runs_table,
+    run_row,
+    sha256_text,
+    versions,
+)
+from sim.rundir import MANIFEST_KIND, STATUS_FAILED, STATUS_OK
+from sim.scenario import Scenario, ScenarioError, load_scenario, with_overrides
+
+Keep = Literal["full", "summary"]
+#: Scenario file suffixes a folder given as a PATH contributes.
+SCENARIO_SUFFIXES = (".yaml", ".yml")
+#: Files a run kept as a summary holds.
+SUMMARY_FILES = ("manifest.json", "summary.json")
+
+
+class BatchInputError(Exception):
+    """The batch's inputs are invalid; nothing ran. ``errors`` holds one message per problem."""
+
+    def __init__(self, errors: Sequence[str]):
+        self.errors = list(errors)
+        super().__init__("\n".join(self.errors))
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """The batch was interrupted (Ctrl-C); the runs that finished are kept in ``out``."""
+
+    def __init__(self, out: Path, done: int, total: int):
+        super().__init__(f"interrupted with {done} of {total} runs done in {out}")
+        self.out, self.done, self.total = out, done, total
+
+
+@dataclass(frozen=True)
+class Input:
+    """One scenario of a batch: where it came from and its validated form."""
+
+    label: str  #: the file as given, or ``<name>`` for a Scenario object
+    scenario: Scenario
+    sha256: str  #: of the file's text (or of the scenario's resolved form)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything one run of a batch needs; picklable, sent to a worker as it is."""
+
+    run_id: str
+    scenario: Scenario
+    scenario_file: str
+    overrides: tuple[str, ...]
+    seed: int
+    folder: str
+    keep: Keep = "full"
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    def batch_info(self) -> dict[str, Any]:
+        """The ``batch`` section of the run's manifest."""
+        return {
+            "run_id": self.run_id,
+            "scenario_file": self.scenario_file,
+            "overrides": list(self.overrides),
+            "parameters": dict(self.parameters),
+        }
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a batch stands, passed to the progress callback after each run."""
+
+    done: int  #: runs finished in this invocation
+    failed: int  #: of which failed
+    total: int  #: runs to do in this invocation
+    skipped: int  #: runs already done (``--resume``)
+    elapsed_s: float
+    last: dict[str, Any] | None = None  #: the row of the run that just finished
+
+
+# ---------------------------------------------------------------------------------------- inputs
+
+
+def expand_paths(paths: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
+    """Scenario files from files, folders (their ``*.yaml``) and glob patterns, in order.
+
+    Returns:
+        The files (each once) and a message per path that matched nothing.
+    """
+    files: list[Path] = []
+    problems: list[str] = []
+    for raw in paths:
+        text = str(raw)
+        if glob.has_magic(text):
+            matches = [Path(p) for p in sorted(glob.glob(text)) if Path(p).is_file()]
+            if not matches:
+                problems.append(f"{text}: no file matches")
+            files.extend(matches)
+        elif Path(text).is_dir():
+            found = sorted(
+                p for p in Path(text).iterdir() if p.is_file() and p.suffix in SCENARIO_SUFFIXES
+            )
+            if not found:
+                problems.append(f"{text}: no scenario files (*.yaml) in this folder")
+            files.extend(found)
+        else:
+            files.append(Path(text))
+    unique = list(dict.fromkeys(files))
+    return unique, problems
+
+
+def load_inputs(
+    items: Iterable[str | Path | Scenario],
+    overrides: Sequence[str] = (),
+    data_dirs: Sequence[str | Path] = (),
+) -> list[Input]:
+    """Validate every scenario (files, folders, globs or Scenario objects) with the overrides.
+
+    Raises:
+        BatchInputError: every problem of every input, before anything runs.
+    """
+    items = list(items)
+    paths = [i for i in items if not isinstance(i, Scenario)]
+    files, problems = expand_paths(paths)
+    inputs: list[Input] = []
+    for item in items:
+        if isinstance(item, Scenario):
+            try:
+                scenario = with_overrides(item, overrides) if overrides else item
+            except ScenarioError as exc:
+                problems.extend(str(exc).splitlines())
+                continue
+            digest = sha256_text(json.dumps(scenario.to_dict(), sort_keys=True))
+            inputs.append(Input(f"<{scenario.name}>", scenario, digest))
+    for path in files:
+        try:
+            scenario = load_scenario(path, overrides=overrides, data_dirs=data_dirs)
+            digest = sha256_text(path.read_text(encoding="utf-8"))
+        except ScenarioError as exc:
+            problems.extend(str(exc).splitlines())
+            continue
+        inputs.append(Input(str(path), scenario, digest))
+    if not inputs and not problems:
+        problems.append("no scenario to run")
+    if problems:
+        raise BatchInputError(problems)
+    return inputs
+
+
+def derive_seeds(n: int, master_seed: int) -> list[int]:
+    """``n`` run seeds from one master seed (``SeedSequence(master).generate_state``)."""
+    if n < 1:
+        raise ValueError("the number of seeds must be at least 1")
+    return [int(s) for s in np.random.SeedSequence(master_seed).generate_state(n, np.uint32)]
+
+
+def _run_ids(inputs: Sequence[Input], seeds: Sequence[int] | None) -> list[list[str]]:
+    """Run ids per input and seed: ``<name>-seed<seed>``.
+
+    A second input with the same scenario name gets ``<name>-2-seed<seed>``, and so on.
+    """
+    seen: dict[str, int] = {}
+    out = []
+    for item in inputs:
+        name = item.scenario.name
+        seen[name] = seen.get(name, 0) + 1
+        base = name if seen[name] == 1 else f"{name}-{seen[name]}"
+        run_seeds = seeds if seeds is not None else [item.scenario.seed]
+        out.append([f"{base}-seed{s}" for s in run_seeds])
+    return out
+
+
+def plan(
+    inputs: Sequence[Input],
+    seeds: Sequence[int] | None,
+    out: Path,
+    overrides: Sequence[str] = (),
+    keep: Keep = "full",
+) -> list[RunSpec]:
+    """The runs of a batch, in a fixed order: inputs in order, each with every seed."""
+    specs = []
+    for item, ids in zip(inputs, _run_ids(inputs, seeds), strict=True):
+        run_seeds = seeds if seeds is not None else [item.scenario.seed]
+        for run_id, seed in zip(ids, run_seeds, strict=True):
+            specs.append(
+                RunSpec(
+                    run_id=run_id,
+                    scenario=item.scenario,
+                    scenario_file=item.label,
+                    overrides=tuple(overrides),
+                    seed=int(seed),
+                    folder=str(BatchFolder(out).run_folder(run_id)),
+                    keep=keep,
+                )
+            )
+    return specs
+
+
+# ---------------------------------------------------------------------------------------- one run
+
+
+def execute(spec: RunSpec) -> dict[str, Any]:
+    """Run one batch run here and write its folder; return its row of the runs table.
+
+    Failure is data: a model that cannot be built, or a run that raises, is written as a run
+    folder with status ``failed``, its error and traceback (and the ticks computed, if any).
+    Only :class:`KeyboardInterrupt` propagates (the batch is being stopped; this run is not
+    recorded and ``--resume`` runs it again).
+    """
+    from sim.model import ProtocolModel
+    from sim.rundir import write_run_folder
+    from sim.runner import result_of
+
+    started = time.perf_counter()
+    try:
+        model = ProtocolModel(spec.scenario, seed=spec.seed)
+    except Exception as exc:
+        error = f"the model could not be built: {type(exc).__name__}: {exc}"
+        write_failure(spec, f"{error}\n{traceback.format_exc()}")
+        return run_row(Path(spec.folder)) or {}
+    status, error = STATUS_OK, None
+    try:
+        while not model.finished:
+            model.step()
+    except Exception as exc:
+        status = STATUS_FAILED
+        error = f"tick {model.tick}: {type(exc).__name__}: {exc}\n{traceback.format_exc()}"
+    result = result_of(
+        model, wall_time_s=time.perf_counter() - started, status=status, error=error, final=True
+    )
+    result.manifest["batch"] = spec.batch_info()
+    if spec.keep == "summary":
+        result.manifest["files"] = list(SUMMARY_FILES)
+    try:
+        write_run_folder(result, spec.folder)
+    except OSError as exc:
+        row = {"run_id": spec.run_id, "status": STATUS_FAILED, "seed": spec.seed}
+        row["error"] = f"cannot write {spec.folder}: {exc.strerror or exc}"
+        return row
+    return run_row(Path(spec.folder)) or {}
+
+
+def write_failure(spec: RunSpec, error: str) -> None:
+    """A run folder holding only a manifest: the run failed before computing anything."""
+    folder = Path(spec.folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = {
+        "kind": MANIFEST_KIND,
+        "scenario": spec.scenario.to_dict(),
+        "seed": spec.seed,
+        "ticks": 0,
+        "status": STATUS_FAILED,
+        "error": error,
+        "files": ["manifest.json"],
+        "batch": spec.batch_info(),
+    }
+    tmp = folder / f".manifest.json.tmp-{os.getpid()}"
+    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+    os.replace(tmp, folder / "manifest.json")
+
+
+def _lost(spec: RunSpec, exc: BaseException) -> dict[str, Any]:
+    """Record a run whose worker died (killed, out of memory) as failed."""
+    write_failure(spec, f"the worker running it died: {type(exc).__name__}: {exc}")
+    return run_row(Path(spec.folder)) or {}
+
+
+# ---------------------------------------------------------------------------------------- batch
+
+
+def default_out(prefix: str = "batch") -> Path:
+    """``runs/<prefix>-<UTC time>``."""
+    return Path("runs") / f"{prefix}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}"
+
+
+def resolve_seeds(
+    seeds: int | Sequence[int] | None, master_seed: int
+) -> tuple[list[int] | None, Any]:
+    """The run seeds and how ``batch.json`` records them.
+
+    Raises:
+        ValueError: fewer than one seed, a negative or repeated seed.
+    """
+    if seeds is None:
+        return None, "each scenario's own seed"
+    if isinstance(seeds, int | np.integer):
+        return derive_seeds(int(seeds), master_seed), derive_seeds(int(seeds), master_seed)
+    explicit = [int(s) for s in seeds]
+    if not explicit:
+        raise ValueError("the seed list is empty")
+    if any(s < 0 for s in explicit):
+        raise ValueError("seeds must be ≥ 0")
+    if len(set(explicit)) != len(explicit):
+        raise ValueError("the seed list repeats a seed")
+    return explicit, explicit
+
+
+def batch_manifest(
+    inputs: Sequence[Input],
+    specs: Sequence[RunSpec],
+    *,
+    seeds_record: Any,
+    master_seed: int,
+    overrides: Sequence[str],
+    keep: Keep,
+    command: str | None,
+    parameters: Any = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The batch folder's ``batch.json``."""
+    return {
+        "kind": BATCH_KIND,
+        "command": command,
+        "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "inputs": [
+            {"file": i.label, "scenario": i.scenario.name, "sha256": i.sha256} for i in inputs
+        ],
+        "overrides": list(overrides),
+        "seeds": seeds_record,
+        "master_seed": master_seed,
+        "keep": keep,
+        "parameters": parameters,
+        "runs": len(specs),
+        "run_ids": [s.run_id for s in specs],
+        "versions": versions(),
+        **(extra or {}),
+    }
+
+
+def execute_all(
+    specs: Sequence[RunSpec],
+    out: Path,
+    *,
+    workers: int | None = None,
+    backend: str = "local",
+    scheduler: str | None = None,
+    progress: Callable[[Progress], None] | None = None,
+) -> pd.DataFrame:
+    """Run the specs that are not done yet and rebuild the runs table.
+
+    Raises:
+        BatchInterrupted: on Ctrl-C, after stopping the workers and rebuilding the runs table.
+    """
+    store = BatchFolder(out)
+    finished = store.done()
+    todo = [s for s in specs if s.run_id not in finished]
+    started = time.perf_counter()
+    done = failed = 0
+    executor = make_executor(backend, workers, scheduler)
+    try:
+        if todo:
+            with executor:
+                for row in executor.imap_unordered(execute, todo, _lost):
+                    done += 1
+                    failed += row.get("status") != STATUS_OK
+                    if progress is not None:
+                        progress(
+                            Progress(
+                                done,
+                                failed,
+                                len(todo),
+                                len(specs) - len(todo),
+                                time.perf_counter() - started,
+                                row,
+                            )
+                        )
+    except KeyboardInterrupt as exc:
+        rebuild_runs_table(out)
+        raise BatchInterrupted(out, len(store.done()), len(specs)) from exc
+    return rebuild_runs_table(out)
+
+
+def run_batch(
+    items: Iterable[str | Path | Scenario] | str | Path | Scenario,
+    *,
+    seeds: int | Sequence[int] | None = None,
+    master_seed: int = 0,
+    overrides: Sequence[str] = (),
+    workers: int | None = None,
+    backend: str = "local",
+    scheduler: str | None = None,
+    out: str | Path | None = None,
+    resume: bool = False,
+    keep: Keep = "full",
+    data_dirs: Sequence[str | Path] = (),
+    progress: Callable[[Progress], None] | None = None,
+    command: str | None = None,
+) -> pd.DataFrame:
+    """Run scenarios × seeds and return the runs table (also in ``OUT/runs.parquet``).
+
+    Args:
+        items: scenario files, folders of them, glob patterns or :class:`Scenario` objects.
+        seeds: a number of seeds derived from ``master_seed``, a list of seeds, or ``None`` for
+            each scenario's own seed.
+        master_seed: the seed the run seeds are derived from.
+        overrides: ``path=value`` overrides applied to every scenario.
+        workers: worker processes (``None``: every core; 0 or 1: in this process).
+        backend: ``local`` (process pool) or ``dask``.
+        scheduler: a Dask scheduler address (``tcp://host:8786``); none starts a local cluster.
+        out: the batch folder (default ``runs/batch-<UTC time>``).
+        resume: continue the batch in ``out``: run only what is missing.
+        keep: ``full`` run folders, or ``summary`` (manifest and summary only).
+        data_dirs: folders data files may come from besides each scenario's own.
+        progress: called after each run with a :class:`Progress`.
+        command: the command line, recorded in ``batch.json``.
+
+    Returns:
+        The runs table (one row per run, in batch order; see :func:`sim.load_runs`).
+
+    Raises:
+        BatchInputError: invalid inputs (nothing ran).
+        StoreError: ``out`` cannot hold this batch (nothing ran).
+        BatchInterrupted: Ctrl-C; the finished runs are kept.
+    """
+    if isinstance(items, str | Path | Scenario):
+        items = [items]
+    if keep not in ("full", "summary"):
+        raise BatchInputError([f"keep must be 'full' or 'summary', not {keep!r}"])
+    try:
+        run_seeds, seeds_record = resolve_seeds(seeds, master_seed)
+    except ValueError as exc:
+        raise BatchInputError([f"seeds: {exc}"]) from None
+    inputs = load_inputs(items, overrides, data_dirs)
+    out = Path(out) if out is not None else default_out()
+    specs = plan(inputs, run_seeds, out, overrides, keep)
+    manifest = batch_manifest(
+        inputs,
+        specs,
+        seeds_record=seeds_record,
+        master_seed=master_seed,
+        overrides=overrides,
+        keep=keep,
+        command=command,
+    )
+    BatchFolder(out).open(manifest, resume)
+    return execute_all(
+        specs, out, workers=workers, backend=backend, scheduler=scheduler, progress=progress
+    )
+
+
+__all__ = [
+    "BatchInputError",
+    "BatchInterrupted",
+    "Progress",
+    "RunSpec",
+    "StoreError",
+    "execute",
+    "run_batch",
+]

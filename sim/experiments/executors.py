@@ -1,0 +1,303 @@
+"""Where runs execute: in this process, in a local process pool, or on a Dask cluster.
+
+Every executor takes the same tasks and gives the same results: a task carries everything its run
+needs (scenario, seed, output folder), so nothing depends on which worker runs it or in which
+order. Results arrive in completion order; whoever stores them sorts them.
+
+Executors are context managers that own their workers: the pool (or cluster) starts once on
+entry, serves every task of a batch, and stops on exit — so each worker pays the import of
+cdpsim (and of mesa, about a second) once, not once per run. At most a few tasks per worker are
+submitted at a time, so the parent holds O(workers) tasks and results however long the batch.
+
+- :class:`InProcess` — runs tasks one after the other in this process (debugging; ``--workers 0``
+  or ``1``).
+- :class:`LocalPool` — a :class:`concurrent.futures.ProcessPoolExecutor` with the ``spawn`` start
+  method (safe with threads, the same on every OS, usable from a notebook as long as the task
+  function is importable). Workers ignore SIGINT: Ctrl-C is the parent's to handle.
+- :class:`DaskCluster` — ``dask.distributed``: a client of an existing scheduler
+  (``tcp://host:port``) or of a :class:`~distributed.LocalCluster` started on 127.0.0.1 with one
+  single-threaded worker process per requested worker.
+
+A task whose worker dies (killed, out of memory) is handed to the ``on_lost`` callback, which turns
+it into a result (a failed run); a broken local pool is replaced and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Self
+
+#: Tasks submitted per worker before waiting for one to finish: enough to keep every worker busy
+#: while results travel back, few enough that the parent's memory does not grow with the batch.
+TASKS_PER_WORKER = 2
+
+Task = Any
+Result = Any
+TaskFunction = Callable[[Task], Result]
+LostHandler = Callable[[Task, BaseException], Result]
+
+
+class ExecutorError(RuntimeError):
+    """The executor could not start (e.g. no Dask scheduler at the address given)."""
+
+
+def default_workers() -> int:
+    """The number of CPU cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _worker_init() -> None:
+    """Start-up of a local worker: leave Ctrl-C to the parent, pay the imports once."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import sim.runner  # noqa: F401  (mesa, pandas, pyarrow: once per worker)
+
+
+class Executor(ABC):
+    """Runs tasks and yields their results as they finish."""
+
+    #: Short name, as given to ``--backend``.
+    name = ""
+
+    def __init__(self, workers: int = 1) -> None:
+        self.workers = max(1, int(workers))
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> None:  # noqa: B027  (optional hook)
+        """Start the workers (called on entering the context)."""
+
+    def close(self) -> None:  # noqa: B027  (optional hook)
+        """Stop the workers (called on leaving the context, also after Ctrl-C)."""
+
+    @abstractmethod
+    def imap_unordered(
+        self, fn: TaskFunction, tasks: Iterable[Task], on_lost: LostHandler
+    ) -> Iterator[Result]:
+        """Yield ``fn(task)`` for every task, in completion order.
+
+        Args:
+            fn: a module-level function (it is pickled by name for worker processes).
+            tasks: the tasks; consumed lazily.
+            on_lost: turns a task whose worker died, with the error, into a result.
+        """
+
+    def describe(self) -> str:
+        """One line for messages and manifests, e.g. ``local pool of 2 workers``."""
+        return f"{self.name} ({self.workers} worker{'s' if self.workers != 1 else ''})"
+
+
+class InProcess(Executor):
+    """Runs every task in this process, one after the other."""
+
+    name = "in-process"
+
+    def __init__(self, workers: int = 1) -> None:
+        super().__init__(1)
+
+    def imap_unordered(
+        self, fn: TaskFunction, tasks: Iterable[Task], on_lost: LostHandler
+    ) -> Iterator[Result]:
+        """Yield ``fn(task)`` for each task in order (``on_lost`` is not needed here)."""
+        for task in tasks:
+            yield fn(task)
+
+
+class LocalPool(Executor):
+    """A pool of ``workers`` processes on this machine, started once per batch."""
+
+    name = "local"
+
+    def __init__(self, workers: int | None = None) -> None:
+        super().__init__(workers if workers is not None else default_workers())
+        self._pool: ProcessPoolExecutor | None = None
+
+    def start(self) -> None:
+        """Start the worker processes (``spawn``)."""
+        self._pool = ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_init,
+        )
+
+    def close(self) -> None:
+        """Stop the workers; tasks still running are abandoned (their folders stay temporary)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            _terminate(pool)
+
+    def imap_unordered(
+        self, fn: TaskFunction, tasks: Iterable[Task], on_lost: LostHandler
+    ) -> Iterator[Result]:
+        """Yield results as tasks finish, keeping ``TASKS_PER_WORKER × workers`` in flight."""
+        if self._pool is None:
+            raise ExecutorError("the local pool is not started (use it as a context manager)")
+        pending: dict[Future, Task] = {}
+        todo = iter(tasks)
+        limit = TASKS_PER_WORKER * self.workers
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < limit:
+                task = next(todo, _END)
+                if task is _END:
+                    exhausted = True
+                    break
+                pending[self._pool.submit(fn, task)] = task
+            if not pending:
+                return
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            broken = False
+            for future in done:
+                task = pending.pop(future)
+                try:
+                    yield future.result()
+                except BrokenProcessPool as exc:
+                    broken = True
+                    yield on_lost(task, exc)
+            if broken:
+                # A dead worker breaks the whole pool: every task in flight is lost with it.
+                for task in list(pending.values()):
+                    yield on_lost(task, BrokenProcessPool("a worker process died"))
+                pending.clear()
+                self.close()
+                self.start()
+
+
+_END = object()
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """Shut a pool down now: cancel what has not started and stop the worker processes."""
+    processes = list(getattr(pool, "_processes", {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=5)
+
+
+class DaskCluster(Executor):
+    """A Dask cluster: an existing scheduler, or a local cluster on 127.0.0.1."""
+
+    name = "dask"
+
+    def __init__(self, workers: int | None = None, scheduler: str | None = None) -> None:
+        super().__init__(workers if workers is not None else default_workers())
+        self.scheduler = scheduler
+        self._client: Any = None
+        self._cluster: Any = None
+
+    def start(self) -> None:
+        """Connect to the scheduler, or start a local cluster of single-threaded processes.
+
+        Raises:
+            ExecutorError: dask.distributed is not installed, or the scheduler cannot be reached.
+        """
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as exc:  # pragma: no cover - it is a dependency
+            raise ExecutorError(
+                "the dask backend needs dask.distributed: pip install 'distributed'"
+            ) from exc
+        try:
+            if self.scheduler is not None:
+                self._client = Client(self.scheduler, timeout="10s")
+                self.workers = max(1, sum(self._client.nthreads().values()))
+            else:
+                self._cluster = LocalCluster(
+                    n_workers=self.workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                )
+                self._client = Client(self._cluster)
+        except (OSError, TimeoutError) as exc:
+            self.close()
+            where = self.scheduler or "a local cluster on 127.0.0.1"
+            raise ExecutorError(f"cannot start the dask backend at {where}: {exc}") from None
+
+    def close(self) -> None:
+        """Disconnect, and stop the local cluster if this executor started it."""
+        client, self._client = self._client, None
+        cluster, self._cluster = self._cluster, None
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+
+    def describe(self) -> str:
+        """One line naming the scheduler, e.g. ``dask at tcp://10.0.0.1:8786 (8 workers)``."""
+        where = self.scheduler or "a local cluster"
+        return f"dask at {where} ({self.workers} worker{'s' if self.workers != 1 else ''})"
+
+    def imap_unordered(
+        self, fn: TaskFunction, tasks: Iterable[Task], on_lost: LostHandler
+    ) -> Iterator[Result]:
+        """Yield results as tasks finish, keeping ``TASKS_PER_WORKER × workers`` in flight."""
+        from distributed import as_completed
+
+        if self._client is None:
+            raise ExecutorError("the dask backend is not started (use it as a context manager)")
+        todo = iter(tasks)
+        limit = TASKS_PER_WORKER * self.workers
+        owner: dict[str, Task] = {}
+        running = as_completed()
+        for task in todo:
+            future = self._client.submit(fn, task, pure=False)
+            owner[future.key] = task
+            running.add(future)
+            if len(owner) >= limit:
+                break
+        for future in running:
+            task = owner.pop(future.key)
+            if future.status == "finished":
+                yield future.result()
+            else:
+                yield on_lost(task, future.exception() or RuntimeError(future.status))
+            future.release()
+            nxt = next(todo, _END)
+            if nxt is not _END:
+                more = self._client.submit(fn, nxt, pure=False)
+                owner[more.key] = nxt
+                running.add(more)
+
+
+BACKENDS = ("local", "dask")
+
+
+def make_executor(
+    backend: str = "local", workers: int | None = None, scheduler: str | None = None
+) -> Executor:
+    """The executor for ``--backend``/``--workers``/``--scheduler``.
+
+    ``workers`` of 0 or 1 with the local backend runs in this process; ``None`` uses every core.
+
+    Raises:
+        ValueError: an unknown backend, or a scheduler address without the dask backend.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+    if scheduler is not None and backend != "dask":
+        raise ValueError("--scheduler needs --backend dask")
+    if backend == "dask":
+        return DaskCluster(workers, scheduler)
+    if workers is not None and workers <= 1:
+        return InProcess()
+    return LocalPool(workers)
