@@ -1,0 +1,158 @@
+"""`cdpsim batch` through its entry point: outputs, bad input, interruption and resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import SMALL
+
+#: Safety limit of a subprocess (not a timing assertion) [s].
+TIMEOUT_S = 300
+
+
+def cdpsim(cmd: list[str], *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*cmd, *args], capture_output=True, text=True, cwd=cwd, timeout=TIMEOUT_S)
+
+
+@pytest.fixture
+def inputs(tmp_path) -> Path:
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    (folder / "a.yaml").write_text(SMALL)
+    (folder / "b.yaml").write_text(SMALL.replace("name: small", "name: other"))
+    return folder
+
+
+def finished_runs(out: Path) -> list[str]:
+    runs = out / "runs"
+    if not runs.is_dir():
+        return []
+    return sorted(
+        p.name
+        for p in runs.iterdir()
+        if not p.name.startswith(".") and (p / "summary.json").exists()
+    )
+
+
+def test_a_batch_writes_its_folder_and_one_line_on_stdout(cdpsim_cmd, inputs, tmp_path):
+    out = tmp_path / "batch"
+    res = cdpsim(
+        cdpsim_cmd, "batch", str(inputs), "--seeds", "2", "--workers", "2", "--out", str(out)
+    )
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == f"4 runs: 4 ok, 0 failed → {out / 'runs.parquet'}\n"
+    table = pd.read_parquet(out / "runs.parquet")
+    assert len(table) == 4 and set(table["scenario"]) == {"small", "other"}
+    manifest = json.loads((out / "batch.json").read_text())
+    assert manifest["kind"] == "cdpsim-batch" and manifest["master_seed"] == 0
+    assert manifest["command"].startswith("cdpsim batch ")
+    assert [i["file"] for i in manifest["inputs"]] == [
+        str(inputs / "a.yaml"),
+        str(inputs / "b.yaml"),
+    ]
+    assert "Traceback" not in res.stderr and "\r" not in res.stderr  # no bar when not a terminal
+
+
+def test_bad_input_stops_the_batch_before_any_run(cdpsim_cmd, inputs, tmp_path):
+    (inputs / "bad.yaml").write_text(SMALL.replace("mat: 1.5", "mat: 0.9"))
+    out = tmp_path / "batch"
+    res = cdpsim(cdpsim_cmd, "batch", str(inputs), str(tmp_path / "nope*.yaml"), "--out", str(out))
+    assert res.returncode == 2
+    assert "bad.yaml:" in res.stderr and "ilks.ETH-A.mat" in res.stderr
+    assert "nope*.yaml: no file matches" in res.stderr
+    assert "Traceback" not in res.stderr and not out.exists()
+    for args in (["--seeds", "2", "--seed-list", "1,2"], ["--scheduler", "tcp://127.0.0.1:1"]):
+        res = cdpsim(cdpsim_cmd, "batch", str(inputs), *args, "--out", str(out))
+        assert res.returncode == 2 and "Traceback" not in res.stderr and not out.exists()
+    res = cdpsim(cdpsim_cmd, "batch", str(inputs), "--seed-list", "1,x", "--out", str(out))
+    assert res.returncode == 2 and "comma-separated list of integers" in res.stderr
+
+
+@pytest.mark.slow
+def test_a_killed_batch_resumes_to_the_same_result(cdpsim_cmd, inputs, tmp_path):
+    args = [str(inputs), "--seeds", "5", "--workers", "1", "--set", "clock.duration=2d"]
+    full = tmp_path / "full"
+    assert cdpsim(cdpsim_cmd, "batch", *args, "--out", str(full)).returncode == 0
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(
+        [*cdpsim_cmd, "batch", *args, "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + TIMEOUT_S
+        while len(finished_runs(out)) < 3 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    before = {r: (out / "runs" / r / "manifest.json").read_bytes() for r in finished_runs(out)}
+    assert 3 <= len(before) < 10, "the batch was killed part way"
+    res = cdpsim(cdpsim_cmd, "batch", *args, "--out", str(out), "--resume")
+    assert res.returncode == 0, res.stderr
+    assert finished_runs(out) == finished_runs(full)
+    assert sorted(p.name for p in (out / "runs").iterdir()) == finished_runs(full)  # no leftovers
+    for run_id, manifest in before.items():  # every run exactly once: the kept ones stay
+        assert (out / "runs" / run_id / "manifest.json").read_bytes() == manifest
+    ours = pd.read_parquet(out / "runs.parquet").drop(columns="wall_time_s")
+    theirs = pd.read_parquet(full / "runs.parquet").drop(columns="wall_time_s")
+    pd.testing.assert_frame_equal(ours, theirs)
+    for run_id in finished_runs(full):
+        for name in ("timeseries.parquet", "events.parquet", "auctions.parquet"):
+            a = (out / "runs" / run_id / name).read_bytes()
+            assert a == (full / "runs" / run_id / name).read_bytes()
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_the_finished_runs_and_says_how_to_resume(cdpsim_cmd, inputs, tmp_path):
+    out = tmp_path / "b"
+    args = [str(inputs), "--seeds", "8", "--workers", "2", "--set", "clock.duration=2d"]
+    proc = subprocess.Popen(
+        [*cdpsim_cmd, "batch", *args, "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + TIMEOUT_S
+        while len(finished_runs(out)) < 2 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=TIMEOUT_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr
+    kept = finished_runs(out)
+    assert f"interrupted: {len(kept)} of 16 runs are done and kept in {out}" in stderr
+    assert "--resume" in stderr and "Traceback" not in stderr and stdout == ""
+    assert len(pd.read_parquet(out / "runs.parquet")) == len(kept)
+
+
+def test_failed_runs_exit_1_with_a_summary(inputs, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from sim.cli import main
+    from sim.model import ProtocolModel
+
+    original = ProtocolModel.step
+
+    def step(self):
+        if self.spec.name == "other" and self.tick == 2:
+            raise ZeroDivisionError("as the test asked")
+        original(self)
+
+    monkeypatch.setattr(ProtocolModel, "step", step)
+    out = tmp_path / "b"
+    res = CliRunner().invoke(main, ["batch", str(inputs), "--workers", "0", "--out", str(out)])
+    assert res.exit_code == 1
+    assert "2 runs: 1 ok, 1 failed" in res.output
+    assert "other-seed3: tick 2: ZeroDivisionError: as the test asked" in res.output
