@@ -317,11 +317,9 @@ def timeseries_frame(model: ProtocolModel) -> pd.DataFrame:
     data = {k: v[:n] for k, v in rec.series.items()}
     start = pd.Timestamp(model.spec.clock.start)
     times = start + pd.to_timedelta(data["tick"] * model.dt, unit="s")
-    frame = pd.DataFrame({"tick": data["tick"], "time": times})
-    for k, v in data.items():
-        if k != "tick":
-            frame[k] = v
-    return frame
+    columns = {"tick": data["tick"], "time": times}
+    columns.update((k, v) for k, v in data.items() if k != "tick")
+    return pd.DataFrame(columns)
 
 
 def events_frame(model: ProtocolModel, consume: bool = False) -> pd.DataFrame:

@@ -56,6 +56,11 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
+def _ping() -> int:
+    """A task that only proves a worker is up (its initializer has run)."""
+    return os.getpid()
+
+
 def _worker_init() -> None:
     """Start-up of a local worker: leave Ctrl-C to the parent, pay the imports once."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -127,12 +132,31 @@ class LocalPool(Executor):
         self._pool: ProcessPoolExecutor | None = None
 
     def start(self) -> None:
-        """Start the worker processes (``spawn``)."""
+        """Start the worker processes (``spawn``) and wait until each has imported cdpsim.
+
+        Raises:
+            ExecutorError: the workers cannot start — typically a script that starts a batch
+                without ``if __name__ == "__main__":`` (``spawn`` re-imports the main module in
+                every worker), or a main module that is not a file (``python -``).
+        """
         self._pool = ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_worker_init,
         )
+        # Starting every worker now overlaps their imports; a pool that cannot start is an
+        # error of the set-up, not a failure of the first runs.
+        pings = [self._pool.submit(_ping) for _ in range(self.workers)]
+        try:
+            for ping in pings:
+                ping.result()
+        except BrokenProcessPool as exc:
+            self.close()
+            raise ExecutorError(
+                "the local worker processes could not start (they import the main module, "
+                "as multiprocessing's spawn does): call the batch from a file, inside "
+                '`if __name__ == "__main__":`, or run it in this process (workers=0)'
+            ) from exc
 
     def close(self) -> None:
         """Stop the workers; tasks still running are abandoned (their folders stay temporary)."""
