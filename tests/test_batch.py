@@ -302,3 +302,24 @@ def test_execute_all_skips_what_is_done(two_files, tmp_path):
     seen = []
     table = execute_all(specs, out, workers=0, progress=seen.append)
     assert seen == [] and len(table) == 2
+
+
+def test_a_pool_that_cannot_start_is_a_set_up_error(two_files, tmp_path):
+    """From stdin, spawn cannot re-import the main module: say so instead of failing every run."""
+    import subprocess
+    import sys
+
+    code = (
+        "from sim.experiments.batch import run_batch\n"
+        "from sim.experiments.executors import ExecutorError\n"
+        "try:\n"
+        f"    run_batch([{str(two_files[0])!r}], seeds=2, workers=2, out={str(tmp_path / 'b')!r})\n"
+        "except ExecutorError as exc:\n"
+        "    print('refused:', exc)\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-"], input=code, capture_output=True, text=True, timeout=300
+    )
+    assert "refused: the local worker processes could not start" in res.stdout, res.stderr
+    assert 'if __name__ == "__main__"' in res.stdout
+    assert not (tmp_path / "b").exists()  # the folder it made is gone: a retry starts afresh

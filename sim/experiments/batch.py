@@ -31,7 +31,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from sim.experiments.executors import make_executor
+from sim.experiments.executors import ExecutorError, make_executor
 from sim.experiments.store import (
     BATCH_KIND,
     BatchFolder,
@@ -368,8 +368,20 @@ def execute_all(
     backend: str = "local",
     scheduler: str | None = None,
     progress: Callable[[Progress], None] | None = None,
+    runner: Callable[[RunSpec], dict[str, Any]] | None = None,
 ) -> pd.DataFrame:
     """Run the specs that are not done yet and rebuild the runs table.
+
+    Args:
+        specs: the runs of the batch, in batch order.
+        out: the batch folder (already opened).
+        workers: worker processes (``None``: every core; 0 or 1: in this process).
+        backend: ``local`` (process pool) or ``dask``.
+        scheduler: a Dask scheduler address; none starts a local cluster.
+        progress: called after each run with a :class:`Progress`.
+        runner: the per-run function (default :func:`execute`): it runs one spec, writes its
+            run folder and returns its row of the runs table. A module-level function, so that
+            worker processes can import it; tests plug in stand-in models here.
 
     Raises:
         BatchInterrupted: on Ctrl-C, after stopping the workers and rebuilding the runs table.
@@ -383,7 +395,7 @@ def execute_all(
     try:
         if todo:
             with executor:
-                for row in executor.imap_unordered(execute, todo, _lost):
+                for row in executor.imap_unordered(runner or execute, todo, _lost):
                     done += 1
                     failed += row.get("status") != STATUS_OK
                     if progress is not None:
@@ -465,10 +477,17 @@ def run_batch(
         keep=keep,
         command=command,
     )
-    BatchFolder(out).open(manifest, resume)
-    return execute_all(
-        specs, out, workers=workers, backend=backend, scheduler=scheduler, progress=progress
-    )
+    store = BatchFolder(out)
+    new = not out.exists()
+    store.open(manifest, resume)
+    try:
+        return execute_all(
+            specs, out, workers=workers, backend=backend, scheduler=scheduler, progress=progress
+        )
+    except ExecutorError:
+        if new:
+            store.discard_if_empty()  # a retry with a working executor starts afresh
+        raise
 
 
 __all__ = [

@@ -147,6 +147,17 @@ class BatchFolder:
         self.runs.mkdir(parents=True, exist_ok=True)
         _write_json(self.manifest_path, manifest)
 
+    def discard_if_empty(self) -> None:
+        """Remove a batch folder that this batch created and that holds no run yet."""
+        runs = self.runs
+        if runs.is_dir() and not any(runs.iterdir()):
+            runs.rmdir()
+        if self.read_manifest() is not None and [p.name for p in self.path.iterdir()] == [
+            BATCH_MANIFEST
+        ]:
+            self.manifest_path.unlink()
+            self.path.rmdir()
+
     def done(self) -> set[str]:
         """Run ids whose folder holds a finished run (``ok`` or ``failed``)."""
         if not self.runs.is_dir():
