@@ -476,5 +476,150 @@ def _batch_report(table: object, out: Path) -> None:
     sys.exit(EXIT_OK)
 
 
+# ---------------------------------------------------------------------------------------- sweeps
+
+
+@main.command()
+@click.argument("sweep_file", type=click.Path(path_type=Path))
+@_workers_option
+@_backend_option
+@_scheduler_option
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Sweep folder (default: runs/sweep-<name>, so that --resume finds it again).",
+)
+@click.option(
+    "--resume", is_flag=True, help="Continue the sweep in --out: run only the runs missing there."
+)
+@click.option(
+    "--keep",
+    type=click.Choice(["full", "summary"]),
+    default="summary",
+    show_default=True,
+    help="summary: keep only each run's manifest and KPIs — all a sweep's tables and indices "
+    "are computed from, while thousands of full run folders take gigabytes; full: also each "
+    "run's Parquet files.",
+)
+@_data_dir_option
+def sweep(
+    sweep_file: Path,
+    workers: int | None,
+    backend: str,
+    scheduler: str | None,
+    out: Path | None,
+    resume: bool,
+    keep: str,
+    data_dirs: tuple[Path, ...],
+) -> None:
+    """Run a parameter sweep (a file like scenarios/sweeps/*.yaml) into a sweep folder.
+
+    The sweep file, its base scenario and every design point are validated first (all errors
+    at once, exit 2). Every point runs with the same seeds; OUT is a batch folder
+    (batch.json, runs/, runs.parquet) plus points.parquet (statistics per point: mean,
+    quantiles, VaR, expected shortfall, probability of bad debt, LaR) and, for Sobol and
+    Morris designs, sensitivity.parquet. Ctrl-C keeps the finished runs: the same command with
+    --resume runs only what is missing. Then: cdpsim discover OUT --kpi K --above X.
+    """
+    from sim.experiments.analysis import format_sensitivity
+    from sim.experiments.batch import BatchInputError, BatchInterrupted
+    from sim.experiments.executors import ExecutorError
+    from sim.experiments.store import StoreError
+    from sim.experiments.sweep import default_out, load_sweep, run_sweep
+
+    if scheduler is not None and backend != "dask":
+        raise click.UsageError("--scheduler needs --backend dask")
+    _sigterm_as_interrupt()
+    try:
+        spec = load_sweep(sweep_file, data_dirs=data_dirs)
+    except ScenarioError as exc:
+        _err(str(exc))
+        sys.exit(EXIT_BAD_INPUT)
+    out = out if out is not None else default_out(spec)
+    args = sys.argv[1:]
+    command = " ".join(["cdpsim", *args, *([] if "--out" in args else ["--out", str(out)])])
+    bar: _BatchProgress | None = None
+
+    def progress(p: object) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = _BatchProgress(p.total, p.skipped, out.name)  # type: ignore[attr-defined]
+        bar(p)
+
+    try:
+        result = run_sweep(
+            spec,
+            workers=workers,
+            backend=backend,
+            scheduler=scheduler,
+            out=out,
+            resume=resume,
+            keep=keep,  # type: ignore[arg-type]
+            progress=progress,
+            command=command,
+        )
+    except BatchInputError as exc:
+        for line in exc.errors:
+            _err(line)
+        sys.exit(EXIT_BAD_INPUT)
+    except (StoreError, ExecutorError) as exc:
+        _err(str(exc))
+        sys.exit(EXIT_BAD_INPUT)
+    except BatchInterrupted as exc:
+        if bar is not None:
+            bar.close()
+        _err(
+            f"interrupted: {exc.done} of {exc.total} runs are done and kept in {exc.out}; "
+            f"to run the rest: {_resume_command(command)}"
+        )
+        sys.exit(EXIT_INTERRUPTED)
+    finally:
+        if bar is not None:
+            bar.close()
+    _out(
+        f"{spec.name}: {len(spec.points)} points × {len(spec.seeds)} seeds "
+        f"({spec.design['kind']}) → {out / 'points.parquet'}"
+    )
+    if result.sensitivity is not None:
+        _out(f"sensitivity → {out / 'sensitivity.parquet'}")
+        _out(format_sensitivity(result.sensitivity))
+    _batch_report(result.runs, out)
+
+
+@main.command()
+@click.argument("sweep_dir", type=click.Path(path_type=Path))
+@click.option("--kpi", required=True, help="The KPI, e.g. bad_debt_max.")
+@click.option(
+    "--above", type=float, required=True, help="Threshold in the KPI's unit: the cases of interest."
+)
+@click.option(
+    "--method",
+    type=click.Choice(["cart", "prim"]),
+    default="cart",
+    show_default=True,
+    help="cart: scikit-learn's decision tree (always installed); prim: EMA Workbench's PRIM with "
+    "its peeling trajectory (pip install 'cdpsim[prim]').",
+)
+def discover(sweep_dir: Path, kpi: str, above: float, method: str) -> None:
+    """Find the regions of a sweep's parameter space where a KPI exceeds a threshold.
+
+    Works on the sweep's ok runs (every seed of every point). Writes
+    SWEEP_DIR/discovery/<kpi>-above-<X>.parquet (box, method, coverage, density, mass,
+    parameter, lower, upper) and, for PRIM, its -trajectory.parquet, and prints the boxes.
+    """
+    from sim.experiments.analysis import AnalysisError, format_discovery
+    from sim.experiments.analysis import discover as find_boxes
+    from sim.experiments.store import StoreError
+
+    try:
+        result = find_boxes(sweep_dir, kpi=kpi, above=above, method=method)  # type: ignore[arg-type]
+    except (AnalysisError, StoreError) as exc:
+        _err(str(exc))
+        sys.exit(EXIT_BAD_INPUT)
+    _out(format_discovery(result))
+    sys.exit(EXIT_OK)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from sim.record import quantile_name
 
@@ -325,3 +326,155 @@ def write_readme(path: str | Path = README) -> Path:
     path = Path(path)
     path.write_text(update_readme(path.read_text()))
     return path
+
+
+# ---------------------------------------------------------------------------------------- ensembles
+#
+# Statistics over an ensemble of runs — one design point of a sweep (one parameter set) run with
+# several seeds — as published by risk teams. The horizon is the scenario's run
+# (``clock.duration``): each run gives one value of a KPI (for ``bad_debt_max``, the largest bad
+# debt over the run) and these summarise the values of the runs. NaN values (a KPI undefined in
+# a run) are left out; no values give NaN. Quantiles interpolate linearly between the order
+# statistics (numpy's default), so with few seeds the 95th percentile lies near the largest.
+
+#: Quantiles of every analysed KPI over a point's runs, and their column suffixes.
+ENSEMBLE_QUANTILES: tuple[tuple[str, float], ...] = (("p05", 0.05), ("p50", 0.5), ("p95", 0.95))
+#: Level of Value at Risk, Liquidations at Risk and the expected shortfall [-].
+RISK_LEVEL = 0.95
+#: Level of the tail Value at Risk (``bad_debt_var99``) [-].
+RISK_LEVEL_TAIL = 0.99
+
+#: The risk statistics of a sweep point (columns of ``points.parquet``), defined once here.
+RISK_STATS: tuple[Kpi, ...] = (
+    Kpi(
+        "bad_debt_var95",
+        "Dai",
+        f"Value at Risk: the {RISK_LEVEL:.0%} quantile over the point's runs of `bad_debt_max` "
+        "(insolvent debt over the run)",
+    ),
+    Kpi(
+        "bad_debt_var99",
+        "Dai",
+        f"the {RISK_LEVEL_TAIL:.0%} quantile over the point's runs of `bad_debt_max`",
+    ),
+    Kpi(
+        "bad_debt_es95",
+        "Dai",
+        f"expected shortfall: mean `bad_debt_max` of the runs at or above its {RISK_LEVEL:.0%} "
+        "quantile",
+    ),
+    Kpi("p_bad_debt", "-", "share of the point's runs with `bad_debt_max` > 0"),
+    Kpi(
+        "liquidated_debt_lar95",
+        "Dai",
+        f"Liquidations at Risk: the {RISK_LEVEL:.0%} quantile over the point's runs of "
+        "`liquidated_debt`",
+    ),
+)
+
+
+def _finite(values: ArrayLike) -> np.ndarray:
+    """The finite values of a sample, as float64."""
+    array = np.asarray(values, dtype=np.float64).ravel()
+    return array[np.isfinite(array)]
+
+
+def ensemble_mean(values: ArrayLike) -> float:
+    """Mean of a KPI over runs (same unit as the KPI; NaN without values)."""
+    finite = _finite(values)
+    return float(finite.mean()) if finite.size else float("nan")
+
+
+def ensemble_std(values: ArrayLike) -> float:
+    """Sample standard deviation (ddof 1) of a KPI over runs (KPI unit; NaN below two values)."""
+    finite = _finite(values)
+    return float(finite.std(ddof=1)) if finite.size > 1 else float("nan")
+
+
+def ensemble_quantile(values: ArrayLike, q: float) -> float:
+    """Quantile ``q`` (0–1) of a KPI over runs, linearly interpolated (KPI unit; NaN if none)."""
+    finite = _finite(values)
+    return float(np.quantile(finite, q)) if finite.size else float("nan")
+
+
+def value_at_risk(bad_debt: ArrayLike, level: float = RISK_LEVEL) -> float:
+    """Value at Risk: the ``level`` quantile of insolvent debt over runs [Dai].
+
+    Args:
+        bad_debt: each run's ``bad_debt_max`` [Dai] (the largest bad debt over its horizon).
+        level: the confidence level, 0.95 for the 95th percentile.
+
+    Returns:
+        The bad debt that ``level`` of the runs do not exceed [Dai].
+    """
+    return ensemble_quantile(bad_debt, level)
+
+
+def liquidations_at_risk(liquidated_debt: ArrayLike, level: float = RISK_LEVEL) -> float:
+    """Liquidations at Risk: the ``level`` quantile of liquidated debt over runs [Dai].
+
+    Args:
+        liquidated_debt: each run's ``liquidated_debt`` [Dai] (over its horizon).
+        level: the confidence level, 0.95 for the 95th percentile.
+
+    Returns:
+        The liquidated debt that ``level`` of the runs do not exceed [Dai].
+    """
+    return ensemble_quantile(liquidated_debt, level)
+
+
+def expected_shortfall(values: ArrayLike, level: float = RISK_LEVEL) -> float:
+    """Expected shortfall: the mean of the values at or above their ``level`` quantile.
+
+    Args:
+        values: each run's KPI (e.g. ``bad_debt_max`` [Dai]).
+        level: the confidence level, 0.95 for the worst 5 %.
+
+    Returns:
+        The mean of the tail, in the KPI's unit (NaN without values).
+    """
+    finite = _finite(values)
+    if not finite.size:
+        return float("nan")
+    return float(finite[finite >= np.quantile(finite, level)].mean())
+
+
+def probability_of_bad_debt(bad_debt: ArrayLike) -> float:
+    """Share of runs whose ``bad_debt_max`` is above zero [-] (NaN without values)."""
+    finite = _finite(bad_debt)
+    return float(np.mean(finite > 0)) if finite.size else float("nan")
+
+
+def ensemble_kpi_stats(name: str, values: ArrayLike) -> dict[str, float]:
+    """A KPI's mean, standard deviation and quantiles over runs, named ``<name>_<stat>``.
+
+    Args:
+        name: the KPI's name (``bad_debt_max``).
+        values: its value in each run (the KPI's unit).
+
+    Returns:
+        ``{name_mean, name_std, name_p05, name_p50, name_p95}``, in the KPI's unit.
+    """
+    stats = {f"{name}_mean": ensemble_mean(values), f"{name}_std": ensemble_std(values)}
+    for suffix, q in ENSEMBLE_QUANTILES:
+        stats[f"{name}_{suffix}"] = ensemble_quantile(values, q)
+    return stats
+
+
+def risk_stats(bad_debt: ArrayLike, liquidated_debt: ArrayLike) -> dict[str, float]:
+    """The :data:`RISK_STATS` of an ensemble of runs.
+
+    Args:
+        bad_debt: each run's ``bad_debt_max`` [Dai].
+        liquidated_debt: each run's ``liquidated_debt`` [Dai].
+
+    Returns:
+        Statistic name → value (units in :data:`RISK_STATS`).
+    """
+    return {
+        "bad_debt_var95": value_at_risk(bad_debt, RISK_LEVEL),
+        "bad_debt_var99": value_at_risk(bad_debt, RISK_LEVEL_TAIL),
+        "bad_debt_es95": expected_shortfall(bad_debt, RISK_LEVEL),
+        "p_bad_debt": probability_of_bad_debt(bad_debt),
+        "liquidated_debt_lar95": liquidations_at_risk(liquidated_debt, RISK_LEVEL),
+    }

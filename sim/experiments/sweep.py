@@ -1,0 +1,1165 @@
+"""Parameter sweeps: a sweep file → validated design points → runs in a batch folder.
+
+A sweep file (``scenarios/sweeps/*.yaml``) names a base scenario, fixed overrides, a design,
+the swept parameters, the seeds run at every point and the KPIs to analyse::
+
+    name: crash_sobol
+    base: ../eth_crash_liq2.yaml             # relative to the sweep file
+    overrides: {clock.duration: 1d}          # applied to the base first
+    design: {kind: sobol, n: 256, second_order: false, seed: 0}
+    parameters:
+      ilks.ETH-A.liquidation.buf: {range: [1.05, 1.5]}                 # a scenario path
+      ilks.ETH-A.liquidation.tail: {range: [20m, 4h]}                  # durations: seconds
+      keepers.0.dai: {range: [1.0e6, 2.0e7], dist: loguniform}         # list items by index
+      debt_scale: {scale: [borrowers.0.debt, ilks.ETH-A.line], range: [0.5, 2]}
+    seeds: 4                                 # or [1, 5, 9]; none: the base scenario's seed
+    kpis: [bad_debt_max, liquidated_debt]
+
+Designs (:mod:`sim.experiments.designs`): ``grid`` (every combination of each parameter's
+``values``, or of ``levels`` evenly spaced levels of its ``range``), ``random`` and ``lhs``
+(``n`` points), ``sobol`` (Saltelli's design of ``n`` base samples, a power of two: ``n·(D+2)``
+points, ``n·(2D+2)`` with ``second_order``) and ``morris`` (``n`` trajectories of ``D + 1``
+points on ``levels`` levels). A parameter is a scenario path (``values`` or a ``range`` with a
+``dist``, ``uniform`` or ``loguniform``), or a named ``scale`` that multiplies the base value of
+every path it lists. Integer fields get the value rounded; durations are written with a unit and
+held in seconds in the tables.
+
+Validation is the scenario files': safe YAML with limits and line numbers, every problem at once
+as ``file:line: field: message``. Beyond the file's own fields, every parameter path must exist
+in the base scenario, each parameter's values (a grid's values, a range's ends) must pass the
+scenario's validation on their own, and so must every design point: all before any run.
+
+Runs: every design point runs with the same seeds (common random numbers: a difference between
+points is the parameters', not the luck of the draw) through the batch layer
+(:func:`sim.experiments.batch.execute_all`: any executor, one atomic run folder per run,
+``--resume``, failures kept as rows). The run of point ``k`` with seed ``s`` is
+``<name>-p<k>-seed<s>``; its manifest's ``batch.parameters`` holds ``point`` and the parameter
+values, so ``runs.parquet`` has a ``point`` column and one column per parameter. Then
+:mod:`sim.experiments.analysis` writes ``points.parquet`` and, for Sobol and Morris designs,
+``sensitivity.parquet``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from sim.experiments import analysis, designs
+from sim.experiments.batch import (
+    BatchInputError,
+    BatchInterrupted,
+    Input,
+    Keep,
+    Progress,
+    RunSpec,
+    batch_manifest,
+    derive_seeds,
+    execute_all,
+)
+from sim.experiments.executors import ExecutorError
+from sim.experiments.store import RUN_COLUMNS, BatchFolder, sha256_text
+from sim.metrics import ENSEMBLE_QUANTILES, KPI_BY_NAME, RISK_STATS
+from sim.scenario import (
+    MAX_ERRORS,
+    ErrorItem,
+    OverrideError,
+    Scenario,
+    ScenarioError,
+    apply_override,
+    validate_data,
+)
+from sim.scenario.schema import NAME_MAX_CHARS, SEED_MAX
+from sim.scenario.yamlfile import DataPath, read_yaml
+from sim.units import format_duration, parse_duration
+
+#: Most runs (design points × seeds) in one sweep: a million runs of a minute each is two
+#: years of CPU time; a larger design is a typo (a grid of too many values).
+MAX_RUNS = 1_000_000
+#: Most values of one grid parameter, and most levels a range is split into.
+MAX_VALUES = 10_000
+#: Most swept parameters (Sobol designs grow with them: N·(D+2) points).
+MAX_PARAMETERS = 100
+#: Most bootstrap resamples of the confidence intervals of sensitivity indices.
+MAX_RESAMPLES = 100_000
+#: KPIs analysed when the sweep file names none.
+DEFAULT_KPIS = ("bad_debt_max", "liquidated_debt")
+#: Default bootstrap resamples and confidence level of sensitivity indices.
+DEFAULT_RESAMPLES, DEFAULT_CONF_LEVEL = 100, 0.95
+#: Default number of Morris grid levels (even, as Morris's design asks).
+DEFAULT_MORRIS_LEVELS = 4
+#: Longest value quoted in a message [characters].
+SHOWN_VALUE_CHARS = 40
+#: Data path of "this problem is the design's" in messages.
+_DESIGN: DataPath = ("design",)
+#: Filename given to point validation, to tell its messages apart.
+_POINT = "<sweep point>"
+_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
+
+
+# ---------------------------------------------------------------------------------------- schema
+
+
+def _bound(value: Any) -> Any:
+    """A range end: a number (also written ``1e6``), or a duration with a unit (``30m``)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(
+            f"a range end is a number or a duration such as '30m' (got {_shown(value)})"
+        )
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            parse_duration(value)  # raises with the duration's own message
+            return value
+    if not math.isfinite(value):
+        raise ValueError(f"a range end must be finite (got {value})")
+    return float(value)
+
+
+Bound = Annotated[float | str, BeforeValidator(_bound)]
+Seed = Annotated[int, Field(ge=0, le=SEED_MAX)]
+Count = Annotated[int, Field(ge=1, le=MAX_RUNS)]
+Resamples = Annotated[int, Field(ge=1, le=MAX_RESAMPLES)]
+ConfLevel = Annotated[float, Field(gt=0, lt=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+class GridDesign(_Strict):
+    """Every combination of the parameters' values."""
+
+    kind: Literal["grid"]
+    levels: Annotated[int, Field(ge=2, le=MAX_VALUES)] | None = Field(
+        None, description="levels a range parameter is split into (evenly, in log for loguniform)"
+    )
+
+
+class RandomDesign(_Strict):
+    """``n`` independent random points."""
+
+    kind: Literal["random"]
+    n: Count
+    seed: Seed = 0
+
+
+class LhsDesign(_Strict):
+    """A Latin hypercube of ``n`` points."""
+
+    kind: Literal["lhs"]
+    n: Annotated[int, Field(ge=2, le=MAX_RUNS)]
+    seed: Seed = 0
+
+
+class SobolDesign(_Strict):
+    """Saltelli's design for Sobol' indices: ``n`` base samples, a power of two."""
+
+    kind: Literal["sobol"]
+    n: Annotated[int, Field(ge=2, le=MAX_RUNS)]
+    second_order: bool = False
+    seed: Seed = 0
+    resamples: Resamples = DEFAULT_RESAMPLES
+    conf_level: ConfLevel = DEFAULT_CONF_LEVEL
+
+    @field_validator("n")
+    @classmethod
+    def _power_of_two(cls, n: int) -> int:
+        if not designs.is_power_of_two(n):
+            below = 1 << (n.bit_length() - 1)
+            raise ValueError(
+                f"n must be a power of two for a Sobol design (got {n}; try {below} or {below * 2})"
+            )
+        return n
+
+
+class MorrisDesign(_Strict):
+    """Morris screening: ``n`` trajectories on a grid of ``levels`` levels."""
+
+    kind: Literal["morris"]
+    n: Annotated[int, Field(ge=2, le=MAX_RUNS)]
+    levels: Annotated[int, Field(ge=2, le=MAX_VALUES)] = DEFAULT_MORRIS_LEVELS
+    seed: Seed = 0
+    resamples: Resamples = DEFAULT_RESAMPLES
+    conf_level: ConfLevel = DEFAULT_CONF_LEVEL
+
+    @field_validator("levels")
+    @classmethod
+    def _even(cls, levels: int) -> int:
+        if levels % 2:
+            raise ValueError(f"Morris levels must be even (got {levels})")
+        return levels
+
+
+DesignSpec = Annotated[
+    GridDesign | RandomDesign | LhsDesign | SobolDesign | MorrisDesign,
+    Field(discriminator="kind"),
+]
+
+
+class ParameterSpec(_Strict):
+    """One swept parameter: a scenario path (the key) or a named ``scale`` of several paths."""
+
+    range: Annotated[list[Bound], Field(min_length=2, max_length=2)] | None = None
+    values: Annotated[list[Any], Field(min_length=1, max_length=MAX_VALUES)] | None = None
+    dist: Literal["uniform", "loguniform"] | None = None
+    scale: Annotated[list[str], Field(min_length=1, max_length=MAX_VALUES)] | None = None
+
+    @field_validator("values")
+    @classmethod
+    def _scalars(cls, values: list[Any] | None) -> list[Any] | None:
+        if values is None:
+            return values
+        for v in values:
+            if isinstance(v, dict | list) or v is None:
+                raise ValueError(f"values are numbers, strings or booleans (got {_shown(v)})")
+            if isinstance(v, float) and not math.isfinite(v):
+                raise ValueError(f"values must be finite (got {v})")
+        keys = [(type(v).__name__, v) for v in values]
+        if len(set(keys)) != len(keys):
+            raise ValueError("values repeat a value")
+        return values
+
+    @field_validator("scale")
+    @classmethod
+    def _paths(cls, paths: list[str] | None) -> list[str] | None:
+        if paths is not None and len(set(paths)) != len(paths):
+            raise ValueError("scale lists a path twice")
+        return paths
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ParameterSpec:
+        if (self.range is None) == (self.values is None):
+            raise ValueError("give range: [low, high] or values: [...], exactly one of them")
+        if self.range is not None:
+            low, high = self.range
+            if isinstance(low, str) != isinstance(high, str):
+                raise ValueError("range: both ends are numbers, or both durations (e.g. 20m, 4h)")
+            a, b = (_seconds(low), _seconds(high)) if isinstance(low, str) else (low, high)
+            if not a < b:
+                raise ValueError(
+                    f"range: the low end must be below the high end (got {low}, {high})"
+                )
+            if self.dist == "loguniform" and a <= 0:
+                raise ValueError(f"range: a loguniform range must be above zero (got {low})")
+            if self.scale is not None and isinstance(low, str):
+                raise ValueError("range: a scale parameter's range holds multipliers (numbers)")
+        elif self.dist is not None:
+            raise ValueError("dist applies to a range, not to values")
+        return self
+
+
+class SweepFile(_Strict):
+    """A sweep file, as written."""
+
+    name: Annotated[str, Field(min_length=1, max_length=NAME_MAX_CHARS, pattern=_NAME_RE.pattern)]
+    description: str = ""
+    base: Annotated[str, Field(min_length=1)]
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    design: DesignSpec
+    parameters: Annotated[dict[str, ParameterSpec], Field(min_length=1, max_length=MAX_PARAMETERS)]
+    seeds: Count | Annotated[list[Seed], Field(min_length=1, max_length=MAX_RUNS)] | None = None
+    master_seed: Seed = 0
+    kpis: Annotated[list[str], Field(min_length=1)] = Field(
+        default_factory=lambda: list(DEFAULT_KPIS)
+    )
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct(cls, seeds: Any) -> Any:
+        if isinstance(seeds, list) and len(set(seeds)) != len(seeds):
+            raise ValueError("the seed list repeats a seed")
+        return seeds
+
+    @field_validator("kpis")
+    @classmethod
+    def _known(cls, kpis: list[str]) -> list[str]:
+        for kpi in kpis:
+            if kpi not in KPI_BY_NAME:
+                raise ValueError(f"unknown KPI {kpi!r}; expected one of {', '.join(KPI_BY_NAME)}")
+        if len(set(kpis)) != len(kpis):
+            raise ValueError("kpis repeats a KPI")
+        return kpis
+
+
+def _seconds(text: str) -> float:
+    return parse_duration(text)
+
+
+def _shown(value: Any) -> str:
+    """A value as quoted in messages (lists and mappings by their size only)."""
+    if isinstance(value, dict):
+        return f"a mapping of {len(value)} keys"
+    if isinstance(value, list | tuple):
+        return f"a list of {len(value)} items"
+    if isinstance(value, float | np.floating):
+        return f"{float(value):.6g}"
+    text = repr(value)
+    return text if len(text) <= SHOWN_VALUE_CHARS else text[: SHOWN_VALUE_CHARS - 1] + "…"
+
+
+# ---------------------------------------------------------------------------------------- errors
+
+#: pydantic's labels of union members and type wrappers in an error's location, not data keys.
+_LOC_LABEL = re.compile(r"[\[\]]|^(int|float|str|bool|list|dict|tuple)$")
+
+
+class _Errors:
+    """Problems of one sweep file, located by their data path's line."""
+
+    def __init__(self, filename: str, lines: Mapping[DataPath, int]):
+        self.filename = filename
+        self.lines = lines
+        self.items: list[ErrorItem] = []
+        self.omitted = 0
+
+    def line(self, path: DataPath) -> int | None:
+        while path and path not in self.lines:
+            path = path[:-1]
+        return self.lines.get(path)
+
+    def add(self, path: DataPath, message: str, field: str | None = None) -> None:
+        shown = field if field is not None else ".".join(str(p) for p in path)
+        self.items.append(ErrorItem(self.filename, self.line(path), shown, message))
+
+    def extend(self, items: Sequence[ErrorItem], omitted: int = 0) -> None:
+        self.items.extend(items)
+        self.omitted += omitted
+
+    def raise_any(self) -> None:
+        """Raise every problem found so far, the sweep file's in line order."""
+        if self.items:
+            ordered = sorted(
+                self.items,
+                key=lambda e: (e.file != self.filename, e.line if e.line is not None else 0),
+            )
+            raise ScenarioError(ordered, self.omitted)
+
+
+def _schema_errors(exc: ValidationError, data: Any, errors: _Errors) -> None:
+    """Word and locate the sweep schema's errors."""
+    seen = set()
+    for err in exc.errors(include_url=False):
+        loc = [p for p in err["loc"] if not (isinstance(p, str) and _LOC_LABEL.search(p))]
+        if len(loc) > 1 and loc[0] == "design" and loc[1] in designs.KINDS:
+            loc.pop(1)
+        path: list[Any] = []
+        node = data
+        for part in loc:  # the longest prefix present in the data, for the line
+            if isinstance(node, dict) and part in node:
+                path.append(part)
+                node = node[part]
+            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+                path.append(part)
+                node = node[part]
+            else:
+                break
+        message = _schema_message(err, loc)
+        field = ".".join(str(p) for p in loc)
+        if (field, message) in seen:
+            continue
+        seen.add((field, message))
+        errors.add(tuple(path), message, field)
+
+
+def _schema_message(err: Mapping[str, Any], loc: Sequence[Any]) -> str:
+    kind = err.get("type", "")
+    msg = str(err.get("msg", ""))
+    if kind == "extra_forbidden":
+        model = _model_at(loc[:-1], err)
+        allowed = ", ".join(model.model_fields) if model is not None else ""
+        return f"unknown field (allowed: {allowed})" if allowed else "unknown field"
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "union_tag_invalid":
+        ctx = err.get("ctx", {})
+        return f"unknown kind {_shown(ctx.get('tag'))}; expected one of {ctx.get('expected_tags')}"
+    if kind == "union_tag_not_found":
+        return f"missing kind; expected one of {', '.join(designs.KINDS)}"
+    msg = msg.removeprefix("Value error, ")
+    if kind.endswith("_type") or kind.startswith(("greater_than", "less_than", "literal_error")):
+        return f"{msg} (got {_shown(err.get('input'))})"
+    return msg
+
+
+def _model_at(loc: Sequence[Any], err: Mapping[str, Any]) -> type[BaseModel] | None:
+    """The schema section at a location (for the fields an unknown key could have been)."""
+    if not loc:
+        return SweepFile
+    if loc[0] == "parameters" and len(loc) == 2:
+        return ParameterSpec
+    if loc[0] == "design" and len(loc) == 1:
+        raw = err.get("loc", ())
+        kind = raw[1] if len(raw) > 2 else None
+        by_kind = {
+            "grid": GridDesign,
+            "random": RandomDesign,
+            "lhs": LhsDesign,
+            "sobol": SobolDesign,
+            "morris": MorrisDesign,
+        }
+        return by_kind.get(kind)
+    return None
+
+
+# ---------------------------------------------------------------------------------------- model
+
+
+@dataclass(frozen=True)
+class SweepParameter:
+    """A swept parameter, resolved against the base scenario.
+
+    Attributes:
+        name: its key in the sweep file and its column in the tables.
+        kind: ``value`` (the key is a scenario path) or ``scale`` (multiplies ``paths``).
+        paths: the scenario paths it sets.
+        range: ``(low, high)`` (seconds for durations), or ``None``.
+        values: the grid values (seconds for durations), or ``None``.
+        dist: ``uniform`` or ``loguniform`` for a range, else ``None``.
+        duration: the values are durations (written with a unit, held in seconds).
+        base_values: the base scenario's value at each path (what a scale multiplies).
+        typed_paths: the data paths (list indices as ``int``).
+    """
+
+    name: str
+    kind: Literal["value", "scale"]
+    paths: tuple[str, ...]
+    range: tuple[float, float] | None
+    values: tuple[Any, ...] | None
+    dist: str | None
+    duration: bool
+    base_values: tuple[Any, ...]
+    typed_paths: tuple[DataPath, ...]
+
+    def grid_values(self, levels: int | None) -> list[Any]:
+        """The values a grid takes: ``values``, or ``levels`` levels of the range."""
+        if self.values is not None:
+            return list(self.values)
+        assert self.range is not None and levels is not None
+        return designs.levels(self.range[0], self.range[1], levels, self.dist or "uniform")
+
+    def assignments(self, value: Any) -> list[tuple[DataPath, str, Any]]:
+        """What the parameter at ``value`` sets: (data path, dotted path, scenario value)."""
+        out = []
+        for typed, path, base in zip(self.typed_paths, self.paths, self.base_values, strict=True):
+            if self.kind == "scale":
+                out.append((typed, path, _scaled(base, value)))
+            else:
+                out.append((typed, path, _as_field(base, value, self.duration)))
+        return out
+
+    def record(self, levels: int | None = None) -> dict[str, Any]:
+        """How ``batch.json`` describes it."""
+        out: dict[str, Any] = {"name": self.name, "kind": self.kind, "paths": list(self.paths)}
+        if self.range is not None:
+            out["range"] = [float(self.range[0]), float(self.range[1])]
+            if levels is not None:
+                out["levels"] = levels
+        else:
+            out["values"] = [_plain(v) for v in self.values or ()]
+        out["dist"] = self.dist
+        out["unit"] = "s" if self.duration else None
+        return out
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready scalar (numpy numbers become Python ones)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.number) and not isinstance(value, bool)
+
+
+def _is_duration_text(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        parse_duration(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _as_field(base: Any, value: Any, duration: bool) -> Any:
+    """A parameter value as the scenario field takes it."""
+    value = _plain(value)
+    if duration and _is_number(value):
+        return format_duration(float(value))
+    if isinstance(base, int) and not isinstance(base, bool) and isinstance(value, float):
+        return round(value)
+    return value
+
+
+def _scaled(base: Any, factor: Any) -> Any:
+    """``base`` multiplied by ``factor`` (durations stay durations, integers integers)."""
+    factor = float(_plain(factor))
+    if isinstance(base, str):
+        return format_duration(parse_duration(base) * factor)
+    if isinstance(base, int) and not isinstance(base, bool):
+        return round(base * factor)
+    return float(base) * factor
+
+
+def _get(data: Any, path: DataPath) -> Any:
+    """The value at a data path, or ``None`` where the path does not exist yet."""
+    node = data
+    for key in path:
+        if isinstance(node, dict) and key in node:
+            node = node[key]
+        elif isinstance(node, list) and isinstance(key, int) and key < len(node):
+            node = node[key]
+        else:
+            return None
+    return node
+
+
+def _override_text(path: str, value: Any) -> str:
+    """``path=value`` as recorded in the runs table."""
+    if isinstance(value, float):
+        return f"{path}={value!r}"
+    if isinstance(value, dict | list):
+        return f"{path}={json.dumps(value)}"
+    return f"{path}={value}"
+
+
+@dataclass(frozen=True, eq=False)
+class Sweep:
+    """A validated sweep: its base scenario, parameters, design points and their scenarios.
+
+    Attributes:
+        name: the sweep's name (run ids and the default folder ``runs/sweep-<name>``).
+        description: free text.
+        file: the sweep file as given (``<sweep>`` for one built from data).
+        base_file: the base scenario file.
+        base_sha256: hash of the base file's text (``--resume`` refuses another base).
+        base: the base scenario with the fixed overrides.
+        overrides: the fixed overrides as ``path=value``.
+        design: the design as written, with defaults (``kind``, ``n``, ``seed``, …).
+        parameters: the swept parameters, in file order.
+        seeds: the seeds every point runs with.
+        master_seed: the seed ``seeds: N`` derives them from.
+        kpis: the KPIs analysed.
+        points: ``point`` and one column per parameter (durations in seconds).
+        scenarios: each point's validated scenario.
+        point_overrides: each point's ``path=value`` settings.
+    """
+
+    name: str
+    description: str
+    file: str
+    base_file: Path
+    base_sha256: str
+    base: Scenario
+    overrides: tuple[str, ...]
+    design: dict[str, Any]
+    parameters: tuple[SweepParameter, ...]
+    seeds: tuple[int, ...]
+    master_seed: int
+    kpis: tuple[str, ...]
+    points: pd.DataFrame
+    scenarios: tuple[Scenario, ...]
+    point_overrides: tuple[tuple[str, ...], ...]
+
+    @property
+    def n_runs(self) -> int:
+        """Design points × seeds."""
+        return len(self.points) * len(self.seeds)
+
+    def run_id(self, point: int, seed: int) -> str:
+        """``<name>-p<point>-seed<seed>``, the point zero-padded to the design's width."""
+        width = len(str(max(len(self.points) - 1, 0)))
+        return f"{self.name}-p{point:0{width}d}-seed{seed}"
+
+    def parameter_names(self) -> list[str]:
+        """The parameters' names (table columns), in file order."""
+        return [p.name for p in self.parameters]
+
+    def specs(self, out: Path, keep: Keep = "summary") -> list[RunSpec]:
+        """The runs, point by point, each point with every seed."""
+        folder = BatchFolder(out)
+        names = self.parameter_names()
+        specs = []
+        for k, row in enumerate(self.points[names].to_dict("records")):
+            parameters = {"point": k, **{n: _plain(row[n]) for n in names}}
+            for seed in self.seeds:
+                run_id = self.run_id(k, seed)
+                specs.append(
+                    RunSpec(
+                        run_id=run_id,
+                        scenario=self.scenarios[k],
+                        scenario_file=str(self.base_file),
+                        overrides=self.overrides + self.point_overrides[k],
+                        seed=int(seed),
+                        folder=str(folder.run_folder(run_id)),
+                        keep=keep,
+                        parameters=parameters,
+                    )
+                )
+        return specs
+
+    def section(self) -> dict[str, Any]:
+        """The ``sweep`` section of ``batch.json``."""
+        levels = self.design.get("levels") if self.design["kind"] == "grid" else None
+        return {
+            "name": self.name,
+            "description": self.description,
+            "file": self.file,
+            "base": str(self.base_file),
+            "overrides": list(self.overrides),
+            "design": {**self.design, "points": len(self.points)},
+            "parameters": [p.record(levels) for p in self.parameters],
+            "kpis": list(self.kpis),
+            "seeds": list(self.seeds),
+            "master_seed": self.master_seed,
+            "points": len(self.points),
+            "runs": self.n_runs,
+        }
+
+    def identity(self) -> dict[str, Any]:
+        """What must not change for ``--resume`` to continue a sweep: design and parameters."""
+        section = self.section()
+        return {"design": section["design"], "parameters": section["parameters"]}
+
+
+# ---------------------------------------------------------------------------------------- loading
+
+
+def load_sweep(path: str | Path, data_dirs: Sequence[str | Path] = ()) -> Sweep:
+    """Load and validate a sweep file, its base scenario and every design point.
+
+    Args:
+        path: the sweep file.
+        data_dirs: folders besides the base scenario's own that its data files may come from.
+
+    Returns:
+        The sweep, every point's scenario validated.
+
+    Raises:
+        ScenarioError: every problem, as ``file:line: field: message``, before any run.
+    """
+    path = Path(path)
+    data, lines = read_yaml(path)
+    return sweep_from_data(
+        data, filename=str(path), base_dir=path.parent, lines=lines, data_dirs=data_dirs
+    )
+
+
+def sweep_from_data(
+    data: Any,
+    *,
+    filename: str = "<sweep>",
+    base_dir: str | Path = ".",
+    lines: Mapping[DataPath, int] | None = None,
+    data_dirs: Sequence[str | Path] = (),
+) -> Sweep:
+    """Validate sweep data (a sweep file's YAML as Python data).
+
+    Args:
+        data: the sweep as a mapping.
+        filename: name used in messages.
+        base_dir: the folder ``base`` is relative to.
+        lines: the YAML line of each data path (for messages).
+        data_dirs: extra data folders of the base scenario.
+
+    Returns:
+        The validated sweep.
+
+    Raises:
+        ScenarioError: every problem, before any run.
+    """
+    errors = _Errors(filename, lines or {})
+    if not isinstance(data, dict):
+        errors.add((), "a sweep file is a mapping (name, base, design, parameters, …)")
+        errors.raise_any()
+    try:
+        spec = SweepFile.model_validate(data)
+    except ValidationError as exc:
+        _schema_errors(exc, data, errors)
+        errors.raise_any()
+    base_file = Path(base_dir) / spec.base
+    if not base_file.is_file():
+        errors.add(("base",), f"the base scenario {base_file} is not a file")
+        errors.raise_any()
+    base, overrides = _load_base(spec, base_file, errors, data_dirs)
+    resolved = base.to_dict()
+    parameters = _resolve_parameters(spec, resolved, errors)
+    _check_ends(spec, parameters, base, resolved, errors)  # also when others were refused
+    errors.raise_any()
+    seeds = _seeds(spec, base)
+    points = _design_points(spec, parameters, len(seeds), errors)
+    errors.raise_any()
+    scenarios, point_overrides = _point_scenarios(parameters, points, base, resolved, errors)
+    errors.raise_any()
+    return Sweep(
+        name=spec.name,
+        description=spec.description,
+        file=filename,
+        base_file=base_file,
+        base_sha256=sha256_text(base_file.read_text(encoding="utf-8")),
+        base=base,
+        overrides=overrides,
+        design=spec.design.model_dump(),
+        parameters=tuple(parameters),
+        seeds=tuple(seeds),
+        master_seed=spec.master_seed,
+        kpis=tuple(spec.kpis),
+        points=points,
+        scenarios=tuple(scenarios),
+        point_overrides=tuple(point_overrides),
+    )
+
+
+def _load_base(
+    spec: SweepFile, base_file: Path, errors: _Errors, data_dirs: Sequence[str | Path]
+) -> tuple[Scenario, tuple[str, ...]]:
+    """The base scenario with the fixed overrides, problems blamed on the sweep's lines."""
+    base_data, base_lines = read_yaml(base_file)  # the base file's own problems are its own
+    overridden: dict[DataPath, str] = {}
+    texts = []
+    for key, value in spec.overrides.items():
+        parts = tuple(p.strip() for p in key.split("."))
+        if not isinstance(base_data, dict):
+            break  # validation below reports it
+        try:
+            created: list[DataPath] = []
+            overridden[apply_override(base_data, parts, value, created)] = key
+            for path in created:
+                overridden.setdefault(path, key)
+        except OverrideError as exc:
+            errors.add(("overrides", key), exc.message, f"overrides.{key}")
+            continue
+        texts.append(_override_text(key, value))
+    try:  # without the overrides refused above, so that the parameters are checked too
+        base = validate_data(
+            base_data,
+            filename=str(base_file),
+            base_dir=base_file.parent,
+            lines=base_lines,
+            overridden=overridden,
+            data_dirs=data_dirs,
+        )
+    except ScenarioError as exc:
+        blamed = {f"{base_file} (--set {key})": key for key in spec.overrides}
+        items = []
+        for item in exc.errors:
+            key = blamed.get(item.file)
+            if key is None:
+                items.append(item)
+                continue
+            where = f"{item.path}: " if item.path and item.path != key else ""
+            items.append(
+                ErrorItem(
+                    errors.filename,
+                    errors.line(("overrides", key)),
+                    f"overrides.{key}",
+                    f"{where}{item.message}",
+                )
+            )
+        errors.extend(items, exc.omitted)
+        errors.raise_any()
+    return base, tuple(texts)
+
+
+def _resolve_path(resolved: dict[str, Any], dotted: str) -> tuple[DataPath | None, Any, str | None]:
+    """A scenario path's data path and base value, or the reason it is not a path."""
+    parts = tuple(p.strip() for p in dotted.split("."))
+    if not dotted or any(not p for p in parts):
+        return None, None, "a scenario path such as ilks.ETH-A.mat (no empty parts)"
+    try:
+        typed = apply_override(copy.deepcopy(resolved), parts, 0)
+    except OverrideError as exc:
+        return None, None, exc.message
+    return typed, _get(resolved, typed), None
+
+
+def _resolve_parameters(
+    spec: SweepFile, resolved: dict[str, Any], errors: _Errors
+) -> list[SweepParameter]:
+    """Resolve every parameter's paths in the base scenario and check it fits the design."""
+    kind = spec.design.kind
+    levels = spec.design.levels if isinstance(spec.design, GridDesign) else None
+    reserved = _reserved_columns(spec.kpis)
+    out = []
+    for name, p in spec.parameters.items():
+        where = ("parameters", name)
+        if name in reserved:
+            errors.add(where, f"{name!r} is a column of the tables already; choose another name")
+            continue
+        if kind != "grid" and p.range is None:
+            errors.add(
+                (*where, "values"), f"a {kind} design samples ranges: give range: [low, high]"
+            )
+        if kind == "grid" and p.range is not None and levels is None:
+            errors.add(
+                (*where, "range"),
+                "a grid takes values: [...]; or set design.levels to split ranges into levels",
+            )
+        if p.scale is None:
+            typed, base_value, problem = _resolve_path(resolved, name)
+            if problem is not None:
+                errors.add(where, problem)
+                continue
+            paths, typed_paths, base_values = (name,), (typed,), (base_value,)
+        else:
+            if not _NAME_RE.match(name):
+                errors.add(where, "a scale parameter's name is a plain name (letters, digits, _ -)")
+                continue
+            paths, typed_list, base_list = [], [], []
+            for i, dotted in enumerate(p.scale):
+                typed, base_value, problem = _resolve_path(resolved, dotted)
+                if problem is None and not (
+                    _is_number(base_value) or _is_duration_text(base_value)
+                ):
+                    problem = (
+                        f"the base scenario has {_shown(base_value)} there; a scale multiplies "
+                        "a number or a duration"
+                    )
+                if problem is not None:
+                    errors.add(
+                        (*where, "scale", i), f"{dotted}: {problem}", f"parameters.{name}.scale"
+                    )
+                    continue
+                paths.append(dotted)
+                typed_list.append(typed)
+                base_list.append(base_value)
+            if len(paths) != len(p.scale):
+                continue
+            if p.values is not None and not all(_is_number(v) for v in p.values):
+                errors.add(
+                    (*where, "values"), "a scale parameter's values are multipliers (numbers)"
+                )
+                continue
+            paths, typed_paths, base_values = tuple(paths), tuple(typed_list), tuple(base_list)
+        duration = False
+        value_range = None
+        values = None
+        if p.range is not None:
+            low, high = p.range
+            duration = isinstance(low, str)
+            value_range = (_seconds(low), _seconds(high)) if duration else (float(low), float(high))
+        else:
+            assert p.values is not None
+            duration = p.scale is None and all(_is_duration_text(v) for v in p.values)
+            values = tuple(_seconds(v) for v in p.values) if duration else tuple(p.values)
+        out.append(
+            SweepParameter(
+                name=name,
+                kind="value" if p.scale is None else "scale",
+                paths=paths,
+                range=value_range,
+                values=values,
+                dist=(p.dist or "uniform") if p.range is not None else None,
+                duration=duration,
+                base_values=base_values,
+                typed_paths=typed_paths,
+            )
+        )
+    return out
+
+
+def _reserved_columns(kpis: Sequence[str]) -> set[str]:
+    """Column names of the runs and points tables that a parameter may not take."""
+    names = {*RUN_COLUMNS, "point", "n", "n_failed", *KPI_BY_NAME, *(k.name for k in RISK_STATS)}
+    for kpi in kpis:
+        names |= {f"{kpi}_mean", f"{kpi}_std", *(f"{kpi}_{s}" for s, _ in ENSEMBLE_QUANTILES)}
+    return names
+
+
+def _validate_point(
+    resolved: dict[str, Any],
+    base: Scenario,
+    settings: Sequence[tuple[SweepParameter, Any]],
+) -> tuple[Scenario | None, list[ErrorItem], list[str]]:
+    """The scenario with ``settings`` applied, or the problems (blamed on each parameter)."""
+    data = copy.deepcopy(resolved)
+    overridden: dict[DataPath, str] = {}
+    texts = []
+    for parameter, value in settings:
+        for typed, path, field_value in parameter.assignments(value):
+            apply_override(data, typed_parts(typed), field_value)
+            overridden[typed] = parameter.name
+            texts.append(_override_text(path, field_value))
+    try:
+        scenario = validate_data(
+            data,
+            filename=_POINT,
+            base_dir=base.base_dir,
+            overridden=overridden,
+            data_dirs=base.data_dirs,
+        )
+    except ScenarioError as exc:
+        return None, list(exc.errors), texts
+    return scenario, [], texts
+
+
+def typed_parts(typed: DataPath) -> tuple[str, ...]:
+    """A data path as the parts of a dotted path."""
+    return tuple(str(p) for p in typed)
+
+
+def _check_ends(
+    spec: SweepFile,
+    parameters: Sequence[SweepParameter],
+    base: Scenario,
+    resolved: dict[str, Any],
+    errors: _Errors,
+) -> None:
+    """Each parameter alone at each of its values (a grid's) or at both ends of its range."""
+    levels = spec.design.levels if isinstance(spec.design, GridDesign) else None
+    for parameter in parameters:
+        if spec.design.kind == "grid":
+            if parameter.values is None and levels is None:
+                continue  # refused already: a grid needs values or levels
+            probes = parameter.grid_values(levels)
+        elif parameter.range is not None:
+            probes = list(parameter.range)
+        else:
+            continue  # refused already: sampling designs need ranges
+        for value in probes:
+            _, items, _ = _validate_point(resolved, base, [(parameter, value)])
+            shown = format_duration(value) if parameter.duration else _shown(value)
+            for item in items[:MAX_ERRORS]:
+                field = f"{item.path}: " if item.path and item.path != parameter.name else ""
+                errors.add(
+                    ("parameters", parameter.name),
+                    f"value {shown}: {field}{item.message}",
+                    f"parameters.{parameter.name}",
+                )
+
+
+def _seeds(spec: SweepFile, base: Scenario) -> list[int]:
+    """The seeds every point runs with."""
+    if spec.seeds is None:
+        return [base.seed]
+    if isinstance(spec.seeds, int):
+        return derive_seeds(spec.seeds, spec.master_seed)
+    return list(spec.seeds)
+
+
+def _design_points(
+    spec: SweepFile, parameters: Sequence[SweepParameter], n_seeds: int, errors: _Errors
+) -> pd.DataFrame:
+    """The design: ``point`` and each parameter's value (durations in seconds)."""
+    design = spec.design
+    names = [p.name for p in parameters]
+    d = len(parameters)
+    if isinstance(design, GridDesign):
+        columns = [p.grid_values(design.levels) for p in parameters]
+        count = math.prod(len(c) for c in columns)
+    else:
+        second = isinstance(design, SobolDesign) and design.second_order
+        count = designs.point_count(design.kind, design.n, d, second_order=second)
+    if count * n_seeds > MAX_RUNS:
+        errors.add(
+            _DESIGN,
+            f"{count:,} points × {n_seeds} seeds = {count * n_seeds:,} runs, above the limit of "
+            f"{MAX_RUNS:,} runs per sweep",
+        )
+        return pd.DataFrame()
+    if isinstance(design, GridDesign):
+        rows = designs.grid(columns)
+        table = pd.DataFrame(rows, columns=names)
+    else:
+        unit = designs.unit_design(
+            design.kind,
+            design.n,
+            d,
+            design.seed,
+            second_order=isinstance(design, SobolDesign) and design.second_order,
+            num_levels=design.levels if isinstance(design, MorrisDesign) else 4,
+        )
+        table = pd.DataFrame(
+            {
+                p.name: designs.from_unit(unit[:, j], *p.range, p.dist or "uniform")  # type: ignore[misc]
+                for j, p in enumerate(parameters)
+            }
+        )
+    table.insert(0, "point", np.arange(len(table), dtype=np.int64))
+    return table
+
+
+def _point_scenarios(
+    parameters: Sequence[SweepParameter],
+    points: pd.DataFrame,
+    base: Scenario,
+    resolved: dict[str, Any],
+    errors: _Errors,
+) -> tuple[list[Scenario], list[tuple[str, ...]]]:
+    """Every point's validated scenario and its settings as ``path=value``."""
+    names = [p.name for p in parameters]
+    scenarios: list[Scenario] = []
+    texts: list[tuple[str, ...]] = []
+    for k, row in enumerate(points[names].itertuples(index=False, name=None)):
+        scenario, items, settings = _validate_point(
+            resolved, base, list(zip(parameters, row, strict=True))
+        )
+        if scenario is None:
+            where = ", ".join(
+                f"{p.name}={format_duration(v) if p.duration else _shown(v)}"
+                for p, v in zip(parameters, row, strict=True)
+            )
+            for item in items:
+                field = f"{item.path}: " if item.path else ""
+                errors.add(_DESIGN, f"point {k} ({where}): {field}{item.message}", "design")
+            continue
+        scenarios.append(scenario)
+        texts.append(tuple(settings))
+    return scenarios, texts
+
+
+# ---------------------------------------------------------------------------------------- running
+
+
+@dataclass(frozen=True, eq=False)
+class SweepResult:
+    """A finished (or resumed) sweep.
+
+    Attributes:
+        folder: the sweep folder.
+        sweep: the sweep.
+        runs: the runs table (``runs.parquet``).
+        points: the points table (``points.parquet``).
+        sensitivity: the indices (``sensitivity.parquet``) of a Sobol or Morris design.
+    """
+
+    folder: Path
+    sweep: Sweep
+    runs: pd.DataFrame
+    points: pd.DataFrame
+    sensitivity: pd.DataFrame | None
+
+
+def default_out(sweep: Sweep) -> Path:
+    """``runs/sweep-<name>``: the same folder every time, so that ``--resume`` finds it."""
+    return Path("runs") / f"sweep-{sweep.name}"
+
+
+def _tables(out: Path, sweep: Sweep, runs: pd.DataFrame) -> pd.DataFrame:
+    """Write ``points.parquet`` from the runs table and return it."""
+    points = analysis.points_table(runs, sweep.points, sweep.kpis)
+    analysis.write_points(out, points)
+    return points
+
+
+def run_sweep(
+    path_or_spec: str | Path | Sweep | Mapping[str, Any],
+    *,
+    workers: int | None = None,
+    backend: str = "local",
+    scheduler: str | None = None,
+    out: str | Path | None = None,
+    resume: bool = False,
+    keep: Keep = "summary",
+    progress: Callable[[Progress], None] | None = None,
+    runner: Callable[[RunSpec], dict[str, Any]] | None = None,
+    data_dirs: Sequence[str | Path] = (),
+    command: str | None = None,
+) -> SweepResult:
+    """Run a sweep into a sweep folder and analyse it.
+
+    Args:
+        path_or_spec: a sweep file, a loaded :class:`Sweep`, or sweep data (a mapping; ``base``
+            relative to the current folder).
+        workers: worker processes (``None``: every core; 0 or 1: in this process).
+        backend: ``local`` (process pool) or ``dask``.
+        scheduler: a Dask scheduler address; none starts a local cluster.
+        out: the sweep folder (default ``runs/sweep-<name>``).
+        resume: continue the sweep in ``out``: run only what is missing.
+        keep: ``summary`` (each run's manifest and KPIs: all a sweep's analysis reads) or
+            ``full`` (also its Parquet files).
+        progress: called after each run with a :class:`~sim.experiments.batch.Progress`.
+        runner: the per-run function (default :func:`sim.experiments.batch.execute`); a
+            stand-in model for tests.
+        data_dirs: extra data folders of the base scenario.
+        command: the command line, recorded in ``batch.json``.
+
+    Returns:
+        The :class:`SweepResult`; ``OUT`` holds ``batch.json``, ``runs/``, ``runs.parquet``,
+        ``points.parquet`` and, for Sobol and Morris designs, ``sensitivity.parquet``.
+
+    Raises:
+        ScenarioError: an invalid sweep (nothing ran).
+        BatchInputError: an invalid argument (nothing ran).
+        StoreError: ``out`` cannot hold this sweep (nothing ran).
+        ExecutorError: the executor cannot start (a new folder is removed again).
+        BatchInterrupted: Ctrl-C; the finished runs are kept and ``points.parquet`` written.
+    """
+    if isinstance(path_or_spec, Sweep):
+        sweep = path_or_spec
+    elif isinstance(path_or_spec, Mapping):
+        sweep = sweep_from_data(dict(path_or_spec), data_dirs=data_dirs)
+    else:
+        sweep = load_sweep(path_or_spec, data_dirs=data_dirs)
+    if keep not in ("full", "summary"):
+        raise BatchInputError([f"keep must be 'full' or 'summary', not {keep!r}"])
+    out = Path(out) if out is not None else default_out(sweep)
+    specs = sweep.specs(out, keep)
+    manifest = batch_manifest(
+        [Input(str(sweep.base_file), sweep.base, sweep.base_sha256)],
+        specs,
+        seeds_record=list(sweep.seeds),
+        master_seed=sweep.master_seed,
+        overrides=sweep.overrides,
+        keep=keep,
+        command=command,
+        parameters=sweep.identity(),
+        extra={"sweep": sweep.section()},
+    )
+    store = BatchFolder(out)
+    new = not out.exists()
+    store.open(manifest, resume)
+    try:
+        runs = execute_all(
+            specs,
+            out,
+            workers=workers,
+            backend=backend,
+            scheduler=scheduler,
+            progress=progress,
+            runner=runner,
+        )
+    except ExecutorError:
+        if new:
+            store.discard_if_empty()  # a retry with a working executor starts afresh
+        raise
+    except BatchInterrupted:
+        _tables(out, sweep, analysis.read_runs(out))
+        raise
+    points = _tables(out, sweep, runs)
+    indices = None
+    if sweep.design["kind"] in designs.SENSITIVITY_KINDS:
+        indices = analysis.sensitivity(out)
+    return SweepResult(out, sweep, runs, points, indices)
+
+
+__all__ = [
+    "MAX_RUNS",
+    "Sweep",
+    "SweepParameter",
+    "SweepResult",
+    "default_out",
+    "load_sweep",
+    "run_sweep",
+    "sweep_from_data",
+]
