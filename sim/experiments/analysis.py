@@ -93,8 +93,8 @@ CART_MAX_DEPTH = 3
 CART_MIN_DENSITY = 0.5
 #: PRIM: share of the box peeled (or pasted) per step (EMA Workbench's default) [-].
 PRIM_ALPHA = 0.05
-#: PRIM: the box chosen on the peeling trajectory is the one of highest coverage whose density
-#: reaches this; when none does, the densest [-].
+#: PRIM: the box chosen on the peeling trajectory is the one of highest coverage (then density)
+#: whose density reaches this; when none does, the densest [-].
 PRIM_DENSITY_GOAL = 0.8
 
 
@@ -608,8 +608,8 @@ def prim_box(
         bounds: each parameter's whole span (for unrestricted sides).
         min_mass: PRIM's ``mass_min``.
         alpha: PRIM's peeling and pasting share.
-        density_goal: the step chosen is the one of highest coverage whose density reaches
-            this, else the densest.
+        density_goal: the step chosen is the one of highest coverage (then density) whose
+            density reaches this, else the densest.
 
     Returns:
         ``(boxes, trajectory)``: :data:`BOX_COLUMNS` for the chosen step (box 0) and
@@ -645,7 +645,10 @@ def prim_box(
     density = steps["density"].to_numpy(dtype=np.float64)
     coverage = steps["coverage"].to_numpy(dtype=np.float64)
     good = np.flatnonzero(density >= density_goal)
-    chosen = int(good[np.argmax(coverage[good])]) if good.size else int(np.argmax(density))
+    if good.size:  # the highest coverage; of equal coverage, the densest
+        chosen = int(good[np.lexsort((density[good], coverage[good]))[-1]])
+    else:
+        chosen = int(np.argmax(density))
     trajectory = pd.DataFrame(
         {
             "step": np.arange(len(steps), dtype=np.int64),
