@@ -621,5 +621,128 @@ def discover(sweep_dir: Path, kpi: str, above: float, method: str) -> None:
     sys.exit(EXIT_OK)
 
 
+# ---------------------------------------------------------------------------------------- plots
+
+#: Figure kinds of ``cdpsim plot --kind`` (sim.plots.figures.KINDS, listed here so that the
+#: command's help does not import matplotlib).
+_PLOT_KINDS = ("dashboard", "fan", "heatmap", "line", "sobol", "morris", "boxes", "compare")
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.argument("other", required=False, type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Image file; .png, .svg or .pdf by its extension. Default: a PNG next to FOLDER "
+    "(not inside it), FOLDER-<kind>.png, or FOLDER-vs-OTHER.png for two folders; an existing "
+    "file there is replaced only if cdpsim made it. An explicit --out replaces any file.",
+)
+@click.option(
+    "--kind",
+    type=click.Choice(_PLOT_KINDS),
+    default=None,
+    help="The figure. Run: dashboard. Batch: fan. Sweep: sobol, morris, heatmap, line, boxes "
+    "(default: the first the sweep has). Two folders: compare.",
+)
+@click.option("--kpi", default=None, help="Sweep views: the KPI (default: the sweep's first).")
+@click.option(
+    "--stat",
+    default="mean",
+    show_default=True,
+    help="Heatmap: the statistic over seeds (mean, std, p05, p50, p95, var95, var99, es95).",
+)
+@click.option(
+    "--params",
+    default=None,
+    metavar="A[,B]",
+    help="Heatmap (two) or line (one): the swept parameters (default: the first).",
+)
+def plot(
+    folder: Path,
+    other: Path | None,
+    out: Path | None,
+    kind: str | None,
+    kpi: str | None,
+    stat: str,
+    params: str | None,
+) -> None:
+    """Draw the figure of a run, batch or sweep folder, or compare two folders.
+
+    FOLDER is a run folder (crash dashboard), a batch folder (fan chart over the seeds) or a
+    sweep folder (heatmap, line, Sobol or Morris indices, discovered boxes). With OTHER too,
+    the two runs or two batches are overlaid. Prints the file written.
+    """
+    from sim.plots.figures import comparison, default_output, figures_for
+    from sim.plots.folders import FolderError, load_folder
+    from sim.plots.output import FORMATS, OutputFileError, check_target, save_figure
+
+    if other is not None and kind not in (None, "compare"):
+        raise click.UsageError("two folders give a comparison: leave out --kind or use compare")
+    if other is None and kind == "compare":
+        raise click.UsageError("--kind compare needs two folders: FOLDER OTHER")
+    try:
+        ext = ".png" if out is None else out.suffix.lower()
+        if ext not in FORMATS:
+            raise OutputFileError(
+                f"{out}: unknown image extension {ext or '(none)'!r}; use .png, .svg or .pdf"
+            )
+        if other is not None:
+            target = out or default_output(folder, "compare", other)
+            check_target(target, explicit=out is not None)
+            named = comparison(load_folder(folder), load_folder(other))
+        else:
+            outputs = load_folder(folder, series=kind in (None, "fan"))
+            names = [p.strip() for p in params.split(",") if p.strip()] if params else None
+            drawn = figures_for(outputs, kind, kpi=kpi, stat=stat, params=names)
+            named = drawn[0]
+            target = out or default_output(folder, named.kind)
+            check_target(target, explicit=out is not None)
+            if len(drawn) > 1:
+                _err(f"note: {len(drawn)} figures apply; drew {named.name} (narrow with --kpi)")
+        written = save_figure(named.figure, target, explicit=out is not None)
+    except (FolderError, OutputFileError) as exc:
+        _err(str(exc))
+        sys.exit(EXIT_BAD_INPUT)
+    if named.note:
+        _err(f"note: {named.note}")
+    _out(str(written))
+    sys.exit(EXIT_OK)
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="The HTML page. Default: FOLDER-report.html next to FOLDER (not inside it); an "
+    "existing file there is replaced only if cdpsim made it. An explicit --out replaces any "
+    "file.",
+)
+def report(folder: Path, out: Path | None) -> None:
+    """Write one self-contained HTML page of a run, batch or sweep folder.
+
+    The page holds the scenario (resolved YAML), the KPI table with units (ensemble tables for
+    batches and sweeps) and every figure that applies, embedded: it opens offline and can be
+    mailed as one file. Prints the file written.
+    """
+    from sim.plots.folders import FolderError
+    from sim.plots.output import OutputFileError
+    from sim.report import write_report
+
+    if out is not None and out.suffix.lower() not in (".html", ".htm"):
+        _err(f"{out}: a report is an HTML page; name it *.html")
+        sys.exit(EXIT_BAD_INPUT)
+    try:
+        written = write_report(folder, out)
+    except (FolderError, OutputFileError) as exc:
+        _err(str(exc))
+        sys.exit(EXIT_BAD_INPUT)
+    _out(str(written))
+    sys.exit(EXIT_OK)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

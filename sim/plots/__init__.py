@@ -1,0 +1,79 @@
+"""Figures of cdpsim outputs — the only package that imports matplotlib.
+
+The figure functions are pure: DataFrames (and the resolved scenario as a mapping) in, a
+:class:`matplotlib.figure.Figure` out, drawn with the object-oriented API (no pyplot, no global
+state; rendered by the Agg, SVG or PDF canvas when saved):
+
+- :func:`crash_dashboard` — one run (:mod:`sim.plots.dashboard`);
+- :func:`ensemble_fan` — a batch over seeds (:mod:`sim.plots.ensemble`);
+- :func:`sweep_heatmap`, :func:`sweep_line`, :func:`sobol_bars`, :func:`morris_scatter`,
+  :func:`discovery_boxes` — a sweep (:mod:`sim.plots.sweep`);
+- :func:`compare_runs`, :func:`compare_batches` — two of them overlaid (:mod:`sim.plots.compare`).
+
+Around them: :mod:`sim.plots.folders` reads run, batch and sweep folders into those tables;
+:mod:`sim.plots.figures` picks the figure that fits a folder (``cdpsim plot``, the report);
+:mod:`sim.plots.output` writes files (format by extension, never replacing a file cdpsim did not
+make unless named); :mod:`sim.plots.style` holds the shared look (Okabe–Ito colours, line
+styles, units, date axes).
+
+Example::
+
+    import pandas as pd, json
+    from sim.plots import crash_dashboard, save_figure
+
+    ts = pd.read_parquet("runs/eth_crash_liq2/timeseries.parquet")
+    auctions = pd.read_parquet("runs/eth_crash_liq2/auctions.parquet")
+    scenario = json.load(open("runs/eth_crash_liq2/manifest.json"))["scenario"]
+    save_figure(crash_dashboard(ts, auctions, scenario), "dashboard.png")
+"""
+
+from sim.plots.compare import BatchTables, RunTables, compare_batches, compare_runs
+from sim.plots.dashboard import auction_outcomes, crash_dashboard
+from sim.plots.ensemble import ensemble_fan, var
+from sim.plots.figures import (
+    KINDS,
+    NamedFigure,
+    PlotError,
+    all_figures,
+    available_kinds,
+    comparison,
+    figures_for,
+)
+from sim.plots.folders import FolderError, load_folder
+from sim.plots.output import OutputFileError, save_figure
+from sim.plots.sweep import (
+    SweepPlotError,
+    discovery_boxes,
+    morris_scatter,
+    sobol_bars,
+    sweep_heatmap,
+    sweep_line,
+)
+
+__all__ = [
+    "KINDS",
+    "BatchTables",
+    "FolderError",
+    "NamedFigure",
+    "OutputFileError",
+    "PlotError",
+    "RunTables",
+    "SweepPlotError",
+    "all_figures",
+    "auction_outcomes",
+    "available_kinds",
+    "compare_batches",
+    "compare_runs",
+    "comparison",
+    "crash_dashboard",
+    "discovery_boxes",
+    "ensemble_fan",
+    "figures_for",
+    "load_folder",
+    "morris_scatter",
+    "save_figure",
+    "sobol_bars",
+    "sweep_heatmap",
+    "sweep_line",
+    "var",
+]

@@ -1,0 +1,315 @@
+"""Two runs, or two batches, overlaid: the same crash under two designs, side by side.
+
+:func:`compare_runs` draws two runs on shared axes (run A a thick line, run B a thin one, each
+its own colour and marker): market price [USD/token], unsafe debt before the keepers act [Dai],
+liquidated debt (cumulative Σ ``due`` by ``start_tick``) [Dai], auctions running [count], auction
+outcomes (price paid / market price at the end, zero-bid auctions marked) [%], bad debt [Dai],
+Dai supply [Dai] and the Vow's surplus [Dai]. Runs that start at the same time share a date
+axis; otherwise the axis is the time since each run's start.
+
+:func:`compare_batches` overlays two batches' fan charts (:func:`sim.plots.ensemble.ensemble_fan`
+with one group per batch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from sim.metrics import ZERO_BID_FRACTION
+from sim.plots import style as st
+from sim.plots.dashboard import OUTCOME_MARGIN_PCT, PERCENT, auction_outcomes
+from sim.plots.ensemble import HOURS_PER_S, ensemble_fan
+
+#: Number of runs or batches a comparison takes.
+COMPARED = 2
+#: Line widths of run A (thick, under) and run B (thin, over): apart in grayscale too, and
+#: legible on jagged series where a dashed line would smear [points].
+WIDTH_A, WIDTH_B = 2.8, 1.2
+#: Opacity of run A's thick line (run B shows through it).
+ALPHA_A = 0.65
+#: Dot size of an auction [points²] and of a zero-bid cross.
+DOT_SIZE, ZERO_BID_SIZE = 20.0, 60.0
+
+
+@dataclass(frozen=True)
+class RunTables:
+    """One run's tables for a comparison.
+
+    Attributes:
+        label: how the run is named in legends (``eth_crash_liq1``).
+        timeseries: ``timeseries.parquet``.
+        auctions: ``auctions.parquet`` (``None``: no auctions).
+        scenario: the resolved scenario (``manifest["scenario"]``).
+    """
+
+    label: str
+    timeseries: pd.DataFrame
+    auctions: pd.DataFrame | None = None
+    scenario: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BatchTables:
+    """One batch's tables for a comparison (see :func:`sim.plots.ensemble.ensemble_fan`).
+
+    Attributes:
+        label: the batch's name in legends.
+        runs: its runs table.
+        timeseries: its runs' time series stacked with ``run_id`` (``None``: summaries only).
+        auctions: its runs' auctions stacked with ``run_id``.
+        scenarios: resolved scenarios by name.
+    """
+
+    label: str
+    runs: pd.DataFrame
+    timeseries: pd.DataFrame | None = None
+    auctions: pd.DataFrame | None = None
+    scenarios: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+def _sum(ts: pd.DataFrame, field_name: str) -> np.ndarray:
+    names = [c for c in ts.columns if c.startswith(f"{field_name}[")]
+    return ts[names].to_numpy(dtype=float).sum(axis=1) if names else np.zeros(len(ts))
+
+
+def _liquidated(ts: pd.DataFrame, auctions: pd.DataFrame | None) -> np.ndarray:
+    out = np.zeros(len(ts))
+    if auctions is not None and len(auctions):
+        ticks = np.clip(auctions["start_tick"].to_numpy(dtype=np.int64), 0, len(ts) - 1)
+        np.add.at(out, ticks, auctions["due"].to_numpy(dtype=float))
+    return np.cumsum(out)
+
+
+def _same_start(runs: Sequence[RunTables]) -> bool:
+    starts = {pd.Timestamp(r.timeseries["time"].iloc[0]) for r in runs if "time" in r.timeseries}
+    return len(starts) == 1 and all("time" in r.timeseries for r in runs)
+
+
+def _x(ts: pd.DataFrame, dates: bool) -> np.ndarray:
+    if dates:
+        return st.times(ts)
+    if "time" in ts:
+        t = pd.to_datetime(ts["time"], utc=True)
+        return ((t - t.iloc[0]).dt.total_seconds() * HOURS_PER_S).to_numpy()
+    return ts["tick"].to_numpy()
+
+
+def _line(k: int, label: str) -> dict[str, Any]:
+    """Keyword arguments of ``Axes.plot`` for run ``k`` (0: A, thick; 1: B, thin)."""
+    return {
+        "color": st.style(k).color,
+        "linestyle": "-",
+        "linewidth": WIDTH_A if k == 0 else WIDTH_B,
+        "alpha": ALPHA_A if k == 0 else 1.0,
+        "label": label,
+    }
+
+
+def _amount_panel(
+    ax: Axes,
+    runs: Sequence[RunTables],
+    xs: Sequence[np.ndarray],
+    series: Sequence[np.ndarray],
+    quantity: str,
+    title: str,
+    *,
+    from_zero: bool = True,
+) -> None:
+    values_all = np.concatenate(series)
+    divisor, prefix = st.amount_scale(values_all)
+    for k, (run, x, values) in enumerate(zip(runs, xs, series, strict=True)):
+        ax.plot(x, values / divisor, **_line(k, run.label))
+    ax.set_ylabel(f"{quantity} [{prefix}Dai]")
+    if from_zero and np.all(values_all[np.isfinite(values_all)] == 0):
+        ax.set_ylim(-0.05, 1.0)
+        st.note(ax, f"{quantity}: zero in both runs")
+    elif from_zero and np.all(values_all >= 0):
+        ax.set_ylim(bottom=0)
+    st.plain_numbers(ax)
+    st.panel_title(ax, title)
+    st.legend(ax, fontsize=7.5)
+
+
+def _outcomes(ax: Axes, runs: Sequence[RunTables], xs: Sequence[np.ndarray]) -> None:
+    ax.axhline(PERCENT, color=st.BLACK, linestyle="--", linewidth=1.0, label="market price")
+    for k, (run, x) in enumerate(zip(runs, xs, strict=True)):
+        s = st.style(k)
+        outcomes = auction_outcomes(run.timeseries, run.auctions)
+        where = x[outcomes["end_tick"].to_numpy(dtype=np.int64)] if len(outcomes) else []
+        zero = outcomes["zero_bid"].to_numpy(dtype=bool) if len(outcomes) else np.zeros(0, bool)
+        ratio = outcomes["ratio"].to_numpy(dtype=float) * PERCENT if len(outcomes) else []
+        if len(outcomes):
+            ax.scatter(
+                np.asarray(where)[~zero],
+                np.asarray(ratio)[~zero],
+                s=DOT_SIZE,
+                color=s.color,
+                marker=s.marker,
+                alpha=0.6,
+                edgecolors="none",
+                label=f"{run.label}: {len(outcomes)} auctions, {int(zero.sum())} zero-bid",
+            )
+        if zero.any():
+            ax.scatter(
+                np.asarray(where)[zero],
+                np.asarray(ratio)[zero],
+                s=ZERO_BID_SIZE,
+                color=s.color,
+                marker="X",
+                edgecolors="black",
+                linewidths=0.5,
+                zorder=4,
+                label=f"{run.label} zero-bid (< {ZERO_BID_FRACTION:.0%} of market value)",
+            )
+    ax.set_ylim(-OUTCOME_MARGIN_PCT, PERCENT + OUTCOME_MARGIN_PCT)
+    ax.set_ylabel("price paid / market price [%]")
+    st.panel_title(ax, "Auction outcomes at each auction's end")
+    st.legend(ax, fontsize=7.5, loc="lower left")
+
+
+def compare_runs(runs: Sequence[RunTables], *, title: str | None = None) -> Figure:
+    """Two runs overlaid (panels in the module docstring).
+
+    Args:
+        runs: the two runs, A then B.
+        title: the figure title (default: ``A vs B`` and the scenarios' descriptions).
+
+    Returns:
+        The figure: eight panels.
+
+    Raises:
+        ValueError: not two runs.
+    """
+    if len(runs) != COMPARED:
+        raise ValueError(f"a comparison takes {COMPARED} runs, not {len(runs)}")
+    dates = _same_start(runs)
+    xs = [_x(r.timeseries, dates) for r in runs]
+    with st.styled():
+        fig = st.new_figure(4, 2)
+        grid = np.asarray(fig.axes).reshape(4, 2)
+        ax = grid[0, 0]
+        for k, (run, x) in enumerate(zip(runs, xs, strict=True)):
+            for j, column in enumerate(c for c in run.timeseries if c.startswith("price[")):
+                ilk = column[len("price[") : -1]
+                line = _line(k, f"{run.label} {ilk}")
+                line["linestyle"] = st.LINESTYLES[j % len(st.LINESTYLES)]
+                ax.plot(x, run.timeseries[column], **line)
+        ax.set_ylabel("market price [USD/token]")
+        st.plain_numbers(ax)
+        st.panel_title(ax, "Market price (after each tick's trades)")
+        st.legend(ax, fontsize=7.5)
+        _amount_panel(
+            grid[0, 1],
+            runs,
+            xs,
+            [_sum(r.timeseries, "unsafe_debt") for r in runs],
+            "unsafe debt",
+            "Debt of unsafe vaults, before keepers act",
+        )
+        _amount_panel(
+            grid[1, 0],
+            runs,
+            xs,
+            [_liquidated(r.timeseries, r.auctions) for r in runs],
+            "liquidated debt",
+            "Liquidated debt, cumulative (Σ due of auctions started)",
+        )
+        ax = grid[1, 1]
+        for k, (run, x) in enumerate(zip(runs, xs, strict=True)):
+            ax.plot(x, _sum(run.timeseries, "auctions_active"), **_line(k, run.label))
+        ax.set_ylabel("auctions running [count]")
+        st.panel_title(ax, "Collateral auctions running")
+        st.legend(ax, fontsize=7.5)
+        _outcomes(grid[2, 0], runs, xs)
+        _amount_panel(
+            grid[2, 1],
+            runs,
+            xs,
+            [r.timeseries["bad_debt"].to_numpy(dtype=float) for r in runs],
+            "bad debt",
+            "Bad debt (Vow debt covered by nothing)",
+        )
+        _amount_panel(
+            grid[3, 0],
+            runs,
+            xs,
+            [r.timeseries["dai_supply"].to_numpy(dtype=float) for r in runs],
+            "Dai supply",
+            "Dai supply",
+            from_zero=False,
+        )
+        _amount_panel(
+            grid[3, 1],
+            runs,
+            xs,
+            [r.timeseries["surplus"].to_numpy(dtype=float) for r in runs],
+            "Vow surplus",
+            "The Vow's surplus buffer",
+        )
+        for ax in fig.axes:
+            if ax is not fig.axes[0]:
+                ax.sharex(fig.axes[0])
+            if dates:
+                st.date_axis(ax)
+            else:
+                ax.set_xlabel("time since the start [h]")
+        head = title or (
+            f"Comparison — A: {runs[0].label} (thick line) vs B: {runs[1].label} (thin line)"
+        )
+        descriptions = [str(r.scenario.get("description") or "") for r in runs]
+        if not title and any(descriptions):
+            head += "".join(f"\n{k}: {d}" for k, d in zip("AB", descriptions, strict=True) if d)
+        fig.suptitle(head, fontsize=12)
+    return fig
+
+
+def compare_batches(batches: Sequence[BatchTables], *, title: str | None = None) -> Figure:
+    """Two batches' fan charts overlaid, one colour each.
+
+    Args:
+        batches: the two batches, A then B.
+        title: the figure title.
+
+    Returns:
+        The fan chart with one set of bands per batch (six panels; two when either batch
+        kept only summaries).
+
+    Raises:
+        ValueError: not two batches.
+    """
+    if len(batches) != COMPARED:
+        raise ValueError(f"a comparison takes {COMPARED} batches, not {len(batches)}")
+    labels = [b.label for b in batches]
+    if labels[0] == labels[1]:
+        labels = [f"A: {labels[0]}", f"B: {labels[1]}"]
+    runs, series, auctions, scenarios = [], [], [], {}
+    full = all(b.timeseries is not None and len(b.timeseries) for b in batches)
+    for label, batch in zip(labels, batches, strict=True):
+        table = batch.runs.copy()
+        table["run_id"] = label + "/" + table["run_id"].astype(str)
+        table["batch"] = label
+        runs.append(table)
+        scenarios.update(batch.scenarios)
+        if full:
+            ts = batch.timeseries.copy()
+            ts["run_id"] = label + "/" + ts["run_id"].astype(str)
+            series.append(ts)
+            if batch.auctions is not None and len(batch.auctions):
+                auc = batch.auctions.copy()
+                auc["run_id"] = label + "/" + auc["run_id"].astype(str)
+                auctions.append(auc)
+    return ensemble_fan(
+        pd.concat(runs, ignore_index=True),
+        pd.concat(series, ignore_index=True) if full else None,
+        pd.concat(auctions, ignore_index=True) if auctions else None,
+        scenarios=scenarios,
+        group="batch",
+        title=title or f"Comparison of two ensembles — {labels[0]} vs {labels[1]}",
+    )

@@ -1,0 +1,385 @@
+"""Which figure fits an output folder, and drawing it from the folder's tables.
+
+Kinds of figure per folder (:data:`KINDS`; the first that applies is the default):
+
+- a run: ``dashboard``;
+- a batch: ``fan``;
+- a sweep: ``sobol`` or ``morris`` (when its design computed indices), ``heatmap`` (two or more
+  parameters), ``line``, ``boxes`` (after ``cdpsim discover``);
+- two runs or two batches: ``compare``.
+
+:func:`figure_for` draws one kind; :func:`all_figures` draws every kind that applies (the report).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from sim.plots.compare import BatchTables, RunTables, compare_batches, compare_runs
+from sim.plots.dashboard import crash_dashboard, dashboard_title
+from sim.plots.ensemble import SUMMARY_ONLY_NOTE, ensemble_fan
+from sim.plots.folders import BatchData, FolderError, Outputs, RunData, SweepData
+from sim.plots.sweep import (
+    SweepPlotError,
+    discovery_boxes,
+    morris_scatter,
+    sobol_bars,
+    sweep_heatmap,
+    sweep_line,
+)
+
+#: Figure kinds per folder kind, default first.
+KINDS = {
+    "run": ("dashboard",),
+    "batch": ("fan",),
+    "sweep": ("sobol", "morris", "heatmap", "line", "boxes"),
+    "compare": ("compare",),
+}
+ALL_KINDS = tuple(dict.fromkeys(k for kinds in KINDS.values() for k in kinds))
+
+
+class PlotError(FolderError):
+    """This figure cannot be drawn from this folder (a one-line message for the user)."""
+
+
+@dataclass
+class NamedFigure:
+    """A figure with a short name (file names, anchors) and a caption (the report).
+
+    Attributes:
+        kind: the figure kind (``dashboard``, ``heatmap``, ...).
+        name: unique within a report (``heatmap-bad_debt_max``).
+        caption: one sentence saying what it shows.
+        figure: the figure.
+        note: something the reader must know (e.g. only summaries were kept), or ``None``.
+    """
+
+    kind: str
+    name: str
+    caption: str
+    figure: Figure
+    note: str | None = None
+
+
+def folder_kind_of(outputs: Outputs) -> str:
+    """``run``, ``batch`` or ``sweep``."""
+    if isinstance(outputs, SweepData):
+        return "sweep"
+    if isinstance(outputs, BatchData):
+        return "batch"
+    return "run"
+
+
+def available_kinds(outputs: Outputs) -> list[str]:
+    """The kinds of figure this folder can give, default first."""
+    kind = folder_kind_of(outputs)
+    if kind != "sweep":
+        return list(KINDS[kind])
+    assert isinstance(outputs, SweepData)
+    found = []
+    methods = (
+        set(outputs.sensitivity["method"].astype(str)) if outputs.sensitivity is not None else set()
+    )
+    numeric = _numeric_parameters(outputs)
+    for name in KINDS["sweep"]:
+        if (
+            (name in ("sobol", "morris") and name in methods)
+            or (name == "heatmap" and len(numeric) >= 2)
+            or (name == "line" and numeric)
+            or (name == "boxes" and outputs.discoveries)
+        ):
+            found.append(name)
+    return found
+
+
+def _numeric_parameters(sweep: SweepData) -> list[str]:
+    points = sweep.points
+    return [
+        n
+        for n in sweep.parameter_names
+        if n in points.columns and points[n].dtype.kind in "iuf" and points[n].nunique() > 1
+    ]
+
+
+def _run_title(run: RunData) -> str:
+    title = dashboard_title(run.scenario, run.seed)
+    status = run.manifest.get("status")
+    if status and status != "ok":
+        title += f"\n(status {status}: {run.manifest.get('ticks', '?')} ticks computed)"
+    return title
+
+
+def _dashboard(run: RunData) -> NamedFigure:
+    if run.timeseries is None:
+        raise PlotError(
+            f"{run.path}: no timeseries.parquet (the run was kept as a summary only); nothing to "
+            "draw a dashboard from"
+        )
+    fig = crash_dashboard(run.timeseries, run.auctions, run.scenario, title=_run_title(run))
+    caption = (
+        f"Crash dashboard of {run.label}: prices and the oracle, the CR distribution against "
+        "the liquidation ratio, unsafe vaults and debt, liquidations and auction outcomes, "
+        "Dai supply, bad debt and the Vow's buffer."
+    )
+    return NamedFigure("dashboard", "dashboard", caption, fig)
+
+
+def _fan(batch: BatchData) -> NamedFigure:
+    title = f"Ensemble over {len(batch.runs)} runs — {batch.label}"
+    names = list(dict.fromkeys(batch.runs.get("scenario", [])))
+    if names and len(names) <= 3:
+        title += f" ({', '.join(str(n) for n in names)})"
+    fig = ensemble_fan(
+        batch.runs, batch.timeseries, batch.auctions, scenarios=batch.scenarios, title=title
+    )
+    note = None if batch.kept_full else SUMMARY_ONLY_NOTE
+    caption = (
+        "Quantile bands over the runs (5–95 %, 25–75 %, median) of price, bad debt, "
+        "liquidated debt and Dai supply, and the distribution of each run's largest bad debt "
+        "with VaR95."
+        if batch.kept_full
+        else "The distribution of each run's largest bad debt with VaR95 (summaries only)."
+    )
+    return NamedFigure("fan", "fan", caption, fig, note)
+
+
+def _sweep_title(sweep: SweepData, what: str) -> str:
+    name = sweep.sweep.get("name") or sweep.label
+    design = (sweep.sweep.get("design") or {}).get("kind")
+    return f"{what} — sweep {name}" + (f" ({design} design)" if design else "")
+
+
+def _pick_kpi(sweep: SweepData, kpi: str | None) -> str:
+    kpis = sweep.kpis
+    if kpi is None:
+        if not kpis:
+            raise PlotError(f"{sweep.path}: points.parquet has no KPI statistics")
+        return kpis[0]
+    if kpi not in kpis and not any(c.startswith(f"{kpi}_") for c in sweep.points.columns):
+        if kpi not in sweep.points.columns:
+            raise PlotError(f"no KPI {kpi!r} in this sweep (there are: {', '.join(kpis)})")
+    return kpi
+
+
+def _pick_params(sweep: SweepData, params: Sequence[str] | None, n: int) -> list[str]:
+    numeric = _numeric_parameters(sweep)
+    if params:
+        unknown = [p for p in params if p not in sweep.points.columns]
+        if unknown:
+            raise PlotError(
+                f"no parameter {unknown[0]!r} in this sweep (there are: "
+                f"{', '.join(sweep.parameter_names)})"
+            )
+        chosen = list(params)
+    else:
+        chosen = numeric
+    if len(chosen) < n:
+        raise PlotError(
+            f"this view needs {n} swept numeric parameter(s); the sweep has "
+            f"{len(numeric)} ({', '.join(numeric) or 'none'})"
+        )
+    return chosen[:n]
+
+
+def _sweep_figure(
+    sweep: SweepData,
+    kind: str,
+    kpi: str | None,
+    stat: str,
+    params: Sequence[str] | None,
+) -> list[NamedFigure]:
+    parameters = sweep.parameters
+    try:
+        if kind == "heatmap":
+            k = _pick_kpi(sweep, kpi)
+            x, y = _pick_params(sweep, params, 2)
+            fig = sweep_heatmap(
+                sweep.points,
+                x,
+                y,
+                k,
+                stat,
+                parameters=parameters,
+                title=_sweep_title(sweep, f"{k} ({stat}) over {x} and {y}"),
+            )
+            caption = f"{k} ({stat} over seeds) at each design point over {x} and {y}."
+            return [NamedFigure(kind, f"heatmap-{k}-{stat}", caption, fig)]
+        if kind == "line":
+            k = _pick_kpi(sweep, kpi)
+            (x,) = _pick_params(sweep, params, 1)
+            fig = sweep_line(
+                sweep.points,
+                x,
+                k,
+                parameters=parameters,
+                title=_sweep_title(sweep, f"{k} over {x}"),
+            )
+            caption = f"{k}: mean and median over seeds, and the 5–95 % band, against {x}."
+            return [NamedFigure(kind, f"line-{k}", caption, fig)]
+        if kind in ("sobol", "morris"):
+            draw = sobol_bars if kind == "sobol" else morris_scatter
+            what = "Sobol indices" if kind == "sobol" else "Morris screening"
+            fig = draw(sweep.sensitivity, kpi, title=_sweep_title(sweep, what))
+            caption = (
+                "First-order (S1) and total (ST) Sobol indices of each parameter, with their "
+                "confidence intervals."
+                if kind == "sobol"
+                else "Morris μ* (effect size) against σ (non-linearity and interactions)."
+            )
+            return [NamedFigure(kind, kind, caption, fig)]
+        if kind == "boxes":
+            found = [
+                d for d in sweep.discoveries if kpi is None or d.name.startswith(f"{kpi}-above-")
+            ]
+            if not found:
+                raise PlotError(
+                    f"{sweep.path}: no discovery results"
+                    + (f" for {kpi}" if kpi else "")
+                    + " (run cdpsim discover first)"
+                )
+            out = []
+            for d in found:
+                fig = discovery_boxes(
+                    d.boxes,
+                    d.trajectory,
+                    parameters=parameters,
+                    points=sweep.points,
+                    title=_sweep_title(sweep, f"Scenario discovery: {d.name.replace('-', ' ')}"),
+                )
+                caption = f"Boxes of parameter space where {d.name.replace('-', ' ')}."
+                out.append(NamedFigure(kind, f"boxes-{d.name}", caption, fig))
+            return out
+    except SweepPlotError as exc:
+        raise PlotError(f"{sweep.path}: {exc}") from None
+    raise PlotError(f"unknown kind {kind!r}")
+
+
+def figures_for(
+    outputs: Outputs,
+    kind: str | None = None,
+    *,
+    kpi: str | None = None,
+    stat: str = "mean",
+    params: Sequence[str] | None = None,
+) -> list[NamedFigure]:
+    """The figure(s) of one kind for a folder (usually one; ``boxes`` gives one per result).
+
+    Args:
+        outputs: the folder's tables (:func:`sim.plots.folders.load_folder`).
+        kind: one of :func:`available_kinds` (default: the first).
+        kpi: for sweep views, the KPI (default: the sweep's first).
+        stat: for the heatmap, the statistic (``mean``, ``p95``, ``var95``, ...).
+        params: for the heatmap (two) and the line (one), the parameters.
+
+    Raises:
+        PlotError: the kind does not apply to this folder, or its tables lack what it needs.
+    """
+    folder = folder_kind_of(outputs)
+    kinds = available_kinds(outputs)
+    if kind is None:
+        if not kinds:
+            raise PlotError(f"{outputs.path}: nothing to plot in this {folder} folder")
+        kind = kinds[0]
+    if kind not in kinds:
+        possible = ", ".join(kinds) or "none"
+        raise PlotError(
+            f"--kind {kind} does not apply to the {folder} folder {outputs.path} "
+            f"(kinds here: {possible})"
+        )
+    if isinstance(outputs, SweepData):
+        return _sweep_figure(outputs, kind, kpi, stat, params)
+    if isinstance(outputs, BatchData):
+        return [_fan(outputs)]
+    return [_dashboard(outputs)]
+
+
+def all_figures(outputs: Outputs) -> list[NamedFigure]:
+    """Every figure that applies to a folder, each with its defaults (the report's figures).
+
+    For a sweep: the heatmap (or line) of each KPI, the indices and every discovery result.
+    """
+    if not isinstance(outputs, SweepData):
+        return figures_for(outputs)
+    out: list[NamedFigure] = []
+    kinds = available_kinds(outputs)
+    for kind in kinds:
+        if kind in ("heatmap", "line"):
+            if kind == "line" and "heatmap" in kinds:
+                continue
+            for kpi in outputs.kpis:
+                out += figures_for(outputs, kind, kpi=kpi)
+        else:
+            out += figures_for(outputs, kind)
+    return out
+
+
+def comparison(a: Outputs, b: Outputs) -> NamedFigure:
+    """Two runs, or two batches, overlaid.
+
+    Raises:
+        PlotError: not two runs or two batches, or a run without time series.
+    """
+    kinds = (folder_kind_of(a), folder_kind_of(b))
+    if kinds == ("run", "run"):
+        assert isinstance(a, RunData) and isinstance(b, RunData)
+        for run in (a, b):
+            if run.timeseries is None:
+                raise PlotError(f"{run.path}: no timeseries.parquet to compare")
+        labels = [_compare_label(r) for r in (a, b)]
+        if labels[0] == labels[1]:
+            labels = [f"{labels[0]} [{a.path.name}]", f"{labels[1]} [{b.path.name}]"]
+        fig = compare_runs(
+            [
+                RunTables(label, r.timeseries, r.auctions, r.scenario)
+                for label, r in zip(labels, (a, b), strict=True)
+            ]
+        )
+        caption = f"{labels[0]} and {labels[1]} overlaid on shared axes."
+        return NamedFigure("compare", "compare", caption, fig)
+    if "run" not in kinds:
+        assert isinstance(a, BatchData) and isinstance(b, BatchData)
+        fig = compare_batches(
+            [BatchTables(x.label, x.runs, x.timeseries, x.auctions, x.scenarios) for x in (a, b)]
+        )
+        note = None if a.kept_full and b.kept_full else SUMMARY_ONLY_NOTE
+        caption = f"The ensembles of {a.label} and {b.label} overlaid."
+        return NamedFigure("compare", "compare", caption, fig, note)
+    raise PlotError(
+        f"a comparison takes two runs or two batches, not a {kinds[0]} ({a.path}) and a "
+        f"{kinds[1]} ({b.path})"
+    )
+
+
+def _compare_label(run: RunData) -> str:
+    return str(run.scenario.get("name") or run.path.name)
+
+
+def default_output(folder: Path, kind: str, other: Path | None = None, ext: str = ".png") -> Path:
+    """The default file of ``cdpsim plot``: next to the folder, ``<folder>-<kind>.png``.
+
+    With two folders: ``<folder>-vs-<other>.png`` next to the first.
+    """
+    folder = folder.resolve()
+    name = (
+        f"{folder.name}-vs-{other.resolve().name}"
+        if other is not None
+        else (f"{folder.name}-{kind}")
+    )
+    return folder.parent / f"{name}{ext}"
+
+
+__all__ = [
+    "ALL_KINDS",
+    "KINDS",
+    "NamedFigure",
+    "PlotError",
+    "all_figures",
+    "available_kinds",
+    "comparison",
+    "default_output",
+    "figures_for",
+]

@@ -1,0 +1,348 @@
+"""Reading output folders into the tables the figures take (no matplotlib here).
+
+:func:`load_folder` recognises a run folder (``manifest.json``, ``"kind": "cdpsim-run"``), a
+batch folder (``batch.json``, ``"kind": "cdpsim-batch"``) and a sweep folder (a batch folder
+whose ``batch.json`` has a ``sweep`` section, with ``points.parquet``, and optionally
+``sensitivity.parquet`` and ``discovery/*.parquet``). Anything else is a :class:`FolderError`
+with a one-line message.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.experiments.store import BATCH_MANIFEST, BatchFolder, StoreError, load_runs
+from sim.rundir import read_manifest
+
+#: Timeseries columns the fan chart reads from each run of a batch (plus ``price[ILK]``).
+FAN_COLUMNS = ("tick", "time", "bad_debt", "dai_supply")
+#: Auction columns the fan chart reads.
+FAN_AUCTION_COLUMNS = ("start_tick", "due")
+#: Files of a sweep folder.
+POINTS, SENSITIVITY, DISCOVERY = "points.parquet", "sensitivity.parquet", "discovery"
+#: Suffix of a PRIM peeling trajectory in ``discovery/``.
+TRAJECTORY_SUFFIX = "-trajectory"
+
+
+class FolderError(Exception):
+    """A folder cannot be plotted or reported (a one-line message for the user)."""
+
+
+@dataclass
+class RunData:
+    """One run folder's tables.
+
+    Attributes:
+        path: the folder.
+        manifest: ``manifest.json`` (``scenario`` is the resolved scenario).
+        timeseries: ``timeseries.parquet`` (``None`` if the run kept no time series).
+        auctions: ``auctions.parquet`` (``None`` if absent).
+        summary: ``summary.json`` (the KPIs; empty if absent).
+    """
+
+    path: Path
+    manifest: dict[str, Any]
+    timeseries: pd.DataFrame | None
+    auctions: pd.DataFrame | None
+    summary: dict[str, Any]
+
+    @property
+    def scenario(self) -> dict[str, Any]:
+        """The resolved scenario."""
+        return self.manifest.get("scenario") or {}
+
+    @property
+    def seed(self) -> int | None:
+        """The run's seed."""
+        return self.manifest.get("seed")
+
+    @property
+    def label(self) -> str:
+        """``NAME (seed N)``."""
+        name = self.scenario.get("name") or self.path.name
+        return f"{name} (seed {self.seed})" if self.seed is not None else str(name)
+
+
+@dataclass
+class Discovery:
+    """One ``cdpsim discover`` result: the boxes and, for PRIM, the peeling trajectory.
+
+    Attributes:
+        name: the file's stem, ``<kpi>-above-<X>``.
+        boxes: one row per (box, parameter): ``box``, ``method``, ``coverage``, ``density``,
+            ``mass``, ``parameter``, ``lower``, ``upper``.
+        trajectory: ``step``, ``coverage``, ``density``, ``mass``, ``n_restricted`` (PRIM).
+    """
+
+    name: str
+    boxes: pd.DataFrame
+    trajectory: pd.DataFrame | None = None
+
+
+@dataclass
+class BatchData:
+    """A batch folder's tables.
+
+    Attributes:
+        path: the folder.
+        manifest: ``batch.json``.
+        runs: the runs table (``runs.parquet``, or rebuilt from the run folders).
+        scenarios: the resolved scenario of each scenario name (from a run's manifest).
+        timeseries: the runs' time series stacked with a ``run_id`` column (the fan chart's
+            columns only), or ``None`` when the runs were kept as summaries.
+        auctions: the runs' auctions stacked with a ``run_id`` column (``start_tick``,
+            ``due``), or ``None``.
+        missing_series: runs without a ``timeseries.parquet``.
+    """
+
+    path: Path
+    manifest: dict[str, Any]
+    runs: pd.DataFrame
+    scenarios: dict[str, dict[str, Any]]
+    timeseries: pd.DataFrame | None = None
+    auctions: pd.DataFrame | None = None
+    missing_series: int = 0
+
+    @property
+    def kept_full(self) -> bool:
+        """Whether the runs' time series are there (``--keep full``)."""
+        return self.timeseries is not None and len(self.timeseries) > 0
+
+    @property
+    def label(self) -> str:
+        """The folder's name."""
+        return self.path.name
+
+
+@dataclass
+class SweepData(BatchData):
+    """A sweep folder: a batch folder plus its design points, indices and discoveries.
+
+    Attributes:
+        sweep: ``batch.json``'s ``sweep`` section (``name``, ``design``, ``parameters``,
+            ``kpis``, ``seeds``).
+        points: ``points.parquet`` (one row per design point).
+        sensitivity: ``sensitivity.parquet`` (Sobol or Morris indices), or ``None``.
+        discoveries: the ``discovery/`` results.
+    """
+
+    sweep: dict[str, Any] = field(default_factory=dict)
+    points: pd.DataFrame = field(default_factory=pd.DataFrame)
+    sensitivity: pd.DataFrame | None = None
+    discoveries: list[Discovery] = field(default_factory=list)
+
+    @property
+    def parameters(self) -> list[dict[str, Any]]:
+        """The swept parameters (``name``, ``kind``, ``paths``, ``range``/``values``)."""
+        return list(self.sweep.get("parameters") or [])
+
+    @property
+    def parameter_names(self) -> list[str]:
+        """The swept parameters' names (their columns in ``points.parquet``)."""
+        return [str(p["name"]) for p in self.parameters if "name" in p]
+
+    @property
+    def kpis(self) -> list[str]:
+        """The KPIs the sweep summarises, in its order (those with ``<kpi>_mean`` columns)."""
+        listed = [str(k) for k in self.sweep.get("kpis") or []]
+        found = [c[: -len("_mean")] for c in self.points.columns if c.endswith("_mean")]
+        return [k for k in listed if k in found] or found
+
+
+Outputs = RunData | BatchData | SweepData
+
+
+def _read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame | None:
+    if not path.is_file():
+        return None
+    try:
+        return pd.read_parquet(path, columns=columns)
+    except (OSError, ValueError) as exc:
+        raise FolderError(f"{path}: cannot be read as Parquet ({exc})") from None
+
+
+def load_run(path: str | Path) -> RunData:
+    """A run folder's manifest, time series, auctions and summary.
+
+    Raises:
+        FolderError: ``path`` is not a cdpsim run folder, or its tables cannot be read.
+    """
+    path = Path(path)
+    manifest = read_manifest(path) if path.is_dir() else None
+    if manifest is None:
+        raise FolderError(f"{path}: not a cdpsim run folder (no manifest.json of a run)")
+    try:
+        summary = json.loads((path / "summary.json").read_text())
+    except (OSError, ValueError):
+        summary = {}
+    return RunData(
+        path=path,
+        manifest=manifest,
+        timeseries=_read_parquet(path / "timeseries.parquet"),
+        auctions=_read_parquet(path / "auctions.parquet"),
+        summary=summary if isinstance(summary, dict) else {},
+    )
+
+
+def _fan_columns(path: Path) -> list[str] | None:
+    import pyarrow.parquet as pq
+
+    try:
+        names = pq.read_schema(path).names
+    except (OSError, ValueError):
+        return None
+    return [c for c in names if c in FAN_COLUMNS or c.startswith("price[")]
+
+
+def _stack_runs(store: BatchFolder, run_ids: list[str]) -> tuple[pd.DataFrame | None, ...]:
+    """The runs' fan-chart columns and auctions, stacked; and the count of runs without."""
+    series, auctions, missing = [], [], 0
+    for run_id in run_ids:
+        folder = store.run_folder(run_id)
+        ts_path = folder / "timeseries.parquet"
+        columns = _fan_columns(ts_path) if ts_path.is_file() else None
+        if not columns:
+            missing += 1
+            continue
+        ts = pd.read_parquet(ts_path, columns=columns)
+        ts.insert(0, "run_id", run_id)
+        series.append(ts)
+        auc = _read_parquet(folder / "auctions.parquet")
+        if auc is not None and len(auc):
+            auc = auc[[c for c in FAN_AUCTION_COLUMNS if c in auc.columns]].copy()
+            auc.insert(0, "run_id", run_id)
+            auctions.append(auc)
+    ts_all = pd.concat(series, ignore_index=True) if series else None
+    auc_all = pd.concat(auctions, ignore_index=True) if auctions else None
+    return ts_all, auc_all, missing
+
+
+def _scenarios(store: BatchFolder, runs: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for row in runs.itertuples():
+        name = str(row.scenario)
+        if name in out:
+            continue
+        manifest = read_manifest(store.run_folder(str(row.run_id)))
+        if manifest is not None and manifest.get("scenario"):
+            out[name] = manifest["scenario"]
+    return out
+
+
+def load_batch(path: str | Path, *, series: bool = True) -> BatchData | SweepData:
+    """A batch or sweep folder's tables.
+
+    Args:
+        path: the batch folder.
+        series: also stack the runs' time series and auctions (the fan chart needs them).
+
+    Raises:
+        FolderError: ``path`` is not a cdpsim batch folder.
+    """
+    path = Path(path)
+    store = BatchFolder(path)
+    manifest = store.read_manifest() if path.is_dir() else None
+    if manifest is None:
+        raise FolderError(f"{path}: not a cdpsim batch folder (no {BATCH_MANIFEST} of a batch)")
+    table = _read_parquet(path / "runs.parquet")
+    if table is None:
+        try:
+            table = load_runs(path)
+        except StoreError as exc:
+            raise FolderError(str(exc)) from None
+    run_ids = [str(r) for r in table.get("run_id", pd.Series(dtype=str))]
+    ts, auc, missing = _stack_runs(store, run_ids) if series else (None, None, len(run_ids))
+    common: dict[str, Any] = {
+        "path": path,
+        "manifest": manifest,
+        "runs": table,
+        "scenarios": _scenarios(store, table),
+        "timeseries": ts,
+        "auctions": auc,
+        "missing_series": missing,
+    }
+    if not manifest.get("sweep"):
+        return BatchData(**common)
+    points = _read_parquet(path / POINTS)
+    if points is None:
+        raise FolderError(f"{path}: a sweep folder without {POINTS}; is the sweep finished?")
+    names = [str(p.get("name")) for p in manifest["sweep"].get("parameters") or []]
+    return SweepData(
+        **common,
+        sweep=manifest["sweep"],
+        points=numeric_parameters(points, names),
+        sensitivity=_read_parquet(path / SENSITIVITY),
+        discoveries=_discoveries(path / DISCOVERY),
+    )
+
+
+def numeric_parameters(table: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """``table`` with parameter columns held as text (``"2.0e5"``) turned into numbers.
+
+    YAML reads ``2.0e5`` (no sign in the exponent) as text; the scenario accepts it as a
+    number, and so do the plots. A column with any value that is not a number is left as it is.
+    """
+    out = table
+    for name in names:
+        if name in table.columns and table[name].dtype.kind not in "iufb":
+            converted = pd.to_numeric(table[name], errors="coerce")
+            if converted.notna().sum() == table[name].notna().sum():
+                out = out.copy() if out is table else out
+                out[name] = converted
+    return out
+
+
+def _discoveries(folder: Path) -> list[Discovery]:
+    if not folder.is_dir():
+        return []
+    found = []
+    for file in sorted(folder.glob("*.parquet")):
+        if file.stem.endswith(TRAJECTORY_SUFFIX):
+            continue
+        boxes = _read_parquet(file)
+        trajectory = _read_parquet(folder / f"{file.stem}{TRAJECTORY_SUFFIX}.parquet")
+        if boxes is not None:
+            found.append(Discovery(file.stem, boxes, trajectory))
+    return found
+
+
+def folder_kind(path: str | Path) -> str:
+    """``run``, ``batch`` or ``sweep``.
+
+    Raises:
+        FolderError: ``path`` is none of these (missing, a file, another folder).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FolderError(f"{path}: no such folder")
+    if not path.is_dir():
+        raise FolderError(f"{path}: not a folder (give a run, batch or sweep folder)")
+    if read_manifest(path) is not None:
+        return "run"
+    manifest = BatchFolder(path).read_manifest()
+    if manifest is not None:
+        return "sweep" if manifest.get("sweep") else "batch"
+    raise FolderError(
+        f"{path}: not a cdpsim run, batch or sweep folder (no manifest.json or {BATCH_MANIFEST})"
+    )
+
+
+def load_folder(path: str | Path, *, series: bool = True) -> Outputs:
+    """The tables of a run, batch or sweep folder (:func:`folder_kind` decides which).
+
+    Args:
+        path: the folder.
+        series: for a batch, also stack the runs' time series (not read for a sweep).
+
+    Raises:
+        FolderError: not an output folder of cdpsim, or unreadable.
+    """
+    kind = folder_kind(path)
+    if kind == "run":
+        return load_run(path)
+    return load_batch(path, series=series and kind == "batch")

@@ -1,0 +1,445 @@
+"""The report: one self-contained HTML page of a run, batch or sweep folder.
+
+The page (rendered from the Jinja2 template ``sim/templates/report.html.j2``, installed with the
+package) holds:
+
+- what the folder is (kind, scenario, seed, status, versions, the command);
+- the resolved scenario as YAML (from the run manifest(s));
+- the KPI table with units and definitions (:data:`sim.metrics.KPIS`) of a run, or, for a
+  batch, each KPI's mean, standard deviation and 5/50/95 % quantiles over the runs per scenario
+  with the risk statistics (:data:`sim.metrics.RISK_STATS`); for a sweep, the points table, the
+  sensitivity indices and the discovered boxes;
+- every figure that applies (:func:`sim.plots.figures.all_figures`), embedded as base64 PNG.
+
+Nothing on the page is fetched: no external images, stylesheets or scripts.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pandas as pd
+import yaml
+from markupsafe import Markup
+
+from sim.metrics import KPI_BY_NAME, KPIS, RISK_STATS, ensemble_kpi_stats, risk_stats
+from sim.plots.figures import NamedFigure, all_figures, folder_kind_of
+from sim.plots.folders import BatchData, Outputs, RunData, SweepData, load_folder
+from sim.plots.labels import kpi_unit, parameter_label
+from sim.plots.output import MARKER, figure_bytes, save_text
+
+#: The template, in the package's ``templates`` folder.
+TEMPLATE = "report.html.j2"
+#: Most rows of a long table (runs, design points) shown; the page says how many were left out.
+MAX_ROWS = 60
+#: Ensemble statistics of a batch's KPI table, by column suffix.
+BATCH_STATS = ("mean", "std", "p05", "p50", "p95")
+#: Markdown code spans in KPI definitions.
+_CODE = re.compile(r"`([^`]+)`")
+
+
+@dataclass
+class Table:
+    """A table of the page: a caption, column headers and rows of cell text.
+
+    Attributes:
+        caption: what the table shows.
+        columns: header cells.
+        rows: body cells (already formatted).
+        note: said under the table (e.g. rows left out), or ``None``.
+        numeric: per column, whether it is right-aligned.
+    """
+
+    caption: str
+    columns: list[str]
+    rows: list[list[str]]
+    note: str | None = None
+    numeric: list[bool] = field(default_factory=list)
+
+
+def fmt(value: Any) -> str:
+    """A cell: thousands separated from 1 000, 4 significant digits below, ``n/a`` for NaN."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "n/a"
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _definition(text: str) -> Markup:
+    """A KPI definition: HTML-escaped, with Markdown backticks as ``<code>``."""
+    return Markup(_CODE.sub(r"<code>\1</code>", html.escape(text)))
+
+
+def _kpi_table(summary: Mapping[str, Any]) -> Table:
+    rows = [
+        [k.name, fmt(summary[k.name]), k.unit, _definition(k.definition)]
+        for k in KPIS
+        if k.name in summary
+    ]
+    return Table(
+        "KPIs of the run (summary.json)",
+        ["KPI", "value", "unit", "definition"],
+        rows,
+        numeric=[False, True, False, False],
+    )
+
+
+def _keeper_table(summary: Mapping[str, Any]) -> Table | None:
+    keepers = summary.get("keepers")
+    if not isinstance(keepers, Mapping) or not keepers:
+        return None
+    return Table(
+        "Profit of each keeper",
+        ["keeper", "profit", "unit"],
+        [[str(name), fmt(value), "Dai"] for name, value in keepers.items()],
+        numeric=[False, True, False],
+    )
+
+
+def ensemble_table(runs: pd.DataFrame, caption: str) -> Table:
+    """Each KPI's statistics over the ok runs (one table per scenario of a batch).
+
+    Args:
+        runs: the runs (rows of the runs table).
+        caption: the table's caption.
+
+    Returns:
+        Rows: KPI, unit, n, mean, std, 5 %, 50 %, 95 %; then the risk statistics.
+    """
+    ok = runs[runs["status"] == "ok"] if "status" in runs else runs
+    rows: list[list[Any]] = []
+    for kpi in KPIS:
+        if kpi.name not in ok.columns:
+            continue
+        values = pd.to_numeric(ok[kpi.name], errors="coerce").to_numpy(dtype=float)
+        stats = ensemble_kpi_stats(kpi.name, values)
+        rows.append(
+            [kpi.name, kpi.unit, fmt(len(values))]
+            + [fmt(stats[f"{kpi.name}_{s}"]) for s in BATCH_STATS]
+        )
+    failed = len(runs) - len(ok)
+    note = f"{failed} failed run(s) left out." if failed else None
+    return Table(
+        caption,
+        ["KPI", "unit", "runs", "mean", "std", "5 %", "median", "95 %"],
+        rows,
+        note=note,
+        numeric=[False, False, True, True, True, True, True, True],
+    )
+
+
+def risk_table(runs: pd.DataFrame, caption: str) -> Table | None:
+    """The risk statistics (:data:`sim.metrics.RISK_STATS`) over the ok runs, if computable."""
+    ok = runs[runs["status"] == "ok"] if "status" in runs else runs
+    if not {"bad_debt_max", "liquidated_debt"} <= set(ok.columns):
+        return None
+    risk = risk_stats(
+        pd.to_numeric(ok["bad_debt_max"], errors="coerce").to_numpy(dtype=float),
+        pd.to_numeric(ok["liquidated_debt"], errors="coerce").to_numpy(dtype=float),
+    )
+    return Table(
+        caption,
+        ["statistic", "value", "unit", "definition"],
+        [[k.name, fmt(risk[k.name]), k.unit, _definition(k.definition)] for k in RISK_STATS],
+        numeric=[False, True, False, False],
+    )
+
+
+def _frame_table(frame: pd.DataFrame, caption: str, columns: Sequence[str] | None = None) -> Table:
+    columns = [c for c in (columns or frame.columns) if c in frame.columns]
+    shown = frame[columns].head(MAX_ROWS)
+    rows = [[fmt(v.item() if hasattr(v, "item") else v) for v in row] for row in shown.to_numpy()]
+    numeric = [frame[c].dtype.kind in "iuf" for c in columns]
+    note = f"the first {MAX_ROWS} of {len(frame)} rows" if len(frame) > MAX_ROWS else None
+    headers = [_header(c) for c in columns]
+    return Table(caption, headers, rows, note=note, numeric=numeric)
+
+
+def _header(column: str) -> str:
+    unit = kpi_unit(column)
+    base = column
+    for stat in BATCH_STATS:
+        if column.endswith(f"_{stat}") and column[: -len(stat) - 1] in KPI_BY_NAME:
+            base = column
+            unit = KPI_BY_NAME[column[: -len(stat) - 1]].unit
+    return f"{base} [{unit}]" if unit not in ("-", "") and column not in ("point",) else base
+
+
+def _failures(runs: pd.DataFrame) -> Table | None:
+    if "status" not in runs or (runs["status"] == "ok").all():
+        return None
+    bad = runs[runs["status"] != "ok"]
+    return _frame_table(bad, "Runs that did not finish", ["run_id", "seed", "status", "error"])
+
+
+@dataclass
+class Section:
+    """A part of the page: a heading, paragraphs, tables, a YAML block."""
+
+    title: str
+    paragraphs: list[str] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    yaml: str | None = None
+    open: bool = True
+
+
+def scenario_yaml(scenario: Mapping[str, Any]) -> str:
+    """The resolved scenario as YAML, in its own key order."""
+    return yaml.safe_dump(dict(scenario), sort_keys=False, allow_unicode=True, width=100)
+
+
+def _run_sections(run: RunData) -> tuple[list[str], list[Section]]:
+    m = run.manifest
+    facts = [
+        f"Scenario {run.scenario.get('name', '?')}, seed {run.seed}, status {m.get('status')}, "
+        f"{m.get('ticks')} ticks, wall time {fmt(m.get('wall_time_s'))} s.",
+        f"cdpsim {m.get('cdpsim_version', '?')}, git {m.get('git_revision') or 'n/a'}, "
+        f"Python {m.get('python', '?')}.",
+    ]
+    if m.get("error"):
+        facts.append(f"Error: {str(m['error']).splitlines()[0]}")
+    tables = [_kpi_table(run.summary)]
+    keepers = _keeper_table(run.summary)
+    if keepers is not None:
+        tables.append(keepers)
+    sections = [
+        Section("KPIs", tables=tables),
+        Section(
+            "Scenario (resolved, from manifest.json)",
+            yaml=scenario_yaml(run.scenario),
+            open=False,
+        ),
+    ]
+    return facts, sections
+
+
+def _batch_sections(batch: BatchData) -> tuple[list[str], list[Section]]:
+    m = batch.manifest
+    runs = batch.runs
+    ok = int((runs["status"] == "ok").sum()) if "status" in runs else len(runs)
+    facts = [
+        f"{len(runs)} runs ({ok} ok) of {len(batch.scenarios) or '?'} scenario(s); keep "
+        f"{m.get('keep', '?')}; master seed {m.get('master_seed', '?')}.",
+    ]
+    if m.get("command"):
+        facts.append(f"Command: {m['command']}")
+    if m.get("overrides"):
+        facts.append(f"Overrides: {', '.join(map(str, m['overrides']))}")
+    if not batch.kept_full and not isinstance(batch, SweepData):
+        facts.append(
+            "The runs were kept as summaries (--keep summary): the figures show distributions "
+            "over the runs, not time series."
+        )
+    tables = []
+    group = "scenario" if "scenario" in runs else None
+    if isinstance(batch, SweepData):
+        pass  # a sweep's ensembles are its design points (the points table)
+    else:
+        several = group is not None and runs[group].nunique() > 1
+        groups = runs.groupby(group, sort=False) if several else [("", runs)]
+        for name, rows in groups:
+            of = f" of {name}" if several else ""
+            tables.append(ensemble_table(rows, f"KPIs over the runs{of}"))
+            risk = risk_table(rows, f"Risk statistics over the runs{of}")
+            if risk is not None:
+                tables.append(risk)
+    failures = _failures(runs)
+    if failures is not None:
+        tables.append(failures)
+    sections = [Section("Ensemble KPIs", tables=tables)] if tables else []
+    if not isinstance(batch, SweepData):
+        columns = ["run_id", "seed", "status", "bad_debt_max", "liquidated_debt", "auctions"]
+        sections.append(Section("Runs", tables=[_frame_table(runs, "The runs", columns)]))
+    for name, scenario in batch.scenarios.items():
+        sections.append(
+            Section(f"Scenario {name} (resolved)", yaml=scenario_yaml(scenario), open=False)
+        )
+    return facts, sections
+
+
+def _values(parameter: Mapping[str, Any]) -> str:
+    """A parameter's range (``1.05 – 1.5``) or values (``1, 5, 10``)."""
+    if parameter.get("range") is not None:
+        low, high = parameter["range"]
+        return f"{fmt(low)} – {fmt(high)}"
+    return ", ".join(fmt(v) for v in parameter.get("values") or [])
+
+
+def _sweep_sections(sweep: SweepData) -> tuple[list[str], list[Section]]:
+    facts, sections = _batch_sections(sweep)
+    section = sweep.sweep
+    design = section.get("design") or {}
+    facts.insert(
+        0,
+        f"Sweep {section.get('name', '?')}: {design.get('kind', '?')} design, "
+        f"{len(sweep.points)} points × {len(section.get('seeds') or [])} seed(s), base "
+        f"{section.get('base', '?')}.",
+    )
+    params = Table(
+        "Swept parameters",
+        ["parameter", "kind", "paths", "range or values", "distribution", "unit"],
+        [
+            [
+                str(p.get("name")),
+                str(p.get("kind", "value")),
+                ", ".join(map(str, p.get("paths") or [])),
+                _values(p),
+                str(p.get("dist") or ""),
+                str(p.get("unit") or ("× base" if p.get("kind") == "scale" else "")),
+            ]
+            for p in sweep.parameters
+        ],
+    )
+    columns = ["point", *sweep.parameter_names, "n", "n_failed"]
+    for kpi in sweep.kpis:
+        columns += [f"{kpi}_mean", f"{kpi}_p95"]
+    columns += [k.name for k in RISK_STATS]
+    columns = [c for c in columns if c in sweep.points.columns]
+    labels = {p["name"]: parameter_label(str(p["name"]), p) for p in sweep.parameters}
+    points = _frame_table(
+        sweep.points,
+        "Design points (points.parquet): each KPI's statistics over the point's seeds",
+        columns,
+    )
+    points.columns = [labels.get(c, h) for c, h in zip(columns, points.columns, strict=True)]
+    tables = [params, points]
+    if sweep.sensitivity is not None and len(sweep.sensitivity):
+        sens = sweep.sensitivity
+        method = set(sens["method"].astype(str))
+        cols = (
+            ["method", "kpi", "parameter"]
+            + (["S1", "S1_conf", "ST", "ST_conf"] if "sobol" in method else [])
+            + (["mu_star", "mu_star_conf", "sigma"] if "morris" in method else [])
+        )
+        tables.append(_frame_table(sens, "Sensitivity indices (sensitivity.parquet)", cols))
+    for d in sweep.discoveries:
+        tables.append(
+            _frame_table(
+                d.boxes,
+                f"Discovered boxes: {d.name.replace('-', ' ')}",
+                ["method", "box", "coverage", "density", "mass", "parameter", "lower", "upper"],
+            )
+        )
+    sections.insert(0, Section("Sweep", tables=tables))
+    return facts, sections
+
+
+@dataclass
+class EmbeddedFigure:
+    """A figure of the page: its anchor, caption, note and PNG as base64."""
+
+    name: str
+    caption: str
+    note: str | None
+    png_base64: str
+
+
+def _embed(named: NamedFigure) -> EmbeddedFigure:
+    png = figure_bytes(named.figure, "png")
+    return EmbeddedFigure(
+        named.name, named.caption, named.note, base64.b64encode(png).decode("ascii")
+    )
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("sim", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_report(outputs: Outputs, figures: Sequence[NamedFigure] | None = None) -> str:
+    """The report page of a folder's tables.
+
+    Args:
+        outputs: the folder's tables (:func:`sim.plots.folders.load_folder`).
+        figures: the figures to embed (default: :func:`sim.plots.figures.all_figures`).
+
+    Returns:
+        The HTML page (self-contained).
+    """
+    from sim import __version__
+
+    kind = folder_kind_of(outputs)
+    if isinstance(outputs, SweepData):
+        facts, sections = _sweep_sections(outputs)
+        name = str(outputs.sweep.get("name") or outputs.label)
+    elif isinstance(outputs, BatchData):
+        facts, sections = _batch_sections(outputs)
+        name = outputs.label
+    else:
+        assert isinstance(outputs, RunData)
+        facts, sections = _run_sections(outputs)
+        name = str(outputs.scenario.get("name") or outputs.path.name)
+    description = (
+        str(outputs.scenario.get("description") or "") if isinstance(outputs, RunData) else ""
+    )
+    if isinstance(outputs, SweepData):
+        description = str(outputs.sweep.get("description") or "")
+    figures = list(figures) if figures is not None else all_figures(outputs)
+    return (
+        _environment()
+        .get_template(TEMPLATE)
+        .render(
+            title=f"cdpsim {kind} report — {name}",
+            kind=kind,
+            name=name,
+            description=description,
+            folder=str(outputs.path),
+            facts=facts,
+            sections=sections,
+            figures=[_embed(f) for f in figures],
+            generator=f"{MARKER} {__version__}",
+            version=__version__,
+        )
+    )
+
+
+def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
+    """Write the report page of a run, batch or sweep folder.
+
+    Args:
+        folder: the output folder.
+        out: the page (default :func:`default_report_path`; an existing file there is replaced
+            only if cdpsim made it).
+
+    Returns:
+        The file written.
+
+    Raises:
+        sim.plots.folders.FolderError: not an output folder of cdpsim.
+        sim.plots.output.OutputFileError: the page may not be written there.
+    """
+    folder = Path(folder)
+    target = Path(out) if out is not None else default_report_path(folder)
+    from sim.plots.output import check_target
+
+    check_target(target, explicit=out is not None)  # refuse before the work
+    outputs = load_folder(folder)
+    return save_text(render_report(outputs), target, explicit=out is not None)
+
+
+def default_report_path(folder: str | Path) -> Path:
+    """``<folder>-report.html`` next to the folder."""
+    folder = Path(folder).resolve()
+    return folder.parent / f"{folder.name}-report.html"
