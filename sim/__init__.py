@@ -27,6 +27,11 @@ _LAZY = {
     "run": "sim.runner",
     "run_batch": "sim.experiments",
     "load_runs": "sim.experiments",
+    "run_sweep": "sim.experiments",
+    "load_sweep": "sim.experiments",
+    "SweepResult": "sim.experiments",
+    "sensitivity": "sim.experiments",
+    "discover": "sim.experiments",
 }
 
 __all__ = [
@@ -34,12 +39,17 @@ __all__ = [
     "RunResult",
     "Scenario",
     "ScenarioError",
+    "SweepResult",
     "__version__",
+    "discover",
     "ilk_frame",
     "load_runs",
     "load_scenario",
+    "load_sweep",
     "run",
     "run_batch",
+    "run_sweep",
+    "sensitivity",
 ]
 
 

@@ -704,11 +704,11 @@ def sweep_from_data(
     base, overrides = _load_base(spec, base_file, errors, data_dirs)
     resolved = base.to_dict()
     parameters = _resolve_parameters(spec, resolved, errors)
-    _check_ends(spec, parameters, base, resolved, errors)  # also when others were refused
-    errors.raise_any()
     seeds = _seeds(spec, base)
-    points = _design_points(spec, parameters, len(seeds), errors)
+    if _check_size(spec, parameters, len(seeds), errors):
+        _check_ends(spec, parameters, base, resolved, errors)  # also when others were refused
     errors.raise_any()
+    points = _design_points(spec, parameters)
     scenarios, point_overrides = _point_scenarios(parameters, points, base, resolved, errors)
     errors.raise_any()
     return Sweep(
@@ -957,28 +957,36 @@ def _seeds(spec: SweepFile, base: Scenario) -> list[int]:
     return list(spec.seeds)
 
 
-def _design_points(
+def _check_size(
     spec: SweepFile, parameters: Sequence[SweepParameter], n_seeds: int, errors: _Errors
-) -> pd.DataFrame:
+) -> bool:
+    """Whether the design's runs (points × seeds) are within :data:`MAX_RUNS` (else an error)."""
+    design = spec.design
+    if isinstance(design, GridDesign):
+        sizes = [
+            len(p.values) if p.values is not None else (design.levels or 1) for p in parameters
+        ]
+        count = math.prod(sizes)
+    else:
+        second = isinstance(design, SobolDesign) and design.second_order
+        count = designs.point_count(design.kind, design.n, len(parameters), second_order=second)
+    if count * n_seeds <= MAX_RUNS:
+        return True
+    errors.add(
+        _DESIGN,
+        f"{count:,} points × {n_seeds} seeds = {count * n_seeds:,} runs, above the limit of "
+        f"{MAX_RUNS:,} runs per sweep",
+    )
+    return False
+
+
+def _design_points(spec: SweepFile, parameters: Sequence[SweepParameter]) -> pd.DataFrame:
     """The design: ``point`` and each parameter's value (durations in seconds)."""
     design = spec.design
     names = [p.name for p in parameters]
     d = len(parameters)
     if isinstance(design, GridDesign):
-        columns = [p.grid_values(design.levels) for p in parameters]
-        count = math.prod(len(c) for c in columns)
-    else:
-        second = isinstance(design, SobolDesign) and design.second_order
-        count = designs.point_count(design.kind, design.n, d, second_order=second)
-    if count * n_seeds > MAX_RUNS:
-        errors.add(
-            _DESIGN,
-            f"{count:,} points × {n_seeds} seeds = {count * n_seeds:,} runs, above the limit of "
-            f"{MAX_RUNS:,} runs per sweep",
-        )
-        return pd.DataFrame()
-    if isinstance(design, GridDesign):
-        rows = designs.grid(columns)
+        rows = designs.grid([p.grid_values(design.levels) for p in parameters])
         table = pd.DataFrame(rows, columns=names)
     else:
         unit = designs.unit_design(
