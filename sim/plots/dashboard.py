@@ -42,6 +42,8 @@ RELATIVE_PRICE_RATIO = 4.0
 PERCENT = 100.0
 #: Room above and below the outcome panel's dots [percentage points].
 OUTCOME_MARGIN_PCT = 8.0
+#: Markers along a line when several ilks share a panel.
+MARKS_PER_LINE = 12
 #: Opacity of the "auctions started" bars.
 BAR_ALPHA = 0.4
 #: Most bars in the "auctions started" panel.
@@ -133,6 +135,13 @@ def auction_outcomes(
     return out
 
 
+def _marks(s: st.Style, n: int, several: bool) -> dict[str, Any]:
+    """With several ilks, sparse markers of the ilk's shape: ilks differ without colour."""
+    if not several:
+        return {}
+    return {"marker": s.marker, "markevery": max(1, n // MARKS_PER_LINE), "markersize": 4}
+
+
 def _x(timeseries: pd.DataFrame) -> np.ndarray:
     return st.times(timeseries) if "time" in timeseries else timeseries["tick"].to_numpy()
 
@@ -160,7 +169,8 @@ def _prices(ax: Axes, ts: pd.DataFrame, scenario: Mapping[str, Any], ilks: list[
         osm = ts[col("osm_price", ilk)].to_numpy(dtype=float)
         base = market[0] / PERCENT if index else 1.0
         name = f"{asset} (start {market[0]:,.0f} USD)" if index else asset
-        ax.plot(x, market / base, color=s.color, linestyle="-", label=f"{name} market")
+        marks = _marks(s, len(x), len(by_collateral) > 1)
+        ax.plot(x, market / base, color=s.color, linestyle="-", label=f"{name} market", **marks)
         osm_label = f"{asset} OSM" + (f" (updates every {hop})" if hop else "")
         ax.plot(
             x,
@@ -170,6 +180,7 @@ def _prices(ax: Axes, ts: pd.DataFrame, scenario: Mapping[str, Any], ilks: list[
             drawstyle="steps-post",
             alpha=0.9,
             label=osm_label,
+            **marks,
         )
         steps = np.flatnonzero(np.diff(osm) != 0) + 1
         if 0 < len(steps) <= MAX_OSM_MARKERS:
@@ -177,7 +188,8 @@ def _prices(ax: Axes, ts: pd.DataFrame, scenario: Mapping[str, Any], ilks: list[
                 x[steps],
                 osm[steps] / base,
                 linestyle="none",
-                marker="o",
+                color=s.color,
+                marker=s.marker,
                 markersize=3.5,
                 markerfacecolor="white",
                 markeredgecolor=s.color,
@@ -244,7 +256,14 @@ def _cr(ax: Axes, ts: pd.DataFrame, scenario: Mapping[str, Any], ilks: list[str]
             )
         median = col(quantile_name(0.5), ilk)
         if median in ts:
-            ax.plot(x, ts[median], color=s.color, linestyle=s.linestyle, label=f"{ilk} median CR")
+            ax.plot(
+                x,
+                ts[median],
+                color=s.color,
+                linestyle=s.linestyle,
+                label=f"{ilk} median CR",
+                **_marks(s, len(x), len(ilks) > 1),
+            )
     for k, (mat, names) in enumerate(mats.items()):
         which = f" ({', '.join(names)})" if len(ilks) > 1 else ""
         ax.axhline(
@@ -270,12 +289,14 @@ def _per_ilk_before_after(
     divisor, prefix = st.amount_scale(ts[cols].to_numpy()) if amount else (1.0, "")
     for ilk in ilks:
         s = styles[ilk]
+        marks = _marks(s, len(x), len(ilks) > 1)
         ax.plot(
             x,
             ts[col(field, ilk)] / divisor,
             color=s.color,
             linestyle="-",
             label=f"{ilk} before keepers act",
+            **marks,
         )
         ax.plot(
             x,
@@ -284,6 +305,7 @@ def _per_ilk_before_after(
             linestyle=":",
             linewidth=2.0,
             label=f"{ilk} at the tick's end",
+            **marks,
         )
     if amount:
         ax.set_ylabel(f"unsafe debt [{prefix}Dai]")
@@ -356,6 +378,7 @@ def _auctions(ax: Axes, ts: pd.DataFrame, scenario: Mapping[str, Any], ilks: lis
             linestyle="-" if k == 0 else s.linestyle,
             linewidth=1.0,
             label=f"{ilk} auctions running",
+            **_marks(s, len(x), len(ilks) > 1),
         )
     ax.set_ylabel("auctions [count]")
     st.panel_title(ax, f"Liquidations: auctions started per {bin_name} and running")

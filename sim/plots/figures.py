@@ -23,6 +23,7 @@ from sim.plots.compare import BatchTables, RunTables, compare_batches, compare_r
 from sim.plots.dashboard import crash_dashboard, dashboard_title
 from sim.plots.ensemble import SUMMARY_ONLY_NOTE, ensemble_fan
 from sim.plots.folders import BatchData, FolderError, Outputs, RunData, SweepData
+from sim.plots.labels import kpi_unit
 from sim.plots.sweep import (
     SweepPlotError,
     discovery_boxes,
@@ -153,6 +154,20 @@ def _sweep_title(sweep: SweepData, what: str) -> str:
     return f"{what} — sweep {name}" + (f" ({design} design)" if design else "")
 
 
+def discovery_text(name: str) -> str:
+    """``bad_debt_max-above-1000000`` → ``bad_debt_max above 1,000,000 Dai``."""
+    kpi, sep, threshold = name.partition("-above-")
+    if not sep:
+        return name
+    try:
+        value = float(threshold)
+    except ValueError:
+        return f"{kpi} above {threshold}"
+    unit = kpi_unit(kpi)
+    number = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+    return f"{kpi} above {number}" + (f" {unit}" if unit not in ("-", "count") else "")
+
+
 def _pick_kpi(sweep: SweepData, kpi: str | None) -> str:
     kpis = sweep.kpis
     if kpi is None:
@@ -248,9 +263,9 @@ def _sweep_figure(
                     d.trajectory,
                     parameters=parameters,
                     points=sweep.points,
-                    title=_sweep_title(sweep, f"Scenario discovery: {d.name.replace('-', ' ')}"),
+                    title=_sweep_title(sweep, f"Scenario discovery: {discovery_text(d.name)}"),
                 )
-                caption = f"Boxes of parameter space where {d.name.replace('-', ' ')}."
+                caption = f"Boxes of parameter space where {discovery_text(d.name)}."
                 out.append(NamedFigure(kind, f"boxes-{d.name}", caption, fig))
             return out
     except SweepPlotError as exc:

@@ -1,0 +1,293 @@
+"""Sweep views, from synthetic tables with the sweep folder's columns and from real small sweeps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.collections import PathCollection
+from matplotlib.container import BarContainer, ErrorbarContainer
+from matplotlib.image import AxesImage
+
+from sim.plots import (
+    available_kinds,
+    discovery_boxes,
+    figures_for,
+    load_folder,
+    morris_scatter,
+    sobol_bars,
+    sweep_heatmap,
+    sweep_line,
+)
+from sim.plots.figures import PlotError, all_figures
+from sim.plots.folders import numeric_parameters
+from sim.plots.sweep import SweepPlotError, parameter_spans, stat_column
+from tests import test_plots
+from tests.test_plots import data_axes, has_unit, labels
+
+#: The session's output folders (a fixture of tests/test_plots.py).
+outputs = test_plots.outputs
+
+BUF, DAI, SCALE = "ilks.ETH-A.liquidation.buf", "keepers.0.dai", "debt_scale"
+PARAMETERS = [
+    {"name": BUF, "kind": "value", "paths": [BUF], "range": [1.05, 1.5], "dist": "uniform"},
+    {"name": DAI, "kind": "value", "paths": [DAI], "values": [1e6, 5e6, 2e7]},
+    {"name": SCALE, "kind": "scale", "paths": ["borrowers.0.debt"], "range": [0.5, 2.0]},
+]
+KPIS = ("bad_debt_max", "liquidated_debt")
+
+
+def kpi_columns(values: np.ndarray, kpi: str) -> dict[str, np.ndarray]:
+    return {
+        f"{kpi}_mean": values,
+        f"{kpi}_std": values / 3,
+        f"{kpi}_p05": values * 0.5,
+        f"{kpi}_p50": values * 0.9,
+        f"{kpi}_p95": values * 1.6,
+    }
+
+
+def grid_points() -> pd.DataFrame:
+    """A 4 × 3 grid (buf × keeper Dai), one row per point, the sweep's columns."""
+    buf, dai = np.meshgrid(np.linspace(1.05, 1.5, 4), [1e6, 5e6, 2e7])
+    buf, dai = buf.ravel(), dai.ravel()
+    bad = 1e6 * (buf - 1) * 5e6 / dai
+    table = {"point": np.arange(len(buf)), BUF: buf, DAI: dai, "n": 4, "n_failed": 0}
+    table |= kpi_columns(bad, "bad_debt_max") | kpi_columns(bad * 50 + 1e8, "liquidated_debt")
+    table |= {
+        "bad_debt_var95": bad * 1.6,
+        "bad_debt_var99": bad * 1.8,
+        "bad_debt_es95": bad * 1.9,
+        "p_bad_debt": (bad > 0).astype(float),
+        "liquidated_debt_lar95": bad * 80 + 1e8,
+    }
+    return pd.DataFrame(table)
+
+
+def scattered_points(n: int = 80) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    buf, dai, scale = rng.uniform(1.05, 1.5, n), rng.uniform(1e6, 2e7, n), rng.uniform(0.5, 2, n)
+    bad = 1e6 * (buf - 1) * 5e6 / dai * scale
+    table = {"point": np.arange(n), BUF: buf, DAI: dai, SCALE: scale, "n": 2, "n_failed": 0}
+    table |= kpi_columns(bad, "bad_debt_max") | {"bad_debt_var95": bad * 1.6}
+    return pd.DataFrame(table)
+
+
+def sensitivity(method: str) -> pd.DataFrame:
+    rows = []
+    for kpi in KPIS:
+        for k, p in enumerate((BUF, DAI, SCALE)):
+            s1, st = [0.5, 0.2, 0.05][k], [0.65, 0.3, 0.1][k]
+            sobol = method == "sobol"
+            rows.append(
+                {
+                    "method": method,
+                    "kpi": kpi,
+                    "parameter": p,
+                    "S1": s1 if sobol else np.nan,
+                    "S1_conf": 0.05 if sobol else np.nan,
+                    "ST": st if sobol else np.nan,
+                    "ST_conf": 0.07 if sobol else np.nan,
+                    "mu_star": np.nan if sobol else st * 3e6,
+                    "mu_star_conf": np.nan if sobol else st * 5e5,
+                    "sigma": np.nan if sobol else s1 * 4e6,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def boxes() -> pd.DataFrame:
+    rows = []
+    for box, (coverage, density) in enumerate([(0.8, 0.7), (0.4, 0.95)]):
+        for p, lo, hi in [(BUF, 1.25 + 0.1 * box, 1.5), (DAI, 1e6, 6e6), (SCALE, 0.5, 2.0)]:
+            rows.append(
+                {
+                    "box": box,
+                    "method": "prim",
+                    "coverage": coverage,
+                    "density": density,
+                    "mass": 0.2,
+                    "parameter": p,
+                    "lower": lo,
+                    "upper": hi,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def trajectory() -> pd.DataFrame:
+    steps = np.arange(10)
+    return pd.DataFrame(
+        {
+            "step": steps,
+            "coverage": 1 - steps * 0.06,
+            "density": 0.3 + steps * 0.07,
+            "mass": 1 - steps * 0.08,
+            "n_restricted": np.minimum(steps, 3),
+        }
+    )
+
+
+# ---------------------------------------------------------------------------------------- synthetic
+
+
+def test_heatmap_of_a_grid_shows_each_point():
+    points = grid_points()
+    fig = sweep_heatmap(points, BUF, DAI, "bad_debt_max", "mean", parameters=PARAMETERS)
+    ax = data_axes(fig)[0]
+    image = next(a for a in ax.get_images() if isinstance(a, AxesImage))
+    values = image.get_array()
+    expected = points.pivot(index=DAI, columns=BUF, values="bad_debt_max_mean").to_numpy()
+    divisor = 1e6  # the largest mean is a few M Dai
+    np.testing.assert_allclose(np.asarray(values), expected / divisor)
+    assert ax.get_xlabel() == f"{BUF} [-]"
+    assert ax.get_ylabel() == f"{DAI} [Dai]"
+    colorbar = next(a for a in fig.axes if a.get_label() == "<colorbar>")
+    assert colorbar.get_ylabel() == "bad_debt_max, mean [M Dai]"
+    assert len(ax.texts) == len(points)  # every cell written in
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["1M", "5M", "20M"]
+    assert ax.get_title(loc="left") == "one cell per design point"
+
+
+def test_heatmap_of_var95_and_of_scattered_points():
+    points = scattered_points()
+    assert stat_column(points, "bad_debt_max", "var95") == "bad_debt_var95"
+    fig = sweep_heatmap(points, BUF, DAI, "bad_debt_max", "var95", parameters=PARAMETERS)
+    ax = data_axes(fig)[0]
+    subtitle = ax.get_title(loc="left")
+    assert "averaged over debt_scale" in subtitle and "binned 8×8" in subtitle
+    assert np.asarray(ax.get_images()[0].get_array()).shape == (8, 8)
+    colorbar = next(a for a in fig.axes if a.get_label() == "<colorbar>")
+    assert colorbar.get_ylabel().startswith("bad_debt_max, VaR95")
+    assert has_unit(colorbar.get_ylabel())
+    with pytest.raises(SweepPlotError, match=r"there are: .*var95"):
+        sweep_heatmap(points, BUF, DAI, "bad_debt_max", "var42")
+    with pytest.raises(SweepPlotError, match="no parameter"):
+        sweep_heatmap(points, BUF, "nope", "bad_debt_max")
+
+
+def test_line_over_one_parameter():
+    points = grid_points()
+    fig = sweep_line(points, BUF, "liquidated_debt", parameters=PARAMETERS)
+    ax = data_axes(fig)[0]
+    assert {"mean over seeds", "median over seeds", "5–95 % of the runs (seeds)"} <= set(labels(ax))
+    assert ax.get_xlabel() == f"{BUF} [-]" and ax.get_ylabel() == "liquidated_debt [M Dai]"
+    mean = next(ln for ln in ax.get_lines() if ln.get_label() == "mean over seeds")
+    expected = points.groupby(BUF)["liquidated_debt_mean"].mean() / 1e6
+    np.testing.assert_allclose(mean.get_ydata(), expected)
+    assert "averaged over keepers.0.dai" in ax.get_title(loc="left")
+
+
+def test_sobol_bars_with_confidence_intervals():
+    fig = sobol_bars(sensitivity("sobol"))
+    axes = data_axes(fig)
+    assert len(axes) == len(KPIS)
+    for ax, kpi in zip(axes, KPIS, strict=True):
+        assert ax.get_title(loc="left") == f"{kpi} [Dai]"
+        bars = [c for c in ax.containers if isinstance(c, BarContainer)]
+        assert [len(b) for b in bars] == [3, 3]  # ST and S1 for each parameter
+        assert all(b.errorbar is not None for b in bars)
+        assert {t.get_text() for t in ax.get_yticklabels()} == {BUF, DAI, SCALE}
+        assert has_unit(ax.get_xlabel())
+        assert labels(ax) == [
+            "ST: total effect (with interactions)",
+            "S1: first-order effect (alone)",
+        ]
+    with pytest.raises(SweepPlotError, match="no morris indices"):
+        morris_scatter(sensitivity("sobol"))
+
+
+def test_morris_scatter():
+    table = sensitivity("morris")
+    fig = morris_scatter(table, "bad_debt_max")
+    ax = data_axes(fig)[0]
+    points = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    assert len(points) == 3
+    assert {BUF, DAI, SCALE} <= set(labels(ax))
+    assert {"σ/μ* = 0.1", "σ/μ* = 0.5", "σ/μ* = 1"} <= set(labels(ax))
+    assert ax.get_xlabel() == "μ*: mean |elementary effect| [M Dai per parameter range]"
+    assert has_unit(ax.get_ylabel())
+    mine = table[(table["kpi"] == "bad_debt_max")]
+    xs = sorted(c.lines[0].get_xdata()[0] for c in points)
+    np.testing.assert_allclose(xs, sorted(mine["mu_star"] / 1e6))
+
+
+def test_discovery_boxes_trade_off_and_limits():
+    fig = discovery_boxes(boxes(), trajectory(), parameters=PARAMETERS, title="bad debt above 1M")
+    trade, limits = data_axes(fig)
+    assert has_unit(trade.get_xlabel()) and has_unit(trade.get_ylabel())
+    assert "PRIM peeling trajectory (each step: a smaller box)" in labels(trade)
+    assert {"prim box 0", "prim box 1"} <= set(labels(trade))
+    markers = [c for c in trade.collections if isinstance(c, PathCollection)]
+    assert len(markers) == 2
+    bars = [p for c in limits.containers if isinstance(c, BarContainer) for p in c]
+    assert len(bars) == 6  # 2 boxes × 3 parameters
+    assert has_unit(limits.get_xlabel())
+    ticks = {t.get_text() for t in limits.get_yticklabels()}
+    assert {f"{BUF} [-]", f"{DAI} [Dai]", f"{SCALE} [× base value]"} <= ticks
+    texts = {t.get_text() for t in limits.texts}
+    assert "1.35 – 1.5" in texts and "1M – 6M" in texts
+    assert not any(t.startswith("0.5") for t in texts)  # unrestricted: not labelled
+    spans = parameter_spans(PARAMETERS)
+    assert spans[DAI] == (1e6, 2e7)
+    with pytest.raises(SweepPlotError, match="no boxes"):
+        discovery_boxes(boxes().iloc[0:0])
+
+
+def test_parameters_written_as_text_are_read_as_numbers():
+    table = pd.DataFrame({DAI: ["2.0e5", "1.0e6"], "other": ["a", "1"]})
+    out = numeric_parameters(table, [DAI, "other"])
+    assert out[DAI].tolist() == [2e5, 1e6]
+    assert out["other"].tolist() == ["a", "1"]
+
+
+# ---------------------------------------------------------------------------------------- real
+
+
+def test_real_grid_sweep_heatmap(outputs):
+    sweep = load_folder(outputs.sweep_grid)
+    assert available_kinds(sweep) == ["heatmap", "line"]
+    (named,) = figures_for(sweep, kpi="liquidated_debt")
+    assert named.kind == "heatmap"
+    ax = data_axes(named.figure)[0]
+    image = np.asarray(ax.get_images()[0].get_array())
+    assert image.shape == (2, 2)
+    divisor = 1e6
+    expected = sweep.points.pivot(index=DAI, columns=BUF, values="liquidated_debt_mean")
+    np.testing.assert_allclose(image, expected.to_numpy() / divisor)
+    assert "small_grid" in named.figure._suptitle.get_text()
+    (line,) = figures_for(sweep, "line", kpi="bad_debt_max", params=[DAI])
+    assert data_axes(line.figure)[0].get_xlabel() == f"{DAI} [Dai]"
+
+
+def test_real_sobol_and_morris_sweeps(outputs):
+    sobol = load_folder(outputs.sweep_sobol)
+    assert available_kinds(sobol) == ["sobol", "heatmap", "line", "boxes"]
+    (named,) = figures_for(sobol)
+    assert named.kind == "sobol"
+    assert len(data_axes(named.figure)) == len(sobol.kpis)
+    (boxes_fig,) = figures_for(sobol, "boxes")
+    expected = f"liquidated_debt above {outputs.threshold:,.0f} Dai"
+    assert expected in boxes_fig.figure._suptitle.get_text()
+    morris = load_folder(outputs.sweep_morris)
+    assert available_kinds(morris)[0] == "morris"
+    (named,) = figures_for(morris)
+    ax = data_axes(named.figure)[0]
+    assert len([c for c in ax.containers if isinstance(c, ErrorbarContainer)]) == 2
+    names = [f.name for f in all_figures(sobol)]
+    assert names == [
+        "sobol",
+        "heatmap-bad_debt_max-mean",
+        "heatmap-liquidated_debt-mean",
+        f"boxes-{sobol.discoveries[0].name}",
+    ]
+
+
+def test_a_kind_the_sweep_lacks_is_a_clear_error(outputs):
+    grid = load_folder(outputs.sweep_grid)
+    with pytest.raises(
+        PlotError, match=r"--kind sobol does not apply .* \(kinds here: heatmap, line\)"
+    ):
+        figures_for(grid, "sobol")
+    with pytest.raises(PlotError, match="no KPI 'nope'"):
+        figures_for(grid, "heatmap", kpi="nope")
