@@ -1,0 +1,172 @@
+"""``cdpsim plot`` and ``cdpsim report``: the right figure per folder, files, and bad input."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sim.cli import main
+from sim.plots.output import made_by_cdpsim
+from sim.rundir import RUN_FILES
+from tests import test_plots
+
+#: The session's output folders (a fixture of tests/test_plots.py).
+outputs = test_plots.outputs
+#: Safety limit of a subprocess (not a timing assertion) [s].
+TIMEOUT_S = 300
+
+
+def cdpsim(*args: str) -> tuple[int, str, str]:
+    """Run the command in this process; exit code, stdout, stderr."""
+    result = CliRunner().invoke(main, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception  # a traceback: a bug
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def run_copy(outputs, tmp_path) -> Path:
+    """A copy of the small liq2 run in a folder of its own."""
+    folder = tmp_path / "runs" / "crash"
+    shutil.copytree(outputs.liq2, folder)
+    return folder
+
+
+def test_plot_a_run_writes_the_dashboard_next_to_it(run_copy):
+    code, out, err = cdpsim("plot", str(run_copy))
+    assert code == 0, err
+    written = run_copy.parent / "crash-dashboard.png"
+    assert out.strip() == str(written)
+    assert written.read_bytes().startswith(b"\x89PNG") and made_by_cdpsim(written)
+    assert sorted(p.name for p in run_copy.iterdir()) == sorted(RUN_FILES)  # nothing added
+    code, _, err = cdpsim("plot", str(run_copy))  # cdpsim's own file: replaced
+    assert code == 0, err
+
+
+def test_a_user_file_at_the_default_path_is_left_alone(run_copy):
+    mine = run_copy.parent / "crash-dashboard.png"
+    mine.write_bytes(b"my picture")
+    code, out, err = cdpsim("plot", str(run_copy))
+    assert code == 2 and out == ""
+    assert "not made by cdpsim" in err and "--out" in err
+    assert len(err.strip().splitlines()) == 1
+    assert mine.read_bytes() == b"my picture"
+    code, _, err = cdpsim("plot", str(run_copy), "--out", str(mine))
+    assert code == 0, err
+    assert made_by_cdpsim(mine)
+
+
+@pytest.mark.parametrize(("ext", "magic"), [(".svg", b"<?xml"), (".pdf", b"%PDF")])
+def test_format_by_extension(run_copy, tmp_path, ext, magic):
+    target = tmp_path / "figs" / f"dash{ext}"
+    code, _, err = cdpsim("plot", str(run_copy), "--out", str(target))
+    assert code == 0, err
+    assert target.read_bytes().startswith(magic)
+
+
+def test_each_folder_gets_its_figure(outputs, tmp_path):
+    cases = [
+        (outputs.batch, [], "fan"),
+        (outputs.sweep_grid, [], "heatmap"),
+        (outputs.sweep_sobol, [], "sobol"),
+        (outputs.sweep_morris, [], "morris"),
+        (outputs.sweep_sobol, ["--kind", "boxes"], "boxes"),
+        (outputs.sweep_grid, ["--kind", "line", "--kpi", "liquidated_debt"], "line"),
+        (outputs.sweep_sobol, ["--kind", "heatmap", "--stat", "var95"], "heatmap"),
+    ]
+    for folder, extra, kind in cases:
+        target = tmp_path / f"{folder.name}-{kind}.png"
+        code, _, err = cdpsim("plot", str(folder), *extra, "--out", str(target))
+        assert code == 0, (folder, err)
+        assert target.read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_summary_batch_plot_says_why_it_is_short(outputs, tmp_path):
+    code, _, err = cdpsim("plot", str(outputs.summary_batch), "--out", str(tmp_path / "s.png"))
+    assert code == 0
+    assert "--keep summary" in err
+
+
+def test_compare_two_runs_and_two_batches(outputs, tmp_path):
+    code, out, err = cdpsim("plot", str(outputs.liq1), str(outputs.liq2))
+    assert code == 0, err
+    assert Path(out.strip()) == outputs.liq1.parent / "liq1-vs-liq2.png"
+    target = tmp_path / "b.png"
+    code, _, err = cdpsim("plot", str(outputs.batch1), str(outputs.batch), "--out", str(target))
+    assert code == 0, err
+    assert target.is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["plot", "{tmp}"], "not a cdpsim run, batch or sweep folder"),
+        (["plot", "{tmp}/missing"], "no such folder"),
+        (["plot", "{liq2}/summary.json"], "not a folder"),
+        (["plot", "{liq2}", "--kind", "fan"], "--kind fan does not apply to the run folder"),
+        (["plot", "{grid}", "--kind", "sobol"], "kinds here: heatmap, line"),
+        (["plot", "{grid}", "--kpi", "nope", "--kind", "heatmap"], "no KPI 'nope'"),
+        (["plot", "{liq2}", "--out", "{tmp}/x.gif"], "unknown image extension '.gif'"),
+        (["plot", "{liq2}", "--out", "{tmp}/noext"], "unknown image extension '(none)'"),
+        (["plot", "{liq2}", "{batch}"], "a comparison takes two runs or two batches"),
+        (["plot", "{liq2}", "--kind", "compare"], "needs two folders"),
+        (["report", "{tmp}"], "not a cdpsim run, batch or sweep folder"),
+        (["report", "{liq2}", "--out", "{tmp}/r.txt"], "name it *.html"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(outputs, tmp_path, args, message):
+    names = {
+        "tmp": tmp_path,
+        "liq2": outputs.liq2,
+        "grid": outputs.sweep_grid,
+        "batch": outputs.batch,
+    }
+    argv = [a.format(**names) for a in args]
+    code, _, err = cdpsim(*argv)
+    assert code == 2, err
+    assert message in err
+    assert "Traceback" not in err
+    assert not list(tmp_path.glob("*.png")) and not list(tmp_path.glob("*.gif"))
+
+
+def test_report_command(outputs, run_copy, tmp_path):
+    code, out, err = cdpsim("report", str(run_copy))
+    assert code == 0, err
+    written = run_copy.parent / "crash-report.html"
+    assert out.strip() == str(written)
+    assert "data:image/png;base64," in written.read_text()
+    target = tmp_path / "b" / "batch.html"
+    code, out, err = cdpsim("report", str(outputs.batch), "--out", str(target))
+    assert code == 0, err
+    assert target.is_file()
+
+
+def test_the_installed_command(cdpsim_cmd, run_copy):
+    """Through the real entry point: plot and report, then bad input without a traceback."""
+    for args, name in ((["plot"], "crash-dashboard.png"), (["report"], "crash-report.html")):
+        res = subprocess.run(
+            [*cdpsim_cmd, *args, str(run_copy)], capture_output=True, text=True, timeout=TIMEOUT_S
+        )
+        assert res.returncode == 0, res.stderr
+        assert res.stdout.strip() == str(run_copy.parent / name)
+    res = subprocess.run(
+        [*cdpsim_cmd, "plot", str(run_copy.parent)],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+    )
+    assert res.returncode == 2
+    assert "not a cdpsim run, batch or sweep folder" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_help_says_where_the_default_file_goes():
+    code, out, _ = cdpsim("plot", "--help")
+    assert code == 0
+    assert "next to FOLDER" in out and "FOLDER-<kind>.png" in out
+    code, out, _ = cdpsim("report", "--help")
+    assert "FOLDER-report.html next to FOLDER" in out

@@ -1,0 +1,190 @@
+"""The report page: self-contained HTML with the scenario, the KPI tables and every figure."""
+
+from __future__ import annotations
+
+import base64
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sim.metrics import KPIS, RISK_STATS
+from sim.plots import load_folder
+from sim.plots.output import MARKER, OutputFileError
+from sim.report import default_report_path, render_report, write_report
+from tests import test_plots
+
+#: The session's output folders (a fixture of tests/test_plots.py).
+outputs = test_plots.outputs
+
+
+class Page(HTMLParser):
+    """The parts of a report page the tests look at."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.images: list[dict[str, str]] = []
+        self.tags: list[tuple[str, dict[str, str]]] = []
+        self.tables: list[dict] = []
+        self.pre: list[str] = []
+        self.figures = 0
+        self._table: dict | None = None
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+        self._caption: list[str] | None = None
+        self._pre: list[str] | None = None
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.tags.append((tag, attrs))
+        if tag == "img":
+            self.images.append(attrs)
+        elif tag == "figure":
+            self.figures += 1
+        elif tag == "table":
+            self._table = {"caption": "", "header": [], "rows": []}
+        elif tag == "caption":
+            self._caption = []
+        elif tag == "tr":
+            self._row = []
+        elif tag in ("td", "th"):
+            self._cell = []
+        elif tag == "pre":
+            self._pre = []
+
+    def handle_endtag(self, tag):
+        if tag == "table" and self._table is not None:
+            self.tables.append(self._table)
+            self._table = None
+        elif tag == "caption" and self._caption is not None:
+            self._table["caption"] = "".join(self._caption).strip()
+            self._caption = None
+        elif tag in ("td", "th") and self._cell is not None:
+            self._row.append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            if self._table is not None:
+                key = "header" if not self._table["header"] and not self._table["rows"] else "rows"
+                if key == "header":
+                    self._table["header"] = self._row
+                else:
+                    self._table["rows"].append(self._row)
+            self._row = None
+        elif tag == "pre" and self._pre is not None:
+            self.pre.append("".join(self._pre))
+            self._pre = None
+
+    def handle_data(self, data):
+        for part in (self._cell, self._caption, self._pre):
+            if part is not None:
+                part.append(data)
+
+    def table(self, caption_start: str) -> dict:
+        return next(t for t in self.tables if t["caption"].startswith(caption_start))
+
+
+def assert_self_contained(page: Page, n_figures: int) -> None:
+    assert page.figures == n_figures
+    assert len(page.images) == n_figures
+    for image in page.images:
+        src = image["src"]
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1]).startswith(b"\x89PNG")
+        assert image["alt"]
+    for tag, attrs in page.tags:
+        assert tag not in ("link", "script", "iframe"), tag
+        for name in ("src", "href"):
+            value = attrs.get(name) or ""
+            assert not value.startswith(("http:", "https:", "//", "file:")), value
+
+
+def test_run_report(outputs, tmp_path):
+    path = write_report(outputs.liq2, tmp_path / "run.html")
+    text = path.read_text()
+    assert f'<meta name="generator" content="{MARKER}' in text
+    page = Page(text)
+    assert_self_contained(page, 1)
+    kpis = page.table("KPIs of the run")
+    assert kpis["header"] == ["KPI", "value", "unit", "definition"]
+    assert [row[0] for row in kpis["rows"]] == [k.name for k in KPIS]
+    assert [row[2] for row in kpis["rows"]] == [k.unit for k in KPIS]
+    summary = json.loads((outputs.liq2 / "summary.json").read_text())
+    auctions = next(row for row in kpis["rows"] if row[0] == "auctions")
+    assert auctions[1] == f"{summary['auctions']:,}"
+    assert "Σ due over the auctions started" in " ".join(r[3] for r in kpis["rows"])
+    manifest = json.loads((outputs.liq2 / "manifest.json").read_text())
+    assert yaml.safe_load(page.pre[0]) == manifest["scenario"]
+    assert "eth_crash_liq2" in text and "Crash dashboard" in text
+
+
+def test_batch_report_has_the_ensemble_tables(outputs, tmp_path):
+    page = Page(write_report(outputs.batch, tmp_path / "batch.html").read_text())
+    assert_self_contained(page, 1)
+    table = page.table("KPIs over the runs")
+    assert table["header"] == ["KPI", "unit", "runs", "mean", "std", "5 %", "median", "95 %"]
+    assert [row[0] for row in table["rows"]] == [k.name for k in KPIS]
+    assert all(row[2] == "3" for row in table["rows"])
+    risk = page.table("Risk statistics over the runs")
+    assert [row[0] for row in risk["rows"]] == [k.name for k in RISK_STATS]
+    runs = page.table("The runs")
+    assert len(runs["rows"]) == 3
+    assert page.pre  # the resolved scenario
+
+
+def test_summary_batch_report_says_there_are_no_time_series(outputs, tmp_path):
+    text = write_report(outputs.summary_batch, tmp_path / "s.html").read_text()
+    page = Page(text)
+    assert_self_contained(page, 1)
+    assert "--keep summary" in text
+
+
+def test_sweep_report(outputs, tmp_path):
+    sweep = load_folder(outputs.sweep_sobol)
+    page = Page(write_report(outputs.sweep_sobol, tmp_path / "sweep.html").read_text())
+    # Sobol indices, a heatmap per KPI, the discovered boxes
+    assert_self_contained(page, 1 + len(sweep.kpis) + len(sweep.discoveries))
+    params = page.table("Swept parameters")
+    assert [row[0] for row in params["rows"]] == sweep.parameter_names
+    points = page.table("Design points")
+    assert len(points["rows"]) == len(sweep.points)
+    assert "ilks.ETH-A.liquidation.buf [-]" in points["header"]
+    assert "bad_debt_var95 [Dai]" in points["header"]
+    sensitivity = page.table("Sensitivity indices")
+    assert {"S1", "ST", "S1_conf", "ST_conf"} <= set(sensitivity["header"])
+    boxes = page.table("Discovered boxes")
+    assert boxes["header"][:3] == ["method", "box", "coverage"]
+
+
+def test_the_template_is_package_data():
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "pyproject.toml").read_text()
+    assert "[tool.setuptools.package-data]\n" in text
+    assert 'sim = ["templates/*.j2"]' in text
+    assert (root / "sim" / "templates" / "report.html.j2").is_file()
+
+
+def test_report_never_replaces_a_user_file_by_default(outputs, tmp_path):
+    import shutil
+
+    run = tmp_path / "myrun"
+    shutil.copytree(outputs.liq2, run)
+    target = default_report_path(run)
+    assert target == tmp_path / "myrun-report.html"
+    target.write_text("<p>my notes</p>")
+    with pytest.raises(OutputFileError, match="not made by cdpsim"):
+        write_report(run)
+    assert target.read_text() == "<p>my notes</p>"
+    write_report(run, target)  # named: replaced
+    write_report(run)  # cdpsim's own now: replaced again
+    assert MARKER in target.read_text()
+
+
+def test_render_escapes_text(outputs):
+    data = load_folder(outputs.liq2)
+    data.manifest["scenario"]["description"] = "<script>alert(1)</script>"
+    text = render_report(data, figures=[])
+    assert "<script>" not in text
+    assert "&lt;script&gt;" in text
