@@ -1,0 +1,267 @@
+"""`cdpsim sweep` and `cdpsim discover` through the real entry point."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import SMALL
+
+#: Safety limit of a subprocess (not a timing assertion) [s].
+TIMEOUT_S = 300
+
+SWEEP = """\
+name: cli
+base: base.yaml
+overrides: {clock.duration: 12h}
+design: {kind: grid}
+parameters:
+  ilks.ETH-A.mat: {values: [1.3, 1.5]}
+  collateral.ETH.price.crash.depth: {values: [0.2, 0.4, 0.6]}
+seeds: 4
+kpis: [bad_debt_max, liquidated_debt]
+"""
+#: Longer runs (1 440 one-minute ticks), so that a sweep can be stopped part way.
+SLOW = SWEEP.replace("{clock.duration: 12h}", "{clock.tick: 1m, clock.duration: 1d}")
+
+
+def cdpsim(cmd: list[str], *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*cmd, *args], capture_output=True, text=True, cwd=cwd, timeout=TIMEOUT_S)
+
+
+@pytest.fixture
+def sweep_file(tmp_path) -> Path:
+    (tmp_path / "base.yaml").write_text(SMALL)
+    path = tmp_path / "sweep.yaml"
+    path.write_text(SWEEP)
+    return path
+
+
+def finished_runs(out: Path) -> list[str]:
+    runs = out / "runs"
+    if not runs.is_dir():
+        return []
+    return sorted(
+        p.name
+        for p in runs.iterdir()
+        if not p.name.startswith(".") and (p / "summary.json").exists()
+    )
+
+
+def test_a_sweep_writes_its_folder_and_reports_on_stdout(cdpsim_cmd, sweep_file, tmp_path):
+    out = tmp_path / "out"
+    res = cdpsim(cdpsim_cmd, "sweep", str(sweep_file), "--workers", "2", "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines() == [
+        f"cli: 6 points × 4 seeds (grid) → {out / 'points.parquet'}",
+        f"24 runs: 24 ok, 0 failed → {out / 'runs.parquet'}",
+    ]
+    manifest = json.loads((out / "batch.json").read_text())
+    assert manifest["kind"] == "cdpsim-batch" and manifest["keep"] == "summary"
+    assert manifest["command"].startswith("cdpsim sweep ")
+    assert manifest["sweep"]["file"] == str(sweep_file)
+    points = pd.read_parquet(out / "points.parquet")
+    assert len(points) == 6 and (points["n"] == 4).all()
+    assert len(pd.read_parquet(out / "runs.parquet")) == 24
+
+
+def test_the_default_folder_is_found_again_by_resume(cdpsim_cmd, sweep_file, tmp_path):
+    small = sweep_file.read_text().replace("seeds: 4", "seeds: 1")
+    sweep_file.write_text(small.replace("[0.2, 0.4, 0.6]", "[0.4]"))
+    res = cdpsim(cdpsim_cmd, "sweep", str(sweep_file), "--workers", "0", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "runs" / "sweep-cli" / "points.parquet").is_file()
+    again = cdpsim(cdpsim_cmd, "sweep", str(sweep_file), "--workers", "0", cwd=tmp_path)
+    assert again.returncode == 2 and "pass --resume" in again.stderr
+    resumed = cdpsim(cdpsim_cmd, "sweep", str(sweep_file), "--resume", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+
+
+@pytest.mark.parametrize(
+    "old, new, expected",
+    [
+        (
+            "ilks.ETH-A.mat:",
+            "ilks.ETH-A.matt:",
+            ":6: parameters.ilks.ETH-A.matt: unknown field 'matt' in ilks.ETH-A",
+        ),
+        (
+            "[1.3, 1.5]",
+            "[1.3, 0.5]",
+            ":6: parameters.ilks.ETH-A.mat: value 0.5: Input should be greater than 1 (got 0.5)",
+        ),
+        ("{kind: grid}", "{kind: sobol, n: 6}", ":4: design.n: n must be a power of two"),
+    ],
+)
+def test_bad_input_is_refused_before_any_run(cdpsim_cmd, sweep_file, tmp_path, old, new, expected):
+    sweep_file.write_text(SWEEP.replace(old, new))
+    out = tmp_path / "out"
+    res = cdpsim(cdpsim_cmd, "sweep", str(sweep_file), "--out", str(out))
+    assert res.returncode == 2
+    first = res.stderr.splitlines()[0]
+    assert first.startswith(f"{sweep_file}{expected}"), res.stderr
+    assert "Traceback" not in res.stderr and res.stdout == ""
+    assert not out.exists()
+
+
+def test_bad_arguments_exit_2(cdpsim_cmd, sweep_file, tmp_path):
+    res = cdpsim(cdpsim_cmd, "sweep", str(sweep_file), "--scheduler", "tcp://127.0.0.1:1")
+    assert res.returncode == 2 and "--scheduler needs --backend dask" in res.stderr
+    missing = cdpsim(cdpsim_cmd, "sweep", str(tmp_path / "nope.yaml"))
+    assert missing.returncode == 2 and "file not found" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+
+def test_a_killed_sweep_resumes_to_the_same_tables(cdpsim_cmd, sweep_file, tmp_path):
+    sweep_file.write_text(SLOW)
+    full = tmp_path / "full"
+    args = [str(sweep_file), "--workers", "1"]
+    assert cdpsim(cdpsim_cmd, "sweep", *args, "--out", str(full)).returncode == 0
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(
+        [*cdpsim_cmd, "sweep", *args, "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + TIMEOUT_S
+        while len(finished_runs(out)) < 3 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    before = {r: (out / "runs" / r / "manifest.json").read_bytes() for r in finished_runs(out)}
+    assert 3 <= len(before) < 24, "the sweep was killed part way"
+    res = cdpsim(
+        cdpsim_cmd, "sweep", str(sweep_file), "--workers", "2", "--out", str(out), "--resume"
+    )
+    assert res.returncode == 0, res.stderr
+    assert finished_runs(out) == finished_runs(full)
+    assert sorted(p.name for p in (out / "runs").iterdir()) == finished_runs(full)  # no leftovers
+    for run_id, manifest in before.items():  # every run exactly once: the kept ones stay
+        assert (out / "runs" / run_id / "manifest.json").read_bytes() == manifest
+    for table in ("runs.parquet", "points.parquet"):
+        ours = pd.read_parquet(out / table).drop(columns="wall_time_s", errors="ignore")
+        theirs = pd.read_parquet(full / table).drop(columns="wall_time_s", errors="ignore")
+        pd.testing.assert_frame_equal(ours, theirs)
+
+
+def test_sigterm_keeps_the_finished_runs_and_says_how_to_resume(cdpsim_cmd, sweep_file, tmp_path):
+    sweep_file.write_text(SLOW)
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [*cdpsim_cmd, "sweep", str(sweep_file), "--workers", "1", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + TIMEOUT_S
+        while len(finished_runs(out)) < 2 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=TIMEOUT_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "runs are done and kept in" in stderr
+    assert stderr.rstrip().endswith(f"--out {out} --resume")
+    points = pd.read_parquet(out / "points.parquet")  # written for what is done
+    assert len(points) == 6 and 2 <= points["n"].sum() < 24
+
+
+def test_keep_full_keeps_every_run_file(cdpsim_cmd, sweep_file, tmp_path):
+    sweep_file.write_text(SWEEP.replace("seeds: 4", "seeds: 1").replace("[0.2, 0.4, 0.6]", "[0.4]"))
+    out = tmp_path / "out"
+    res = cdpsim(
+        cdpsim_cmd, "sweep", str(sweep_file), "--workers", "0", "--keep", "full", "--out", str(out)
+    )
+    assert res.returncode == 0, res.stderr
+    run = out / "runs" / finished_runs(out)[0]
+    assert (run / "timeseries.parquet").is_file() and (run / "auctions.parquet").is_file()
+
+
+def test_sobol_sweep_prints_its_indices(cdpsim_cmd, tmp_path):
+    (tmp_path / "base.yaml").write_text(SMALL)
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "name: s\nbase: base.yaml\noverrides: {clock.duration: 8h}\ndesign: {kind: sobol, n: 4}\n"
+        "parameters:\n  collateral.ETH.price.crash.depth: {range: [0.2, 0.6]}\n"
+        "  keepers.0.dai: {range: [1.0e+4, 1.0e+6], dist: loguniform}\nseeds: 1\n"
+        "kpis: [liquidated_debt]\n"
+    )
+    out = tmp_path / "out"
+    res = cdpsim(cdpsim_cmd, "sweep", str(path), "--workers", "0", "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    assert f"sensitivity → {out / 'sensitivity.parquet'}" in res.stdout
+    assert "liquidated_debt (sobol, by ST):" in res.stdout
+    table = pd.read_parquet(out / "sensitivity.parquet")
+    assert set(table["parameter"]) == {"collateral.ETH.price.crash.depth", "keepers.0.dai"}
+
+
+@pytest.fixture(scope="module")
+def finished(cdpsim_cmd, tmp_path_factory) -> Path:
+    """A finished sweep folder, shared by the discovery tests (they write only discovery/)."""
+    folder = tmp_path_factory.mktemp("finished")
+    (folder / "base.yaml").write_text(SMALL)
+    (folder / "sweep.yaml").write_text(SWEEP)
+    out = folder / "out"
+    res = cdpsim(
+        cdpsim_cmd, "sweep", str(folder / "sweep.yaml"), "--workers", "0", "--out", str(out)
+    )
+    assert res.returncode == 0, res.stderr
+    return out
+
+
+def test_discover_prints_and_writes_the_boxes(cdpsim_cmd, finished, tmp_path):
+    out = finished
+    res = cdpsim(cdpsim_cmd, "discover", str(out), "--kpi", "liquidated_debt", "--above", "1e6")
+    assert res.returncode == 0, res.stderr
+    path = out / "discovery" / "liquidated_debt-above-1000000.parquet"
+    assert res.stdout.splitlines()[0].endswith(f"cart boxes → {path}")
+    assert "box 0: coverage" in res.stdout
+    boxes = pd.read_parquet(path)
+    assert list(boxes.columns)[:8] == [
+        "box",
+        "method",
+        "coverage",
+        "density",
+        "mass",
+        "parameter",
+        "lower",
+        "upper",
+    ]
+    bad = cdpsim(cdpsim_cmd, "discover", str(out), "--kpi", "nope", "--above", "1")
+    assert bad.returncode == 2 and "unknown KPI 'nope'" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    elsewhere = cdpsim(
+        cdpsim_cmd, "discover", str(tmp_path), "--kpi", "bad_debt_max", "--above", "0"
+    )
+    assert elsewhere.returncode == 2 and "not a cdpsim sweep folder" in elsewhere.stderr
+
+
+def test_discover_with_prim(cdpsim_cmd, finished):
+    pytest.importorskip("ema_workbench")
+    out = finished
+    res = cdpsim(
+        cdpsim_cmd,
+        "discover",
+        str(out),
+        "--kpi",
+        "liquidated_debt",
+        "--above",
+        "1e6",
+        "--method",
+        "prim",
+    )
+    assert res.returncode == 0, res.stderr
+    assert (out / "discovery" / "liquidated_debt-above-1000000-trajectory.parquet").is_file()
+    assert "prim boxes" in res.stdout.splitlines()[0]
