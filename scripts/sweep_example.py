@@ -123,7 +123,7 @@ def boxes_markdown(folder: Path) -> list[str]:
     return [*lines, ""]
 
 
-def section(result: SweepResult, wall_s: float, workers: int) -> str:
+def section(result: SweepResult, wall_s: float, workers: int, revision: str) -> str:
     """The generated Markdown section."""
     sweep = result.sweep
     runs = result.runs
@@ -133,7 +133,7 @@ def section(result: SweepResult, wall_s: float, workers: int) -> str:
         BEGIN,
         "",
         f"`{SWEEP.relative_to(ROOT)}` run by `scripts/sweep_example.py` at revision "
-        f"`{_git_revision()}` on {os.cpu_count()} cores ({_cpu()}), {workers} worker processes, "
+        f"`{revision}` on {os.cpu_count()} cores ({_cpu()}), {workers} worker processes, "
         f"Python {platform.python_version()}:",
         "",
         "| design | points | seeds | runs | ok | wall time | runs/s |",
@@ -166,6 +166,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--workers", type=int, default=default_workers(), help="worker processes")
     parser.add_argument("--no-doc", action="store_true", help="print the section, leave the doc")
+    parser.add_argument(
+        "--revision",
+        default=None,
+        help="revision named in the doc (default: git's HEAD; give it when running from an "
+        "exported tree, e.g. git archive HEAD, so that uncommitted edits stay out)",
+    )
     args = parser.parse_args(argv)
     out = args.out or Path(tempfile.mkdtemp(prefix="cdpsim-sweep-example-")) / "sweep"
     sweep = load_sweep(SWEEP)
@@ -176,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     result = run_sweep(sweep, workers=args.workers, out=out, command="scripts/sweep_example.py")
     wall = time.perf_counter() - started
-    text = section(result, wall, args.workers)
+    text = section(result, wall, args.workers, args.revision or _git_revision())
     if args.no_doc:
         print(text)
         return 0
