@@ -123,8 +123,10 @@ def boxes_markdown(folder: Path) -> list[str]:
     return [*lines, ""]
 
 
-def section(result: SweepResult, wall_s: float, workers: int, revision: str) -> str:
-    """The generated Markdown section."""
+def section(
+    result: SweepResult, wall_s: float, workers: int, revision: str, load: float | None = None
+) -> str:
+    """The generated Markdown section (``load``: the 1-minute load average at the start)."""
     sweep = result.sweep
     runs = result.runs
     ok = int((runs["status"] == "ok").sum())
@@ -134,7 +136,9 @@ def section(result: SweepResult, wall_s: float, workers: int, revision: str) -> 
         "",
         f"`{SWEEP.relative_to(ROOT)}` run by `scripts/sweep_example.py` at revision "
         f"`{revision}` on {os.cpu_count()} cores ({_cpu()}), {workers} worker processes, "
-        f"Python {platform.python_version()}:",
+        f"Python {platform.python_version()}"
+        + (f", load average {load:.1f} at the start" if load is not None else "")
+        + ":",
         "",
         "| design | points | seeds | runs | ok | wall time | runs/s |",
         "|---|---|---|---|---|---|---|",
@@ -179,10 +183,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{sweep.name}: {len(sweep.points)} points × {len(sweep.seeds)} seeds → {out}",
         file=sys.stderr,
     )
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     started = time.perf_counter()
     result = run_sweep(sweep, workers=args.workers, out=out, command="scripts/sweep_example.py")
     wall = time.perf_counter() - started
-    text = section(result, wall, args.workers, args.revision or _git_revision())
+    text = section(result, wall, args.workers, args.revision or _git_revision(), load)
     if args.no_doc:
         print(text)
         return 0
