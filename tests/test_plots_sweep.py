@@ -146,7 +146,7 @@ def test_heatmap_of_a_grid_shows_each_point():
     assert colorbar.get_ylabel() == "bad_debt_max, mean [M Dai]"
     assert len(ax.texts) == len(points)  # every cell written in
     assert [t.get_text() for t in ax.get_yticklabels()] == ["1M", "5M", "20M"]
-    assert ax.get_title(loc="left") == "one cell per design point"
+    assert ax.get_title(loc="left") == "one cell per design point (4 runs each)"
 
 
 def test_heatmap_of_var95_and_of_scattered_points():

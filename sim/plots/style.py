@@ -78,7 +78,7 @@ RC = {
     "svg.fonttype": "none",
 }
 #: Characters per line of a narrow (single-panel) figure's title.
-TITLE_CHARS = 70
+TITLE_CHARS = 80
 #: Amount scales: (threshold, divisor, prefix) — the largest threshold below the data's maximum.
 _SCALES = ((1e9, 1e9, "bn "), (1e6, 1e6, "M "), (1e3, 1e3, "k "))
 

@@ -37,6 +37,10 @@ MAX_ANNOTATED_CELLS = 120
 COMPACT_SUFFIXES = ((1e9, 1e9, "bn"), (1e6, 1e6, "M"), (1e4, 1e3, "k"))
 #: A cell smaller than this fraction of the largest is shown as 0 (float noise) [-].
 ZERO_RELATIVE = 1e-9
+#: Width of a single-panel sweep figure [inches] (its title wraps at style.TITLE_CHARS).
+SINGLE_WIDTH_IN = 9.6
+#: Size of the values written in heatmap cells [points].
+CELL_FONT_SIZE = 9
 #: Colour map of heatmaps: perceptually uniform, colour-blind safe, monotonic in grayscale.
 CMAP = "viridis"
 #: Most KPIs shown side by side in one sensitivity figure.
@@ -202,7 +206,7 @@ def sweep_heatmap(
     grid = grid / divisor
     others = _varying(points, parameters, (x, y))
     with st.styled():
-        fig = Figure(figsize=(8.6, 6.4), layout="constrained")
+        fig = Figure(figsize=(SINGLE_WIDTH_IN, 6.4), layout="constrained")
         ax = fig.add_subplot()
         mesh = ax.imshow(
             np.ma.masked_invalid(grid),
@@ -225,7 +229,7 @@ def sweep_heatmap(
                         _format(value, float(np.nanmax(np.abs(grid)))),
                         ha="center",
                         va="center",
-                        fontsize=8,
+                        fontsize=CELL_FONT_SIZE,
                         color="black" if value > middle else "white",
                     )
         ax.set_xlabel(
@@ -244,7 +248,9 @@ def sweep_heatmap(
         if (counts == 0).any():
             notes.append("blank: no design point")
         head = title or f"{kpi} ({stat}) over {x} and {y}"
-        st.panel_title(ax, "; ".join(notes) if notes else "one cell per design point")
+        seeds = points["n"].unique() if "n" in points else []
+        per_point = f" ({int(seeds[0])} runs each)" if len(seeds) == 1 else ""
+        st.panel_title(ax, "; ".join(notes) if notes else f"one cell per design point{per_point}")
         fig.suptitle(st.wrap(head))
     return fig
 
@@ -284,7 +290,7 @@ def sweep_line(
     )
     others = _varying(points, parameters, (x,))
     with st.styled():
-        fig = Figure(figsize=(8.6, 5.2), layout="constrained")
+        fig = Figure(figsize=(SINGLE_WIDTH_IN, 5.2), layout="constrained")
         ax = fig.add_subplot()
         ax.fill_between(
             xs,
