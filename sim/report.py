@@ -31,10 +31,10 @@ import yaml
 from markupsafe import Markup
 
 from sim.metrics import KPI_BY_NAME, KPIS, RISK_STATS, ensemble_kpi_stats, risk_stats
-from sim.plots.figures import NamedFigure, all_figures, folder_kind_of
+from sim.plots.figures import NamedFigure, PlotError, all_figures, folder_kind_of
 from sim.plots.folders import BatchData, Outputs, RunData, SweepData, load_folder
 from sim.plots.labels import kpi_unit, parameter_label
-from sim.plots.output import MARKER, figure_bytes, save_text
+from sim.plots.output import MARKER, check_target, figure_bytes, save_text
 
 #: The template, in the package's ``templates`` folder.
 TEMPLATE = "report.html.j2"
@@ -396,7 +396,12 @@ def render_report(outputs: Outputs, figures: Sequence[NamedFigure] | None = None
     )
     if isinstance(outputs, SweepData):
         description = str(outputs.sweep.get("description") or "")
-    figures = list(figures) if figures is not None else all_figures(outputs)
+    if figures is None:
+        try:
+            figures = all_figures(outputs)
+        except PlotError as exc:  # e.g. a run kept as a summary: the tables still stand
+            figures = []
+            facts.append(f"No figure: {exc}")
     return (
         _environment()
         .get_template(TEMPLATE)
@@ -408,7 +413,7 @@ def render_report(outputs: Outputs, figures: Sequence[NamedFigure] | None = None
             folder=str(outputs.path),
             facts=facts,
             sections=sections,
-            figures=[_embed(f) for f in figures],
+            figures=[_embed(f) for f in list(figures)],
             generator=f"{MARKER} {__version__}",
             version=__version__,
         )
@@ -432,8 +437,6 @@ def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
     """
     folder = Path(folder)
     target = Path(out) if out is not None else default_report_path(folder)
-    from sim.plots.output import check_target
-
     check_target(target, explicit=out is not None)  # refuse before the work
     outputs = load_folder(folder)
     return save_text(render_report(outputs), target, explicit=out is not None)

@@ -188,3 +188,12 @@ def test_render_escapes_text(outputs):
     text = render_report(data, figures=[])
     assert "<script>" not in text
     assert "&lt;script&gt;" in text
+
+
+def test_a_run_kept_as_a_summary_still_gets_its_tables(outputs, tmp_path):
+    run = next((outputs.summary_batch / "runs").iterdir())
+    text = write_report(run, tmp_path / "summary-run.html").read_text()
+    page = Page(text)
+    assert page.figures == 0 and "No figure applies to this folder." in text
+    assert "no timeseries.parquet" in text
+    assert [row[0] for row in page.table("KPIs of the run")["rows"]] == [k.name for k in KPIS]
