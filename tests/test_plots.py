@@ -494,10 +494,14 @@ def test_compare_two_batches_overlays_their_bands(outputs):
         [BatchTables(x.label, x.runs, x.timeseries, x.auctions, x.scenarios) for x in (a, b)]
     )
     assert len(fig.axes) == 6
-    bad_debt = labels(fig.axes[1])
-    assert {"batch1 median", "batch median", "batch1 5–95 %", "batch 5–95 %"} <= set(bad_debt)
-    bands = [c for c in fig.axes[1].collections if isinstance(c, PolyCollection)]
-    assert len(bands) == 4  # two bands per batch
+    liquidated = labels(fig.axes[2])
+    expected = {"batch1 median", "batch median", "batch1 5–95 % (edges)", "batch 5–95 % (edges)"}
+    assert expected <= set(liquidated)
+    bands = [c for c in fig.axes[2].collections if isinstance(c, PolyCollection)]
+    assert len(bands) == 2  # the 25–75 % band of each batch; 5–95 % as edge lines
+    edges = [ln for ln in fig.axes[2].get_lines() if ln.get_linewidth() < 1]
+    assert len(edges) == 4
+    assert_legible_in_grayscale(fig)
 
 
 # ---------------------------------------------------------------------------------------- labels

@@ -26,6 +26,8 @@ from sim.plots import style as st
 
 #: Quantiles of the bands: the outer band, the inner band, the median.
 OUTER, INNER, MEDIAN = (0.05, 0.95), (0.25, 0.75), 0.5
+#: Overlaid groups' 25–75 % bands are this much lighter, so that two of them stay apart [-].
+OVERLAID_ALPHA_FACTOR = 0.7
 #: The VaR level marked on the distribution of bad debt [-] (the sweep points' VaR95).
 VAR_LEVEL = RISK_LEVEL
 #: Most bins of the bad-debt histogram.
@@ -75,32 +77,64 @@ def liquidated_debt_paths(auctions: pd.DataFrame | None, ticks: pd.Index) -> pd.
     return per_tick.reindex(ticks)
 
 
-def _fan(ax: Axes, x: np.ndarray, paths: pd.DataFrame, s: st.Style, name: str, scale: float):
+def _fan(
+    ax: Axes,
+    x: np.ndarray,
+    paths: pd.DataFrame,
+    s: st.Style,
+    name: str,
+    scale: float,
+    *,
+    overlaid: bool = False,
+) -> None:
+    """Quantile bands of paths (ticks × runs) over the runs, and their median.
+
+    Overlaid groups draw the 5–95 % band as two edge lines in the group's line style (filled
+    bands of two colours would blend into a third); a single group fills it.
+    """
     values = paths.to_numpy(dtype=float) / scale
     if values.shape[1] == 0:
         return
     with np.errstate(all="ignore"):
         qs = np.nanquantile(values, [OUTER[0], INNER[0], MEDIAN, INNER[1], OUTER[1]], axis=1)
     label = f"{name} " if name else ""
-    ax.fill_between(
-        x,
-        qs[0],
-        qs[4],
-        color=s.color,
-        alpha=st.BAND_ALPHA_OUTER,
-        linewidth=0,
-        label=f"{label}5–95 %",
-    )
+    if overlaid:
+        for k, q in enumerate((qs[0], qs[4])):
+            ax.plot(
+                x,
+                q,
+                color=s.color,
+                linestyle=s.linestyle,
+                linewidth=0.9,
+                label=f"{label}5–95 % (edges)" if k == 0 else None,
+            )
+    else:
+        ax.fill_between(
+            x,
+            qs[0],
+            qs[4],
+            color=s.color,
+            alpha=st.BAND_ALPHA_OUTER,
+            linewidth=0,
+            label=f"{label}5–95 %",
+        )
     ax.fill_between(
         x,
         qs[1],
         qs[3],
         color=s.color,
-        alpha=st.BAND_ALPHA_INNER,
+        alpha=st.BAND_ALPHA_INNER * (OVERLAID_ALPHA_FACTOR if overlaid else 1.0),
         linewidth=0,
         label=f"{label}25–75 %",
     )
-    ax.plot(x, qs[2], color=s.color, linestyle=s.linestyle, label=f"{label}median")
+    ax.plot(
+        x,
+        qs[2],
+        color=s.color,
+        linestyle=s.linestyle,
+        linewidth=2.0 if overlaid else 1.6,
+        label=f"{label}median",
+    )
 
 
 def _group_styles(groups: Sequence[str]) -> dict[str, st.Style]:
@@ -295,15 +329,10 @@ def ensemble_fan(
             s = styles[name]
             label = name if several else ""
             for k, (asset, column) in enumerate(prices.items()):
-                p_style = st.Style(
-                    s.color if several else st.style(k).color,
-                    st.LINESTYLES[k] if several else "-",
-                    s.marker,
-                )
+                p_style = s if several else st.style(k)  # groups apart, or assets apart
                 tag = f"{label} {asset}".strip() if len(prices) > 1 or several else asset
-                _fan(
-                    grid[0, 0], x, _panel_paths(timeseries, members, column, ticks), p_style, tag, 1
-                )
+                paths = _panel_paths(timeseries, members, column, ticks)
+                _fan(grid[0, 0], x, paths, p_style, tag, 1, overlaid=several)
             _fan(
                 grid[0, 1],
                 x,
@@ -311,6 +340,7 @@ def ensemble_fan(
                 st.Style(s.color if several else st.SERIES["bad_debt"], s.linestyle, s.marker),
                 label,
                 scales["bad_debt"][0],
+                overlaid=several,
             )
             mine = liquidated[[r for r in members if r in liquidated.columns]]
             mine = mine.reindex(columns=members, fill_value=0.0)
@@ -323,6 +353,7 @@ def ensemble_fan(
                 ),
                 label,
                 scales["liquidated"][0],
+                overlaid=several,
             )
             _fan(
                 grid[1, 1],
@@ -331,6 +362,7 @@ def ensemble_fan(
                 st.Style(s.color if several else st.SERIES["dai_supply"], s.linestyle, s.marker),
                 label,
                 scales["dai_supply"][0],
+                overlaid=several,
             )
         grid[0, 0].set_ylabel("price [USD/token]")
         st.panel_title(grid[0, 0], "Market price over the runs")
