@@ -26,7 +26,8 @@ import numpy as np
 
 from sim.agents.arbitrageur import PsmArbitrageur
 from sim.agents.borrower import BorrowerCohort, initial_book
-from sim.agents.keeper import Keeper, MkrBidder
+from sim.agents.keeper import Keeper
+from sim.agents.mkr_bidder import MkrBidder, make_bidders, step_bidders
 from sim.agents.price_shock import PriceShockAgent
 from sim.market import gas as gasm
 from sim.market import prices as px
@@ -53,24 +54,27 @@ class Streams:
     """Independent random streams derived from the run seed (``SeedSequence.spawn``).
 
     Adding vaults, cohorts or keepers never changes the price path: each purpose has its own
-    stream, and each cohort its own child of the borrowers' stream.
+    stream, and each cohort its own child of the borrowers' stream. ``mkr`` draws the MKR
+    bidders' margins (a child spawned from the start for it, so using it moves no other stream).
     """
 
     prices: np.random.Generator
     keepers: np.random.Generator
     borrowers: list[np.random.Generator]
     gas: np.random.Generator
+    mkr: np.random.Generator
 
     @classmethod
     def from_seed(cls, seed: int, n_cohorts: int) -> Streams:
         """Derive the streams of a run."""
         root = np.random.SeedSequence(seed)
-        prices, borrowers, keepers, gas, _mkr, _market = root.spawn(6)
+        prices, borrowers, keepers, gas, mkr, _market = root.spawn(6)
         return cls(
             prices=np.random.default_rng(prices),
             keepers=np.random.default_rng(keepers),
             borrowers=[np.random.default_rng(s) for s in borrowers.spawn(n_cohorts)],
             gas=np.random.default_rng(gas),
+            mkr=np.random.default_rng(mkr),
         )
 
 
@@ -154,8 +158,11 @@ class ProtocolModel(mesa.Model):
         corr = correlation_matrix(scenario) if scenario.correlation else None
         paths = px.simulate(processes, self.n_ticks, self.dt, self.streams.prices, corr=corr)
         self.market = Market()
-        for asset in self.assets:
-            depth = scenario.collateral[asset].market
+        depths = {asset: scenario.collateral[asset].market for asset in self.assets}
+        if scenario.mkr is not None:
+            # Without a depth MKR trades at its exogenous price (NoDepth), as before.
+            depths["MKR"] = scenario.mkr.market
+        for asset, depth in depths.items():
             if depth is not None:
                 impact = (
                     LogLinear(depth.depth_usd_2pct)
@@ -279,10 +286,9 @@ class ProtocolModel(mesa.Model):
             for j in range(spec.count):
                 name = spec.name if spec.count == 1 else f"{spec.name}-{j + 1}"
                 self.keepers.append(Keeper(self, spec, name))
-        self.mkr_bidders: list[MkrBidder] = []
-        if scenario.mkr is not None:
-            for j in range(scenario.mkr.bidders):
-                self.mkr_bidders.append(MkrBidder(self, scenario.mkr, f"mkr-bidder-{j + 1}"))
+        self.mkr_bidders: list[MkrBidder] = (
+            make_bidders(self, scenario.mkr, self.streams.mkr) if scenario.mkr is not None else []
+        )
         self.arbitrageur: PsmArbitrageur | None = None
         if self.psm is not None and scenario.system.psm.arbitrage:
             self.arbitrageur = PsmArbitrageur(self, scenario.system.psm.arbitrage_usd)
@@ -364,8 +370,8 @@ class ProtocolModel(mesa.Model):
         if self.keepers:
             for k in self.streams.keepers.permutation(len(self.keepers)):
                 self.keepers[k].step()
-        for bidder in self.mkr_bidders:
-            bidder.step()
+        if self.mkr_bidders:
+            step_bidders(self.mkr_bidders)
         if self.arbitrageur is not None:
             self.arbitrageur.step()
         # 7 vow

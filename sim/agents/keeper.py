@@ -1,4 +1,6 @@
-"""Keepers: liquidators with Dai capital, a gas bid and a latency; and the MKR bidders.
+"""Keepers: liquidators with Dai capital, a gas bid and a latency.
+
+The MKR bidders of the Vow's debt and surplus auctions are in :mod:`sim.agents.mkr_bidder`.
 
 Each tick a keeper whose transactions land (its gas bid reaches the tick's inclusion price),
 in an order drawn by the model, works every ilk:
@@ -30,7 +32,7 @@ from sim.market.gas import tx_cost_eth
 from sim.protocol import numeric as num
 from sim.protocol.clip import Clipper
 from sim.protocol.flip import Flipper
-from sim.scenario import KeeperSpec, LowballStrategy, Mkr
+from sim.scenario import KeeperSpec, LowballStrategy
 
 if TYPE_CHECKING:
     from sim.model import ProtocolModel
@@ -335,115 +337,3 @@ class Keeper(mesa.Agent):
             vat.exit_gem(ilk_name, self.name, held)
             usd = model.market.sell(asset, held)
             vat.join_dai(self.name, model.dai_market.buy_dai(usd))
-
-
-class MkrBidder(mesa.Agent):
-    """Bids in the Vow's debt (flop) and surplus (flap) auctions, and trades MKR in the market.
-
-    Flop: pays the fixed ``sump`` Dai and ``dent``s the MKR lot down towards the least MKR it
-    accepts, ``sump·(1+margin)/mkr_price``. Flap: ``tend``s MKR for the fixed Dai lot up to
-    ``bump/((1+margin)·mkr_price)``. It deals the auctions that ended, and restarts (``tick``)
-    expired auctions nobody bid on only when it can bid on them at once: as many debt auctions
-    as its Dai pays for, surplus auctions while it holds MKR. (Restarting auctions nobody will
-    bid on would raise their lots by ``pad`` forever and fill the event log.)
-
-    After each tick it trades MKR against Dai at the MKR market price (no price impact) back to
-    its starting Dai: the winner of a debt auction sells the MKR it won, the winner of a surplus
-    auction buys back the MKR it paid — so its capital keeps serving the auctions over a long
-    run, as an arbitrageur's does.
-    """
-
-    #: Holder of the MKR the bidders sell into the market (in the Vow's MKR ledger).
-    MARKET = "mkr-market"
-
-    def __init__(self, model: ProtocolModel, spec: Mkr, name: str):
-        super().__init__(model)
-        self.name = name
-        self.margin = spec.margin
-        self.capital = float(spec.dai)
-        model.vat.join_dai(name, self.capital)
-        model.vow.give_mkr(name, spec.mkr)
-        self.start_mkr = float(spec.mkr)
-
-    def step(self) -> None:
-        """Deal, restart and bid in the flop and flap auctions, then rebalance MKR and Dai."""
-        model = self.model
-        now = model.now
-        mkr_price = model.mkr_price()
-        dai_price = model.dai_market.price()
-        vow = model.vow
-        flop, flap = vow.flopper, vow.flapper
-        for house in (flop, flap):
-            ids = house.active_ids()
-            if ids.size == 0:
-                continue
-            tic, end = house.tic[ids], house.end[ids]
-            for i in ids[(tic != 0) & ((tic < now) | (end < now))]:
-                house.deal(int(i), now, actor=self.name)
-        self._restart_expired(flop, now)
-        self._restart_expired(flap, now)
-        ids = flop.active_ids()
-        if ids.size:
-            # Least MKR worth the fixed Dai bid: bid·dai_price·(1+margin)/mkr_price.
-            least = flop.bid[ids] * dai_price * (1.0 + self.margin) / mkr_price
-            act = self._biddable(flop, ids, now) & (least * (1.0 + flop.beg) <= flop.lot[ids])
-            for i, lot in zip(ids[act], least[act], strict=True):
-                if model.vat.dai.get(self.name, 0.0) >= flop.bid[i]:
-                    flop.dent(int(i), float(lot), float(flop.bid[i]), self.name, now)
-        ids = flap.active_ids()
-        if ids.size:
-            # Most MKR worth the Dai lot: lot·dai_price/((1+margin)·mkr_price).
-            most = flap.lot[ids] * dai_price / ((1.0 + self.margin) * mkr_price)
-            bid = flap.bid[ids]
-            step_up = np.maximum(bid * (1.0 + flap.beg), 0.5 * most)
-            act = self._biddable(flap, ids, now) & (step_up <= most) & (step_up > bid)
-            for i, new in zip(ids[act], step_up[act], strict=True):
-                if vow.mkr.get(self.name, 0.0) >= new:
-                    flap.tend(int(i), float(flap.lot[i]), float(new), self.name, now)
-        self._rebalance(mkr_price, dai_price)
-
-    def _restart_expired(self, house, now: float) -> None:
-        """``tick`` expired auctions without bids, as many as this bidder can bid on now."""
-        ids = house.active_ids()
-        if ids.size == 0:
-            return
-        expired = ids[(house.tic[ids] == 0) & (house.end[ids] < now)]
-        if expired.size == 0:
-            return
-        if house is self.model.vow.flopper:
-            can = int(self.model.vat.dai.get(self.name, 0.0) // max(house.bid[expired].max(), 1.0))
-        else:
-            can = expired.size if self.model.vow.mkr.get(self.name, 0.0) > 0 else 0
-        for i in expired[:can]:
-            house.tick(int(i), now, actor=self.name)
-
-    def _rebalance(self, mkr_price: float, dai_price: float) -> None:
-        """Trade MKR for Dai at the market price back to the starting Dai balance."""
-        if not (mkr_price > 0 and dai_price > 0):
-            return
-        vat, vow = self.model.vat, self.model.vow
-        gap = self.capital - vat.dai.get(self.name, 0.0)  # Dai short (> 0) or over (< 0) [Dai]
-        mkr = vow.mkr.get(self.name, 0.0)
-        if gap > 0 and mkr > 0:
-            sell = min(mkr, gap * dai_price / mkr_price)  # [MKR]
-            vow.move_mkr(self.name, self.MARKET, sell)
-            vat.join_dai(self.name, sell * mkr_price / dai_price)
-        elif gap < 0:
-            vat.exit_dai(self.name, -gap)
-            vow.give_mkr(self.name, -gap * dai_price / mkr_price)
-
-    def _biddable(self, house, ids: np.ndarray, now: float) -> np.ndarray:
-        """Auctions still open to a bid that this bidder does not lead."""
-        tic = house.tic[ids]
-        return (
-            (house.guy[ids] != house.name_id(self.name))
-            & (house.end[ids] > now)
-            & ((tic == 0) | (tic > now))
-        )
-
-    def profit(self) -> float:
-        """Dai gained plus MKR gained, valued at the MKR market price in Dai [Dai]."""
-        model = self.model
-        mkr_gain = model.vow.mkr.get(self.name, 0.0) - self.start_mkr
-        mkr_in_dai = model.mkr_price() / model.dai_market.price()
-        return model.vat.dai.get(self.name, 0.0) - self.capital + mkr_gain * mkr_in_dai

@@ -357,15 +357,52 @@ class Collateral(Strict):
 
 
 class Mkr(Strict):
-    """MKR: its price (for debt and surplus auctions) and the bidders in those auctions."""
+    """MKR: its price and market, and the bidders in the debt and surplus auctions.
+
+    Each bidder asks its own profit ``margin`` [-] on the MKR market price: bidder ``j``'s margin
+    is drawn once, uniformly in ``[margin − margin_spread, margin + margin_spread]``, from the
+    run's ``mkr`` random stream (so the draw changes no other stream). With the default spread 0
+    every bidder asks ``margin``.
+
+    ``market`` (optional) is the depth of the MKR market the bidders sell the MKR they win into
+    and buy back the MKR they bid in surplus auctions from: their trades move the MKR price, which
+    recovers towards the exogenous ``price`` with ``recovery_half_life``. Without it the MKR
+    market is infinitely deep: bidders trade at the exogenous price and never move it.
+    """
 
     price: PriceSpec
+    market: MarketDepth | None = Field(
+        None, description="MKR market depth (none: infinitely deep, trades do not move the price)"
+    )
     bidders: Annotated[int, Field(ge=0, le=AGENTS_MAX)] = Field(
         2, description="number of MKR bidders"
     )
     dai: AmountOrZero = Field(5.0e6, description="Dai per bidder, for debt auctions [Dai]")
     mkr: AmountOrZero = Field(1.0e4, description="MKR per bidder, for surplus auctions [MKR]")
-    margin: Fraction = Field(0.05, description="profit each bidder asks below the MKR price")
+    margin: Fraction = Field(
+        0.05, description="mean profit the bidders ask on the MKR market price [-], 0.05 = 5 %"
+    )
+    margin_spread: Fraction = Field(
+        0.0, description="bidders' margins are uniform in margin ± margin_spread [-]"
+    )
+
+    @field_validator("margin_spread")
+    @classmethod
+    def _spread_within_margin(cls, spread: float, info: ValidationInfo) -> float:
+        margin = info.data.get("margin")
+        if margin is not None and spread > margin:
+            raise ValueError(
+                f"margin_spread {spread:.6g} is above margin {margin:.6g}: a bidder would ask a "
+                "negative margin"
+            )
+        return spread
+
+    @field_validator("market")
+    @classmethod
+    def _one_depth(cls, market: MarketDepth | None) -> MarketDepth | None:
+        if market is not None and (market.depth_usd_2pct is None) == (market.pool_usd is None):
+            raise ValueError("give exactly one of depth_usd_2pct or pool_usd")
+        return market
 
 
 class DaiMarketSpec(Strict):
