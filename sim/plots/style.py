@@ -16,6 +16,7 @@ import math
 import textwrap
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import matplotlib as mpl
 import matplotlib.dates as mdates
@@ -90,7 +91,7 @@ def styled() -> Iterator[None]:
         yield
 
 
-def new_figure(nrows: int, ncols: int, *, height: float | None = None, **kwargs) -> Figure:
+def new_figure(nrows: int, ncols: int, *, height: float | None = None, **kwargs: Any) -> Figure:
     """A figure with a grid of panels, sized for ``nrows`` rows (no pyplot, no global state).
 
     Args:
