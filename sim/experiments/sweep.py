@@ -253,7 +253,9 @@ class ParameterSpec(_Strict):
             low, high = self.range
             if isinstance(low, str) != isinstance(high, str):
                 raise ValueError("range: both ends are numbers, or both durations (e.g. 20m, 4h)")
-            a, b = (_seconds(low), _seconds(high)) if isinstance(low, str) else (low, high)
+            a, b = (
+                (parse_duration(low), parse_duration(high)) if isinstance(low, str) else (low, high)
+            )
             if not a < b:
                 raise ValueError(
                     f"range: the low end must be below the high end (got {low}, {high})"
@@ -298,10 +300,6 @@ class SweepFile(_Strict):
         if len(set(kpis)) != len(kpis):
             raise ValueError("kpis repeats a KPI")
         return kpis
-
-
-def _seconds(text: str) -> float:
-    return parse_duration(text)
 
 
 def _shown(value: Any) -> str:
@@ -857,11 +855,15 @@ def _resolve_parameters(
         if p.range is not None:
             low, high = p.range
             duration = isinstance(low, str)
-            value_range = (_seconds(low), _seconds(high)) if duration else (float(low), float(high))
+            value_range = (
+                (parse_duration(low), parse_duration(high))
+                if duration
+                else (float(low), float(high))
+            )
         else:
             assert p.values is not None
             duration = p.scale is None and all(_is_duration_text(v) for v in p.values)
-            values = tuple(_seconds(v) for v in p.values) if duration else tuple(p.values)
+            values = tuple(parse_duration(v) for v in p.values) if duration else tuple(p.values)
         out.append(
             SweepParameter(
                 name=name,
@@ -897,7 +899,7 @@ def _validate_point(
     texts = []
     for parameter, value in settings:
         for typed, path, field_value in parameter.assignments(value):
-            apply_override(data, typed_parts(typed), field_value)
+            apply_override(data, _parts(typed), field_value)
             overridden[typed] = parameter.name
             texts.append(_override_text(path, field_value))
     try:
@@ -913,7 +915,7 @@ def _validate_point(
     return scenario, [], texts
 
 
-def typed_parts(typed: DataPath) -> tuple[str, ...]:
+def _parts(typed: DataPath) -> tuple[str, ...]:
     """A data path as the parts of a dotted path."""
     return tuple(str(p) for p in typed)
 
