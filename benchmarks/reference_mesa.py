@@ -945,7 +945,12 @@ class ReferenceModel(mesa.Model):
             "unsafe_debt_after": after[1],
             "liquidations": ilk.kicks - ilk.kicks_seen,
             "auctions_active": len(running),
-            "running_tab": sum(a.tab for a in running),
+            "auction_debt": sum(max(a.due - a.raised, 0.0) for a in running),
+            "insolvent_debt": sum(
+                max(v.art * ilk.rate - v.ink * price / self.dai_price(), 0.0)
+                for v in self.vaults[name]
+                if v.art > 0
+            ),
         }
         ilk.kicks_seen = ilk.kicks
         qs = np.quantile(crs, self.quantiles) if crs else [math.nan] * len(self.quantiles)
@@ -954,17 +959,23 @@ class ReferenceModel(mesa.Model):
         self._measured[name] = (self.tick, out)
         return out
 
+    def dai_price(self) -> float:
+        """The Dai price [USD/Dai]: ``par`` (the reference has no Dai market)."""
+        return self.par * math.exp(0.0)
+
     def measure_system(self) -> dict[str, float]:
         """This tick's system figures."""
-        running_tab = sum(self.measure(name)["running_tab"] for name in self.ilks)
+        auction_debt = sum(self.measure(name)["auction_debt"] for name in self.ilks)
         return {
             "dai_supply": self.debt,
             "surplus": max(self.joy - self.awe, 0.0),
-            "bad_debt": max(self.awe - self.joy - running_tab, 0.0),
+            "bad_debt": max(self.awe - self.joy - auction_debt, 0.0),
+            "auction_debt": auction_debt,
+            "insolvent_debt": sum(self.measure(name)["insolvent_debt"] for name in self.ilks),
             "mkr_minted": 0.0,
             "mkr_burned": 0.0,
             "mkr_price": math.nan,
-            "dai_price": self.par * math.exp(0.0),
+            "dai_price": self.dai_price(),
             "gas_price_gwei": self.gas_price,
             "psm_debt": 0.0,
             "savings": 0.0,

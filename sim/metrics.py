@@ -55,10 +55,23 @@ KPIS: tuple[Kpi, ...] = (
     Kpi(
         "bad_debt_final",
         "Dai",
-        "Vow debt (sin) covered neither by the Vow's Dai nor by the tab still running in "
-        "collateral auctions, at the last tick (timeseries `bad_debt`)",
+        "realised deficit at the last tick (timeseries `bad_debt`): Vow debt (sin) covered "
+        "neither by the Vow's Dai nor by the debt running collateral auctions must still raise "
+        "(`auction_debt`; their penalty is not counted)",
     ),
-    Kpi("bad_debt_max", "Dai", "largest `bad_debt` over the ticks"),
+    Kpi("bad_debt_max", "Dai", "largest `bad_debt` (realised deficit) over the ticks"),
+    Kpi(
+        "auction_debt_max",
+        "Dai",
+        "largest `auction_debt` over the ticks: debt awaiting collateral-auction proceeds, "
+        "Σ over running auctions of max(`due` − Dai raised so far, 0)",
+    ),
+    Kpi(
+        "insolvent_debt_max",
+        "Dai",
+        "largest `insolvent_debt` over the ticks: Σ over open vaults of max(debt − collateral "
+        "at the market price in Dai, 0), underwater debt not yet liquidated (tick ends)",
+    ),
     Kpi(
         "liquidated_debt",
         "Dai",
@@ -222,6 +235,10 @@ def summarize(
         KPI name → value (units in :data:`KPI_BY_NAME`).
     """
     bad = timeseries["bad_debt"].to_numpy()
+    exposure = {
+        f"{name}_max": float(timeseries[name].to_numpy(dtype=np.float64).max())
+        for name in ("auction_debt", "insolvent_debt")
+    }
     supply = timeseries["dai_supply"].to_numpy()
     minted = timeseries["mkr_minted"].to_numpy()
     unsafe_debt = _ilk_columns(timeseries, "unsafe_debt").sum(axis=1)
@@ -229,6 +246,7 @@ def summarize(
     values = {
         "bad_debt_final": float(bad[-1]),
         "bad_debt_max": float(bad.max()),
+        **exposure,
         **_auction_kpis(timeseries, auctions),
         "unsafe_debt_max": _nanmax(unsafe_debt),
         "dai_supply_start": float(supply[0]),

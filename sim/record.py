@@ -27,11 +27,25 @@ every column is the initial state):
     the market price; vaults liquidated in the tick are no longer open) [-],
     ``auctions_active`` (collateral auctions running) [count];
   - system: ``dai_supply`` (Vat ``debt``, unbacked Dai included) [Dai], ``surplus`` (Vow Dai
-    above its sin) [Dai], ``bad_debt`` (Vow sin covered neither by its Dai nor by the tab still
-    running in collateral auctions) [Dai], ``mkr_minted`` / ``mkr_burned`` (cumulative since
-    tick 0, by debt / surplus auctions) [MKR], ``mkr_price`` [USD/MKR], ``dai_price`` (Dai
-    market) [USD/Dai], ``psm_debt`` (Dai minted by the PSM) [Dai], ``savings`` (Dai in the Pot,
-    ``Pie·chi``) [Dai].
+    above its sin) [Dai], ``mkr_minted`` / ``mkr_burned`` (cumulative since tick 0, by debt /
+    surplus auctions) [MKR], ``mkr_price`` [USD/MKR], ``dai_price`` (Dai market) [USD/Dai],
+    ``psm_debt`` (Dai minted by the PSM) [Dai], ``savings`` (Dai in the Pot, ``Pie·chi``) [Dai];
+  - system deficit and exposure, kept apart:
+
+    - ``auction_debt`` [Dai]: debt awaiting collateral-auction proceeds, ``Σ max(due − raised,
+      0)`` over the running collateral auctions (``due`` the debt confiscated, ``raised`` the Dai
+      raised so far: a Flipper's current bid, a Clipper's takes); the penalty an auction may
+      still collect is not counted (:func:`running_auction_debt`);
+    - ``bad_debt`` [Dai]: the realised deficit, ``max(sin − dai − auction_debt, 0)`` with ``sin``
+      and ``dai`` the Vow's: Vow debt covered neither by its Dai nor by the debt running auctions
+      must still raise. Queued debt and debt on flop auctions count until Dai comes in for them;
+      keeper incentives the Vow paid count;
+    - ``insolvent_debt`` [Dai]: debt of open vaults above the value of their collateral,
+      ``Σ max(art·rate − ink·price/dai_price, 0)`` (collateral at the market price, in Dai at the
+      Dai price): underwater debt not yet liquidated. Summed over the vaults unsafe at ``spot``
+      (a vault underwater at the market is unsafe whenever ``price/dai_price ≥ spot``) or, when
+      the market has fallen below ``spot`` within the OSM's delay, over every open vault — exact
+      either way.
 
 Auction table (``auctions.parquet``, one row per collateral auction, :data:`AUCTION_COLUMNS`):
 ``start_tick`` / ``end_tick`` (-1 while running), ``duration_s`` [s], ``tab`` (Dai to raise,
@@ -58,6 +72,7 @@ import numpy as np
 import pandas as pd
 
 from sim.protocol.events import COLUMNS as EVENT_COLUMNS
+from sim.protocol.flip import Flipper
 
 # The run folder lives in sim.rundir; these names stay importable from here.
 from sim.rundir import RUN_FILES as RUN_FILES
@@ -66,6 +81,8 @@ from sim.rundir import write_run_folder as write_run_folder
 
 if TYPE_CHECKING:
     from sim.model import ProtocolModel
+    from sim.protocol.clip import Clipper
+    from sim.protocol.vat import Ilk
 
 ILK_FIELDS = (
     "price",
@@ -87,6 +104,8 @@ SYSTEM_FIELDS = (
     "dai_supply",
     "surplus",
     "bad_debt",
+    "auction_debt",
+    "insolvent_debt",
     "mkr_minted",
     "mkr_burned",
     "mkr_price",
@@ -116,6 +135,23 @@ def ilk_frame(timeseries: pd.DataFrame, ilk: str) -> pd.DataFrame:
         raise KeyError(f"no columns for ilk {ilk!r}")
     plain = [c for c in timeseries.columns if "[" not in c]
     return timeseries[plain + list(own)].rename(columns=own)
+
+
+def running_auction_debt(house: Clipper | Flipper) -> float:
+    """Debt the running collateral auctions of a house must still raise [Dai].
+
+    ``Σ max(due − raised, 0)`` over its running auctions: ``due`` is the debt confiscated
+    (penalty excluded); ``raised`` is the Dai raised so far — a Flipper's current bid (each
+    ``tend`` pays the Vow at once), a Clipper's takes.
+
+    Args:
+        house: an ilk's auction house (Clipper or Flipper).
+    """
+    ids = house.active_ids()
+    if ids.size == 0:
+        return 0.0
+    raised = house.bid[ids] if isinstance(house, Flipper) else house.raised[ids]
+    return float(np.maximum(house.due[ids] - raised, 0.0).sum())
 
 
 class Recorder:
@@ -157,6 +193,8 @@ class Recorder:
         #: Rows recorded so far (ticks completed + 1).
         self.rows = 0
         self._ratio_cache: dict[str, tuple[int, tuple]] = {}
+        # Per ilk: ((book version, rate, spot, collateral value), insolvent debt [Dai]).
+        self._insolvent_cache: dict[str, tuple[tuple, float]] = {}
 
     @property
     def series(self) -> dict[str, np.ndarray]:
@@ -196,7 +234,9 @@ class Recorder:
         t = model.tick
         vat = model.vat
         market = model.market
-        running_tab = 0.0
+        dai_price = model.dai_market.price()
+        auction_debt = 0.0
+        insolvent = 0.0
         q = self._q
         before = self._unsafe_before if self._unsafe_tick == t else None
         for k, (ilk_name, book, osm, asset, house, block) in enumerate(self._refs):
@@ -220,7 +260,8 @@ class Recorder:
                 house.active_ids().size,
             )
             self._kicks_seen[ilk_name] = kicks
-            running_tab += house.running_tab()
+            auction_debt += running_auction_debt(house)
+            insolvent += self._insolvent_debt(ilk_name, book, price / dai_price)
             if n_open:
                 # CR = (price/rate) / (art/ink): the CR order statistics are the ratio's,
                 # reversed; interpolate between them in CR space, as np.quantile would.
@@ -235,11 +276,13 @@ class Recorder:
         self._sys_block[t] = (
             vat.debt,
             max(joy - awe, 0.0),
-            max(awe - joy - running_tab, 0.0),
+            max(awe - joy - auction_debt, 0.0),
+            auction_debt,
+            insolvent,
             vow.mkr_minted,
             vow.mkr_burned,
             model.mkr_price(),
-            model.dai_market.price(),
+            dai_price,
             model.gas_price,
             psm.debt if psm is not None else 0.0,
             model.pot.Pie * model.pot.chi,
@@ -247,6 +290,27 @@ class Recorder:
         if t == 0 or (self.snapshot_every and t % self.snapshot_every == 0) or model.finished:
             self.snapshot()
         self.rows = t + 1
+
+    def _insolvent_debt(self, ilk_name: str, book: Ilk, value: float) -> float:
+        """Debt of the ilk's open vaults above the value of their collateral [Dai].
+
+        ``Σ max(art·rate − ink·value, 0)``, ``value`` being the collateral's value [Dai/token]. A
+        vault underwater at ``value`` is unsafe at ``spot`` whenever ``value ≥ spot``, so the sum
+        runs over the cached unsafe vaults (``Ilk.unsafe``); only when the market is below
+        ``spot`` (a fall within the OSM's delay) does it run over every open vault. The result
+        is cached until the book, ``rate``, ``spot`` or ``value`` changes.
+        """
+        key = (book.version, book.rate, book.spot, value)
+        cached = self._insolvent_cache.get(ilk_name)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        idx = book.unsafe() if value >= book.spot else np.flatnonzero(book.art > 0)
+        total = 0.0
+        if idx.size:
+            gap = book.art[idx] * book.rate - book.ink[idx] * value
+            total = float(gap[gap > 0].sum())
+        self._insolvent_cache[ilk_name] = (key, total)
+        return total
 
     def _ratio_order_stats(self, ilk_name: str) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
         """Order statistics of ``art/ink`` over open vaults needed for the CR quantiles.

@@ -34,6 +34,8 @@ def timeseries(ticks: int = 3, **columns) -> pd.DataFrame:
     base = {
         "tick": np.arange(ticks),
         "bad_debt": np.zeros(ticks),
+        "auction_debt": np.zeros(ticks),
+        "insolvent_debt": np.zeros(ticks),
         "dai_supply": np.full(ticks, 1.0e6),
         "mkr_minted": np.zeros(ticks),
         "dai_price": np.ones(ticks),

@@ -29,7 +29,10 @@ def test_crash_liquidates_and_keepers_clear(small):
     sold_all = np.isclose(done.collateral_sold, done.lot, rtol=1e-9)
     assert (raised_tab | sold_all).all()
     assert raised_tab.any() and sold_all.any()
-    assert s["bad_debt_max"] == 0.0
+    # Realised losses (shortfalls of underwater vaults, keeper incentives) show in bad_debt
+    # until penalties come in; by the end the penalties have covered them.
+    assert s["bad_debt_final"] == 0.0
+    assert 0 < s["bad_debt_max"] <= done.bad_debt.sum() + s["keeper_incentives"]
     assert s["penalty_collected"] > 0
     # Leftover collateral goes back to the owners.
     assert done.collateral_returned.sum() > 0
