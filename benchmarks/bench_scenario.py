@@ -104,7 +104,8 @@ def scenario_data(vaults: int, ticks: int, seed: int = 1) -> dict:
                 "at": _minutes(0.25 * duration_min),
                 "over": "150m",
                 "decay": "15m",
-            }
+            },
+            "inclusion_spread": 0.0,
         },
         "borrowers": [
             {
@@ -133,10 +134,13 @@ def scenario_data(vaults: int, ticks: int, seed: int = 1) -> dict:
             },
         ],
         "keepers": [
-            {"name": "keeper-a", "dai": keeper_dai, "gas_bid_gwei": 150.0},
-            {"name": "keeper-b", "dai": keeper_dai, "gas_bid_gwei": 200.0},
-            {"name": "keeper-c", "dai": keeper_dai, "gas_bid_gwei": 180.0},
+            {"name": "keeper-a", "dai": keeper_dai, "gas_bid_gwei": 150.0, "tx_per_block": None},
+            {"name": "keeper-b", "dai": keeper_dai, "gas_bid_gwei": 200.0, "tx_per_block": None},
+            {"name": "keeper-c", "dai": keeper_dai, "gas_bid_gwei": 180.0, "tx_per_block": None},
         ],
+        # The per-agent reference model implements a single gas threshold, no block capacity
+        # and borrowers before keepers; the family keeps those rules so the two stay identical.
+        "schedule": {"order": "borrowers_first"},
         "record": {"cr_quantiles": [0.05, 0.25, 0.5, 0.75, 0.95]},
     }
 

@@ -314,9 +314,15 @@ class KeeperAgent(mesa.Agent):
         if not unsafe or ilk.stopped >= 1:
             return
         gas = self.gas_cost(GAS_BARK)
+        take_gas = self.gas_cost(GAS_TAKE)
+        market = model.prices[ilk.collateral]
+        takes = self.dai > 0
         for vault in unsafe:
             tab = vault.art * ilk.rate * ilk.chop
-            if ilk.tip + ilk.chip * tab > gas and model.bark(ilk, vault, self) is not None:
+            # The incentive, plus for a keeper that takes the profit it expects from the lot.
+            expected = self.discount * min(tab, vault.ink * market) - take_gas if takes else 0.0
+            worth = ilk.tip + ilk.chip * tab + max(expected, 0.0)
+            if worth > gas and model.bark(ilk, vault, self) is not None:
                 self.gas_usd += gas
 
     def work_auctions(self, ilk: IlkState) -> None:
@@ -350,12 +356,21 @@ class KeeperAgent(mesa.Agent):
         good.sort(key=lambda item: item[1] / market)  # deepest discount first (stable)
         budget = self.dai
         spent = 0.0
+        plan = []
         for a, price, owe in good:
             if not spent < budget:
                 break
             left = budget - spent
             amt = a.lot if owe <= left else left / price
+            paid = min(owe, left)
+            plan.append((a, price, amt, paid * market / price - paid - gas))
             spent += owe
+        # The lots taken must pay for their gas together (a last lot cut by the budget may not).
+        surplus = 0.0
+        for a, price, amt, gain in plan:
+            surplus += gain
+            if surplus < 0:
+                break
             bought, _ = model.take(ilk, a, amt, price, self)
             if bought > 0:
                 self.gas_usd += gas

@@ -7,10 +7,12 @@ Tick order (docs/ARCHITECTURE.md):
    tick's gas inclusion price is set;
 3. oracle: medianizer (its update fails above the oracle's gas limit) → OSM (hop) → ``spot``;
 4. rates: ``Jug.drip`` per ilk, ``Pot.drip``;
-5. borrower cohorts act (``frob``; leverage and close strategies trade in the markets); the
-   recorder samples the unsafe vaults the keepers are about to see;
-6. keepers act in an order drawn from the keepers' stream (``bark``/``bite``, ``redo``,
-   ``take``/``tend``/``dent``/``deal``/``tick``), then the MKR bidders and the PSM arbitrageur;
+5-6. borrower cohorts (``frob``; leverage and close strategies trade in the markets) and
+   keepers (``bark``/``bite``, ``redo``, ``take``/``tend``/``dent``/``deal``/``tick``) act in the
+   scenario's ``schedule.order``: interleaved at random (default), or all borrowers first, or
+   all keepers first; keepers in a fresh random order each tick. The recorder samples the
+   unsafe vaults just before the first keeper acts. Then the MKR bidders and the PSM
+   arbitrageur;
 7. the Vow: ``flog``, ``heal``, ``flop``, ``flap``;
 8. the recorder writes one row.
 
@@ -210,15 +212,8 @@ class ProtocolModel(mesa.Model):
         self.medians = {a: Medianizer(self.market.price(a)) for a in self.assets}
         self.osms = {a: OSM.start(self.market.price(a), sysp.oracle.hop) for a in self.assets}
         self.dog = Dog(self.vat, self.vow, Hole=sysp.Hole)
-        flip_versions = {
-            i.liquidation.version
-            for i in scenario.ilks.values()
-            if not isinstance(i.liquidation, ClipLiquidation)
-        }
-        version = "1.2" if "1.2" in flip_versions else "1.0"
-        self.cat = Cat(
-            self.vat, self.vow, version=version, box=np.inf if sysp.box is None else sysp.box
-        )
+        # One Cat; each flip ilk keeps its own version (1.0 or 1.2), as on mainnet.
+        self.cat = Cat(self.vat, self.vow, box=np.inf if sysp.box is None else sysp.box)
         self.clippers: dict[str, Clipper] = {}
         self.flippers: dict[str, Flipper] = {}
         sizes = {name: 0 for name in scenario.ilks}
@@ -251,9 +246,9 @@ class ProtocolModel(mesa.Model):
             else:
                 flip = Flipper(self.vat, name, beg=liq.beg, ttl=liq.ttl, tau=liq.tau)
                 if liq.version == "1.0":
-                    self.cat.add_ilk(flip, chop=chop, lump=liq.lump)
+                    self.cat.add_ilk(flip, chop=chop, lump=liq.lump, version="1.0")
                 else:
-                    self.cat.add_ilk(flip, chop=chop, dunk=liq.dunk)
+                    self.cat.add_ilk(flip, chop=chop, dunk=liq.dunk, version="1.2")
                 self.flippers[name] = flip
         self.psm: PSM | None = None
         if sysp.psm is not None:
@@ -282,6 +277,7 @@ class ProtocolModel(mesa.Model):
             cohort.fund_wallets()
             self.cohorts.append(cohort)
         self.keepers: list[Keeper] = []
+        self._first_keeper: Keeper | None = None
         for spec in scenario.keepers:
             for j in range(spec.count):
                 name = spec.name if spec.count == 1 else f"{spec.name}-{j + 1}"
@@ -361,15 +357,15 @@ class ProtocolModel(mesa.Model):
             self.jug.drip(name, now)
         if self.pot.Pie > 0 or self.pot.dsr > 0:
             self.pot.drip(now)
-        # 5 borrowers
-        for cohort in self.cohorts:
-            cohort.step()
-        # unsafe vaults as the keepers see them (Ilk.unsafe is cached: their look is free)
-        self.recorder.sample_unsafe()
-        # 6 keepers, in a fresh order each tick; then the MKR bidders and the arbitrageur
-        if self.keepers:
-            for k in self.streams.keepers.permutation(len(self.keepers)):
-                self.keepers[k].step()
+        # 5-6 borrowers and keepers, in the scenario's order; the recorder samples the unsafe
+        # vaults just before the first keeper acts (Ilk.unsafe is cached: the look is free)
+        for agent in self._activation_order():
+            if agent is self._first_keeper:
+                self.recorder.sample_unsafe()
+            agent.step()
+        if self._first_keeper is None:
+            self.recorder.sample_unsafe()
+        # then the MKR bidders and the arbitrageur
         if self.mkr_bidders:
             step_bidders(self.mkr_bidders)
         if self.arbitrageur is not None:
@@ -385,6 +381,30 @@ class ProtocolModel(mesa.Model):
             problems = self.vat.check(full=t % 100 == 0 or self.finished)
             if problems:
                 raise InvariantError(f"tick {t}: " + "; ".join(problems))
+
+    def _activation_order(self) -> list[BorrowerCohort | Keeper]:
+        """Borrower cohorts and keepers in this tick's order (``schedule.order``).
+
+        Keepers always come in a fresh random order (the keepers' stream); ``interleaved``
+        shuffles the cohorts in among them, so a borrower's top-up can lose the race to a bark.
+        Sets :attr:`_first_keeper`, the keeper that acts first (None without keepers).
+        """
+        order = self.spec.schedule.order
+        stream = self.streams.keepers
+        if order == "interleaved":
+            agents: list[BorrowerCohort | Keeper] = [*self.cohorts, *self.keepers]
+            agents = [agents[k] for k in stream.permutation(len(agents))] if agents else []
+        else:
+            keepers = (
+                [self.keepers[k] for k in stream.permutation(len(self.keepers))]
+                if self.keepers
+                else []
+            )
+            agents = [*self.cohorts, *keepers] if order == "borrowers_first" else keepers
+            if order == "keepers_first":
+                agents = [*keepers, *self.cohorts]
+        self._first_keeper = next((a for a in agents if isinstance(a, Keeper)), None)
+        return agents
 
     def run(self) -> None:
         """Run to the end of the scenario's duration."""

@@ -68,11 +68,11 @@ GAS = SMALL.replace(
     "keepers:\n"
     "  - {name: cheap, count: 2, dai: 1.0e6, gas_bid_gwei: 50}\n"
     "  - {name: payer, count: 1, dai: 1.0e6, gas_bid_gwei: 150}\n"
-    "network: {gas: {process: constant, gwei: 100}}\n",
+    "network: {gas: {process: constant, gwei: 100}, inclusion_spread: 0}\n",
 )
 
 
-def test_keepers_below_the_inclusion_price_cannot_act(tmp_path):
+def test_with_a_single_threshold_keepers_below_the_inclusion_price_cannot_act(tmp_path):
     path = tmp_path / "gas.yaml"
     path.write_text(GAS)
     result = sim.run(sim.load_scenario(path), seed=1)

@@ -113,13 +113,52 @@ def test_bite_10_has_no_global_limit():
 def test_bite_12_dunk_limits_tab_per_auction():
     sys = make_system(1, version="1.2", dunk=500.0)
     crash(sys)
-    ids = sys.cat.bite(ILK, sys.idx, "kpr", 0.0)
+    ids = sys.cat.bite(ILK, sys.idx, "kpr", 0.0, max_bites=1)
     assert sys.flip.tab[ids[0]] == pytest.approx(500.0)
     dart = 500.0 / 1.13
     assert sys.flip.due[ids[0]] == pytest.approx(dart)
     assert sys.flip.lot[ids[0]] == pytest.approx(10.0 * dart / 1000.0)
     assert sys.vat.ilks[ILK].art[0] == pytest.approx(1000.0 - dart)
     assert sys.vat.check() == []
+
+
+def test_a_vault_is_bitten_again_while_it_stays_unsafe():
+    # tab 1130 at dunk 500: three bites in one call clean the vault (500, 500, 130).
+    sys = make_system(1, version="1.2", dunk=500.0)
+    crash(sys)
+    ids = sys.cat.bite(ILK, sys.idx, "kpr", 0.0)
+    np.testing.assert_allclose(sys.flip.tab[ids], [500.0, 500.0, 130.0])
+    assert list(sys.flip.usr[ids]) == [0, 0, 0]
+    assert sys.vat.ilks[ILK].art[0] == 0.0 and sys.vat.ilks[ILK].ink[0] == 0.0
+    assert sys.vat.check() == []
+
+
+@pytest.mark.parametrize("budget", [1, 7, 10_000])
+def test_repeated_1_0_bites_follow_lump_and_the_budget(budget):
+    # A vault of 10 000 lumps: each bite takes lump collateral and debt in proportion.
+    sys = make_system(1, version="1.0", lump=0.001)  # ink 10 → 10 000 lumps
+    crash(sys)
+    ids = sys.cat.bite(ILK, sys.idx, "kpr", 0.0, max_bites=budget)
+    assert len(ids) == budget
+    np.testing.assert_allclose(sys.flip.lot[ids], 0.001)
+    np.testing.assert_allclose(sys.flip.due[ids], 0.1)  # art 1000 × 0.001/10
+    left = sys.vat.ilks[ILK]
+    assert left.ink[0] == pytest.approx(10.0 - 0.001 * budget, abs=1e-9)
+    assert left.art[0] == pytest.approx(1000.0 - 0.1 * budget, abs=1e-6)
+    assert sys.vat.check() == []
+
+
+def test_cat_versions_are_per_ilk():
+    from sim.protocol.flip import Cat, Flipper
+
+    sys = make_system(1, version="1.0", lump=1.0)
+    cat = sys.cat
+    other = Flipper(sys.vat, "OTHER-A", beg=0.03, ttl=600.0, tau=3 * 86400.0)
+    params = cat.add_ilk(other, dunk=500.0, version="1.2")
+    assert cat.ilks[ILK].version == "1.0" and params.version == "1.2"
+    assert isinstance(cat, Cat)
+    with pytest.raises(ValueError):
+        cat.add_ilk(other, version="2.0")
 
 
 def test_bite_12_box_limit_in_index_order_with_one_partial():

@@ -59,18 +59,21 @@ def test_latency_delays_the_first_take(tmp_path):
     assert (takes.tick.to_numpy() - starts.loc[takes.auction].to_numpy() >= 3).all()
 
 
-def test_barks_only_when_the_reward_pays_the_gas(tmp_path):
-    text = keepers(SMALL, "  - {name: k, dai: 1.0e7, gas_bid_gwei: 100}\n")
+def test_barks_only_when_the_reward_or_the_take_pays_the_gas(tmp_path):
+    # A keeper without Dai (and no flash liquidity) cannot take: only the incentive counts.
+    text = keepers(SMALL, "  - {name: k, dai: 0, gas_bid_gwei: 100}\n")
     text += "network: {gas: {process: constant, gwei: 100}}\n"
-    # tip 0 and chip 0: the incentive never covers the gas, so nobody barks.
-    unpaid = load(
-        tmp_path,
-        text.replace("chip: 0.001, tip: 100", "chip: 0, tip: 0"),
-    )
-    assert sim.run(unpaid, seed=1).summary["auctions"] == 0
+    no_incentive = text.replace("chip: 0.001, tip: 100", "chip: 0, tip: 0")
+    assert sim.run(load(tmp_path, no_incentive), seed=1).summary["auctions"] == 0
     # A generous tip pays for it.
     paid = load(tmp_path, text.replace("tip: 100", "tip: 1000"))
     assert sim.run(paid, seed=1).summary["auctions"] > 0
+    # A would-be taker barks for the profit of the take it expects, even without incentive ...
+    taker = no_incentive.replace("{name: k, dai: 0,", "{name: k, dai: 1.0e7,")
+    assert sim.run(load(tmp_path, taker), seed=1).summary["auctions"] > 0
+    # ... but not when that profit is below the gas (a tiny discount on small vaults).
+    stingy = taker.replace("gas_bid_gwei: 100}", "gas_bid_gwei: 100, strategy: {discount: 1.0e-6}}")
+    assert sim.run(load(tmp_path, stingy), seed=1).summary["auctions"] == 0
 
 
 def test_keeper_order_is_drawn_each_tick(tmp_path):

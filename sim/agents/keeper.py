@@ -23,19 +23,24 @@ Keeper profit = Dai + market value of held collateral − starting capital − g
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
 
-from sim.market.gas import tx_cost_eth
+from sim.market.gas import BlockSlots, inclusion_probability, tx_cost_eth
 from sim.protocol import numeric as num
 from sim.protocol.clip import Clipper
 from sim.protocol.flip import Flipper
-from sim.scenario import KeeperSpec, LowballStrategy
+from sim.scenario import FixedGasBid, KeeperSpec, LognormalGasBid, LowballStrategy
 
 if TYPE_CHECKING:
     from sim.model import ProtocolModel
+
+#: Fixed-point steps that refine an English ``dent`` target on the impact curve (the first
+#: guess ignores impact; two steps bring it within rounding for any realistic depth).
+DENT_ITERATIONS = 3
 
 
 class Keeper(mesa.Agent):
@@ -44,11 +49,12 @@ class Keeper(mesa.Agent):
     Attributes:
         name: the keeper's account name in the Vat.
         capital: Dai at the start [Dai].
-        discount: required discount below the market value [-].
-        gas_bid: gas price bid [gwei], or None to pay each tick's inclusion price.
+        discount: required discount below the market value, after its own price impact [-].
+        gas: the gas bidding strategy (None: always pays the tick's inclusion price).
         latency: delay in ticks before the keeper sees a price or an auction.
         flash: Dutch takes with flash liquidity.
         gas_usd: value of the gas spent so far [USD].
+        slots: transactions the keeper can still land this tick (``inf`` without a network).
     """
 
     def __init__(self, model: ProtocolModel, spec: KeeperSpec, name: str):
@@ -58,10 +64,24 @@ class Keeper(mesa.Agent):
         self.capital = float(spec.dai)
         self.lowball = isinstance(spec.strategy, LowballStrategy)
         self.discount = 0.0 if self.lowball else spec.strategy.discount
-        self.gas_bid = spec.gas_bid_gwei
+        self.gas = spec.gas
+        if self.gas is None and spec.gas_bid_gwei is not None:
+            self.gas = FixedGasBid(kind="fixed", gwei=spec.gas_bid_gwei)
+        self._own_bid: float | None = None
+        if isinstance(self.gas, LognormalGasBid):
+            # Each keeper of the group keeps its own bot setting for the whole run.
+            z = float(model.streams.keepers.standard_normal())
+            self._own_bid = self.gas.median * math.exp(self.gas.sigma * z)
         self.latency = round(spec.latency / model.dt)
         self.flash = spec.flash
         self.gas_usd = 0.0
+        self.slots = math.inf
+        net = model.spec.network
+        self._blocks = (
+            BlockSlots(blocks=model.dt / net.block_time, per_block=spec.tx_per_block)
+            if net is not None
+            else None
+        )
         self._house_list: list[tuple[str, Clipper | Flipper, bool, str]] | None = None
         model.vat.join_dai(name, self.capital)
 
@@ -92,13 +112,48 @@ class Keeper(mesa.Agent):
             held_usd += lot * price
         return self.dai - self.capital + (held_usd - self.gas_usd) / model.dai_market.price()
 
+    # ------------------------------------------------------------------ gas and transactions
+    def bid_gwei(self) -> float | None:
+        """This tick's gas bid [gwei], or None for a keeper that pays the inclusion price."""
+        gas = self.gas
+        if gas is None:
+            return None
+        if isinstance(gas, FixedGasBid):
+            return gas.gwei
+        if isinstance(gas, LognormalGasBid):
+            return self._own_bid
+        return min(gas.cap, self.model.gas_price * (1.0 + gas.premium))
+
     def _gas_price(self) -> float:
-        """The gas price this keeper pays per unit of gas this tick [gwei]."""
-        return self.model.gas_price if self.gas_bid is None else self.gas_bid
+        """The gas price this keeper pays per unit of gas this tick [gwei] (first price)."""
+        bid = self.bid_gwei()
+        return self.model.gas_price if bid is None else bid
+
+    def inclusion(self) -> float:
+        """Probability that a block of this tick includes this keeper's transaction."""
+        bid = self.bid_gwei()
+        if bid is None:
+            return 1.0
+        net = self.model.spec.network
+        spread = net.inclusion_spread if net is not None else 0.0
+        return inclusion_probability(bid, self.model.gas_price, spread)
 
     def lands(self) -> bool:
-        """Whether this keeper's transactions are included this tick."""
-        return self.gas_bid is None or self.gas_bid >= self.model.gas_price
+        """Whether any of this keeper's transactions can land this tick (inclusion > 0)."""
+        return self.inclusion() > 0.0
+
+    def _landed_this_tick(self) -> float:
+        """Transactions this keeper lands this tick: block capacity times inclusion."""
+        if self._blocks is None:
+            return math.inf
+        return self._blocks.draw(self.inclusion(), self.model.streams.keepers)
+
+    def _room(self, wanted: int) -> int:
+        """How many of ``wanted`` transactions still fit in this tick's slots."""
+        return int(min(wanted, self.slots))
+
+    def _spend(self, n: int) -> None:
+        self.slots -= n
 
     def gas_cost(self, gas_used: float) -> float:
         """Cost of one transaction using ``gas_used`` [USD]."""
@@ -111,19 +166,32 @@ class Keeper(mesa.Agent):
         """The market price as this keeper sees it (``latency`` ticks late) [USD/token]."""
         return self.model.price_seen(asset, self.latency)
 
+    def _quote_dai(self, asset: str, tokens: np.ndarray) -> np.ndarray:
+        """Dai each lot of ``tokens`` would bring, sold alone into its market now [Dai].
+
+        The quote walks the market's impact curve (this keeper's own impact) and buys Dai in
+        the Dai market; a keeper with latency scales it by the price it sees over the current.
+        """
+        model = self.model
+        usd = model.market.quote_sell_each(asset, tokens)
+        if self.latency:
+            usd = usd * (self.seen_price(asset) / model.market.price(asset))
+        return model.dai_market.quote_buy_dai_each(usd)
+
     # ------------------------------------------------------------------ tick
     def step(self) -> None:
-        """Work every ilk's liquidations, then sell what was bought."""
-        if not self.lands():
+        """Work every ilk's liquidations within this tick's transactions, then sell."""
+        self.slots = self._landed_this_tick()
+        if self.slots < 1:
             return
         for ilk_name, house, dutch, _asset in self._houses():
             if dutch:
                 self._bark(ilk_name)
-                if house.active_ids().size:
+                if house.active_ids().size and self.slots >= 1:
                     self._take(ilk_name, house)
             else:
                 self._bite(ilk_name)
-                if house.active_ids().size:
+                if house.active_ids().size and self.slots >= 1:
                     self._english(ilk_name, house)
         self._sell_all()
 
@@ -148,7 +216,17 @@ class Keeper(mesa.Agent):
             idx = idx[book.art[idx] * book.rate > book.ink[idx] * spot_seen]
         return idx
 
+    def _takes(self) -> bool:
+        """Whether this keeper takes Dutch lots (has Dai or flash liquidity, not a lowballer)."""
+        return not self.lowball and (self.flash or self.dai > 0)
+
     def _bark(self, ilk_name: str) -> None:
+        """``bark`` the unsafe vaults whose bark pays for its gas.
+
+        It pays when the incentive ``tip + chip·tab`` plus, for a keeper that takes, the
+        profit it expects from taking the lot — ``discount · min(tab, ink · market)`` less the
+        take's gas — exceeds the bark's gas. Lowballers never bark.
+        """
         idx = self._candidates(ilk_name)
         if idx.size == 0 or self.lowball:
             return
@@ -160,21 +238,30 @@ class Keeper(mesa.Agent):
             or min(dog.Hole - dog.Dirt, dog.ilks[ilk_name].hole - dog.ilks[ilk_name].dirt) <= 0
         ):
             return
-        cost = self.gas_cost(self.model.gas_used["bark"])
+        dai_price = model.dai_market.price()
+        cost = self.gas_cost(model.gas_used["bark"]) / dai_price  # [Dai]
         if cost > 0:
-            # Bark only where the incentive (Dai) pays for the gas.
             book = model.vat.ilks[ilk_name]
             tab = book.art[idx] * book.rate * clip.chop
-            idx = idx[clip.tip + clip.chip * tab > cost / model.dai_market.price()]
+            worth = clip.tip + clip.chip * tab
+            if self._takes():
+                market = self.seen_price(model.spec.ilks[ilk_name].collateral) / dai_price
+                take_gas = self.gas_cost(model.gas_used["take"]) / dai_price
+                expected = self.discount * np.minimum(tab, book.ink[idx] * market) - take_gas
+                worth = worth + np.maximum(expected, 0.0)
+            idx = idx[worth > cost]
+        idx = idx[: self._room(idx.size)]
         if idx.size:
             ids = model.dog.bark(ilk_name, idx, self.name, model.now)
-            self._pay_gas(self.model.gas_used["bark"], ids.size)
+            self._spend(idx.size)
+            self._pay_gas(model.gas_used["bark"], ids.size)
 
     def _seen(self, house: Clipper | Flipper, ids: np.ndarray) -> np.ndarray:
         """Which auctions started at least ``latency`` ticks ago."""
         return self.model.tick - house.start_tick[ids] >= self.latency
 
     def _take(self, ilk_name: str, clip: Clipper) -> None:
+        """``redo`` stale auctions, then ``take`` the lots that pay after the keeper's impact."""
         if self.lowball:
             return
         model = self.model
@@ -182,73 +269,78 @@ class Keeper(mesa.Agent):
         ids, done, price = clip.status_active(now)
         stale = done if not self.latency else done & self._seen(clip, ids)
         if stale.any() and clip.stopped < 2:
-            reset = clip.redo(ids[stale], self.name, now)
-            self._pay_gas(self.model.gas_used["redo"], reset.size)
-            ids, done, price = clip.status_active(now)
+            resets = ids[stale][: self._room(int(np.count_nonzero(stale)))]
+            if resets.size:
+                reset = clip.redo(resets, self.name, now)
+                self._spend(resets.size)
+                self._pay_gas(model.gas_used["redo"], reset.size)
+                ids, done, price = clip.status_active(now)
         if self.latency:
             seen = self._seen(clip, ids)
             ids, done, price = ids[seen], done[seen], price[seen]
-            if ids.size == 0:
-                return
-        if clip.stopped >= 3:
+        if ids.size == 0 or clip.stopped >= 3 or self.slots < 1:
             return
         asset = model.spec.ilks[ilk_name].collateral
-        market = self.seen_price(asset) / model.dai_market.price()  # [Dai/token]
+        dai_price = model.dai_market.price()
+        market = self.seen_price(asset) / dai_price  # [Dai/token]
         cheap = ~done & (price > 0) & (price <= market * (1.0 - self.discount))
         if not cheap.any():
             return
         ids, price = ids[cheap], price[cheap]
-        gas_used = self.model.gas_used["take_flash"] if self.flash else self.model.gas_used["take"]
-        gas = self.gas_cost(gas_used) / model.dai_market.price()  # [Dai]
-        lot = clip.lot[ids]
-        owe = np.minimum(lot * price, clip.tab[ids])
-        # The collateral a take buys is owe/price; it must be worth more than owe plus gas.
-        good = (owe / price) * market - owe > gas
-        if not good.any():
-            return
-        ids, price, lot, owe = ids[good], price[good], lot[good], owe[good]
+        owe = np.minimum(clip.lot[ids] * price, clip.tab[ids])  # Dai to take the whole lot
+        gas_used = model.gas_used["take_flash"] if self.flash else model.gas_used["take"]
+        gas = self.gas_cost(gas_used) / dai_price  # [Dai]
+        # Each lot must pay for its gas when sold alone (with the keeper's price impact) ...
+        alone = self._quote_dai(asset, owe / price) - owe > gas
+        ids, price, owe = ids[alone], price[alone], owe[alone]
         order = np.argsort(price / market, kind="stable")  # deepest discount first
-        ids, price, lot, owe = ids[order], price[order], lot[order], owe[order]
-        if self.flash:
-            n = self._flash_prefix(asset, owe / price, owe, gas)
-            if n == 0:
-                return
-            ids, price, lot, owe = ids[:n], price[:n], lot[:n], owe[:n]
-            amt = lot
-            borrowed = float(owe.sum())
-            model.vat.join_dai(self.name, borrowed)  # flash-borrowed Dai
-        else:
+        ids, price, owe = ids[order], price[order], owe[order]
+        whole = clip.lot[ids]  # ask for the whole lot: the Clipper charges at most its tab
+        if not self.flash:
+            # Dai capital: the lots it can pay for, the last one in part.
             budget = self.dai
             spent_before = np.cumsum(owe) - owe
             ok = spent_before < budget
-            if not ok.any():
-                return
-            ids, price, lot, owe = ids[ok], price[ok], lot[ok], owe[ok]
+            ids, price, owe, whole = ids[ok], price[ok], owe[ok], whole[ok]
             left = budget - spent_before[ok]
-            amt = np.where(owe <= left, lot, left / price)
-        slice_, _paid = clip.take(ids, amt, price, self.name, now)
+            whole = np.where(owe <= left, whole, left / price)
+            owe = np.minimum(owe, left)
+        tokens = owe / price
+        # ... and the lots it takes must pay together (its impact grows with what it buys).
+        n = min(self._prefix_that_pays(asset, tokens, owe, gas), self._room(ids.size))
+        if n == 0:
+            return
+        ids, price, owe, whole = ids[:n], price[:n], owe[:n], whole[:n]
+        if self.flash:
+            borrowed = float(owe.sum())
+            model.vat.join_dai(self.name, borrowed)  # flash-borrowed Dai
+        slice_, _paid = clip.take(ids, whole, price, self.name, now)
+        self._spend(n)
         self._pay_gas(gas_used, int(np.count_nonzero(slice_)))
         if self.flash:
             # Sell the lots within the same transaction and repay the flash loan in full.
             self._sell_all()
             model.vat.exit_dai(self.name, borrowed)  # raises if the sale did not cover it
 
-    def _flash_prefix(self, asset: str, tokens: np.ndarray, owe: np.ndarray, gas: float) -> int:
-        """How many of the ordered lots a flash take can buy and still repay the loan.
+    def _prefix_that_pays(self, asset: str, tokens: np.ndarray, owe: np.ndarray, gas: float) -> int:
+        """How many of the ordered lots to take so that selling them still pays.
 
-        Selling the first ``k`` lots into the market (impact included) and buying Dai must
-        return at least their cost plus gas; the proceeds are concave in ``k``, so the
-        largest such ``k`` is found by bisection on quotes.
+        Selling the first ``k`` lots into the market together (this keeper's own price impact
+        included) and buying Dai must return at least their cost plus ``k`` takes' gas. The
+        proceeds are concave in ``k`` and the costs convex (lots come cheapest first), so the
+        lots that pay form a prefix, found by bisection on quotes.
         """
         model = self.model
         cum_tokens, cum_owe = np.cumsum(tokens), np.cumsum(owe)
+        scale = self.seen_price(asset) / model.market.price(asset) if self.latency else 1.0
 
         def pays(k: int) -> bool:
-            usd = model.market.quote_sell(asset, float(cum_tokens[k - 1]))
-            return model.dai_market.quote_buy_dai(usd) >= float(cum_owe[k - 1]) + k * gas
+            usd = model.market.quote_sell(asset, float(cum_tokens[k - 1])) * scale
+            dai = model.dai_market.quote_buy_dai(usd)
+            return dai >= float(cum_owe[k - 1]) + k * gas
 
         lo, hi = 0, len(tokens)
-        if pays(hi):
+        if hi == 0 or pays(hi):
             return hi
         while hi - lo > 1:
             mid = (lo + hi) // 2
@@ -260,14 +352,17 @@ class Keeper(mesa.Agent):
 
     # ------------------------------------------------------------------ Liquidations 1.x
     def _bite(self, ilk_name: str) -> None:
+        """``bite`` unsafe vaults, each as often as it stays unsafe, within this tick's slots."""
         idx = self._candidates(ilk_name)
         if idx.size == 0:
             return
         model = self.model
-        ids = model.cat.bite(ilk_name, idx, self.name, model.now)
-        self._pay_gas(self.model.gas_used["bite"], ids.size)
+        ids = model.cat.bite(ilk_name, idx, self.name, model.now, max_bites=self.slots)
+        self._spend(ids.size)
+        self._pay_gas(model.gas_used["bite"], ids.size)
 
     def _english(self, ilk_name: str, flip: Flipper) -> None:
+        """``deal``/``tick`` finished auctions, then bid (``tend``/``dent``) or lowball."""
         model = self.model
         now = model.now
         ids = flip.active_ids()
@@ -275,14 +370,18 @@ class Keeper(mesa.Agent):
         # Finished: a bid has expired, or the auction reached its end.
         finished = ((tic != 0) & (tic < now)) | (end < now)
         if finished.any():
-            has_bid = finished & (tic != 0)
-            dealt = flip.deal(ids[has_bid], now)
-            self._pay_gas(self.model.gas_used["deal"], int(np.count_nonzero(dealt)))
-            expired = finished & (tic == 0)
-            ticked = flip.tick(ids[expired], now)
-            self._pay_gas(self.model.gas_used["tick"], int(np.count_nonzero(ticked)))
+            has_bid = ids[finished & (tic != 0)]
+            has_bid = has_bid[: self._room(has_bid.size)]
+            dealt = flip.deal(has_bid, now)
+            self._spend(has_bid.size)
+            self._pay_gas(model.gas_used["deal"], int(np.count_nonzero(dealt)))
+            expired = ids[finished & (tic == 0)]
+            expired = expired[: self._room(expired.size)]
+            ticked = flip.tick(expired, now)
+            self._spend(expired.size)
+            self._pay_gas(model.gas_used["tick"], int(np.count_nonzero(ticked)))
             ids = flip.active_ids()
-        if ids.size == 0:
+        if ids.size == 0 or self.slots < 1:
             return
         if self.latency:
             ids = ids[self._seen(flip, ids)]
@@ -292,38 +391,51 @@ class Keeper(mesa.Agent):
             return
         bid, lot, tab = flip.bid[ids], flip.lot[ids], flip.tab[ids]
         if self.lowball:
-            fresh = (bid == 0) & (flip.tic[ids] == 0)
-            if fresh.any():
+            fresh = np.flatnonzero((bid == 0) & (flip.tic[ids] == 0))
+            fresh = fresh[: self._room(fresh.size)]
+            if fresh.size:
                 tiny = np.minimum(self.spec.strategy.bid, tab[fresh])
                 ok = flip.tend(ids[fresh], lot[fresh], tiny, self.name, now)
-                self._pay_gas(self.model.gas_used["tend"], int(np.count_nonzero(ok)))
+                self._spend(fresh.size)
+                self._pay_gas(model.gas_used["tend"], int(np.count_nonzero(ok)))
             return
         asset = model.spec.ilks[ilk_name].collateral
         dai_price = model.dai_market.price()
-        market = self.seen_price(asset) / dai_price  # [Dai/token]: bids are in Dai
         beg = flip.beg
+        keep = 1.0 - self.discount
         tend_phase = (bid < tab) & ~num.same_array(bid, tab)
-        # tend: bid the most it is worth to us, if that beats the current bid by beg.
+        # tend: bid what the lot is worth to us — its sale after our own impact, less our
+        # discount and the gas — if that beats the current bid by beg.
         worth = (
-            lot * market * (1.0 - self.discount)
-            - self.gas_cost(self.model.gas_used["tend"]) / dai_price
+            self._quote_dai(asset, lot) * keep - self.gas_cost(model.gas_used["tend"]) / dai_price
         )
         target = np.minimum(tab, worth)
-        can_tend = (
+        can_tend = np.flatnonzero(
             tend_phase
             & (target > bid)
             & ((target >= bid * (1.0 + beg)) | num.covers_array(target, tab))
         )
-        if can_tend.any():
+        can_tend = can_tend[: self._room(can_tend.size)]
+        if can_tend.size:
             ok = flip.tend(ids[can_tend], lot[can_tend], target[can_tend], self.name, now)
-            self._pay_gas(self.model.gas_used["tend"], int(np.count_nonzero(ok)))
-        # dent: at the full tab, ask for less collateral while the tab is still covered.
+            self._spend(can_tend.size)
+            self._pay_gas(model.gas_used["tend"], int(np.count_nonzero(ok)))
+        if self.slots < 1:
+            return
+        # dent: at the full tab, ask for the least collateral whose sale still covers the tab
+        # with our discount (a few fixed-point steps on the impact curve from the linear guess).
         dent_phase = ~tend_phase
-        want = tab / (market * (1.0 - self.discount))
-        can_dent = dent_phase & (want * (1.0 + beg) <= lot)
-        if can_dent.any():
+        market = self.seen_price(asset) / dai_price  # [Dai/token]
+        want = tab / (market * keep)
+        for _ in range(DENT_ITERATIONS):
+            value = self._quote_dai(asset, want) * keep
+            want = want * np.divide(tab, value, out=np.ones_like(tab), where=value > 0)
+        can_dent = np.flatnonzero(dent_phase & (want * (1.0 + beg) <= lot))
+        can_dent = can_dent[: self._room(can_dent.size)]
+        if can_dent.size:
             ok = flip.dent(ids[can_dent], want[can_dent], tab[can_dent], self.name, now)
-            self._pay_gas(self.model.gas_used["dent"], int(np.count_nonzero(ok)))
+            self._spend(can_dent.size)
+            self._pay_gas(model.gas_used["dent"], int(np.count_nonzero(ok)))
 
     # ------------------------------------------------------------------ selling
     def _sell_all(self) -> None:

@@ -47,6 +47,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+
 #: ``ln(1/0.98)``: the log-price move of a 2 % fall.
 LN_2PCT = -math.log(0.98)
 
@@ -88,6 +90,14 @@ class NoDepth:
             ``(tokens_received, new_dev)``.
         """
         return usd / (exogenous * math.exp(dev)), dev
+
+    def sell_each(self, exogenous: float, dev: float, tokens: np.ndarray) -> np.ndarray:
+        """USD each amount in ``tokens`` would bring if sold alone: ``q·p`` [USD]."""
+        return tokens * (exogenous * math.exp(dev))
+
+    def buy_each(self, exogenous: float, dev: float, usd: np.ndarray) -> np.ndarray:
+        """Tokens each amount in ``usd`` would buy if spent alone: ``usd/p`` [tokens]."""
+        return usd / (exogenous * math.exp(dev))
 
     def room(self, exogenous: float, dev: float, target: float) -> float:
         """Tokens to sell (> 0) or buy (< 0) to bring the price to ``target``: ±inf (or 0)."""
@@ -133,6 +143,16 @@ class LogLinear:
         kappa = self.kappa
         shift = math.log1p(kappa * exogenous * math.exp(dev) * tokens)  # = κ·U
         return shift / kappa, dev - shift
+
+    def sell_each(self, exogenous: float, dev: float, tokens: np.ndarray) -> np.ndarray:
+        """USD each amount in ``tokens`` would bring if sold alone (no state change) [USD]."""
+        kappa = self.kappa
+        return np.log1p(kappa * exogenous * math.exp(dev) * tokens) / kappa
+
+    def buy_each(self, exogenous: float, dev: float, usd: np.ndarray) -> np.ndarray:
+        """Tokens each amount in ``usd`` would buy if spent alone (no state change) [tokens]."""
+        kappa = self.kappa
+        return -np.expm1(-kappa * usd) / (kappa * exogenous * math.exp(dev))
 
     def buy(self, exogenous: float, dev: float, usd: float) -> tuple[float, float]:
         """Spend ``usd`` along the curve.
@@ -198,6 +218,11 @@ class ConstantProduct:
         """
         x, y = self.reserves(exogenous, dev)
         return y * tokens / (x + tokens), dev - 2.0 * math.log1p(tokens / x)
+
+    def sell_each(self, exogenous: float, dev: float, tokens: np.ndarray) -> np.ndarray:
+        """USD each amount in ``tokens`` would bring if sold alone (no state change) [USD]."""
+        x, y = self.reserves(exogenous, dev)
+        return y * tokens / (x + tokens)
 
     def buy(self, exogenous: float, dev: float, usd: float) -> tuple[float, float]:
         """Spend ``usd`` on the pool.
@@ -312,6 +337,10 @@ class Market:
         usd, _ = self.impact[asset].sell(self.exogenous[asset], self.dev[asset], tokens)
         return usd
 
+    def quote_sell_each(self, asset: str, tokens: np.ndarray) -> np.ndarray:
+        """USD that selling each amount of ``tokens`` alone would bring now [USD]."""
+        return self.impact[asset].sell_each(self.exogenous[asset], self.dev[asset], tokens)
+
     def quote_buy(self, asset: str, usd: float) -> float:
         """Tokens that spending ``usd`` would buy now, without trading [tokens]."""
         usd = _check_amount("usd", usd)
@@ -417,6 +446,10 @@ class DaiMarket:
         """Dai that spending ``usd`` would buy now, without trading [Dai]."""
         dai, _ = self.curve.buy(self.par, self.dev, _check_amount("usd", usd))
         return dai
+
+    def quote_buy_dai_each(self, usd: np.ndarray) -> np.ndarray:
+        """Dai that spending each amount of ``usd`` alone would buy now [Dai]."""
+        return self.curve.buy_each(self.par, self.dev, usd)
 
     def quote_sell_dai(self, dai: float) -> float:
         """USD that selling ``dai`` would bring now, without trading [USD]."""

@@ -86,9 +86,11 @@ __all__ = [
     "GAS_TICK",
     "GAS_USED",
     "GWEI",
+    "BlockSlots",
     "ConstantGas",
     "Replay",
     "SpikeGas",
+    "inclusion_probability",
     "lands",
     "tx_cost_eth",
 ]
@@ -181,6 +183,72 @@ def lands(
     if np.ndim(landed) == 0:
         return bool(landed)
     return landed
+
+
+def inclusion_probability(bid_gwei: float, inclusion_gwei: float, spread: float) -> float:
+    """Probability that one block of the tick includes a transaction bidding ``bid_gwei``.
+
+    Within a tick, each block's inclusion price is log-normal around the tick's price (the
+    gas process's value) with log standard deviation ``spread``: a bid at the tick's price
+    lands in half the blocks, one well above it in nearly all, one well below in few. With
+    ``spread = 0`` inclusion is the single threshold of :func:`lands`.
+
+    Args:
+        bid_gwei: the transaction's gas price bid [gwei].
+        inclusion_gwei: the tick's inclusion price [gwei].
+        spread: standard deviation of the log of a block's inclusion price [-].
+
+    Returns:
+        ``Φ(ln(bid/inclusion)/spread)``.
+    """
+    if inclusion_gwei <= 0:
+        return 1.0
+    if spread <= 0 or bid_gwei <= 0:
+        return 1.0 if bid_gwei >= inclusion_gwei else 0.0
+    z = math.log(bid_gwei / inclusion_gwei) / spread
+    return 0.5 * math.erfc(-z / math.sqrt(2.0))
+
+
+@dataclass
+class BlockSlots:
+    """The transactions an account can land per tick: block capacity times inclusion.
+
+    A tick spans ``blocks`` blocks (``tick / block_time``, fractional blocks carried over to the
+    next tick so the pace does not depend on the tick length); the account sends at most
+    ``per_block`` transactions per block, and each lands with the block's inclusion probability
+    (:func:`inclusion_probability`), drawn as a binomial. ``per_block = None`` means no limit:
+    everything lands if any block of the tick includes the account's bid.
+
+    Attributes:
+        blocks: blocks per tick [-].
+        per_block: most transactions per block, or None for no limit.
+        carry: fraction of a block's capacity carried to the next tick [-].
+    """
+
+    blocks: float
+    per_block: int | None
+    carry: float = 0.0
+
+    def draw(self, p: float, rng: np.random.Generator) -> float:
+        """Transactions landed this tick (``inf`` without a limit), given inclusion ``p``.
+
+        Draws from ``rng`` only when the outcome is random (``0 < p < 1``).
+        """
+        if self.per_block is None:
+            if p >= 1.0:
+                return math.inf
+            if p <= 0.0:
+                return 0.0
+            some_block = -math.expm1(self.blocks * math.log1p(-p))  # 1 − (1 − p)^blocks
+            return math.inf if rng.random() < some_block else 0.0
+        capacity = self.per_block * self.blocks + self.carry
+        whole = math.floor(capacity)
+        self.carry = capacity - whole
+        if p >= 1.0 or whole == 0:
+            return float(whole)
+        if p <= 0.0:
+            return 0.0
+        return float(rng.binomial(whole, p))
 
 
 def tx_cost_eth(

@@ -505,8 +505,9 @@ class Clipper(AuctionTable):
         owe = slice_ * price
         chost = self.chost
         with np.errstate(divide="ignore", invalid="ignore"):
-            # Don't collect more than tab: pay tab, buy what it affords.
-            over = owe > tab
+            # Don't collect more than tab: pay tab, buy what it affords. An owe within rounding
+            # of tab pays tab (the numeric policy): it is a whole take, not a dusty partial one.
+            over = num.covers_array(owe, tab)
             owe = np.where(over, tab, owe)
             slice_ = np.where(over, np.minimum(tab / price, lot), slice_)
             # A partial take must leave at least chost of tab (or take everything).

@@ -483,33 +483,47 @@ class CatIlk:
         chop: liquidation penalty multiplier [-] (1.13 = 13 %).
         lump: maximum collateral per bite [tokens] (Liquidations 1.0).
         dunk: maximum tab per auction [Dai] (Liquidations 1.2).
+        version: the Cat's rules for this ilk, ``"1.0"`` or ``"1.2"``.
     """
 
     flip: Flipper
     chop: float = 1.13
     lump: float = np.inf
     dunk: float = np.inf
+    version: str = "1.2"
+
+
+#: Cat versions: 1.0 (March 2020, ``lump``) and 1.2 (``dunk`` and ``box``).
+CAT_VERSIONS = ("1.0", "1.2")
+#: Most bites one :meth:`Cat.bite` call makes when the caller gives no budget: bounds the work
+#: of a tick whatever ``lump`` or ``dunk`` (a vault of 10⁵ lumps is bitten over several ticks).
+MAX_BITES_PER_CALL = 100_000
 
 
 class Cat:
-    """Liquidation agent of Liquidations 1.0 and 1.2 (dss ``Cat``).
+    """Liquidation agent of Liquidations 1.0 and 1.2 (dss ``Cat``), with a version per ilk.
 
-    ``version="1.0"``: each bite takes at most ``lump`` collateral, no global limit (the Cat of
-    March 2020). ``version="1.2"``: each bite's tab is at most ``dunk``, and the Dai in auctions
-    (``litter``) may not exceed ``box``; the Flipper ``claw``s the tab back on ``deal``.
-    ``litter`` is kept under both versions (under 1.0 it is bookkeeping only).
+    ``"1.0"``: each bite takes at most ``lump`` collateral, with no global limit (the Cat of March
+    2020). ``"1.2"``: each bite's tab is at most ``dunk``, and the Dai in auctions of 1.2 ilks
+    (``litter``) may not exceed ``box``; the Flipper ``claw``s the tab back on ``deal``. The
+    version is the ilk's (a scenario may mix them, as the contracts' history did when ilks were
+    moved to the new Cat one by one); ``litter`` counts the auctions of every ilk, and only 1.2
+    ilks are bounded by it.
+
+    A vault stays unsafe after a partial bite (1.0 removes collateral and debt in proportion), so
+    it is bitten again and again — as often as bites land in the block — until it is clean.
 
     Attributes:
         vat: the Vat.
         vow: the Vow (debt queue).
-        version: ``"1.0"`` or ``"1.2"``.
-        box: maximum Dai in auctions [Dai] (1.2 only).
+        version: the version given to ilks added without one.
+        box: maximum Dai in auctions of 1.2 ilks [Dai].
         litter: Dai (tab) in running auctions [Dai].
         ilks: per-ilk parameters and Flipper.
     """
 
     def __init__(self, vat: Vat, vow: Vow, *, version: str = "1.2", box: float = np.inf) -> None:
-        if version not in ("1.0", "1.2"):
+        if version not in CAT_VERSIONS:
             raise ValueError(f"Cat version must be '1.0' or '1.2', not {version!r}")
         self.vat = vat
         self.vow = vow
@@ -525,6 +539,7 @@ class Cat:
         chop: float = 1.13,
         lump: float = np.inf,
         dunk: float = np.inf,
+        version: str | None = None,
     ) -> CatIlk:
         """Register the Flipper of ``flip.ilk`` and its parameters (dss ``file``).
 
@@ -533,42 +548,81 @@ class Cat:
             chop: liquidation penalty multiplier [-].
             lump: collateral per bite [tokens] (1.0).
             dunk: tab per auction [Dai] (1.2).
+            version: ``"1.0"`` or ``"1.2"`` (default: the Cat's ``version``).
         """
+        version = self.version if version is None else version
+        if version not in CAT_VERSIONS:
+            raise ValueError(f"Cat version must be '1.0' or '1.2', not {version!r}")
         flip.cat = self
-        params = CatIlk(flip=flip, chop=float(chop), lump=float(lump), dunk=float(dunk))
+        params = CatIlk(
+            flip=flip, chop=float(chop), lump=float(lump), dunk=float(dunk), version=version
+        )
         self.ilks[flip.ilk] = params
         return params
 
     def bite(
-        self, ilk_name: str, idx: np.ndarray, kpr: str = "keeper", now: float = 0.0
+        self,
+        ilk_name: str,
+        idx: np.ndarray,
+        kpr: str = "keeper",
+        now: float = 0.0,
+        max_bites: float = MAX_BITES_PER_CALL,
     ) -> np.ndarray:
-        """Liquidate the unsafe vaults among ``idx`` (dss ``bite``, vectorised).
+        """Liquidate the unsafe vaults among ``idx``, each as many times as it stays unsafe.
 
-        Only vaults with ``ink·spot < art·rate`` (and ``spot > 0``, ``ink > 0``) are bitten.
+        One bite (dss ``bite``) on each unsafe vault (``ink·spot < art·rate``, ``spot > 0``,
+        ``ink > 0``), in index order; then the vaults still unsafe are bitten again, and so on,
+        until none is left or ``max_bites`` bites (transactions) have been made.
         Version 1.0: ``lot = min(ink, lump)``, ``dart = min(art, lot·art/ink)``. Version 1.2:
         bites are applied in index order against the room ``box − litter`` (a bite needs
         ``litter < box`` and ``room >= dust``), ``dart = min(art, min(dunk, room)/rate/chop)``,
         ``dink = min(ink, ink·dart/art)``; once the room is used up, later vaults are refused.
-        Then ``vat.grab`` into ``flip:<ilk>``, ``vow.fess(due)``, ``tab = due·chop`` and a Flipper
-        ``kick`` per vault.
+        Each bite: ``vat.grab`` into ``flip:<ilk>``, ``vow.fess(due)``, ``tab = due·chop`` and a
+        Flipper ``kick``.
 
         Args:
             ilk_name: the ilk.
             idx: candidate vault indices (repeats are ignored).
             kpr: the keeper calling, for the event log.
             now: current time [s].
+            max_bites: most bites to make (the caller's transactions this tick; at most
+                :data:`MAX_BITES_PER_CALL`).
 
         Returns:
-            The ids of the auctions started (one per bitten vault, in index order).
+            The ids of the auctions started, in the order they started.
         """
-        params = self.ilks[ilk_name]
-        ilk = self.vat.ilks[ilk_name]
         idx = np.atleast_1d(np.asarray(idx, dtype=np.int64))
         _, first = np.unique(idx, return_index=True)
         if first.shape[0] < idx.shape[0]:
             idx = idx[np.sort(first)]  # repeats are ignored
-        if idx.shape[0] == 0 or ilk.spot <= 0:
+        started: list[np.ndarray] = []
+        left = min(max_bites, MAX_BITES_PER_CALL)
+        while idx.shape[0] and left >= 1:
+            if idx.shape[0] > left:
+                idx = idx[: int(left)]
+            ids, bitten = self._bite_once(ilk_name, idx, kpr, now)
+            if ids.shape[0] == 0:
+                break
+            started.append(ids)
+            left -= ids.shape[0]
+            idx = bitten  # a bitten vault that is still unsafe is bitten again
+        if not started:
             return np.zeros(0, dtype=np.int64)
+        return np.concatenate(started)
+
+    def _bite_once(
+        self, ilk_name: str, idx: np.ndarray, kpr: str, now: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One bite on each unsafe vault of ``idx`` (distinct, in order).
+
+        Returns:
+            The auction ids started and the vaults bitten.
+        """
+        params = self.ilks[ilk_name]
+        ilk = self.vat.ilks[ilk_name]
+        empty = np.zeros(0, dtype=np.int64)
+        if idx.shape[0] == 0 or ilk.spot <= 0:
+            return empty, empty
         ink = ilk.ink[idx]
         art = ilk.art[idx]
         rate = ilk.rate
@@ -576,16 +630,16 @@ class Cat:
         cand = (ink * ilk.spot < art * rate) & (ink > 0)
         idx, ink, art = idx[cand], ink[cand], art[cand]
         if idx.shape[0] == 0:
-            return np.zeros(0, dtype=np.int64)
+            return empty, empty
         chop = params.chop
-        if self.version == "1.0":
+        if params.version == "1.0":
             dink = np.minimum(ink, params.lump)
             whole = dink >= ink
             dart = np.where(whole, art, np.minimum(art, dink * art / ink))
         else:
             idx, ink, art, dink, dart = self._bite_12(params, ilk.dust, rate, idx, ink, art)
             if idx.shape[0] == 0:
-                return np.zeros(0, dtype=np.int64)
+                return empty, empty
         due = self.vat.grab(ilk_name, idx, dink, dart, gem_to=params.flip.account, sin_to=VOW)
         self.vow.fess(float(due.sum()), now)
         tab = due * chop
@@ -594,7 +648,7 @@ class Cat:
         self.vat.log.add(
             "bite", ilk=ilk_name, vault=idx, auction=ids, actor=kpr, collateral=dink, dai=due
         )
-        return ids
+        return ids, idx
 
     def _bite_12(
         self,

@@ -72,6 +72,13 @@ def advisories(s: Scenario) -> list[str]:
         Messages, each starting with the field it is about.
     """
     out = []
+    for i, keeper in enumerate(s.keepers):
+        if (keeper.gas_bid_gwei is not None or keeper.gas is not None) and s.network is None:
+            field = "gas" if keeper.gas is not None else "gas_bid_gwei"
+            out.append(
+                f"keepers.{i}.{field}: without a network section there are no gas prices to "
+                "bid against: the bid is ignored and transactions cost nothing"
+            )
     for name, ilk in s.ilks.items():
         liq = ilk.liquidation
         if isinstance(liq, ClipLiquidation) and s.clock.tick > liq.tail:
@@ -114,21 +121,6 @@ def _check_names(s: Scenario) -> Problems:
                     f"unknown collateral {ilk.collateral!r} (defined: {', '.join(s.collateral)})",
                 )
             )
-    versions = {
-        i.liquidation.version for i in s.ilks.values() if isinstance(i.liquidation, FlipLiquidation)
-    }
-    if len(versions) > 1:
-        first = next(
-            n
-            for n, i in s.ilks.items()
-            if isinstance(i.liquidation, FlipLiquidation) and i.liquidation.version == "1.0"
-        )
-        problems.append(
-            (
-                ("ilks", first, "liquidation", "version"),
-                "all flip ilks share one Cat: use the same version (1.0 or 1.2) for all",
-            )
-        )
     if s.mkr is not None and "MKR" in s.collateral:
         problems.append((("collateral", "MKR"), "the name MKR is taken by the mkr section"))
     for name, coll in s.collateral.items():
@@ -236,6 +228,10 @@ def _check_keepers(s: Scenario) -> Problems:
                     ("keepers", i, "strategy", "kind"),
                     "lowball keepers bid in English auctions; no ilk uses engine: flip",
                 )
+            )
+        if keeper.gas_bid_gwei is not None and keeper.gas is not None:
+            problems.append(
+                (("keepers", i, "gas"), "give gas_bid_gwei (a fixed bid) or gas, not both")
             )
     return problems
 

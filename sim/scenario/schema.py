@@ -74,6 +74,8 @@ WALLET_MAX = 100.0
 GWEI_MAX = 1e6
 #: Most gas per call: 30 M gas, a whole mainnet block.
 GAS_PER_CALL_MAX = 30_000_000
+#: Most transactions one keeper lands per block: a 30 M gas block holds about a hundred.
+TX_PER_BLOCK_MAX = 100
 #: Longest duration [s]: 1 000 years (timestamps must stay below the year 9999).
 DURATION_MAX = 1000 * _YEAR_S
 #: Largest seed: 64 bits (a seed is written to manifests and read back exactly).
@@ -234,6 +236,7 @@ Pad = _float(ge=0, le=MULTIPLIER_MAX)
 #: Liquidation ratio: above 1.
 Mat = _float(gt=1, le=MAT_MAX)
 Wallet = _float(ge=0, le=WALLET_MAX)
+Premium = _float(ge=0, le=MULTIPLIER_MAX)
 Name = Annotated[
     str, Field(min_length=1, max_length=NAME_MAX_CHARS, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
 ]
@@ -664,6 +667,32 @@ KeeperStrategy = Annotated[
 ]
 
 
+class FixedGasBid(Strict):
+    """Every keeper of the group bids the same gas price every tick."""
+
+    kind: Literal["fixed"]
+    gwei: Gwei = Field(description="the bid [gwei]")
+
+
+class LognormalGasBid(Strict):
+    """Each keeper of the group draws its own fixed bid once (a spread of bot settings)."""
+
+    kind: Literal["lognormal"]
+    median: Gwei = Field(description="median bid over the group [gwei]")
+    sigma: Sigma = Field(description="standard deviation of the log of the bid")
+
+
+class MarketGasBid(Strict):
+    """Each tick the keeper bids the tick's gas price plus a premium, up to a cap."""
+
+    kind: Literal["market"]
+    premium: Premium = Field(0.1, description="bid over the tick's inclusion price, 0.1 = +10 %")
+    cap: Gwei = Field(description="the most the keeper ever bids [gwei]")
+
+
+GasBid = Annotated[FixedGasBid | LognormalGasBid | MarketGasBid, Field(discriminator="kind")]
+
+
 class KeeperSpec(Strict):
     """A group of identical keepers."""
 
@@ -672,7 +701,16 @@ class KeeperSpec(Strict):
     dai: AmountOrZero = Field(description="Dai capital per keeper [Dai]")
     strategy: KeeperStrategy = Field(default_factory=lambda: MarketKeeperStrategy())
     gas_bid_gwei: Gwei | None = Field(
-        None, description="gas bid [gwei]; none = always pays the tick's inclusion price"
+        None,
+        description="a fixed gas bid [gwei] (short for gas: {kind: fixed}); with neither, the "
+        "keeper always pays the tick's inclusion price",
+    )
+    gas: GasBid | None = Field(None, description="gas bidding strategy")
+    tx_per_block: Annotated[int, Field(ge=1, le=TX_PER_BLOCK_MAX)] | None = Field(
+        5,
+        description="most transactions the keeper lands per block, when the scenario has a "
+        "network section (5: an assumption for a bot that sends several per block); none = no "
+        "limit",
     )
     latency: Duration = Field(0.0, description="delay before the keeper sees an auction or price")
     flash: bool = Field(False, description="Dutch takes with flash liquidity (no Dai needed)")
@@ -723,6 +761,15 @@ class Network(Strict):
         Literal["bark", "take", "take_flash", "redo", "bite", "tend", "dent", "deal", "tick"],
         Annotated[int, Field(gt=0, le=GAS_PER_CALL_MAX)],
     ] = Field(default_factory=dict, description="gas used per call, overriding the defaults")
+    block_time: PosDuration = Field(
+        13.0, description="time between blocks (13 s: Ethereum in 2020; 12 s after the merge)"
+    )
+    inclusion_spread: Sigma = Field(
+        0.3,
+        description="standard deviation of the log of each block's inclusion price around the "
+        "tick's gas price: a bid near it lands in some blocks of the tick, not all or none "
+        "(0 = a single threshold)",
+    )
 
 
 class Record(Strict):
@@ -745,6 +792,16 @@ class Clock(Strict):
     start: Timestamp = Field(default_factory=lambda: dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
 
 
+class Schedule(Strict):
+    """The order in which agents act within a tick."""
+
+    order: Literal["interleaved", "borrowers_first", "keepers_first"] = Field(
+        "interleaved",
+        description="interleaved: borrower cohorts and keepers in a random order drawn each "
+        "tick (a top-up can lose the race to a bark); or all borrowers before (after) all keepers",
+    )
+
+
 class Scenario(Strict):
     """A whole scenario: the typed, frozen form of a scenario YAML file."""
 
@@ -763,6 +820,7 @@ class Scenario(Strict):
     mkr: Mkr | None = None
     dai: DaiMarketSpec | None = Field(None, description="Dai market; none = Dai stays at par")
     network: Network | None = None
+    schedule: Schedule = Field(default_factory=Schedule)
     record: Record = Field(default_factory=Record)
 
     #: The folder relative paths are resolved against (set by the loader, not in YAML).
