@@ -744,5 +744,66 @@ def report(folder: Path, out: Path | None) -> None:
     sys.exit(EXIT_OK)
 
 
+#: What ``cdpsim dashboard`` shows when given nothing.
+DEFAULT_DASHBOARD = Path("scenarios/eth_crash_liq2.yaml")
+
+
+@main.command()
+@click.argument("target", required=False, type=click.Path(path_type=Path))
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8765, show_default=True, help="TCP port."
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (127.0.0.1: this machine only; anyone who reaches another "
+    "address can run models on this machine).",
+)
+@_data_dir_option
+def dashboard(target: Path | None, port: int, host: str, data_dirs: tuple[Path, ...]) -> None:
+    """Serve an interactive dashboard in the browser (needs the dashboard extra).
+
+    TARGET is a scenario file, run live (its key parameters as controls; step, play, reset),
+    or a run, batch or sweep folder to explore. Default: scenarios/eth_crash_liq2.yaml.
+    Prints the address; Ctrl-C stops the server.
+    """
+    from sim.app import missing_extra
+
+    problem = missing_extra()
+    if problem is not None:
+        _err(f"cdpsim dashboard: {problem}")
+        sys.exit(EXIT_BAD_INPUT)
+    from sim.app.server import port_problem, serve, url
+    from sim.app.targets import TargetError, resolve
+
+    if target is None:
+        if not DEFAULT_DASHBOARD.is_file():
+            _err(
+                f"cdpsim dashboard: no {DEFAULT_DASHBOARD} here; give a scenario file or a run, "
+                "batch or sweep folder"
+            )
+            sys.exit(EXIT_BAD_INPUT)
+        target = DEFAULT_DASHBOARD
+    try:
+        resolved = resolve(target, data_dirs)
+        if resolved.kind == "scenario":
+            _warn(target, resolved.scenario())
+    except TargetError as exc:
+        _err(str(exc))
+        sys.exit(EXIT_BAD_INPUT)
+    except ScenarioError as exc:
+        _err(str(exc))
+        sys.exit(EXIT_BAD_INPUT)
+    busy = port_problem(host, port)
+    if busy is not None:
+        _err(f"cdpsim dashboard: {busy}")
+        sys.exit(EXIT_BAD_INPUT)
+    _out(f"cdpsim dashboard of {target} ({resolved.kind}) at {url(host, port)} (Ctrl-C stops it)")
+    with contextlib.suppress(KeyboardInterrupt):
+        serve(target, host=host, port=port, data_dirs=data_dirs)
+    sys.exit(EXIT_OK)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

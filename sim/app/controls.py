@@ -1,0 +1,341 @@
+"""The live run's controls: the scenario fields the dashboard lets you turn, as overrides.
+
+A :class:`Control` names one field by its data path (``ilks.ETH-A.mat``), shows it in a unit fit
+for a knob (hours for the crash's length, minutes for ``tail``) and writes it back as a
+``path=value`` override, the same text ``cdpsim run --set`` takes. :func:`apply` turns the
+controls' values into a scenario with :func:`sim.scenario.with_overrides`, so every value is
+validated as a ``--set`` is, and a bad one is a :class:`~sim.scenario.ScenarioError` with the
+override to blame, for the page to show. No solara here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sim.scenario import (
+    ClipLiquidation,
+    FixedGasBid,
+    LognormalGasBid,
+    MarketGasBid,
+    Scenario,
+    ScriptedPrice,
+    with_overrides,
+)
+
+#: Keeper groups that get their own capital and gas controls (the first ones of the scenario).
+MAX_KEEPER_GROUPS = 3
+#: Seconds per unit of the duration controls.
+HOUR, MINUTE = 3600.0, 60.0
+#: The unit letter a duration override is written in, by seconds per unit.
+DURATION_SUFFIX = {HOUR: "h", MINUTE: "m"}
+
+Value = float | int | None
+Widget = Literal["slider", "number", "integer"]
+
+
+@dataclass(frozen=True)
+class Control:
+    """One knob of the live run: a scenario field in a display unit.
+
+    Attributes:
+        key: unique within the page (``mat``, ``keeper_dai_0``).
+        label: what the page shows, with the unit in brackets.
+        path: the scenario data path the value is written to (``ilks.ETH-A.mat``).
+        widget: ``slider`` (bounded, ``lo``–``hi`` by ``step``), ``number`` (a float typed in;
+            the scenario's bounds check it) or ``integer``.
+        value: the scenario's value in the display unit (``None``: the field is unset).
+        lo: the slider's lower end, in the display unit.
+        hi: the slider's upper end.
+        step: the slider's step.
+        seconds: for a duration, seconds per display unit (3600 for hours); 0 otherwise.
+        optional: an empty value is allowed and means the field is unset (``null``).
+        help: one sentence: what the field does.
+        clear: the path set to ``null`` for an empty value (default ``path``; the section
+            holding the field when the field alone cannot be unset).
+    """
+
+    key: str
+    label: str
+    path: str
+    widget: Widget
+    value: Value
+    lo: float = 0.0
+    hi: float = 1.0
+    step: float = 0.01
+    seconds: float = 0.0
+    optional: bool = False
+    help: str = ""
+    clear: str = ""
+
+    def override(self, value: Value) -> str:
+        """The ``path=value`` override that sets ``value`` (in the display unit)."""
+        if value is None:
+            return f"{self.clear or self.path}=null"
+        if self.seconds:
+            return f"{self.path}={float(value):g}{DURATION_SUFFIX[self.seconds]}"
+        if self.widget == "integer":
+            return f"{self.path}={int(value)}"
+        return f"{self.path}={float(value)!r}"
+
+    def read(self, scenario: Scenario) -> Value:
+        """This control's value in ``scenario`` (in the display unit)."""
+        raw = field_value(scenario, self.path)
+        if raw is None:
+            return None
+        if self.seconds:
+            return float(raw) / self.seconds
+        return int(raw) if self.widget == "integer" else float(raw)
+
+
+def field_value(scenario: Scenario, path: str) -> Any:
+    """The value at a data path of a scenario (``keepers.0.dai``), ``None`` where unset."""
+    node: Any = scenario
+    for part in path.split("."):
+        if node is None:
+            return None
+        if isinstance(node, Mapping):
+            node = node.get(part)
+        elif isinstance(node, list | tuple):
+            node = node[int(part)] if int(part) < len(node) else None
+        else:
+            node = getattr(node, part, None)
+    return node
+
+
+def _slider(
+    key: str,
+    label: str,
+    path: str,
+    value: float,
+    lo: float,
+    hi: float,
+    step: float,
+    *,
+    seconds: float = 0.0,
+    help: str = "",
+) -> Control:
+    """A slider whose range is widened to hold the scenario's value."""
+    return Control(
+        key,
+        label,
+        path,
+        "slider",
+        value,
+        lo=min(lo, value),
+        hi=max(hi, value),
+        step=step,
+        seconds=seconds,
+        help=help,
+    )
+
+
+def controls_for(scenario: Scenario) -> list[Control]:
+    """The controls of a scenario's live run, each holding the scenario's value.
+
+    The first ilk's crash (a ``scripted`` price with a ``crash``), ``mat``, ``chop`` and, under
+    Liquidations 2.0, ``buf``, ``tail`` and ``cusp``; its collateral's market depth; each of the
+    first :data:`MAX_KEEPER_GROUPS` keeper groups' capital and, when the scenario has a
+    ``network`` section (without one gas bids are ignored), gas bid; the seed.
+    """
+    ilk_name, ilk = next(iter(scenario.ilks.items()))
+    asset = ilk.collateral
+    collateral = scenario.collateral[asset]
+    out: list[Control] = []
+    price = collateral.price
+    if isinstance(price, ScriptedPrice) and price.crash is not None:
+        base = f"collateral.{asset}.price.crash"
+        out.append(
+            _slider(
+                "crash_depth",
+                f"{asset} crash depth [fraction lost]",
+                f"{base}.depth",
+                price.crash.depth,
+                0.05,
+                0.95,
+                0.01,
+                help="0.5 = the price halves",
+            )
+        )
+        out.append(
+            _slider(
+                "crash_over",
+                f"{asset} crash length [h] (shorter = faster)",
+                f"{base}.over",
+                price.crash.over / HOUR,
+                0.5,
+                72.0,
+                0.5,
+                seconds=HOUR,
+                help="how long the fall lasts",
+            )
+        )
+    prefix = f"ilks.{ilk_name}"
+    out.append(
+        _slider(
+            "mat",
+            f"{ilk_name} liquidation ratio mat [-]",
+            f"{prefix}.mat",
+            ilk.mat,
+            1.05,
+            3.0,
+            0.01,
+            help="a vault is unsafe below this collateral ratio (at the OSM price)",
+        )
+    )
+    liq = ilk.liquidation
+    out.append(
+        _slider(
+            "chop",
+            f"{ilk_name} liquidation penalty chop [fraction]",
+            f"{prefix}.liquidation.chop",
+            liq.chop,
+            0.0,
+            0.5,
+            0.01,
+            help="added to the debt an auction must raise",
+        )
+    )
+    if isinstance(liq, ClipLiquidation):
+        out += [
+            _slider(
+                "buf",
+                f"{ilk_name} auction start buf [× OSM price]",
+                f"{prefix}.liquidation.buf",
+                liq.buf,
+                1.0,
+                2.0,
+                0.01,
+                help="a Dutch auction starts at buf × the OSM price",
+            ),
+            _slider(
+                "tail",
+                f"{ilk_name} auction reset after tail [min]",
+                f"{prefix}.liquidation.tail",
+                liq.tail / MINUTE,
+                5.0,
+                600.0,
+                5.0,
+                seconds=MINUTE,
+                help="an auction older than this needs a reset (redo)",
+            ),
+            _slider(
+                "cusp",
+                f"{ilk_name} auction reset below cusp [fraction of top]",
+                f"{prefix}.liquidation.cusp",
+                liq.cusp,
+                0.05,
+                0.95,
+                0.01,
+                help="an auction whose price fell below cusp × its start needs a reset",
+            ),
+        ]
+    market = collateral.market
+    if market is not None and market.pool_usd is not None:
+        out.append(
+            Control(
+                "market_depth",
+                f"{asset} market: pool reserve [USD]",
+                f"collateral.{asset}.market.pool_usd",
+                "number",
+                market.pool_usd,
+                help="a constant-product pool with this USD reserve",
+            )
+        )
+    else:
+        out.append(
+            Control(
+                "market_depth",
+                f"{asset} market depth [USD per 2 % move]",
+                f"collateral.{asset}.market.depth_usd_2pct",
+                "number",
+                None if market is None else market.depth_usd_2pct,
+                optional=True,
+                help="USD sold that move the price 2 %; empty: an infinitely deep market",
+                clear=f"collateral.{asset}.market",
+            )
+        )
+    for i, keeper in enumerate(scenario.keepers[:MAX_KEEPER_GROUPS]):
+        out.append(
+            Control(
+                f"keeper_dai_{i}",
+                f"keepers '{keeper.name}': capital [Dai each]",
+                f"keepers.{i}.dai",
+                "number",
+                keeper.dai,
+                help=f"Dai each of the {keeper.count} keeper(s) of the group holds",
+            )
+        )
+        if scenario.network is not None:
+            out.append(_gas_control(i, keeper.name, keeper.gas, keeper.gas_bid_gwei))
+    out.append(
+        Control("seed", "seed", "seed", "integer", scenario.seed, help="the run's random seed")
+    )
+    return out
+
+
+def _gas_control(i: int, name: str, gas: Any, fixed: float | None) -> Control:
+    """A keeper group's gas bid: the field its bidding strategy reads."""
+    key, label = f"keeper_gas_{i}", f"keepers '{name}': "
+    if isinstance(gas, FixedGasBid):
+        return Control(key, label + "gas bid [gwei]", f"keepers.{i}.gas.gwei", "number", gas.gwei)
+    if isinstance(gas, LognormalGasBid):
+        return Control(
+            key, label + "median gas bid [gwei]", f"keepers.{i}.gas.median", "number", gas.median
+        )
+    if isinstance(gas, MarketGasBid):
+        return Control(key, label + "gas bid cap [gwei]", f"keepers.{i}.gas.cap", "number", gas.cap)
+    return Control(
+        key,
+        label + "gas bid [gwei]",
+        f"keepers.{i}.gas_bid_gwei",
+        "number",
+        fixed,
+        optional=True,
+        help="empty: the keeper pays the tick's inclusion price",
+    )
+
+
+def overrides(controls: list[Control], values: Mapping[str, Value], base: Scenario) -> list[str]:
+    """The overrides that turn ``base`` into the scenario the values describe.
+
+    Only the controls whose value differs from ``base`` give an override, so the messages of a
+    bad value name that control's field alone.
+    """
+    out = []
+    for control in controls:
+        if control.key not in values:
+            continue
+        value = values[control.key]
+        if value != control.read(base):
+            out.append(control.override(value))
+    return out
+
+
+def apply(controls: list[Control], values: Mapping[str, Value], base: Scenario) -> Scenario:
+    """The scenario the controls' values describe, validated.
+
+    Raises:
+        ScenarioError: a value the scenario refuses (the message blames its override).
+    """
+    changes = overrides(controls, values, base)
+    return with_overrides(base, changes) if changes else base
+
+
+def values_of(controls: list[Control], scenario: Scenario) -> dict[str, Value]:
+    """Every control's value in ``scenario`` (what a model built from it was given)."""
+    return {c.key: c.read(scenario) for c in controls}
+
+
+def shown(control: Control, value: Value) -> str:
+    """A value as the page writes it (``1.45``, ``24 h``, ``5,000,000``, ``unset``)."""
+    if value is None:
+        return "unset"
+    if control.seconds:
+        return f"{value:g} {DURATION_SUFFIX[control.seconds]}"
+    if control.widget == "integer":
+        return str(int(value))
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:g}"

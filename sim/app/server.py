@@ -1,0 +1,87 @@
+"""Serving the dashboard: Solara's web app under uvicorn, on one address, until stopped.
+
+Settings that matter on a machine without internet access and for a local tool: the page's
+JavaScript and fonts come from the ``solara-assets`` package (no CDN), Solara's usage
+telemetry is off, the "runs on Solara" banner is hidden, production mode (no tracebacks in the
+page), and the state of a closed browser tab (its model) is dropped after
+:data:`CLOSED_TAB_KEPT` instead of Solara's 24 hours.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Sequence
+from pathlib import Path
+
+from sim.app import APP_MODULE, DATA_DIRS_ENV, TARGET_ENV
+
+#: How long the state of a closed tab is kept, for a reload to find it (Solara's syntax).
+CLOSED_TAB_KEPT = "2m"
+#: Solara's settings, as environment variables read when solara is first imported.
+SOLARA_ENV = {
+    "SOLARA_APP": APP_MODULE,
+    "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+    "SOLARA_THEME_SHOW_BANNER": "False",
+    "SOLARA_THEME_TITLE": "cdpsim dashboard",
+    "SOLARA_KERNEL_CULL_TIMEOUT": CLOSED_TAB_KEPT,
+    "SOLARA_MODE": "production",
+}
+
+
+def url(host: str, port: int) -> str:
+    """The page's address (IPv6 addresses in brackets)."""
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/"
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why the server could not listen on ``host:port`` (in use, no such address), or ``None``."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        return f"cannot listen on {host}: {exc.strerror or exc}"
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --port"
+    return None
+
+
+def serve(
+    target: str | Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    data_dirs: Sequence[str | Path] = (),
+) -> None:
+    """Serve the dashboard of ``target`` until interrupted (Ctrl-C or SIGTERM).
+
+    Args:
+        target: a scenario file or a run, batch or sweep folder (checked by the caller with
+            :func:`sim.app.targets.resolve`).
+        host: the address to listen on.
+        port: the TCP port.
+        data_dirs: extra folders a scenario's data files may come from.
+    """
+    os.environ[TARGET_ENV] = str(Path(target).resolve())
+    os.environ[DATA_DIRS_ENV] = os.pathsep.join(str(Path(d).resolve()) for d in data_dirs)
+    os.environ.update(SOLARA_ENV)
+    os.environ["SERVER_NAME"], os.environ["SERVER_PORT"] = host, str(port)
+
+    import uvicorn
+    from solara.server import settings
+
+    settings.main.mode = "production"
+    settings.theme.show_banner = False
+    settings.telemetry.mixpanel_enable = False
+    uvicorn.run(
+        "solara.server.starlette:app",
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+    )

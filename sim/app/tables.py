@@ -1,0 +1,128 @@
+"""The runs table of a batch or sweep as the page shows it.
+
+Filtered, trimmed to a few columns, numbers rounded for reading. No solara here.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from sim.metrics import KPI_BY_NAME, format_kpis
+
+#: Columns shown first, when the table has them.
+ID_COLUMNS = ("run_id", "scenario", "seed", "status")
+#: KPI columns shown by default, when the table has them.
+DEFAULT_KPIS = (
+    "bad_debt_max",
+    "liquidated_debt",
+    "vaults_liquidated",
+    "auctions",
+    "auctions_zero_bid",
+    "keeper_profit",
+)
+#: Statuses a run can have, for the status filter (``all``: no filter).
+STATUSES = ("all", "ok", "failed", "interrupted")
+#: Integers above this lose digits as JavaScript numbers; the table shows them as text.
+JS_SAFE_INTEGER = 2**53
+#: Rows the table shows per page.
+ROWS_PER_PAGE = 15
+#: KPIs per row of the KPI table.
+KPIS_PER_ROW = 3
+
+
+class FilterError(ValueError):
+    """A filter expression pandas cannot evaluate on the runs table (a one-line message)."""
+
+
+def filter_runs(runs: pd.DataFrame, query: str = "", status: str = "all") -> pd.DataFrame:
+    """The runs matching a status and a pandas query.
+
+    Args:
+        runs: the batch's runs table (``runs.parquet``).
+        query: a :meth:`pandas.DataFrame.query` expression over its columns, e.g.
+            ``bad_debt_max > 1e6 and seed != 3`` (empty: no filter).
+        status: one of :data:`STATUSES`.
+
+    Raises:
+        FilterError: the expression is not valid or names a column the table lacks.
+    """
+    out = runs
+    if status != "all" and "status" in out.columns:
+        out = out[out["status"].astype(str) == status]
+    if query.strip():
+        try:
+            result = out.query(query, engine="python")
+        except Exception as exc:  # pandas raises many kinds for a bad expression
+            raise FilterError(f"filter {query!r}: {type(exc).__name__}: {exc}") from None
+        if not isinstance(result, pd.DataFrame):
+            raise FilterError(f"filter {query!r}: not a condition on the rows")
+        out = result
+    return out
+
+
+def kpi_columns(runs: pd.DataFrame) -> list[str]:
+    """The numeric columns of the runs table that are KPIs (not ids, seeds or times)."""
+    skip = {*ID_COLUMNS, "wall_time_s", "ticks"}
+    return [c for c in runs.columns if c not in skip and pd.api.types.is_numeric_dtype(runs[c])]
+
+
+def shown_columns(runs: pd.DataFrame, kpis: Sequence[str] | None = None) -> list[str]:
+    """The id columns and the chosen KPIs (default :data:`DEFAULT_KPIS`) the table has."""
+    wanted = DEFAULT_KPIS if kpis is None else kpis
+    return [c for c in (*ID_COLUMNS, *wanted) if c in runs.columns]
+
+
+def _cell(value: Any) -> Any:
+    """A JSON value for the browser: numbers rounded for reading, NaN as empty."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, float) and abs(value) >= 100:
+            return round(value)
+        if isinstance(value, float):
+            return float(f"{value:.4g}")
+        return int(value) if abs(value) < JS_SAFE_INTEGER else str(value)
+    if hasattr(value, "item"):  # a numpy scalar
+        return _cell(value.item())
+    return str(value)
+
+
+def table_items(runs: pd.DataFrame, columns: Sequence[str]) -> list[dict[str, Any]]:
+    """Rows as ``{column: value}`` mappings the browser's table can show and sort."""
+    return [
+        {c: _cell(v) for c, v in zip(columns, row, strict=True)}
+        for row in runs[list(columns)].itertuples(index=False, name=None)
+    ]
+
+
+def kpi_cells(summary: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(name, value, unit, definition) of each KPI, the value as ``cdpsim run`` prints it."""
+    out = []
+    for name, value in summary.items():
+        if isinstance(value, Mapping):  # per-keeper profits
+            continue
+        parts = format_kpis({name: value}).split()
+        unit = parts[2] if len(parts) > 2 else ""
+        definition = KPI_BY_NAME[name].definition if name in KPI_BY_NAME else ""
+        out.append((name, parts[1], unit, definition))
+    return out
+
+
+def kpi_table_html(summary: Mapping[str, Any], per_row: int = KPIS_PER_ROW) -> str:
+    """The KPIs as the rows of an HTML table, ``per_row`` to a row; definitions as tooltips."""
+    cells = [
+        f'<td class="kpi-name" title="{html.escape(d)}">{html.escape(n)}</td>'
+        f'<td class="kpi-value">{html.escape(v)}</td><td class="kpi-unit">{html.escape(u)}</td>'
+        for n, v, u, d in kpi_cells(summary)
+    ]
+    rows = ["".join(cells[k : k + per_row]) for k in range(0, len(cells), per_row)]
+    return "".join(f"<tr>{row}</tr>" for row in rows)

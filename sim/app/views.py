@@ -1,0 +1,468 @@
+"""The dashboard's Solara components: the live run, and the run, batch and sweep folders.
+
+Every figure comes from :mod:`sim.plots` (through :func:`sim.app.render.png`), every table from
+the folder readers of :mod:`sim.plots.folders`, every scenario change from
+:mod:`sim.app.controls`; the components only arrange them and pass clicks on. Elements the
+browser tests look for carry a ``cdpsim-…`` CSS class.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import solara
+import solara.lab
+from matplotlib.figure import Figure as MplFigure
+
+from sim.app.controls import Control, Value, shown
+from sim.app.live import MAX_EVERY, Frame, LiveSession
+from sim.app.render import png
+from sim.app.tables import (
+    ROWS_PER_PAGE,
+    STATUSES,
+    FilterError,
+    filter_runs,
+    kpi_columns,
+    kpi_table_html,
+    shown_columns,
+    table_items,
+)
+from sim.app.targets import Target, TargetError, scenario_of_run
+from sim.experiments.store import BatchFolder
+from sim.plots import figures_for, load_folder
+from sim.plots.ensemble import SUMMARY_ONLY_NOTE
+from sim.plots.figures import available_kinds
+from sim.plots.folders import BatchData, FolderError, RunData, SweepData
+from sim.plots.sweep import SweepPlotError, stat_column
+from sim.scenario import Scenario, ScenarioError
+
+#: Statistics the sweep view offers (those the sweep's table has).
+SWEEP_STATS = ("mean", "p50", "p95", "std", "var95", "var99", "es95", "lar95")
+#: The page's own look (the figures bring theirs).
+CSS = """
+.cdpsim-label { font-size: 0.85rem; font-weight: 500; margin-top: 6px; }
+.cdpsim-changed { color: #d55e00; }
+.cdpsim-help { font-size: 0.75rem; color: #666; }
+.cdpsim-status { font-size: 0.95rem; }
+.cdpsim-title { font-weight: 400; margin: 4px 0 8px 0; }
+.cdpsim-kpis { font-size: 0.8rem; border-collapse: collapse; }
+.cdpsim-kpis td { padding: 1px 6px; }
+.cdpsim-kpis .kpi-name { font-family: monospace; cursor: help; }
+.cdpsim-kpis .kpi-value { text-align: right; font-family: monospace; }
+.cdpsim-kpis .kpi-unit { color: #666; padding-right: 24px; }
+.cdpsim-figure img, img.cdpsim-figure { max-width: 100%; height: auto; }
+"""
+
+
+@dataclass(frozen=True)
+class LiveRequest:
+    """A live run asked for from a folder view: the scenario, the seed and where it came from."""
+
+    scenario: Scenario
+    seed: int
+    source: str
+
+
+# ---------------------------------------------------------------------------------------- live
+
+
+@solara.component
+def KpiTable(summary: Mapping[str, float], title: str) -> None:
+    """The KPIs with their units (definitions on hover), a few to a row."""
+    with solara.Card(title):
+        solara.HTML(tag="table", unsafe_innerHTML=kpi_table_html(summary), classes=["cdpsim-kpis"])
+
+
+@solara.component
+def ControlInput(control: Control, value: Value, applied: Value, on_value: Callable) -> None:
+    """One control: its label (marked when it differs from the model's value) and its input."""
+    changed = applied is not None or value is not None
+    changed = changed and value != applied
+    mark = " • changed, Reset applies it" if changed else ""
+    if control.widget == "slider":
+        solara.Text(
+            f"{control.label}: {shown(control, value)}{mark}",
+            classes=["cdpsim-label", "cdpsim-changed" if changed else ""],
+        )
+        solara.SliderFloat(
+            "",
+            value=float(value if value is not None else control.lo),
+            min=control.lo,
+            max=control.hi,
+            step=control.step,
+            on_value=on_value,
+            thumb_label=False,
+        )
+    elif control.widget == "integer":
+        solara.InputInt(
+            control.label + mark, value=int(value or 0), on_value=on_value, continuous_update=False
+        )
+    else:
+        solara.InputFloat(
+            control.label + mark,
+            value=value,
+            on_value=on_value,
+            optional=control.optional,
+            clearable=control.optional,
+            continuous_update=False,
+        )
+    if control.help:
+        solara.Text(control.help, classes=["cdpsim-help"])
+
+
+def _status(frame: Frame) -> str:
+    """``eth_crash_liq2 · 3,000 vaults · seed 7 · tick 12 / 2880 · 2021-05-19 00:12 UTC``."""
+    return (
+        f"{frame.name} · {frame.vaults:,} vaults · seed {frame.seed} · "
+        f"tick {frame.tick} / {frame.n_ticks} · {frame.time}"
+    )
+
+
+def _built_with(controls: list[Control], values: Mapping[str, Value]) -> str:
+    """The model's control values, as the page lists them."""
+    return " · ".join(
+        f"{c.key} = {shown(c, values.get(c.key))}" for c in controls if c.key in values
+    )
+
+
+@solara.component
+def LiveView(scenario: Scenario, values: Mapping[str, Value] | None = None) -> None:
+    """A live run of ``scenario``: controls, step / play / reset, the dashboard and the KPIs.
+
+    Args:
+        scenario: the scenario the controls start from.
+        values: control values for the first model instead of the scenario's (e.g. a seed).
+    """
+    frame = solara.use_reactive(None)
+
+    def make_session() -> LiveSession:
+        return LiveSession(scenario, frame.set, values)
+
+    session: LiveSession = solara.use_memo(make_session, [])
+    pending = solara.use_reactive(dict(session.initial_values))
+    solara.use_thread(session.run, dependencies=[], intrusive_cancel=False)
+    current: Frame | None = frame.value
+    applied = dict(current.values) if current is not None else {}
+
+    def set_value(key: str) -> Callable[[Value], None]:
+        return lambda v: pending.set({**pending.value, key: v})
+
+    with solara.Columns([1, 3]):
+        with solara.Column():
+            with solara.Card("Run"):
+                if current is None:
+                    solara.Text("building the model…", classes=["cdpsim-status"])
+                else:
+                    solara.Text(_status(current), classes=["cdpsim-status"])
+                    solara.ProgressLinear(value=100 * current.tick / max(current.n_ticks, 1))
+                playing = current is not None and current.playing
+                done = current is None or current.finished
+                with solara.Row():
+                    solara.Button(
+                        "Reset",
+                        color="primary",
+                        on_click=lambda: session.reset(pending.value),
+                        classes=["cdpsim-reset"],
+                    )
+                    solara.Button(
+                        "Pause" if playing else "Play",
+                        color="primary",
+                        on_click=session.pause if playing else session.play,
+                        disabled=done and not playing,
+                        classes=["cdpsim-play"],
+                    )
+                    solara.Button(
+                        "Step",
+                        color="primary",
+                        on_click=session.step,
+                        disabled=playing or done,
+                        classes=["cdpsim-step"],
+                    )
+                every = current.every if current is not None else 1
+                top = max(1, min(MAX_EVERY, current.n_ticks if current is not None else 1))
+                solara.Text(
+                    f"render every {every} tick(s) (also the length of a Step)",
+                    classes=["cdpsim-label"],
+                )
+                solara.SliderInt(
+                    "",
+                    value=min(every, top),
+                    min=1,
+                    max=top,
+                    on_value=session.render_every,
+                    thumb_label=False,
+                )
+                solara.Text(
+                    "Reset rebuilds the model from the parameters' current values.",
+                    classes=["cdpsim-help"],
+                )
+            with solara.Card("Scenario parameters"):
+                for control in session.controls:
+                    ControlInput(
+                        control,
+                        pending.value.get(control.key),
+                        applied.get(control.key),
+                        set_value(control.key),
+                    ).key(control.key)
+                if session.base.network is None and session.base.keepers:
+                    solara.Text(
+                        "No gas bid controls: the scenario has no network section, so every "
+                        "transaction lands and gas bids are ignored.",
+                        classes=["cdpsim-help"],
+                    )
+        with solara.Column():
+            if current is not None:
+                for message in current.errors:
+                    solara.Error(message, classes=["cdpsim-error"])
+                if current.failed:
+                    solara.Error(f"the run stopped at {current.failed}", classes=["cdpsim-error"])
+                solara.Text(
+                    "model built with: " + _built_with(session.controls, current.values),
+                    classes=["cdpsim-built", "cdpsim-help"],
+                )
+                KpiTable(current.kpis, "KPIs so far")
+                if current.png:
+                    solara.Image(current.png, classes=["cdpsim-figure", "cdpsim-live-figure"])
+
+
+# ---------------------------------------------------------------------------------------- folders
+
+
+@solara.component
+def Figure(draw: Callable[[], MplFigure], key: str, classes: list[str] | None = None) -> None:
+    """A :mod:`sim.plots` figure as an image, drawn once per ``key`` (or why it cannot be)."""
+
+    def make() -> tuple[bytes, str]:
+        try:
+            return png(draw), ""
+        except (FolderError, SweepPlotError) as exc:
+            return b"", str(exc)
+
+    picture, problem = solara.use_memo(make, [key])
+    if problem:
+        solara.Info(problem, classes=["cdpsim-error"])
+        return
+    solara.Image(picture, classes=["cdpsim-figure", *(classes or [])])
+
+
+@solara.component
+def RunPanel(folder: Path, on_live: Callable[[LiveRequest], None]) -> None:
+    """One run folder: its crash dashboard, its KPIs and a button to run it again live."""
+    error = solara.use_reactive("")
+    try:
+        run = load_folder(folder)
+    except FolderError as exc:
+        solara.Error(str(exc))
+        return
+    assert isinstance(run, RunData)
+
+    def go_live() -> None:
+        try:
+            scenario, seed = scenario_of_run(folder)
+        except (ScenarioError, TargetError) as exc:
+            error.set(f"cannot run {run.label} live: {exc}")
+            return
+        on_live(LiveRequest(scenario, seed, str(folder)))
+
+    with solara.Row():
+        solara.Text(f"Run {run.label} · status {run.manifest.get('status', '?')}")
+        solara.Button("Run it live", color="primary", on_click=go_live, classes=["cdpsim-live"])
+    if error.value:
+        solara.Error(error.value)
+    if run.summary:
+        KpiTable(run.summary, "KPIs")
+    Figure(
+        lambda: figures_for(run, "dashboard")[0].figure,
+        key=f"run:{folder}",
+        classes=["cdpsim-run-figure"],
+    )
+
+
+@solara.component
+def RunsTable(batch: BatchData, on_pick: Callable[[str], None]) -> None:
+    """The runs table: a status filter, a pandas query, sortable columns; a click picks a run."""
+    query = solara.use_reactive("")
+    status = solara.use_reactive("all")
+    kpis = solara.use_reactive(shown_columns(batch.runs)[4:])
+    try:
+        rows = filter_runs(batch.runs, query.value, status.value)
+        problem = ""
+    except FilterError as exc:
+        rows, problem = batch.runs.iloc[0:0], str(exc)
+    with solara.Row():
+        solara.Select("status", values=list(STATUSES), value=status)
+        solara.InputText(
+            "filter (a pandas query, e.g. bad_debt_max > 1e6)",
+            value=query,
+            continuous_update=False,
+            classes=["cdpsim-filter"],
+        )
+    solara.SelectMultiple("KPI columns", values=kpis, all_values=kpi_columns(batch.runs))
+    if problem:
+        solara.Error(problem, classes=["cdpsim-error"])
+    columns = shown_columns(batch.runs, kpis.value)
+    solara.Text(
+        f"{len(rows)} of {len(batch.runs)} runs · click a row for its dashboard",
+        classes=["cdpsim-help", "cdpsim-count"],
+    )
+    table = solara.v.DataTable(
+        headers=[{"text": c, "value": c} for c in columns],
+        items=table_items(rows, columns),
+        item_key="run_id",
+        items_per_page=ROWS_PER_PAGE,
+        dense=True,
+        class_="cdpsim-runs",
+    )
+    solara.v.use_event(table, "click:row", lambda _w, _e, item: on_pick(str(item["run_id"])))
+
+
+@solara.component
+def BatchView(target: Target, on_live: Callable[[LiveRequest], None]) -> None:
+    """A batch folder: the fan chart, the runs table and the picked run's dashboard."""
+    data = solara.use_memo(lambda: load_folder(target.path), [str(target.path)])
+    assert isinstance(data, BatchData)
+    tab = solara.use_reactive(0)
+    picked = solara.use_reactive("")
+
+    def pick(run_id: str) -> None:
+        picked.set(run_id)
+        tab.set(2)
+
+    with solara.lab.Tabs(value=tab):
+        with solara.lab.Tab("Ensemble"):
+            if not data.kept_full:
+                solara.Info(SUMMARY_ONLY_NOTE)
+            Figure(
+                lambda: figures_for(data, "fan")[0].figure,
+                key=f"fan:{target.path}",
+                classes=["cdpsim-fan"],
+            )
+        with solara.lab.Tab("Runs"):
+            RunsTable(data, pick)
+        with solara.lab.Tab(f"Run {picked.value}" if picked.value else "Run"):
+            if picked.value:
+                folder = BatchFolder(target.path).run_folder(picked.value)
+                RunPanel(folder, on_live).key(str(folder))
+            else:
+                solara.Info("Pick a run in the Runs tab.")
+
+
+def _stats(sweep: SweepData, kpi: str) -> list[str]:
+    """The statistics of a KPI the sweep's points table has."""
+    found = []
+    for stat in SWEEP_STATS:
+        try:
+            stat_column(sweep.points, kpi, stat)
+        except SweepPlotError:
+            continue
+        found.append(stat)
+    return found
+
+
+@solara.component
+def SweepView(target: Target, on_live: Callable[[LiveRequest], None]) -> None:
+    """A sweep folder: a heatmap of a KPI over two parameters, the indices, the runs."""
+    data = solara.use_memo(lambda: load_folder(target.path), [str(target.path)])
+    assert isinstance(data, SweepData)
+    kinds = available_kinds(data)
+    names = data.parameter_names
+    kpi = solara.use_reactive(data.kpis[0] if data.kpis else "")
+    stat = solara.use_reactive("mean")
+    x = solara.use_reactive(names[0] if names else "")
+    y = solara.use_reactive(names[1] if len(names) > 1 else "")
+    tab = solara.use_reactive(0)
+    picked = solara.use_reactive("")
+    sensitivity = [k for k in ("sobol", "morris") if k in kinds]
+
+    def pick(run_id: str) -> None:
+        picked.set(run_id)
+        tab.set(2 + bool(sensitivity))
+
+    with solara.lab.Tabs(value=tab):
+        with solara.lab.Tab("Heatmap" if "heatmap" in kinds else "KPI over a parameter"):
+            with solara.Row():
+                solara.Select("KPI", values=data.kpis, value=kpi)
+                solara.Select("statistic", values=_stats(data, kpi.value) or ["mean"], value=stat)
+                solara.Select("x", values=names, value=x)
+                if "heatmap" in kinds:
+                    solara.Select("y", values=names, value=y)
+            view = "heatmap" if "heatmap" in kinds else "line"
+            params = [x.value, y.value] if view == "heatmap" else [x.value]
+            Figure(
+                lambda: (
+                    figures_for(data, view, kpi=kpi.value, stat=stat.value, params=params)[0].figure
+                ),
+                key=f"{view}:{target.path}:{kpi.value}:{stat.value}:{params}",
+                classes=["cdpsim-heatmap"],
+            )
+        if sensitivity:
+            with solara.lab.Tab("Sensitivity"):
+                Figure(
+                    lambda: figures_for(data, sensitivity[0])[0].figure,
+                    key=f"{sensitivity[0]}:{target.path}",
+                    classes=["cdpsim-sensitivity"],
+                )
+        with solara.lab.Tab("Runs"):
+            RunsTable(data, pick)
+        with solara.lab.Tab(f"Run {picked.value}" if picked.value else "Run"):
+            if picked.value:
+                folder = BatchFolder(target.path).run_folder(picked.value)
+                RunPanel(folder, on_live).key(str(folder))
+            else:
+                solara.Info("Pick a run in the Runs tab.")
+
+
+# ---------------------------------------------------------------------------------------- page
+
+
+@solara.component
+def ScenarioLive(target: Target) -> None:
+    """The live run of a scenario file (or why the file is refused)."""
+    loaded = solara.use_memo(lambda: _load(target), [str(target.path)])
+    if isinstance(loaded, str):
+        solara.Error(loaded, classes=["cdpsim-error"])
+        return
+    LiveView(loaded)
+
+
+def _load(target: Target) -> Scenario | str:
+    try:
+        return target.scenario()
+    except ScenarioError as exc:
+        return str(exc)
+
+
+@solara.component
+def Dashboard(target: Target | None, problem: str = "") -> None:
+    """The page: the live run of a scenario, or a folder to explore (and runs from it, live)."""
+    live = solara.use_reactive(None)
+    solara.Style(CSS)
+    title = "cdpsim dashboard" + (f" — {target.path}" if target is not None else "")
+    solara.Title(title)
+    with solara.Column(style={"padding": "12px 20px"}):
+        solara.HTML(tag="h2", unsafe_innerHTML=html.escape(title), classes=["cdpsim-title"])
+        if target is None:
+            solara.Error(problem or "nothing to show")
+            return
+        request: LiveRequest | None = live.value
+        if request is not None:
+            with solara.Row():
+                solara.Button(
+                    f"← back to {target.path}",
+                    on_click=lambda: live.set(None),
+                    classes=["cdpsim-back"],
+                )
+                solara.Text(f"live run of {request.source}")
+            LiveView(request.scenario, {"seed": request.seed}).key(f"live:{request.source}")
+            return
+        if target.kind == "scenario":
+            ScenarioLive(target).key(f"live:{target.path}")
+        elif target.kind == "run":
+            RunPanel(target.path, live.set)
+        elif target.kind == "sweep":
+            SweepView(target, live.set)
+        else:
+            BatchView(target, live.set)
