@@ -19,7 +19,14 @@ import sim
 from sim.app import INSTALL_HINT, missing_extra
 from sim.app.controls import Control, apply, controls_for, overrides, values_of
 from sim.app.live import Frame, LiveSession, default_every
-from sim.app.tables import FilterError, filter_runs, kpi_cells, shown_columns, table_items
+from sim.app.tables import (
+    FilterError,
+    filter_runs,
+    headers,
+    kpi_cells,
+    shown_columns,
+    table_items,
+)
 from sim.app.targets import TargetError, resolve, scenario_of_run
 from sim.scenario import ScenarioError, load_scenario
 from tests.conftest import SCENARIOS, SMALL
@@ -259,6 +266,10 @@ def test_runs_filter_and_items():
     items = table_items(runs, columns)
     assert items[0]["bad_debt_max"] == 0.0 and items[1]["bad_debt_max"] is None
     assert items[2]["bad_debt_max"] == 1_500_000 and items[2]["seed"] == str(2**60)
+    heads, divisors = headers(runs, columns)
+    assert [h["text"] for h in heads][4:] == ["bad_debt_max [M Dai]", "auctions"]
+    assert divisors == {"bad_debt_max": 1e6}
+    assert table_items(runs, columns, divisors)[2]["bad_debt_max"] == 1.5
 
 
 def test_kpi_cells_print_as_the_cli_does():

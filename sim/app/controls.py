@@ -329,9 +329,9 @@ def values_of(controls: list[Control], scenario: Scenario) -> dict[str, Value]:
 
 
 def shown(control: Control, value: Value) -> str:
-    """A value as the page writes it (``1.45``, ``24 h``, ``5,000,000``, ``unset``)."""
+    """A value as the page writes it (``1.45``, ``24 h``, ``5,000,000``, ``none``)."""
     if value is None:
-        return "unset"
+        return "none"
     if control.seconds:
         return f"{value:g} {DURATION_SUFFIX[control.seconds]}"
     if control.widget == "integer":

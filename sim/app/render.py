@@ -19,18 +19,21 @@ PAGE_DPI = 85
 _DRAW = threading.Lock()
 
 
-def png(draw: Callable[[], Figure], dpi: int = PAGE_DPI) -> bytes:
+def png(draw: Callable[[], Figure], dpi: int = PAGE_DPI, *, tight: bool = False) -> bytes:
     """Draw a figure and encode it as PNG, holding the drawing lock.
 
     Args:
         draw: makes the figure (a :mod:`sim.plots` function with its tables bound).
         dpi: the resolution [dots per inch].
+        tight: crop or grow the picture to what is drawn (a label reaching past the figure's
+            edge is kept); off for the live dashboard, whose frames keep one size.
 
     Returns:
         The PNG file's bytes.
     """
+    extra = {"bbox_inches": "tight", "pad_inches": 0.1} if tight else {}
     with _DRAW:
         fig = draw()
         buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=dpi)
+        fig.savefig(buffer, format="png", dpi=dpi, **extra)
     return buffer.getvalue()

@@ -31,6 +31,9 @@ STATUSES = ("all", "ok", "failed", "interrupted")
 JS_SAFE_INTEGER = 2**53
 #: Rows the table shows per page.
 ROWS_PER_PAGE = 15
+#: KPI units shown in millions in the runs table when large.
+AMOUNT_UNITS = ("Dai", "USD", "MKR")
+MILLION = 1e6
 #: KPIs per row of the KPI table.
 KPIS_PER_ROW = 3
 
@@ -78,29 +81,51 @@ def shown_columns(runs: pd.DataFrame, kpis: Sequence[str] | None = None) -> list
 
 
 def _cell(value: Any) -> Any:
-    """A JSON value for the browser: numbers rounded for reading, NaN as empty."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
+    """A JSON value for the browser: 4 significant digits (whole numbers from 10 000), NaN empty."""
+    if value is None or isinstance(value, bool):
         return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if isinstance(value, float) and not math.isfinite(value):
+    if isinstance(value, float):
+        if not math.isfinite(value):
             return None
-        if isinstance(value, float) and abs(value) >= 100:
-            return round(value)
-        if isinstance(value, float):
-            return float(f"{value:.4g}")
-        return int(value) if abs(value) < JS_SAFE_INTEGER else str(value)
+        return round(value) if abs(value) >= 1e4 else float(f"{value:.4g}")
+    if isinstance(value, int):
+        return value if abs(value) < JS_SAFE_INTEGER else str(value)
     if hasattr(value, "item"):  # a numpy scalar
         return _cell(value.item())
     return str(value)
 
 
-def table_items(runs: pd.DataFrame, columns: Sequence[str]) -> list[dict[str, Any]]:
+def headers(runs: pd.DataFrame, columns: Sequence[str]) -> tuple[list[dict[str, str]], dict]:
+    """The table's column headers with units, and the divisor of each column's values.
+
+    KPI amounts (Dai, USD, MKR) of a million or more are shown in millions (``[M Dai]``).
+    """
+    out, divisors = [], {}
+    for c in columns:
+        unit = KPI_BY_NAME[c].unit if c in KPI_BY_NAME else ""
+        text = c
+        if unit in AMOUNT_UNITS and pd.api.types.is_numeric_dtype(runs[c]):
+            top = runs[c].abs().max()
+            if top == top and top >= MILLION:
+                divisors[c] = MILLION
+                text = f"{c} [M {unit}]"
+            else:
+                text = f"{c} [{unit}]"
+        out.append({"text": text, "value": c})
+    return out, divisors
+
+
+def table_items(
+    runs: pd.DataFrame, columns: Sequence[str], divisors: Mapping[str, float] | None = None
+) -> list[dict[str, Any]]:
     """Rows as ``{column: value}`` mappings the browser's table can show and sort."""
+    divisors = divisors or {}
+    scaled = runs[list(columns)].copy()
+    for c, divisor in divisors.items():
+        scaled[c] = scaled[c] / divisor
     return [
         {c: _cell(v) for c, v in zip(columns, row, strict=True)}
-        for row in runs[list(columns)].itertuples(index=False, name=None)
+        for row in scaled.itertuples(index=False, name=None)
     ]
 
 

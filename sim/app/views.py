@@ -25,6 +25,7 @@ from sim.app.tables import (
     STATUSES,
     FilterError,
     filter_runs,
+    headers,
     kpi_columns,
     kpi_table_html,
     shown_columns,
@@ -53,7 +54,7 @@ CSS = """
 .cdpsim-kpis .kpi-name { font-family: monospace; cursor: help; }
 .cdpsim-kpis .kpi-value { text-align: right; font-family: monospace; }
 .cdpsim-kpis .kpi-unit { color: #666; padding-right: 24px; }
-.cdpsim-figure img, img.cdpsim-figure { max-width: 100%; height: auto; }
+img.cdpsim-figure { max-width: 100% !important; height: auto !important; }
 """
 
 
@@ -79,38 +80,44 @@ def KpiTable(summary: Mapping[str, float], title: str) -> None:
 @solara.component
 def ControlInput(control: Control, value: Value, applied: Value, on_value: Callable) -> None:
     """One control: its label (marked when it differs from the model's value) and its input."""
-    changed = applied is not None or value is not None
-    changed = changed and value != applied
+    changed = value != applied
     mark = " • changed, Reset applies it" if changed else ""
-    if control.widget == "slider":
-        solara.Text(
-            f"{control.label}: {shown(control, value)}{mark}",
-            classes=["cdpsim-label", "cdpsim-changed" if changed else ""],
-        )
-        solara.SliderFloat(
-            "",
-            value=float(value if value is not None else control.lo),
-            min=control.lo,
-            max=control.hi,
-            step=control.step,
-            on_value=on_value,
-            thumb_label=False,
-        )
-    elif control.widget == "integer":
-        solara.InputInt(
-            control.label + mark, value=int(value or 0), on_value=on_value, continuous_update=False
-        )
-    else:
-        solara.InputFloat(
-            control.label + mark,
-            value=value,
-            on_value=on_value,
-            optional=control.optional,
-            clearable=control.optional,
-            continuous_update=False,
-        )
-    if control.help:
-        solara.Text(control.help, classes=["cdpsim-help"])
+    with solara.Column(gap="0px", classes=[f"cdpsim-control-{control.key}"]):
+        if control.widget == "slider":
+            solara.Text(
+                f"{control.label}: {shown(control, value)}{mark}",
+                classes=["cdpsim-label", "cdpsim-changed" if changed else ""],
+            )
+            solara.SliderFloat(
+                "",
+                value=float(value if value is not None else control.lo),
+                min=control.lo,
+                max=control.hi,
+                step=control.step,
+                on_value=on_value,
+                thumb_label=False,
+            )
+        elif control.widget == "integer":
+            solara.InputInt(
+                control.label + mark,
+                value=int(value or 0),
+                on_value=on_value,
+                continuous_update=False,
+            )
+        else:
+            solara.InputFloat(
+                control.label + mark,
+                value=value,
+                on_value=on_value,
+                optional=control.optional,
+                clearable=control.optional,
+                continuous_update=False,
+            )
+        note = control.help
+        if control.widget == "number":
+            note = f"{note} (now {shown(control, value)})" if note else shown(control, value)
+        if note:
+            solara.Text(note, classes=["cdpsim-help"])
 
 
 def _status(frame: Frame) -> str:
@@ -187,14 +194,15 @@ def LiveView(scenario: Scenario, values: Mapping[str, Value] | None = None) -> N
                     f"render every {every} tick(s) (also the length of a Step)",
                     classes=["cdpsim-label"],
                 )
-                solara.SliderInt(
-                    "",
-                    value=min(every, top),
-                    min=1,
-                    max=top,
-                    on_value=session.render_every,
-                    thumb_label=False,
-                )
+                with solara.Column(classes=["cdpsim-every"]):
+                    solara.SliderInt(
+                        "",
+                        value=min(every, top),
+                        min=1,
+                        max=top,
+                        on_value=session.render_every,
+                        thumb_label=False,
+                    )
                 solara.Text(
                     "Reset rebuilds the model from the parameters' current values.",
                     classes=["cdpsim-help"],
@@ -204,7 +212,7 @@ def LiveView(scenario: Scenario, values: Mapping[str, Value] | None = None) -> N
                     ControlInput(
                         control,
                         pending.value.get(control.key),
-                        applied.get(control.key),
+                        applied.get(control.key, pending.value.get(control.key)),
                         set_value(control.key),
                     ).key(control.key)
                 if session.base.network is None and session.base.keepers:
@@ -237,7 +245,7 @@ def Figure(draw: Callable[[], MplFigure], key: str, classes: list[str] | None = 
 
     def make() -> tuple[bytes, str]:
         try:
-            return png(draw), ""
+            return png(draw, tight=True), ""
         except (FolderError, SweepPlotError) as exc:
             return b"", str(exc)
 
@@ -292,25 +300,36 @@ def RunsTable(batch: BatchData, on_pick: Callable[[str], None]) -> None:
         problem = ""
     except FilterError as exc:
         rows, problem = batch.runs.iloc[0:0], str(exc)
-    with solara.Row():
+    with solara.Columns([1, 3, 4]):
         solara.Select("status", values=list(STATUSES), value=status)
         solara.InputText(
-            "filter (a pandas query, e.g. bad_debt_max > 1e6)",
+            "filter: a pandas query, e.g. bad_debt_max > 1e6 and seed != 3",
             value=query,
             continuous_update=False,
             classes=["cdpsim-filter"],
         )
-    solara.SelectMultiple("KPI columns", values=kpis, all_values=kpi_columns(batch.runs))
-    if problem:
-        solara.Error(problem, classes=["cdpsim-error"])
+        solara.SelectMultiple("KPI columns", values=kpis, all_values=kpi_columns(batch.runs))
+    with solara.Column():  # always there, so that the table below keeps its place
+        if problem:
+            solara.Error(problem, classes=["cdpsim-error"])
     columns = shown_columns(batch.runs, kpis.value)
     solara.Text(
         f"{len(rows)} of {len(batch.runs)} runs · click a row for its dashboard",
         classes=["cdpsim-help", "cdpsim-count"],
     )
+    heads, divisors = headers(batch.runs, columns)
+    with solara.Column(style={"overflow-x": "auto"}):
+        RunsDataTable(table_items(rows, columns, divisors), heads, on_pick)
+
+
+@solara.component
+def RunsDataTable(
+    items: list[dict], heads: list[dict[str, str]], on_pick: Callable[[str], None]
+) -> None:
+    """The table itself (sortable, paged); a click on a row calls ``on_pick`` with its run id."""
     table = solara.v.DataTable(
-        headers=[{"text": c, "value": c} for c in columns],
-        items=table_items(rows, columns),
+        headers=heads,
+        items=items,
         item_key="run_id",
         items_per_page=ROWS_PER_PAGE,
         dense=True,
@@ -329,10 +348,11 @@ def BatchView(target: Target, on_live: Callable[[LiveRequest], None]) -> None:
 
     def pick(run_id: str) -> None:
         picked.set(run_id)
-        tab.set(2)
+        tab.set(1)
 
     with solara.lab.Tabs(value=tab):
-        with solara.lab.Tab("Ensemble"):
+        with solara.lab.Tab("Runs"):
+            RunsTable(data, pick)
             if not data.kept_full:
                 solara.Info(SUMMARY_ONLY_NOTE)
             Figure(
@@ -340,14 +360,12 @@ def BatchView(target: Target, on_live: Callable[[LiveRequest], None]) -> None:
                 key=f"fan:{target.path}",
                 classes=["cdpsim-fan"],
             )
-        with solara.lab.Tab("Runs"):
-            RunsTable(data, pick)
         with solara.lab.Tab(f"Run {picked.value}" if picked.value else "Run"):
             if picked.value:
                 folder = BatchFolder(target.path).run_folder(picked.value)
                 RunPanel(folder, on_live).key(str(folder))
             else:
-                solara.Info("Pick a run in the Runs tab.")
+                solara.Info("Pick a run in the runs table.")
 
 
 def _stats(sweep: SweepData, kpi: str) -> list[str]:
@@ -379,18 +397,18 @@ def SweepView(target: Target, on_live: Callable[[LiveRequest], None]) -> None:
 
     def pick(run_id: str) -> None:
         picked.set(run_id)
-        tab.set(2 + bool(sensitivity))
+        tab.set(2)
 
+    view = "heatmap" if "heatmap" in kinds else "line"
+    params = [x.value, y.value] if view == "heatmap" else [x.value]
     with solara.lab.Tabs(value=tab):
-        with solara.lab.Tab("Heatmap" if "heatmap" in kinds else "KPI over a parameter"):
+        with solara.lab.Tab("Overview"):
             with solara.Row():
-                solara.Select("KPI", values=data.kpis, value=kpi)
+                solara.Select("KPI", values=data.kpis, value=kpi, classes=["cdpsim-kpi"])
                 solara.Select("statistic", values=_stats(data, kpi.value) or ["mean"], value=stat)
                 solara.Select("x", values=names, value=x)
-                if "heatmap" in kinds:
+                if view == "heatmap":
                     solara.Select("y", values=names, value=y)
-            view = "heatmap" if "heatmap" in kinds else "line"
-            params = [x.value, y.value] if view == "heatmap" else [x.value]
             Figure(
                 lambda: (
                     figures_for(data, view, kpi=kpi.value, stat=stat.value, params=params)[0].figure
@@ -398,13 +416,14 @@ def SweepView(target: Target, on_live: Callable[[LiveRequest], None]) -> None:
                 key=f"{view}:{target.path}:{kpi.value}:{stat.value}:{params}",
                 classes=["cdpsim-heatmap"],
             )
-        if sensitivity:
-            with solara.lab.Tab("Sensitivity"):
+            if sensitivity:
                 Figure(
                     lambda: figures_for(data, sensitivity[0])[0].figure,
                     key=f"{sensitivity[0]}:{target.path}",
                     classes=["cdpsim-sensitivity"],
                 )
+            else:
+                solara.Info("No sensitivity indices: the sweep's design is not Sobol or Morris.")
         with solara.lab.Tab("Runs"):
             RunsTable(data, pick)
         with solara.lab.Tab(f"Run {picked.value}" if picked.value else "Run"):

@@ -1,0 +1,309 @@
+"""The dashboard in a real headless browser: Chromium from the system's packages, driven by
+Playwright, against ``cdpsim dashboard`` started here on 127.0.0.1 (a free port) and stopped.
+
+Enable on Debian/Ubuntu with ``apt-get install -y chromium chromium-driver`` and
+``pip install -e ".[test]"`` (Playwright and the dashboard extra); elsewhere set
+``CDPSIM_CHROMIUM`` to a Chromium binary. Without them these tests skip and say so. Each test
+saves a screenshot of the page in its ``tmp_path``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import yaml
+
+import sim
+from tests.conftest import SMALL
+
+CHROMIUM = os.environ.get("CDPSIM_CHROMIUM", "/usr/bin/chromium")
+#: Chromium's flags: no sandbox (root in CI), and nothing that calls out of a closed network.
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+#: Generous limits: they catch a hang, they do not time anything [ms and s].
+WAIT_MS = 90_000
+SERVER_START_S = 120.0
+
+_missing = [name for name in ("playwright", "solara") if importlib.util.find_spec(name) is None] + (
+    [] if Path(CHROMIUM).is_file() else [CHROMIUM]
+)
+pytestmark = pytest.mark.skipif(
+    bool(_missing),
+    reason=f"browser tests need {', '.join(_missing)}: apt-get install -y chromium "
+    'chromium-driver; pip install -e ".[test]" (or set CDPSIM_CHROMIUM to a Chromium binary)',
+)
+
+if not _missing:
+    from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def dashboard(cdpsim_cmd: list[str], target: Path, log: Path) -> Iterator[str]:
+    """``cdpsim dashboard TARGET`` on a free port of 127.0.0.1; its URL; stopped at the end."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [*cdpsim_cmd, "dashboard", str(target), "--host", "127.0.0.1", "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=log.parent,
+        )
+        try:
+            deadline = time.monotonic() + SERVER_START_S
+            while True:
+                if proc.poll() is not None:
+                    pytest.fail(f"the server exited with {proc.returncode}:\n{log.read_text()}")
+                try:
+                    with urllib.request.urlopen(url, timeout=5) as reply:
+                        if reply.status == 200:
+                            break
+                except (urllib.error.URLError, OSError):
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail(f"the server did not answer:\n{log.read_text()}")
+                time.sleep(0.2)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=30)
+    assert "Traceback" not in log.read_text(), log.read_text()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
+    """Headless Chromium with a fresh profile, for the module."""
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1500, "height": 1600},
+        )
+        context.set_default_timeout(WAIT_MS)
+        yield context
+        context.close()
+
+
+@pytest.fixture
+def page(browser: BrowserContext) -> Iterator[Page]:
+    tab = browser.new_page()
+    yield tab
+    tab.close()
+
+
+def _scenario(tmp_path: Path, text: str = SMALL) -> Path:
+    path = tmp_path / "small.yaml"
+    path.write_text(text)
+    return path
+
+
+def _tick(page: Page) -> int:
+    text = page.locator(".cdpsim-status").inner_text()
+    found = re.search(r"tick (\d+) /", text)
+    assert found, text
+    return int(found.group(1))
+
+
+def _changed_image(page: Page, selector: str, old_src: str | None) -> None:
+    """Wait until the image's source is no longer ``old_src`` (the page drew a new frame)."""
+    page.wait_for_function(
+        "([sel, old]) => { const e = document.querySelector(sel); return e && e.src && e.src !== old; }",
+        arg=[selector, old_src],
+        timeout=WAIT_MS,
+    )
+
+
+def test_live_run_steps_resets_with_new_values_and_shows_errors(
+    cdpsim_cmd, page: Page, tmp_path: Path
+):
+    target = _scenario(tmp_path)
+    with dashboard(cdpsim_cmd, target, tmp_path / "server.log") as url:
+        page.goto(url)
+        status = page.locator(".cdpsim-status")
+        expect(status).to_contain_text("small · 250 vaults · seed 3 · tick 0 / 72")
+        figure = page.locator("img.cdpsim-live-figure")
+        expect(figure).to_be_visible()
+        src = figure.get_attribute("src")
+        before = figure.screenshot()
+
+        # Step: the tick advances and the plots change.
+        page.locator(".cdpsim-step").click()
+        expect(status).to_contain_text("tick 1 / 72")
+        _changed_image(page, "img.cdpsim-live-figure", src)
+        assert figure.screenshot() != before
+
+        # Change two controls; Reset rebuilds the model with them.
+        mat = page.locator(".cdpsim-control-mat")
+        thumb = mat.get_by_role("slider")
+        thumb.focus()
+        for _ in range(3):
+            thumb.press("ArrowRight")
+        expect(mat).to_contain_text("mat [-]: 1.53 • changed")
+        seed = page.locator(".cdpsim-control-seed input")
+        seed.fill("11")
+        seed.press("Enter")
+        expect(page.locator(".cdpsim-control-seed")).to_contain_text("changed")
+        page.locator(".cdpsim-reset").click()
+        expect(status).to_contain_text("seed 11 · tick 0 / 72")
+        built = page.locator(".cdpsim-built")
+        expect(built).to_contain_text("mat = 1.53")
+        expect(built).to_contain_text("seed = 11")
+        expect(mat).not_to_contain_text("changed")
+
+        # A second Reset keeps the values (mesa's reset trap, #2505, reverted them).
+        page.locator(".cdpsim-step").click()
+        expect(status).to_contain_text("tick 1 / 72")
+        page.locator(".cdpsim-reset").click()
+        expect(status).to_contain_text("seed 11 · tick 0 / 72")
+        expect(built).to_contain_text("mat = 1.53")
+
+        # A value the scenario refuses: a message naming the override; the model stays.
+        dai = page.locator(".cdpsim-control-keeper_dai_0 input")
+        dai.fill("-5")
+        dai.press("Enter")
+        page.locator(".cdpsim-reset").click()
+        error = page.locator(".cdpsim-error").first
+        expect(error).to_contain_text("--set keepers.0.dai=-5.0")
+        expect(built).to_contain_text("keeper_dai_0 = 1,000,000")
+        expect(page.locator("body")).not_to_contain_text("Traceback")
+        page.screenshot(path=str(tmp_path / "live.png"), full_page=True)
+
+
+def test_play_at_100k_vaults_draws_every_k_ticks_and_stays_responsive(
+    cdpsim_cmd, page: Page, tmp_path: Path
+):
+    data = yaml.safe_load(SMALL)
+    data["clock"]["duration"] = "2d"
+    data["ilks"]["ETH-A"]["line"] = 1.0e11
+    data["borrowers"][0].update(vaults=80_000, debt=2.0e9)
+    data["borrowers"][1].update(vaults=20_000, debt=1.0e9)
+    target = tmp_path / "big.yaml"
+    target.write_text(yaml.safe_dump(data))
+    with dashboard(cdpsim_cmd, target, tmp_path / "server.log") as url:
+        page.goto(url)
+        status = page.locator(".cdpsim-status")
+        expect(status).to_contain_text("100,000 vaults")
+        every = page.locator(".cdpsim-every").get_by_role("slider")
+        expect(page.locator(".cdpsim-every")).to_be_visible()
+        every.focus()
+        default = int(every.get_attribute("aria-valuenow"))
+        for _ in range(6 - default):
+            every.press("ArrowRight")
+        expect(page.get_by_text("render every 6 tick(s)")).to_be_visible()
+        play = page.locator(".cdpsim-play")
+        play.click()
+        expect(play).to_contain_text("Pause")
+        expect(status).to_contain_text(re.compile(r"tick (1[2-9]|[2-9]\d|[1-9]\d\d) / 288"))
+        # While it plays, the controls answer at once (the worker, not the page, runs the model).
+        mat = page.locator(".cdpsim-control-mat")
+        mat.get_by_role("slider").focus()
+        mat.get_by_role("slider").press("ArrowRight")
+        expect(mat).to_contain_text("changed")
+        play.click()
+        expect(play).to_contain_text("Play")
+        paused = _tick(page)
+        assert paused % 6 == 0 and paused > 0
+        page.locator(".cdpsim-step").click()
+        expect(status).to_contain_text(f"tick {paused + 6} / 288")
+        page.screenshot(path=str(tmp_path / "live-100k.png"), full_page=True)
+
+
+def test_batch_folder_shows_its_runs_table_and_a_runs_dashboard(
+    cdpsim_cmd, page: Page, tmp_path: Path
+):
+    batch = tmp_path / "batch"
+    sim.run_batch(_scenario(tmp_path), seeds=3, workers=0, out=batch)
+    runs = sim.load_runs(batch)
+    first = runs.iloc[0]
+    with dashboard(cdpsim_cmd, batch, tmp_path / "server.log") as url:
+        page.goto(url)
+        expect(page.locator("img.cdpsim-fan")).to_be_visible()
+        table = page.locator(".cdpsim-runs")
+        expect(table.locator("tbody tr")).to_have_count(3)
+        for run_id in runs["run_id"]:
+            expect(table).to_contain_text(run_id)
+        page.screenshot(path=str(tmp_path / "batch.png"), full_page=True)
+        query = page.locator(".cdpsim-filter input")
+        query.fill(f"seed == {first['seed']}")
+        query.press("Enter")
+        expect(page.locator(".cdpsim-count")).to_contain_text("1 of 3 runs")
+        expect(table.locator("tbody tr")).to_have_count(1)
+        query.fill("no_such_column > 1")
+        query.press("Enter")
+        expect(page.locator(".cdpsim-error")).to_contain_text("no_such_column")
+        query.fill(f"seed == {first['seed']}")
+        query.press("Enter")
+        table.locator("tbody tr").first.click()
+        expect(page.get_by_role("tab", name=f"Run {first['run_id']}")).to_be_visible()
+        expect(page.locator("img.cdpsim-run-figure")).to_be_visible()
+        expect(page.locator(".cdpsim-kpis").first).to_contain_text("bad_debt_max")
+        page.locator(".cdpsim-live").click()
+        expect(page.locator(".cdpsim-status")).to_contain_text(
+            f"seed {first['seed']} · tick 0 / 72"
+        )
+        page.locator(".cdpsim-back").click()
+        expect(page.locator("img.cdpsim-fan")).to_be_visible()
+
+
+def test_sweep_folder_shows_a_heatmap_and_the_sensitivity_indices(
+    cdpsim_cmd, page: Page, tmp_path: Path
+):
+    from sim.experiments.sweep import run_sweep
+
+    spec = {
+        "name": "small_sobol",
+        "base": str(_scenario(tmp_path)),
+        "design": {"kind": "sobol", "n": 2},
+        "parameters": {
+            "ilks.ETH-A.liquidation.buf": {"range": [1.05, 1.5]},
+            "keepers.0.dai": {"range": [1.0e5, 5.0e6]},
+        },
+        "seeds": 1,
+        "kpis": ["bad_debt_max", "liquidated_debt"],
+    }
+    sweep_file = tmp_path / "sweep.yaml"
+    sweep_file.write_text(yaml.safe_dump(spec, sort_keys=False))
+    folder = tmp_path / "sweep"
+    run_sweep(sweep_file, workers=0, out=folder)
+    with dashboard(cdpsim_cmd, folder, tmp_path / "server.log") as url:
+        page.goto(url)
+        heatmap = page.locator("img.cdpsim-heatmap")
+        expect(heatmap).to_be_visible()
+        src = heatmap.get_attribute("src")
+        page.locator(".cdpsim-kpi").click()
+        page.get_by_role("option", name="liquidated_debt").click()
+        _changed_image(page, "img.cdpsim-heatmap", src)
+        expect(page.locator("img.cdpsim-sensitivity")).to_be_visible()
+        page.screenshot(path=str(tmp_path / "sweep.png"), full_page=True)
+        page.get_by_role("tab", name="Runs").click()
+        expect(page.locator(".cdpsim-runs tbody tr")).to_have_count(8)
