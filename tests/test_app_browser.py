@@ -3,8 +3,9 @@ Playwright, against ``cdpsim dashboard`` started here on 127.0.0.1 (a free port)
 
 Enable on Debian/Ubuntu with ``apt-get install -y chromium chromium-driver`` and
 ``pip install -e ".[test]"`` (Playwright and the dashboard extra); elsewhere set
-``CDPSIM_CHROMIUM`` to a Chromium binary. Without them these tests skip and say so. Each test
-saves a screenshot of the page in its ``tmp_path``.
+``CDPSIM_CHROMIUM`` to a Chromium binary. Without them these tests skip and say so, unless
+``CDPSIM_BROWSER_TESTS=required`` (as in .ci/run), which makes that an error. Each test saves a
+screenshot of the page in its ``tmp_path``.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ SERVER_START_S = 120.0
 _missing = [name for name in ("playwright", "solara") if importlib.util.find_spec(name) is None] + (
     [] if Path(CHROMIUM).is_file() else [CHROMIUM]
 )
+if _missing and os.environ.get("CDPSIM_BROWSER_TESTS") == "required":  # CI: never skip them
+    pytest.fail(f"CDPSIM_BROWSER_TESTS=required but {', '.join(_missing)} missing", pytrace=False)
 pytestmark = pytest.mark.skipif(
     bool(_missing),
     reason=f"browser tests need {', '.join(_missing)}: apt-get install -y chromium "
