@@ -989,6 +989,7 @@ class ReferenceModel(mesa.Model):
             "insolvent_debt": sum(self.measure(name)["insolvent_debt"] for name in self.ilks),
             "mkr_minted": 0.0,
             "mkr_burned": 0.0,
+            "debt_auction_dai": 0.0,
             "mkr_price": math.nan,
             "dai_price": self.dai_price(),
             "gas_price_gwei": self.gas_price,

@@ -9,7 +9,8 @@ Timeseries layout (``timeseries.parquet``, one row per tick, tick 0 = the initia
 When each column is sampled within tick ``k`` (the tick order is in :mod:`sim.model`; at tick 0
 every column is the initial state):
 
-- after the borrowers, before the keepers act (what keepers see): ``unsafe_vaults`` [count] and
+- just before the first keeper acts (what keepers see; after the borrowers that act before it
+  in the tick's ``schedule.order``): ``unsafe_vaults`` [count] and
   ``unsafe_debt`` [Dai], the vaults with ``ink·spot < art·rate`` (unsafe at the oracle price
   ``spot`` set in this tick's oracle step, fees accrued) and their debt ``art·rate``;
 - over the tick: ``liquidations`` [count], the collateral auctions started during tick ``k`` (by
@@ -28,7 +29,8 @@ every column is the initial state):
     ``auctions_active`` (collateral auctions running) [count];
   - system: ``dai_supply`` (Vat ``debt``, unbacked Dai included) [Dai], ``surplus`` (Vow Dai
     above its sin) [Dai], ``mkr_minted`` / ``mkr_burned`` (cumulative since tick 0, by debt /
-    surplus auctions) [MKR], ``mkr_price`` [USD/MKR], ``dai_price`` (Dai market) [USD/Dai],
+    surplus auctions) [MKR], ``debt_auction_dai`` (cumulative Dai the debt auctions raised: the
+    first bid of each) [Dai], ``mkr_price`` [USD/MKR], ``dai_price`` (Dai market) [USD/Dai],
     ``psm_debt`` (Dai minted by the PSM) [Dai], ``savings`` (Dai in the Pot, ``Pie·chi``) [Dai];
   - system deficit and exposure, kept apart:
 
@@ -108,6 +110,7 @@ SYSTEM_FIELDS = (
     "insolvent_debt",
     "mkr_minted",
     "mkr_burned",
+    "debt_auction_dai",
     "mkr_price",
     "dai_price",
     "gas_price_gwei",
@@ -281,6 +284,7 @@ class Recorder:
             insolvent,
             vow.mkr_minted,
             vow.mkr_burned,
+            vow.flop_dai,
             model.mkr_price(),
             dai_price,
             model.gas_price,

@@ -148,7 +148,7 @@ def test_the_columns_in_a_crash_run_and_the_old_measure_understated_the_deficit(
     scenario = sim.load_scenario(
         SCENARIOS / "black_thursday_2020.yaml", overrides=["clock.duration=1d"]
     )
-    model = sim.ProtocolModel(scenario)
+    model = sim.ProtocolModel(scenario, seed=1)  # a seed whose keepers are priced out
     flip = model.flippers["ETH-A"]
     old = [0.0]  # the former bad_debt: Vow sin less its Dai less the running tab, penalty included
     while not model.finished:
@@ -162,7 +162,7 @@ def test_the_columns_in_a_crash_run_and_the_old_measure_understated_the_deficit(
     assert understated.min() >= -1e-6 * ts["dai_supply"].max()
     assert understated.max() > 1.0e5  # the penalty of running auctions hid realised losses
     assert ts["auction_debt"].max() > 0
-    summary = sim.run(scenario).summary
+    summary = sim.run(scenario, seed=1).summary
     assert summary["bad_debt_max"] == pytest.approx(ts["bad_debt"].max())
     assert summary["auction_debt_max"] == pytest.approx(ts["auction_debt"].max())
     assert summary["insolvent_debt_max"] == pytest.approx(ts["insolvent_debt"].max())

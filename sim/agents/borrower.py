@@ -6,7 +6,7 @@ protocol state and act only through ``Vat.frob_many``.
 - ``passive``: never acts.
 - ``target_cr``: when a vault's CR at the market price falls below ``trigger``, after ``delay``
   and with probability ``react_prob`` per tick, it restores ``target`` by locking collateral from
-  its wallet (``action: lock``) or repaying Dai from its wallet (``action: repay``).
+  its wallet (``action: lock``) or repaying Dai bought in the Dai market with its wallet (``action: repay``: the budget in Dai at par; deleveraging pushes Dai above par).
 - ``leverage``: when CR rises above ``up``, the vault draws Dai, sells it for USD in the Dai
   market, buys collateral in the collateral market and locks it, back to ``target`` — the
   pro-cyclical part (it pushes the collateral price up and the Dai price down).
@@ -261,4 +261,10 @@ class BorrowerCohort(mesa.Agent):
             code = model.vat.frob_many(self.ilk, idx[act], 0.0, -dart[act], actor=self.name)
             paid = np.where(code == 0, dart[act] * book.rate, 0.0)
             self.wallet[ready[act]] -= paid
+            # The Dai repaid is bought in the Dai market (deleveraging pushes Dai above par).
+            total = float(paid.sum())
+            if total > 0:
+                cost = model.dai_market.quote_cost_dai(total)
+                if np.isfinite(cost):
+                    model.dai_market.buy_dai(cost)
         self.since[ready] = np.nan

@@ -439,7 +439,13 @@ class Keeper(mesa.Agent):
 
     # ------------------------------------------------------------------ selling
     def _sell_all(self) -> None:
-        """Sell all held collateral into its market and buy Dai with the proceeds."""
+        """Sell all held collateral into its market and buy Dai with the proceeds.
+
+        A lowballer keeps what it wins: it needs no Dai to bid, so it has no reason to sell at
+        once into a crashing market (the zero-bid winners of March 2020 kept the ETH).
+        """
+        if self.lowball:
+            return
         model = self.model
         vat = model.vat
         for ilk_name, _house, _dutch, asset in self._houses():

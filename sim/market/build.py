@@ -109,5 +109,10 @@ def build_replay(
         bounds=bounds,
     )
     return px.Replay(
-        times=times, values=values, interpolate=spec.interpolate, vol=vol, beyond=spec.beyond
+        times=times,
+        values=values,
+        interpolate=spec.interpolate,
+        vol=vol,
+        beyond=spec.beyond,
+        after=spec.after,
     )

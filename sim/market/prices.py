@@ -343,6 +343,8 @@ class Replay:
         interpolate: ``linear``, ``previous`` or ``bridge``.
         vol: volatility of the bridge [1/√yr], ≥ 0 (only used by ``bridge``).
         beyond: ``hold`` or ``error`` (see above).
+        after: with ``hold``, the value after the last data point instead of the last value
+            (None: the last value).
     """
 
     times: np.ndarray
@@ -350,6 +352,7 @@ class Replay:
     interpolate: Interpolation = "linear"
     vol: float = 0.0
     beyond: Beyond = "hold"
+    after: float | None = None
 
     def __post_init__(self) -> None:
         times = np.array(self.times, dtype=np.float64).ravel()
@@ -370,6 +373,10 @@ class Replay:
         )
         if self.interpolate == "bridge":
             _require(bool(np.all(values > 0)), "bridge interpolation needs positive values")
+        if self.after is not None:
+            _require(
+                _finite(self.after) and self.after > 0, f"after must be > 0, got {self.after!r}"
+            )
         times.flags.writeable = False
         values.flags.writeable = False
         object.__setattr__(self, "times", times)
@@ -390,11 +397,15 @@ class Replay:
                 f"0 s to {t[-1]:g} s (beyond='error')"
             )
         if self.interpolate == "linear":
-            return np.interp(t, self.times, self.values)
-        if self.interpolate == "previous":
+            out = np.interp(t, self.times, self.values)
+        elif self.interpolate == "previous":
             i = np.searchsorted(self.times, t, side="right") - 1
-            return self.values[np.maximum(i, 0)]
-        return self._bridge(t, dt, rng, z)
+            out = self.values[np.maximum(i, 0)]
+        else:
+            out = self._bridge(t, dt, rng, z)
+        if self.after is not None:
+            out = np.where(t > self.times[-1], self.after, out)
+        return out
 
     def covers(self, end: float) -> bool:
         """Whether the data span the run from time 0 to ``end`` [s since the start]."""

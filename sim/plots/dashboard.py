@@ -426,7 +426,8 @@ def _outcomes(ax: Axes, ts: pd.DataFrame, auctions: pd.DataFrame | None, ilks: l
     ax.set_ylim(-OUTCOME_MARGIN_PCT, max(PERCENT, top) + OUTCOME_MARGIN_PCT)
     ax.set_ylabel("price paid / market price [%]")
     st.panel_title(ax, "Auction outcomes: price paid vs market price at the auction's end")
-    st.legend(ax, fontsize=7.5, title=summary, title_fontsize=7.5, loc="lower left")
+    # "best" keeps the legend off the dots (zero-bid auctions sit at the bottom, early).
+    st.legend(ax, fontsize=7.5, title=summary, title_fontsize=7.5, loc="best")
 
 
 def _supply(ax: Axes, ts: pd.DataFrame) -> None:

@@ -212,6 +212,7 @@ class Flopper(_House):
             self.vat.move(who, guy, cur_bid)  # raises before any change if who lacks Dai
             if self.tic[id] == 0:
                 # The first bid pays the Vow: clear as much auctioned debt as possible.
+                self.vow.flop_dai += cur_bid
                 self.vow.kiss(min(cur_bid, self.vow.Ash))
             self.guy[id] = who_id
         self.lot[id] = lot
@@ -397,6 +398,7 @@ class Vow:
         mkr_minted: MKR minted by debt auctions [MKR].
         mkr_burned: MKR burned by surplus auctions [MKR].
         mkr_given: MKR credited from outside the model (:meth:`give_mkr`) [MKR].
+        flop_dai: Dai raised by debt auctions (each auction's first bid, paid to the Vow) [Dai].
     """
 
     vat: Vat
@@ -414,6 +416,7 @@ class Vow:
     mkr_minted: float = 0.0
     mkr_burned: float = 0.0
     mkr_given: float = 0.0
+    flop_dai: float = 0.0
 
     def __post_init__(self) -> None:
         if self.flopper is None:

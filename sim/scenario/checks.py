@@ -401,6 +401,8 @@ def _check_coverage(
     s: Scenario, path: DataPath, spec: ReplayPrice | ReplayGasSpec, replay: Replay
 ) -> Problems:
     """Replayed data must cover the run, unless the spec says ``beyond: hold``."""
+    if spec.after is not None and spec.beyond != "hold":
+        return [((*path, "after"), "after is the value beyond the data: it needs beyond: hold")]
     end = s.n_ticks * s.clock.tick
     if spec.beyond == "hold" or replay.covers(end):
         return []

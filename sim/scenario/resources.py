@@ -32,7 +32,7 @@ FLOAT_BYTES = 8
 #: Timeseries columns per ilk, besides the CR quantiles (``sim.record.ILK_FIELDS``).
 ILK_COLUMNS = 11
 #: Timeseries columns of the whole system, with ``tick`` and ``time`` (``sim.record.SYSTEM_FIELDS``).
-SYSTEM_COLUMNS = 14
+SYSTEM_COLUMNS = 15
 #: Copies of the time series held at the end of a run (the recorder's arrays and the table).
 SERIES_COPIES = 2
 #: float64 arrays per asset over the run: the path, its shocks, market and OSM price histories.

@@ -318,6 +318,11 @@ class ReplayPrice(Strict):
     beyond: Beyond = Field(
         "error", description="outside the data: error, or hold the first/last value"
     )
+    after: Price | None = Field(
+        None,
+        description="with beyond: hold, the value after the data end instead of the last one "
+        "[USD/token]",
+    )
 
     _exists = field_validator("file")(classmethod(lambda cls, v, info: _data_file(v, info)))
 
@@ -744,6 +749,11 @@ class ReplayGasSpec(Strict):
     interpolate: Literal["linear", "previous"] = "previous"
     beyond: Beyond = Field(
         "error", description="outside the data: error, or hold the first/last value"
+    )
+    after: Gwei | None = Field(
+        None,
+        description="with beyond: hold, the gas price after the data end instead of the last one "
+        "[gwei]",
     )
 
     _exists = field_validator("file")(classmethod(lambda cls, v, info: _data_file(v, info)))

@@ -1,0 +1,360 @@
+"""Black Thursday against the public record: a batch over seeds, the figures, docs/VALIDATION.md.
+
+Runs ``scenarios/black_thursday_2020.yaml`` (Liquidations 1.0, as in March 2020) and
+``scenarios/black_thursday_liq2.yaml`` (the same day under Liquidations 2.0) over many seeds with
+the batch layer, measures in every run the figures the record has, and writes the tables,
+figures and sensitivities between the markers of ``docs/VALIDATION.md``; the prose around them
+is the project's, the numbers are this script's.
+
+Usage (from the repository root)::
+
+    .venv/bin/python scripts/validate_black_thursday.py              # 20 seeds, ~3 min on 2 cores
+    .venv/bin/python scripts/validate_black_thursday.py --seeds 5 --no-write   # a quick look
+
+The figures (each from a run's folder; see :func:`run_figures`):
+
+- ``zero_bid_share``: collateral auctions that sold their lot for under 1 % of its market value,
+  over the auctions that finished;
+- ``given_away_musd``: the market value of the collateral those auctions gave away [M USD];
+- ``deficit_mdai``: the largest realised system deficit during the run (``bad_debt_max``)
+  [M Dai];
+- ``mkr_minted_k``: MKR minted by debt auctions that settled [thousand MKR];
+- ``debt_auction_mdai``: Dai the debt auctions raised [M Dai];
+- ``dai_peak``: the highest Dai price on 12 March [USD] (the record's Dai prices cover that
+  day) and ``dai_peak_hour``, its hour after the start; ``dai_peak_run`` over the whole run;
+- ``eth_dai_end_mdai``: Dai drawn against ETH at the end of the run [M Dai].
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import sim  # noqa: E402
+from sim.metrics import ZERO_BID_FRACTION  # noqa: E402
+
+SCENARIOS = ROOT / "scenarios"
+LIQ1 = SCENARIOS / "black_thursday_2020.yaml"
+LIQ2 = SCENARIOS / "black_thursday_liq2.yaml"
+DOC = ROOT / "docs" / "VALIDATION.md"
+IMAGES = ROOT / "docs" / "img"
+ILK = "ETH-A"
+#: Hours of the record's Dai prices (the data's ``dai_high`` column covers 12 March only).
+FIRST_DAY_H = 24.0
+
+
+@dataclass(frozen=True)
+class Record:
+    """One figure on the public record: its range (low = high for a point value) and source."""
+
+    name: str
+    label: str
+    low: float
+    high: float
+    source: str
+
+
+#: The public record of 12–13 March 2020 (sources: MakerDAO's post-mortem and governance calls,
+#: the White Rabbit analysis of 14 March 2020, Dai/USD trades; the ranges are those reported).
+RECORD = (
+    Record("zero_bid_share", "share of auctions won with ~0 bids", 0.36, 0.36, "White Rabbit"),
+    Record("given_away_musd", "collateral given away [M USD]", 8.32, 8.32, "White Rabbit"),
+    Record("deficit_mdai", "system deficit [M Dai]", 5.4, 5.7, "MakerDAO post-mortem"),
+    Record("mkr_minted_k", "MKR minted by debt auctions [k MKR]", 21.0, 21.0, "debt auctions"),
+    Record("debt_auction_mdai", "Dai raised by debt auctions [M Dai]", 5.4, 5.7, "debt auctions"),
+    Record("dai_peak", "Dai peak on 12 March [USD]", 1.10, 1.13, "Dai/USD trades"),
+    Record("dai_peak_hour", "hour of that peak [UTC]", 10.0, 11.0, "Dai/USD trades"),
+    Record("eth_dai_end_mdai", "Dai drawn against ETH after [M Dai]", 68.0, 68.0, "two weeks on"),
+)
+
+
+# ---------------------------------------------------------------------------------------- figures
+
+
+def run_figures(folder: Path) -> dict[str, float]:
+    """The record's figures measured in one run folder."""
+    ts = pd.read_parquet(folder / "timeseries.parquet")
+    auctions = pd.read_parquet(folder / "auctions.parquet")
+    summary = json.loads((folder / "summary.json").read_text())
+    price = ts[f"price[{ILK}]"].to_numpy()
+    end = auctions["end_tick"].to_numpy()
+    at = np.clip(np.where(end < 0, len(price) - 1, end), 0, len(price) - 1)
+    value = auctions["collateral_sold"].to_numpy() * price[at]
+    finished = end >= 0
+    zero = finished & (auctions["collateral_sold"].to_numpy() > 0)
+    zero &= auctions["dai_raised"].to_numpy() < ZERO_BID_FRACTION * value
+    hours_in = (ts["time"] - ts["time"].iloc[0]).dt.total_seconds().to_numpy() / 3600.0
+    dai = ts["dai_price"].to_numpy()
+    first_day = hours_in < FIRST_DAY_H  # the Dai record (the data's dai_high) covers 12 March
+    peak = int(np.argmax(np.where(first_day, dai, -np.inf)))
+    return {
+        "zero_bid_share": float(zero.sum() / max(finished.sum(), 1)),
+        "given_away_musd": float(value[zero].sum() / 1e6),
+        "deficit_mdai": float(summary["bad_debt_max"] / 1e6),
+        "mkr_minted_k": float(summary.get("mkr_minted", 0.0) / 1e3),
+        "debt_auction_mdai": float(ts["debt_auction_dai"].iloc[-1] / 1e6),
+        "dai_peak": float(dai[peak]),
+        "dai_peak_hour": float(hours_in[peak]),
+        "dai_peak_run": float(dai.max()),
+        "eth_dai_end_mdai": float(ts[f"debt[{ILK}]"].iloc[-1] / 1e6),
+        "auctions": float(len(auctions)),
+    }
+
+
+def ensemble(
+    scenario: Path,
+    seeds: int,
+    out: Path,
+    overrides: list[str] | None = None,
+    workers: int | None = 2,
+) -> pd.DataFrame:
+    """Run ``scenario`` over ``seeds`` seeds (a batch in ``out``) and measure every run."""
+    table = sim.run_batch(
+        [scenario], seeds=seeds, overrides=overrides or [], out=out, workers=workers
+    )
+    rows = []
+    for run_id in table["run_id"]:
+        rows.append({"run_id": run_id, **run_figures(out / "runs" / run_id)})
+    return pd.DataFrame(rows)
+
+
+def compare(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean and 5–95 % range of each figure over the runs, against the record."""
+    rows = []
+    for rec in RECORD:
+        values = runs[rec.name].to_numpy()
+        lo, hi = np.quantile(values, [0.05, 0.95])
+        inside = hi >= rec.low and lo <= rec.high
+        rows.append(
+            {
+                "figure": rec.label,
+                "record": rec.low if rec.low == rec.high else (rec.low, rec.high),
+                "mean": float(values.mean()),
+                "p05": float(lo),
+                "p95": float(hi),
+                "inside": bool(inside),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, tuple):
+        return "–".join(_fmt(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:.2f}" if abs(value) < 100 else f"{value:,.0f}"
+    return str(value)
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    """The comparison as a Markdown table."""
+    lines = [
+        "| figure | record | simulated mean | simulated 5–95 % | record inside |",
+        "|---|---|---|---|---|",
+    ]
+    for row in table.itertuples():
+        lines.append(
+            f"| {row.figure} | {_fmt(row.record)} | {_fmt(row.mean)} | "
+            f"{_fmt(row.p05)} – {_fmt(row.p95)} | {'yes' if row.inside else '**no**'} |"
+        )
+    return "\n".join(lines)
+
+
+SWEEP = SCENARIOS / "sweeps" / "black_thursday_gas.yaml"
+
+#: Why a figure can fall outside the simulated range (the doc states the reason of each miss).
+MISS_REASONS = {
+    "zero_bid_share": (
+        "zero bids need every market keeper priced out for a whole `ttl`; the share swings with "
+        "the keepers' gas bids (the sensitivity below), which the record does not give"
+    ),
+    "given_away_musd": (
+        "tied to the zero-bid share: the same priced-out window decides both (see the "
+        "sensitivity below)"
+    ),
+    "deficit_mdai": "follows the zero-bid auctions (their debt, less the penalties collected)",
+    "mkr_minted_k": (
+        "follows the deficit, at the scenario's scripted MKR price (450 falling to 300 USD) "
+        "and the bidders' 10 % margin; the record's auctions cleared near 255 Dai per MKR"
+    ),
+    "debt_auction_mdai": "follows the deficit (debt auctions raise `sump` Dai each)",
+    "dai_peak": "set by the Dai market's depth, a calibrated parameter",
+    "dai_peak_hour": (
+        "the model's Dai demand comes from vaults deleveraging after their owners react "
+        "(15-minute delay for the whales, once their CR crosses 2.0 at the market price), so the "
+        "peak follows the 10:00 crash by up to an hour or two"
+    ),
+    "eth_dai_end_mdai": (
+        "the record's figure is two weeks after the crash, the run's seven days; repayments "
+        "between them are not modelled"
+    ),
+}
+
+
+def _image(fig: object, name: str) -> str:
+    """Save a figure under docs/img and return its path relative to docs/."""
+    from sim.plots import save_figure
+
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    save_figure(fig, IMAGES / name)  # type: ignore[arg-type]
+    return f"img/{name}"
+
+
+def figures_of(batch: Path, run_id: str) -> tuple[str, str]:
+    """The crash dashboard of one run and the fan chart of the batch, as images."""
+    from sim.plots import figures_for, load_folder
+
+    (dash,) = figures_for(load_folder(batch / "runs" / run_id), "dashboard")
+    (fan,) = figures_for(load_folder(batch), "fan")
+    return (
+        _image(dash.figure, "validation-dashboard.png"),
+        _image(fan.figure, "validation-fan.png"),
+    )
+
+
+def sensitivity(out: Path, workers: int | None) -> tuple[pd.DataFrame, str]:
+    """The gas sweep: points table and its heatmap of the mean deficit."""
+    from sim.plots import sweep_heatmap
+
+    result = sim.run_sweep(SWEEP, out=out, workers=workers)
+    points = result.points
+    manifest = json.loads((out / "batch.json").read_text())
+    params = manifest["sweep"]["parameters"]
+    fig = sweep_heatmap(
+        points,
+        "keepers.0.gas.median",
+        "network.gas.after",
+        "bad_debt_max",
+        parameters=params,
+        title="Black Thursday: system deficit over the keepers' gas bids and gas after 12 March",
+    )
+    return points, _image(fig, "validation-gas-sweep.png")
+
+
+def sensitivity_table(points: pd.DataFrame) -> str:
+    """The sweep's points as a Markdown table."""
+    lines = [
+        "| keepers' median bid [gwei] | gas after 12 March [gwei] | deficit mean [M Dai] | "
+        "5–95 % [M Dai] | zero-bid auctions (mean) | MKR minted (mean) |",
+        "|---|---|---|---|---|---|",
+    ]
+    ordered = points.sort_values(["keepers.0.gas.median", "network.gas.after"])
+    for d in ordered.to_dict("records"):
+        lines.append(
+            f"| {d['keepers.0.gas.median']:g} | {d['network.gas.after']:g} | "
+            f"{d['bad_debt_max_mean'] / 1e6:.2f} | "
+            f"{d['bad_debt_max_p05'] / 1e6:.2f} – {d['bad_debt_max_p95'] / 1e6:.2f} | "
+            f"{d['auctions_zero_bid_mean']:,.0f} | {d['mkr_minted_mean']:,.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def counterfactual_table(one: pd.DataFrame, two: pd.DataFrame) -> str:
+    """The same figures under Liquidations 1.0 and 2.0, side by side (means and 2.0's range)."""
+    lines = [
+        "| figure | Liquidations 1.0 mean | Liquidations 2.0 mean | 2.0 5–95 % |",
+        "|---|---|---|---|",
+    ]
+    for rec in RECORD:
+        a, b = one[rec.name], two[rec.name]
+        lo, hi = b.quantile(0.05), b.quantile(0.95)
+        lines.append(
+            f"| {rec.label} | {_fmt(float(a.mean()))} | {_fmt(float(b.mean()))} | "
+            f"{_fmt(float(lo))} – {_fmt(float(hi))} |"
+        )
+    return "\n".join(lines)
+
+
+def misses(table: pd.DataFrame) -> str:
+    """A plain statement of each figure outside the simulated range, and why."""
+    out = []
+    for rec, row in zip(RECORD, table.itertuples(), strict=True):
+        if not row.inside:
+            out.append(f"- **{rec.label}**: {MISS_REASONS[rec.name]}.")
+    return "\n".join(out) if out else "Every recorded figure falls inside the simulated range."
+
+
+def write_doc(sections: dict[str, str]) -> None:
+    """Replace each generated section of docs/VALIDATION.md (between its markers)."""
+    text = DOC.read_text()
+    for name, body in sections.items():
+        begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+        head, found, rest = text.partition(begin)
+        if not found:
+            raise SystemExit(f"{DOC}: no marker {begin}")
+        _, found, tail = rest.partition(end)
+        if not found:
+            raise SystemExit(f"{DOC}: no marker {end}")
+        text = f"{head}{begin}\n{body}\n{end}{tail}"
+    DOC.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ensembles and the sensitivity sweep; print and write the comparison."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--scenario", type=Path, default=None, help="calibration: one scenario")
+    parser.add_argument("--set", dest="overrides", action="append", default=[])
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="cdpsim-validation-") as tmp:
+        if args.scenario is not None:  # calibration: one scenario, printed only
+            runs = ensemble(
+                args.scenario, args.seeds, Path(tmp) / "b", args.overrides, args.workers
+            )
+            print(markdown_table(compare(runs)))
+            print(f"\n{len(runs)} runs in {time.perf_counter() - started:.0f} s")
+            return 0
+        one = ensemble(LIQ1, args.seeds, Path(tmp) / "liq1", workers=args.workers)
+        two = ensemble(LIQ2, args.seeds, Path(tmp) / "liq2", workers=args.workers)
+        table1 = compare(one)
+        print(markdown_table(table1))
+        print(counterfactual_table(one, two))
+        if args.no_write:
+            return 0
+        dashboard, fan = figures_of(Path(tmp) / "liq1", str(one["run_id"].iloc[0]))
+        points, heatmap = sensitivity(Path(tmp) / "gas", args.workers)
+    wall = time.perf_counter() - started
+    inside = int(table1["inside"].sum())
+    deficit1, deficit2 = one["deficit_mdai"], two["deficit_mdai"]
+    sections = {
+        "how": (
+            f"Made by `scripts/validate_black_thursday.py` with {args.seeds} seeds per scenario "
+            f"(the batch layer's seeds from master seed 0) and the sweep "
+            f"`scenarios/sweeps/black_thursday_gas.yaml`, in {wall:.0f} s on this machine."
+        ),
+        "liq1": (
+            f"{markdown_table(table1)}\n\n{inside} of {len(RECORD)} recorded figures fall inside "
+            f"the simulated 5–95 % range. Auctions per run: {one['auctions'].mean():,.0f} "
+            f"(mean).\n\n{misses(table1)}\n\n"
+            f"![crash dashboard of one seed]({dashboard})\n\n![fan chart over the seeds]({fan})"
+        ),
+        "liq2": (
+            f"{counterfactual_table(one, two)}\n\nSystem deficit: {deficit2.mean():.2f} M Dai on average "
+            f"under Liquidations 2.0 (5–95 %: {deficit2.quantile(0.05):.2f}–"
+            f"{deficit2.quantile(0.95):.2f}) against {deficit1.mean():.2f} M Dai under 1.0 on "
+            f"the same seeds; no auction sells for nothing, so no debt auction is needed."
+        ),
+        "sensitivity": f"{sensitivity_table(points)}\n\n![deficit over the gas sweep]({heatmap})",
+    }
+    write_doc(sections)
+    print(f"wrote {DOC} in {wall:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
