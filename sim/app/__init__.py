@@ -12,8 +12,7 @@ A Solara web app around :mod:`sim` and :mod:`sim.plots`; it holds no model logic
 Plain Solara, not mesa's SolaraViz (built on Solara too): in mesa 3.5 SolaraViz's Reset rebuilds
 ``type(model)(**params)`` and passes a fresh mesa ``Scenario`` as ``scenario=``, the name of
 :class:`~sim.model.ProtocolModel`'s own scenario argument, so the rebuilt model fails; and it has
-no place for a validation message, no folder views, and its controls show their first values
-again after a reset while the model gets the user's.
+no place for a validation message and no folder views.
 
 Modules: :mod:`~sim.app.controls` (controls ↔ scenario overrides), :mod:`~sim.app.live` (one
 live run and the worker thread that alone touches its model), :mod:`~sim.app.render` (figures
