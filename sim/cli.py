@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -440,7 +441,7 @@ def batch(
             bar.close()
         _err(
             f"interrupted: {exc.done} of {exc.total} runs are done and kept in {exc.out}; "
-            f"to run the rest: {_resume_command(command)}"
+            f"to run the rest: {_resume_command(command, exc.out)}"
         )
         sys.exit(EXIT_INTERRUPTED)
     finally:
@@ -455,8 +456,12 @@ def _default_batch_out() -> Path:
     return default_out()
 
 
-def _resume_command(command: str) -> str:
-    return command if "--resume" in command.split() else f"{command} --resume"
+def _resume_command(command: str, out: Path) -> str:
+    """The command that resumes an interrupted batch or sweep: the same, in the same folder."""
+    words = command.split()
+    if "--out" not in words and not any(w.startswith("--out=") for w in words):
+        command = f"{command} --out {shlex.quote(str(out))}"
+    return command if "--resume" in words else f"{command} --resume"
 
 
 def _batch_report(table: object, out: Path) -> None:
@@ -468,6 +473,8 @@ def _batch_report(table: object, out: Path) -> None:
     ok = int((status == "ok").sum())
     bad = table[status != "ok"]
     _out(f"{len(table)} runs: {ok} ok, {len(bad)} failed → {out / 'runs.parquet'}")
+    for warning in table.attrs.get("warnings", []):
+        _err(f"warning: {warning}")
     if len(bad):
         _err(f"{len(bad)} run(s) failed (their partial results are kept):")
         for row in bad.itertuples():
@@ -571,7 +578,7 @@ def sweep(
             bar.close()
         _err(
             f"interrupted: {exc.done} of {exc.total} runs are done and kept in {exc.out}; "
-            f"to run the rest: {_resume_command(command)}"
+            f"to run the rest: {_resume_command(command, exc.out)}"
         )
         sys.exit(EXIT_INTERRUPTED)
     finally:

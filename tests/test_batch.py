@@ -242,10 +242,10 @@ def test_the_batch_folder_guards_its_identity(two_files, tmp_path):
     run_batch(two_files, seeds=1, out=out, workers=0)
     with pytest.raises(StoreError, match="holds a batch already; pass --resume"):
         run_batch(two_files, seeds=1, out=out, workers=0)
-    with pytest.raises(StoreError, match=r"different batch \(seeds differ\)"):
+    with pytest.raises(StoreError, match=r"different batch \(not the same seeds\)"):
         run_batch(two_files, seeds=2, out=out, workers=0, resume=True)
     two_files[0].write_text(SMALL.replace("seed: 3", "seed: 4"))
-    with pytest.raises(StoreError, match=r"different batch \(inputs differ\)"):
+    with pytest.raises(StoreError, match=r"different batch \(not the same inputs\)"):
         run_batch(two_files, seeds=1, out=out, workers=0, resume=True)
     mine = tmp_path / "mine"
     mine.mkdir()
@@ -323,3 +323,50 @@ def test_a_pool_that_cannot_start_is_a_set_up_error(two_files, tmp_path):
     assert "refused: the local worker processes could not start" in res.stdout, res.stderr
     assert 'if __name__ == "__main__"' in res.stdout
     assert not (tmp_path / "b").exists()  # the folder it made is gone: a retry starts afresh
+
+
+def test_a_run_whose_folder_cannot_be_written_is_reported_not_dropped(
+    two_files, tmp_path, monkeypatch
+):
+    import errno
+    import os
+
+    import sim.rundir
+
+    original = sim.rundir.write_run_folder
+
+    def full(result, out, force=False):
+        if "other" in str(out):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return original(result, out, force=force)
+
+    monkeypatch.setattr(sim.rundir, "write_run_folder", full)
+    table = run_batch(two_files, seeds=2, out=tmp_path / "b", workers=0)
+    assert len(table) == 4
+    lost = table[table["run_id"].str.startswith("other")]
+    assert (lost["status"] == "failed").all()
+    assert lost["error"].str.contains("No space left on device").all()
+    assert any("could not be written" in w for w in table.attrs["warnings"])
+    assert len(load_runs(tmp_path / "b")) == 2  # runs.parquet holds what the folders hold
+    monkeypatch.setattr(sim.rundir, "write_run_folder", original)
+    again = run_batch(two_files, seeds=2, out=tmp_path / "b", workers=0, resume=True)
+    assert (again["status"] == "ok").all() and len(again) == 4
+
+
+def test_a_batch_folder_through_a_file_is_refused(two_files, tmp_path):
+    (tmp_path / "afile").write_text("mine")
+    with pytest.raises(StoreError, match="is a file"):
+        run_batch(two_files, out=tmp_path / "afile" / "sub", workers=0)
+
+
+def test_inputs_are_recorded_by_absolute_path_so_resume_works_from_anywhere(
+    two_files, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(two_files[0].parent)
+    out = tmp_path / "b"
+    run_batch(["a.yaml"], seeds=1, out=out, workers=0)
+    manifest = json.loads((out / "batch.json").read_text())
+    assert manifest["inputs"][0]["file"] == str(two_files[0])
+    monkeypatch.chdir(tmp_path)
+    resumed = run_batch([str(two_files[0])], seeds=1, out=out, workers=0, resume=True)
+    assert len(resumed) == 1

@@ -61,6 +61,13 @@ def test_a_batch_writes_its_folder_and_one_line_on_stdout(cdpsim_cmd, inputs, tm
     assert "Traceback" not in res.stderr and "\r" not in res.stderr  # no bar when not a terminal
 
 
+def test_an_out_through_a_file_is_refused(cdpsim_cmd, inputs, tmp_path):
+    (tmp_path / "afile").write_text("mine")
+    res = cdpsim(cdpsim_cmd, "batch", str(inputs), "--out", str(tmp_path / "afile" / "sub"))
+    assert res.returncode == 2 and "is a file" in res.stderr and "Traceback" not in res.stderr
+    assert (tmp_path / "afile").read_text() == "mine"
+
+
 def test_bad_input_stops_the_batch_before_any_run(cdpsim_cmd, inputs, tmp_path):
     (inputs / "bad.yaml").write_text(SMALL.replace("mat: 1.5", "mat: 0.9"))
     out = tmp_path / "batch"
@@ -134,6 +141,7 @@ def test_ctrl_c_keeps_the_finished_runs_and_says_how_to_resume(cdpsim_cmd, input
     kept = finished_runs(out)
     assert f"interrupted: {len(kept)} of 16 runs are done and kept in {out}" in stderr
     assert "--resume" in stderr and "Traceback" not in stderr and stdout == ""
+    assert f"--out {out}" in stderr  # the hint names the folder
     assert len(pd.read_parquet(out / "runs.parquet")) == len(kept)
 
 

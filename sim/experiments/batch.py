@@ -36,6 +36,7 @@ from sim.experiments.store import (
     BATCH_KIND,
     BatchFolder,
     StoreError,
+    load_runs,
     rebuild_runs_table,
     run_row,
     sha256_text,
@@ -172,7 +173,7 @@ def load_inputs(
         except ScenarioError as exc:
             problems.extend(str(exc).splitlines())
             continue
-        inputs.append(Input(str(path), scenario, digest))
+        inputs.append(Input(str(path.resolve()), scenario, digest))  # resume from anywhere
     if not inputs and not problems:
         problems.append("no scenario to run")
     if problems:
@@ -391,6 +392,7 @@ def execute_all(
     todo = [s for s in specs if s.run_id not in finished]
     started = time.perf_counter()
     done = failed = 0
+    unwritten: list[dict[str, Any]] = []  # runs whose folder could not be written
     executor = make_executor(backend, workers, scheduler)
     try:
         if todo:
@@ -398,6 +400,10 @@ def execute_all(
                 for row in executor.imap_unordered(runner or execute, todo, _lost):
                     done += 1
                     failed += row.get("status") != STATUS_OK
+                    if not (
+                        store.run_folder(str(row.get("run_id", ""))) / "manifest.json"
+                    ).exists():
+                        unwritten.append(row)
                     if progress is not None:
                         progress(
                             Progress(
@@ -410,9 +416,33 @@ def execute_all(
                             )
                         )
     except KeyboardInterrupt as exc:
-        rebuild_runs_table(out)
+        _table_with(out, unwritten)
         raise BatchInterrupted(out, len(store.done()), len(specs)) from exc
-    return rebuild_runs_table(out)
+    return _table_with(out, unwritten)
+
+
+def _table_with(out: Path, unwritten: list[dict[str, Any]]) -> pd.DataFrame:
+    """The runs table rebuilt from the run folders, plus the runs that have none.
+
+    A run whose folder could not be written (disk full, no permission) is a failed row of the
+    returned table, so that it is reported — but not of ``runs.parquet``, which holds only what
+    the folders hold: ``--resume`` runs it again. If ``runs.parquet`` itself cannot be written,
+    the table is still returned, with the reason in ``table.attrs["warnings"]``.
+    """
+    warnings: list[str] = []
+    try:
+        table = rebuild_runs_table(out)
+    except OSError as exc:
+        table = load_runs(out)
+        warnings.append(f"cannot write {out / 'runs.parquet'}: {exc.strerror or exc}")
+    if unwritten:
+        missing = pd.DataFrame(unwritten)
+        table = pd.concat([table, missing], ignore_index=True)
+        warnings.append(
+            f"{len(unwritten)} run folder(s) could not be written; --resume runs them again"
+        )
+    table.attrs["warnings"] = warnings
+    return table
 
 
 def run_batch(

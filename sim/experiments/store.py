@@ -120,8 +120,9 @@ class BatchFolder:
                 without ``--resume``.
         """
         path = self.path
-        if path.exists() and not path.is_dir():
-            raise StoreError(f"{path}: not a folder")
+        for parent in [path, *path.parents]:
+            if parent.exists() and not parent.is_dir():
+                raise StoreError(f"{path}: not a folder ({parent} is a file)")
         existing = self.read_manifest() if path.is_dir() else None
         if existing is not None:
             if not resume:
@@ -132,8 +133,8 @@ class BatchFolder:
             different = [k for k in IDENTITY if existing.get(k) != manifest.get(k)]
             if different:
                 raise StoreError(
-                    f"{path} holds a different batch ({', '.join(different)} differ); --resume "
-                    "continues only the batch it started with: choose another --out"
+                    f"{path} holds a different batch (not the same {', '.join(different)}); "
+                    "--resume continues only the batch it started with: choose another --out"
                 )
             return
         if path.is_dir() and any(path.iterdir()):
@@ -144,8 +145,13 @@ class BatchFolder:
             )
         if resume:
             raise StoreError(f"{path}: there is no batch to resume here")
-        self.runs.mkdir(parents=True, exist_ok=True)
-        _write_json(self.manifest_path, manifest)
+        try:
+            self.runs.mkdir(parents=True, exist_ok=True)
+            _write_json(self.manifest_path, manifest)
+        except OSError as exc:
+            raise StoreError(
+                f"{path}: cannot create the batch folder: {exc.strerror or exc}"
+            ) from None
 
     def discard_if_empty(self) -> None:
         """Remove a batch folder that this batch created and that holds no run yet."""
