@@ -308,6 +308,17 @@ def _cdpsim(cmd: list[str], *args: str, cwd: Path | None = None) -> subprocess.C
     return subprocess.run([*cmd, *args], capture_output=True, text=True, cwd=cwd, timeout=120)
 
 
+def test_importing_the_app_package_is_light():
+    code = (
+        "import sys, sim.app; "
+        "heavy = [m for m in ('solara', 'pandas', 'matplotlib', 'mesa') if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == ""
+
+
 def test_without_the_extra_the_command_says_how_to_install_it(small_scenario_file):
     # The extra's packages made unimportable in a fresh interpreter, as in a core-only install.
     code = (
