@@ -197,8 +197,10 @@ MISS_REASONS = {
         "peak follows the 10:00 crash by up to an hour or two"
     ),
     "eth_dai_end_mdai": (
-        "the record's figure is two weeks after the crash, the run's seven days; repayments "
-        "between them are not modelled"
+        "the model has no new borrowing: after the crash vaults were opened and Dai drawn "
+        "again (Dai above par made minting it profitable), which the record's figure, two weeks "
+        "later, includes; the run ends after seven days with only the repayments and "
+        "liquidations of the crash"
     ),
 }
 
