@@ -121,20 +121,50 @@ def _warn(path: Path, spec: Scenario) -> None:
         _err(f"{path}: warning: {message}")
 
 
+def _is_sweep_file(path: Path) -> bool:
+    """Whether a YAML file is a sweep file (it names a base scenario and a design)."""
+    try:
+        head = path.read_text(encoding="utf-8", errors="replace")[:20_000]
+    except OSError:
+        return False
+    keys = {line.split(":", 1)[0] for line in head.splitlines() if line[:1].isalpha()}
+    return {"base", "design"} <= keys
+
+
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="PATH=VALUE",
+    help="Override a field of every scenario, e.g. --set ilks.ETH-A.mat=1.45 (repeatable).",
+)
 @_data_dir_option
-def validate(paths: tuple[Path, ...], data_dirs: tuple[Path, ...]) -> None:
-    """Validate scenario files (all errors, as file:line: field: message)."""
-    bad = 0
-    for path in paths:
+def validate(
+    paths: tuple[str, ...], overrides: tuple[str, ...], data_dirs: tuple[Path, ...]
+) -> None:
+    """Validate scenario and sweep files (files, folders, globs): all errors, file:line: field."""
+    from sim.scenario.files import expand_paths
+
+    files, problems = expand_paths(paths)
+    for problem in problems:
+        _err(problem)
+    bad = len(problems)
+    for path in files:
         try:
-            spec = load_scenario(path, data_dirs=data_dirs)
+            if _is_sweep_file(path):
+                from sim.experiments.sweep import load_sweep
+
+                if overrides:
+                    raise click.UsageError("--set applies to scenario files, not sweep files")
+                load_sweep(path, data_dirs=data_dirs)
+            else:
+                _warn(path, load_scenario(path, overrides=overrides, data_dirs=data_dirs))
         except ScenarioError as exc:
             bad += 1
             _err(str(exc))
         else:
-            _warn(path, spec)
             _out(f"{path}: ok")
     sys.exit(EXIT_BAD_INPUT if bad else EXIT_OK)
 

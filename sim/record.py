@@ -408,31 +408,48 @@ def events_frame(model: ProtocolModel, consume: bool = False) -> pd.DataFrame:
     return pd.DataFrame({name: data[name] for name in EVENT_COLUMNS}, copy=False)
 
 
-def vaults_frame(model: ProtocolModel) -> pd.DataFrame:
-    """Vault snapshots: one row per vault per snapshot tick."""
+def vaults_frame(model: ProtocolModel, consume: bool = False) -> pd.DataFrame:
+    """Vault snapshots: one row per vault per snapshot tick.
+
+    ``ilk`` and ``cohort`` are categorical (a code per row into a few names).
+
+    Args:
+        model: the model.
+        consume: free the recorder's snapshots column by column while building the frame (for
+            a model that will not step again: the snapshots and the frame are never both held
+            in full).
+    """
     chunks = model.recorder.snapshots
     names = [c.name for c in model.cohorts]
     if not chunks:
         return pd.DataFrame(
             {k: [] for k in ("tick", "ilk", "vault", "cohort", "ink", "art", "debt", "cr")}
         )
-    frame = pd.DataFrame(
+    sizes = np.array([c["tick"].shape[0] for c in chunks])
+    ilks = list(dict.fromkeys(str(c["ilk"]) for c in chunks))
+    ilk_codes = np.repeat(np.array([ilks.index(str(c["ilk"])) for c in chunks]), sizes)
+    data: dict[str, object] = {}
+    for name in ("tick", "vault", "owner", "ink", "art", "debt", "cr"):
+        data[name] = np.concatenate([c[name] for c in chunks])
+        if consume:
+            for c in chunks:
+                c[name] = None
+    if consume:
+        model.recorder.snapshots = []
+    owner = data.pop("owner")
+    return pd.DataFrame(
         {
-            "tick": np.concatenate([c["tick"] for c in chunks]),
-            "ilk": np.concatenate(
-                [np.full(c["tick"].shape[0], c["ilk"], dtype=object) for c in chunks]
-            ),
-            "vault": np.concatenate([c["vault"] for c in chunks]),
-            "cohort": np.asarray(names, dtype=object)[np.concatenate([c["owner"] for c in chunks])],
-            "ink": np.concatenate([c["ink"] for c in chunks]),
-            "art": np.concatenate([c["art"] for c in chunks]),
-            "debt": np.concatenate([c["debt"] for c in chunks]),
-            "cr": np.concatenate([c["cr"] for c in chunks]),
-        }
+            "tick": data["tick"],
+            "ilk": pd.Categorical.from_codes(ilk_codes, categories=ilks),
+            "vault": data["vault"],
+            "cohort": pd.Categorical.from_codes(owner, categories=names),
+            "ink": data["ink"],
+            "art": data["art"],
+            "debt": data["debt"],
+            "cr": data["cr"],
+        },
+        copy=False,
     )
-    frame["ilk"] = frame["ilk"].astype("string")
-    frame["cohort"] = frame["cohort"].astype("string")
-    return frame
 
 
 AUCTION_COLUMNS = (

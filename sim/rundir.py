@@ -176,6 +176,7 @@ def build_manifest(
     import pyarrow
 
     from sim import __version__
+    from sim.scenario import advisories
 
     if status not in STATUSES:
         raise ValueError(f"status {status!r} is not one of {STATUSES}")
@@ -194,6 +195,7 @@ def build_manifest(
         "pyarrow": pyarrow.__version__,
         "mesa": mesa.__version__,
         "wall_time_s": round(wall_time_s, 3),
+        "warnings": advisories(model.spec),
         "files": list(RUN_FILES),
     }
 

@@ -122,7 +122,7 @@ def result_of(
         timeseries=ts,
         events=events_frame(model, consume=final),
         auctions=auctions,
-        vaults=vaults_frame(model),
+        vaults=vaults_frame(model, consume=final),
         summary=summary,
         manifest=build_manifest(model, wall_time_s=wall_time_s, status=status, error=error),
     )

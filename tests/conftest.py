@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import sys
 import tempfile
@@ -10,8 +11,11 @@ from pathlib import Path
 import pytest
 from hypothesis import configuration as hypothesis_configuration
 
-# Tests write only to temporary folders: keep hypothesis's example database out of the repo.
-hypothesis_configuration.set_hypothesis_home_dir(tempfile.mkdtemp(prefix="cdpsim-hypothesis-"))
+# Tests write only to temporary folders: keep hypothesis's example database out of the repo,
+# in a folder removed when the session ends.
+_HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="cdpsim-hypothesis-")
+hypothesis_configuration.set_hypothesis_home_dir(_HYPOTHESIS_HOME)
+atexit.register(shutil.rmtree, _HYPOTHESIS_HOME, ignore_errors=True)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"

@@ -131,3 +131,19 @@ def test_failed_run_exits_1_and_keeps_what_was_computed(small_scenario_file, tmp
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "failed" and manifest["ticks"] == 3
     assert len(pd.read_parquet(out / "timeseries.parquet")) == 4
+
+
+def test_validate_takes_folders_sweep_files_and_overrides(cdpsim_cmd, tmp_path):
+    from tests.conftest import SCENARIOS
+
+    res = cdpsim(cdpsim_cmd, "validate", str(SCENARIOS), str(SCENARIOS / "sweeps"))
+    assert res.returncode == 0, res.stderr
+    assert "crash_sobol.yaml: ok" in res.stdout and "baseline.yaml: ok" in res.stdout
+    bad = cdpsim(
+        cdpsim_cmd, "validate", str(SCENARIOS / "baseline.yaml"), "--set", "ilks.ETH-A.mat=0.9"
+    )
+    assert bad.returncode == 2 and "(--set ilks.ETH-A.mat=0.9): ilks.ETH-A.mat" in bad.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    none = cdpsim(cdpsim_cmd, "validate", str(empty))
+    assert none.returncode == 2 and "no scenario files" in none.stderr

@@ -128,7 +128,7 @@ def test_overrides_apply_and_validate(small_scenario_file):
     errs = errors_of(small_scenario_file, overrides=["borrowers.9.vaults=1"])
     assert errs == [
         f"{small_scenario_file} (--set borrowers.9.vaults=1): borrowers.9: "
-        "no cohort '9' in borrowers (it has 2: 0–1)"
+        "no cohort '9' in borrowers (items 0 to 1 or by name: tail, careful)"
     ]
     with pytest.raises(ValueError):
         parse_override("no-equals-sign")
@@ -251,11 +251,16 @@ def test_mixed_cat_versions_are_valid_and_the_mkr_name_is_reserved(tmp_path):
             "collateral.ETH2",
             "unknown collateral 'ETH2' (defined: ETH); did you mean 'ETH'?",
         ),
-        ("borrowers.2.debt=1", "borrowers.2", "no cohort '2' in borrowers (it has 2: 0–1)"),
+        (
+            "borrowers.2.debt=1",
+            "borrowers.2",
+            "no cohort '2' in borrowers (items 0 to 1 or by name: tail, careful)",
+        ),
+        ("borrowers.tial.debt=1", "borrowers.tial", "did you mean 'tail'?"),
         (
             "keepers.first.dai=1",
             "keepers.first",
-            "no keeper group 'first' in keepers (it has 1: 0–0)",
+            "no keeper group 'first' in keepers (only item 0 or by name: kp)",
         ),
         ("clok.tick=1m", "clok", "did you mean 'clock'?"),
         ("nope.x=1", "nope", "unknown section 'nope' (allowed: name, description, seed, clock,"),
@@ -329,3 +334,12 @@ def test_the_model_builds_its_processes_with_the_market_builders():
     assert sim.model.build_price_process is sim.market.build.build_price_process
     assert sim.model.build_gas_process is sim.market.build.build_gas_process
     assert not hasattr(sim.model, "_replay")
+
+
+def test_a_cohort_or_keeper_group_can_be_named_in_an_override(small_scenario_file):
+    s = load_scenario(
+        small_scenario_file, overrides=["borrowers.careful.debt=2e6", "keepers.kp.dai=5"]
+    )
+    assert s.borrowers[1].debt == 2e6 and s.keepers[0].dai == 5
+    counted = load_scenario(small_scenario_file, overrides=["borrowers.tail.vaults=3e2"])
+    assert counted.borrowers[0].vaults == 300  # a whole number written with an exponent

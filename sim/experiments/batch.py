@@ -18,7 +18,6 @@ scenario file, overrides, swept parameters).
 from __future__ import annotations
 
 import datetime as dt
-import glob
 import json
 import os
 import time
@@ -44,10 +43,9 @@ from sim.experiments.store import (
 )
 from sim.rundir import MANIFEST_KIND, STATUS_FAILED, STATUS_OK
 from sim.scenario import Scenario, ScenarioError, load_scenario, with_overrides
+from sim.scenario.files import expand_paths
 
 Keep = Literal["full", "summary"]
-#: Scenario file suffixes a folder given as a PATH contributes.
-SCENARIO_SUFFIXES = (".yaml", ".yml")
 #: Files a run kept as a summary holds.
 SUMMARY_FILES = ("manifest.json", "summary.json")
 
@@ -113,34 +111,6 @@ class Progress:
 
 
 # ---------------------------------------------------------------------------------------- inputs
-
-
-def expand_paths(paths: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
-    """Scenario files from files, folders (their ``*.yaml``) and glob patterns, in order.
-
-    Returns:
-        The files (each once) and a message per path that matched nothing.
-    """
-    files: list[Path] = []
-    problems: list[str] = []
-    for raw in paths:
-        text = str(raw)
-        if glob.has_magic(text):
-            matches = [Path(p) for p in sorted(glob.glob(text)) if Path(p).is_file()]
-            if not matches:
-                problems.append(f"{text}: no file matches")
-            files.extend(matches)
-        elif Path(text).is_dir():
-            found = sorted(
-                p for p in Path(text).iterdir() if p.is_file() and p.suffix in SCENARIO_SUFFIXES
-            )
-            if not found:
-                problems.append(f"{text}: no scenario files (*.yaml) in this folder")
-            files.extend(found)
-        else:
-            files.append(Path(text))
-    unique = list(dict.fromkeys(files))
-    return unique, problems
 
 
 def load_inputs(

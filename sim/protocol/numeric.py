@@ -45,6 +45,10 @@ REL_TOL = 1e-9
 SCALE_TOL = 1e-12
 #: Absolute tolerance [Dai, tokens or MKR].
 ABS_TOL = 1e-9
+#: Tolerance of the accounting invariants (``Vat.check``), relative to the unit's total: looser
+#: than a single comparison's, as sums over whole books (and incremental totals such as ``Art``)
+#: gather the rounding of every operation of the run [-].
+INVARIANT_TOL = 1e-8
 
 
 def tolerance(a: float, b: float = 0.0, total: float = 0.0) -> float:

@@ -31,10 +31,6 @@ import numpy as np
 from sim.protocol import numeric as num
 from sim.protocol.events import EventLog
 
-#: Relative tolerance of the accounting invariants (:meth:`Vat.check`): looser than the per-call
-#: policy of :mod:`sim.protocol.numeric`, as sums over whole books accumulate more rounding.
-INVARIANT_TOL = 1e-8
-
 
 class ProtocolError(Exception):
     """A protocol call was rejected (dss would revert); nothing was changed."""
@@ -450,7 +446,7 @@ class Vat:
         problems = []
 
         def differs(a: float, b: float, scale: float) -> bool:
-            return not abs(a - b) <= INVARIANT_TOL * max(scale, 1.0)
+            return not abs(a - b) <= num.INVARIANT_TOL * max(scale, 1.0)
 
         scalars = {"debt": self.debt, "vice": self.vice}
         for name, ilk in self.ilks.items():

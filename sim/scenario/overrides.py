@@ -107,10 +107,23 @@ def _step(tp: Any, node: Any, part: str, where: str, here: str, depth: int) -> t
     last = where.rsplit(".", 1)[-1]
     if isinstance(node, list):
         item = LIST_ITEMS.get(last, "item")
-        if not (part.isascii() and part.isdigit()) or int(part) >= len(node):
-            have = f"0–{len(node) - 1}" if node else "none"
-            raise OverrideError(here, f"no {item} {part!r} in {where} (it has {len(node)}: {have})")
-        return int(part), (get_args(tp)[0] if origin is list else None)
+        below = get_args(tp)[0] if origin is list else None
+        if part.isascii() and part.isdigit() and int(part) < len(node):
+            return int(part), below
+        # A named item (a cohort, a keeper group) may be given by its name.
+        names = [str(x.get("name")) for x in node if isinstance(x, dict) and "name" in x]
+        if part in names:
+            return names.index(part), below
+        if not node:
+            have = "none"
+        elif len(node) == 1:
+            have = "only item 0"
+        else:
+            have = f"items 0 to {len(node) - 1}"
+        if names:
+            have += " or by name: " + ", ".join(names)
+        hint = suggestion(part, names) if names else ""
+        raise OverrideError(here, f"no {item} {part!r} in {where} ({have}){hint}")
     if origin is dict:
         if part not in node and last in NAMED_ENTRIES and depth == 1:
             entry = NAMED_ENTRIES[last]

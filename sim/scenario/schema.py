@@ -144,6 +144,14 @@ def _number(value: Any) -> Any:
     return value
 
 
+def _whole(value: Any) -> Any:
+    """A count written as a number with an exponent (``2e3``, ``1.0e4``) is that whole number."""
+    value = _number(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    return value
+
+
 def _data_file(value: str, info: ValidationInfo) -> str:
     """Validator: a data file must lie in the scenario's folder (or a data folder) and exist.
 
@@ -168,6 +176,8 @@ def _data_file(value: str, info: ValidationInfo) -> str:
         if extra:
             where += " and the data folders " + ", ".join(str(d) for d in extra)
         raise ValueError(f"file {value!r} is outside {where}; copy it there or pass --data-dir")
+    if target.is_dir():
+        raise ValueError(f"{Path(base) / value} is a folder, not a data file")
     if not target.is_file():
         raise ValueError(f"file not found: {Path(base) / value}")
     return value
@@ -382,7 +392,7 @@ class Mkr(Strict):
     market: MarketDepth | None = Field(
         None, description="MKR market depth (none: infinitely deep, trades do not move the price)"
     )
-    bidders: Annotated[int, Field(ge=0, le=AGENTS_MAX)] = Field(
+    bidders: Annotated[int, BeforeValidator(_whole), Field(ge=0, le=AGENTS_MAX)] = Field(
         2, description="number of MKR bidders"
     )
     dai: AmountOrZero = Field(5.0e6, description="Dai per bidder, for debt auctions [Dai]")
@@ -638,7 +648,7 @@ class Cohort(Strict):
 
     name: Name
     ilk: str
-    vaults: Annotated[int, Field(ge=1, le=VAULTS_MAX)]
+    vaults: Annotated[int, BeforeValidator(_whole), Field(ge=1, le=VAULTS_MAX)]
     debt: Amount = Field(description="total debt of the cohort at the start [Dai]")
     cr: CrDist
     size: SizeDist = Field(default_factory=SizeDist)
@@ -702,7 +712,7 @@ class KeeperSpec(Strict):
     """A group of identical keepers."""
 
     name: Name
-    count: Annotated[int, Field(ge=1, le=AGENTS_MAX)] = 1
+    count: Annotated[int, BeforeValidator(_whole), Field(ge=1, le=AGENTS_MAX)] = 1
     dai: AmountOrZero = Field(description="Dai capital per keeper [Dai]")
     strategy: KeeperStrategy = Field(default_factory=lambda: MarketKeeperStrategy())
     gas_bid_gwei: Gwei | None = Field(
