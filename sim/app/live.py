@@ -24,10 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from matplotlib.figure import Figure
 
 from sim.app.controls import Control, Value, apply, controls_for, values_of
-from sim.app.render import png
+from sim.app.render import Drawable, png
 from sim.market.prices import DataError
 from sim.metrics import keeper_profits, summarize
 from sim.model import ProtocolModel
@@ -271,7 +270,7 @@ class LiveSession:
         self._last = frame
         self._publish(frame)
 
-    def _dashboard(self, ts: pd.DataFrame, auctions: pd.DataFrame) -> Figure:
+    def _dashboard(self, ts: pd.DataFrame, auctions: pd.DataFrame) -> Drawable:
         """The crash dashboard so far, its time axis spanning the whole run (it fills as it runs)."""
         model = self.model
         assert model is not None

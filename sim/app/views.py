@@ -15,11 +15,10 @@ from pathlib import Path
 
 import solara
 import solara.lab
-from matplotlib.figure import Figure as MplFigure
 
 from sim.app.controls import Control, Value, shown
 from sim.app.live import MAX_EVERY, Frame, LiveSession
-from sim.app.render import png
+from sim.app.render import Drawable, png
 from sim.app.tables import (
     ROWS_PER_PAGE,
     STATUSES,
@@ -240,7 +239,7 @@ def LiveView(scenario: Scenario, values: Mapping[str, Value] | None = None) -> N
 
 
 @solara.component
-def Figure(draw: Callable[[], MplFigure], key: str, classes: list[str] | None = None) -> None:
+def Figure(draw: Callable[[], Drawable], key: str, classes: list[str] | None = None) -> None:
     """A :mod:`sim.plots` figure as an image, drawn once per ``key`` (or why it cannot be)."""
 
     def make() -> tuple[bytes, str]:
