@@ -555,9 +555,11 @@ def sweep(
     The sweep file, its base scenario and every design point are validated first (all errors
     at once, exit 2). Every point runs with the same seeds; OUT is a batch folder
     (batch.json, runs/, runs.parquet) plus points.parquet (statistics per point: mean,
-    quantiles, VaR, expected shortfall, probability of bad debt, LaR) and, for Sobol and
-    Morris designs, sensitivity.parquet. Ctrl-C keeps the finished runs: the same command with
-    --resume runs only what is missing. Then: cdpsim discover OUT --kpi K --above X.
+    quantiles, VaR and expected shortfall of the realised deficit, probability of bad debt,
+    LaR) and, for Sobol and Morris designs, sensitivity.parquet. Ctrl-C keeps the finished
+    runs and writes points.parquet for them (n_missing per point; batch.json's sweep section
+    says complete: false); the same command with --resume runs only what is missing and
+    rewrites the tables. Then: cdpsim discover OUT --kpi K --above X (or --below X).
     """
     from sim.experiments.analysis import format_sensitivity
     from sim.experiments.batch import BatchInputError, BatchInterrupted
@@ -607,7 +609,8 @@ def sweep(
         if bar is not None:
             bar.close()
         _err(
-            f"interrupted: {exc.done} of {exc.total} runs are done and kept in {exc.out}; "
+            f"interrupted: {exc.done} of {exc.total} runs are done and kept in {exc.out} "
+            "(points.parquet is of those: n_missing per point, complete: false in batch.json); "
             f"to run the rest: {_resume_command(command, exc.out)}"
         )
         sys.exit(EXIT_INTERRUPTED)
@@ -628,29 +631,52 @@ def sweep(
 @click.argument("sweep_dir", type=click.Path(path_type=Path))
 @click.option("--kpi", required=True, help="The KPI, e.g. bad_debt_max.")
 @click.option(
-    "--above", type=float, required=True, help="Threshold in the KPI's unit: the cases of interest."
+    "--above",
+    type=float,
+    default=None,
+    help="Threshold in the KPI's unit: the cases of interest are the runs above it.",
+)
+@click.option(
+    "--below",
+    type=float,
+    default=None,
+    help="Threshold in the KPI's unit: the cases are the runs below it (for KPIs where low is "
+    "bad: min_cr_p05, dai_supply_min). Give --above or --below.",
 )
 @click.option(
     "--method",
     type=click.Choice(["cart", "prim"]),
     default="cart",
     show_default=True,
-    help="cart: scikit-learn's decision tree (always installed); prim: EMA Workbench's PRIM with "
-    "its peeling trajectory (pip install 'cdpsim[prim]').",
+    help="cart: scikit-learn's decision tree, a box per leaf in which more than half of the "
+    "runs are cases (always installed); prim: EMA Workbench's PRIM with its peeling trajectory "
+    "(pip install 'cdpsim[prim]').",
 )
-def discover(sweep_dir: Path, kpi: str, above: float, method: str) -> None:
-    """Find the regions of a sweep's parameter space where a KPI exceeds a threshold.
+def discover(
+    sweep_dir: Path, kpi: str, above: float | None, below: float | None, method: str
+) -> None:
+    """Find the regions of a sweep's parameter space where a KPI is above (or below) a threshold.
 
     Works on the sweep's ok runs (every seed of every point). Writes
-    SWEEP_DIR/discovery/<kpi>-above-<X>.parquet (box, method, coverage, density, mass,
-    parameter, lower, upper) and, for PRIM, its -trajectory.parquet, and prints the boxes.
+    SWEEP_DIR/discovery/<kpi>-above-<X>-<method>.parquet (or -below-; box, method, coverage,
+    density, mass, parameter, lower, upper, restricted) and, for PRIM, its
+    -trajectory.parquet, and prints the boxes. When the threshold is crossed in most runs
+    (80 % or more) there is no box, and it says so.
     """
     from sim.experiments.analysis import AnalysisError, format_discovery
     from sim.experiments.analysis import discover as find_boxes
     from sim.experiments.store import StoreError
 
+    if (above is None) == (below is None):
+        raise click.UsageError("give --above X or --below X (one of them)")
     try:
-        result = find_boxes(sweep_dir, kpi=kpi, above=above, method=method)  # type: ignore[arg-type]
+        result = find_boxes(
+            sweep_dir,
+            kpi=kpi,
+            above=above,
+            below=below,
+            method=method,  # type: ignore[arg-type]
+        )
     except (AnalysisError, StoreError) as exc:
         _err(str(exc))
         sys.exit(EXIT_BAD_INPUT)

@@ -350,8 +350,9 @@ def write_readme(path: str | Path = README) -> Path:
 #
 # Statistics over an ensemble of runs — one design point of a sweep (one parameter set) run with
 # several seeds — as published by risk teams. The horizon is the scenario's run
-# (``clock.duration``): each run gives one value of a KPI (for ``bad_debt_max``, the largest bad
-# debt over the run) and these summarise the values of the runs. NaN values (a KPI undefined in
+# (``clock.duration``): each run gives one value of a KPI (for ``bad_debt_max``, the largest
+# realised deficit over the run: timeseries ``bad_debt``, not the underwater debt of open vaults,
+# ``insolvent_debt``) and these summarise the values of the runs. NaN values (a KPI undefined in
 # a run) are left out; no values give NaN. Quantiles interpolate linearly between the order
 # statistics (numpy's default), so with few seeds the 95th percentile lies near the largest.
 
@@ -368,20 +369,25 @@ RISK_STATS: tuple[Kpi, ...] = (
         "bad_debt_var95",
         "Dai",
         f"Value at Risk: the {RISK_LEVEL:.0%} quantile over the point's runs of `bad_debt_max` "
-        "(insolvent debt over the run)",
+        "(the largest realised deficit over the run)",
     ),
     Kpi(
         "bad_debt_var99",
         "Dai",
-        f"the {RISK_LEVEL_TAIL:.0%} quantile over the point's runs of `bad_debt_max`",
+        f"tail Value at Risk: the {RISK_LEVEL_TAIL:.0%} quantile over the point's runs of "
+        "`bad_debt_max` (realised deficit)",
     ),
     Kpi(
         "bad_debt_es95",
         "Dai",
-        f"expected shortfall: mean `bad_debt_max` of the runs at or above its {RISK_LEVEL:.0%} "
-        "quantile",
+        f"expected shortfall: mean `bad_debt_max` (realised deficit) of the runs at or above "
+        f"its {RISK_LEVEL:.0%} quantile",
     ),
-    Kpi("p_bad_debt", "-", "share of the point's runs with `bad_debt_max` > 0"),
+    Kpi(
+        "p_bad_debt",
+        "-",
+        "share of the point's runs with `bad_debt_max` > 0 (any realised deficit)",
+    ),
     Kpi(
         "liquidated_debt_lar95",
         "Dai",
@@ -416,14 +422,17 @@ def ensemble_quantile(values: ArrayLike, q: float) -> float:
 
 
 def value_at_risk(bad_debt: ArrayLike, level: float = RISK_LEVEL) -> float:
-    """Value at Risk: the ``level`` quantile of insolvent debt over runs [Dai].
+    """Value at Risk: the ``level`` quantile of the realised deficit over runs [Dai].
+
+    The deficit is ``bad_debt_max`` (Vow debt covered neither by its Dai nor by running
+    auctions), not ``insolvent_debt_max`` (underwater debt of open vaults not yet liquidated).
 
     Args:
-        bad_debt: each run's ``bad_debt_max`` [Dai] (the largest bad debt over its horizon).
+        bad_debt: each run's ``bad_debt_max`` [Dai] (its largest realised deficit).
         level: the confidence level, 0.95 for the 95th percentile.
 
     Returns:
-        The bad debt that ``level`` of the runs do not exceed [Dai].
+        The realised deficit that ``level`` of the runs do not exceed [Dai].
     """
     return ensemble_quantile(bad_debt, level)
 
@@ -458,7 +467,7 @@ def expected_shortfall(values: ArrayLike, level: float = RISK_LEVEL) -> float:
 
 
 def probability_of_bad_debt(bad_debt: ArrayLike) -> float:
-    """Share of runs whose ``bad_debt_max`` is above zero [-] (NaN without values)."""
+    """Share of runs with any realised deficit (``bad_debt_max`` > 0) [-] (NaN without values)."""
     finite = _finite(bad_debt)
     return float(np.mean(finite > 0)) if finite.size else float("nan")
 
@@ -483,7 +492,7 @@ def risk_stats(bad_debt: ArrayLike, liquidated_debt: ArrayLike) -> dict[str, flo
     """The :data:`RISK_STATS` of an ensemble of runs.
 
     Args:
-        bad_debt: each run's ``bad_debt_max`` [Dai].
+        bad_debt: each run's ``bad_debt_max`` [Dai] (its largest realised deficit).
         liquidated_debt: each run's ``liquidated_debt`` [Dai].
 
     Returns:

@@ -18,7 +18,7 @@ import pytest
 
 from sim import metrics
 from sim.experiments import analysis
-from sim.experiments.batch import RunSpec
+from sim.experiments.batch import BatchInterrupted, RunSpec
 from sim.experiments.store import StoreError, run_row
 from sim.experiments.sweep import run_sweep
 from sim.rundir import MANIFEST_KIND
@@ -81,11 +81,17 @@ def linear_runner(spec: RunSpec) -> dict:
 
 
 def box_runner(spec: RunSpec) -> dict:
-    """Bad debt (1 M Dai) exactly where depth > 0.6 and buf < 1.8; a seed-dependent wobble."""
+    """Bad debt (1 M Dai) and a low CR exactly where depth > 0.6 and buf < 1.8 (15 % of the
+    space); a seed-dependent wobble."""
     depth = spec.parameters["collateral.ETH.price.crash.depth"]
     buf = spec.parameters["ilks.ETH-A.liquidation.buf"]
-    bad = 1.0e6 if depth > 0.6 and buf < 1.8 else 0.0
-    return write_stand_in(spec, {"bad_debt_max": bad + spec.seed % 7, "liquidated_debt": 1.0})
+    inside = depth > 0.6 and buf < 1.8
+    kpis = {
+        "bad_debt_max": (1.0e6 if inside else 0.0) + spec.seed % 7,
+        "liquidated_debt": 1.0,
+        "min_cr_p05": 1.1 if inside else 1.6,
+    }
+    return write_stand_in(spec, kpis)
 
 
 def sweep_file(tmp_path: Path, design: str, seeds: str = "1") -> Path:
@@ -132,18 +138,19 @@ def test_points_table_counts_runs_and_summarises_only_the_ok_ones():
     design = pd.DataFrame({"point": [0, 1, 2], "x": [0.1, 0.2, 0.3]})
     runs = pd.DataFrame(
         {
-            "point": [0, 0, 0, 1, 1],
-            "status": ["ok", "ok", "failed", "ok", "ok"],
-            "bad_debt_max": [0.0, 100.0, np.nan, 5.0, 5.0],
-            "liquidated_debt": [10.0, 30.0, np.nan, 1.0, 3.0],
+            "point": [0, 0, 0, 1, 1, 1],
+            "status": ["ok", "ok", "failed", "ok", "ok", "interrupted"],
+            "bad_debt_max": [0.0, 100.0, np.nan, 5.0, 5.0, 1.0e9],
+            "liquidated_debt": [10.0, 30.0, np.nan, 1.0, 3.0, 1.0e9],
         }
     )
-    table = analysis.points_table(runs, design, ["bad_debt_max"])
+    table = analysis.points_table(runs, design, ["bad_debt_max"], n_seeds=3)
     assert list(table.columns) == [
         "point",
         "x",
         "n",
         "n_failed",
+        "n_missing",
         "bad_debt_max_mean",
         "bad_debt_max_std",
         "bad_debt_max_p05",
@@ -156,14 +163,15 @@ def test_points_table_counts_runs_and_summarises_only_the_ok_ones():
         "liquidated_debt_lar95",
     ]
     first, second, third = table.to_dict("records")
-    assert (first["n"], first["n_failed"], second["n"], third["n"]) == (2, 1, 2, 0)
+    counts = [(row["n"], row["n_failed"], row["n_missing"]) for row in (first, second, third)]
+    assert counts == [(2, 1, 0), (2, 0, 1), (0, 0, 3)]  # an interrupted run is not done yet
     assert first["bad_debt_max_mean"] == 50.0 and first["p_bad_debt"] == 0.5
     assert first["bad_debt_var95"] == pytest.approx(95.0)
     assert first["bad_debt_es95"] == 100.0
     assert first["liquidated_debt_lar95"] == pytest.approx(29.0)
     assert second["p_bad_debt"] == 1.0 and second["bad_debt_max_std"] == 0.0
     assert math.isnan(third["bad_debt_max_mean"]) and math.isnan(third["p_bad_debt"])
-    assert table["point"].dtype == np.int64 and table["n"].dtype == np.int64
+    assert (table[["point", *analysis.COUNT_COLUMNS]].dtypes == np.int64).all()
 
 
 # ---------------------------------------------------------------------------------------- indices
@@ -226,6 +234,43 @@ def test_indices_are_nan_for_a_constant_kpi_and_refused_for_other_designs(tmp_pa
         analysis.sensitivity(tmp_path / "lhs-out")
 
 
+def test_sobol_confidence_intervals_are_reproducible_with_design_seed_zero():
+    y = np.random.default_rng(1).random(8 * 5)  # n = 8, three parameters
+    first, _ = analysis.sobol_indices(y, ["a", "b", "c"], seed=0)
+    again, _ = analysis.sobol_indices(y, ["a", "b", "c"], seed=0)
+    pd.testing.assert_frame_equal(first, again)
+    other, _ = analysis.sobol_indices(y, ["a", "b", "c"], seed=1)
+    assert not np.allclose(other["S1_conf"], first["S1_conf"])  # the seed does matter
+
+
+def test_an_interrupted_sobol_sweep_is_marked_incomplete_until_resumed(tmp_path):
+    path = sweep_file(tmp_path, "{kind: sobol, n: 8}")  # 8 × (3 + 2) = 40 points, one seed
+    calls = {"n": 0}
+
+    def interrupted(spec: RunSpec) -> dict:
+        calls["n"] += 1
+        if calls["n"] == 10:
+            raise KeyboardInterrupt
+        return linear_runner(spec)
+
+    out = tmp_path / "out"
+    with pytest.raises(BatchInterrupted):
+        run_sweep(path, workers=0, out=out, runner=interrupted)
+    assert not analysis.is_complete(analysis.sweep_section(out))
+    points = pd.read_parquet(out / "points.parquet")
+    assert (points["n"] + points["n_missing"] == 1).all() and points["n"].sum() == 9
+    assert not (out / "sensitivity.parquet").exists()  # indices need every point
+    with pytest.raises(analysis.AnalysisError, match="the sweep is incomplete"):
+        analysis.sensitivity(out)
+    found = analysis.discover(out, kpi="bad_debt_max", above=1.0)
+    assert not found.complete and "the sweep is incomplete" in analysis.format_discovery(found)
+    done = run_sweep(path, workers=0, out=out, resume=True, runner=linear_runner)
+    assert analysis.is_complete(analysis.sweep_section(out))
+    assert (done.points["n_missing"] == 0).all() and (done.points["n"] == 1).all()
+    assert done.sensitivity is not None and (out / "sensitivity.parquet").is_file()
+    pd.testing.assert_frame_equal(analysis.sensitivity(out), done.sensitivity)
+
+
 # ---------------------------------------------------------------------------------------- discovery
 
 
@@ -238,7 +283,7 @@ def box_sweep(tmp_path) -> Path:
 
 def test_cart_finds_the_failure_box(box_sweep):
     found = analysis.discover(box_sweep, kpi="bad_debt_max", above=1000, method="cart")
-    assert found.path == box_sweep / "discovery" / "bad_debt_max-above-1000.parquet"
+    assert found.path == box_sweep / "discovery" / "bad_debt_max-above-1000-cart.parquet"
     assert found.path.is_file() and found.trajectory is None
     table = pd.read_parquet(found.path)
     assert list(table.columns) == list(analysis.BOX_COLUMNS)
@@ -251,7 +296,123 @@ def test_cart_finds_the_failure_box(box_sweep):
     assert best.loc[buf, "upper"] == pytest.approx(1.8, abs=0.05)
     assert not best.loc["ilks.ETH-A.liquidation.chop", "restricted"]
     text = analysis.format_discovery(found)
+    assert text.startswith("bad_debt_max > 1,000 Dai: ")
     assert "box 0: coverage" in text and depth in text
+    assert "more than half of the runs are cases" in text  # the rule, stated
+
+
+def test_below_finds_where_a_kpi_is_low_and_prints_no_unit_for_a_ratio(box_sweep):
+    found = analysis.discover(box_sweep, kpi="min_cr_p05", below=1.3)
+    assert found.path.name == "min_cr_p05-below-1.3-cart.parquet"
+    assert (found.side, found.threshold) == ("below", 1.3)
+    best = found.boxes[found.boxes["box"] == 0].set_index("parameter")
+    assert best.loc["collateral.ETH.price.crash.depth", "lower"] == pytest.approx(0.6, abs=0.02)
+    assert best["density"].iloc[0] > 0.95
+    assert analysis.format_discovery(found).startswith(
+        f"min_cr_p05 < 1.3: {found.n_cases} of 800 ok runs"
+    )
+    with pytest.raises(analysis.AnalysisError, match="--above X or --below X"):
+        analysis.discover(box_sweep, kpi="min_cr_p05", above=1.0, below=1.3)
+    with pytest.raises(analysis.AnalysisError, match="--above X or --below X"):
+        analysis.discover(box_sweep, kpi="min_cr_p05")
+
+
+@pytest.mark.parametrize("method", ["cart", "prim"])
+def test_a_threshold_crossed_almost_everywhere_gives_no_box_and_says_so(box_sweep, method):
+    if method == "prim":
+        pytest.importorskip("ema_workbench")
+    found = analysis.discover(box_sweep, kpi="min_cr_p05", above=1.3, method=method)  # type: ignore[arg-type]
+    assert found.n_cases / found.n_runs >= analysis.ALMOST_EVERYWHERE  # 85 % of the space
+    assert found.boxes.empty and pd.read_parquet(found.path).empty
+    share = f"{found.n_cases / found.n_runs:.0%}"
+    assert f"the threshold is crossed almost everywhere ({share} of the runs" in found.note
+    text = analysis.format_discovery(found)
+    assert "no box: the threshold is crossed almost everywhere" in text
+
+
+def test_a_cart_leaf_of_exactly_half_cases_is_not_a_box():
+    x = pd.DataFrame({"p": [0.0] * 10 + [1.0] * 10})
+    bounds = {"p": (0.0, 1.0)}
+    half = np.array([True, False] * 5 + [False] * 10)  # the left leaf: 5 of 10 runs
+    assert analysis.cart_boxes(x, half, bounds).empty
+    most = np.array([True] * 6 + [False] * 4 + [False] * 10)  # 6 of 10: most runs
+    boxes = analysis.cart_boxes(x, most, bounds)
+    assert boxes["density"].tolist() == [0.6] and boxes["upper"].tolist() == [0.5]
+
+
+def test_cart_and_prim_write_their_own_files_and_load_discoveries_reads_both(box_sweep):
+    pytest.importorskip("ema_workbench")
+    cart = analysis.discover(box_sweep, kpi="bad_debt_max", above=1000, method="cart")
+    prim = analysis.discover(box_sweep, kpi="bad_debt_max", above=1000, method="prim")
+    assert cart.path != prim.path and cart.path.is_file() and prim.path.is_file()
+    assert prim.trajectory_path == box_sweep / "discovery" / (
+        "bad_debt_max-above-1000-prim-trajectory.parquet"
+    )
+    loaded = {d.name: d for d in analysis.load_discoveries(box_sweep)}
+    assert set(loaded) == {"bad_debt_max-above-1000-cart", "bad_debt_max-above-1000-prim"}
+    for found in (cart, prim):
+        again = loaded[found.path.stem]
+        assert (again.kpi, again.side, again.threshold, again.method) == (
+            "bad_debt_max",
+            "above",
+            1000.0,
+            found.method,
+        )
+        assert (again.n_runs, again.n_cases, again.complete) == (800, found.n_cases, True)
+        pd.testing.assert_frame_equal(again.boxes, found.boxes)
+    assert loaded["bad_debt_max-above-1000-cart"].trajectory is None
+    assert loaded["bad_debt_max-above-1000-prim"].trajectory is not None
+    assert loaded["bad_debt_max-above-1000-prim"].label == "bad_debt_max above 1,000 Dai (PRIM)"
+
+
+def test_load_discoveries_reads_files_named_before_the_method_was_in_the_name(box_sweep):
+    found = analysis.discover(box_sweep, kpi="bad_debt_max", above=1000)
+    found.path.rename(box_sweep / "discovery" / "bad_debt_max-above-1000.parquet")
+    (old,) = analysis.load_discoveries(box_sweep)
+    assert (old.kpi, old.side, old.threshold, old.method) == ("bad_debt_max", "above", 1000, "cart")
+    assert analysis.load_discoveries(box_sweep / "nowhere") == []
+
+
+def test_duration_bounds_and_thresholds_are_printed_with_units(tmp_path):
+    assert [analysis.duration_text(s) for s in (45, 3586, 1800, 14400, 14350, 93600)] == [
+        "45s",
+        "59m46s",
+        "30m",
+        "4h",
+        "3h59m",
+        "1d2h",
+    ]
+    boxes = pd.DataFrame(
+        [
+            {
+                "box": 0,
+                "method": "cart",
+                "coverage": 0.5,
+                "density": 0.9,
+                "mass": 0.2,
+                "parameter": "ilks.ETH-A.liquidation.tail",
+                "lower": 3586.0,
+                "upper": 14400.0,
+                "restricted": True,
+            },
+        ]
+    )
+    found = analysis.Discovery(
+        kpi="bad_debt_max",
+        side="above",
+        threshold=1.0e6,
+        method="cart",
+        boxes=boxes,
+        trajectory=None,
+        path=tmp_path / "x.parquet",
+        trajectory_path=None,
+        n_runs=10,
+        n_cases=5,
+        units={"ilks.ETH-A.liquidation.tail": "s"},
+    )
+    text = analysis.format_discovery(found)
+    assert text.startswith("bad_debt_max > 1,000,000 Dai: 5 of 10 ok runs (50%)")
+    assert "ilks.ETH-A.liquidation.tail  59m46s … 4h" in text
 
 
 def test_prim_finds_the_failure_box_with_its_trajectory(box_sweep):

@@ -98,6 +98,11 @@ def test_the_default_folder_is_found_again_by_resume(cdpsim_cmd, sweep_file, tmp
             ":6: parameters.ilks.ETH-A.mat: value 0.5: Input should be greater than 1 (got 0.5)",
         ),
         ("{kind: grid}", "{kind: sobol, n: 6}", ":4: design.n: n must be a power of two"),
+        (
+            "seeds: 4",
+            "seeds: 0",
+            ":8: seeds: the number of seeds every point runs with is 1 to 1,000,000 (got 0)",
+        ),
     ],
 )
 def test_bad_input_is_refused_before_any_run(cdpsim_cmd, sweep_file, tmp_path, old, new, expected):
@@ -109,6 +114,36 @@ def test_bad_input_is_refused_before_any_run(cdpsim_cmd, sweep_file, tmp_path, o
     assert first.startswith(f"{sweep_file}{expected}"), res.stderr
     assert "Traceback" not in res.stderr and res.stdout == ""
     assert not out.exists()
+
+
+def test_every_mistake_of_a_file_is_reported_in_one_go(cdpsim_cmd, sweep_file, tmp_path):
+    sweep_file.write_text(
+        SWEEP.replace("{clock.duration: 12h}", "{clock.durration: 12h}")
+        .replace("ilks.ETH-A.mat:", "ilks.ETH-B.mat:")
+        .replace("seeds: 4", "seeds: 0")
+        .replace("liquidated_debt]", "liquidations]")
+    )
+    res = cdpsim(cdpsim_cmd, "sweep", str(sweep_file), "--out", str(tmp_path / "out"))
+    assert res.returncode == 2 and res.stdout == ""
+    fields = [line.split(": ")[1] for line in res.stderr.splitlines()]
+    assert fields == [
+        "overrides.clock.durration",
+        "parameters.ilks.ETH-B.mat",
+        "seeds",
+        "kpis",
+    ], res.stderr
+
+
+def test_a_scenario_file_is_told_to_use_cdpsim_run(cdpsim_cmd, tmp_path):
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(SMALL)
+    res = cdpsim(cdpsim_cmd, "sweep", str(scenario), "--out", str(tmp_path / "out"))
+    assert res.returncode == 2 and res.stdout == ""
+    assert res.stderr.splitlines() == [
+        f"{scenario}:1: this is a scenario file; cdpsim sweep takes a sweep file (base, design, "
+        "parameters) — run it with cdpsim run, or see scenarios/sweeps/"
+    ]
+    assert not (tmp_path / "out").exists()
 
 
 def test_bad_arguments_exit_2(cdpsim_cmd, sweep_file, tmp_path):
@@ -172,10 +207,12 @@ def test_sigterm_keeps_the_finished_runs_and_says_how_to_resume(cdpsim_cmd, swee
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 130, stderr
-    assert "runs are done and kept in" in stderr
+    assert "runs are done and kept in" in stderr and "n_missing per point" in stderr
     assert stderr.rstrip().endswith(f"--out {out} --resume")
-    points = pd.read_parquet(out / "points.parquet")  # written for what is done
+    points = pd.read_parquet(out / "points.parquet")  # written for what is done, marked so
     assert len(points) == 6 and 2 <= points["n"].sum() < 24
+    assert (points["n"] + points["n_failed"] + points["n_missing"] == 4).all()
+    assert json.loads((out / "batch.json").read_text())["sweep"]["complete"] is False
 
 
 def test_keep_full_keeps_every_run_file(cdpsim_cmd, sweep_file, tmp_path):
@@ -225,7 +262,7 @@ def test_discover_prints_and_writes_the_boxes(cdpsim_cmd, finished, tmp_path):
     out = finished
     res = cdpsim(cdpsim_cmd, "discover", str(out), "--kpi", "liquidated_debt", "--above", "1e6")
     assert res.returncode == 0, res.stderr
-    path = out / "discovery" / "liquidated_debt-above-1000000.parquet"
+    path = out / "discovery" / "liquidated_debt-above-1000000-cart.parquet"
     assert res.stdout.splitlines()[0].endswith(f"cart boxes → {path}")
     assert "box 0: coverage" in res.stdout
     boxes = pd.read_parquet(path)
@@ -263,5 +300,25 @@ def test_discover_with_prim(cdpsim_cmd, finished):
         "prim",
     )
     assert res.returncode == 0, res.stderr
-    assert (out / "discovery" / "liquidated_debt-above-1000000-trajectory.parquet").is_file()
+    assert (out / "discovery" / "liquidated_debt-above-1000000-prim-trajectory.parquet").is_file()
     assert "prim boxes" in res.stdout.splitlines()[0]
+    # CART's result, from another test or run now, is not replaced by PRIM's
+    cdpsim(cdpsim_cmd, "discover", str(out), "--kpi", "liquidated_debt", "--above", "1e6")
+    names = sorted(p.name for p in (out / "discovery").glob("liquidated_debt-above-1000000-*"))
+    assert names == [
+        "liquidated_debt-above-1000000-cart.parquet",
+        "liquidated_debt-above-1000000-prim-trajectory.parquet",
+        "liquidated_debt-above-1000000-prim.parquet",
+    ]
+
+
+def test_discover_below_and_its_threshold_arguments(cdpsim_cmd, finished):
+    out = finished
+    res = cdpsim(cdpsim_cmd, "discover", str(out), "--kpi", "min_cr_p05", "--below", "1.3")
+    assert res.returncode == 0, res.stderr
+    first = res.stdout.splitlines()[0]
+    assert first.startswith("min_cr_p05 < 1.3: ") and " -:" not in first
+    assert first.endswith(f"→ {out / 'discovery' / 'min_cr_p05-below-1.3-cart.parquet'}")
+    for args in ([], ["--above", "1", "--below", "2"]):
+        bad = cdpsim(cdpsim_cmd, "discover", str(out), "--kpi", "min_cr_p05", *args)
+        assert bad.returncode == 2 and "give --above X or --below X" in bad.stderr

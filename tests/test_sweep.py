@@ -174,28 +174,82 @@ colour: red
     assert any(m.startswith(f"{path}:11: colour: unknown field (allowed: name,") for m in messages)
     lines = [int(m.split(":")[1]) for m in messages]
     assert lines == sorted(lines)
-    # once the file's own fields are right, its paths and values are checked, all together
-    fixed = (
-        text.replace("n: 100, foo: 1", "n: 64")
-        .replace("[1.0e6, 1.0e5]", "[1.0e5, 1.0e6]")
-        .replace("[1, 1]", "[1, 2]")
-        .replace("[bad_debt]", "[bad_debt_max]")
-        .replace("colour: red\n", "")
+    # the layers after the file's own fields check what is valid in it, in the same report: the
+    # overrides (an unknown ilk; a value the scenario refuses, left out of the base), the
+    # parameters that passed the schema against the design's kind and the base
+    assert messages[0].startswith(f"{path}:3: overrides.ilks.ETH-B.mat: unknown ilk 'ETH-B'")
+    assert (
+        messages[1] == f"{path}:3: overrides.system.Hole: Input should be greater than 0 (got -1)"
     )
-    messages = errors_of(write(tmp_path, fixed))
-    assert messages[0].startswith(f"{path}:3: overrides.ilks.ETH-B.mat: unknown ilk 'ETH-B'")
-    hole = f"{path}:3: overrides.system.Hole: Input should be greater than 0 (got -1)"
-    assert messages[1:] == [hole]  # a base that cannot be built stops there
-    messages = errors_of(write(tmp_path, fixed.replace(", system.Hole: -1", "")))
-    assert messages[0].startswith(f"{path}:3: overrides.ilks.ETH-B.mat: unknown ilk 'ETH-B'")
-    assert messages[1] == (
+    assert (
         f"{path}:6: parameters.ilks.ETH-A.mat.values: a sobol design samples ranges: give "
         "range: [low, high]"
+    ) in messages
+    assert any(
+        m.startswith(
+            f"{path}:8: parameters.spread.scale: borrowers.0.name: the base scenario has 'tail'"
+        )
+        for m in messages
     )
-    assert messages[2].startswith(
-        f"{path}:8: parameters.spread.scale: borrowers.0.name: the base scenario has 'tail' there"
-    )
-    assert len(messages) == 3
+    assert len(messages) == 10 and len(set(messages)) == 10
+
+
+ALL_MISTAKES = """\
+name: everything
+base: base.yaml
+overrides: {ilks.ETH-A.matt: 1.6}
+design: {kind: grid}
+parameters:
+  ilks.ETH-A.mat: {values: [0.9, 1.3]}
+  ilks.ETH-B.liquidation.chop: {values: [0.1, 0.2]}
+  keepers.3.dai: {values: [1.0e6]}
+  ilks.ETH-A.liquidation.buf: {range: [1.1, 1.4]}
+seeds: 0
+kpis: [bad_debt_max, solvency]
+"""
+
+
+def test_one_file_with_every_kind_of_mistake_reports_them_all_at_once(tmp_path):
+    path = write(tmp_path, ALL_MISTAKES)
+    messages = errors_of(path)
+    assert messages == [
+        f"{path}:3: overrides.ilks.ETH-A.matt: unknown field 'matt' in ilks.ETH-A (allowed: "
+        "collateral, mat, stability_fee, line, dust, liquidation); did you mean 'mat'?",
+        f"{path}:6: parameters.ilks.ETH-A.mat: value 0.9: Input should be greater than 1 (got 0.9)",
+        f"{path}:7: parameters.ilks.ETH-B.liquidation.chop: unknown ilk 'ETH-B' (defined: ETH-A); "
+        "did you mean 'ETH-A'?",
+        f"{path}:8: parameters.keepers.3.dai: no keeper group '3' in keepers (only item 0 or by "
+        "name: kp)",
+        f"{path}:9: parameters.ilks.ETH-A.liquidation.buf.range: a grid takes values: [...]; or "
+        "set design.levels to split ranges into levels",
+        f"{path}:10: seeds: the number of seeds every point runs with is 1 to 1,000,000 (got 0)",
+        messages[-1],
+    ]
+    assert messages[-1].startswith(f"{path}:11: kpis: unknown KPI 'solvency'; expected one of ")
+    assert not any("constrained" in m or "[" in m.split(": ")[1] for m in messages)
+
+
+@pytest.mark.parametrize(
+    "seeds, message",
+    [
+        ("0", "the number of seeds every point runs with is 1 to 1,000,000 (got 0)"),
+        ("[3, -1]", "a seed is an integer from 0 to 18446744073709551615 (got -1)"),
+        ("[3, 3]", "the seed list repeats a seed"),
+        ("2.5", "give a number of seeds or a list of seeds such as [1, 5, 9] (got 2.5)"),
+    ],
+)
+def test_a_bad_seeds_field_is_one_message_in_the_users_words(tmp_path, seeds, message):
+    path = write(tmp_path, GRID.replace("seeds: 2", f"seeds: {seeds}"))
+    assert errors_of(path) == [f"{path}:8: seeds: {message}"]
+
+
+def test_a_scenario_file_given_as_a_sweep_file_is_named_as_such(tmp_path):
+    path = write(tmp_path, SMALL, name="scenario.yaml")
+    assert errors_of(path) == [f"{path}:1: {sweeps.SCENARIO_FILE_MESSAGE}"]
+    assert "run it with cdpsim run" in sweeps.SCENARIO_FILE_MESSAGE
+    # a sweep file that forgot its base is still a sweep file with a missing field
+    messages = errors_of(write(tmp_path, GRID.replace("base: base.yaml\n", "")))
+    assert messages == [f"{tmp_path / 'sweep.yaml'}:1: base: required field is missing"]
 
 
 def test_the_base_must_exist_and_its_own_errors_are_its_own(tmp_path):
@@ -309,6 +363,7 @@ def test_sweep_folder_contract(tmp_path):
     assert manifest["kind"] == "cdpsim-batch"
     section = manifest["sweep"]
     assert {"name", "file", "base", "design", "parameters", "kpis", "seeds"} <= set(section)
+    assert section["complete"] is True
     assert section["design"]["kind"] == "grid" and section["kpis"] == [
         "bad_debt_max",
         "liquidated_debt",
@@ -348,6 +403,7 @@ def test_sweep_folder_contract(tmp_path):
         "collateral.ETH.price.crash.depth",
         "n",
         "n_failed",
+        "n_missing",
         *kpi_stats,
         "bad_debt_var95",
         "bad_debt_var99",
@@ -356,6 +412,7 @@ def test_sweep_folder_contract(tmp_path):
         "liquidated_debt_lar95",
     ]
     assert (points["n"] == 2).all() and (points["n_failed"] == 0).all()
+    assert (points["n_missing"] == 0).all()
     pd.testing.assert_frame_equal(points, result.points)
     # a deeper crash liquidates more, at either mat
     by = points.set_index(["ilks.ETH-A.mat", "collateral.ETH.price.crash.depth"])
@@ -408,12 +465,18 @@ def test_an_interrupted_sweep_resumes_to_the_same_tables(tmp_path):
     with pytest.raises(BatchInterrupted) as caught:
         sweeps.run_sweep(path, workers=0, out=out, runner=flaky)
     assert (caught.value.done, caught.value.total) == (4, 12)
+    # what is done, marked incomplete: complete false in batch.json, n_missing per point
+    assert json.loads((out / "batch.json").read_text())["sweep"]["complete"] is False
     partial = pd.read_parquet(out / "points.parquet")
     assert partial["n"].tolist() == [2, 2, 0, 0, 0, 0]
+    assert partial["n_missing"].tolist() == [0, 0, 2, 2, 2, 2]
+    assert partial["bad_debt_max_mean"].iloc[2:].isna().all()
     kept = {p.name: (p / "manifest.json").read_bytes() for p in (out / "runs").iterdir()}
     resumed = sweeps.run_sweep(path, workers=0, out=out, resume=True)
+    assert json.loads((out / "batch.json").read_text())["sweep"]["complete"] is True
     pd.testing.assert_frame_equal(stable(resumed.runs), stable(full.runs))
     pd.testing.assert_frame_equal(resumed.points, full.points)
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "points.parquet"), full.points)
     for run_id, manifest in kept.items():
         assert (out / "runs" / run_id / "manifest.json").read_bytes() == manifest
 
@@ -438,3 +501,25 @@ def test_the_python_api(tmp_path, monkeypatch):
     assert found.n_runs == 6
     with pytest.raises(Exception, match="sobol or morris"):
         sim.sensitivity(result.folder)
+
+
+# ---------------------------------------------------------------------------------------- example
+
+
+def test_the_example_script_runs_tiny_and_writes_its_section_with_the_load(tmp_path, capsys):
+    from scripts import sweep_example
+
+    doc = tmp_path / "SWEEPS.md"
+    doc.write_text(f"# before\n\n{sweep_example.BEGIN}\nstale\n{sweep_example.END}\n\nafter\n")
+    args = ["--n", "2", "--workers", "0", "--out", str(tmp_path / "out"), "--doc", str(doc)]
+    assert sweep_example.main([*args, "--revision", "abc1234"]) == 0
+    err = capsys.readouterr().err
+    assert "load average (1 min) at the start: " in err
+    assert "load average (1 min) at the end: " in err
+    text = doc.read_text()
+    assert text.startswith("# before\n\n") and text.endswith("\n\nafter\n")
+    assert "stale" not in text and "at revision `abc1234`" in text
+    assert "| Sobol, N = 2, first order | 20 | 1 | 20 | 20 |" in text
+    assert ", load average (1 min) " in text and " at the end:" in text
+    assert "is indistinguishable from 0 at N = 2" in text
+    assert "`cdpsim discover OUT --kpi bad_debt_max --above 1e+06`" in text

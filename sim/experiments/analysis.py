@@ -3,37 +3,46 @@
 Everything here reads tables (the runs table, the points table) and the ``sweep`` section of
 ``batch.json``; nothing runs the model, so an analysis can be repeated on a finished sweep.
 
-- :func:`points_table` — one row per design point: its parameters, how many runs succeeded and
-  failed, each analysed KPI's mean, standard deviation and 5/50/95 % quantiles over the seeds,
-  and the risk statistics of :data:`sim.metrics.RISK_STATS` (Value at Risk, expected
-  shortfall, probability of bad debt, Liquidations at Risk).
+- :func:`points_table` — one row per design point: its parameters, how many runs succeeded,
+  failed and are not done yet (``n``, ``n_failed``, ``n_missing``: an interrupted sweep's
+  table is of the runs done, and ``batch.json``'s ``sweep`` section says ``"complete":
+  false``), each analysed KPI's mean, standard deviation and 5/50/95 % quantiles over the
+  seeds, and the risk statistics of :data:`sim.metrics.RISK_STATS` (Value at Risk and expected
+  shortfall of the realised deficit ``bad_debt_max``, probability of bad debt, Liquidations at
+  Risk).
 - :func:`sensitivity_table` / :func:`sensitivity` — Sobol' indices (``SALib.analyze.sobol``:
   first-order ``S1`` and total ``ST`` with bootstrap confidence half-widths) or Morris
   elementary effects (``SALib.analyze.morris``: ``mu_star``, its confidence, ``sigma``), computed
   on each point's **mean over seeds**: the seeds are common random numbers, so the mean removes
-  seed noise without mixing it into the indices.
+  seed noise without mixing it into the indices. Refused on an incomplete sweep.
 - :func:`discover` — scenario discovery (as in EMA Workbench): the boxes of parameter space where
-  a KPI exceeds a threshold. It works on **per-run rows** (the runs table), so a box's
-  ``density`` reads as the probability, over seeds and points in the box, that the KPI exceeds
-  the threshold. Methods: ``cart`` (scikit-learn's decision tree: every leaf where most runs
-  exceed the threshold is a box; always installed, the default) and ``prim`` (EMA Workbench's
-  Patient Rule Induction Method, with its peeling trajectory; an optional extra,
-  ``pip install 'cdpsim[prim]'``, as it brings statsmodels, seaborn and an optimisation
-  library that nothing else needs).
+  a KPI is above (or, for KPIs where low is bad, below) a threshold. It works on **per-run
+  rows** (the runs table), so a box's ``density`` reads as the probability, over seeds and
+  points in the box, that the KPI crosses the threshold. Methods: ``cart`` (scikit-learn's
+  decision tree: every leaf in which more than half of the runs are cases of interest is a
+  box; always installed, the default) and ``prim`` (EMA Workbench's Patient Rule Induction
+  Method, with its peeling trajectory; an optional extra, ``pip install 'cdpsim[prim]'``, as it
+  brings statsmodels, seaborn and an optimisation library that nothing else needs). When the
+  threshold is crossed in :data:`ALMOST_EVERYWHERE` of the runs or more, there is no box, and
+  the result says so. Results go to ``discovery/<kpi>-<above|below>-<X>-<method>.parquet``
+  (PRIM also ``…-<method>-trajectory.parquet``); :func:`load_discoveries` reads them back.
 
 Units: KPI statistics are in the KPI's unit (``sim.metrics.KPIS``); Sobol indices are shares of
 the variance [-]; Morris ``mu_star`` and ``sigma`` are in the KPI's unit per whole range of the
 parameter (the elementary effect of a step divided by the step as a fraction of the range);
-``coverage``, ``density`` and ``mass`` are shares [-].
+``coverage``, ``density`` and ``mass`` are shares [-]; box bounds are in the parameter's unit
+(seconds for durations, printed as ``59m46s``).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import re
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -52,6 +61,8 @@ SENSITIVITY_TABLE = "sensitivity.parquet"
 SENSITIVITY2_TABLE = "sensitivity2.parquet"
 #: The folder of discovery results inside a sweep folder.
 DISCOVERY = "discovery"
+#: Run counts of each point in the points table: ok, failed, not done yet (interrupted sweep).
+COUNT_COLUMNS = ("n", "n_failed", "n_missing")
 
 #: Columns of the sensitivity table, in order.
 SENSITIVITY_COLUMNS = (
@@ -89,13 +100,28 @@ METHODS: tuple[str, ...] = ("cart", "prim")
 MIN_BOX_MASS = 0.05
 #: CART: deepest tree, so that a box has at most this many cuts (readable boxes).
 CART_MAX_DEPTH = 3
-#: CART: a leaf is a box when at least this share of its runs exceed the threshold [-].
+#: CART: a leaf is a box when more than this share of its runs are cases of interest (most of
+#: them: a leaf of exactly half is not a box) [-].
 CART_MIN_DENSITY = 0.5
 #: PRIM: share of the box peeled (or pasted) per step (EMA Workbench's default) [-].
 PRIM_ALPHA = 0.05
 #: PRIM: the box chosen on the peeling trajectory is the one of highest coverage (then density)
 #: whose density reaches this; when none does, the densest [-].
 PRIM_DENSITY_GOAL = 0.8
+#: Both methods: when at least this share of all runs are cases of interest, the threshold is
+#: crossed almost everywhere and no box is sought (every box would be nearly the whole space) [-].
+ALMOST_EVERYWHERE = PRIM_DENSITY_GOAL
+#: Sides of a threshold: the cases of interest are the runs whose KPI is above, or below, it.
+SIDES: tuple[str, ...] = ("above", "below")
+#: Suffix of a PRIM peeling trajectory's file in ``discovery/``.
+TRAJECTORY_SUFFIX = "-trajectory"
+#: A discovery file's stem: ``<kpi>-<side>-<X>-<method>`` (``<kpi>-above-<X>`` before the
+#: method was in the name).
+_DISCOVERY_STEM = re.compile(
+    r"^(?P<kpi>\w+?)-(?P<side>above|below)-(?P<x>.+?)(?:-(?P<method>cart|prim))?$"
+)
+#: Key of a discovery file's Parquet metadata (kpi, side, threshold, method, counts, note).
+_DISCOVERY_META = b"cdpsim-discovery"
 
 
 class AnalysisError(ValueError):
@@ -119,6 +145,46 @@ def sweep_section(folder: str | Path) -> dict[str, Any]:
     if not isinstance(section, dict):
         raise AnalysisError(f"{folder}: a batch folder, but not a sweep's (cdpsim sweep makes one)")
     return section
+
+
+def is_complete(section: dict[str, Any]) -> bool:
+    """Whether every run of the sweep is done (``complete`` in ``batch.json``'s ``sweep``).
+
+    A sweep interrupted before its last run says ``"complete": false`` (its points table
+    counts the runs not done in ``n_missing``); a sweep folder written before the flag existed
+    has none and counts as complete.
+    """
+    return section.get("complete", True) is not False
+
+
+def set_complete(folder: str | Path, complete: bool) -> None:
+    """Record in ``batch.json``'s ``sweep`` section whether every run of the sweep is done.
+
+    Raises:
+        StoreError: ``folder`` is not a batch folder.
+        AnalysisError: it is a batch folder, but not a sweep's.
+    """
+    store = BatchFolder(Path(folder))
+    manifest = store.read_manifest()
+    if manifest is None:
+        raise StoreError(f"{folder}: not a cdpsim sweep folder (no batch.json)")
+    section = manifest.get("sweep")
+    if not isinstance(section, dict):
+        raise AnalysisError(f"{folder}: a batch folder, but not a sweep's (cdpsim sweep makes one)")
+    if section.get("complete") is complete:
+        return
+    section["complete"] = complete
+    path = store.manifest_path
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def _incomplete_message(folder: str | Path, what: str) -> str:
+    return (
+        f"{folder}: the sweep is incomplete (interrupted; batch.json says complete: false), so "
+        f"{what}; run the rest with cdpsim sweep SWEEP.yaml --out {folder} --resume"
+    )
 
 
 def parameter_names(section: dict[str, Any]) -> list[str]:
@@ -156,7 +222,9 @@ def read_points(folder: str | Path) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------- points
 
 
-def points_table(runs: pd.DataFrame, design: pd.DataFrame, kpis: Sequence[str]) -> pd.DataFrame:
+def points_table(
+    runs: pd.DataFrame, design: pd.DataFrame, kpis: Sequence[str], n_seeds: int
+) -> pd.DataFrame:
     """One row per design point: parameters, run counts, KPI statistics and risk statistics.
 
     Args:
@@ -164,11 +232,14 @@ def points_table(runs: pd.DataFrame, design: pd.DataFrame, kpis: Sequence[str]) 
         design: the design: ``point`` and one column per parameter, one row per point (points
             without runs get ``n = 0`` and NaN statistics).
         kpis: the KPIs to summarise (``k_mean``, ``k_std``, ``k_p05``, ``k_p50``, ``k_p95``).
+        n_seeds: the runs each point has when the sweep is complete (its seeds).
 
     Returns:
-        ``point``, the parameter columns, ``n`` (ok runs), ``n_failed``, the KPI statistics over
-        the ok runs, then ``bad_debt_var95``, ``bad_debt_var99``, ``bad_debt_es95``,
-        ``p_bad_debt``, ``liquidated_debt_lar95`` (:data:`sim.metrics.RISK_STATS`).
+        ``point``, the parameter columns, ``n`` (ok runs), ``n_failed`` (failed runs),
+        ``n_missing`` (runs not done yet: ``n_seeds − n − n_failed``, above zero only in an
+        interrupted sweep), the KPI statistics over the ok runs, then ``bad_debt_var95``,
+        ``bad_debt_var99``, ``bad_debt_es95``, ``p_bad_debt``, ``liquidated_debt_lar95``
+        (:data:`sim.metrics.RISK_STATS`).
     """
     ok: dict[int, pd.DataFrame] = {}
     failed: dict[int, int] = {}
@@ -193,6 +264,7 @@ def points_table(runs: pd.DataFrame, design: pd.DataFrame, kpis: Sequence[str]) 
         row["point"] = point
         row["n"] = 0 if group is None else len(group)
         row["n_failed"] = failed.get(point, 0)
+        row["n_missing"] = max(n_seeds - row["n"] - row["n_failed"], 0)
         for kpi in kpis:
             row.update(ensemble_kpi_stats(kpi, column(group, kpi)))
         row.update(risk_stats(column(group, "bad_debt_max"), column(group, "liquidated_debt")))
@@ -200,8 +272,8 @@ def points_table(runs: pd.DataFrame, design: pd.DataFrame, kpis: Sequence[str]) 
     table = pd.DataFrame(rows)
     if len(table):
         table["point"] = table["point"].astype("int64")
-        table["n"] = table["n"].astype("int64")
-        table["n_failed"] = table["n_failed"].astype("int64")
+        for name in COUNT_COLUMNS:
+            table[name] = table[name].astype("int64")
     return table
 
 
@@ -223,6 +295,15 @@ def _ordered_means(points: pd.DataFrame, kpi: str) -> np.ndarray:
             f"the points table has no {column} (is {kpi!r} among the sweep's kpis?)"
         )
     return points.sort_values("point")[column].to_numpy(dtype=np.float64)
+
+
+def _bootstrap_seed(seed: int) -> int:
+    """A non-zero bootstrap seed derived from ``seed``.
+
+    SALib's Sobol analysis draws its bootstrap unseeded when given 0 (``if seed:``), so that
+    equal inputs would give different confidence intervals.
+    """
+    return int(np.random.SeedSequence(seed).generate_state(1)[0]) or 1
 
 
 def sobol_indices(
@@ -275,7 +356,7 @@ def sobol_indices(
                 calc_second_order=second_order,
                 num_resamples=resamples,
                 conf_level=conf_level,
-                seed=seed,
+                seed=_bootstrap_seed(seed),
             )
         first = {"parameter": list(names)} | {
             k: [float(v) for v in si[k]] for k in ("S1", "S1_conf", "ST", "ST_conf")
@@ -394,23 +475,29 @@ def sensitivity_table(
     return table, second_table
 
 
-def sensitivity(folder: str | Path) -> pd.DataFrame:
+def sensitivity(folder: str | Path, *, require_complete: bool = True) -> pd.DataFrame:
     """Compute (again) the sensitivity indices of a sweep folder and write them.
 
     Writes ``sensitivity.parquet`` (and ``sensitivity2.parquet`` with second-order Sobol).
 
     Args:
         folder: a finished Sobol or Morris sweep folder.
+        require_complete: refuse a sweep whose ``batch.json`` says it is incomplete (the
+            indices need every point); :func:`~sim.experiments.sweep.run_sweep` passes
+            ``False`` as it computes them before it marks the sweep complete.
 
     Returns:
         The indices (:func:`sensitivity_table`).
 
     Raises:
         StoreError: not a batch folder.
-        AnalysisError: not a sweep, not a Sobol or Morris design, or no points table yet.
+        AnalysisError: not a sweep, not a Sobol or Morris design, an incomplete sweep, or no
+            points table yet.
     """
     folder = Path(folder)
     section = sweep_section(folder)
+    if require_complete and not is_complete(section):
+        raise AnalysisError(_incomplete_message(folder, "it has no indices"))
     table, second = sensitivity_table(read_points(folder), section)
     _write(table, folder / SENSITIVITY_TABLE)
     if second is not None:
@@ -447,30 +534,51 @@ def format_sensitivity(table: pd.DataFrame, top: int = 5) -> str:
 
 @dataclass(frozen=True)
 class Discovery:
-    """Boxes of parameter space where a KPI exceeds a threshold.
+    """Boxes of parameter space where a KPI is above (or below) a threshold.
 
     Attributes:
         kpi: the KPI.
-        above: the threshold (KPI unit); a run is a case of interest when its KPI is above it.
+        side: ``above`` (a run is a case of interest when its KPI is above ``threshold``) or
+            ``below`` (when it is below: for KPIs where low is bad, ``min_cr_p05``).
+        threshold: the threshold, in the KPI's unit.
         method: ``cart`` or ``prim``.
         boxes: :data:`BOX_COLUMNS`, one row per (box, parameter); a run is in a box when
             ``lower ≤ value ≤ upper`` for every parameter (unrestricted ones span the range).
+            Empty when there is no box (``note`` says why).
         trajectory: PRIM's peeling trajectory (:data:`TRAJECTORY_COLUMNS`), else ``None``.
         path: the boxes' Parquet file.
-        trajectory_path: the trajectory's Parquet file (PRIM).
-        n_runs: the ok runs analysed.
-        n_cases: of which above the threshold.
+        trajectory_path: the trajectory's Parquet file (PRIM), else ``None``.
+        n_runs: the ok runs analysed (``None`` in a file written before it was recorded).
+        n_cases: of which cases of interest (``None`` likewise).
+        note: why there is no box, when there is none; else empty.
+        units: each parameter's unit (``"s"`` for durations; ``None``: its own).
+        complete: the sweep had every run done (else the boxes are of the runs done so far).
     """
 
     kpi: str
-    above: float
+    side: str
+    threshold: float
     method: str
     boxes: pd.DataFrame
     trajectory: pd.DataFrame | None
     path: Path
     trajectory_path: Path | None
-    n_runs: int
-    n_cases: int
+    n_runs: int | None
+    n_cases: int | None
+    note: str = ""
+    units: dict[str, str | None] = field(default_factory=dict)
+    complete: bool = True
+
+    @property
+    def name(self) -> str:
+        """The file's stem: ``<kpi>-<side>-<X>-<method>``."""
+        return self.path.stem
+
+    @property
+    def label(self) -> str:
+        """``bad_debt_max above 1,000,000 Dai (CART)``: what the boxes are of, for titles."""
+        amount = kpi_amount(self.kpi, self.threshold)
+        return f"{self.kpi} {self.side} {amount} ({self.method.upper()})"
 
 
 def number_text(x: float) -> str:
@@ -480,11 +588,57 @@ def number_text(x: float) -> str:
     return repr(float(x))
 
 
-def discovery_paths(folder: str | Path, kpi: str, above: float) -> tuple[Path, Path]:
-    """``discovery/<kpi>-above-<X>.parquet`` and its ``-trajectory`` sibling."""
-    stem = f"{kpi}-above-{number_text(above)}"
+def discovery_paths(
+    folder: str | Path, kpi: str, threshold: float, method: str, side: str = "above"
+) -> tuple[Path, Path]:
+    """``discovery/<kpi>-<side>-<X>-<method>.parquet`` and its ``-trajectory`` sibling.
+
+    Args:
+        folder: the sweep folder.
+        kpi: the KPI.
+        threshold: the threshold (written by :func:`number_text`: ``1000000``, ``1.3``).
+        method: ``cart`` or ``prim`` (so that one method's result never replaces the other's).
+        side: ``above`` or ``below``.
+
+    Returns:
+        The boxes' path and the trajectory's (PRIM writes it).
+    """
+    stem = f"{kpi}-{side}-{number_text(threshold)}-{method}"
     base = Path(folder) / DISCOVERY
-    return base / f"{stem}.parquet", base / f"{stem}-trajectory.parquet"
+    return base / f"{stem}.parquet", base / f"{stem}{TRAJECTORY_SUFFIX}.parquet"
+
+
+def duration_text(seconds: float) -> str:
+    """A duration for reading: ``59m46s``, ``4h``, ``3h59m``, ``2d3h`` (rounded to its units)."""
+    if not math.isfinite(seconds):
+        return str(seconds)
+    sign, s = ("-" if seconds < 0 else ""), abs(float(seconds))
+    if s < 60:
+        return f"{sign}{s:.3g}s"
+    if s < 3600:
+        m, r = divmod(round(s), 60)
+        return f"{sign}{m}m{r:02d}s" if r else f"{sign}{m}m"
+    if s < 86400:
+        h, r = divmod(round(s / 60), 60)
+        return f"{sign}{h}h{r:02d}m" if r else f"{sign}{h}h"
+    d, r = divmod(round(s / 3600), 24)
+    return f"{sign}{d}d{r}h" if r else f"{sign}{d}d"
+
+
+def kpi_amount(kpi: str, value: float) -> str:
+    """A KPI value with its unit: ``1,000,000 Dai``, ``1.3`` (a ratio), ``12`` (a count)."""
+    unit = KPI_BY_NAME[kpi].unit if kpi in KPI_BY_NAME else ""
+    if unit == "s":
+        return duration_text(value)
+    if unit in ("", "-", "count"):
+        return _fmt(value)
+    number = f"{value:,.0f}" if abs(value) >= 1000 else _fmt(value)
+    return f"{number} {unit}"
+
+
+def parameter_value(value: float, unit: str | None) -> str:
+    """A parameter's value as printed: durations (``unit`` ``s``) with units, else 4 digits."""
+    return duration_text(value) if unit == "s" else _fmt(value)
 
 
 def _bounds(section: dict[str, Any], x: pd.DataFrame) -> dict[str, tuple[float, float]]:
@@ -548,10 +702,12 @@ def cart_boxes(
         bounds: each parameter's whole span (for unrestricted sides).
         max_depth: the tree's depth.
         min_mass: smallest share of the runs in a leaf.
-        min_density: smallest share of cases of interest for a leaf to be a box.
+        min_density: a leaf is a box when the share of cases of interest among its runs is
+            above this (0.5: more than half of them).
 
     Returns:
-        :data:`BOX_COLUMNS`, boxes numbered by decreasing density (then coverage).
+        :data:`BOX_COLUMNS`, boxes numbered by decreasing density (then coverage); a leaf that
+        is the whole space (a tree without a split) is not a box.
     """
     from sklearn.tree import DecisionTreeClassifier
 
@@ -582,7 +738,7 @@ def cart_boxes(
         inside = leaf_of == leaf
         k = int(np.sum(y[inside]))
         size = int(np.sum(inside))
-        if size and k and k / size >= min_density:
+        if size and k and k / size > min_density and (lows or highs):
             found.append(((k / cases, k / size, size / n), lows, highs))
     found.sort(key=lambda f: (-f[0][1], -f[0][0]))
     rows = []
@@ -612,8 +768,8 @@ def prim_box(
             density reaches this, else the densest.
 
     Returns:
-        ``(boxes, trajectory)``: :data:`BOX_COLUMNS` for the chosen step (box 0) and
-        :data:`TRAJECTORY_COLUMNS`.
+        ``(boxes, trajectory)``: :data:`BOX_COLUMNS` for the chosen step (box 0; none when
+        that step is the whole space) and :data:`TRAJECTORY_COLUMNS`.
 
     Raises:
         AnalysisError: EMA Workbench is not installed.
@@ -669,29 +825,32 @@ def prim_box(
         if highs[name] >= float(initial[name].iloc[1]):
             highs.pop(name)
     stats = (float(coverage[chosen]), float(density[chosen]), float(trajectory["mass"][chosen]))
-    boxes = pd.DataFrame(
-        _box_rows(0, "prim", stats, lows, highs, bounds), columns=list(BOX_COLUMNS)
-    )
-    return boxes, trajectory
+    rows = _box_rows(0, "prim", stats, lows, highs, bounds) if lows or highs else []
+    return pd.DataFrame(rows, columns=list(BOX_COLUMNS)), trajectory
 
 
 def discover(
     folder: str | Path,
     *,
     kpi: str,
-    above: float,
+    above: float | None = None,
+    below: float | None = None,
     method: Method = "cart",
 ) -> Discovery:
-    """Find the boxes of parameter space where ``kpi`` exceeds ``above``, and write them.
+    """Find the boxes of parameter space where ``kpi`` is above ``above`` (or below ``below``).
 
     The cases are the sweep's ok runs (per-run rows: every seed of every point), the inputs the
-    swept parameters (numeric ones). Writes ``discovery/<kpi>-above-<X>.parquet`` and, for PRIM,
-    ``discovery/<kpi>-above-<X>-trajectory.parquet``.
+    swept parameters (numeric ones). When the threshold is crossed almost everywhere (at least
+    :data:`ALMOST_EVERYWHERE` of the runs) there is no box, and ``note`` says so. Writes
+    ``discovery/<kpi>-<side>-<X>-<method>.parquet`` (:func:`discovery_paths`) and, for PRIM,
+    its ``-trajectory`` sibling; :func:`load_discoveries` reads them back.
 
     Args:
         folder: a sweep folder.
         kpi: a KPI of the runs table (``bad_debt_max``).
-        above: the threshold, in the KPI's unit.
+        above: the cases are the runs whose KPI is above this (the KPI's unit).
+        below: the cases are the runs whose KPI is below this, for KPIs where low is bad
+            (``min_cr_p05``, ``dai_supply_min``); give ``above`` or ``below``, not both.
         method: ``cart`` or ``prim``.
 
     Returns:
@@ -699,14 +858,18 @@ def discover(
 
     Raises:
         StoreError: not a batch folder.
-        AnalysisError: not a sweep, an unknown KPI or method, no numeric parameter, PRIM not
-            installed.
+        AnalysisError: not a sweep, an unknown KPI or method, no threshold or both, no numeric
+            parameter, PRIM not installed.
     """
     folder = Path(folder)
     if method not in METHODS:
         raise AnalysisError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
-    if not math.isfinite(above):
-        raise AnalysisError(f"--above must be a finite number (got {above})")
+    if (above is None) == (below is None):
+        raise AnalysisError("give a threshold: --above X or --below X (one of them)")
+    side = "above" if above is not None else "below"
+    threshold = float(above if above is not None else below)  # type: ignore[arg-type]
+    if not math.isfinite(threshold):
+        raise AnalysisError(f"--{side} must be a finite number (got {threshold})")
     section = sweep_section(folder)
     runs = read_runs(folder)
     if kpi not in KPI_BY_NAME or (len(runs) and kpi not in runs):
@@ -719,53 +882,199 @@ def discover(
         raise AnalysisError(f"{folder}: no numeric swept parameter to find boxes in")
     ok = runs[(runs["status"] == STATUS_OK)] if len(runs) else runs
     values = pd.to_numeric(ok[kpi], errors="coerce") if len(ok) else pd.Series(dtype=float)
-    ok = ok[np.isfinite(values.to_numpy(dtype=np.float64))]
+    finite = np.isfinite(values.to_numpy(dtype=np.float64))
+    ok, kpi_values = ok[finite], values.to_numpy(dtype=np.float64)[finite]
     x = ok[names].astype(np.float64).reset_index(drop=True)
-    y = (
-        (pd.to_numeric(ok[kpi]).to_numpy(dtype=np.float64) > above)
-        if len(ok)
-        else np.zeros(0, bool)
-    )
+    y = kpi_values > threshold if side == "above" else kpi_values < threshold
     bounds = _bounds(section, x)
+    n_runs, n_cases = len(y), int(np.sum(y))
     trajectory = None
-    if method == "cart":
-        boxes = cart_boxes(x, y, bounds)
+    note = ""
+    empty = pd.DataFrame(columns=list(BOX_COLUMNS))
+    crossed = "above" if side == "above" else "below"
+    if n_cases == 0:
+        boxes = empty
+        note = f"no run is {crossed} the threshold"
+    elif n_cases >= ALMOST_EVERYWHERE * n_runs:
+        boxes = empty
+        further = "higher" if side == "above" else "lower"
+        note = (
+            f"the threshold is crossed almost everywhere ({n_cases / n_runs:.0%} of the runs, "
+            f"at least {ALMOST_EVERYWHERE:.0%}): no box; a {further} threshold asks where it "
+            "is crossed"
+        )
     else:
-        boxes, trajectory = prim_box(x, y, bounds)
-    path, trajectory_path = discovery_paths(folder, kpi, above)
-    path.parent.mkdir(exist_ok=True)
-    _write(boxes, path)
-    if trajectory is not None:
-        _write(trajectory, trajectory_path)
-    else:
-        trajectory_path.unlink(missing_ok=True)  # an earlier PRIM's, for boxes now replaced
-    return Discovery(
+        if method == "cart":
+            boxes = cart_boxes(x, y, bounds)
+        else:
+            boxes, trajectory = prim_box(x, y, bounds)
+        if boxes.empty:
+            note = (
+                "no leaf of the tree in which more than half of the runs are cases (too few "
+                "cases, or scattered)"
+                if method == "cart"
+                else "PRIM's chosen box is the whole space: the parameters do not separate "
+                "the cases"
+            )
+    units = {p["name"]: p.get("unit") for p in section.get("parameters", []) if "name" in p}
+    result = Discovery(
         kpi=kpi,
-        above=float(above),
+        side=side,
+        threshold=threshold,
         method=method,
         boxes=boxes,
         trajectory=trajectory,
-        path=path,
-        trajectory_path=trajectory_path if trajectory is not None else None,
-        n_runs=len(y),
-        n_cases=int(np.sum(y)),
+        path=discovery_paths(folder, kpi, threshold, method, side)[0],
+        trajectory_path=None,
+        n_runs=n_runs,
+        n_cases=n_cases,
+        note=note,
+        units={k: units.get(k) for k in names},
+        complete=is_complete(section),
     )
+    return _write_discovery(folder, result)
+
+
+def _write_discovery(folder: Path, result: Discovery) -> Discovery:
+    """Write a discovery's boxes (and PRIM's trajectory); the result with its paths."""
+    path, trajectory_path = discovery_paths(
+        folder, result.kpi, result.threshold, result.method, result.side
+    )
+    path.parent.mkdir(exist_ok=True)
+    meta = {
+        "kpi": result.kpi,
+        "side": result.side,
+        "threshold": result.threshold,
+        "method": result.method,
+        "n_runs": result.n_runs,
+        "n_cases": result.n_cases,
+        "note": result.note,
+        "complete": result.complete,
+    }
+    _write_with_meta(result.boxes, path, meta)
+    if result.trajectory is not None:
+        _write(result.trajectory, trajectory_path)
+    else:
+        trajectory_path.unlink(missing_ok=True)  # an earlier run's, for boxes now replaced
+    return replace(
+        result,
+        path=path,
+        trajectory_path=trajectory_path if result.trajectory is not None else None,
+    )
+
+
+def _write_with_meta(table: pd.DataFrame, path: Path, meta: dict[str, Any]) -> None:
+    """Write a Parquet table atomically with ``meta`` (JSON) in its file metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    metadata = dict(arrow.schema.metadata or {})
+    metadata[_DISCOVERY_META] = json.dumps(meta, sort_keys=True).encode()
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    pq.write_table(arrow.replace_schema_metadata(metadata), tmp)
+    os.replace(tmp, path)
+
+
+def load_discoveries(folder: str | Path) -> list[Discovery]:
+    """Every ``cdpsim discover`` result of a sweep folder, by file name.
+
+    Reads ``discovery/<kpi>-<side>-<X>-<method>.parquet`` with its ``-trajectory`` sibling
+    (PRIM), and files named ``<kpi>-above-<X>.parquet`` written before the method was in the
+    name (their method is the boxes' ``method`` column). The plots and the report read
+    discoveries through this.
+
+    Args:
+        folder: a sweep folder (one without ``discovery/`` has none).
+
+    Returns:
+        One :class:`Discovery` per boxes file, in file-name order; files whose name is not a
+        discovery's are left out.
+    """
+    import pyarrow.parquet as pq
+
+    folder = Path(folder)
+    base = folder / DISCOVERY
+    if not base.is_dir():
+        return []
+    try:
+        section = sweep_section(folder)
+    except (StoreError, AnalysisError):
+        section = {}
+    units = {p["name"]: p.get("unit") for p in section.get("parameters", []) if "name" in p}
+    found = []
+    for file in sorted(base.glob("*.parquet")):
+        if file.name.startswith(".") or file.stem.endswith(TRAJECTORY_SUFFIX):
+            continue
+        match = _DISCOVERY_STEM.match(file.stem)
+        if match is None:
+            continue
+        try:
+            threshold = float(match["x"])
+            boxes = pd.read_parquet(file)
+            raw = (pq.read_schema(file).metadata or {}).get(_DISCOVERY_META)
+        except (ValueError, OSError):
+            continue
+        meta = json.loads(raw) if raw else {}
+        method = match["method"] or (
+            str(boxes["method"].iloc[0]) if len(boxes) and "method" in boxes else "cart"
+        )
+        trajectory_path = base / f"{file.stem}{TRAJECTORY_SUFFIX}.parquet"
+        trajectory = pd.read_parquet(trajectory_path) if trajectory_path.is_file() else None
+        found.append(
+            Discovery(
+                kpi=match["kpi"],
+                side=match["side"],
+                threshold=threshold,
+                method=method,
+                boxes=boxes,
+                trajectory=trajectory,
+                path=file,
+                trajectory_path=trajectory_path if trajectory is not None else None,
+                n_runs=meta.get("n_runs"),
+                n_cases=meta.get("n_cases"),
+                note=meta.get("note", ""),
+                units={k: v for k, v in units.items() if k in set(boxes.get("parameter", []))},
+                complete=bool(meta.get("complete", True)),
+            )
+        )
+    return found
 
 
 def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
+#: How each method chooses its boxes, printed under them.
+_RULES = {
+    "cart": "a box is a leaf of the decision tree in which more than half of the runs are cases",
+    "prim": f"the box of highest coverage whose density reaches {PRIM_DENSITY_GOAL:.0%} on "
+    "PRIM's peeling trajectory, else the densest",
+}
+
+
 def format_discovery(result: Discovery) -> str:
-    """The boxes as a table of text: one header line per box, one line per restricted parameter."""
-    share = result.n_cases / result.n_runs if result.n_runs else math.nan
-    unit = KPI_BY_NAME[result.kpi].unit if result.kpi in KPI_BY_NAME else ""
+    """The boxes as a table of text: one header line per box, one line per restricted parameter.
+
+    Thresholds carry the KPI's unit (none for ratios and counts); bounds of duration
+    parameters are durations (``59m46s``), the others numbers.
+    """
+    sign = ">" if result.side == "above" else "<"
+    counts = ""
+    if result.n_runs is not None and result.n_cases is not None:
+        share = result.n_cases / result.n_runs if result.n_runs else math.nan
+        counts = f" {result.n_cases} of {result.n_runs} ok runs ({share:.0%});"
     lines = [
-        f"{result.kpi} > {_fmt(result.above)} {unit}: {result.n_cases} of {result.n_runs} ok "
-        f"runs ({share:.0%}); {result.method} boxes → {result.path}"
+        f"{result.kpi} {sign} {kpi_amount(result.kpi, result.threshold)}:{counts} "
+        f"{result.method} boxes → {result.path}"
     ]
+    if not result.complete:
+        lines.append(
+            "  the sweep is incomplete (interrupted): these are the runs done so far; "
+            "cdpsim sweep --resume runs the rest"
+        )
     if result.boxes.empty:
-        lines.append("  no box (no run, or too few, above the threshold)")
+        lines.append(f"  no box: {result.note}" if result.note else "  no box")
         return "\n".join(lines)
     for box, group in result.boxes.groupby("box", sort=True):
         head = group.iloc[0]
@@ -774,33 +1083,46 @@ def format_discovery(result: Discovery) -> str:
             f"mass {head['mass']:.2f}"
         )
         restricted = group[group["restricted"]]
-        if restricted.empty:
-            lines.append("    (the whole space)")
         width = max((len(p) for p in restricted["parameter"]), default=0)
         for row in restricted.itertuples():
-            lines.append(f"    {row.parameter.ljust(width)}  {_fmt(row.lower)} … {_fmt(row.upper)}")
+            unit = result.units.get(row.parameter)
+            lines.append(
+                f"    {row.parameter.ljust(width)}  {parameter_value(row.lower, unit)} … "
+                f"{parameter_value(row.upper, unit)}"
+            )
+    lines.append(f"  ({result.method.upper()}: {_RULES[result.method]})")
     return "\n".join(lines)
 
 
 __all__ = [
+    "ALMOST_EVERYWHERE",
     "BOX_COLUMNS",
+    "COUNT_COLUMNS",
     "DISCOVERY",
     "METHODS",
     "POINTS_TABLE",
     "SENSITIVITY_COLUMNS",
     "SENSITIVITY_TABLE",
+    "SIDES",
     "TRAJECTORY_COLUMNS",
+    "TRAJECTORY_SUFFIX",
     "AnalysisError",
     "Discovery",
     "cart_boxes",
     "discover",
+    "discovery_paths",
+    "duration_text",
     "format_discovery",
     "format_sensitivity",
+    "is_complete",
+    "kpi_amount",
+    "load_discoveries",
     "morris_indices",
     "points_table",
     "prim_box",
     "sensitivity",
     "sensitivity_table",
+    "set_complete",
     "sobol_indices",
     "sweep_section",
 ]

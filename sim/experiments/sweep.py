@@ -25,9 +25,14 @@ every path it lists. Integer fields get the value rounded; durations are written
 held in seconds in the tables.
 
 Validation is the scenario files': safe YAML with limits and line numbers, every problem at once
-as ``file:line: field: message``. Beyond the file's own fields, every parameter path must exist
-in the base scenario, each parameter's values (a grid's values, a range's ends) must pass the
-scenario's validation on their own, and so must every design point: all before any run.
+as ``file:line: field: message``, in the user's field names (never pydantic's internal labels)
+and each once. It goes in layers, each checking what the layers before found valid, and raises
+everything together: the file's own fields (a field that fails is left out, so that the rest is
+still checked), the base and the fixed overrides (one whose value the scenario refuses is left
+out of the base), every parameter path in the base scenario and its fit to the design, each
+parameter's values (a grid's values, a range's ends) on their own; then, when all that is
+right, every design point: all before any run. A scenario file given as a sweep file is told
+so (:data:`SCENARIO_FILE_MESSAGE`).
 
 Runs: every design point runs with the same seeds (common random numbers: a difference between
 points is the parameters', not the luck of the draw) through the batch layer
@@ -36,7 +41,9 @@ points is the parameters', not the luck of the draw) through the batch layer
 ``<name>-p<k>-seed<s>``; its manifest's ``batch.parameters`` holds ``point`` and the parameter
 values, so ``runs.parquet`` has a ``point`` column and one column per parameter. Then
 :mod:`sim.experiments.analysis` writes ``points.parquet`` and, for Sobol and Morris designs,
-``sensitivity.parquet``.
+``sensitivity.parquet``, and ``batch.json``'s ``sweep`` section gets ``"complete": true``. An
+interrupted sweep stays ``"complete": false`` with ``points.parquet`` of the runs done
+(``n_missing`` per point) and no indices, until ``--resume`` finishes it.
 """
 
 from __future__ import annotations
@@ -135,6 +142,32 @@ def _bound(value: Any) -> Any:
 
 
 Bound = Annotated[float | str, BeforeValidator(_bound)]
+
+
+def _seeds_value(value: Any) -> Any:
+    """``seeds``: a count of seeds (derived from ``master_seed``) or a list of distinct seeds."""
+    if value is None:
+        return value
+    if isinstance(value, list):
+        if not 1 <= len(value) <= MAX_RUNS:
+            raise ValueError(f"a seed list holds 1 to {MAX_RUNS:,} seeds (got {len(value)})")
+        for seed in value:
+            if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= SEED_MAX:
+                raise ValueError(f"a seed is an integer from 0 to {SEED_MAX} (got {_shown(seed)})")
+        if len(set(value)) != len(value):
+            raise ValueError("the seed list repeats a seed")
+        return value
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(
+            f"give a number of seeds or a list of seeds such as [1, 5, 9] (got {_shown(value)})"
+        )
+    if not 1 <= value <= MAX_RUNS:
+        raise ValueError(
+            f"the number of seeds every point runs with is 1 to {MAX_RUNS:,} (got {value})"
+        )
+    return value
+
+
 Seed = Annotated[int, Field(ge=0, le=SEED_MAX)]
 Count = Annotated[int, Field(ge=1, le=MAX_RUNS)]
 Resamples = Annotated[int, Field(ge=1, le=MAX_RESAMPLES)]
@@ -278,18 +311,11 @@ class SweepFile(_Strict):
     overrides: dict[str, Any] = Field(default_factory=dict)
     design: DesignSpec
     parameters: Annotated[dict[str, ParameterSpec], Field(min_length=1, max_length=MAX_PARAMETERS)]
-    seeds: Count | Annotated[list[Seed], Field(min_length=1, max_length=MAX_RUNS)] | None = None
+    seeds: Annotated[int | list[int] | None, BeforeValidator(_seeds_value)] = None
     master_seed: Seed = 0
     kpis: Annotated[list[str], Field(min_length=1)] = Field(
         default_factory=lambda: list(DEFAULT_KPIS)
     )
-
-    @field_validator("seeds")
-    @classmethod
-    def _distinct(cls, seeds: Any) -> Any:
-        if isinstance(seeds, list) and len(set(seeds)) != len(seeds):
-            raise ValueError("the seed list repeats a seed")
-        return seeds
 
     @field_validator("kpis")
     @classmethod
@@ -300,6 +326,17 @@ class SweepFile(_Strict):
         if len(set(kpis)) != len(kpis):
             raise ValueError("kpis repeats a KPI")
         return kpis
+
+
+#: Top-level keys of a scenario file that a sweep file does not have (to tell them apart).
+_SCENARIO_ONLY = (
+    frozenset(Scenario.model_fields) - frozenset(SweepFile.model_fields) - {"base_dir", "data_dirs"}
+)
+#: What a scenario file given as a sweep file is told.
+SCENARIO_FILE_MESSAGE = (
+    "this is a scenario file; cdpsim sweep takes a sweep file (base, design, parameters) — run "
+    "it with cdpsim run, or see scenarios/sweeps/"
+)
 
 
 def _shown(value: Any) -> str:
@@ -316,8 +353,12 @@ def _shown(value: Any) -> str:
 
 # ---------------------------------------------------------------------------------------- errors
 
-#: pydantic's labels of union members and type wrappers in an error's location, not data keys.
-_LOC_LABEL = re.compile(r"[\[\]]|^(int|float|str|bool|list|dict|tuple)$")
+#: pydantic's labels of union members and validator wrappers in an error's location
+#: (``list[int]``, ``constrained-int``, ``function-after[…]``, ``int``), not the user's keys.
+_LOC_LABEL = re.compile(
+    r"[\[\]]|^(int|float|str|bool|list|dict|tuple|none|nullable|union|chain|default)$"
+    r"|^(constrained|function|lax|json|tagged|is|typed|model|dataclass|definition)-[a-z-]+$"
+)
 
 
 class _Errors:
@@ -343,10 +384,11 @@ class _Errors:
         self.omitted += omitted
 
     def raise_any(self) -> None:
-        """Raise every problem found so far, the sweep file's in line order."""
+        """Raise every problem found so far (each once), the sweep file's in line order."""
         if self.items:
+            unique = list(dict.fromkeys(self.items))
             ordered = sorted(
-                self.items,
+                unique,
                 key=lambda e: (e.file != self.filename, e.line if e.line is not None else 0),
             )
             raise ScenarioError(ordered, self.omitted)
@@ -356,26 +398,44 @@ def _schema_errors(exc: ValidationError, data: Any, errors: _Errors) -> None:
     """Word and locate the sweep schema's errors."""
     seen = set()
     for err in exc.errors(include_url=False):
-        loc = [p for p in err["loc"] if not (isinstance(p, str) and _LOC_LABEL.search(p))]
-        if len(loc) > 1 and loc[0] == "design" and loc[1] in designs.KINDS:
-            loc.pop(1)
-        path: list[Any] = []
-        node = data
-        for part in loc:  # the longest prefix present in the data, for the line
-            if isinstance(node, dict) and part in node:
-                path.append(part)
-                node = node[part]
-            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-                path.append(part)
-                node = node[part]
-            else:
-                break
+        loc, path = _user_location(err["loc"], data)
         message = _schema_message(err, loc)
         field = ".".join(str(p) for p in loc)
         if (field, message) in seen:
             continue
         seen.add((field, message))
         errors.add(tuple(path), message, field)
+
+
+def _user_location(raw: Sequence[Any], data: Any) -> tuple[list[Any], DataPath]:
+    """An error's location in the user's field names, and its longest prefix in the data.
+
+    pydantic's location mixes the data's keys with its own labels (union members such as
+    ``constrained-int`` or ``list[int]``, the design's ``kind`` tag): a part that is a key of the
+    data stays; a part that is not is a label, unless it is a plain field name (a missing field).
+    """
+    loc: list[Any] = []
+    path: list[Any] = []
+    node: Any = data
+    inside = True  # every part so far is in the data
+    for k, part in enumerate(raw):
+        if inside and isinstance(node, dict) and part in node:
+            loc.append(part)
+            path.append(part)
+            node = node[part]
+            continue
+        if inside and isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            loc.append(part)
+            path.append(part)
+            node = node[part]
+            continue
+        if isinstance(part, str) and _LOC_LABEL.search(part):
+            continue
+        if k == 1 and raw[0] == "design" and part in designs.KINDS:
+            continue  # the discriminator's tag
+        loc.append(part)
+        inside = False
+    return loc, tuple(path)
 
 
 def _schema_message(err: Mapping[str, Any], loc: Sequence[Any]) -> str:
@@ -690,21 +750,29 @@ def sweep_from_data(
     if not isinstance(data, dict):
         errors.add((), "a sweep file is a mapping (name, base, design, parameters, …)")
         errors.raise_any()
-    try:
-        spec = SweepFile.model_validate(data)
-    except ValidationError as exc:
-        _schema_errors(exc, data, errors)
+    if "base" not in data and "design" not in data and _SCENARIO_ONLY & set(data):
+        errors.add((), SCENARIO_FILE_MESSAGE)
         errors.raise_any()
+    # Layer by layer, each on what the layers before found valid, all problems raised together:
+    # the file's own fields; the base and the fixed overrides; each parameter's path; each
+    # parameter's values alone; then (only when all that is right) every design point.
+    parsed = _parse_file(data, errors)
+    if parsed is None:
+        errors.raise_any()
+    assert parsed is not None
+    spec = parsed.spec
     base_file = Path(base_dir) / spec.base
     if not base_file.is_file():
         errors.add(("base",), f"the base scenario {base_file} is not a file")
         errors.raise_any()
-    base, overrides = _load_base(spec, base_file, errors, data_dirs)
+    base, overrides, dropped = _load_base(spec, base_file, errors, data_dirs)
     resolved = base.to_dict()
-    parameters = _resolve_parameters(spec, resolved, errors)
+    parameters = _resolve_parameters(
+        spec, resolved, errors, parsed.kind, design_ok=parsed.design_ok, dropped=dropped
+    )
     seeds = _seeds(spec, base)
-    if _check_size(spec, parameters, len(seeds), errors):
-        _check_ends(spec, parameters, base, resolved, errors)  # also when others were refused
+    if not parsed.design_ok or _check_size(spec, parameters, len(seeds), errors):
+        _check_ends(spec, parameters, base, resolved, errors, parsed.kind)  # with the others
     errors.raise_any()
     points = _design_points(spec, parameters)
     scenarios, point_overrides = _point_scenarios(parameters, points, base, resolved, errors)
@@ -728,14 +796,116 @@ def sweep_from_data(
     )
 
 
+@dataclass(frozen=True)
+class _Parsed:
+    """The sweep file's fields that passed the schema (the others reported, then left out).
+
+    Attributes:
+        spec: the file with every invalid optional field at its default, every invalid
+            parameter left out, and an invalid design replaced by the smallest of its kind.
+        design_ok: the design as written is valid (else the checks that need it are skipped).
+        kind: the design's kind as written, when it is one (else ``None``).
+    """
+
+    spec: SweepFile
+    design_ok: bool
+    kind: str | None
+
+
+#: The smallest valid design of each kind (standing in for an invalid design as written).
+_STAND_IN_DESIGNS: dict[str, dict[str, Any]] = {
+    "grid": {"kind": "grid"},
+    "random": {"kind": "random", "n": 1},
+    "lhs": {"kind": "lhs", "n": 2},
+    "sobol": {"kind": "sobol", "n": 2},
+    "morris": {"kind": "morris", "n": 2},
+}
+
+
+def _parse_file(data: dict[str, Any], errors: _Errors) -> _Parsed | None:
+    """The sweep file's own fields, every schema problem reported; ``None`` without a base.
+
+    A field that fails its schema is reported and left out (its default taken, a placeholder
+    name, a stand-in design of the same kind), so that the layers after it still check the rest.
+    """
+    try:
+        spec = SweepFile.model_validate(data)
+    except ValidationError as exc:
+        _schema_errors(exc, data, errors)
+        failed = {err["loc"][0] for err in exc.errors() if err["loc"]}
+    else:
+        return _Parsed(spec, design_ok=True, kind=spec.design.kind)
+    fields = SweepFile.model_fields
+    kept = {k: v for k, v in data.items() if k in fields and k not in failed}
+    if "base" not in kept:
+        return None
+    kept.setdefault("name", "sweep")
+    design_ok = "design" not in failed and "design" in kept
+    raw_design = data.get("design")
+    kind = raw_design.get("kind") if isinstance(raw_design, dict) else None
+    kind = kind if isinstance(kind, str) and kind in _STAND_IN_DESIGNS else None
+    if not design_ok:
+        kept["design"] = _STAND_IN_DESIGNS[kind or "random"]
+    kept["parameters"] = {"stand-in": {"values": [0]}}  # replaced below
+    try:
+        spec = SweepFile.model_validate(kept)
+    except ValidationError:  # not expected: every field left is valid or a stand-in
+        return None
+    parameters: dict[str, ParameterSpec] = {}
+    raw = data.get("parameters")
+    for name, value in raw.items() if isinstance(raw, dict) else ():
+        if isinstance(name, str):
+            try:
+                parameters[name] = ParameterSpec.model_validate(value)
+            except ValidationError:
+                continue  # reported above
+    return _Parsed(spec.model_copy(update={"parameters": parameters}), design_ok, kind)
+
+
 def _load_base(
     spec: SweepFile, base_file: Path, errors: _Errors, data_dirs: Sequence[str | Path]
-) -> tuple[Scenario, tuple[str, ...]]:
-    """The base scenario with the fixed overrides, problems blamed on the sweep's lines."""
+) -> tuple[Scenario, tuple[str, ...], tuple[str, ...]]:
+    """The base scenario with the fixed overrides, problems blamed on the sweep's lines.
+
+    An override whose value the scenario refuses is reported and left out, and the base built
+    without it, so that the parameters are checked too; a base whose own file has problems
+    stops the validation there (they are the base file's, with its lines).
+
+    Returns:
+        The base scenario, the overrides applied as ``path=value``, and the keys of the
+        overrides left out because the scenario refused their value.
+    """
+    refused: set[str] = set()
+    while True:
+        base, texts, blamed = _try_base(spec, base_file, errors, data_dirs, refused)
+        if base is not None:
+            return base, texts, tuple(k for k in spec.overrides if k in refused)
+        if not blamed or blamed <= refused:
+            errors.raise_any()
+        refused |= blamed
+
+
+def _try_base(
+    spec: SweepFile,
+    base_file: Path,
+    errors: _Errors,
+    data_dirs: Sequence[str | Path],
+    refused: set[str],
+) -> tuple[Scenario | None, tuple[str, ...], set[str]]:
+    """The base with the overrides but ``refused``; else the overrides its errors blame.
+
+    Returns:
+        ``(base, texts, set())`` when it validates; ``(None, (), keys)`` when every problem is
+        blamed on overrides (``keys``; reported), ``(None, (), set())`` when the base file
+        itself has problems (reported).
+    """
     base_data, base_lines = read_yaml(base_file)  # the base file's own problems are its own
     overridden: dict[DataPath, str] = {}
     texts = []
+    report = not refused  # the override-path problems, once
     for key, value in spec.overrides.items():
+        if key in refused:
+            continue
         parts = tuple(p.strip() for p in key.split("."))
         if not isinstance(base_data, dict):
             break  # validation below reports it
@@ -745,7 +915,8 @@ def _load_base(
             for path in created:
                 overridden.setdefault(path, key)
         except OverrideError as exc:
-            errors.add(("overrides", key), exc.message, f"overrides.{key}")
+            if report:
+                errors.add(("overrides", key), exc.message, f"overrides.{key}")
             continue
         texts.append(_override_text(key, value))
     try:  # without the overrides refused above, so that the parameters are checked too
@@ -760,11 +931,15 @@ def _load_base(
     except ScenarioError as exc:
         blamed = {f"{base_file} (--set {key})": key for key in spec.overrides}
         items = []
+        keys: set[str] = set()
+        own = False
         for item in exc.errors:
             key = blamed.get(item.file)
             if key is None:
                 items.append(item)
+                own = True
                 continue
+            keys.add(key)
             where = f"{item.path}: " if item.path and item.path != key else ""
             items.append(
                 ErrorItem(
@@ -774,9 +949,9 @@ def _load_base(
                     f"{where}{item.message}",
                 )
             )
-        errors.extend(items, exc.omitted)
-        errors.raise_any()
-    return base, tuple(texts)
+        errors.extend(items, exc.omitted if report else 0)
+        return None, (), set() if own else keys
+    return base, tuple(texts), set()
 
 
 def _resolve_path(resolved: dict[str, Any], dotted: str) -> tuple[DataPath | None, Any, str | None]:
@@ -792,10 +967,26 @@ def _resolve_path(resolved: dict[str, Any], dotted: str) -> tuple[DataPath | Non
 
 
 def _resolve_parameters(
-    spec: SweepFile, resolved: dict[str, Any], errors: _Errors
+    spec: SweepFile,
+    resolved: dict[str, Any],
+    errors: _Errors,
+    kind: str | None,
+    *,
+    design_ok: bool = True,
+    dropped: Sequence[str] = (),
 ) -> list[SweepParameter]:
-    """Resolve every parameter's paths in the base scenario and check it fits the design."""
-    kind = spec.design.kind
+    """Resolve every parameter's paths in the base scenario and check it fits the design.
+
+    Args:
+        spec: the sweep file (its valid fields).
+        resolved: the base scenario with the fixed overrides, as data.
+        errors: where problems go.
+        kind: the design's kind (``None``: unknown, so not checked against the parameters).
+        design_ok: the design as written is valid (else a grid's ``levels`` are not checked
+            against ranges).
+        dropped: overrides left out of the base (the scenario refused their value): a parameter
+            below one of them is not checked against a base that lacks it.
+    """
     levels = spec.design.levels if isinstance(spec.design, GridDesign) else None
     reserved = _reserved_columns(spec.kpis)
     out = []
@@ -804,11 +995,14 @@ def _resolve_parameters(
         if name in reserved:
             errors.add(where, f"{name!r} is a column of the tables already; choose another name")
             continue
-        if kind != "grid" and p.range is None:
+        paths = p.scale if p.scale is not None else [name]
+        if any(_below(path, key) for path in paths for key in dropped):
+            continue
+        if kind is not None and kind != "grid" and p.range is None:
             errors.add(
                 (*where, "values"), f"a {kind} design samples ranges: give range: [low, high]"
             )
-        if kind == "grid" and p.range is not None and levels is None:
+        if kind == "grid" and p.range is not None and levels is None and design_ok:
             errors.add(
                 (*where, "range"),
                 "a grid takes values: [...]; or set design.levels to split ranges into levels",
@@ -880,9 +1074,23 @@ def _resolve_parameters(
     return out
 
 
+def _below(path: str, key: str) -> bool:
+    """Whether the dotted ``path`` is ``key`` or inside it (or ``key`` inside ``path``)."""
+    a = [p.strip() for p in path.split(".")]
+    b = [p.strip() for p in key.split(".")]
+    n = min(len(a), len(b))
+    return a[:n] == b[:n]
+
+
 def _reserved_columns(kpis: Sequence[str]) -> set[str]:
     """Column names of the runs and points tables that a parameter may not take."""
-    names = {*RUN_COLUMNS, "point", "n", "n_failed", *KPI_BY_NAME, *(k.name for k in RISK_STATS)}
+    names = {
+        *RUN_COLUMNS,
+        *analysis.COUNT_COLUMNS,
+        "point",
+        *KPI_BY_NAME,
+        *(k.name for k in RISK_STATS),
+    }
     for kpi in kpis:
         names |= {f"{kpi}_mean", f"{kpi}_std", *(f"{kpi}_{s}" for s, _ in ENSEMBLE_QUANTILES)}
     return names
@@ -926,18 +1134,24 @@ def _check_ends(
     base: Scenario,
     resolved: dict[str, Any],
     errors: _Errors,
+    kind: str | None,
 ) -> None:
-    """Each parameter alone at each of its values (a grid's) or at both ends of its range."""
+    """Each parameter alone at each of its values or levels, or at both ends of its range.
+
+    ``kind`` is the design's kind (``None`` when the design as written has none that exists:
+    then each parameter is probed as written).
+    """
     levels = spec.design.levels if isinstance(spec.design, GridDesign) else None
     for parameter in parameters:
-        if spec.design.kind == "grid":
-            if parameter.values is None and levels is None:
-                continue  # refused already: a grid needs values or levels
+        if parameter.values is not None:
+            if kind not in (None, "grid"):
+                continue  # refused already: sampling designs need ranges
+            probes = list(parameter.values)
+        elif kind == "grid" and levels is not None:
             probes = parameter.grid_values(levels)
-        elif parameter.range is not None:
-            probes = list(parameter.range)
         else:
-            continue  # refused already: sampling designs need ranges
+            assert parameter.range is not None
+            probes = list(parameter.range)
         for value in probes:
             _, items, _ = _validate_point(resolved, base, [(parameter, value)])
             shown = format_duration(value) if parameter.duration else _shown(value)
@@ -1067,7 +1281,7 @@ def default_out(sweep: Sweep) -> Path:
 
 def _tables(out: Path, sweep: Sweep, runs: pd.DataFrame) -> pd.DataFrame:
     """Write ``points.parquet`` from the runs table and return it."""
-    points = analysis.points_table(runs, sweep.points, sweep.kpis)
+    points = analysis.points_table(runs, sweep.points, sweep.kpis, len(sweep.seeds))
     analysis.write_points(out, points)
     return points
 
@@ -1105,15 +1319,19 @@ def run_sweep(
         command: the command line, recorded in ``batch.json``.
 
     Returns:
-        The :class:`SweepResult`; ``OUT`` holds ``batch.json``, ``runs/``, ``runs.parquet``,
-        ``points.parquet`` and, for Sobol and Morris designs, ``sensitivity.parquet``.
+        The :class:`SweepResult`; ``OUT`` holds ``batch.json`` (its ``sweep`` section says
+        ``"complete": true``), ``runs/``, ``runs.parquet``, ``points.parquet`` and, for Sobol
+        and Morris designs, ``sensitivity.parquet``.
 
     Raises:
         ScenarioError: an invalid sweep (nothing ran).
         BatchInputError: an invalid argument (nothing ran).
         StoreError: ``out`` cannot hold this sweep (nothing ran).
         ExecutorError: the executor cannot start (a new folder is removed again).
-        BatchInterrupted: Ctrl-C; the finished runs are kept and ``points.parquet`` written.
+        BatchInterrupted: Ctrl-C; the finished runs are kept, ``batch.json`` says
+            ``"complete": false`` in its ``sweep`` section and ``points.parquet`` is written
+            for the runs done (``n_missing`` per point); no indices. ``resume=True`` runs the
+            rest and rewrites both.
     """
     if isinstance(path_or_spec, Sweep):
         sweep = path_or_spec
@@ -1134,7 +1352,7 @@ def run_sweep(
         keep=keep,
         command=command,
         parameters=sweep.identity(),
-        extra={"sweep": sweep.section()},
+        extra={"sweep": {**sweep.section(), "complete": False}},
     )
     store = BatchFolder(out)
     new = not out.exists()
@@ -1154,17 +1372,22 @@ def run_sweep(
             store.discard_if_empty()  # a retry with a working executor starts afresh
         raise
     except BatchInterrupted:
+        # What is done, marked as such: complete false in batch.json, n_missing per point; no
+        # indices (they need every point). --resume rewrites both once the sweep is complete.
+        analysis.set_complete(out, False)
         _tables(out, sweep, analysis.read_runs(out))
         raise
     points = _tables(out, sweep, runs)
     indices = None
     if sweep.design["kind"] in designs.SENSITIVITY_KINDS:
-        indices = analysis.sensitivity(out)
+        indices = analysis.sensitivity(out, require_complete=False)
+    analysis.set_complete(out, True)
     return SweepResult(out, sweep, runs, points, indices)
 
 
 __all__ = [
     "MAX_RUNS",
+    "SCENARIO_FILE_MESSAGE",
     "Sweep",
     "SweepParameter",
     "SweepResult",
