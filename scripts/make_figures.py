@@ -2,12 +2,16 @@
 
 - ``crash_dashboard.png``: the crash dashboard of the quickstart scenario,
   ``scenarios/eth_crash_liq2.yaml``, run at full size with the file's seed;
+- ``batch_fan.png``: the fan chart of a batch of every scenario in ``scenarios/`` (the README's
+  ``cdpsim batch scenarios/``), 4 seeds each, cut to two days — a row per scenario;
 - ``sweep_heatmap.png``: the sweep ``scenarios/sweeps/crash_grid.yaml`` (mat × crash depth,
   4 seeds per point), its VaR95 of bad debt as a heatmap.
 
-Nothing is drawn by hand: both come from ``sim.run`` / ``sim.run_sweep`` and the figure
-functions of ``sim.plots``, exactly as ``cdpsim plot`` draws them. The runs go to a temporary
-folder (``--keep DIR`` keeps them). About a minute on two cores.
+Nothing is drawn by hand: all come from ``sim.run`` / ``sim.run_batch`` / ``sim.run_sweep`` and
+the figures ``cdpsim plot`` draws (:func:`sim.plots.figures_for`; the heatmap with a title
+naming the sweep). The runs go to a temporary folder (``--keep DIR`` keeps them). A few minutes
+on two cores. The validation pictures (``docs/img/validation-*.png``) come from
+``scripts/validate_black_thursday.py``, the dashboard screenshots from ``sim.app.screenshots``.
 
 Usage (from the repository root)::
 
@@ -27,10 +31,14 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
 import sim  # noqa: E402
-from sim.plots import crash_dashboard, load_folder, save_figure, sweep_heatmap  # noqa: E402
+from sim.plots import figures_for, load_folder, save_figure, sweep_heatmap  # noqa: E402
 
 #: The quickstart scenario (the README's first command runs it).
 QUICKSTART = ROOT / "scenarios" / "eth_crash_liq2.yaml"
+#: The scenarios of the batch behind the fan chart (the README's ``cdpsim batch scenarios/``).
+SCENARIOS = ROOT / "scenarios"
+#: Seeds per scenario of that batch, and the overrides that keep it to minutes.
+FAN_SEEDS, FAN_OVERRIDES = 4, ("clock.duration=2d",)
 #: The sweep behind the heatmap.
 SWEEP = ROOT / "scenarios" / "sweeps" / "crash_grid.yaml"
 #: Where the README's pictures live.
@@ -42,14 +50,21 @@ HEATMAP_X, HEATMAP_Y = "ilks.ETH-A.mat", "collateral.ETH.price.crash.depth"
 
 
 def dashboard(work: Path, images: Path) -> Path:
-    """Run the quickstart scenario and draw its crash dashboard."""
+    """Run the quickstart scenario and draw its crash dashboard (as ``cdpsim plot`` does)."""
     folder = work / "eth_crash_liq2"
-    result = sim.run(QUICKSTART, out=folder)
-    data = load_folder(folder)
-    fig = crash_dashboard(
-        data.timeseries, data.auctions, data.scenario, seed=result.manifest["seed"]
+    sim.run(QUICKSTART, out=folder)
+    (named,) = figures_for(load_folder(folder), "dashboard")
+    return save_figure(named.figure, images / "crash_dashboard.png")
+
+
+def fan(work: Path, images: Path, workers: int | None) -> Path:
+    """Run every scenario × 4 seeds for two days and draw the batch's fan chart."""
+    folder = work / "batch-scenarios"
+    sim.run_batch(
+        [SCENARIOS], seeds=FAN_SEEDS, overrides=FAN_OVERRIDES, workers=workers, out=folder
     )
-    return save_figure(fig, images / "crash_dashboard.png")
+    named = figures_for(load_folder(folder), "fan")[0]
+    return save_figure(named.figure, images / "batch_fan.png")
 
 
 def heatmap(work: Path, images: Path, workers: int | None) -> Path:
@@ -73,12 +88,16 @@ def main(argv: list[str] | None = None) -> int:
     """Regenerate the pictures; print the files written."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=IMAGES, help="image folder (docs/img)")
-    parser.add_argument("--workers", type=int, default=None, help="sweep workers (every core)")
+    parser.add_argument("--workers", type=int, default=None, help="workers (every core)")
     parser.add_argument("--keep", type=Path, default=None, help="keep the runs in this folder")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="cdpsim-figures-") as tmp:
         work = args.keep or Path(tmp)
-        for path in (dashboard(work, args.out), heatmap(work, args.out, args.workers)):
+        for path in (
+            dashboard(work, args.out),
+            fan(work, args.out, args.workers),
+            heatmap(work, args.out, args.workers),
+        ):
             print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
     return 0
 

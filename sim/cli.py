@@ -700,7 +700,8 @@ _PLOT_KINDS = ("dashboard", "fan", "heatmap", "line", "sobol", "morris", "boxes"
     default=None,
     help="Image file; .png, .svg or .pdf by its extension. Default: a PNG next to FOLDER "
     "(not inside it), FOLDER-<kind>.png, or FOLDER-vs-OTHER.png for two folders; an existing "
-    "file there is replaced only if cdpsim made it. An explicit --out replaces any file.",
+    "file there is replaced only if cdpsim made it. An explicit --out replaces any file. A fan "
+    "chart of more scenarios than fit one figure continues in FILE-2.png, FILE-3.png, ...",
 )
 @click.option(
     "--kind",
@@ -762,8 +763,24 @@ def plot(
             named = drawn[0]
             target = out or default_output(folder, named.kind)
             check_target(target, explicit=out is not None)
+            if named.kind == "fan" and len(drawn) > 1:  # pages of one figure: all written
+                pages = [(target, named)] + [
+                    (target.with_name(f"{target.stem}-{k}{target.suffix}"), page)
+                    for k, page in enumerate(drawn[1:], start=2)
+                ]
+                for path, _page in pages[1:]:
+                    check_target(path, explicit=out is not None)
+                for path, page in pages:
+                    _out(str(save_figure(page.figure, path, explicit=out is not None)))
+                _err(f"note: the fan chart has {len(pages)} pages (too many scenarios for one)")
+                if named.note:
+                    _err(f"note: {named.note}")
+                sys.exit(EXIT_OK)
             if len(drawn) > 1:
-                _err(f"note: {len(drawn)} figures apply; drew {named.name} (narrow with --kpi)")
+                _err(
+                    f"note: {len(drawn)} figures apply; drew {named.name} (narrow with --kpi; "
+                    "cdpsim report shows them all)"
+                )
         written = save_figure(named.figure, target, explicit=out is not None)
     except (FolderError, OutputFileError) as exc:
         _err(str(exc))

@@ -3,6 +3,8 @@
 The page (rendered from the Jinja2 template ``sim/templates/report.html.j2``, installed with the
 package) holds:
 
+- a banner when a run failed or was interrupted (or a batch holds such runs): its figures
+  and tables are partial;
 - what the folder is (kind, scenario, seed, status, versions, the command);
 - the resolved scenario as YAML (from the run manifest(s));
 - the KPI table with units and definitions (:data:`sim.metrics.KPIS`) of a run, or, for a
@@ -31,6 +33,7 @@ import yaml
 from markupsafe import Markup
 
 from sim.metrics import KPI_BY_NAME, KPIS, RISK_STATS, ensemble_kpi_stats, risk_stats
+from sim.plots.dashboard import status_banner
 from sim.plots.figures import NamedFigure, PlotError, all_figures, folder_kind_of
 from sim.plots.folders import BatchData, Outputs, RunData, SweepData, load_folder
 from sim.plots.labels import kpi_unit, parameter_label
@@ -330,13 +333,14 @@ def _sweep_sections(sweep: SweepData) -> tuple[list[str], list[Section]]:
         )
         tables.append(_frame_table(sens, "Sensitivity indices (sensitivity.parquet)", cols))
     for d in sweep.discoveries:
-        tables.append(
-            _frame_table(
-                d.boxes,
-                f"Discovered boxes: {d.name.replace('-', ' ')}",
-                ["method", "box", "coverage", "density", "mass", "parameter", "lower", "upper"],
-            )
+        table = _frame_table(
+            d.boxes,
+            f"Discovered boxes: {d.text}",
+            ["method", "box", "coverage", "density", "mass", "parameter", "lower", "upper"],
         )
+        if d.note:
+            table.note = d.note if table.note is None else f"{d.note} {table.note}"
+        tables.append(table)
     sections.insert(0, Section("Sweep", tables=tables))
     return facts, sections
 
@@ -365,6 +369,29 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+    )
+
+
+def report_banner(outputs: Outputs) -> str | None:
+    """The warning at the top of the page: a run that did not finish, a batch with such runs.
+
+    Returns:
+        ``"RUN FAILED at tick 120 of 2880 — partial results (<error>)"`` for a run; ``"3 of 14
+        runs did not finish (failed or interrupted): ..."`` for a batch; ``None`` otherwise.
+    """
+    if isinstance(outputs, RunData):
+        banner = status_banner(outputs.manifest)
+        error = str(outputs.manifest.get("error") or "").strip()
+        if banner and error:  # its first line: "tick N: Type: message"
+            banner += f" ({error.splitlines()[0]})"
+        return banner
+    runs = outputs.runs
+    if "status" not in runs or (runs["status"] == "ok").all():
+        return None
+    bad = int((runs["status"] != "ok").sum())
+    return (
+        f"{bad} of {len(runs)} runs did not finish (failed or interrupted): the figures and "
+        "statistics use the finished runs only; the table of runs that did not finish is below."
     )
 
 
@@ -407,6 +434,7 @@ def render_report(outputs: Outputs, figures: Sequence[NamedFigure] | None = None
         .get_template(TEMPLATE)
         .render(
             title=f"cdpsim {kind} report — {name}",
+            banner=report_banner(outputs),
             kind=kind,
             name=name,
             description=description,

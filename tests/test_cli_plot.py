@@ -101,6 +101,33 @@ def test_compare_two_runs_and_two_batches(outputs, tmp_path):
     assert target.is_file()
 
 
+def test_compare_batches_per_scenario_or_refuse(outputs, tmp_path):
+    target = tmp_path / "pairs.png"
+    code, _, err = cdpsim("plot", str(outputs.mixed), str(outputs.batch), "--out", str(target))
+    assert code == 0, err
+    assert target.read_bytes().startswith(b"\x89PNG")
+    assert "left out (only in A: multi_collateral, black_thursday_liq2)" in err
+    code, out, err = cdpsim(
+        "plot", str(outputs.mixed), str(outputs.batch1), "--out", str(tmp_path / "no.png")
+    )
+    assert code == 2 and out == ""
+    assert "the batches share no scenario" in err and "eth_crash_liq1" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "no.png").exists()
+
+
+def test_a_fan_chart_of_many_scenarios_is_written_page_by_page(outputs, tmp_path, monkeypatch):
+    from sim.plots import figures
+
+    monkeypatch.setattr(figures, "MAX_ROWS", 2)
+    target = tmp_path / "fan.png"
+    code, out, err = cdpsim("plot", str(outputs.mixed), "--out", str(target))
+    assert code == 0, err
+    assert out.split() == [str(target), str(tmp_path / "fan-2.png")]
+    assert made_by_cdpsim(target) and made_by_cdpsim(tmp_path / "fan-2.png")
+    assert "2 pages" in err
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

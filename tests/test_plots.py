@@ -11,6 +11,8 @@ import colorsys
 import itertools
 import json
 import re
+import shutil
+import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -33,12 +35,17 @@ from sim.plots import (
     compare_runs,
     crash_dashboard,
     ensemble_fan,
+    figures,
+    figures_for,
     load_folder,
 )
 from sim.plots import style as st
-from sim.plots.ensemble import SUMMARY_ONLY_NOTE, liquidated_debt_paths
+from sim.plots.compare import ComparisonError, pair_scenarios
+from sim.plots.ensemble import SUMMARY_ONLY_NOTE, liquidated_debt_paths, quantile_bands
+from sim.plots.folders import held_after
 from sim.plots.labels import kpi_label, parameter_label
 from sim.plots.output import MARKER, OutputFileError, made_by_cdpsim, save_figure
+from sim.report import write_report
 from tests.conftest import ROOT, SCENARIOS
 
 #: A small crash: 72 ten-minute ticks, the fall from hour 1 to hour 7, few vaults.
@@ -158,6 +165,17 @@ def make_outputs(root: Path) -> SimpleNamespace:
         out=out.summary_batch,
         keep="summary",
     )
+    out.mixed = root / "batch-mixed"  # three scenario files in one batch, as `batch scenarios/`
+    sim.run_batch(
+        [
+            sim.load_scenario(crash / "eth_crash_liq2.yaml", overrides=noisy),
+            sim.load_scenario(crash / "multi_collateral.yaml", overrides=SMALL_MULTI),
+            sim.load_scenario(crash / "black_thursday_liq2.yaml", overrides=SMALL_BLACK_THURSDAY),
+        ],
+        seeds=2,
+        workers=0,
+        out=out.mixed,
+    )
     for name in SWEEPS:
         folder = root / f"sweep-{name}"
         run_sweep(_write_sweep(root, name), workers=0, out=folder)
@@ -194,8 +212,27 @@ def has_unit(label: str) -> bool:
 
 
 def data_axes(fig: Figure) -> list:
-    """Panels, without colour bars."""
-    return [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    """Panels, without colour bars and the shared key."""
+    return st.panels(fig)
+
+
+def key_labels(fig: Figure) -> list[str]:
+    """The labels of a figure's shared key (the legend row under the title)."""
+    (key,) = [ax for ax in fig.axes if ax.get_label() == st.KEY_LABEL]
+    return [t.get_text() for t in key.get_legend().get_texts()]
+
+
+def drawn(fig: Figure) -> Figure:
+    """The figure laid out as when saved (positions and text sizes final), no warning allowed."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig.draw_without_rendering()
+    return fig
+
+
+def overlap(a, b) -> bool:
+    """Whether two display boxes share area."""
+    return min(a.x1, b.x1) > max(a.x0, b.x0) and min(a.y1, b.y1) > max(a.y0, b.y0)
 
 
 def gray(color) -> float:
@@ -343,6 +380,63 @@ def test_dashboard_with_a_dai_market_gas_and_two_ilks(outputs):
     assert_legible_in_grayscale(fig)
 
 
+def test_dashboard_dai_supply_axis_spans_a_sane_range(outputs):
+    run = load_folder(outputs.liq2)
+    supply = run.timeseries["dai_supply"] / 1e6
+    assert (supply.max() - supply.min()) / supply.max() < 0.005
+    fig = crash_dashboard(run.timeseries, run.auctions, run.scenario)
+    ax = next(a for a in fig.axes if a.get_ylabel() == "Dai supply [M Dai]")
+    low, high = ax.get_ylim()
+    assert high - low >= st.MIN_RELATIVE_SPAN * supply.max() * 0.999
+    assert low <= supply.min() and high >= supply.max()
+
+
+def test_dashboard_cr_legend_sits_above_the_bands(outputs):
+    run = load_folder(outputs.multi)
+    fig = drawn(crash_dashboard(run.timeseries, run.auctions, run.scenario))
+    ax = fig.axes[1]
+    assert ax.get_title(loc="left").startswith("Collateral ratio")
+    legend_bottom = ax.get_legend().get_window_extent().y0
+    top = max(float(np.nanmax(run.timeseries[c])) for c in run.timeseries if c.startswith("cr_p"))
+    assert ax.transData.transform((0, top))[1] < legend_bottom
+
+
+def test_dashboard_shades_where_replayed_data_are_held(outputs):
+    run = load_folder(outputs.liq2)
+    fig = crash_dashboard(run.timeseries, run.auctions, run.scenario, held={"ETH": 6 * 3600.0})
+    price = fig.axes[0]
+    (span,) = [p for p in price.patches if p.get_label() == "ETH: data held (beyond: hold)"]
+    start = pd.Timestamp(run.timeseries["time"].iloc[0]).tz_localize(None)
+    x0 = mdates.num2date(span.get_x()).replace(tzinfo=None)
+    assert x0 == start + pd.Timedelta(hours=6)
+    assert "ETH: data held (beyond: hold)" in labels(price)
+
+
+def test_held_data_are_found_from_the_replay_spec(outputs, monkeypatch):
+    monkeypatch.chdir(ROOT)  # the scenario's data file, relative to scenarios/
+    run = load_folder(outputs.thursday)
+    assert held_after(run) == {"gas": 23 * 3600.0}  # the run is a day; ETH's data last two
+    run.manifest["scenario"]["clock"]["duration"] = "3d"
+    assert held_after(run) == {"ETH": 47 * 3600.0, "gas": 23 * 3600.0}
+    (named,) = figures_for(load_folder(outputs.thursday))
+    gas = next(ax for ax in named.figure.axes if ax.get_title(loc="left") == "Network gas price")
+    assert "gas: data held (beyond: hold)" in labels(gas)
+
+
+@pytest.mark.parametrize("status", ["failed", "interrupted"])
+def test_a_run_that_did_not_finish_says_so_over_the_title(outputs, tmp_path, status):
+    run = tmp_path / "stopped"
+    shutil.copytree(outputs.liq2, run)
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest.update(status=status, ticks=40, error="tick 40: RuntimeError: boom\nTraceback")
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    (named,) = figures_for(load_folder(run))
+    banner = f"RUN {status.upper()} at tick 40 of 72 — partial results"
+    assert named.figure._suptitle.get_text().splitlines()[0] == banner
+    assert mcolors.to_hex(named.figure._suptitle.get_color()) == mcolors.to_hex(st.VERMILLION)
+    assert named.note == banner
+
+
 def test_zero_bid_auctions_are_marked(outputs):
     run = load_folder(outputs.thursday)
     table = auction_outcomes(run.timeseries, run.auctions)
@@ -414,35 +508,155 @@ def test_fan_chart_of_a_batch(outputs):
     batch = load_folder(outputs.batch)
     assert batch.kept_full and batch.timeseries["run_id"].nunique() == 3
     fig = ensemble_fan(batch.runs, batch.timeseries, batch.auctions, scenarios=batch.scenarios)
-    assert len(fig.axes) == 6
-    titles = [ax.get_title(loc="left") for ax in fig.axes]
+    panels = data_axes(fig)
+    assert len(panels) == 6
+    titles = [ax.get_title(loc="left") for ax in panels]
     assert titles[:4] == [
         "Market price over the runs",
         "Bad debt over the runs",
         "Liquidated debt, cumulative (Σ due of auctions started)",
         "Dai supply over the runs",
     ]
-    for ax in fig.axes:
+    for ax in panels:
         assert has_unit(ax.get_ylabel()), ax.get_title()
         assert has_unit(ax.get_xlabel()) or ax.get_xlabel() == "time (UTC)", ax.get_title()
-    for ax in fig.axes[:4]:
+    for ax in panels[:4]:
         assert {"5–95 %", "25–75 %", "median"} <= {
             label.split(" ", 1)[-1] if label.startswith("ETH ") else label for label in labels(ax)
         }, ax.get_title()
+        assert ax.get_legend() is None, ax.get_title()  # the shared key explains the bands
+    assert key_labels(fig) == [
+        "5–95 % of the runs",
+        "25–75 % of the runs",
+        "median over the runs",
+    ]
     var95 = value_at_risk(batch.runs["bad_debt_max"])
     divisor, prefix = st.amount_scale(batch.runs["bad_debt_max"].to_numpy())
     var_label = f"eth_crash_liq2 VaR95 = {var95 / divisor:,.3g} {prefix}Dai"
-    assert var_label in labels(fig.axes[4])
-    var_line = next(ln for ln in fig.axes[4].get_lines() if ln.get_label() == var_label)
+    assert var_label in labels(panels[4])
+    var_line = next(ln for ln in panels[4].get_lines() if ln.get_label() == var_label)
     assert var_line.get_xdata()[0] == pytest.approx(var95 / divisor)
-    assert any(label.endswith("ECDF") for label in labels(fig.axes[5]))
+    assert any(label.endswith("ECDF") for label in labels(panels[5]))
 
 
 def test_fan_median_is_the_median_over_runs(outputs):
     batch = load_folder(outputs.batch)
     fig = ensemble_fan(batch.runs, batch.timeseries, batch.auctions, scenarios=batch.scenarios)
-    median = next(ln for ln in fig.axes[0].get_lines() if ln.get_label() == "ETH median")
+    median = next(ln for ln in data_axes(fig)[0].get_lines() if ln.get_label() == "ETH median")
     wide = batch.timeseries.pivot(index="tick", columns="run_id", values="price[ETH-A]")
+    np.testing.assert_allclose(median.get_ydata(), wide.median(axis=1))
+
+
+def test_fan_dai_supply_axis_does_not_magnify_a_tiny_change(outputs):
+    batch = load_folder(outputs.batch)
+    supply = batch.timeseries["dai_supply"]
+    assert (supply.max() - supply.min()) / supply.max() < 0.005  # the run barely moves it
+    fig = ensemble_fan(batch.runs, batch.timeseries, batch.auctions, scenarios=batch.scenarios)
+    ax = next(a for a in data_axes(fig) if a.get_title(loc="left") == "Dai supply over the runs")
+    low, high = ax.get_ylim()
+    assert (high - low) >= st.MIN_RELATIVE_SPAN * supply.max() / 1e6 * 0.999
+    assert low < supply.min() / 1e6 and high > supply.max() / 1e6
+
+
+def test_quantile_bands_of_ticks_no_run_reached_are_nan_without_warning():
+    values = np.array([[1.0, 3.0], [np.nan, 5.0], [np.nan, np.nan]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        bands = quantile_bands(values)
+    np.testing.assert_allclose(bands[2], [2.0, 5.0, np.nan])  # medians
+    assert np.isnan(bands[:, 2]).all()
+
+
+def test_fan_of_a_batch_of_several_scenarios_has_a_row_each(outputs):
+    batch = load_folder(outputs.mixed)
+    names = ["eth_crash_liq2", "multi_collateral", "black_thursday_liq2"]
+    assert list(dict.fromkeys(batch.runs["scenario"])) == names
+    fig = drawn(
+        ensemble_fan(batch.runs, batch.timeseries, batch.auctions, scenarios=batch.scenarios)
+    )
+    panels = data_axes(fig)
+    assert len(panels) == 4 * len(names) + 1  # a row of four per scenario, the distribution
+    rows = [panels[4 * i : 4 * i + 4] for i in range(len(names))]
+    assert [row[0].get_title(loc="left") for row in rows] == [f"{n} (2 runs)" for n in names]
+    for name, row in zip(names, rows, strict=True):
+        mine = batch.runs.loc[batch.runs["scenario"] == name, "run_id"]
+        wide = batch.timeseries[batch.timeseries["run_id"].isin(mine)].pivot(
+            index="tick", columns="run_id", values="bad_debt"
+        )
+        median = next(ln for ln in row[1].get_lines() if ln.get_label() == "median")
+        divisor = st.amount_scale(wide.to_numpy())[0]
+        # this scenario's runs only: never pooled with the other scenarios
+        np.testing.assert_allclose(median.get_ydata(), wide.median(axis=1) / divisor)
+        assert [ax.get_ylabel().split(" [")[0] for ax in row[1:]] == [
+            "bad debt",
+            "liquidated debt",
+            "Dai supply",
+        ]
+        for ax in row:
+            assert ax.get_legend() is None
+            assert ax.bbox.height / fig.dpi >= 1.0, (name, ax.get_ylabel())  # no slivers
+    # prices as % of each asset's start: one asset named on the axis, two at their lines
+    assert rows[0][0].get_ylabel() == "ETH [% of 2,000 USD]"
+    assert rows[1][0].get_ylabel() == "price [% of start]"
+    assert {"ETH (start 3,000 USD)", "WBTC (start 40,000 USD)"} <= {
+        t.get_text() for t in rows[1][0].texts
+    }
+    for line in rows[1][0].get_lines():
+        if line.get_label().endswith("median"):
+            assert line.get_ydata()[0] == pytest.approx(100.0)
+    # the distribution: a line per scenario, VaR95 of its own runs
+    strip = panels[-1]
+    assert [t.get_text() for t in strip.get_yticklabels()] == names
+    thursday = batch.runs.loc[batch.runs["scenario"] == "black_thursday_liq2", "bad_debt_max"]
+    divisor, _prefix = st.amount_scale(batch.runs["bad_debt_max"].to_numpy())
+    var_line = next(ln for ln in strip.get_lines() if ln.get_label() == "black_thursday_liq2 VaR95")
+    assert var_line.get_xdata()[0] == pytest.approx(value_at_risk(thursday) / divisor)
+    assert set(key_labels(fig)) >= {"5–95 % of the runs", "VaR95 (95 % of the runs)"}
+    # the key and the title stay clear of every panel
+    key = next(ax for ax in fig.axes if ax.get_label() == st.KEY_LABEL)
+    renderer = fig._get_renderer()
+    legend_box = key.get_legend().get_window_extent(renderer)
+    title_box = fig._suptitle.get_window_extent(renderer)
+    for ax in panels:
+        box = ax.get_tightbbox(renderer)
+        assert not overlap(legend_box, box) and not overlap(title_box, box), ax.get_title()
+    assert not overlap(legend_box, title_box)
+
+
+def test_fan_of_many_scenarios_and_its_report_raise_no_warning(outputs, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (named,) = figures_for(load_folder(outputs.mixed))
+        save_figure(named.figure, tmp_path / "fan.png")
+        write_report(outputs.mixed, tmp_path / "report.html")
+
+
+def test_fan_shows_a_bounded_number_of_scenarios_and_says_which(outputs, monkeypatch):
+    batch = load_folder(outputs.mixed)
+    fig = ensemble_fan(
+        batch.runs, batch.timeseries, batch.auctions, scenarios=batch.scenarios, max_rows=2
+    )
+    assert len(data_axes(fig)) == 4 * 2 + 1
+    assert "not shown: black_thursday_liq2" in fig._suptitle.get_text()
+    monkeypatch.setattr(figures, "MAX_ROWS", 2)
+    pages = figures_for(batch)
+    assert [p.name for p in pages] == ["fan", "fan-2"]
+    assert "scenarios 1–2 of 3" in pages[0].figure._suptitle.get_text()
+    assert "black_thursday_liq2" in pages[1].caption
+    assert len(data_axes(pages[1].figure)) == 6  # one scenario left: the detailed layout
+
+
+def test_fan_leaves_out_runs_that_did_not_finish(outputs):
+    batch = load_folder(outputs.batch)
+    runs = batch.runs.copy()
+    runs.loc[runs.index[0], "status"] = "failed"
+    fig = ensemble_fan(runs, batch.timeseries, batch.auctions, scenarios=batch.scenarios)
+    assert "1 failed or interrupted run(s) left out" in fig._suptitle.get_text()
+    median = next(ln for ln in data_axes(fig)[0].get_lines() if ln.get_label() == "ETH median")
+    kept = runs.loc[runs["status"] == "ok", "run_id"]
+    wide = batch.timeseries[batch.timeseries["run_id"].isin(kept)].pivot(
+        index="tick", columns="run_id", values="price[ETH-A]"
+    )
     np.testing.assert_allclose(median.get_ydata(), wide.median(axis=1))
 
 
@@ -461,10 +675,11 @@ def test_summary_only_batch_shows_the_distribution_and_says_why(outputs):
     batch = load_folder(outputs.summary_batch)
     assert not batch.kept_full
     fig = ensemble_fan(batch.runs, batch.timeseries, batch.auctions, scenarios=batch.scenarios)
-    assert len(fig.axes) == 2
+    panels = data_axes(fig)
+    assert len(panels) == 2
     assert fig._supxlabel.get_text() == SUMMARY_ONLY_NOTE
-    assert fig.axes[0].get_ylabel() == "runs [count]"
-    assert has_unit(fig.axes[0].get_xlabel())
+    assert panels[0].get_ylabel() == "runs [count]"
+    assert has_unit(panels[0].get_xlabel())
 
 
 # ---------------------------------------------------------------------------------------- compare
@@ -483,25 +698,89 @@ def test_compare_two_runs(outputs):
         assert ax.get_xlabel() == "time (UTC)"
         names = " ".join(labels(ax))
         assert "eth_crash_liq1" in names and "eth_crash_liq2" in names, ax.get_title()
+    supply = next(ax for ax in fig.axes if ax.get_title(loc="left") == "Dai supply")
+    low, high = supply.get_ylim()
+    level = max(r.timeseries["dai_supply"].max() for r in (a, b)) / 1e6
+    assert high - low >= st.MIN_RELATIVE_SPAN * level * 0.999
     assert_legible_in_grayscale(fig)
     with pytest.raises(ValueError, match="2 runs"):
         compare_runs([a])
 
 
-def test_compare_two_batches_overlays_their_bands(outputs):
-    a, b = load_folder(outputs.batch1), load_folder(outputs.batch)
-    fig = compare_batches(
-        [BatchTables(x.label, x.runs, x.timeseries, x.auctions, x.scenarios) for x in (a, b)]
-    )
-    assert len(fig.axes) == 6
-    liquidated = labels(fig.axes[2])
+def batch_tables(folder: Path) -> BatchTables:
+    x = load_folder(folder)
+    return BatchTables(x.label, x.runs, x.timeseries, x.auctions, x.scenarios)
+
+
+def test_compare_two_batches_of_one_scenario_each_overlays_their_bands(outputs):
+    fig = compare_batches([batch_tables(outputs.batch1), batch_tables(outputs.batch)])
+    panels = data_axes(fig)
+    assert len(panels) == 6
+    assert "eth_crash_liq1 vs eth_crash_liq2" in fig._suptitle.get_text()
+    liquidated = labels(panels[2])
     expected = {"batch1 median", "batch median", "batch1 5–95 % (edges)", "batch 5–95 % (edges)"}
     assert expected <= set(liquidated)
-    bands = [c for c in fig.axes[2].collections if isinstance(c, PolyCollection)]
+    bands = [c for c in panels[2].collections if isinstance(c, PolyCollection)]
     assert len(bands) == 2  # the 25–75 % band of each batch; 5–95 % as edge lines
-    edges = [ln for ln in fig.axes[2].get_lines() if ln.get_linewidth() < 1]
+    edges = [ln for ln in panels[2].get_lines() if ln.get_linewidth() < 1]
     assert len(edges) == 4
+    # the key: a kind per column, a batch per row
+    assert key_labels(fig) == [
+        "batch1: 5–95 % (edges)",
+        "batch: 5–95 % (edges)",
+        "batch1: 25–75 %",
+        "batch: 25–75 %",
+        "batch1: median",
+        "batch: median",
+    ]
     assert_legible_in_grayscale(fig)
+
+
+def test_compare_batches_pairs_scenarios_by_name(outputs):
+    mixed, single = batch_tables(outputs.mixed), batch_tables(outputs.batch)
+    pairing = pair_scenarios([mixed, single])
+    assert pairing.rows == [("eth_crash_liq2", "eth_crash_liq2", "eth_crash_liq2")]
+    assert pairing.only_a == ["multi_collateral", "black_thursday_liq2"]
+    assert pairing.left_out == "left out (only in A: multi_collateral, black_thursday_liq2)"
+    fig = compare_batches([mixed, single])
+    assert pairing.left_out in fig._suptitle.get_text()
+    median = next(
+        ln for ln in data_axes(fig)[1].get_lines() if ln.get_label() == "batch-mixed median"
+    )
+    mine = mixed.runs.loc[mixed.runs["scenario"] == "eth_crash_liq2", "run_id"]
+    wide = mixed.timeseries[mixed.timeseries["run_id"].isin(mine)].pivot(
+        index="tick", columns="run_id", values="bad_debt"
+    )
+    divisor = st.amount_scale(
+        np.concatenate([wide.to_numpy().ravel(), single.timeseries["bad_debt"].to_numpy()])
+    )[0]
+    # only the mixed batch's eth_crash_liq2 runs, not its other scenarios
+    np.testing.assert_allclose(
+        median.get_ydata()[: len(wide)], wide.median(axis=1) / divisor, equal_nan=True
+    )
+
+
+def test_compare_batches_row_by_row_when_both_hold_several(outputs):
+    mixed = batch_tables(outputs.mixed)
+    other = BatchTables("other", mixed.runs, mixed.timeseries, mixed.auctions, mixed.scenarios)
+    fig = compare_batches([mixed, other])
+    panels = data_axes(fig)
+    assert len(panels) == 3 * 4 + 1
+    assert [panels[4 * i].get_title(loc="left") for i in range(3)] == [
+        "eth_crash_liq2 (4 runs)",
+        "multi_collateral (4 runs)",
+        "black_thursday_liq2 (4 runs)",
+    ]
+    strip = panels[-1]
+    texts = [t.get_text() for t in strip.texts]
+    assert sum(t.startswith("batch-mixed: 2 runs") for t in texts) == 3
+    assert sum(t.startswith("other: 2 runs") for t in texts) == 3
+
+
+def test_compare_batches_that_share_no_scenario_is_refused(outputs):
+    mixed, liq1 = batch_tables(outputs.mixed), batch_tables(outputs.batch1)
+    with pytest.raises(ComparisonError, match="share no scenario"):
+        compare_batches([mixed, liq1])
 
 
 # ---------------------------------------------------------------------------------------- labels

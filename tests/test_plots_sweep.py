@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import shutil
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,6 +12,7 @@ from matplotlib.collections import PathCollection
 from matplotlib.container import BarContainer, ErrorbarContainer
 from matplotlib.image import AxesImage
 
+from sim.experiments.analysis import discover, number_text
 from sim.plots import (
     available_kinds,
     discovery_boxes,
@@ -21,9 +25,17 @@ from sim.plots import (
 )
 from sim.plots.figures import PlotError, all_figures
 from sim.plots.folders import numeric_parameters
-from sim.plots.sweep import SweepPlotError, parameter_spans, stat_column
+from sim.plots.sweep import (
+    CONSTANT_KPI,
+    SUBTITLE_CHARS,
+    SweepPlotError,
+    parameter_order,
+    parameter_spans,
+    scatter_bins,
+    stat_column,
+)
 from tests import test_plots
-from tests.test_plots import data_axes, has_unit, labels
+from tests.test_plots import data_axes, drawn, has_unit, labels, overlap
 
 #: The session's output folders (a fixture of tests/test_plots.py).
 outputs = test_plots.outputs
@@ -155,8 +167,14 @@ def test_heatmap_of_var95_and_of_scattered_points():
     fig = sweep_heatmap(points, BUF, DAI, "bad_debt_max", "var95", parameters=PARAMETERS)
     ax = data_axes(fig)[0]
     subtitle = ax.get_title(loc="left")
-    assert "averaged over debt_scale" in subtitle and "binned 8×8" in subtitle
-    assert np.asarray(ax.get_images()[0].get_array()).shape == (8, 8)
+    bins = scatter_bins(len(points))
+    assert bins == 6  # 80 points: about two per cell
+    assert "averaged over debt_scale" in subtitle and f"binned {bins}×{bins}" in subtitle
+    assert np.asarray(ax.get_images()[0].get_array()).shape == (bins, bins)
+    # bins over the swept range, labelled at their edges
+    edges = [t.get_text() for t in ax.get_xticklabels()]
+    assert len(edges) == bins + 1 and (edges[0], edges[-1]) == ("1.05", "1.5")
+    np.testing.assert_allclose(ax.get_xticks(), np.arange(bins + 1) - 0.5)
     colorbar = next(a for a in fig.axes if a.get_label() == "<colorbar>")
     assert colorbar.get_ylabel().startswith("bad_debt_max, VaR95")
     assert has_unit(colorbar.get_ylabel())
@@ -164,6 +182,38 @@ def test_heatmap_of_var95_and_of_scattered_points():
         sweep_heatmap(points, BUF, DAI, "bad_debt_max", "var42")
     with pytest.raises(SweepPlotError, match="no parameter"):
         sweep_heatmap(points, BUF, "nope", "bad_debt_max")
+
+
+def test_scatter_bins_follow_the_number_of_points():
+    assert [scatter_bins(n) for n in (4, 18, 50, 144, 5000)] == [3, 3, 5, 8, 8]
+
+
+def test_heatmap_of_a_scattered_sweep_is_laid_out_whole():
+    """Long parameter names: the panel keeps its width, nothing is cut off or overlaps."""
+    long_names = {
+        BUF: "ilks.ETH-A.liquidation.buf",
+        DAI: "collateral.ETH.market.depth_usd_2pct",
+        SCALE: "ilks.ETH-A.liquidation.tail",
+    }
+    points = scattered_points(144).rename(columns=long_names)
+    extra = {f"keepers.{k}.dai": np.linspace(1e5, 1e7, 144) for k in range(4)}
+    points = points.assign(**extra)
+    parameters = [
+        {**p, "name": long_names[p["name"]], "paths": [long_names[p["name"]]]} for p in PARAMETERS
+    ] + [{"name": k, "range": [1e5, 1e7]} for k in extra]
+    x, y = long_names[BUF], long_names[DAI]
+    fig = drawn(sweep_heatmap(points, x, y, "bad_debt_max", parameters=parameters))
+    ax = data_axes(fig)[0]
+    renderer = fig._get_renderer()
+    assert ax.bbox.width / fig.bbox.width > 0.6  # the cells, not the margins, take the width
+    figure_box = fig.bbox
+    subtitle = ax.title if ax.title.get_text() else ax._left_title
+    box = subtitle.get_window_extent(renderer)
+    assert figure_box.x0 <= box.x0 and box.x1 <= figure_box.x1  # not cut off at the right
+    assert all(len(line) <= SUBTITLE_CHARS for line in subtitle.get_text().splitlines())
+    ticks = [t.get_window_extent(renderer) for t in ax.get_xticklabels() if t.get_text()]
+    for a, b in itertools.pairwise(ticks):
+        assert not overlap(a, b)
 
 
 def test_line_over_one_parameter():
@@ -178,6 +228,29 @@ def test_line_over_one_parameter():
     assert "averaged over keepers.0.dai" in ax.get_title(loc="left")
 
 
+def test_line_of_a_scattered_sweep_bins_instead_of_joining_points():
+    points = scattered_points(144)
+    fig = sweep_line(points, BUF, "bad_debt_max", parameters=PARAMETERS)
+    ax = data_axes(fig)[0]
+    bins = scatter_bins(len(points))
+    dots = [c for c in ax.collections if isinstance(c, PathCollection)]
+    assert len(dots) == 1 and len(dots[0].get_offsets()) == len(points)  # every point, no line
+    raw = np.sort(points[BUF].to_numpy())
+    for line in ax.get_lines():  # no polyline through the raw points
+        xs = np.asarray(line.get_xdata(), dtype=float)
+        assert not (len(xs) == len(raw) and np.allclose(np.sort(xs), raw))
+    mean = next(ln for ln in ax.get_lines() if ln.get_label().startswith("mean of the design"))
+    edges = np.linspace(1.05, 1.5, bins + 1)
+    xs = np.asarray(mean.get_xdata(), dtype=float).reshape(-1, 3)
+    np.testing.assert_allclose(xs[:, :2], np.column_stack([edges[:-1], edges[1:]]))
+    index = np.clip(np.searchsorted(edges, points[BUF], side="right") - 1, 0, bins - 1)
+    expected = points.groupby(index)["bad_debt_max_mean"].mean() / 1e6
+    ys = np.asarray(mean.get_ydata(), dtype=float).reshape(-1, 3)[:, 0]
+    np.testing.assert_allclose(ys[expected.index], expected)
+    assert "5–95 % of the design points in the bin" in labels(ax)
+    assert "binned along x" in ax.get_title(loc="left")
+
+
 def test_sobol_bars_with_confidence_intervals():
     fig = sobol_bars(sensitivity("sobol"))
     axes = data_axes(fig)
@@ -187,7 +260,7 @@ def test_sobol_bars_with_confidence_intervals():
         bars = [c for c in ax.containers if isinstance(c, BarContainer)]
         assert [len(b) for b in bars] == [3, 3]  # ST and S1 for each parameter
         assert all(b.errorbar is not None for b in bars)
-        assert {t.get_text() for t in ax.get_yticklabels()} == {BUF, DAI, SCALE}
+        assert ax.get_shared_y_axes().joined(axes[0], ax)  # one parameter order: one axis
         assert has_unit(ax.get_xlabel())
         assert labels(ax) == [
             "ST: total effect (with interactions)",
@@ -195,6 +268,57 @@ def test_sobol_bars_with_confidence_intervals():
         ]
     with pytest.raises(SweepPlotError, match="no morris indices"):
         morris_scatter(sensitivity("sobol"))
+
+
+def test_sobol_panels_share_one_parameter_order_and_say_when_a_kpi_is_constant():
+    table = sensitivity("sobol")
+    # the second KPI ranks the parameters the other way round, the third never varied
+    flipped = table["kpi"] == "liquidated_debt"
+    table.loc[flipped, "ST"] = table.loc[flipped, "ST"].to_numpy()[::-1]
+    constant = table[table["kpi"] == "bad_debt_max"].assign(
+        kpi="auctions", S1=np.nan, ST=np.nan, S1_conf=np.nan, ST_conf=np.nan
+    )
+    table = pd.concat([table, constant], ignore_index=True)
+    fig = sobol_bars(table)
+    axes = data_axes(fig)
+    assert len(axes) == 3
+    expected = [BUF, DAI, SCALE]  # by bad_debt_max's ST, largest on top
+    assert parameter_order(table, ["bad_debt_max", "liquidated_debt"]) == expected
+    for ax in axes[::2]:  # the first panel of each row names the parameters
+        ticks = sorted(
+            zip(ax.get_yticks(), (t.get_text() for t in ax.get_yticklabels()), strict=True)
+        )
+        assert [name for _y, name in ticks][::-1] == expected, ax.get_title(loc="left")
+    for ax in axes[1:]:
+        assert ax.get_shared_y_axes().joined(axes[0], ax)
+    flipped_ax = axes[1]
+    st_bars = next(c for c in flipped_ax.containers if isinstance(c, BarContainer))
+    widths = {round(b.get_y() + b.get_height() / 2 - 0.19, 6): b.get_width() for b in st_bars}
+    assert widths[2.0] == pytest.approx(0.1)  # BUF on top, with liquidated_debt's own ST
+    constant_ax = axes[2]
+    assert [t.get_text() for t in constant_ax.texts] == [CONSTANT_KPI]
+    assert not [c for c in constant_ax.containers if isinstance(c, BarContainer)]
+
+
+def test_morris_labels_are_dark_and_do_not_overlap():
+    table = sensitivity("morris")
+    near = table["kpi"] == "bad_debt_max"  # three points close together
+    table.loc[near, "mu_star"] = [1.0e6, 1.05e6, 1.1e6]
+    table.loc[near, "sigma"] = [1.0e6, 1.02e6, 0.98e6]
+    fig = drawn(morris_scatter(table, "bad_debt_max"))
+    ax = data_axes(fig)[0]
+    names = [t for t in ax.texts if t.get_text() in (BUF, DAI, SCALE)]
+    assert sorted(t.get_text() for t in names) == sorted([BUF, DAI, SCALE])
+    renderer = fig._get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in names]
+    for a, b in itertools.combinations(boxes, 2):
+        assert not overlap(a, b)
+    for t in names:
+        assert test_plots.gray(t.get_color()) < 0.5, t.get_text()  # legible, not yellow
+    frame = ax.get_window_extent(renderer)
+    for box in boxes:
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0
+    assert {"σ/μ* = 0.1", "σ/μ* = 0.5", "σ/μ* = 1"} <= {t.get_text() for t in ax.texts}
 
 
 def test_morris_scatter():
@@ -291,3 +415,40 @@ def test_a_kind_the_sweep_lacks_is_a_clear_error(outputs):
         figures_for(grid, "sobol")
     with pytest.raises(PlotError, match="no KPI 'nope'"):
         figures_for(grid, "heatmap", kpi="nope")
+
+
+def test_discoveries_are_read_with_either_file_name(outputs, tmp_path):
+    sweep = tmp_path / "sweep"
+    shutil.copytree(outputs.sweep_sobol, sweep)
+    (found,) = load_folder(sweep).discoveries  # CART: boxes, no trajectory
+    assert (found.kpi, found.side, found.method) == ("liquidated_debt", "above", "cart")
+    current = sweep / "discovery" / f"{found.name}.parquet"
+    x = number_text(found.threshold)
+    assert found.name == f"liquidated_debt-above-{x}-cart"
+    shutil.copy(current, current.with_name(f"liquidated_debt-below-{x}-cart.parquet"))
+    current.rename(current.with_name(f"liquidated_debt-above-{x}.parquet"))  # before the method
+    data = load_folder(sweep)
+    read = sorted((d.name, d.kpi, d.side, d.method) for d in data.discoveries)
+    assert read == [
+        (f"liquidated_debt-above-{x}", "liquidated_debt", "above", "cart"),
+        (f"liquidated_debt-below-{x}-cart", "liquidated_debt", "below", "cart"),
+    ]
+    titles = [f.figure._suptitle.get_text() for f in figures_for(data, "boxes")]
+    number = f"{found.threshold:,.0f}"
+    assert any(f"liquidated_debt above {number} Dai (CART)" in t for t in titles)
+    assert any(f"liquidated_debt below {number} Dai (CART)" in t for t in titles)
+    assert len(figures_for(data, "boxes", kpi="liquidated_debt")) == 2
+
+
+def test_a_discovery_without_a_box_says_why(outputs, tmp_path):
+    sweep = tmp_path / "sweep"
+    shutil.copytree(outputs.sweep_sobol, sweep)
+    result = discover(sweep, kpi="liquidated_debt", above=-1.0, method="cart")  # every run
+    assert len(result.boxes) == 0 and result.note
+    named = next(
+        f for f in figures_for(load_folder(sweep), "boxes") if f.name.endswith("above--1-cart")
+    )
+    assert named.note == result.note
+    texts = [t.get_text() for ax in named.figure.axes for t in ax.texts]
+    assert " ".join(texts).replace("\n", " ") == result.note[0].upper() + result.note[1:]
+    assert "liquidated_debt above -1 Dai (CART)" in named.figure._suptitle.get_text()

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import base64
+import html
 import json
+import re
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -197,3 +201,35 @@ def test_a_run_kept_as_a_summary_still_gets_its_tables(outputs, tmp_path):
     assert page.figures == 0 and "No figure applies to this folder." in text
     assert "no timeseries.parquet" in text
     assert [row[0] for row in page.table("KPIs of the run")["rows"]] == [k.name for k in KPIS]
+
+
+def banner_of(text: str) -> str | None:
+    """The text of the page's banner (``<p class="banner">``), if any."""
+    match = re.search(r'<p class="banner"[^>]*>(.*?)</p>', text, re.S)
+    return html.unescape(match.group(1)) if match else None
+
+
+def test_a_failed_run_s_report_says_so_at_the_top(outputs, tmp_path):
+    run = tmp_path / "stopped"
+    shutil.copytree(outputs.liq2, run)
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest.update(status="failed", ticks=40, error="tick 40: RuntimeError: boom\nTraceback ...")
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    text = write_report(run, tmp_path / "stopped.html").read_text()
+    assert banner_of(text) == (
+        "RUN FAILED at tick 40 of 72 — partial results (tick 40: RuntimeError: boom)"
+    )
+    assert text.index('class="banner"') < text.index("<h1>")  # above everything else
+    assert banner_of(write_report(outputs.liq2, tmp_path / "ok.html").read_text()) is None
+
+
+def test_a_batch_with_runs_that_did_not_finish_says_so_at_the_top(outputs, tmp_path):
+    batch = tmp_path / "batch"
+    shutil.copytree(outputs.batch, batch)
+    runs = pd.read_parquet(batch / "runs.parquet")
+    runs.loc[runs.index[0], "status"] = "interrupted"
+    runs.to_parquet(batch / "runs.parquet")
+    text = write_report(batch, tmp_path / "b.html").read_text()
+    assert banner_of(text).startswith("1 of 3 runs did not finish (failed or interrupted)")
+    page = Page(text)
+    assert page.table("KPIs over the runs")["rows"][0][2] == "2"  # the finished runs only

@@ -7,8 +7,12 @@ outcomes (price paid / market price at the end, zero-bid auctions marked) [%], b
 Dai supply [Dai] and the Vow's surplus [Dai]. Runs that start at the same time share a date
 axis; otherwise the axis is the time since each run's start.
 
-:func:`compare_batches` overlays two batches' fan charts (:func:`sim.plots.ensemble.ensemble_fan`
-with one group per batch).
+:func:`compare_batches` overlays two batches' fan charts per scenario
+(:func:`sim.plots.ensemble.ensemble_fan` with a row per scenario and a series per batch): runs of
+the same scenario name are compared, never a pool of different scenarios. Two batches of one
+scenario each are compared whatever their names (the same crash under two designs); batches of
+several scenarios are paired by name (:func:`pair_scenarios`), scenarios in one batch only are
+left out and named, and batches that share none are refused (:class:`ComparisonError`).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from matplotlib.figure import Figure
 from sim.metrics import ZERO_BID_FRACTION
 from sim.plots import style as st
 from sim.plots.dashboard import OUTCOME_MARGIN_PCT, PERCENT, auction_outcomes
-from sim.plots.ensemble import HOURS_PER_S, ensemble_fan
+from sim.plots.ensemble import HOURS_PER_S, MAX_ROWS, ensemble_fan
 
 #: Number of runs or batches a comparison takes.
 COMPARED = 2
@@ -36,6 +40,10 @@ WIDTH_A, WIDTH_B = 2.8, 1.2
 ALPHA_A = 0.65
 #: Dot size of an auction [points²] and of a zero-bid cross.
 DOT_SIZE, ZERO_BID_SIZE = 20.0, 60.0
+
+
+class ComparisonError(ValueError):
+    """Two batches cannot be compared scenario by scenario (the message says why)."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +140,8 @@ def _amount_panel(
         st.note(ax, f"{quantity}: zero in both runs")
     elif from_zero and np.all(values_all >= 0):
         ax.set_ylim(bottom=0)
+    elif not from_zero:
+        st.min_relative_span(ax)
     st.plain_numbers(ax)
     st.panel_title(ax, title)
     st.legend(ax, fontsize=7.5)
@@ -270,46 +280,121 @@ def compare_runs(runs: Sequence[RunTables], *, title: str | None = None) -> Figu
     return fig
 
 
+def _scenario_names(batch: BatchTables) -> list[str]:
+    if "scenario" not in batch.runs:
+        return ["runs"]
+    return [str(n) for n in dict.fromkeys(batch.runs["scenario"].fillna("runs"))]
+
+
+@dataclass(frozen=True)
+class Pairing:
+    """Which scenarios of two batches are compared.
+
+    Attributes:
+        rows: ``(row name, scenario in A, scenario in B)`` per compared pair.
+        only_a: scenarios of A that B lacks (left out).
+        only_b: scenarios of B that A lacks (left out).
+    """
+
+    rows: list[tuple[str, str, str]]
+    only_a: list[str]
+    only_b: list[str]
+
+    @property
+    def left_out(self) -> str | None:
+        """A sentence naming the scenarios left out, or ``None``."""
+        parts = [
+            f"only in {which}: {', '.join(names)}"
+            for which, names in (("A", self.only_a), ("B", self.only_b))
+            if names
+        ]
+        return f"left out ({'; '.join(parts)})" if parts else None
+
+
+def pair_scenarios(batches: Sequence[BatchTables]) -> Pairing:
+    """The scenarios two batches are compared on.
+
+    Two batches of one scenario each form one pair whatever the names (row ``A vs B`` when they
+    differ); otherwise the scenarios both hold, in A's order.
+
+    Raises:
+        ComparisonError: not two batches, or batches of several scenarios that share none.
+    """
+    if len(batches) != COMPARED:
+        raise ComparisonError(f"a comparison takes {COMPARED} batches, not {len(batches)}")
+    a, b = (_scenario_names(x) for x in batches)
+    if len(a) == 1 and len(b) == 1:
+        row = a[0] if a[0] == b[0] else f"{a[0]} vs {b[0]}"
+        return Pairing([(row, a[0], b[0])], [], [])
+    shared = [n for n in a if n in b]
+    if not shared:
+        raise ComparisonError(
+            f"the batches share no scenario, so no runs of the same scenario can be compared "
+            f"(A {batches[0].label}: {', '.join(a)}; B {batches[1].label}: {', '.join(b)}); "
+            "compare batches of the same scenario files, or of one scenario each"
+        )
+    return Pairing(
+        [(n, n, n) for n in shared],
+        [n for n in a if n not in shared],
+        [n for n in b if n not in shared],
+    )
+
+
 def compare_batches(batches: Sequence[BatchTables], *, title: str | None = None) -> Figure:
-    """Two batches' fan charts overlaid, one colour each.
+    """Two batches' fan charts overlaid scenario by scenario, one colour per batch.
 
     Args:
         batches: the two batches, A then B.
         title: the figure title.
 
     Returns:
-        The fan chart with one set of bands per batch (six panels; two when either batch
-        kept only summaries).
+        The fan chart with a row per compared scenario (one row: six panels; two when either
+        batch kept only summaries) and one set of bands per batch in each.
 
     Raises:
-        ValueError: not two batches.
+        ComparisonError: not two batches, or no scenario to compare (:func:`pair_scenarios`).
     """
-    if len(batches) != COMPARED:
-        raise ValueError(f"a comparison takes {COMPARED} batches, not {len(batches)}")
+    pairing = pair_scenarios(batches)
     labels = [b.label for b in batches]
     if labels[0] == labels[1]:
         labels = [f"A: {labels[0]}", f"B: {labels[1]}"]
     runs, series, auctions, scenarios = [], [], [], {}
     full = all(b.timeseries is not None and len(b.timeseries) for b in batches)
-    for label, batch in zip(labels, batches, strict=True):
+    for k, (label, batch) in enumerate(zip(labels, batches, strict=True)):
+        rename = {pair[1 + k]: pair[0] for pair in pairing.rows}
         table = batch.runs.copy()
+        names = table["scenario"].fillna("runs").astype(str) if "scenario" in table else None
+        table["scenario"] = "runs" if names is None else names
+        table = table[table["scenario"].isin(list(rename))]
+        table["scenario"] = table["scenario"].map(rename)
+        kept = set(table["run_id"].astype(str))
         table["run_id"] = label + "/" + table["run_id"].astype(str)
         table["batch"] = label
         runs.append(table)
         scenarios.update(batch.scenarios)
         if full:
-            ts = batch.timeseries.copy()
+            assert batch.timeseries is not None
+            ts = batch.timeseries[batch.timeseries["run_id"].astype(str).isin(kept)].copy()
             ts["run_id"] = label + "/" + ts["run_id"].astype(str)
             series.append(ts)
             if batch.auctions is not None and len(batch.auctions):
-                auc = batch.auctions.copy()
+                auc = batch.auctions[batch.auctions["run_id"].astype(str).isin(kept)].copy()
                 auc["run_id"] = label + "/" + auc["run_id"].astype(str)
                 auctions.append(auc)
+    head = title or (
+        f"Comparison of two ensembles, scenario by scenario — A: {labels[0]} vs B: {labels[1]}"
+    )
+    if not title and len(pairing.rows) == 1:
+        head += f"\n{pairing.rows[0][0]}"
+    if not title and pairing.left_out:
+        head += f"\n{pairing.left_out}"
     return ensemble_fan(
         pd.concat(runs, ignore_index=True),
         pd.concat(series, ignore_index=True) if full else None,
         pd.concat(auctions, ignore_index=True) if auctions else None,
         scenarios=scenarios,
-        group="batch",
-        title=title or f"Comparison of two ensembles — {labels[0]} vs {labels[1]}",
+        group="scenario",
+        series="batch",
+        title=head,
+        max_rows=MAX_ROWS,
     )

@@ -15,6 +15,10 @@ Panels (two columns):
 - the Dai price [USD/Dai] when the scenario has a ``dai`` market, gas [gwei] when it has a
   ``network`` section.
 
+Where a replayed series (``process: replay`` with ``beyond: hold``) has run out of data, its
+panel shades the rest of the run "data held". A run that failed or was interrupted says so in a
+banner over the title (``banner``), since its panels end early.
+
 :func:`auction_outcomes` is the table behind the outcome panel.
 """
 
@@ -63,6 +67,12 @@ BINS = (
 AUCTION_DOT_SIZE = 22.0
 #: Size of a zero-bid cross [points²].
 ZERO_BID_SIZE = 70.0
+#: Shade of the "data held" span of a replayed series.
+HELD_COLOUR, HELD_ALPHA = "0.55", 0.16
+#: Fill behind the banner of a failed or interrupted run.
+BANNER_FILL = "#FBE3D6"
+#: Key of the gas series in ``held`` (the other keys are collaterals).
+GAS = "gas"
 
 
 def ilks_of(timeseries: pd.DataFrame, scenario: Mapping[str, Any]) -> list[str]:
@@ -153,7 +163,33 @@ def _time_axis(ax: Axes, timeseries: pd.DataFrame) -> None:
         ax.set_xlabel("tick [-]")
 
 
-def _prices(ax: Axes, ts: pd.DataFrame, scenario: Mapping[str, Any], ilks: list[str]) -> None:
+def _held_span(ax: Axes, ts: pd.DataFrame, seconds: float | None, what: str) -> None:
+    """Shade the run from ``seconds`` after its start on: the replayed data had ended."""
+    if seconds is None or len(ts) == 0 or "time" not in ts:
+        return
+    start = pd.to_datetime(ts["time"].iloc[0], utc=True).tz_localize(None)
+    begin = np.datetime64(start + pd.Timedelta(seconds=float(seconds)))
+    end = _x(ts)[-1]
+    if begin >= end:
+        return
+    ax.axvspan(
+        begin,
+        end,
+        color=HELD_COLOUR,
+        alpha=HELD_ALPHA,
+        linewidth=0,
+        zorder=0,
+        label=f"{what}: data held (beyond: hold)",
+    )
+
+
+def _prices(
+    ax: Axes,
+    ts: pd.DataFrame,
+    scenario: Mapping[str, Any],
+    ilks: list[str],
+    held: Mapping[str, float],
+) -> None:
     x = _x(ts)
     by_collateral: dict[str, str] = {}
     for ilk in ilks:
@@ -195,6 +231,8 @@ def _prices(ax: Axes, ts: pd.DataFrame, scenario: Mapping[str, Any], ilks: list[
                 markeredgecolor=s.color,
                 label=f"{asset} OSM update",
             )
+    for asset in by_collateral:
+        _held_span(ax, ts, held.get(asset), asset)
     if index:
         ax.set_ylabel("price [% of the first market price]")
         st.panel_title(ax, "Market price vs oracle (OSM) price, relative to the start")
@@ -277,7 +315,8 @@ def _cr(ax: Axes, ts: pd.DataFrame, scenario: Mapping[str, Any], ilks: list[str]
         st.note(ax, "no CR quantiles recorded (record.cr_quantiles)")
     ax.set_ylabel("collateral ratio [-]")
     st.panel_title(ax, "Collateral ratio of open vaults (market price) vs liquidation ratio")
-    st.legend(ax, fontsize=7.5)
+    # Along the top, over room made for it (make_room): bands of two ilks fill the panel.
+    st.top_legend(ax, ncols=3 if len(ilks) > 1 else 2, fontsize=7.5)
 
 
 def _per_ilk_before_after(
@@ -313,7 +352,18 @@ def _per_ilk_before_after(
     else:
         ax.set_ylabel("unsafe vaults [count]")
         st.panel_title(ax, "Unsafe vaults (at the oracle price)")
+    _from_zero(ax, ts[cols].to_numpy(dtype=float), "no unsafe vault in this run")
     st.legend(ax, fontsize=7.5)
+
+
+def _from_zero(ax: Axes, values: np.ndarray, empty: str) -> None:
+    """Counts and debts start at 0; all zero gives a 0–1 axis and says so."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0 or np.all(finite == 0):
+        ax.set_ylim(-0.02, 1.0)
+        st.note(ax, empty)
+    elif finite.min() >= 0:
+        ax.set_ylim(bottom=0)
 
 
 def bin_ticks(timeseries: pd.DataFrame, tick_s: float | None) -> tuple[int, str]:
@@ -382,6 +432,8 @@ def _auctions(ax: Axes, ts: pd.DataFrame, scenario: Mapping[str, Any], ilks: lis
         )
     ax.set_ylabel("auctions [count]")
     st.panel_title(ax, f"Liquidations: auctions started per {bin_name} and running")
+    cols = [col(f, ilk) for ilk in ilks for f in ("liquidations", "auctions_active")]
+    _from_zero(ax, ts[cols].to_numpy(dtype=float), "no liquidation in this run")
     st.legend(ax, fontsize=7.5)
 
 
@@ -435,6 +487,7 @@ def _supply(ax: Axes, ts: pd.DataFrame) -> None:
     ax.plot(_x(ts), ts["dai_supply"] / divisor, color=st.SERIES["dai_supply"], label="Dai supply")
     ax.set_ylabel(f"Dai supply [{prefix}Dai]")
     st.plain_numbers(ax)
+    st.min_relative_span(ax)
     st.panel_title(ax, "Dai supply (Vat debt, unbacked Dai included)")
     st.legend(ax, fontsize=7.5)
 
@@ -474,7 +527,8 @@ def _dai_price(ax: Axes, ts: pd.DataFrame) -> None:
     st.legend(ax, fontsize=7.5)
 
 
-def _gas(ax: Axes, ts: pd.DataFrame, scenario: Mapping[str, Any]) -> None:
+def _gas(ax: Axes, ts: pd.DataFrame, scenario: Mapping[str, Any], held: float | None) -> None:
+    _held_span(ax, ts, held, "gas")
     ax.plot(
         _x(ts), ts["gas_price_gwei"], color=st.SERIES["gas"], label="inclusion gas price", lw=1.6
     )
@@ -507,6 +561,8 @@ def crash_dashboard(
     *,
     seed: int | None = None,
     title: str | None = None,
+    banner: str | None = None,
+    held: Mapping[str, float] | None = None,
 ) -> Figure:
     """The crash dashboard of one run (panels in the module docstring).
 
@@ -517,10 +573,16 @@ def crash_dashboard(
             ``mat``, the OSM ``hop``, and whether it has ``dai`` / ``network`` sections.
         seed: the run's seed, for the title.
         title: the figure title (default :func:`dashboard_title`).
+        banner: a warning shown over the title, framed in red (e.g. ``"RUN FAILED at tick 120
+            of 2880 — partial results"``), or ``None``.
+        held: per collateral (and :data:`GAS`), the time from which a replayed series holds
+            its last value because its data ended [s since the start]
+            (:func:`sim.plots.folders.held_after`); that span is shaded.
 
     Returns:
         The figure: 8 panels, 9 with a Dai market, 10 with a Dai market and gas.
     """
+    held = held or {}
     ilks = ilks_of(timeseries, scenario)
     extra = []
     if scenario.get("dai") and "dai_price" in timeseries:
@@ -531,7 +593,7 @@ def crash_dashboard(
     with st.styled():
         fig = st.new_figure(rows, 2)
         grid = np.asarray(fig.axes).reshape(rows, 2)
-        _prices(grid[0, 0], timeseries, scenario, ilks)
+        _prices(grid[0, 0], timeseries, scenario, ilks, held)
         _cr(grid[0, 1], timeseries, scenario, ilks)
         _per_ilk_before_after(grid[1, 0], timeseries, ilks, "unsafe_vaults", amount=False)
         _per_ilk_before_after(grid[1, 1], timeseries, ilks, "unsafe_debt", amount=True)
@@ -544,11 +606,50 @@ def crash_dashboard(
             if what == "dai":
                 _dai_price(ax, timeseries)
             else:
-                _gas(ax, timeseries, scenario)
+                _gas(ax, timeseries, scenario, held.get(GAS))
         st.hide_unused(cells[len(extra) :])
         for ax in fig.axes:
             if ax is not fig.axes[0]:
                 ax.sharex(fig.axes[0])
             _time_axis(ax, timeseries)
-        fig.suptitle(title or dashboard_title(scenario, seed))
+        head = title or dashboard_title(scenario, seed)
+        if banner:
+            fig.suptitle(
+                f"{banner}\n{head}",
+                color=st.VERMILLION,
+                bbox={"facecolor": BANNER_FILL, "edgecolor": st.VERMILLION, "pad": 6},
+            )
+        else:
+            fig.suptitle(head)
+        st.make_room(fig)
     return fig
+
+
+def status_banner(manifest: Mapping[str, Any]) -> str | None:
+    """``"RUN FAILED at tick 120 of 2880 — partial results"`` for a run that did not finish.
+
+    Args:
+        manifest: the run's ``manifest.json`` (``status``, ``ticks``, ``scenario.clock``).
+
+    Returns:
+        The banner, or ``None`` for a finished run (status ``ok`` or none recorded).
+    """
+    status = manifest.get("status")
+    if not status or status == "ok":
+        return None
+    ticks = manifest.get("ticks")
+    clock = (manifest.get("scenario") or {}).get("clock") or {}
+    planned = None
+    tick_s = _tick_seconds({"clock": clock})
+    duration = clock.get("duration")
+    if tick_s and duration is not None:
+        try:
+            seconds = (
+                float(duration) if isinstance(duration, int | float) else parse_duration(duration)
+            )
+            planned = round(seconds / tick_s)
+        except ValueError:
+            planned = None
+    where = f" at tick {ticks}" if ticks is not None else ""
+    of = f" of {planned}" if planned and where else ""
+    return f"RUN {str(status).upper()}{where}{of} — partial results"

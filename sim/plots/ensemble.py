@@ -1,32 +1,48 @@
-"""The ensemble fan chart of a batch over seeds (or of two batches overlaid).
+"""The ensemble fan chart of a batch over seeds, one scenario at a time (or two batches overlaid).
 
-With the runs kept in full (``runs/<run_id>/timeseries.parquet``), six panels: quantile bands
-over the runs (5–95 %, 25–75 %, median) per tick of the market price [USD/token], bad debt
-[Dai], liquidated debt (cumulative Σ ``due`` by ``start_tick`` of each run's auctions) [Dai] and
-Dai supply [Dai]; then the distribution of each run's ``bad_debt_max`` (histogram, and ECDF)
-with VaR95 (its 95 % quantile over the runs) marked. With ``--keep summary`` batches only the
-two distribution panels, and the figure says why.
+Runs are grouped into **rows** by a column of the runs table (``scenario``): runs of different
+scenarios are never pooled into one band. Within a row, an optional **series** column (``batch``
+when two batches are compared) overlays one set of bands per value.
 
-Runs are grouped by a column of the runs table (``scenario`` by default): each group gets its
-own bands in its own colour, so a batch of two scenarios, or two batches, overlay.
+- **One row** (a batch of one scenario, or two batches of the same scenario): six panels —
+  quantile bands over the runs (5–95 %, 25–75 %, median) per tick of the market price
+  [USD/token, or % of the start when the collaterals are priced far apart], bad debt [Dai],
+  liquidated debt (cumulative Σ ``due`` by ``start_tick`` of each run's auctions) [Dai] and Dai
+  supply [Dai]; then the distribution of each run's ``bad_debt_max`` (histogram and ECDF) with
+  VaR95 (its 95 % quantile over the runs) marked.
+- **Several rows** (a batch of many scenario files): small multiples, one row of four panels per
+  scenario (price as % of each asset's start, bad debt, liquidated debt, Dai supply, each on
+  its own axis, against the time since the scenario's start), and one panel of every run's
+  ``bad_debt_max`` per scenario with its VaR95. At most :data:`MAX_ROWS` scenarios are drawn;
+  the title says which (``sim.plots.figures`` splits larger batches into pages).
+
+One shared key (a legend row of its own, under the title) explains the bands; no legend sits
+on a panel's data. Only the ok runs are drawn (the title says how many others were left out).
+With ``--keep summary`` batches only the distribution is drawn, and the figure says why.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from sim.metrics import RISK_LEVEL, value_at_risk
 from sim.plots import style as st
 
 #: Quantiles of the bands: the outer band, the inner band, the median.
 OUTER, INNER, MEDIAN = (0.05, 0.95), (0.25, 0.75), 0.5
-#: Overlaid groups' 25–75 % bands are this much lighter, so that two of them stay apart [-].
+#: The five quantiles drawn, low to high.
+QUANTILES = (OUTER[0], INNER[0], MEDIAN, INNER[1], OUTER[1])
+#: Overlaid series' 25–75 % bands are this much lighter, so that two of them stay apart [-].
 OVERLAID_ALPHA_FACTOR = 0.7
 #: The VaR level marked on the distribution of bad debt [-] (the sweep points' VaR95).
 VAR_LEVEL = RISK_LEVEL
@@ -40,11 +56,40 @@ X_MARGIN = 0.04
 BAD_DEBT_KPI = "bad_debt_max"
 #: Hours per second.
 HOURS_PER_S = 1 / 3600.0
+#: Beyond this many hours the small multiples count time in days.
+DAYS_FROM_H = 72.0
+#: Most scenarios (rows) in one figure.
+MAX_ROWS = 8
+#: Height of one scenario's row of panels [inches].
+SMALL_ROW_IN = 1.9
+#: Height of one scenario (and series) in the distribution panel of the small multiples [in].
+STRIP_ROW_IN = 0.42
+#: Height of the shared key's row [inches].
+KEY_IN = 0.35
+#: Prices of several collaterals are drawn as % of their start when their first prices differ
+#: by more than this factor (one row); the small multiples always draw % of the start.
+RELATIVE_PRICE_RATIO = 4.0
+#: Percent per unit.
+PERCENT = 100.0
+#: Markers along a median when several assets of one series share a panel.
+MARKS_PER_LINE = 12
+#: Spread of a scenario's runs around its line in the distribution panel [rows].
+STRIP_JITTER = 0.14
+#: Distance between the series of one scenario in the distribution panel [rows].
+STRIP_SERIES_GAP = 0.32
+#: Distance between scenarios in the distribution panel with two series (1 with one) [rows].
+STRIP_PITCH_OVERLAID = 1.6
+#: Distance of a scenario's statistics from its line in the distribution panel [rows].
+STRIP_TEXT_OFFSET = 0.26
 #: Why the time panels are missing from a summary-only batch.
 SUMMARY_ONLY_NOTE = (
     "Runs kept as summaries only (--keep summary): no time series, so only the distribution "
     "of bad debt over the runs is shown. Run the batch with --keep full for the bands."
 )
+#: Behind a label written on a panel's data: a faint white box keeps it legible over bands.
+LABEL_BOX = {"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.7, "linewidth": 0}
+#: What the time panels of each scenario show (the columns of the small multiples).
+QUANTITIES = ("price", "bad_debt", "liquidated", "dai_supply")
 
 
 def var(values: Sequence[float] | np.ndarray, level: float = VAR_LEVEL) -> float:
@@ -58,6 +103,28 @@ def var(values: Sequence[float] | np.ndarray, level: float = VAR_LEVEL) -> float
         The ``level`` quantile (NaN without finite values) [Dai].
     """
     return value_at_risk(values, level)
+
+
+def amount_text(value: float, unit: str = "Dai") -> str:
+    """An amount in its own scale: 5 860 → ``5.86 k Dai``, 19.8 → ``19.8 Dai``."""
+    divisor, prefix = st.amount_scale([value])
+    return f"{value / divisor:,.3g} {prefix}{unit}"
+
+
+def quantile_bands(values: np.ndarray) -> np.ndarray:
+    """The :data:`QUANTILES` of each row of a (ticks × runs) array, over its finite values.
+
+    A tick no run reached (all NaN: runs of different lengths) gets NaN, without numpy's
+    "All-NaN slice" warning.
+
+    Returns:
+        A (5 × ticks) array.
+    """
+    out = np.full((len(QUANTILES), values.shape[0]), np.nan)
+    has = np.isfinite(values).any(axis=1)
+    if has.any():
+        out[:, has] = np.nanquantile(values[has], QUANTILES, axis=1)
+    return out
 
 
 def liquidated_debt_paths(auctions: pd.DataFrame | None, ticks: pd.Index) -> pd.DataFrame:
@@ -77,6 +144,24 @@ def liquidated_debt_paths(auctions: pd.DataFrame | None, ticks: pd.Index) -> pd.
     return per_tick.reindex(ticks)
 
 
+@dataclass(frozen=True)
+class Row:
+    """One scenario of the fan chart and its runs, per series.
+
+    Attributes:
+        name: the row's name (the scenario).
+        series: run ids per series label, in order (one series ``""`` without a series column).
+    """
+
+    name: str
+    series: dict[str, list[str]]
+
+    @property
+    def run_ids(self) -> list[str]:
+        """Every run of the row."""
+        return [r for members in self.series.values() for r in members]
+
+
 def _fan(
     ax: Axes,
     x: np.ndarray,
@@ -86,17 +171,21 @@ def _fan(
     scale: float,
     *,
     overlaid: bool = False,
-) -> None:
+    marks: bool = False,
+) -> np.ndarray | None:
     """Quantile bands of paths (ticks × runs) over the runs, and their median.
 
-    Overlaid groups draw the 5–95 % band as two edge lines in the group's line style (filled
-    bands of two colours would blend into a third); a single group fills it.
+    Overlaid series draw the 5–95 % band as two edge lines in the series' line style (filled
+    bands of two colours would blend into a third); a single series fills it. With ``marks``
+    the median carries sparse markers of the style's shape (several assets of one series).
+
+    Returns:
+        The median per tick, or ``None`` without runs.
     """
     values = paths.to_numpy(dtype=float) / scale
     if values.shape[1] == 0:
-        return
-    with np.errstate(all="ignore"):
-        qs = np.nanquantile(values, [OUTER[0], INNER[0], MEDIAN, INNER[1], OUTER[1]], axis=1)
+        return None
+    qs = quantile_bands(values)
     label = f"{name} " if name else ""
     if overlaid:
         for k, q in enumerate((qs[0], qs[4])):
@@ -134,11 +223,13 @@ def _fan(
         linestyle=s.linestyle,
         linewidth=2.0 if overlaid else 1.6,
         label=f"{label}median",
+        **(
+            {"marker": s.marker, "markevery": max(1, len(x) // MARKS_PER_LINE), "markersize": 4}
+            if marks
+            else {}
+        ),
     )
-
-
-def _group_styles(groups: Sequence[str]) -> dict[str, st.Style]:
-    return {g: st.style(k) for k, g in enumerate(groups)}
+    return qs[2]
 
 
 def _panel_paths(
@@ -148,35 +239,201 @@ def _panel_paths(
     return mine.pivot(index="tick", columns="run_id", values=column).reindex(ticks)
 
 
-def _x_axis(
-    timeseries: pd.DataFrame, groups: Mapping[str, list[str]]
-) -> tuple[pd.Index, np.ndarray, bool]:
-    """The ticks, their x values and whether they are dates (all groups start together)."""
-    ticks = pd.Index(np.sort(timeseries["tick"].unique()), name="tick")
-    if "time" in timeseries:
-        starts = {
-            pd.Timestamp(timeseries.loc[timeseries["run_id"].isin(runs), "time"].min())
-            for runs in groups.values()
-        }
-        if len(starts) == 1:
-            first = timeseries.groupby("tick")["time"].min().reindex(ticks)
-            return ticks, st.times(first.to_frame("time")), True
-        dt = timeseries.groupby("run_id")["time"].apply(lambda t: t.diff().dropna().min()).min()
-        return ticks, ticks.to_numpy() * pd.Timedelta(dt).total_seconds() * HOURS_PER_S, False
-    return ticks, ticks.to_numpy(), False
+def _relative(paths: pd.DataFrame) -> pd.DataFrame:
+    """Each run's path as % of its first finite value."""
+    first = paths.bfill().iloc[0] if len(paths) else pd.Series(dtype=float)
+    return paths / first.replace(0.0, np.nan) * PERCENT
 
 
-def _time_label(ax: Axes, dates: bool, has_time: bool) -> None:
-    if dates:
-        st.date_axis(ax)
-    elif has_time:
-        ax.set_xlabel("time since the start [h]")
+def _x_axis(timeseries: pd.DataFrame, row: Row, *, hours: bool) -> tuple[pd.Index, np.ndarray, str]:
+    """The row's ticks, their x values and the axis kind: ``dates``, ``h``, ``d`` or ``tick``.
+
+    Dates when every run of the row starts at the same time (and ``hours`` is not asked for);
+    else the time since each run's start, in days beyond :data:`DAYS_FROM_H` hours.
+    """
+    mine = timeseries[timeseries["run_id"].isin(row.run_ids)]
+    ticks = pd.Index(np.sort(mine["tick"].unique()), name="tick")
+    if "time" not in mine:
+        return ticks, ticks.to_numpy(), "tick"
+    starts = {pd.Timestamp(t) for t in mine.groupby("run_id")["time"].min()}
+    if len(starts) == 1 and not hours:
+        first = mine.groupby("tick")["time"].min().reindex(ticks)
+        return ticks, st.times(first.to_frame("time")), "dates"
+    steps = mine.groupby("run_id")["time"].apply(lambda t: t.diff().dropna().min()).dropna()
+    dt = pd.Timedelta(steps.min()).total_seconds() if len(steps) else 1.0
+    h = ticks.to_numpy() * dt * HOURS_PER_S
+    if len(h) and h[-1] > DAYS_FROM_H:
+        return ticks, h / 24.0, "d"
+    return ticks, h, "h"
+
+
+def _time_label(ax: Axes, kind: str, label: bool = True) -> None:
+    if kind == "dates":
+        st.date_axis(ax, label=label)
+    elif label:
+        ax.set_xlabel(
+            {
+                "h": "time since the start [h]",
+                "d": "time since the start [d]",
+                "tick": "tick [-]",
+            }[kind]
+        )
+
+
+def _price_columns(
+    timeseries: pd.DataFrame, run_ids: Sequence[str], scenarios: Mapping[str, Mapping[str, Any]]
+) -> dict[str, str]:
+    """``price[ILK]`` column per collateral (the first ilk that locks it) these runs recorded."""
+    mine = timeseries[timeseries["run_id"].isin(run_ids)]
+    out: dict[str, str] = {}
+    for c in timeseries.columns:
+        if c.startswith("price[") and mine[c].notna().any():
+            ilk = c[len("price[") : -1]
+            asset = ilk
+            for scenario in scenarios.values():
+                spec = (scenario.get("ilks") or {}).get(ilk)
+                if spec:
+                    asset = str(spec.get("collateral", ilk))
+                    break
+            out.setdefault(asset, c)
+    return out
+
+
+def _series_styles(names: Sequence[str]) -> dict[str, st.Style]:
+    return {name: st.style(k) for k, name in enumerate(names)}
+
+
+def _quantity_style(quantity: str, series: str, styles: Mapping[str, st.Style]) -> st.Style:
+    """One series: the quantity's own colour; several: the series' colour and line style."""
+    if len(styles) > 1:
+        return styles[series]
+    colour = {
+        "bad_debt": st.SERIES["bad_debt"],
+        "liquidated": st.SERIES["liquidated_debt"],
+        "dai_supply": st.SERIES["dai_supply"],
+    }.get(quantity, st.SERIES["price"])
+    return st.Style(colour, "-", "o")
+
+
+def _prices(
+    ax: Axes,
+    timeseries: pd.DataFrame,
+    row: Row,
+    ticks: pd.Index,
+    x: np.ndarray,
+    scenarios: Mapping[str, Mapping[str, Any]],
+    styles: Mapping[str, st.Style],
+    *,
+    relative: bool | None,
+) -> None:
+    """The price fan of each collateral; several collaterals are named at their line's end."""
+    prices = _price_columns(timeseries, row.run_ids, scenarios)
+    overlaid = len(styles) > 1
+    if relative is None:
+        firsts = [
+            float(timeseries.loc[timeseries["run_id"].isin(row.run_ids), c].dropna().iloc[0])
+            for c in prices.values()
+        ]
+        relative = len(firsts) > 1 and max(firsts) / max(min(firsts), 1e-12) > RELATIVE_PRICE_RATIO
+    starts: dict[str, float] = {}
+    ends: list[tuple[float, float, str, str]] = []
+    for k, (asset, column) in enumerate(prices.items()):
+        for name, members in row.series.items():
+            paths = _panel_paths(timeseries, members, column, ticks)
+            start = float(paths.bfill().iloc[0].median()) if len(paths) else float("nan")
+            if relative:
+                paths = _relative(paths)
+            # overlaid: the series' colour and line style, several assets apart by markers
+            s = (
+                st.Style(styles[name].color, styles[name].linestyle, st.MARKERS[k])
+                if overlaid
+                else st.style(k)
+            )
+            label = f"{name} {asset}" if overlaid else asset
+            median = _fan(
+                ax, x, paths, s, label, 1.0, overlaid=overlaid, marks=overlaid and len(prices) > 1
+            )
+            starts[asset] = start
+            if median is not None and len(prices) > 1 and name == next(iter(row.series)):
+                last = np.flatnonzero(np.isfinite(median))
+                if last.size:
+                    j = int(last[-1])
+                    text = f"{asset} (start {start:,.0f} USD)" if relative else asset
+                    ends.append((float(median[j]), float(x[j]), text, s.color))
+    # the highest line's name above its end, the others' below theirs: they do not collide
+    for rank, (y, x_end, text, colour) in enumerate(sorted(ends, reverse=True)):
+        ax.annotate(
+            text,
+            (x_end, y),
+            xytext=(-2, 4 if rank == 0 else -4),
+            textcoords="offset points",
+            ha="right",
+            va="bottom" if rank == 0 else "top",
+            fontsize=7.5,
+            color=st.text_colour(colour),
+            bbox=LABEL_BOX,
+        )
+    if relative and len(starts) == 1:
+        ((asset, start),) = starts.items()
+        ax.set_ylabel(f"{asset} [% of {start:,.0f} USD]")
     else:
-        ax.set_xlabel("tick [-]")
+        ax.set_ylabel("price [% of start]" if relative else "price [USD/token]")
+    st.plain_numbers(ax)
+
+
+def _amounts(
+    ax: Axes,
+    quantity: str,
+    row: Row,
+    ticks: pd.Index,
+    x: np.ndarray,
+    timeseries: pd.DataFrame,
+    auctions: pd.DataFrame | None,
+    styles: Mapping[str, st.Style],
+    *,
+    small: bool,
+) -> None:
+    """Bad debt, cumulative liquidated debt or Dai supply of the row's runs, per series."""
+    per_series: dict[str, pd.DataFrame] = {}
+    if quantity == "liquidated":
+        liquidated = liquidated_debt_paths(
+            None if auctions is None else auctions[auctions["run_id"].isin(row.run_ids)], ticks
+        )
+        for name, members in row.series.items():
+            mine = liquidated[[r for r in members if r in liquidated.columns]]
+            per_series[name] = mine.reindex(columns=members, fill_value=0.0)
+    else:
+        for name, members in row.series.items():
+            per_series[name] = _panel_paths(timeseries, members, quantity, ticks)
+    values = np.concatenate([p.to_numpy(dtype=float).ravel() for p in per_series.values()])
+    divisor, prefix = st.amount_scale(values)
+    for name, paths in per_series.items():
+        _fan(
+            ax,
+            x,
+            paths,
+            _quantity_style(quantity, name, styles),
+            name if len(styles) > 1 else "",
+            divisor,
+            overlaid=len(styles) > 1,
+        )
+    what = {"bad_debt": "bad debt", "liquidated": "liquidated debt", "dai_supply": "Dai supply"}
+    ax.set_ylabel(f"{what[quantity]} [{prefix}Dai]")
+    st.plain_numbers(ax)
+    finite = values[np.isfinite(values)]
+    if quantity == "dai_supply":
+        st.min_relative_span(ax)
+    elif finite.size == 0 or np.all(finite == 0):
+        ax.set_ylim(-0.05, 1.0)
+        none = "no bad debt" if quantity == "bad_debt" else "no liquidation"
+        st.note(ax, none if small else f"zero in every run ({none})")
+    elif finite.min() >= 0:
+        ax.set_ylim(bottom=0)
 
 
 def _distribution(ax_hist: Axes, ax_ecdf: Axes, runs: pd.DataFrame, group: str) -> None:
-    styles = _group_styles(list(dict.fromkeys(runs[group])))
+    """Histogram and ECDF of each run's largest bad debt, per value of ``group``, with VaR95."""
+    styles = _series_styles(list(dict.fromkeys(runs[group])))
     values = runs[BAD_DEBT_KPI].to_numpy(dtype=float)
     divisor, prefix = st.amount_scale(values)
     finite = values[np.isfinite(values)] / divisor
@@ -248,24 +505,247 @@ def _distribution(ax_hist: Axes, ax_ecdf: Axes, runs: pd.DataFrame, group: str) 
     ax_ecdf.set_ylabel("runs at or below [%]")
     ax_ecdf.set_ylim(0, 102)
     st.panel_title(ax_ecdf, "Bad debt over the runs: empirical CDF")
-    st.legend(ax_hist, fontsize=7.5)
+    st.top_legend(ax_hist, ncols=1, fontsize=7.5)
     st.legend(ax_ecdf, fontsize=7.5, loc="lower right")
 
 
-def _price_columns(timeseries: pd.DataFrame, scenarios: Mapping[str, Mapping[str, Any]]) -> dict:
-    """``price[ILK]`` column per collateral (the first ilk that locks it)."""
-    out: dict[str, str] = {}
-    for c in timeseries.columns:
-        if c.startswith("price["):
-            ilk = c[len("price[") : -1]
-            asset = ilk
-            for scenario in scenarios.values():
-                spec = (scenario.get("ilks") or {}).get(ilk)
-                if spec:
-                    asset = str(spec.get("collateral", ilk))
-                    break
-            out.setdefault(asset, c)
-    return out
+def _strip(
+    ax: Axes,
+    runs: pd.DataFrame,
+    rows: Sequence[Row],
+    styles: Mapping[str, st.Style],
+) -> None:
+    """Every run's largest bad debt, one line per scenario (and series), VaR95 marked."""
+    by_id = runs.set_index("run_id")[BAD_DEBT_KPI].astype(float)
+    values = by_id.to_numpy(dtype=float)
+    divisor, prefix = st.amount_scale(values)
+    finite = values[np.isfinite(values)] / divisor
+    top = float(finite.max()) if finite.size else 0.0
+    several = len(styles) > 1
+    pitch = STRIP_PITCH_OVERLAID if several else 1.0  # room for a text above and one below
+    ticks, names = [], []
+    for i, row in enumerate(rows):
+        for j, (name, members) in enumerate(row.series.items()):
+            # the first series on top, as in the key
+            base = -i * pitch
+            y = base - (j - (len(row.series) - 1) / 2) * STRIP_SERIES_GAP if several else base
+            mine = by_id.reindex(members).to_numpy(dtype=float) / divisor
+            mine = np.sort(mine[np.isfinite(mine)])
+            s = styles[name] if several else st.Style(st.SERIES["bad_debt"], "-", "o")
+            if mine.size == 0:
+                continue
+            spread = np.linspace(-STRIP_JITTER, STRIP_JITTER, mine.size) if mine.size > 1 else [0]
+            ax.scatter(
+                mine,
+                y + np.asarray(spread) * (0.5 if several else 1.0),
+                s=18,
+                color=s.color,
+                marker=s.marker,
+                alpha=0.75,
+                edgecolors="none",
+                zorder=3,
+                label=f"{row.name} {name} runs" if several else f"{row.name} runs",
+            )
+            level = var(mine)
+            share = float(np.mean(mine > 0))
+            ax.plot(
+                [level, level] if share > 0 else [],
+                ([y - 0.22, y + 0.22] if not several else [y - 0.13, y + 0.13])
+                if share > 0
+                else [],
+                color=st.BLACK,
+                linewidth=2.2,
+                solid_capstyle="butt",
+                zorder=4,
+                label=f"{row.name} {name} VaR95" if several else f"{row.name} VaR95",
+            )
+            text = (
+                f"{mine.size} runs · {share:.0%} with bad debt · VaR95 "
+                + amount_text(level * divisor)
+                if share > 0
+                else f"{mine.size} runs · no bad debt"
+            )
+            # inside the panel, right-aligned, in the free band above (first series) or below
+            # (second) the scenario's line: never over the dots, and no width taken from panels
+            above = j % 2 == 0
+            offset = STRIP_TEXT_OFFSET + (STRIP_SERIES_GAP / 2 - 0.1 if several else 0.0)
+            ax.annotate(
+                f"{name}: {text}" if several else text,
+                (1.0, base + (offset if above else -offset)),
+                xycoords=("axes fraction", "data"),
+                xytext=(-4, 0),
+                textcoords="offset points",
+                ha="right",
+                va="bottom" if above else "top",
+                fontsize=7.5,
+                color=st.text_colour(s.color) if several else "0.2",
+            )
+        ticks.append(-i * pitch)
+        names.append(row.name)
+    ax.set_yticks(ticks, names)
+    ax.set_ylim(-(len(rows) - 1) * pitch - 0.55 * pitch, 0.55 * pitch)
+    ax.grid(axis="y", visible=False)
+    if top > 0:
+        ax.set_xlim(min(0.0, float(finite.min())), top * (1 + X_MARGIN))
+    else:
+        ax.set_xlim(-0.05, 1.0)
+        st.note(ax, "no bad debt in any run")
+    ax.set_xlabel(f"largest bad debt of a run ({BAD_DEBT_KPI}) [{prefix}Dai]")
+    st.panel_title(ax, "Bad debt over the runs: each run's largest (dots) and VaR95 (bar)")
+
+
+def _key_handles(styles: Mapping[str, st.Style], *, strip: bool) -> list[Artist]:
+    """The shared key: what the bands mean, per series when there are several."""
+    if len(styles) <= 1:
+        handles: list[Artist] = [
+            Patch(color="0.45", alpha=st.BAND_ALPHA_OUTER, label="5–95 % of the runs"),
+            Patch(color="0.45", alpha=st.BAND_ALPHA_INNER, label="25–75 % of the runs"),
+            Line2D([], [], color="0.25", linewidth=1.6, label="median over the runs"),
+        ]
+    else:  # the key fills column by column: one kind per column, one series per row
+        handles = []
+        for name, s in styles.items():
+            handles += [
+                Line2D(
+                    [],
+                    [],
+                    color=s.color,
+                    linestyle=s.linestyle,
+                    linewidth=0.9,
+                    label=f"{name}: 5–95 % (edges)",
+                ),
+                Patch(
+                    color=s.color,
+                    alpha=st.BAND_ALPHA_INNER * OVERLAID_ALPHA_FACTOR,
+                    label=f"{name}: 25–75 %",
+                ),
+                Line2D(
+                    [],
+                    [],
+                    color=s.color,
+                    linestyle=s.linestyle,
+                    linewidth=2.0,
+                    label=f"{name}: median",
+                ),
+            ]
+        n = len(styles)
+        handles = [handles[k * 3 + kind] for kind in range(3) for k in range(n)]
+    if strip:
+        handles += [
+            Line2D(
+                [],
+                [],
+                color="0.35",
+                marker="o",
+                linestyle="none",
+                markersize=5,
+                label="a run's largest bad debt",
+            ),
+            Line2D([], [], color=st.BLACK, linewidth=2.2, label="VaR95 (95 % of the runs)"),
+        ]
+    return handles
+
+
+def _rows(runs: pd.DataFrame, group: str, series: str | None) -> list[Row]:
+    rows = []
+    for name, members in runs.groupby(group, sort=False):
+        if series is None:
+            split = {str(name): [str(r) for r in members["run_id"]]}
+        else:
+            split = {
+                str(s): [str(r) for r in m["run_id"]]
+                for s, m in members.groupby(series, sort=False)
+            }
+        rows.append(Row(str(name), split))
+    return rows
+
+
+def _one_row(
+    fig: Figure,
+    row: Row,
+    runs: pd.DataFrame,
+    timeseries: pd.DataFrame | None,
+    auctions: pd.DataFrame | None,
+    scenarios: Mapping[str, Mapping[str, Any]],
+    styles: Mapping[str, st.Style],
+    series_column: str,
+) -> None:
+    full = timeseries is not None and len(timeseries) > 0
+    mine = runs[runs["run_id"].isin(row.run_ids)]
+    if not full:
+        gs = fig.add_gridspec(1, 2)
+        _distribution(fig.add_subplot(gs[0, 0]), fig.add_subplot(gs[0, 1]), mine, series_column)
+        return
+    assert timeseries is not None
+    gs = fig.add_gridspec(4, 2, height_ratios=[KEY_IN, *([st.ROW_HEIGHT_IN] * 3)])
+    key_ax = fig.add_subplot(gs[0, :])
+    grid = np.array([[fig.add_subplot(gs[r + 1, c]) for c in range(2)] for r in range(3)])
+    ticks, x, kind = _x_axis(timeseries, row, hours=False)
+    _prices(grid[0, 0], timeseries, row, ticks, x, scenarios, styles, relative=None)
+    st.panel_title(grid[0, 0], "Market price over the runs")
+    for ax, quantity, title in (
+        (grid[0, 1], "bad_debt", "Bad debt over the runs"),
+        (grid[1, 0], "liquidated", "Liquidated debt, cumulative (Σ due of auctions started)"),
+        (grid[1, 1], "dai_supply", "Dai supply over the runs"),
+    ):
+        _amounts(ax, quantity, row, ticks, x, timeseries, auctions, styles, small=False)
+        st.panel_title(ax, title)
+    for ax in grid[:2].ravel():
+        if ax is not grid[0, 0]:
+            ax.sharex(grid[0, 0])
+        _time_label(ax, kind)
+    _distribution(grid[2, 0], grid[2, 1], mine, series_column)
+    st.key(key_ax, _key_handles(styles, strip=False), ncols=3)
+
+
+def _small_multiples(
+    fig: Figure,
+    rows: Sequence[Row],
+    runs: pd.DataFrame,
+    timeseries: pd.DataFrame | None,
+    auctions: pd.DataFrame | None,
+    scenarios: Mapping[str, Mapping[str, Any]],
+    styles: Mapping[str, st.Style],
+) -> None:
+    full = timeseries is not None and len(timeseries) > 0
+    n_series = max(len(r.series) for r in rows)
+    pitch = STRIP_PITCH_OVERLAID if n_series > 1 else 1.0
+    strip_in = STRIP_ROW_IN * len(rows) * pitch + 0.9
+    heights = [KEY_IN, *([SMALL_ROW_IN] * len(rows) if full else []), strip_in]
+    fig.set_figheight(sum(heights) + 1.0)
+    gs = fig.add_gridspec(len(heights), len(QUANTITIES), height_ratios=heights)
+    key_ax = fig.add_subplot(gs[0, :])
+    if full:
+        assert timeseries is not None
+        axes = [
+            [fig.add_subplot(gs[i + 1, j]) for j in range(len(QUANTITIES))]
+            for i in range(len(rows))
+        ]
+        spans = []
+        for i, row in enumerate(rows):
+            ticks, x, kind = _x_axis(timeseries, row, hours=True)
+            spans.append((kind, float(np.nanmax(x)) if len(x) else 0.0))
+            for j, quantity in enumerate(QUANTITIES):
+                ax = axes[i][j]
+                if quantity == "price":
+                    _prices(ax, timeseries, row, ticks, x, scenarios, styles, relative=True)
+                else:
+                    _amounts(ax, quantity, row, ticks, x, timeseries, auctions, styles, small=True)
+                ax.tick_params(labelsize=7.5)
+                ax.yaxis.label.set_size(8.5)
+            n = sum(len(m) for m in row.series.values())
+            st.panel_title(axes[i][0], f"{row.name} ({n} runs)")
+        shared = len(set(spans)) == 1
+        for i, row_axes in enumerate(axes):
+            for j, ax in enumerate(row_axes):
+                if shared and i > 0:
+                    ax.sharex(axes[0][j])
+                last = i == len(axes) - 1
+                if shared and not last:
+                    ax.tick_params(labelbottom=False)
+                _time_label(ax, spans[i][0], label=last or not shared)
+    _strip(fig.add_subplot(gs[-1, :]), runs, rows, styles)
+    st.key(key_ax, _key_handles(styles, strip=True), ncols=5 if len(styles) <= 1 else 4)
 
 
 def ensemble_fan(
@@ -275,119 +755,93 @@ def ensemble_fan(
     *,
     scenarios: Mapping[str, Mapping[str, Any]] | None = None,
     group: str = "scenario",
+    series: str | None = None,
     title: str | None = None,
+    max_rows: int = MAX_ROWS,
 ) -> Figure:
-    """The fan chart of an ensemble (panels in the module docstring).
+    """The fan chart of an ensemble (layouts in the module docstring).
 
     Args:
         runs: the runs table (``runs.parquet``: ``run_id``, ``status``, ``bad_debt_max``, and
-            the ``group`` column).
+            the ``group`` and ``series`` columns).
         timeseries: the runs' time series stacked, with a ``run_id`` column (``tick``,
             ``time``, ``price[ILK]``, ``bad_debt``, ``dai_supply``); ``None`` for a
             summary-only batch.
         auctions: the runs' auctions stacked, with a ``run_id`` column (``start_tick``,
             ``due``).
         scenarios: resolved scenarios by name (the collateral of each ilk, for labels).
-        group: the runs-table column whose values get one set of bands each.
+        group: the runs-table column whose values get a row each (never pooled).
+        series: a runs-table column whose values are overlaid within each row (``batch``).
         title: the figure title.
+        max_rows: most rows drawn; the title names the ones shown.
 
     Returns:
-        The figure: six panels, or two (distribution only) without time series.
+        The figure: six panels for one row (two without time series), else four panels per
+        row and the distribution panel (the shared key is an axes labelled
+        :data:`sim.plots.style.KEY_LABEL`).
     """
     scenarios = scenarios or {}
     runs = runs.copy()
+    if group not in runs:
+        runs[group] = "runs"
     runs[group] = runs[group].fillna("runs").astype(str)
-    groups = {str(g): list(rows["run_id"]) for g, rows in runs.groupby(group, sort=False)}
+    if series is not None:
+        runs[series] = runs[series].fillna("runs").astype(str)
+    runs["run_id"] = runs["run_id"].astype(str)
+    left_out = 0
+    if "status" in runs:
+        ok = runs["status"].astype(str) == "ok"
+        left_out = int((~ok).sum())
+        runs = runs[ok]
+    rows = _rows(runs, group, series)
+    shown = rows[:max_rows]
+    series_names = list(dict.fromkeys(s for r in shown for s in r.series))
+    # Series overlaid only with a series column (batches); else one look per quantity.
+    styles = _series_styles(series_names) if series is not None else {}
+    if timeseries is not None and len(timeseries):
+        keep = {r for row in shown for r in row.run_ids}
+        timeseries = timeseries[timeseries["run_id"].astype(str).isin(keep)].copy()
+        timeseries["run_id"] = timeseries["run_id"].astype(str)
+    if auctions is not None and len(auctions):
+        auctions = auctions.copy()
+        auctions["run_id"] = auctions["run_id"].astype(str)
     full = timeseries is not None and len(timeseries) > 0
-    n_runs = len(runs)
+    n_runs = sum(len(r.run_ids) for r in shown)
+    names = [r.name for r in shown]
     head = title or (
-        f"Ensemble over {n_runs} runs — {', '.join(groups)}"
-        if len(groups) <= 3
-        else f"Ensemble over {n_runs} runs of {len(groups)} groups"
+        f"Ensemble over {n_runs} runs — {', '.join(names)}"
+        if len(names) <= 3
+        else f"Ensemble over {n_runs} runs of {len(names)} scenarios"
     )
+    notes = []
+    if len(rows) > len(shown):
+        notes.append(
+            f"scenarios 1–{len(shown)} of {len(rows)} shown; not shown: "
+            + ", ".join(r.name for r in rows[len(shown) :])
+        )
+    if left_out:
+        notes.append(f"{left_out} failed or interrupted run(s) left out")
     with st.styled():
+        fig = Figure(
+            figsize=(st.FIG_WIDTH_IN, KEY_IN + 3 * st.ROW_HEIGHT_IN + 1.3), layout="constrained"
+        )
+        if not shown:
+            ax = fig.add_subplot()
+            st.note(ax, "no ok runs to draw")
+        elif len(shown) == 1:
+            if not full:
+                fig.set_figheight(st.ROW_HEIGHT_IN * 1.3 + 1.6)
+            column = series if series is not None else group
+            mine = runs.copy()
+            if series is None:
+                mine[column] = mine[group]
+            _one_row(fig, shown[0], mine, timeseries, auctions, scenarios, styles, column)
+        else:
+            _small_multiples(
+                fig, shown, runs, timeseries if full else None, auctions, scenarios, styles
+            )
         if not full:
-            fig = st.new_figure(1, 2, height=st.ROW_HEIGHT_IN * 1.3 + 1.4)
-            _distribution(fig.axes[0], fig.axes[1], runs, group)
-            fig.suptitle(head)
             fig.supxlabel(SUMMARY_ONLY_NOTE, fontsize=9, color="0.3")
-            return fig
-        fig = st.new_figure(3, 2)
-        grid = np.asarray(fig.axes).reshape(3, 2)
-        ticks, x, dates = _x_axis(timeseries, groups)
-        styles = _group_styles(list(groups))
-        prices = _price_columns(timeseries, scenarios)
-        liquidated = liquidated_debt_paths(auctions, ticks)
-        amounts = {
-            "bad_debt": timeseries["bad_debt"].to_numpy(dtype=float),
-            "dai_supply": timeseries["dai_supply"].to_numpy(dtype=float),
-            "liquidated": liquidated.to_numpy(dtype=float),
-        }
-        scales = {k: st.amount_scale(v) for k, v in amounts.items()}
-        several = len(groups) > 1
-        for name, members in groups.items():
-            s = styles[name]
-            label = name if several else ""
-            for k, (asset, column) in enumerate(prices.items()):
-                p_style = s if several else st.style(k)  # groups apart, or assets apart
-                tag = f"{label} {asset}".strip() if len(prices) > 1 or several else asset
-                paths = _panel_paths(timeseries, members, column, ticks)
-                _fan(grid[0, 0], x, paths, p_style, tag, 1, overlaid=several)
-            _fan(
-                grid[0, 1],
-                x,
-                _panel_paths(timeseries, members, "bad_debt", ticks),
-                st.Style(s.color if several else st.SERIES["bad_debt"], s.linestyle, s.marker),
-                label,
-                scales["bad_debt"][0],
-                overlaid=several,
-            )
-            mine = liquidated[[r for r in members if r in liquidated.columns]]
-            mine = mine.reindex(columns=members, fill_value=0.0)
-            _fan(
-                grid[1, 0],
-                x,
-                mine,
-                st.Style(
-                    s.color if several else st.SERIES["liquidated_debt"], s.linestyle, s.marker
-                ),
-                label,
-                scales["liquidated"][0],
-                overlaid=several,
-            )
-            _fan(
-                grid[1, 1],
-                x,
-                _panel_paths(timeseries, members, "dai_supply", ticks),
-                st.Style(s.color if several else st.SERIES["dai_supply"], s.linestyle, s.marker),
-                label,
-                scales["dai_supply"][0],
-                overlaid=several,
-            )
-        grid[0, 0].set_ylabel("price [USD/token]")
-        st.panel_title(grid[0, 0], "Market price over the runs")
-        grid[0, 1].set_ylabel(f"bad debt [{scales['bad_debt'][1]}Dai]")
-        st.panel_title(grid[0, 1], "Bad debt over the runs")
-        grid[1, 0].set_ylabel(f"liquidated debt [{scales['liquidated'][1]}Dai]")
-        st.panel_title(grid[1, 0], "Liquidated debt, cumulative (Σ due of auctions started)")
-        grid[1, 1].set_ylabel(f"Dai supply [{scales['dai_supply'][1]}Dai]")
-        st.panel_title(grid[1, 1], "Dai supply over the runs")
-        for ax, key in ((grid[0, 1], "bad_debt"), (grid[1, 0], "liquidated")):
-            finite = amounts[key][np.isfinite(amounts[key])]
-            if finite.size == 0 or np.all(finite == 0):
-                ax.set_ylim(-0.05, 1.0)
-                st.note(
-                    ax,
-                    f"zero in every run ({'no bad debt' if key == 'bad_debt' else 'no liquidation'})",
-                )
-            elif finite.min() >= 0:
-                ax.set_ylim(bottom=0)
-        for ax in grid[:2].ravel():
-            if ax is not grid[0, 0]:
-                ax.sharex(grid[0, 0])
-            _time_label(ax, dates, "time" in timeseries)
-            st.plain_numbers(ax)
-            st.legend(ax, fontsize=7.5)
-        _distribution(grid[2, 0], grid[2, 1], runs, group)
-        fig.suptitle(head + "\nbands: 5–95 % and 25–75 % of the runs at each tick; line: median")
+        fig.suptitle(st.wrap("\n".join([head, *notes]), 110))
+        st.make_room(fig)
     return fig

@@ -17,13 +17,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.plots.compare import BatchTables, RunTables, compare_batches, compare_runs
-from sim.plots.dashboard import crash_dashboard, dashboard_title
-from sim.plots.ensemble import SUMMARY_ONLY_NOTE, ensemble_fan
-from sim.plots.folders import BatchData, FolderError, Outputs, RunData, SweepData
-from sim.plots.labels import kpi_unit
+from sim.plots.compare import (
+    BatchTables,
+    ComparisonError,
+    RunTables,
+    compare_batches,
+    compare_runs,
+    pair_scenarios,
+)
+from sim.plots.dashboard import crash_dashboard, dashboard_title, status_banner
+from sim.plots.ensemble import MAX_ROWS, SUMMARY_ONLY_NOTE, ensemble_fan
+from sim.plots.folders import (
+    BatchData,
+    FolderError,
+    Outputs,
+    RunData,
+    SweepData,
+    held_after,
+)
 from sim.plots.sweep import (
     SweepPlotError,
     discovery_boxes,
@@ -106,66 +120,68 @@ def _numeric_parameters(sweep: SweepData) -> list[str]:
     ]
 
 
-def _run_title(run: RunData) -> str:
-    title = dashboard_title(run.scenario, run.seed)
-    status = run.manifest.get("status")
-    if status and status != "ok":
-        title += f"\n(status {status}: {run.manifest.get('ticks', '?')} ticks computed)"
-    return title
-
-
 def _dashboard(run: RunData) -> NamedFigure:
     if run.timeseries is None:
         raise PlotError(
             f"{run.path}: no timeseries.parquet (the run was kept as a summary only); nothing to "
             "draw a dashboard from"
         )
-    fig = crash_dashboard(run.timeseries, run.auctions, run.scenario, title=_run_title(run))
+    banner = status_banner(run.manifest)
+    fig = crash_dashboard(
+        run.timeseries,
+        run.auctions,
+        run.scenario,
+        title=dashboard_title(run.scenario, run.seed),
+        banner=banner,
+        held=held_after(run),
+    )
     caption = (
         f"Crash dashboard of {run.label}: prices and the oracle, the CR distribution against "
         "the liquidation ratio, unsafe vaults and debt, liquidations and auction outcomes, "
         "Dai supply, bad debt and the Vow's buffer."
     )
-    return NamedFigure("dashboard", "dashboard", caption, fig)
+    return NamedFigure("dashboard", "dashboard", caption, fig, banner)
 
 
-def _fan(batch: BatchData) -> NamedFigure:
-    title = f"Ensemble over {len(batch.runs)} runs — {batch.label}"
-    names = list(dict.fromkeys(batch.runs.get("scenario", [])))
-    if names and len(names) <= 3:
-        title += f" ({', '.join(str(n) for n in names)})"
-    fig = ensemble_fan(
-        batch.runs, batch.timeseries, batch.auctions, scenarios=batch.scenarios, title=title
-    )
+def _fan(batch: BatchData) -> list[NamedFigure]:
+    """The fan chart, one page per :data:`MAX_ROWS` scenarios (``fan``, ``fan-2``, ...)."""
+    names = [str(n) for n in dict.fromkeys(batch.runs.get("scenario", pd.Series(dtype=str)))]
+    pages = [names[k : k + MAX_ROWS] for k in range(0, len(names), MAX_ROWS)] or [names]
     note = None if batch.kept_full else SUMMARY_ONLY_NOTE
     caption = (
         "Quantile bands over the runs (5–95 %, 25–75 %, median) of price, bad debt, "
         "liquidated debt and Dai supply, and the distribution of each run's largest bad debt "
-        "with VaR95."
+        "with VaR95"
         if batch.kept_full
-        else "The distribution of each run's largest bad debt with VaR95 (summaries only)."
+        else "The distribution of each run's largest bad debt with VaR95 (summaries only)"
     )
-    return NamedFigure("fan", "fan", caption, fig, note)
+    caption += ", scenario by scenario." if len(names) > 1 else "."
+    out = []
+    for k, page in enumerate(pages):
+        runs = batch.runs
+        if len(pages) > 1:
+            runs = runs[runs["scenario"].astype(str).isin(page)]
+        title = f"Ensemble over {len(runs)} runs — {batch.label}"
+        if len(pages) > 1:
+            first = k * MAX_ROWS + 1
+            title += f", scenarios {first}–{first + len(page) - 1} of {len(names)}"
+        if page and len(page) <= 3:
+            title += f" ({', '.join(page)})"
+        fig = ensemble_fan(
+            runs, batch.timeseries, batch.auctions, scenarios=batch.scenarios, title=title
+        )
+        name = "fan" if k == 0 else f"fan-{k + 1}"
+        page_caption = caption
+        if len(pages) > 1:
+            page_caption += f" Page {k + 1} of {len(pages)}: {', '.join(page)}."
+        out.append(NamedFigure("fan", name, page_caption, fig, note))
+    return out
 
 
 def _sweep_title(sweep: SweepData, what: str) -> str:
     name = sweep.sweep.get("name") or sweep.label
     design = (sweep.sweep.get("design") or {}).get("kind")
     return f"{what} — sweep {name}" + (f" ({design} design)" if design else "")
-
-
-def discovery_text(name: str) -> str:
-    """``bad_debt_max-above-1000000`` → ``bad_debt_max above 1,000,000 Dai``."""
-    kpi, sep, threshold = name.partition("-above-")
-    if not sep:
-        return name
-    try:
-        value = float(threshold)
-    except ValueError:
-        return f"{kpi} above {threshold}"
-    unit = kpi_unit(kpi)
-    number = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
-    return f"{kpi} above {number}" + (f" {unit}" if unit not in ("-", "count") else "")
 
 
 def _pick_kpi(sweep: SweepData, kpi: str | None) -> str:
@@ -247,9 +263,7 @@ def _sweep_figure(
             )
             return [NamedFigure(kind, kind, caption, fig)]
         if kind == "boxes":
-            found = [
-                d for d in sweep.discoveries if kpi is None or d.name.startswith(f"{kpi}-above-")
-            ]
+            found = [d for d in sweep.discoveries if kpi is None or d.kpi == kpi]
             if not found:
                 raise PlotError(
                     f"{sweep.path}: no discovery results"
@@ -263,10 +277,11 @@ def _sweep_figure(
                     d.trajectory,
                     parameters=parameters,
                     points=sweep.points,
-                    title=_sweep_title(sweep, f"Scenario discovery: {discovery_text(d.name)}"),
+                    title=_sweep_title(sweep, f"Scenario discovery: {d.text}"),
+                    note=d.note,
                 )
-                caption = f"Boxes of parameter space where {discovery_text(d.name)}."
-                out.append(NamedFigure(kind, f"boxes-{d.name}", caption, fig))
+                caption = f"Boxes of parameter space where {d.text}."
+                out.append(NamedFigure(kind, f"boxes-{d.name}", caption, fig, d.note or None))
             return out
     except SweepPlotError as exc:
         raise PlotError(f"{sweep.path}: {exc}") from None
@@ -308,7 +323,7 @@ def figures_for(
     if isinstance(outputs, SweepData):
         return _sweep_figure(outputs, kind, kpi, stat, params)
     if isinstance(outputs, BatchData):
-        return [_fan(outputs)]
+        return _fan(outputs)
     return [_dashboard(outputs)]
 
 
@@ -357,12 +372,23 @@ def comparison(a: Outputs, b: Outputs) -> NamedFigure:
         return NamedFigure("compare", "compare", caption, fig)
     if "run" not in kinds:
         assert isinstance(a, BatchData) and isinstance(b, BatchData)
-        fig = compare_batches(
-            [BatchTables(x.label, x.runs, x.timeseries, x.auctions, x.scenarios) for x in (a, b)]
-        )
-        note = None if a.kept_full and b.kept_full else SUMMARY_ONLY_NOTE
-        caption = f"The ensembles of {a.label} and {b.label} overlaid."
-        return NamedFigure("compare", "compare", caption, fig, note)
+        tables = [
+            BatchTables(x.label, x.runs, x.timeseries, x.auctions, x.scenarios) for x in (a, b)
+        ]
+        try:
+            pairing = pair_scenarios(tables)
+            fig = compare_batches(tables)
+        except ComparisonError as exc:
+            raise PlotError(f"{a.path} vs {b.path}: {exc}") from None
+        notes = [] if a.kept_full and b.kept_full else [SUMMARY_ONLY_NOTE]
+        if pairing.left_out:
+            notes.append(f"Scenarios in one batch only are {pairing.left_out}.")
+        if len(pairing.rows) > MAX_ROWS:
+            notes.append(
+                f"Only the first {MAX_ROWS} of {len(pairing.rows)} shared scenarios drawn."
+            )
+        caption = f"The ensembles of {a.label} and {b.label} overlaid, scenario by scenario."
+        return NamedFigure("compare", "compare", caption, fig, " ".join(notes) or None)
     raise PlotError(
         f"a comparison takes two runs or two batches, not a {kinds[0]} ({a.path}) and a "
         f"{kinds[1]} ({b.path})"

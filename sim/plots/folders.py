@@ -3,7 +3,8 @@
 :func:`load_folder` recognises a run folder (``manifest.json``, ``"kind": "cdpsim-run"``), a
 batch folder (``batch.json``, ``"kind": "cdpsim-batch"``) and a sweep folder (a batch folder
 whose ``batch.json`` has a ``sweep`` section, with ``points.parquet``, and optionally
-``sensitivity.parquet`` and ``discovery/*.parquet``). Anything else is a :class:`FolderError`
+``sensitivity.parquet`` and the ``discovery/`` results, read by
+:func:`sim.experiments.analysis.load_discoveries`). Anything else is a :class:`FolderError`
 with a one-line message.
 """
 
@@ -25,8 +26,10 @@ FAN_COLUMNS = ("tick", "time", "bad_debt", "dai_supply")
 FAN_AUCTION_COLUMNS = ("start_tick", "due")
 #: Files of a sweep folder.
 POINTS, SENSITIVITY, DISCOVERY = "points.parquet", "sensitivity.parquet", "discovery"
-#: Suffix of a PRIM peeling trajectory in ``discovery/``.
-TRAJECTORY_SUFFIX = "-trajectory"
+#: A run folder's ancestors searched for a replayed data file named relatively (with their
+#: ``scenarios`` folder): the file's path is relative to the scenario file, which the manifest
+#: does not record.
+DATA_SEARCH_DEPTH = 4
 
 
 class FolderError(Exception):
@@ -73,15 +76,43 @@ class Discovery:
     """One ``cdpsim discover`` result: the boxes and, for PRIM, the peeling trajectory.
 
     Attributes:
-        name: the file's stem, ``<kpi>-above-<X>``.
+        name: the file's stem, ``<kpi>-<above|below>-<X>-<method>`` (``<kpi>-above-<X>`` in
+            folders written before the method was part of the name).
         boxes: one row per (box, parameter): ``box``, ``method``, ``coverage``, ``density``,
-            ``mass``, ``parameter``, ``lower``, ``upper``.
+            ``mass``, ``parameter``, ``lower``, ``upper``; empty when no box was found.
         trajectory: ``step``, ``coverage``, ``density``, ``mass``, ``n_restricted`` (PRIM).
+        kpi: the KPI the boxes are about.
+        side: ``above`` or ``below``: the cases of interest are the runs on that side.
+        threshold: the threshold, in the KPI's unit.
+        method: ``cart`` or ``prim`` (``None`` when unknown).
+        note: why there is no box, when there is none.
     """
 
     name: str
     boxes: pd.DataFrame
     trajectory: pd.DataFrame | None = None
+    kpi: str = ""
+    side: str = "above"
+    threshold: float = float("nan")
+    method: str | None = None
+    note: str = ""
+
+    @property
+    def text(self) -> str:
+        """``bad_debt_max above 1,000,000 Dai (CART)``."""
+        from sim.plots.labels import kpi_unit
+
+        if not self.kpi:
+            return self.name
+        value = self.threshold
+        number = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+        unit = kpi_unit(self.kpi)
+        how = f" ({self.method.upper()})" if self.method else ""
+        return (
+            f"{self.kpi} {self.side} {number}"
+            + (f" {unit}" if unit not in ("-", "count") else "")
+            + how
+        )
 
 
 @dataclass
@@ -277,7 +308,7 @@ def load_batch(path: str | Path, *, series: bool = True) -> BatchData | SweepDat
         sweep=manifest["sweep"],
         points=numeric_parameters(points, names),
         sensitivity=_read_parquet(path / SENSITIVITY),
-        discoveries=_discoveries(path / DISCOVERY),
+        discoveries=_discoveries(path),
     )
 
 
@@ -297,18 +328,101 @@ def numeric_parameters(table: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     return out
 
 
-def _discoveries(folder: Path) -> list[Discovery]:
-    if not folder.is_dir():
-        return []
-    found = []
-    for file in sorted(folder.glob("*.parquet")):
-        if file.stem.endswith(TRAJECTORY_SUFFIX):
-            continue
-        boxes = _read_parquet(file)
-        trajectory = _read_parquet(folder / f"{file.stem}{TRAJECTORY_SUFFIX}.parquet")
-        if boxes is not None:
-            found.append(Discovery(file.stem, boxes, trajectory))
-    return found
+def _discoveries(sweep: Path) -> list[Discovery]:
+    """The discovery results of a sweep folder (``discovery/``).
+
+    Read by :func:`sim.experiments.analysis.load_discoveries`, which knows the file names (with
+    the method, and without it as written before).
+    """
+    from sim.experiments.analysis import load_discoveries
+
+    return [
+        Discovery(
+            name=d.path.stem,
+            boxes=d.boxes,
+            trajectory=d.trajectory,
+            kpi=d.kpi,
+            side=d.side,
+            threshold=float(d.threshold),
+            method=d.method,
+            note=d.note,
+        )
+        for d in load_discoveries(sweep)
+    ]
+
+
+def _data_file(name: str, run: Path, manifest: dict[str, Any]) -> Path | None:
+    """A replayed data file named in a run's scenario, where it can be found (else ``None``).
+
+    Tried in order: the path itself when absolute; next to the batch's scenario file (as
+    recorded by ``cdpsim batch``); then in the current folder and the run folder's ancestors,
+    each also with ``scenarios/`` (the project's layout).
+    """
+    path = Path(name)
+    if path.is_absolute():
+        return path if path.is_file() else None
+    bases: list[Path] = []
+    scenario_file = (manifest.get("batch") or {}).get("scenario_file")
+    if scenario_file:
+        bases.append(Path(str(scenario_file)).parent)
+    bases.append(Path.cwd())
+    bases += list(run.resolve().parents)[:DATA_SEARCH_DEPTH]
+    for base in bases:
+        for candidate in (base / path, base / "scenarios" / path):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def _held_from(spec: Any, run: Path, manifest: dict[str, Any], start: Any) -> float | None:
+    """When a ``replay`` spec with ``beyond: hold`` runs out of data [s since the start]."""
+    from sim.market.prices import DataError, read_series_csv
+
+    if not isinstance(spec, dict) or spec.get("process") != "replay":
+        return None
+    if spec.get("beyond") != "hold" or not spec.get("file") or not spec.get("column"):
+        return None
+    file = _data_file(str(spec["file"]), run, manifest)
+    if file is None:
+        return None
+    try:
+        times, _values = read_series_csv(
+            file, str(spec["column"]), str(spec.get("time_column") or "timestamp"), start
+        )
+    except (DataError, OSError, ValueError):
+        return None
+    return float(times[-1]) if len(times) else None
+
+
+def held_after(run: RunData) -> dict[str, float]:
+    """Per collateral (and ``gas``), when its replayed series ran out of data and was held.
+
+    Only ``replay`` processes with ``beyond: hold`` whose data file can be found
+    (:func:`_data_file`) and ends before the run does are listed.
+
+    Returns:
+        ``{asset or "gas": seconds since the start}``.
+    """
+    from sim.units import parse_duration
+
+    scenario = run.scenario
+    clock = scenario.get("clock") or {}
+    duration = clock.get("duration")
+    try:
+        end = float(duration) if isinstance(duration, int | float) else parse_duration(duration)
+    except (TypeError, ValueError):
+        return {}
+    specs = {
+        str(asset): (entry or {}).get("price")
+        for asset, entry in (scenario.get("collateral") or {}).items()
+    }
+    specs["gas"] = (scenario.get("network") or {}).get("gas")
+    out = {}
+    for name, spec in specs.items():
+        seconds = _held_from(spec, run.path, run.manifest, clock.get("start"))
+        if seconds is not None and 0 <= seconds < end:
+            out[name] = seconds
+    return out
 
 
 def folder_kind(path: str | Path) -> str:

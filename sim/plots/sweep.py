@@ -1,10 +1,15 @@
 """Views of a parameter sweep: KPI maps over parameters, sensitivity indices, discovered boxes.
 
 - :func:`sweep_heatmap`: a KPI statistic (mean, a quantile, VaR95, ...) over two swept
-  parameters, one cell per grid point (scattered designs are binned);
-- :func:`sweep_line`: a KPI's mean over one parameter with its 5–95 % band over seeds;
-- :func:`sobol_bars`: first-order (S1) and total (ST) Sobol indices with confidence intervals;
-- :func:`morris_scatter`: Morris μ* against σ with μ*'s confidence interval;
+  parameters, one cell per grid point (scattered designs — random, LHS, Sobol, Morris — are
+  binned over the swept range, the bin edges labelled);
+- :func:`sweep_line`: a KPI's mean over one parameter with its 5–95 % band over seeds; for a
+  scattered design, every design point as a dot and the mean of the points in each bin along
+  x with their 5–95 % band (never a line through single points);
+- :func:`sobol_bars`: first-order (S1) and total (ST) Sobol indices with confidence intervals,
+  the parameters in one order in every panel;
+- :func:`morris_scatter`: Morris μ* against σ with μ*'s confidence interval, the points
+  labelled where the labels do not collide;
 - :func:`discovery_boxes`: boxes where a KPI exceeds a threshold (PRIM / CART): the
   coverage–density trade-off (PRIM's peeling trajectory) and each box's limits within the swept
   ranges.
@@ -29,8 +34,24 @@ from sim.units import parse_duration
 
 #: A parameter with at most this many distinct values is a grid axis; more are binned.
 MAX_GRID_LEVELS = 15
-#: Bins per axis of a heatmap of scattered points.
+#: Most bins per axis of a heatmap (or line) of scattered points.
 SCATTER_BINS = 8
+#: Fewest bins per axis of scattered points.
+MIN_SCATTER_BINS = 3
+#: Design points wanted per heatmap cell on average (fewer points, fewer bins) [-].
+POINTS_PER_CELL = 2.0
+#: Characters per line of a heatmap's or line's subtitle (what is averaged, binned).
+SUBTITLE_CHARS = 95
+#: Tick labels longer than this (characters) on a crowded axis are turned.
+TICK_TURN_CHARS = 5
+#: Most Sobol panels side by side; more go to further rows.
+SOBOL_COLUMNS = 2
+#: Most Morris panels side by side; more go to further rows.
+MORRIS_COLUMNS = 2
+#: Largest Sobol index the axis reaches; estimates beyond it (few samples) are marked at it.
+SOBOL_AXIS_MAX = 1.5
+#: What a Sobol panel of a KPI that did not vary says.
+CONSTANT_KPI = "KPI constant over the design: no indices"
 #: Heatmap cells get their value written in when there are at most this many.
 MAX_ANNOTATED_CELLS = 120
 #: Compact parameter values on ticks: (from, divisor, suffix), largest first.
@@ -111,22 +132,67 @@ def _varying(
     return [n for n in names if n not in shown and n in points and points[n].nunique() > 1]
 
 
-def _levels(values: pd.Series, log: bool = False) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Cell index of each value, the cell centres, and whether the axis is a grid.
+def scatter_bins(n_points: int) -> int:
+    """Bins per axis for ``n_points`` scattered points: about :data:`POINTS_PER_CELL` per cell.
 
-    A scattered axis is cut into :data:`SCATTER_BINS` equal bins, in log space for a
-    parameter drawn ``loguniform``.
+    Between :data:`MIN_SCATTER_BINS` and :data:`SCATTER_BINS`.
+    """
+    return int(
+        np.clip(np.floor(np.sqrt(n_points / POINTS_PER_CELL)), MIN_SCATTER_BINS, SCATTER_BINS)
+    )
+
+
+def _levels(
+    values: pd.Series,
+    log: bool = False,
+    span: tuple[float, float] | None = None,
+    bins: int = SCATTER_BINS,
+) -> tuple[np.ndarray, np.ndarray, bool, np.ndarray | None]:
+    """Cell index of each value, the cell centres, whether the axis is a grid, the bin edges.
+
+    A scattered axis is cut into ``bins`` equal bins over ``span`` (the swept range; the data's
+    ends without it), in log space for a parameter drawn ``loguniform``.
     """
     unique = np.sort(values.dropna().unique())
     if len(unique) <= MAX_GRID_LEVELS:
-        return np.searchsorted(unique, values.to_numpy()), unique, True
-    log = log and unique[0] > 0
-    ends = np.log(unique[[0, -1]]) if log else unique[[0, -1]]
-    edges = np.linspace(ends[0], ends[1], SCATTER_BINS + 1)
+        return np.searchsorted(unique, values.to_numpy()), unique, True, None
+    low, high = (float(unique[0]), float(unique[-1])) if span is None else span
+    low, high = min(low, float(unique[0])), max(high, float(unique[-1]))
+    log = log and low > 0
+    ends = np.log([low, high]) if log else np.array([low, high])
+    edges = np.linspace(ends[0], ends[1], bins + 1)
     data = np.log(values.to_numpy(dtype=float)) if log else values.to_numpy(dtype=float)
-    index = np.clip(np.searchsorted(edges, data, side="right") - 1, 0, SCATTER_BINS - 1)
+    index = np.clip(np.searchsorted(edges, data, side="right") - 1, 0, bins - 1)
     centres = (edges[:-1] + edges[1:]) / 2
-    return index, np.exp(centres) if log else centres, False
+    if log:
+        return index, np.exp(centres), False, np.exp(edges)
+    return index, centres, False, edges
+
+
+def _span(parameters: Sequence[Mapping[str, Any]] | None, name: str) -> tuple[float, float] | None:
+    spec = _spec(parameters, name)
+    if spec.get("range") is None:
+        return None
+    try:
+        low, high = (_as_number(v) for v in spec["range"])
+    except (TypeError, ValueError):
+        return None
+    return (low, high) if high > low else None
+
+
+def _axis_ticks(ax: Axes, axis: str, centres: np.ndarray, edges: np.ndarray | None) -> None:
+    """Cells of a grid labelled with their values; bins of scattered points with their edges."""
+    if edges is None:
+        positions, texts = np.arange(len(centres)), [_tick_text(v) for v in centres]
+    else:
+        positions, texts = np.arange(len(edges)) - 0.5, [_tick_text(v, 3) for v in edges]
+    if axis == "x":
+        turn = len(texts) > 6 and max(len(t) for t in texts) > TICK_TURN_CHARS
+        ax.set_xticks(
+            positions, texts, rotation=35 if turn else 0, ha="right" if turn else "center"
+        )
+    else:
+        ax.set_yticks(positions, texts)
 
 
 def _format(value: float, top: float) -> str:
@@ -140,12 +206,17 @@ def _format(value: float, top: float) -> str:
     return f"{value:.3g}"
 
 
-def _tick_text(value: float) -> str:
-    """A parameter value, compact: 20 000 000 → ``20M``, 1.0625 → ``1.062``."""
+def _tick_text(value: float, digits: int = 4) -> str:
+    """A parameter value, compact: 20 000 000 → ``20M``, 1.0625 → ``1.062`` (``digits`` 4)."""
     for threshold, divisor, suffix in COMPACT_SUFFIXES:
         if abs(value) >= threshold:
             return f"{value / divisor:.3g}{suffix}"
-    return f"{value:.4g}"
+    return f"{value:.{digits}g}"
+
+
+def _subtitle(notes: Sequence[str]) -> str:
+    """Notes under a sweep figure's title, wrapped to the panel's width (never cut off)."""
+    return st.wrap("; ".join(notes), SUBTITLE_CHARS)
 
 
 def sweep_heatmap(
@@ -160,9 +231,10 @@ def sweep_heatmap(
 ) -> Figure:
     """A KPI statistic over two swept parameters.
 
-    On a grid design every (x, y) pair is a cell; a scattered design (random, LHS, Sobol) is
-    binned into :data:`SCATTER_BINS` × :data:`SCATTER_BINS` cells. Other swept parameters, and
-    points falling in the same cell, are averaged over (the subtitle says so).
+    On a grid design every (x, y) pair is a cell; a scattered design (random, LHS, Sobol,
+    Morris) is binned over the swept ranges into :func:`scatter_bins` × :func:`scatter_bins`
+    cells, the axes labelled with the bin edges. Other swept parameters, and points falling in
+    the same cell, are averaged over (the subtitle says so).
 
     Args:
         points: ``points.parquet``.
@@ -171,7 +243,7 @@ def sweep_heatmap(
         kpi: the KPI (``bad_debt_max``).
         stat: ``mean``, ``std``, ``p05``, ``p50``, ``p95`` or a risk statistic (``var95``,
             ``var99``, ``es95``, ``lar95``).
-        parameters: ``batch.json``'s ``sweep.parameters`` (units of the axes).
+        parameters: ``batch.json``'s ``sweep.parameters`` (units and ranges of the axes).
         title: the figure title.
 
     Returns:
@@ -184,8 +256,13 @@ def sweep_heatmap(
         if name not in points.columns:
             raise SweepPlotError(f"no parameter {name!r} in points.parquet")
     column = stat_column(points, kpi, stat)
-    xi, xc, x_grid = _levels(points[x], _spec(parameters, x).get("dist") == "loguniform")
-    yi, yc, y_grid = _levels(points[y], _spec(parameters, y).get("dist") == "loguniform")
+    bins = scatter_bins(len(points))
+    xi, xc, x_grid, x_edges = _levels(
+        points[x], _spec(parameters, x).get("dist") == "loguniform", _span(parameters, x), bins
+    )
+    yi, yc, y_grid, y_edges = _levels(
+        points[y], _spec(parameters, y).get("dist") == "loguniform", _span(parameters, y), bins
+    )
     values = points[column].to_numpy(dtype=float)
     sums = np.zeros((len(yc), len(xc)))
     counts = np.zeros_like(sums)
@@ -195,18 +272,12 @@ def sweep_heatmap(
     with np.errstate(invalid="ignore"):
         grid = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
     divisor, prefix = (
-        st.amount_scale(grid[np.isfinite(grid)])
-        if kpi_unit(kpi)
-        in (
-            "Dai",
-            "USD",
-        )
-        else (1.0, "")
+        st.amount_scale(grid[np.isfinite(grid)]) if kpi_unit(kpi) in ("Dai", "USD") else (1.0, "")
     )
     grid = grid / divisor
     others = _varying(points, parameters, (x, y))
     with st.styled():
-        fig = Figure(figsize=(SINGLE_WIDTH_IN, 6.4), layout="constrained")
+        fig = Figure(figsize=(SINGLE_WIDTH_IN, 6.6), layout="constrained")
         ax = fig.add_subplot()
         mesh = ax.imshow(
             np.ma.masked_invalid(grid),
@@ -215,8 +286,8 @@ def sweep_heatmap(
             cmap=CMAP,
             interpolation="nearest",
         )
-        ax.set_xticks(range(len(xc)), [_tick_text(v) for v in xc])
-        ax.set_yticks(range(len(yc)), [_tick_text(v) for v in yc])
+        _axis_ticks(ax, "x", xc, x_edges)
+        _axis_ticks(ax, "y", yc, y_edges)
         ax.grid(False)
         if grid.size <= MAX_ANNOTATED_CELLS:
             finite = grid[np.isfinite(grid)]
@@ -232,25 +303,25 @@ def sweep_heatmap(
                         fontsize=CELL_FONT_SIZE,
                         color="black" if value > middle else "white",
                     )
-        ax.set_xlabel(
-            parameter_label(x, _spec(parameters, x)) + ("" if x_grid else ", bin centres")
-        )
-        ax.set_ylabel(
-            parameter_label(y, _spec(parameters, y)) + ("" if y_grid else ", bin centres")
-        )
+        ax.set_xlabel(parameter_label(x, _spec(parameters, x)) + ("" if x_grid else ", bins"))
+        ax.set_ylabel(parameter_label(y, _spec(parameters, y)) + ("" if y_grid else ", bins"))
         bar = fig.colorbar(mesh, ax=ax)
         bar.set_label(kpi_label(kpi, stat if column != kpi else None, prefix))
         notes = []
+        if not (x_grid and y_grid):
+            notes.append(
+                f"{len(points)} design points binned {len(xc)}×{len(yc)} over the swept ranges, "
+                "the mean of the points in each cell"
+            )
         if others:
             notes.append(f"averaged over {', '.join(others)}")
-        if not (x_grid and y_grid):
-            notes.append(f"design points binned {SCATTER_BINS}×{SCATTER_BINS}")
         if (counts == 0).any():
             notes.append("blank: no design point")
         head = title or f"{kpi} ({stat}) over {x} and {y}"
         seeds = points["n"].unique() if "n" in points else []
         per_point = f" ({int(seeds[0])} runs each)" if len(seeds) == 1 else ""
-        st.panel_title(ax, "; ".join(notes) if notes else f"one cell per design point{per_point}")
+        subtitle = _subtitle(notes) if notes else f"one cell per design point{per_point}"
+        ax.set_title(subtitle, loc="left", fontsize=9, fontweight="normal")
         fig.suptitle(st.wrap(head))
     return fig
 
@@ -263,15 +334,20 @@ def sweep_line(
     parameters: Sequence[Mapping[str, Any]] | None = None,
     title: str | None = None,
 ) -> Figure:
-    """A KPI's mean over one swept parameter, with the 5–95 % band of its runs and the median.
+    """A KPI over one swept parameter.
 
-    Points sharing an x value (other parameters varying) are averaged; the subtitle says so.
+    On a grid axis: the KPI's mean over seeds with the 5–95 % band of its runs and the median,
+    points sharing an x value (other parameters varying) averaged (the subtitle says so). On a
+    scattered axis (random, LHS, Sobol, Morris): each design point's mean as a dot, and the
+    points binned along x (:func:`scatter_bins` bins over the swept range) with the mean of each
+    bin and the 5–95 % band of the points in it — a line through single points would draw a
+    trend that the other parameters' variation made.
 
     Args:
         points: ``points.parquet``.
         x: the parameter (its column name).
         kpi: the KPI.
-        parameters: ``batch.json``'s ``sweep.parameters`` (the axis unit).
+        parameters: ``batch.json``'s ``sweep.parameters`` (the axis unit and range).
         title: the figure title.
 
     Returns:
@@ -283,44 +359,118 @@ def sweep_line(
     if x not in points.columns:
         raise SweepPlotError(f"no parameter {x!r} in points.parquet")
     columns = {s: stat_column(points, kpi, s) for s in ("mean", "p05", "p50", "p95")}
-    table = points.groupby(x)[list(columns.values())].mean().sort_index()
-    xs = table.index.to_numpy(dtype=float)
-    divisor, prefix = (
-        st.amount_scale(table.to_numpy()) if kpi_unit(kpi) in ("Dai", "USD") else (1.0, "")
+    log = _spec(parameters, x).get("dist") == "loguniform"
+    index, centres, grid, edges = _levels(
+        points[x], log, _span(parameters, x), scatter_bins(len(points))
     )
     others = _varying(points, parameters, (x,))
     with st.styled():
-        fig = Figure(figsize=(SINGLE_WIDTH_IN, 5.2), layout="constrained")
+        fig = Figure(figsize=(SINGLE_WIDTH_IN, 5.4), layout="constrained")
         ax = fig.add_subplot()
-        ax.fill_between(
-            xs,
-            table[columns["p05"]] / divisor,
-            table[columns["p95"]] / divisor,
-            color=st.BLUE,
-            alpha=st.BAND_ALPHA_OUTER,
-            linewidth=0,
-            label="5–95 % of the runs (seeds)",
-        )
-        ax.plot(
-            xs, table[columns["mean"]] / divisor, color=st.BLUE, marker="o", label="mean over seeds"
-        )
-        ax.plot(
-            xs,
-            table[columns["p50"]] / divisor,
-            color=st.VERMILLION,
-            linestyle="--",
-            marker="s",
-            markersize=4,
-            label="median over seeds",
-        )
+        if grid:
+            table = points.groupby(x)[list(columns.values())].mean().sort_index()
+            divisor, prefix = (
+                st.amount_scale(table.to_numpy()) if kpi_unit(kpi) in ("Dai", "USD") else (1.0, "")
+            )
+            xs = table.index.to_numpy(dtype=float)
+            ax.fill_between(
+                xs,
+                table[columns["p05"]] / divisor,
+                table[columns["p95"]] / divisor,
+                color=st.BLUE,
+                alpha=st.BAND_ALPHA_OUTER,
+                linewidth=0,
+                label="5–95 % of the runs (seeds)",
+            )
+            ax.plot(
+                xs,
+                table[columns["mean"]] / divisor,
+                color=st.BLUE,
+                marker="o",
+                label="mean over seeds",
+            )
+            ax.plot(
+                xs,
+                table[columns["p50"]] / divisor,
+                color=st.VERMILLION,
+                linestyle="--",
+                marker="s",
+                markersize=4,
+                label="median over seeds",
+            )
+            notes = [f"averaged over {', '.join(others)}"] if others else []
+            subtitle = _subtitle(notes) if notes else "one point per design value"
+        else:
+            assert edges is not None
+            means = points[columns["mean"]].to_numpy(dtype=float)
+            divisor, prefix = (
+                st.amount_scale(means) if kpi_unit(kpi) in ("Dai", "USD") else (1.0, "")
+            )
+            ax.scatter(
+                points[x],
+                means / divisor,
+                s=14,
+                color="0.45",
+                alpha=0.55,
+                edgecolors="none",
+                label="a design point (mean over its seeds)",
+                zorder=2,
+            )
+            rows = [means[(index == b) & np.isfinite(means)] / divisor for b in range(len(centres))]
+            counts = np.array([r.size for r in rows])
+            filled = counts > 0
+            bin_mean = np.array([r.mean() if r.size else np.nan for r in rows])
+            low = np.array([np.quantile(r, 0.05) if r.size else np.nan for r in rows])
+            high = np.array([np.quantile(r, 0.95) if r.size else np.nan for r in rows])
+            # each bin's mean and band span the bin (steps, apart): no trend drawn between bins
+            step_x = np.column_stack([edges[:-1], edges[1:], np.full(len(centres), np.nan)])
+            step_x = step_x.ravel()
+
+            def steps(v: np.ndarray) -> np.ndarray:
+                return np.column_stack([v, v, np.full(len(v), np.nan)]).ravel()
+
+            ax.fill_between(
+                step_x,
+                steps(low),
+                steps(high),
+                color=st.BLUE,
+                alpha=st.BAND_ALPHA_OUTER,
+                linewidth=0,
+                label="5–95 % of the design points in the bin",
+            )
+            ax.plot(
+                step_x,
+                steps(bin_mean),
+                color=st.BLUE,
+                linewidth=2.2,
+                label=f"mean of the design points in the bin ({len(centres)} bins)",
+                zorder=3,
+            )
+            ax.plot(
+                centres[filled],
+                bin_mean[filled],
+                color=st.BLUE,
+                marker="o",
+                linestyle="none",
+                zorder=3,
+            )
+            for edge in edges[1:-1]:
+                ax.axvline(edge, color="0.8", linewidth=0.6, zorder=0)
+            if log:
+                ax.set_xscale("log")
+            ax.set_xlim(edges[0], edges[-1])
+            notes = [
+                f"{len(points)} scattered design points binned along x",
+                f"within a bin, {', '.join(others)} vary" if others else "",
+            ]
+            subtitle = _subtitle([n for n in notes if n])
         ax.set_xlabel(parameter_label(x, _spec(parameters, x)))
         ax.set_ylabel(kpi_label(kpi, None, prefix))
         st.plain_numbers(ax)
-        st.legend(ax)
-        st.panel_title(
-            ax, f"averaged over {', '.join(others)}" if others else "one point per design value"
-        )
+        st.top_legend(ax, ncols=2, fontsize=8)
+        ax.set_title(subtitle, loc="left", fontsize=9, fontweight="normal")
         fig.suptitle(st.wrap(title or f"{kpi} over {x}"))
+        st.make_room(fig)
     return fig
 
 
@@ -347,6 +497,29 @@ def _method_rows(sensitivity: pd.DataFrame | None, method: str) -> pd.DataFrame:
     return rows
 
 
+def parameter_order(rows: pd.DataFrame, kpis: Sequence[str]) -> list[str]:
+    """The parameters in one order for every Sobol panel: by the first KPI's ST, largest first.
+
+    Parameters without a finite ST for that KPI (a constant KPI) follow in the table's order;
+    the first KPI with finite indices decides when the first has none.
+    """
+    names = list(dict.fromkeys(rows["parameter"].astype(str)))
+    for name in kpis:
+        mine = rows[rows["kpi"] == name].set_index(
+            rows.loc[rows["kpi"] == name, "parameter"].astype(str)
+        )
+        st_values = pd.to_numeric(mine["ST"], errors="coerce")
+        if st_values.notna().any():
+            ranked = st_values.dropna().sort_values(ascending=False, kind="stable").index.tolist()
+            return ranked + [n for n in names if n not in ranked]
+    return names
+
+
+def _grid(n: int, columns: int) -> tuple[int, int]:
+    cols = min(n, columns)
+    return -(-n // cols), cols
+
+
 def sobol_bars(
     sensitivity: pd.DataFrame,
     kpi: str | Sequence[str] | None = None,
@@ -355,65 +528,109 @@ def sobol_bars(
 ) -> Figure:
     """First-order (S1) and total (ST) Sobol indices per parameter, with confidence intervals.
 
+    Every panel lists the parameters in the same order (:func:`parameter_order`: by the first
+    KPI's ST), so a parameter sits on the same line across KPIs. A KPI that did not vary over
+    the design has no indices; its panel says so. Estimates beyond :data:`SOBOL_AXIS_MAX`
+    (too few samples) are cut at the axis and their value written there.
+
     Args:
         sensitivity: ``sensitivity.parquet`` (rows with ``method == "sobol"``).
         kpi: the KPI(s) to show (default: each KPI in the table, up to :data:`MAX_KPI_PANELS`).
         title: the figure title.
 
     Returns:
-        One panel per KPI, parameters sorted by ST.
+        One panel per KPI (at most :data:`SOBOL_COLUMNS` side by side).
 
     Raises:
         SweepPlotError: no Sobol indices (of that KPI).
     """
     rows = _method_rows(sensitivity, "sobol")
     kpis = _kpis(rows, kpi)
-    n_params = rows["parameter"].nunique()
+    order = parameter_order(rows, kpis)
+    n_params = len(order)
+    nrows, ncols = _grid(len(kpis), SOBOL_COLUMNS)
     with st.styled():
-        fig = st.new_figure(1, len(kpis), height=max(3.6, 0.55 * n_params + 1.8), sharex=False)
-        fig.set_figwidth(max(6.5, 5.2 * len(kpis)))
-        for ax, name in zip(fig.axes, kpis, strict=True):
-            mine = rows[rows["kpi"] == name].sort_values("ST", ascending=True)
-            ys = np.arange(len(mine))
-            height = 0.38
-            ax.barh(
-                ys + height / 2,
-                mine["ST"],
-                height,
-                xerr=mine["ST_conf"],
-                color=st.BLUE,
-                edgecolor="white",
-                hatch="//",
-                capsize=3,
-                label="ST: total effect (with interactions)",
+        fig = st.new_figure(
+            nrows,
+            ncols,
+            height=nrows * max(3.0, 0.5 * n_params + 1.4) + 1.2,
+            sharey=True,
+        )
+        if ncols == 1:
+            fig.set_figwidth(SINGLE_WIDTH_IN)
+        axes = fig.axes
+        ys = np.arange(n_params)[::-1]  # the first parameter on top
+        height = 0.38
+        for ax, name in zip(axes, kpis, strict=False):
+            mine = (
+                rows[rows["kpi"] == name]
+                .assign(parameter=lambda t: t["parameter"].astype(str))
+                .set_index("parameter")
+                .reindex(order)
             )
-            ax.barh(
-                ys - height / 2,
-                mine["S1"],
-                height,
-                xerr=mine["S1_conf"],
-                color=st.ORANGE,
-                capsize=3,
-                label="S1: first-order effect (alone)",
-            )
-            ax.set_yticks(ys, mine["parameter"].astype(str))
-            ax.axvline(0, color="0.3", linewidth=0.8)
             estimates = mine[["S1", "ST"]].to_numpy(dtype=float)
             finite = estimates[np.isfinite(estimates)]
-            if finite.size == 0:
-                st.note(ax, "no indices: the KPI is the same at every point (or a point failed)")
-            else:  # indices lie in [0, 1]; very wide whiskers (few samples) are cut at the axis
-                ax.set_xlim(
-                    min(-SOBOL_MARGIN, finite.min() - SOBOL_MARGIN),
-                    max(1 + SOBOL_MARGIN, finite.max() + SOBOL_MARGIN),
-                )
+            ax.set_yticks(ys, order)
+            ax.axvline(0, color="0.3", linewidth=0.8)
             ax.set_xlabel("Sobol index [-] (share of the KPI's variance)")
             st.panel_title(ax, f"{name} [{kpi_unit(name)}]")
             ax.grid(axis="y", visible=False)
+            if finite.size == 0:
+                ax.set_xlim(-SOBOL_MARGIN, 1 + SOBOL_MARGIN)
+                st.note(ax, CONSTANT_KPI)
+                continue
+            right = min(SOBOL_AXIS_MAX, max(1 + SOBOL_MARGIN, finite.max() + SOBOL_MARGIN))
+            left = max(-0.5, min(-SOBOL_MARGIN, finite.min() - SOBOL_MARGIN))
+            for key, offset, kwargs in (
+                (
+                    "ST",
+                    height / 2,
+                    {
+                        "color": st.BLUE,
+                        "edgecolor": "white",
+                        "hatch": "//",
+                        "label": "ST: total effect (with interactions)",
+                    },
+                ),
+                (
+                    "S1",
+                    -height / 2,
+                    {"color": st.ORANGE, "label": "S1: first-order effect (alone)"},
+                ),
+            ):
+                values = mine[key].to_numpy(dtype=float)
+                ax.barh(
+                    ys + offset,
+                    np.clip(values, left, right),
+                    height,
+                    xerr=mine[f"{key}_conf"].to_numpy(dtype=float),
+                    capsize=3,
+                    **kwargs,
+                )
+                for y, value in zip(ys + offset, values, strict=True):
+                    if np.isfinite(value) and value > right:
+                        ax.annotate(
+                            f"{key} {value:.2g} ▸",
+                            (right, y),
+                            xytext=(-3, 0),
+                            textcoords="offset points",
+                            ha="right",
+                            va="center",
+                            fontsize=7,
+                            color="white",
+                            fontweight="bold",
+                        )
+            ax.set_xlim(left, right)
             st.legend(ax, loc="lower right", fontsize=7.5)
+        st.hide_unused(axes[len(kpis) :])
         fig.suptitle(
             (title or "Sobol sensitivity indices: which parameters drive the KPI")
-            + "\nwhiskers: confidence intervals (bootstrap), cut at the axis ends"
+            + "\n"
+            + st.wrap(
+                f"parameters in the order of {kpis[0]}'s total index (ST) in every panel; "
+                "whiskers: confidence intervals (bootstrap), cut at the axis ends",
+                SUBTITLE_CHARS if ncols > 1 else st.TITLE_CHARS,
+            )
         )
     return fig
 
@@ -426,8 +643,10 @@ def morris_scatter(
 ) -> Figure:
     """Morris screening: μ* (mean absolute elementary effect) against σ, per parameter.
 
-    Dotted lines mark σ/μ* = 0.1, 0.5 and 1: near the x axis a parameter's effect is close to
-    linear; above the steepest line it is non-linear or interacts with others.
+    Dotted lines mark σ/μ* = 0.1, 0.5 and 1 (labelled at their ends): near the x axis a
+    parameter's effect is close to linear; above the steepest line it is non-linear or
+    interacts with others. Each point is labelled with its parameter, in dark text, the labels
+    moved apart (with a leader line when moved far) so that none covers another.
 
     Args:
         sensitivity: ``sensitivity.parquet`` (rows with ``method == "morris"``).
@@ -435,25 +654,31 @@ def morris_scatter(
         title: the figure title.
 
     Returns:
-        One panel per KPI.
+        One panel per KPI (at most :data:`MORRIS_COLUMNS` side by side).
 
     Raises:
         SweepPlotError: no Morris indices (of that KPI).
     """
     rows = _method_rows(sensitivity, "morris")
     kpis = _kpis(rows, kpi)
+    nrows, ncols = _grid(len(kpis), MORRIS_COLUMNS)
     with st.styled():
-        fig = st.new_figure(1, len(kpis), height=5.0)
-        fig.set_figwidth(max(6.5, 5.6 * len(kpis)))
-        for ax, name in zip(fig.axes, kpis, strict=True):
+        fig = st.new_figure(nrows, ncols, height=5.2 * nrows + 0.8)
+        if ncols == 1:
+            fig.set_figwidth(SINGLE_WIDTH_IN)
+        names = list(dict.fromkeys(rows["parameter"].astype(str)))
+        styles = {n: st.style(k) for k, n in enumerate(names)}
+        labelled: list[tuple[Axes, list[float], list[float], list[str], list[str], list]] = []
+        for ax, name in zip(fig.axes, kpis, strict=False):
             mine = rows[rows["kpi"] == name]
             values = mine[["mu_star", "sigma"]].to_numpy(dtype=float)
             divisor, prefix = (
                 st.amount_scale(values) if kpi_unit(name) in ("Dai", "USD") else (1.0, "")
             )
             unit = f"{prefix}{kpi_unit(name)}"
-            for k, row in enumerate(mine.itertuples()):
-                s = st.style(k)
+            xs, ys, texts, colours, whiskers = [], [], [], [], []
+            for row in mine.itertuples():
+                s = styles[str(row.parameter)]
                 ax.errorbar(
                     row.mu_star / divisor,
                     row.sigma / divisor,
@@ -465,21 +690,23 @@ def morris_scatter(
                     linestyle="none",
                     label=str(row.parameter),
                 )
-                ax.annotate(
-                    str(row.parameter),
-                    (row.mu_star / divisor, row.sigma / divisor),
-                    xytext=(5, 5),
-                    textcoords="offset points",
-                    fontsize=7.5,
-                    color=s.color,
-                )
+                if np.isfinite(row.mu_star) and np.isfinite(row.sigma):
+                    xs.append(row.mu_star / divisor)
+                    ys.append(row.sigma / divisor)
+                    texts.append(str(row.parameter))
+                    colours.append(s.color)
+                    half = row.mu_star_conf / divisor if np.isfinite(row.mu_star_conf) else 0.0
+                    y = row.sigma / divisor
+                    whiskers.append(
+                        (row.mu_star / divisor - half, y, row.mu_star / divisor + half, y)
+                    )
             reach = np.concatenate(
                 [
                     (mine["mu_star"] + mine["mu_star_conf"].fillna(0)).to_numpy(dtype=float),
                     mine["sigma"].to_numpy(dtype=float),
                 ]
             )
-            top = float(np.nanmax(reach)) / divisor if reach.size else 1.0
+            top = float(np.nanmax(reach)) / divisor if np.isfinite(reach).any() else 1.0
             top = top * 1.15 if top > 0 else 1.0
             line = np.array([0.0, top])
             for k, ratio in enumerate(MORRIS_RATIOS):
@@ -491,13 +718,27 @@ def morris_scatter(
                     linewidth=0.9,
                     label=f"σ/μ* = {ratio:g}",
                 )
+                end = min(top, top / ratio)
+                ax.annotate(
+                    f"σ/μ* = {ratio:g}",
+                    (end, end * ratio),
+                    xytext=(-3, -3),
+                    textcoords="offset points",
+                    ha="right",
+                    va="top",
+                    fontsize=7,
+                    color="0.35",
+                )
             ax.set_xlim(0, top)
             ax.set_ylim(0, top)
             ax.set_xlabel(f"μ*: mean |elementary effect| [{unit} per parameter range]")
             ax.set_ylabel(f"σ: spread of the effects [{unit} per parameter range]")
             st.panel_title(ax, f"{name} [{kpi_unit(name)}]")
-            st.legend(ax, fontsize=7.5, loc="upper left")
+            labelled.append((ax, xs, ys, texts, colours, whiskers))
+        st.hide_unused(fig.axes[len(kpis) :])
         fig.suptitle(title or "Morris screening: effect size (μ*) vs non-linearity (σ)")
+        for ax, xs, ys, texts, colours, whiskers in labelled:  # after the layout: measured
+            st.repel_labels(ax, xs, ys, texts, colours, avoid=whiskers)
     return fig
 
 
@@ -624,24 +865,41 @@ def discovery_boxes(
     parameters: Sequence[Mapping[str, Any]] | None = None,
     points: pd.DataFrame | None = None,
     title: str | None = None,
+    note: str = "",
 ) -> Figure:
-    """Boxes of parameter space where a KPI exceeds a threshold (``cdpsim discover``).
+    """Boxes of parameter space where a KPI is above (or below) a threshold (``cdpsim discover``).
 
     Args:
-        boxes: ``discovery/<kpi>-above-<X>.parquet`` (one row per box and parameter).
+        boxes: ``discovery/<kpi>-<above|below>-<X>-<method>.parquet`` (one row per box and
+            parameter).
         trajectory: PRIM's ``...-trajectory.parquet``, if any.
         parameters: ``batch.json``'s ``sweep.parameters`` (ranges and units).
         points: ``points.parquet`` (the spans of parameters without a ``range``).
         title: the figure title (say which KPI and threshold).
+        note: why no box was found (the discovery's own note), when the table is empty.
 
     Returns:
-        Two panels: the trade-off and the box limits.
+        Two panels: the trade-off and the box limits (with ``note`` in place of boxes when
+        there are none).
 
     Raises:
-        SweepPlotError: the box table is empty.
+        SweepPlotError: the box table is empty and there is no note saying why.
     """
     if boxes is None or len(boxes) == 0:
-        raise SweepPlotError("no boxes were found (the discovery table is empty)")
+        if not note:
+            raise SweepPlotError("no boxes were found (the discovery table is empty)")
+        with st.styled():
+            has_trajectory = trajectory is not None and len(trajectory) > 0
+            fig = st.new_figure(1, 2 if has_trajectory else 1, height=3.2)
+            if not has_trajectory:
+                fig.set_figwidth(SINGLE_WIDTH_IN)
+            if has_trajectory:
+                _trade_off(fig.axes[0], boxes.iloc[0:0], trajectory)
+            said = fig.axes[-1]
+            said.set_axis_off()
+            st.note(said, st.wrap(note[0].upper() + note[1:], 70))
+            fig.suptitle(st.wrap(title or "Scenario discovery: no box", st.TITLE_CHARS))
+        return fig
     spans = parameter_spans(parameters, points)
     n_params = boxes["parameter"].nunique()
     with st.styled():
