@@ -308,7 +308,12 @@ class Recorder:
         cached = self._insolvent_cache.get(ilk_name)
         if cached is not None and cached[0] == key:
             return cached[1]
-        idx = book.unsafe() if value >= book.spot else np.flatnonzero(book.art > 0)
+        if value >= book.spot:
+            idx = book.unsafe()
+        else:
+            # Every open vault could be underwater: a large book looks only at those whose
+            # art/ink is near or above value/rate (the others have gap ≤ 0 and add nothing).
+            idx = book.above(value / book.rate) if value > 0 else np.flatnonzero(book.art > 0)
         total = 0.0
         if idx.size:
             gap = book.art[idx] * book.rate - book.ink[idx] * value
@@ -320,7 +325,9 @@ class Recorder:
         """Order statistics of ``art/ink`` over open vaults needed for the CR quantiles.
 
         The ratio depends only on the vault book, so the result is cached until the book
-        changes (``Ilk.version``); a change costs one sort of the open vaults' ratios.
+        changes (``Ilk.version``). A large book reads the order statistics from its
+        :meth:`~sim.protocol.vat.Ilk.ratio_index` (kept up to date from the vaults that changed,
+        no sort); a small one sorts the open vaults' ratios again.
 
         Returns:
             ``(n_open, lower, upper, frac)``: for each quantile ``q`` with position
@@ -331,46 +338,58 @@ class Recorder:
         cached = self._ratio_cache.get(ilk_name)
         if cached is not None and cached[0] == book.version:
             return cached[1]
-        open_ = book.art > 0
-        n = int(np.count_nonzero(open_))
+        if book.indexed():
+            index = book.ratio_index()
+            n = index.open_count()
+        else:
+            open_ = book.art > 0
+            n = int(np.count_nonzero(open_))
         if n == 0:
             empty = np.zeros(len(self.quantiles))
             stats = (0, empty, empty, empty)
         else:
-            # Closed vaults get ratio 0 and sort first: the open ones are the last n.
-            ratio = np.zeros(book.size)
-            with np.errstate(divide="ignore"):
-                np.divide(book.art, book.ink, out=ratio, where=open_)
-            ratio.sort()
-            ratio = ratio[book.size - n :]
             pos = np.asarray(self.quantiles) * (n - 1)
             j = np.floor(pos).astype(np.int64)
             frac = pos - j
             j1 = np.minimum(j + 1, n - 1)
-            # Ascending CR is descending ratio: CR order statistic j is ratio[n - 1 - j].
-            stats = (n, ratio[n - 1 - j], ratio[n - 1 - j1], frac)
+            if book.indexed():
+                # In ascending ratio over all slots (closed ones are 0 and come first), CR order
+                # statistic j of the open vaults is at rank size − 1 − j.
+                ranks = np.concatenate([book.size - 1 - j, book.size - 1 - j1])
+                both = index.order_stats(ranks)
+                q = j.shape[0]
+                stats = (n, both[:q], both[q:], frac)
+            else:
+                # Closed vaults get ratio 0 and sort first: the open ones are the last n.
+                ratio = np.zeros(book.size)
+                with np.errstate(divide="ignore"):
+                    np.divide(book.art, book.ink, out=ratio, where=open_)
+                ratio.sort()
+                ratio = ratio[book.size - n :]
+                # Ascending CR is descending ratio: CR order statistic j is ratio[n - 1 - j].
+                stats = (n, ratio[n - 1 - j], ratio[n - 1 - j1], frac)
         self._ratio_cache[ilk_name] = (book.version, stats)
         return stats
 
     def snapshot(self) -> None:
-        """Record every vault's ink, art, debt and CR at the current tick."""
+        """Record every vault's ink and art at the current tick (with the ilk's rate and price).
+
+        A snapshot keeps what cannot be recomputed (copies of ``ink`` and ``art``) and the
+        scalars the rest follows from; :func:`vaults_frame` derives the tick, vault, owner,
+        debt and CR columns, exactly as they were at the snapshot (owners never change).
+        """
         model = self.model
         for ilk_name in self.ilks:
             book = model.vat.ilks[ilk_name]
-            price = model.market.price(model.spec.ilks[ilk_name].collateral)
-            debt = book.art * book.rate
-            with np.errstate(divide="ignore", invalid="ignore"):
-                cr = np.where(debt > 0, book.ink * price / debt, np.nan)
             self.snapshots.append(
                 {
-                    "tick": np.full(book.size, model.tick, dtype=np.int64),
+                    "tick": model.tick,
                     "ilk": ilk_name,
-                    "vault": np.arange(book.size, dtype=np.int64),
-                    "owner": book.owner.copy(),
+                    "rate": book.rate,
+                    "price": model.market.price(model.spec.ilks[ilk_name].collateral),
+                    "owner": book.owner,
                     "ink": book.ink.copy(),
                     "art": book.art.copy(),
-                    "debt": debt,
-                    "cr": cr,
                 }
             )
 
@@ -415,9 +434,8 @@ def vaults_frame(model: ProtocolModel, consume: bool = False) -> pd.DataFrame:
 
     Args:
         model: the model.
-        consume: free the recorder's snapshots column by column while building the frame (for
-            a model that will not step again: the snapshots and the frame are never both held
-            in full).
+        consume: free the recorder's snapshots one by one while building the frame (for a model
+            that will not step again: the snapshots and the frame are never both held in full).
     """
     chunks = model.recorder.snapshots
     names = [c.name for c in model.cohorts]
@@ -425,15 +443,29 @@ def vaults_frame(model: ProtocolModel, consume: bool = False) -> pd.DataFrame:
         return pd.DataFrame(
             {k: [] for k in ("tick", "ilk", "vault", "cohort", "ink", "art", "debt", "cr")}
         )
-    sizes = np.array([c["tick"].shape[0] for c in chunks])
+    sizes = np.array([c["ink"].shape[0] for c in chunks])
     ilks = list(dict.fromkeys(str(c["ilk"]) for c in chunks))
     ilk_codes = np.repeat(np.array([ilks.index(str(c["ilk"])) for c in chunks]), sizes)
-    data: dict[str, object] = {}
-    for name in ("tick", "vault", "owner", "ink", "art", "debt", "cr"):
-        data[name] = np.concatenate([c[name] for c in chunks])
+    total = int(sizes.sum())
+    data = {
+        "tick": np.repeat(np.array([c["tick"] for c in chunks], dtype=np.int64), sizes),
+        "vault": np.concatenate([np.arange(n, dtype=np.int64) for n in sizes]),
+        "owner": np.concatenate([c["owner"] for c in chunks]),
+    }
+    for name in ("ink", "art", "debt", "cr"):
+        data[name] = np.empty(total)
+    at = 0
+    for c in chunks:
+        n = c["ink"].shape[0]
+        ink, art = c["ink"], c["art"]
+        debt = art * c["rate"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cr = np.where(debt > 0, ink * c["price"] / debt, np.nan)
+        for name, values in (("ink", ink), ("art", art), ("debt", debt), ("cr", cr)):
+            data[name][at : at + n] = values
+        at += n
         if consume:
-            for c in chunks:
-                c[name] = None
+            c["ink"] = c["art"] = None
     if consume:
         model.recorder.snapshots = []
     owner = data.pop("owner")
@@ -490,30 +522,39 @@ def auctions_frame(model: ProtocolModel) -> pd.DataFrame:
     of its target, penalty included); ``bad_debt`` is ``max(due − dai_raised, 0)`` (the debt it
     left uncovered). Both are 0 while the auction runs.
     """
-    frames = []
+    records = []
     for ilk_name in model.spec.ilks:
         rec = model.liquidator(ilk_name).records()
         if len(rec["id"]) == 0:
             continue
         # The house's running tab/lot are dropped for the values at the kick.
-        rec = {k: v for k, v in rec.items() if k not in ("tab", "lot", "tic", "top", "active")}
-        frames.append(pd.DataFrame(rec).rename(columns=_AUCTION_RENAMES))
-    if not frames:
+        records.append(
+            {
+                _AUCTION_RENAMES.get(k, k): v
+                for k, v in rec.items()
+                if k not in ("tab", "lot", "tic", "top", "active")
+            }
+        )
+    if not records:
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in AUCTION_COLUMNS})
-    frame = pd.concat(frames, ignore_index=True)
-    finished = frame["end_tick"] >= 0
-    frame["duration_s"] = np.where(
-        finished, (frame["end_tick"] - frame["start_tick"]) * model.dt, np.nan
+    if len(records) == 1:
+        # One house (the usual case): the columns straight from its arrays.
+        data = records[0]
+    else:
+        # Several: pandas aligns the houses' columns (a column one of them lacks gets NaN).
+        frame = pd.concat([pd.DataFrame(r) for r in records], ignore_index=True)
+        data = {name: frame[name].to_numpy() for name in frame.columns}
+    finished = data["end_tick"] >= 0
+    data["duration_s"] = np.where(
+        finished, (data["end_tick"] - data["start_tick"]) * model.dt, np.nan
     )
-    frame["shortfall"] = np.where(
-        finished, np.maximum(frame["tab"] - frame["dai_raised"], 0.0), 0.0
-    )
-    frame["bad_debt"] = np.where(finished, np.maximum(frame["due"] - frame["dai_raised"], 0.0), 0.0)
+    data["shortfall"] = np.where(finished, np.maximum(data["tab"] - data["dai_raised"], 0.0), 0.0)
+    data["bad_debt"] = np.where(finished, np.maximum(data["due"] - data["dai_raised"], 0.0), 0.0)
     for name in ("ilk", "kind", "winner"):
-        frame[name] = frame[name].astype("string")
-    keep = [c for c in AUCTION_COLUMNS if c in frame.columns]
-    extra = [c for c in frame.columns if c not in keep]
-    return frame[keep + extra]
+        data[name] = pd.array(data[name], dtype="string")
+    keep = [c for c in AUCTION_COLUMNS if c in data]
+    extra = [c for c in data if c not in keep]
+    return pd.DataFrame({c: data[c] for c in keep + extra}, copy=False)
 
 
 # ---------------------------------------------------------------------------------------- run folder

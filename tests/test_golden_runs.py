@@ -38,13 +38,19 @@ TABLES = ("timeseries", "events", "auctions", "vaults", "summary")
 
 #: name → (scenario file, overrides): small, but with the scenario's crash and liquidations.
 #: ``black_thursday_2020-flop`` shortens the Vow's wait and leaves three market keepers, so that
-#: the lowballers leave a deficit and debt auctions and the MKR bidders run within the case.
+#: the lowballers leave a deficit and debt auctions and the MKR bidders run within the case;
+#: ``eth_crash_liq2-flap`` lowers the surplus buffer so that the penalties start many surplus
+#: auctions, on which the MKR bidders bid against each other.
 CASES: dict[str, tuple[str, tuple[str, ...]]] = {
     "baseline": ("baseline.yaml", ("clock.duration=10d",)),
     "spiral": ("spiral.yaml", ("clock.duration=30h",)),
     "multi_collateral": ("multi_collateral.yaml", ("clock.duration=4d",)),
     "eth_crash_liq2": ("eth_crash_liq2.yaml", ("clock.duration=20h",)),
     "eth_crash_liq1": ("eth_crash_liq1.yaml", ("clock.duration=20h",)),
+    "eth_crash_liq2-flap": (
+        "eth_crash_liq2.yaml",
+        ("clock.duration=20h", "system.vow.hump=1e5", "system.vow.lid=1e6"),
+    ),
     "black_thursday_2020": ("black_thursday_2020.yaml", ("clock.duration=36h",)),
     "black_thursday_2020-flop": (
         "black_thursday_2020.yaml",
@@ -123,12 +129,30 @@ def test_tables_are_unchanged(name, golden):
     )
 
 
+#: Cases run again with every book answering from its ratio index (normally only books of
+#: ``INDEX_MIN_VAULTS`` or more do): the index must select and order exactly as a full scan.
+INDEXED_CASES = ("spiral", "eth_crash_liq2", "eth_crash_liq1", "black_thursday_2020-flop")
+
+
+@pytest.mark.parametrize("name", INDEXED_CASES)
+def test_the_ratio_index_gives_the_same_tables(name, golden, monkeypatch):
+    from sim.protocol import ratio_index, vat
+
+    monkeypatch.setattr(vat, "INDEX_MIN_VAULTS", 1)
+    # Merge the delta into the base rarely, so that queries run against a long delta too.
+    monkeypatch.setattr(ratio_index, "COMPACT_MIN", 200)
+    got = digests(name)
+    changed = [t for t in TABLES if got[t] != golden[name][t]]
+    assert not changed, f"{name} with the ratio index: {', '.join(changed)} changed"
+
+
 def test_the_cases_exercise_the_engine(golden):
     """The cases hold what the optimised paths touch: many events, auctions of both kinds."""
     rows = {name: golden[name]["rows"] for name in CASES}
     assert rows["eth_crash_liq2"]["auctions"] > 100
     assert rows["eth_crash_liq1"]["auctions"] > 100
     assert golden["black_thursday_2020-flop"]["events"]["flop"] > 100
+    assert golden["eth_crash_liq2-flap"]["events"]["flap"] > 100
     assert golden["black_thursday_2020"]["events"]["tend"] > 1000
 
 

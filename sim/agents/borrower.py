@@ -110,7 +110,8 @@ class BorrowerCohort(mesa.Agent):
         self.strategy = spec.strategy
         self.wallet = np.zeros(hi - lo)
         self.since = np.full(hi - lo, np.nan)
-        self._waiting = False  # whether any vault has a trigger time in ``since``
+        #: Positions that may hold a trigger time in ``since`` (those triggered last tick).
+        self._waiting_at = np.zeros(0, dtype=np.int64)
 
     def fund_wallets(self) -> None:
         """Give each vault its reserve, a fraction of its initial collateral or debt."""
@@ -131,22 +132,33 @@ class BorrowerCohort(mesa.Agent):
             self._close(st)
 
     def _ready(self, triggered: np.ndarray, delay: float, react_prob: float) -> np.ndarray:
+        """Positions (within the cohort) of triggered vaults that act now (a mask of them)."""
+        return self._ready_at(np.flatnonzero(triggered), delay, react_prob)
+
+    def _ready_at(self, triggered: np.ndarray, delay: float, react_prob: float) -> np.ndarray:
         """Positions (within the cohort) of triggered vaults that act now.
 
-        A vault acts once it has been triggered for ``delay`` seconds, with probability
-        ``react_prob`` per tick (draws only for the triggered vaults, in index order).
+        ``triggered`` holds the positions of the vaults below (or above) their trigger, in
+        ascending order. A vault acts once it has been triggered for ``delay`` seconds, with
+        probability ``react_prob`` per tick (draws only for the triggered vaults, in index
+        order). Only the triggered vaults and those that were last tick are looked at, never
+        the whole cohort.
         """
         now = self.model.now
-        if not triggered.any():
-            if self._waiting:
-                self.since[:] = np.nan
-                self._waiting = False
+        since = self.since
+        waiting = self._waiting_at
+        if triggered.size == 0:
+            if waiting.size:
+                since[waiting] = np.nan
+                self._waiting_at = triggered
             return np.zeros(0, dtype=np.int64)
-        self._waiting = True
-        self.since[~triggered] = np.nan
-        newly = triggered & np.isnan(self.since)
-        self.since[newly] = now
-        ready = np.flatnonzero(triggered & (now - self.since >= delay))
+        at = since[triggered]  # when each was first triggered (NaN: it is new)
+        if waiting.size:
+            since[waiting] = np.nan  # vaults no longer triggered forget when they were
+        self._waiting_at = triggered
+        at[np.isnan(at)] = now
+        since[triggered] = at
+        ready = triggered[now - at >= delay]
         if react_prob < 1.0 and ready.size:
             ready = ready[self.stream.random(ready.size) < react_prob]
         return ready

@@ -405,35 +405,44 @@ class Keeper(mesa.Agent):
         keep = 1.0 - self.discount
         tend_phase = (bid < tab) & ~num.same_array(bid, tab)
         # tend: bid what the lot is worth to us — its sale after our own impact, less our
-        # discount and the gas — if that beats the current bid by beg.
-        worth = (
-            self._quote_dai(asset, lot) * keep - self.gas_cost(model.gas_used["tend"]) / dai_price
-        )
-        target = np.minimum(tab, worth)
-        can_tend = np.flatnonzero(
-            tend_phase
-            & (target > bid)
-            & ((target >= bid * (1.0 + beg)) | num.covers_array(target, tab))
-        )
-        can_tend = can_tend[: self._room(can_tend.size)]
-        if can_tend.size:
-            ok = flip.tend(ids[can_tend], lot[can_tend], target[can_tend], self.name, now)
-            self._spend(can_tend.size)
-            self._pay_gas(model.gas_used["tend"], int(np.count_nonzero(ok)))
+        # discount and the gas — if that beats the current bid by beg. (Quotes are per lot:
+        # only the auctions in each phase are quoted.)
+        tending = np.flatnonzero(tend_phase)
+        if tending.size:
+            t_bid, t_lot, t_tab = bid[tending], lot[tending], tab[tending]
+            worth = (
+                self._quote_dai(asset, t_lot) * keep
+                - self.gas_cost(model.gas_used["tend"]) / dai_price
+            )
+            target = np.minimum(t_tab, worth)
+            can = (target > t_bid) & (
+                (target >= t_bid * (1.0 + beg)) | num.covers_array(target, t_tab)
+            )
+            can_tend = np.flatnonzero(can)
+            can_tend = can_tend[: self._room(can_tend.size)]
+            if can_tend.size:
+                ok = flip.tend(
+                    ids[tending[can_tend]], t_lot[can_tend], target[can_tend], self.name, now
+                )
+                self._spend(can_tend.size)
+                self._pay_gas(model.gas_used["tend"], int(np.count_nonzero(ok)))
         if self.slots < 1:
             return
         # dent: at the full tab, ask for the least collateral whose sale still covers the tab
         # with our discount (a few fixed-point steps on the impact curve from the linear guess).
-        dent_phase = ~tend_phase
+        denting = np.flatnonzero(~tend_phase)
+        if denting.size == 0:
+            return
+        d_lot, d_tab = lot[denting], tab[denting]
         market = self.seen_price(asset) / dai_price  # [Dai/token]
-        want = tab / (market * keep)
+        want = d_tab / (market * keep)
         for _ in range(DENT_ITERATIONS):
             value = self._quote_dai(asset, want) * keep
-            want = want * np.divide(tab, value, out=np.ones_like(tab), where=value > 0)
-        can_dent = np.flatnonzero(dent_phase & (want * (1.0 + beg) <= lot))
+            want = want * np.divide(d_tab, value, out=np.ones_like(d_tab), where=value > 0)
+        can_dent = np.flatnonzero(want * (1.0 + beg) <= d_lot)
         can_dent = can_dent[: self._room(can_dent.size)]
         if can_dent.size:
-            ok = flip.dent(ids[can_dent], want[can_dent], tab[can_dent], self.name, now)
+            ok = flip.dent(ids[denting[can_dent]], want[can_dent], d_tab[can_dent], self.name, now)
             self._spend(can_dent.size)
             self._pay_gas(model.gas_used["dent"], int(np.count_nonzero(ok)))
 

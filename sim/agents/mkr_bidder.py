@@ -211,8 +211,9 @@ class MkrBidder(mesa.Agent):
             if ids.size == 0:
                 continue
             tic, end = house.tic[ids], house.end[ids]
-            for i in ids[(tic != 0) & ((tic < now) | (end < now))]:
-                house.deal(int(i), now, actor=self.name)
+            ended = ids[(tic != 0) & ((tic < now) | (end < now))]
+            if ended.size:
+                house.deal_many(ended, now, actor=self.name)
         self._restart_expired(vow.flopper, now)
         self._restart_expired(vow.flapper, now)
 
@@ -245,8 +246,8 @@ class MkrBidder(mesa.Agent):
         ids, bid, new = ids[good], bid[good], new[good]
         # Each dent moves the fixed bid out of its Dai (refunded when outbid): pay in id order.
         paid = num.covers_array(self.dai, np.cumsum(bid), self.model.vat.dai_total())
-        for i, lot, b in zip(ids[paid], new[paid], bid[paid], strict=True):
-            flop.dent(int(i), float(lot), float(b), self.name, now)
+        if paid.any():
+            flop.dent_many(ids[paid], new[paid], self.name, now)
         return bool(paid.any())
 
     def _tend(self, flap: Flapper, now: float) -> bool:
@@ -266,8 +267,8 @@ class MkrBidder(mesa.Agent):
         ids, new = ids[good], new[good]
         # Not leading, it pays its whole new bid in MKR (the previous bidder is refunded).
         paid = num.covers_array(self.mkr, np.cumsum(new), self.model.vow.mkr_total())
-        for i, b in zip(ids[paid], new[paid], strict=True):
-            flap.tend(int(i), float(flap.lot[i]), float(b), self.name, now)
+        if paid.any():
+            flap.tend_many(ids[paid], new[paid], self.name, now)
         return bool(paid.any())
 
     def _restart_expired(self, house: Flopper | Flapper, now: float) -> None:
@@ -282,8 +283,8 @@ class MkrBidder(mesa.Agent):
             can = int(self.dai // max(house.bid[expired].max(), 1.0))
         else:
             can = expired.size if self.mkr > 0 else 0
-        for i in expired[:can]:
-            house.tick(int(i), now, actor=self.name)
+        if can > 0:
+            house.tick_many(expired[:can], now, actor=self.name)
 
     def _biddable(self, house: Flopper | Flapper, ids: np.ndarray, now: float) -> np.ndarray:
         """Auctions still open to a bid that this bidder does not lead."""

@@ -88,18 +88,37 @@ def _affordable(ok: np.ndarray, cost: np.ndarray, have: float, total: float) -> 
     """Accepted elements after paying ``cost`` from a balance ``have`` in index order.
 
     ``total`` is the scale of Dai balances (:meth:`Vat.dai_total`). An element the payer cannot
-    afford at its turn is refused (dss would revert that call) and
-    later ones are still tried, as separate transactions would be.
+    afford at its turn is refused (dss would revert that call) and later ones are still tried,
+    as separate transactions would be. Computed a run at a time: the longest prefix that fits
+    (cumulative sums, added in order as a loop would), then the next element that fits on its
+    own, and so on — one pass per refusal that is followed by an acceptance.
     """
     if num.covers(have, float(cost[ok].sum()), total):
         return ok
     ok = ok.copy()
+    where = np.flatnonzero(ok)
+    costs = cost[where]
     spent = 0.0
-    for k in np.flatnonzero(ok):  # only when the budget binds
-        if num.covers(have, spent + cost[k], total):
-            spent += cost[k]
-        else:
-            ok[k] = False
+    start = 0
+    m = where.shape[0]
+    while start < m:
+        # spent + c0, (spent + c0) + c1, ...: the loop's running sum, bit for bit.
+        running = np.cumsum(np.concatenate(([spent], costs[start:])))[1:]
+        fits = num.covers_array(have, running, total)
+        if fits.all():
+            break
+        first = int(np.argmin(fits))
+        if first:
+            spent = float(running[first - 1])
+        refused = start + first
+        ok[where[refused]] = False
+        alone = num.covers_array(have, spent + costs[refused + 1 :], total)
+        nxt = np.flatnonzero(alone)
+        if nxt.shape[0] == 0:
+            ok[where[refused + 1 :]] = False
+            break
+        ok[where[refused + 1 : refused + 1 + int(nxt[0])]] = False
+        start = refused + 1 + int(nxt[0])
     return ok
 
 

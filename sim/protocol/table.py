@@ -56,14 +56,28 @@ class AuctionTable:
             return
         new_cap = max(need, 2 * cap)
         for name, (dtype, fill) in self.FIELDS.items():
-            grown = np.full(new_cap, fill, dtype=dtype)
+            grown = np.empty(new_cap, dtype=dtype)
             grown[:cap] = self._cols[name]
+            grown[cap:] = fill
             self._cols[name] = grown
 
     def _set_active(self, ids: np.ndarray | int, value: bool) -> None:
-        """Start (``True``) or end (``False``) auctions; keeps :meth:`active_ids` cached."""
+        """Start (``True``) or end (``False``) auctions; keeps :meth:`active_ids` up to date.
+
+        The cached ids are updated from the auctions that changed (new ids come last; ended
+        ones are dropped), never by a pass over every auction ever started.
+        """
         self.active[ids] = value
-        self._active_ids = None
+        cached = self._active_ids
+        if cached is None:
+            return
+        if value:
+            merged = np.concatenate((cached, np.atleast_1d(ids).astype(np.int64)))
+            if merged.shape[0] > 1 and not (merged[1:] > merged[:-1]).all():
+                merged = np.unique(merged)
+            self._active_ids = merged
+        else:
+            self._active_ids = cached[self.active[cached]]
 
     def active_ids(self) -> np.ndarray:
         """Ids of running auctions (cached until one starts or ends)."""

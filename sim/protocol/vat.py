@@ -30,6 +30,12 @@ import numpy as np
 
 from sim.protocol import numeric as num
 from sim.protocol.events import EventLog
+from sim.protocol.ratio_index import RatioIndex, lower_bound
+
+#: Books of at least this many slots answer :meth:`Ilk.unsafe` (and the recorder's CR quantiles)
+#: from their :class:`~sim.protocol.ratio_index.RatioIndex`; smaller ones scan every slot, which
+#: is cheaper below this size.
+INDEX_MIN_VAULTS = 32_768
 
 
 class ProtocolError(Exception):
@@ -88,6 +94,15 @@ class Ilk:
     version: int = 0
     _unsafe_key: tuple[int, float, float] | None = field(default=None, repr=False)
     _unsafe_idx: np.ndarray | None = field(default=None, repr=False)
+    _index: RatioIndex | None = field(default=None, repr=False, compare=False)
+    #: Vaults changed since :meth:`unsafe` was last computed (large books only).
+    _unsafe_touched: list[np.ndarray] = field(default_factory=list, repr=False, compare=False)
+    _unsafe_touched_n: int = field(default=0, repr=False, compare=False)
+    #: Whether queries go through the ratio index (set from INDEX_MIN_VAULTS when created).
+    _large: bool = field(default=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._large = self.size >= INDEX_MIN_VAULTS
 
     @property
     def size(self) -> int:
@@ -98,20 +113,76 @@ class Ilk:
         """Debt of vaults ``art * rate`` [Dai]."""
         return self.art[idx] * self.rate
 
+    def changed(self, idx: np.ndarray | int) -> None:
+        """Note that the vaults ``idx`` changed (every write to ``ink``/``art`` calls it)."""
+        self.version += 1
+        if self._index is not None:
+            self._index.touch(idx)
+        if self._large and self._unsafe_idx is not None and self._unsafe_touched_n <= self.size:
+            idx = np.atleast_1d(np.asarray(idx, dtype=np.int64))
+            self._unsafe_touched.append(idx)
+            self._unsafe_touched_n += idx.shape[0]
+
+    def indexed(self) -> bool:
+        """Whether queries go through the :meth:`ratio_index` (large books)."""
+        return self._large
+
+    def ratio_index(self) -> RatioIndex:
+        """The book ordered by ``art/ink`` (built on first use, then kept up to date)."""
+        if self._index is None:
+            self._index = RatioIndex(self.art, self.ink)
+        return self._index
+
+    def above(self, threshold: float) -> np.ndarray:
+        """Open vaults whose ``art/ink`` may exceed ``threshold``: a superset, ascending.
+
+        Every vault with ``art/ink > threshold`` is included, and some just below it (a margin
+        for float rounding, :func:`~sim.protocol.ratio_index.lower_bound`); callers apply their
+        own exact test to the result. Large books answer from the :meth:`ratio_index`, small
+        ones return every open vault.
+        """
+        if self.indexed() and threshold > 0:
+            return self.ratio_index().above(lower_bound(threshold))
+        return np.flatnonzero(self.art > 0)
+
     def unsafe(self) -> np.ndarray:
         """Indices of unsafe vaults: ``ink * spot < art * rate``.
 
         The result is cached until the book, ``spot`` or ``rate`` changes, so that several
-        keepers looking in the same tick cost one pass over the book.
+        keepers looking in the same tick cost one look at the book; a large book looks only at
+        the vaults whose ``art/ink`` is near or above ``spot/rate`` (:meth:`above`).
         """
         key = (self.version, self.spot, self.rate)
-        if self._unsafe_key != key or self._unsafe_idx is None:
-            if self.spot <= 0:
-                self._unsafe_idx = np.flatnonzero(self.art > 0)
+        if self._unsafe_key == key and self._unsafe_idx is not None:
+            return self._unsafe_idx
+        if self.spot <= 0:
+            self._unsafe_idx = np.flatnonzero(self.art > 0)
+        else:
+            # art * (rate/spot) > ink: one multiply per vault instead of two.
+            c = self.rate / self.spot
+            previous = self._unsafe_key
+            if not self.indexed():
+                self._unsafe_idx = np.flatnonzero(self.art * c > self.ink)
+            elif (
+                previous is not None
+                and previous[1:] == key[1:]
+                and self._unsafe_idx is not None
+                and self._unsafe_touched
+                and self._unsafe_touched_n <= self.size
+            ):
+                # Same spot and rate: only the vaults changed since can have changed sides.
+                touched = np.unique(np.concatenate(self._unsafe_touched))
+                still = touched[self.art[touched] * c > self.ink[touched]]
+                kept = self._unsafe_idx[~np.isin(self._unsafe_idx, touched, assume_unique=True)]
+                merged = np.concatenate((kept, still))
+                merged.sort()
+                self._unsafe_idx = merged
             else:
-                # art * (rate/spot) > ink: one full-length multiply instead of two.
-                self._unsafe_idx = np.flatnonzero(self.art * (self.rate / self.spot) > self.ink)
-            self._unsafe_key = key
+                cand = self.above(1.0 / c)
+                self._unsafe_idx = cand[self.art[cand] * c > self.ink[cand]]
+        self._unsafe_key = key
+        self._unsafe_touched = []
+        self._unsafe_touched_n = 0
         return self._unsafe_idx
 
 
@@ -242,7 +313,7 @@ class Vat:
         da = art[ok] - ilk.art[i]
         ilk.ink[i] = ink[ok]
         ilk.art[i] = art[ok]
-        ilk.version += 1
+        ilk.changed(i)
         sum_dink = float(di.sum())
         sum_dart = float(da.sum())
         ilk.Art = max(ilk.Art + sum_dart, 0.0)
@@ -332,7 +403,7 @@ class Vat:
             Debt moved to ``sin`` per vault, ``dart * rate`` [Dai].
         """
         ilk = self.ilks[ilk_name]
-        ilk.version += 1
+        ilk.changed(idx)
         ilk.ink[idx] -= dink
         ilk.art[idx] -= dart
         # Float residue is zero (a full liquidation leaves exactly zero).

@@ -45,6 +45,48 @@ FLAP = "flap"
 MAX_KICKS = 10_000
 
 
+def replay(
+    start: float,
+    deltas: np.ndarray,
+    checked: np.ndarray | bool = False,
+    total: float = 0.0,
+) -> float | None:
+    """A balance after adding ``deltas`` to ``start`` one at a time, as a loop of calls would.
+
+    Batch versions of the houses' calls apply many balance changes at once; this gives the
+    balance that the calls one after another would leave, bit for bit (a running sum in order),
+    or ``None`` when a call of the loop would not have gone through as planned: a debit
+    (negative delta) the balance does not :func:`~sim.protocol.numeric.covers` at its turn (only
+    where ``checked``), or one the clamp at zero would change. The caller then falls back to the
+    loop, which raises or clamps exactly as it always did.
+
+    Args:
+        start: the balance before the batch.
+        deltas: the changes in call order (credits positive, debits negative).
+        checked: per delta (or for all): whether the call checks that the balance covers it.
+        total: the unit's total for the numeric policy.
+    """
+    running = np.cumsum(np.concatenate(([start], deltas)))
+    debit = deltas < 0
+    if not debit.any():
+        return float(running[-1])
+    after = running[1:]
+    if (after[debit] < 0).any():
+        return None
+    check = debit & checked
+    if check.any():
+        before = running[:-1]
+        if not num.covers_array(before[check], -deltas[check], total).all():
+            return None
+    return float(running[-1])
+
+
+def _in_order(codes: np.ndarray) -> np.ndarray:
+    """The distinct values of ``codes`` in order of first appearance."""
+    _, first = np.unique(codes, return_index=True)
+    return codes[np.sort(first)]
+
+
 # Auction arrays of the Vow's houses: name -> (dtype, fill value).
 _HOUSE_FIELDS: dict[str, tuple[type, object]] = {
     "bid": (np.float64, 0.0),
@@ -132,6 +174,46 @@ class _House(AuctionTable):
 
     def _restart(self, id: int) -> None:
         """Extra changes on ``tick`` (the Flopper raises the lot)."""
+
+    def _batch_ids(self, ids: np.ndarray | list[int]) -> np.ndarray | None:
+        """``ids`` as an array if they are distinct running auctions, else ``None``."""
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        if ids.size and (ids.min() < 0 or ids.max() >= self.kicks):
+            return None
+        if ids.size > 1 and np.unique(ids).shape[0] != ids.shape[0]:
+            return None
+        if not self.active[ids].all():
+            return None
+        return ids
+
+    def tick_many(self, ids: np.ndarray, now: float, actor: str = "keeper") -> None:
+        """:meth:`tick` each auction of ``ids`` in order, in one go.
+
+        The result is that of the calls one after another; when one of them would raise, the
+        calls are made one after another (and it raises at that one).
+        """
+        batch = self._batch_ids(ids)
+        if batch is not None and batch.size:
+            if (self.end[batch] < now).all() and (self.tic[batch] == 0).all():
+                self._restart_many(batch)
+                self.end[batch] = now + self.tau
+                self.vat.log.add("tick", auction=batch, actor=actor, collateral=self.lot[batch])
+                return
+        for i in np.asarray(ids).reshape(-1):
+            self.tick(int(i), now, actor=actor)
+
+    def _restart_many(self, ids: np.ndarray) -> None:
+        """:meth:`_restart` of distinct auctions."""
+
+    def _done_batch(self, ids: np.ndarray, now: float) -> np.ndarray | None:
+        """``ids`` if they are distinct running auctions that can be dealt now, else ``None``."""
+        batch = self._batch_ids(ids)
+        if batch is None:
+            return None
+        tic = self.tic[batch]
+        if not ((tic != 0) & ((tic < now) | (self.end[batch] < now))).all():
+            return None
+        return batch
 
     def _check_done(self, id: int, now: float) -> int:
         id = self._check_id(id)
@@ -229,6 +311,123 @@ class Flopper(_House):
 
     def _restart(self, id: int) -> None:
         self.lot[id] *= self.pad
+
+    def _restart_many(self, ids: np.ndarray) -> None:
+        self.lot[ids] *= self.pad
+
+    def dent_many(self, ids: np.ndarray, lots: np.ndarray, who: str, now: float) -> None:
+        """:meth:`dent` each auction of ``ids`` to its lot of ``lots``, at its own bid, in order.
+
+        One batch: the Dai moves, the Vow's ``kiss`` of each first bid and the event rows are
+        those of the calls one after another, bit for bit; when one of the calls would raise
+        (or a balance would be clamped), the calls are made one after another instead.
+        """
+        lots = np.asarray(lots, dtype=np.float64).reshape(-1)
+        if not self._dent_batch(ids, lots, who, now):
+            for i, lot in zip(np.asarray(ids).reshape(-1), lots, strict=True):
+                self.dent(int(i), float(lot), float(self.bid[int(i)]), who, now)
+
+    def _dent_batch(self, ids: np.ndarray, lots: np.ndarray, who: str, now: float) -> bool:
+        batch = self._batch_ids(ids)
+        if batch is None:
+            return False
+        if batch.size == 0:
+            return True
+        ids = batch
+        tic, cur_lot, cur_bid = self.tic[ids], self.lot[ids], self.bid[ids]
+        if not (((tic > now) | (tic == 0)) & (self.end[ids] > now)).all():
+            return False
+        if not ((lots < cur_lot) & ((1.0 + self.beg) * lots <= cur_lot) & (lots >= 0)).all():
+            return False
+        who_id = self.name_id(who)
+        guy = self.guy[ids]
+        if (guy == who_id).any():
+            return False  # raising one's own lot cut needs no Dai: the plain calls handle it
+        vat, vow = self.vat, self.vow
+        total = vat.dai_total()
+        # The bidder pays each bid to the previous bidder (the Vow for a first bid).
+        payer = replay(vat.dai.get(who, 0.0), -cur_bid, True, total)
+        if payer is None or (cur_bid < 0).any():
+            return False
+        first = tic == 0
+        vow_id = self.find_name(VOW)
+        if ((guy == vow_id) != first).any():
+            return False  # the Vow leads only auctions nobody bid on (a first bid pays it)
+        credits: dict[str, float] = {}
+        for code in _in_order(guy[~first]):
+            name = self.names[int(code)]
+            credits[name] = replay(vat.dai.get(name, 0.0), cur_bid[~first & (guy == code)])  # type: ignore[assignment]
+        # The first bids pay the Vow, which cancels min(bid, Ash) of auctioned debt (kiss).
+        paid = cur_bid[first]
+        if paid.size:
+            ash = vow.Ash
+            steps = np.cumsum(np.concatenate(([ash], -paid)))  # Ash before each kiss, if all fit
+            before = steps[:-1]
+            over = np.flatnonzero(paid > before)
+            rad = paid.copy()
+            if over.size:
+                k = int(over[0])
+                rad[k] = before[k]
+                rad[k + 1 :] = 0.0
+            ash_after = replay(ash, -rad, True, total)
+            # The Vow's Dai: + bid (the move), − rad (the heal), per first bid.
+            vow_moves = np.empty(2 * paid.size)
+            vow_moves[0::2] = paid
+            vow_moves[1::2] = -rad
+            checked = np.zeros(2 * paid.size, dtype=bool)
+            checked[1::2] = True
+            vow_dai = replay(vat.dai.get(VOW, 0.0), vow_moves, checked, total)
+            if VOW in credits or ash_after is None or vow_dai is None:
+                return False
+            sin = replay(vat.sin.get(VOW, 0.0), -rad, True, total)
+            vice = replay(vat.vice, -rad)
+            debt = replay(vat.debt, -rad)
+            flop_dai = replay(vow.flop_dai, paid)
+            if sin is None or vice is None or debt is None:
+                return False
+        # Everything checked: apply.
+        vat.dai[who] = payer
+        for name, value in credits.items():
+            vat.dai[name] = value
+        if paid.size:
+            vow.flop_dai = flop_dai
+            vow.Ash = ash_after
+            vat.dai[VOW] = vow_dai
+            vat.sin[VOW] = sin
+            vat.vice = vice
+            vat.debt = debt
+        self.guy[ids] = who_id
+        self.lot[ids] = lots
+        self.tic[ids] = now + self.ttl
+        self.bids[ids] += 1
+        with np.errstate(divide="ignore", invalid="ignore"):
+            price = np.where(lots > 0, cur_bid / lots, np.nan)
+        self.vat.log.add("dent", auction=ids, actor=who, collateral=lots, dai=cur_bid, price=price)
+        return True
+
+    def deal_many(self, ids: np.ndarray, now: float, actor: str = "keeper") -> None:
+        """:meth:`deal` each auction of ``ids`` in order, in one go (see :meth:`dent_many`)."""
+        batch = self._done_batch(ids, now)
+        if batch is None:
+            for i in np.asarray(ids).reshape(-1):
+                self.deal(int(i), now, actor=actor)
+            return
+        if batch.size == 0:
+            return
+        ids = batch
+        lots = self.lot[ids]
+        bids = self.bid[ids]
+        guy = self.guy[ids]
+        vow = self.vow
+        for code in _in_order(guy):
+            name = self.names[int(code)]
+            vow.mkr[name] = replay(vow.mkr.get(name, 0.0), lots[guy == code])  # type: ignore[assignment]
+        vow.mkr_minted = replay(vow.mkr_minted, lots)  # type: ignore[assignment]
+        self._set_active(ids, False)
+        self.end_tick[ids] = self.vat.log.tick
+        with np.errstate(divide="ignore", invalid="ignore"):
+            price = np.where(lots > 0, bids / lots, np.nan)
+        self.vat.log.add("deal", auction=ids, actor=actor, collateral=lots, dai=bids, price=price)
 
     def deal(self, id: int, now: float, actor: str = "keeper") -> float:
         """Settle a finished debt auction: mint the lot of MKR to the winner (dss ``deal``).
@@ -349,6 +548,114 @@ class Flapper(_House):
             dai=cur_lot,
             price=cur_lot / bid if bid > 0 else np.nan,
         )
+
+    def tend_many(self, ids: np.ndarray, bids: np.ndarray, who: str, now: float) -> None:
+        """:meth:`tend` each auction of ``ids`` (its own lot) to its bid of ``bids``, in order.
+
+        One batch: the MKR moves and the event rows are those of the calls one after another,
+        bit for bit; when one of the calls would raise (or a balance would be clamped), the
+        calls are made one after another instead.
+        """
+        bids = np.asarray(bids, dtype=np.float64).reshape(-1)
+        if not self._tend_batch(ids, bids, who, now):
+            for i, bid in zip(np.asarray(ids).reshape(-1), bids, strict=True):
+                self.tend(int(i), float(self.lot[int(i)]), float(bid), who, now)
+
+    def _tend_batch(self, ids: np.ndarray, bids: np.ndarray, who: str, now: float) -> bool:
+        batch = self._batch_ids(ids)
+        if batch is None:
+            return False
+        if batch.size == 0:
+            return True
+        ids = batch
+        tic, cur_bid = self.tic[ids], self.bid[ids]
+        if not (((tic > now) | (tic == 0)) & (self.end[ids] > now)).all():
+            return False
+        if not ((bids > cur_bid) & (bids >= (1.0 + self.beg) * cur_bid)).all():
+            return False
+        who_id = self.name_id(who)
+        guy = self.guy[ids]
+        if (guy == who_id).any():
+            return False  # raising one's own bid pays only the increase: the plain calls
+        vow = self.vow
+        total = vow.mkr_total()
+        # Per auction, the bidder first needs its whole bid, then pays the previous bid back
+        # (when there is one) and the increase into the Flapper.
+        refund = cur_bid > 0
+        steps = np.empty(2 * ids.size)
+        steps[0::2] = np.where(refund, -cur_bid, np.nan)
+        steps[1::2] = -(bids - cur_bid)
+        kept = ~np.isnan(steps)
+        starts = (np.cumsum(kept) - kept)[0::2]  # position of each call's first step
+        steps = steps[kept]
+        have = vow.mkr.get(who, 0.0)
+        payer = replay(have, steps, True, total)
+        if payer is None:
+            return False
+        # Each call first checks that the balance at its start covers its whole bid.
+        at_start = np.cumsum(np.concatenate(([have], steps)))[starts]
+        if not num.covers_array(at_start, bids, total).all():
+            return False
+        credits: dict[str, float] = {}
+        for code in _in_order(guy[refund]):
+            name = self.names[int(code)]
+            credits[name] = replay(vow.mkr.get(name, 0.0), cur_bid[refund & (guy == code)])  # type: ignore[assignment]
+        flap = replay(vow.mkr.get(FLAP, 0.0), bids - cur_bid)
+        vow.mkr[who] = payer
+        for name, value in credits.items():
+            vow.mkr[name] = value
+        vow.mkr[FLAP] = flap  # type: ignore[assignment]
+        self.guy[ids] = who_id
+        self.bid[ids] = bids
+        self.tic[ids] = now + self.ttl
+        self.bids[ids] += 1
+        lots = self.lot[ids]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            price = np.where(bids > 0, lots / bids, np.nan)
+        self.vat.log.add("tend", auction=ids, actor=who, collateral=bids, dai=lots, price=price)
+        return True
+
+    def deal_many(self, ids: np.ndarray, now: float, actor: str = "keeper") -> None:
+        """:meth:`deal` each auction of ``ids`` in order, in one go (see :meth:`tend_many`)."""
+        batch = self._done_batch(ids, now)
+        if batch is not None and batch.size:
+            if self._deal_batch(batch, actor):
+                return
+        elif batch is not None:
+            return
+        for i in np.asarray(ids).reshape(-1):
+            self.deal(int(i), now, actor=actor)
+
+    def _deal_batch(self, ids: np.ndarray, actor: str) -> bool:
+        vat, vow = self.vat, self.vow
+        lots = self.lot[ids]
+        bids = self.bid[ids]
+        guy = self.guy[ids]
+        if (lots < 0).any() or (bids < 0).any():
+            return False
+        dai_flap = replay(vat.dai.get(FLAP, 0.0), -lots, True, vat.dai_total())
+        mkr_flap = replay(vow.mkr.get(FLAP, 0.0), -bids, True, vow.mkr_total())
+        fill = replay(self.fill, -lots)
+        if dai_flap is None or mkr_flap is None or fill is None:
+            return False
+        credits: dict[str, float] = {}
+        for code in _in_order(guy):
+            name = self.names[int(code)]
+            if name == FLAP:
+                return False
+            credits[name] = replay(vat.dai.get(name, 0.0), lots[guy == code])  # type: ignore[assignment]
+        vat.dai[FLAP] = dai_flap
+        for name, value in credits.items():
+            vat.dai[name] = value
+        vow.mkr[FLAP] = mkr_flap
+        vow.mkr_burned = replay(vow.mkr_burned, bids)  # type: ignore[assignment]
+        self.fill = fill
+        self._set_active(ids, False)
+        self.end_tick[ids] = self.vat.log.tick
+        with np.errstate(divide="ignore", invalid="ignore"):
+            price = np.where(bids > 0, lots / bids, np.nan)
+        self.vat.log.add("deal", auction=ids, actor=actor, collateral=bids, dai=lots, price=price)
+        return True
 
     def deal(self, id: int, now: float, actor: str = "keeper") -> float:
         """Settle a finished surplus auction: Dai to the winner, winning MKR burned (dss ``deal``).
