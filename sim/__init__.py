@@ -9,18 +9,32 @@ Public API::
     model = sim.ProtocolModel(scenario, seed=1); model.run_for(10)
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
-try:
-    __version__ = version("cdpsim")
-except PackageNotFoundError:  # running from a source tree
-    __version__ = "0.0.0+source"
+from sim.scenario import ScenarioError
 
-from sim.scenario import Scenario, ScenarioError, load_scenario
+if TYPE_CHECKING:
+    from sim.experiments import (
+        SweepResult,
+        discover,
+        load_runs,
+        load_sweep,
+        run_batch,
+        run_sweep,
+        sensitivity,
+    )
+    from sim.model import ProtocolModel
+    from sim.record import RunResult, ilk_frame
+    from sim.runner import run
+    from sim.scenario import Scenario, load_scenario
 
-# The engine (mesa, pandas, pyarrow: about a second) is imported on first use, so that
-# `cdpsim validate` and `import sim.scenario` stay light.
+# Everything but the scenario errors is imported on first use (PEP 562): the engine (mesa,
+# pandas, pyarrow: about a second) on first use of `sim.run` or `sim.ProtocolModel`, the
+# scenario schema (pydantic, numpy) on first use of `sim.load_scenario`, so that `import sim`,
+# `cdpsim --help` and `cdpsim validate` import only what they use.
 _LAZY = {
+    "Scenario": "sim.scenario",
+    "load_scenario": "sim.scenario",
     "ProtocolModel": "sim.model",
     "RunResult": "sim.record",
     "ilk_frame": "sim.record",
@@ -53,8 +67,20 @@ __all__ = [
 ]
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cdpsim")
+    except PackageNotFoundError:  # running from a source tree
+        return "0.0.0+source"
+
+
 def __getattr__(name: str) -> object:
-    """Import the engine's public names on first use (PEP 562)."""
+    """Import the public names on first use (PEP 562)."""
+    if name == "__version__":
+        value = globals()["__version__"] = _version()
+        return value
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'sim' has no attribute {name!r}")

@@ -19,18 +19,33 @@ import time
 import traceback
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from sim.scenario import Scenario, ScenarioError, advisories, load_scenario
+from sim.scenario import ScenarioError
 
 if TYPE_CHECKING:
     from sim.runner import RunInterrupted
+    from sim.scenario import Scenario
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 #: Exit code of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT, the shell's convention).
 EXIT_INTERRUPTED = 130
+
+
+def load_scenario(*args: Any, **kwargs: Any) -> Scenario:
+    """:func:`sim.scenario.load_scenario`, imported on first use (``--help`` needs no schema)."""
+    from sim.scenario import load_scenario as load
+
+    return load(*args, **kwargs)
+
+
+def advisories(spec: Scenario) -> list[str]:
+    """:func:`sim.scenario.advisories`, imported on first use."""
+    from sim.scenario import advisories as find
+
+    return find(spec)
 
 
 def _err(message: str) -> None:

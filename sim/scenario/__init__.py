@@ -15,66 +15,137 @@ The package, one concept per module:
 Every name the rest of cdpsim uses is importable from ``sim.scenario`` directly.
 """
 
-from sim.scenario.checks import advisories
+from typing import TYPE_CHECKING
+
+# Errors are light and caught everywhere; the rest (pydantic, numpy, the market builders the
+# cross-checks try) is imported on first use, so that importing the package costs nothing until
+# a scenario is read.
 from sim.scenario.errors import MAX_ERRORS, ErrorItem, ScenarioError
-from sim.scenario.loader import load_scenario, validate_data, with_overrides
-from sim.scenario.overrides import OverrideError, apply_override, parse_override
-from sim.scenario.resources import (
-    MAX_TICKS,
-    ResourceEstimate,
-    check_resources,
-    estimate_resources,
-    physical_memory,
-)
-from sim.scenario.schema import (
-    AuctionTimes,
-    BridgePrice,
-    ClipLiquidation,
-    Clock,
-    CloseStrategy,
-    Cohort,
-    Collateral,
-    ConstantGasSpec,
-    Crash,
-    CrDist,
-    DaiMarketSpec,
-    ExponentialCurve,
-    FixedGasBid,
-    FlipLiquidation,
-    GasBid,
-    GasSpec,
-    GbmPrice,
-    IlkSpec,
-    JumpDiffusionPrice,
-    KeeperSpec,
-    LeverageStrategy,
-    LinearCurve,
-    LognormalGasBid,
-    LowballStrategy,
-    MarketDepth,
-    MarketGasBid,
-    MarketKeeperStrategy,
-    Mkr,
-    Network,
-    Oracle,
-    PassiveStrategy,
-    PriceSpec,
-    PsmSpec,
-    Record,
-    ReplayGasSpec,
-    ReplayPrice,
-    Scenario,
-    Schedule,
-    ScriptedPrice,
-    SizeDist,
-    SpikeGasSpec,
-    StairstepCurve,
-    System,
-    TargetCrStrategy,
-    VowSpec,
-    correlation_matrix,
-)
-from sim.scenario.yamlfile import MAX_FILE_BYTES, MAX_NODES
+
+if TYPE_CHECKING:
+    from sim.scenario.checks import advisories
+    from sim.scenario.loader import load_scenario, validate_data, with_overrides
+    from sim.scenario.overrides import OverrideError, apply_override, parse_override
+    from sim.scenario.resources import (
+        MAX_TICKS,
+        ResourceEstimate,
+        check_resources,
+        estimate_resources,
+        physical_memory,
+    )
+    from sim.scenario.schema import (
+        AuctionTimes,
+        BridgePrice,
+        ClipLiquidation,
+        Clock,
+        CloseStrategy,
+        Cohort,
+        Collateral,
+        ConstantGasSpec,
+        Crash,
+        CrDist,
+        DaiMarketSpec,
+        ExponentialCurve,
+        FixedGasBid,
+        FlipLiquidation,
+        GasBid,
+        GasSpec,
+        GbmPrice,
+        IlkSpec,
+        JumpDiffusionPrice,
+        KeeperSpec,
+        LeverageStrategy,
+        LinearCurve,
+        LognormalGasBid,
+        LowballStrategy,
+        MarketDepth,
+        MarketGasBid,
+        MarketKeeperStrategy,
+        Mkr,
+        Network,
+        Oracle,
+        PassiveStrategy,
+        PriceSpec,
+        PsmSpec,
+        Record,
+        ReplayGasSpec,
+        ReplayPrice,
+        Scenario,
+        Schedule,
+        ScriptedPrice,
+        SizeDist,
+        SpikeGasSpec,
+        StairstepCurve,
+        System,
+        TargetCrStrategy,
+        VowSpec,
+        correlation_matrix,
+    )
+    from sim.scenario.yamlfile import MAX_FILE_BYTES, MAX_NODES
+
+#: Public name → the module defining it (imported on first use, PEP 562).
+_LAZY = {
+    "advisories": "sim.scenario.checks",
+    "load_scenario": "sim.scenario.loader",
+    "validate_data": "sim.scenario.loader",
+    "with_overrides": "sim.scenario.loader",
+    "OverrideError": "sim.scenario.overrides",
+    "apply_override": "sim.scenario.overrides",
+    "parse_override": "sim.scenario.overrides",
+    "MAX_TICKS": "sim.scenario.resources",
+    "ResourceEstimate": "sim.scenario.resources",
+    "check_resources": "sim.scenario.resources",
+    "estimate_resources": "sim.scenario.resources",
+    "physical_memory": "sim.scenario.resources",
+    "AuctionTimes": "sim.scenario.schema",
+    "BridgePrice": "sim.scenario.schema",
+    "ClipLiquidation": "sim.scenario.schema",
+    "Clock": "sim.scenario.schema",
+    "CloseStrategy": "sim.scenario.schema",
+    "Cohort": "sim.scenario.schema",
+    "Collateral": "sim.scenario.schema",
+    "ConstantGasSpec": "sim.scenario.schema",
+    "Crash": "sim.scenario.schema",
+    "CrDist": "sim.scenario.schema",
+    "DaiMarketSpec": "sim.scenario.schema",
+    "ExponentialCurve": "sim.scenario.schema",
+    "FixedGasBid": "sim.scenario.schema",
+    "FlipLiquidation": "sim.scenario.schema",
+    "GasBid": "sim.scenario.schema",
+    "GasSpec": "sim.scenario.schema",
+    "GbmPrice": "sim.scenario.schema",
+    "IlkSpec": "sim.scenario.schema",
+    "JumpDiffusionPrice": "sim.scenario.schema",
+    "KeeperSpec": "sim.scenario.schema",
+    "LeverageStrategy": "sim.scenario.schema",
+    "LinearCurve": "sim.scenario.schema",
+    "LognormalGasBid": "sim.scenario.schema",
+    "LowballStrategy": "sim.scenario.schema",
+    "MarketDepth": "sim.scenario.schema",
+    "MarketGasBid": "sim.scenario.schema",
+    "MarketKeeperStrategy": "sim.scenario.schema",
+    "Mkr": "sim.scenario.schema",
+    "Network": "sim.scenario.schema",
+    "Oracle": "sim.scenario.schema",
+    "PassiveStrategy": "sim.scenario.schema",
+    "PriceSpec": "sim.scenario.schema",
+    "PsmSpec": "sim.scenario.schema",
+    "Record": "sim.scenario.schema",
+    "ReplayGasSpec": "sim.scenario.schema",
+    "ReplayPrice": "sim.scenario.schema",
+    "Scenario": "sim.scenario.schema",
+    "Schedule": "sim.scenario.schema",
+    "ScriptedPrice": "sim.scenario.schema",
+    "SizeDist": "sim.scenario.schema",
+    "SpikeGasSpec": "sim.scenario.schema",
+    "StairstepCurve": "sim.scenario.schema",
+    "System": "sim.scenario.schema",
+    "TargetCrStrategy": "sim.scenario.schema",
+    "VowSpec": "sim.scenario.schema",
+    "correlation_matrix": "sim.scenario.schema",
+    "MAX_FILE_BYTES": "sim.scenario.yamlfile",
+    "MAX_NODES": "sim.scenario.yamlfile",
+}
 
 __all__ = [
     "MAX_ERRORS",
@@ -141,3 +212,19 @@ __all__ = [
     "validate_data",
     "with_overrides",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """Import a public name's module on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sim.scenario' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
