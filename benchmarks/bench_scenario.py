@@ -161,3 +161,76 @@ def make_scenario(vaults: int, ticks: int, seed: int = 1) -> Scenario:
         filename=f"<bench {vaults}x{ticks}>",
         base_dir=Path(sim.__file__).resolve().parent,
     )
+
+
+# ------------------------------------------------------------------------------- shipped scenarios
+#: The shipped crash scenarios the benchmarks scale up (``scenarios/<name>.yaml``).
+CRASH_SCENARIOS = ("eth_crash_liq2", "eth_crash_liq1", "black_thursday_2020", "black_thursday_liq2")
+#: Where the shipped scenarios live.
+SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
+
+
+def _times(section: dict | None, factor: float, *names: str) -> None:
+    """Multiply the named fields of ``section`` that are set by ``factor``."""
+    if section is None:
+        return
+    for name in names:
+        if section.get(name) is not None:
+            section[name] = section[name] * factor
+
+
+def scaled_data(name: str, vaults: int) -> dict:
+    """A shipped scenario scaled to about ``vaults`` vaults, as plain data.
+
+    Every cohort's vault count is multiplied by ``factor = vaults / (the file's vaults)``
+    (rounded, at least 1) and its debt by the same per-cohort ratio, so vault sizes and CRs are
+    drawn from the same distributions. What sizes the system grows with it, so that every size
+    behaves alike per vault: the debt ceilings (``line``, ``Line``), the liquidation limits
+    (``hole``, ``Hole``, ``box``), the keepers' and MKR bidders' capital, the Vow's surplus
+    buffer (``hump``) and the Flapper's ``lid``, the PSM's ceiling and reserves, the Dai in the
+    Pot, and the depth of every market (collateral, Dai, MKR). Per-auction and per-vault amounts
+    (``dust``, ``lump``, ``dunk``, ``tip``, ``sump``, ``dump``, ``bump``) are kept, so a larger
+    book means more auctions and more events, not larger ones. Prices, gas, the clock and the
+    seed are the file's.
+
+    Args:
+        name: a scenario of :data:`CRASH_SCENARIOS` (any file in ``scenarios/`` works).
+        vaults: the vaults wanted (the result has the cohorts' rounded sum).
+
+    Returns:
+        The scenario data (validate with :func:`scaled_scenario`).
+    """
+    base = sim.load_scenario(SCENARIO_DIR / f"{name}.yaml")
+    data = base.to_dict()
+    factor = vaults / sum(c.vaults for c in base.borrowers)
+    for cohort in data["borrowers"]:
+        n = max(1, round(cohort["vaults"] * factor))
+        cohort["debt"] = cohort["debt"] * n / cohort["vaults"]
+        cohort["vaults"] = n
+    for ilk in data["ilks"].values():
+        _times(ilk, factor, "line")
+        _times(ilk["liquidation"], factor, "hole")
+    system = data["system"]
+    _times(system, factor, "Line", "Hole", "box", "dsr_deposits")
+    _times(system["vow"], factor, "hump", "lid")
+    # Scaled down, the Flapper must still hold one surplus auction.
+    system["vow"]["lid"] = max(system["vow"]["lid"], system["vow"]["bump"])
+    _times(system.get("psm"), factor, "line", "start", "arbitrage_usd")
+    for keeper in data["keepers"]:
+        _times(keeper, factor, "dai")
+    _times(data.get("mkr"), factor, "dai", "mkr")
+    markets = [c.get("market") for c in data["collateral"].values()]
+    markets += [(data.get("mkr") or {}).get("market"), data.get("dai")]
+    for market in markets:
+        _times(market, factor, "depth_usd_2pct", "pool_usd")
+    total = sum(c["vaults"] for c in data["borrowers"])
+    data["name"] = f"{name}-{total}"
+    data["description"] = f"{base.description} (scaled to {total:,d} vaults)"
+    return data
+
+
+def scaled_scenario(name: str, vaults: int) -> Scenario:
+    """:func:`scaled_data` validated into a scenario (data files resolved in ``scenarios/``)."""
+    return validate_data(
+        scaled_data(name, vaults), filename=f"<{name} × {vaults}>", base_dir=SCENARIO_DIR
+    )

@@ -199,9 +199,14 @@ def test_benchmark_children_report_their_figures():
     derived = _derived_fixed(sizes)
     assert derived["marginal_ns_per_vault_tick"] == pytest.approx(6.0)
     assert derived["us_per_tick"] == pytest.approx(124.0)
-    long = {"vaults": 1_000, "ticks": 100_000, "us_per_tick": 130.0, "tick_s": 13.0}
-    verdicts = _targets({"sizes": sizes, "long": long, "fixed_derived": derived, "ratio": None})
+    fixed = {"vaults": 10, "ticks": 20_000, "us_per_tick": 70.0}
+    verdicts = _targets({"sizes": sizes, "fixed": fixed, "fixed_derived": derived, "ratio": None})
     assert [met for _, _, met in verdicts] == [True, False]
-    long["us_per_tick"] = 60.0
-    verdicts = _targets({"sizes": sizes, "long": long, "ratio": None})
-    assert [met for _, _, met in verdicts] == [True, True]
+    fixed["us_per_tick"] = 50.0
+    crash = [
+        {"model": "eth_crash_liq2", "vaults": 1_000_000, "wall_s": 50.0, "peak_mb": 3000.0},
+        {"model": "eth_crash_liq1", "vaults": 1_000_000, "wall_s": 130.0, "peak_mb": 3000.0},
+        {"model": "eth_crash_liq1", "vaults": 100_000, "vault_ticks_per_s": 31e6},
+    ]
+    verdicts = _targets({"sizes": sizes, "fixed": fixed, "ratio": None, "crash": crash})
+    assert [met for _, _, met in verdicts] == [True, True, True, False, True, True]
