@@ -539,3 +539,17 @@ def test_bark_serves_vaults_in_call_order_ignoring_repeats():
     np.testing.assert_array_equal(sys.clip.usr[ids], [2, 0, 1])
     np.testing.assert_allclose(sys.clip.tab[ids], [1100.0, 1100.0, 300.0])
     assert sys.vat.ilks[ILK].art[1] == pytest.approx(1000.0 - 300.0 / 1.1)
+
+
+def test_stairstep_table_gives_the_powers_bit_for_bit():
+    """Many sales are priced from a table of cut^k: the same numbers as np.power, every one."""
+    from sim.protocol import clip
+
+    rng = np.random.default_rng(0)
+    for cut in (0.99, 0.97, 0.5, 1.0):
+        dur = rng.uniform(0, 1e6, 5000)
+        dur[:10] = [0.0, 89.9, 90.0, 90.1, 180.0, 1e5, 0.5, 3e5, 7e5, 9e5]
+        top = rng.lognormal(7.0, 1.0, 5000)
+        want = top * np.power(cut, np.floor(dur / 90.0))
+        got = clip.stairstep_price(top, dur, cut, 90.0)
+        assert got.tobytes() == want.tobytes()

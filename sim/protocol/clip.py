@@ -99,7 +99,30 @@ def stairstep_price(
     """
     top = np.asarray(top, dtype=np.float64)
     dur = np.asarray(dur, dtype=np.float64)
-    return top * np.power(cut, np.floor(dur / step))
+    stairs = np.floor(dur / step)
+    if stairs.ndim == 1 and stairs.shape[0] > 16:
+        # Many auctions: cut^k from a table of np.power(cut, k) (the same numbers, computed once).
+        top_k = float(stairs.max(initial=0.0))
+        if stairs.min(initial=0.0) >= 0 and top_k < _STAIRS_MAX:
+            return top * _stairs(cut, int(top_k))[stairs.astype(np.int64)]
+    return top * np.power(cut, stairs)
+
+
+#: Longest stair table kept (steps); a sale that ran longer is priced by np.power directly.
+_STAIRS_MAX = 1 << 20
+#: cut → ``np.power(cut, [0, 1, 2, ...])``, a few of them (a sweep may try many cuts).
+_STAIRS: dict[float, np.ndarray] = {}
+
+
+def _stairs(cut: float, k: int) -> np.ndarray:
+    """``np.power(cut, j)`` for ``j = 0 … k`` at least (cached per ``cut``)."""
+    table = _STAIRS.get(cut)
+    if table is None or table.shape[0] <= k:
+        size = max(k + 1, 256, 0 if table is None else 2 * table.shape[0])
+        if table is None and len(_STAIRS) >= 8:
+            _STAIRS.clear()
+        table = _STAIRS[cut] = np.power(cut, np.arange(size, dtype=np.float64))
+    return table
 
 
 def exponential_price(top: np.ndarray | float, dur: np.ndarray | float, cut: float) -> np.ndarray:
