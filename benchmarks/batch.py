@@ -268,7 +268,7 @@ def measure(quick: bool = False, with_sweeps: bool = True) -> dict:
         tiny.write_text(TINY)
         figures = {
             "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-            "speedup": speedup(8 if quick else 64),
+            "speedup": speedup(8 if quick else 128),
             "overhead": overhead(str(tiny), 40 if quick else 200),
             "memory": parent_memory(str(tiny), 20, 60 if quick else 200),
             "sweeps": sweeps(Path(tmp)) if with_sweeps else [],

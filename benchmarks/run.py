@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python -m benchmarks.run                      # every section (about ten minutes)
+    python -m benchmarks.run                      # every section (about six minutes)
     python -m benchmarks.run --quick              # a smoke run on small sizes
     python -m benchmarks.run --only family,crash  # some sections
     python -m benchmarks.run --crash eth_crash_liq1 --crash-sizes 100000
@@ -20,7 +20,7 @@ Sections (see ``benchmarks/README.md``), each a row per case in one table:
 - ``startup``: whole processes (``benchmarks/startup.py``): the mesa import floor, a worker's
   imports, ``import sim``, ``cdpsim --help``, ``cdpsim validate``, ``cdpsim run`` of a tiny
   scenario, and the tiny run in a warm worker;
-- ``batch``: ``benchmarks/batch.py``: a batch of 64 ETH-crash runs and sweeps of 256 small runs
+- ``batch``: ``benchmarks/batch.py``: a batch of 128 ETH-crash runs and sweeps of 256 small runs
   on one worker and on two, the batch machinery's overhead and the parent's memory.
 
 Runs (``family``, ``crash``) run in fresh subprocesses pinned to one CPU
