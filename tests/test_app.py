@@ -272,6 +272,15 @@ def test_runs_filter_and_items():
     assert table_items(runs, columns, divisors)[2]["bad_debt_max"] == 1.5
 
 
+def test_fan_pages_are_labelled_by_their_scenarios():
+    from sim.app.views import fan_page_labels
+
+    pages = [[f"s{k}" for k in range(8)], ["s8", "s9"]]
+    assert fan_page_labels(pages) == ["1–8 of 10: s0, s1, s2, …", "9–10 of 10: s8, s9"]
+    assert fan_page_labels([["only"]]) == ["1 of 1: only"]
+    assert fan_page_labels([["a", "b"], ["c"]])[1] == "3 of 3: c"
+
+
 def test_kpi_cells_print_as_the_cli_does():
     cells = {name: (value, unit) for name, value, unit, _ in kpi_cells({"bad_debt_max": 1234567.8})}
     assert cells == {"bad_debt_max": ("1,234,568", "Dai")}

@@ -26,6 +26,7 @@ import pytest
 import yaml
 
 import sim
+from sim.plots.ensemble import MAX_ROWS
 from tests.conftest import SMALL
 
 CHROMIUM = os.environ.get("CDPSIM_CHROMIUM", "/usr/bin/chromium")
@@ -279,6 +280,29 @@ def test_batch_folder_shows_its_runs_table_and_a_runs_dashboard(
         )
         page.locator(".cdpsim-back").click()
         expect(page.locator("img.cdpsim-fan")).to_be_visible()
+
+
+def test_a_batch_of_many_scenarios_pages_its_fan_chart(cdpsim_cmd, page: Page, tmp_path: Path):
+    data = yaml.safe_load(SMALL)
+    data["clock"]["duration"] = "2h"
+    files = []
+    for k in range(MAX_ROWS + 1):
+        data["name"] = f"small_{k}"
+        files.append(tmp_path / f"small_{k}.yaml")
+        files[-1].write_text(yaml.safe_dump(data))
+    batch = tmp_path / "batch"
+    sim.run_batch(files, workers=0, out=batch)
+    with dashboard(cdpsim_cmd, batch, tmp_path / "server.log") as url:
+        page.goto(url)
+        fan = page.locator("img.cdpsim-fan")
+        expect(fan).to_be_visible()
+        src = fan.get_attribute("src")
+        pages = page.locator(".cdpsim-page")
+        expect(pages).to_contain_text(f"1–{MAX_ROWS} of {MAX_ROWS + 1}")
+        pages.click()
+        page.get_by_role("option", name=re.compile(f"^{MAX_ROWS + 1} of")).click()
+        _changed_image(page, "img.cdpsim-fan", src)
+        expect(pages).to_contain_text(f"small_{MAX_ROWS}")
 
 
 def test_sweep_folder_shows_a_heatmap_and_the_sensitivity_indices(

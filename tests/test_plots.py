@@ -29,6 +29,7 @@ import sim
 from sim.metrics import value_at_risk
 from sim.plots import (
     BatchTables,
+    PlotError,
     RunTables,
     auction_outcomes,
     compare_batches,
@@ -644,6 +645,18 @@ def test_fan_shows_a_bounded_number_of_scenarios_and_says_which(outputs, monkeyp
     assert "scenarios 1–2 of 3" in pages[0].figure._suptitle.get_text()
     assert "black_thursday_liq2" in pages[1].caption
     assert len(data_axes(pages[1].figure)) == 6  # one scenario left: the detailed layout
+
+
+def test_one_page_of_the_fan_chart_on_request(outputs, monkeypatch):
+    batch = load_folder(outputs.mixed)
+    monkeypatch.setattr(figures, "MAX_ROWS", 2)
+    pages = figures.fan_pages(batch)
+    assert [len(p) for p in pages] == [2, 1]
+    (second,) = figures_for(batch, "fan", page=1)
+    assert second.name == "fan-2"
+    assert pages[1][0] in second.caption and pages[0][0] not in second.caption
+    with pytest.raises(PlotError, match="no fan chart page 3"):
+        figures_for(batch, "fan", page=2)
 
 
 def test_fan_leaves_out_runs_that_did_not_finish(outputs):

@@ -32,7 +32,7 @@ from sim.app.tables import (
 )
 from sim.app.targets import Target, TargetError, scenario_of_run
 from sim.experiments.store import BatchFolder
-from sim.plots import figures_for, load_folder
+from sim.plots import fan_pages, figures_for, load_folder
 from sim.plots.ensemble import SUMMARY_ONLY_NOTE
 from sim.plots.figures import available_kinds
 from sim.plots.folders import BatchData, FolderError, RunData, SweepData
@@ -337,6 +337,22 @@ def RunsDataTable(
     solara.v.use_event(table, "click:row", lambda _w, _e, item: on_pick(str(item["run_id"])))
 
 
+def fan_page_labels(pages: list[list[str]]) -> list[str]:
+    """One label per page of a batch's fan chart, e.g. ``9–16 of 20: a, b, c, …``.
+
+    Args:
+        pages: the scenario names of each page (:func:`sim.plots.fan_pages`).
+    """
+    total = sum(len(page) for page in pages)
+    labels, first = [], 1
+    for page in pages:
+        shown = ", ".join(page[:3]) + (", …" if len(page) > 3 else "")
+        span = f"{first}" if len(page) == 1 else f"{first}–{first + len(page) - 1}"
+        labels.append(f"{span} of {total}: {shown}")
+        first += len(page)
+    return labels
+
+
 @solara.component
 def BatchView(target: Target, on_live: Callable[[LiveRequest], None]) -> None:
     """A batch folder: the fan chart, the runs table and the picked run's dashboard."""
@@ -344,6 +360,8 @@ def BatchView(target: Target, on_live: Callable[[LiveRequest], None]) -> None:
     assert isinstance(data, BatchData)
     tab = solara.use_reactive(0)
     picked = solara.use_reactive("")
+    labels = fan_page_labels(fan_pages(data))
+    page = solara.use_reactive(labels[0])
 
     def pick(run_id: str) -> None:
         picked.set(run_id)
@@ -354,9 +372,14 @@ def BatchView(target: Target, on_live: Callable[[LiveRequest], None]) -> None:
             RunsTable(data, pick)
             if not data.kept_full:
                 solara.Info(SUMMARY_ONLY_NOTE)
+            number = labels.index(page.value) if page.value in labels else 0
+            if len(labels) > 1:
+                solara.Select(
+                    "fan chart of the scenarios", values=labels, value=page, classes=["cdpsim-page"]
+                )
             Figure(
-                lambda: figures_for(data, "fan")[0].figure,
-                key=f"fan:{target.path}",
+                lambda: figures_for(data, "fan", page=number)[0].figure,
+                key=f"fan:{target.path}:{number}",
                 classes=["cdpsim-fan"],
             )
         with solara.lab.Tab(f"Run {picked.value}" if picked.value else "Run"):

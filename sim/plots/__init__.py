@@ -37,6 +37,7 @@ from sim.plots.figures import (
     all_figures,
     available_kinds,
     comparison,
+    fan_pages,
     figures_for,
 )
 from sim.plots.folders import FolderError, load_folder
@@ -68,6 +69,7 @@ __all__ = [
     "crash_dashboard",
     "discovery_boxes",
     "ensemble_fan",
+    "fan_pages",
     "figures_for",
     "load_folder",
     "morris_scatter",

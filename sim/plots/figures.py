@@ -143,10 +143,24 @@ def _dashboard(run: RunData) -> NamedFigure:
     return NamedFigure("dashboard", "dashboard", caption, fig, banner)
 
 
-def _fan(batch: BatchData) -> list[NamedFigure]:
-    """The fan chart, one page per :data:`MAX_ROWS` scenarios (``fan``, ``fan-2``, ...)."""
+def fan_pages(batch: BatchData) -> list[list[str]]:
+    """The batch's scenario names in the fan chart's pages of at most :data:`MAX_ROWS` each.
+
+    Scenarios come in the order of the runs table; a batch without scenarios has one empty page.
+    """
     names = [str(n) for n in dict.fromkeys(batch.runs.get("scenario", pd.Series(dtype=str)))]
-    pages = [names[k : k + MAX_ROWS] for k in range(0, len(names), MAX_ROWS)] or [names]
+    return [names[k : k + MAX_ROWS] for k in range(0, len(names), MAX_ROWS)] or [names]
+
+
+def _fan(batch: BatchData, only: int | None = None) -> list[NamedFigure]:
+    """The fan chart, one page per :data:`MAX_ROWS` scenarios (``fan``, ``fan-2``, ...).
+
+    Args:
+        batch: the batch's tables.
+        only: draw only this page (0-based); every page if None.
+    """
+    pages = fan_pages(batch)
+    names = [name for page in pages for name in page]
     note = None if batch.kept_full else SUMMARY_ONLY_NOTE
     caption = (
         "Quantile bands over the runs (5–95 %, 25–75 %, median) of price, bad debt, "
@@ -158,6 +172,8 @@ def _fan(batch: BatchData) -> list[NamedFigure]:
     caption += ", scenario by scenario." if len(names) > 1 else "."
     out = []
     for k, page in enumerate(pages):
+        if only is not None and k != only:
+            continue
         runs = batch.runs
         if len(pages) > 1:
             runs = runs[runs["scenario"].astype(str).isin(page)]
@@ -295,6 +311,7 @@ def figures_for(
     kpi: str | None = None,
     stat: str = "mean",
     params: Sequence[str] | None = None,
+    page: int | None = None,
 ) -> list[NamedFigure]:
     """The figure(s) of one kind for a folder (usually one; ``boxes`` gives one per result).
 
@@ -304,9 +321,12 @@ def figures_for(
         kpi: for sweep views, the KPI (default: the sweep's first).
         stat: for the heatmap, the statistic (``mean``, ``p95``, ``var95``, ...).
         params: for the heatmap (two) and the line (one), the parameters.
+        page: for a batch's fan chart, only this page of :func:`fan_pages` (0-based); all
+            pages if None.
 
     Raises:
-        PlotError: the kind does not apply to this folder, or its tables lack what it needs.
+        PlotError: the kind does not apply to this folder, or its tables lack what it needs,
+            or the page does not exist.
     """
     folder = folder_kind_of(outputs)
     kinds = available_kinds(outputs)
@@ -323,7 +343,10 @@ def figures_for(
     if isinstance(outputs, SweepData):
         return _sweep_figure(outputs, kind, kpi, stat, params)
     if isinstance(outputs, BatchData):
-        return _fan(outputs)
+        if page is not None and not 0 <= page < len(fan_pages(outputs)):
+            count = len(fan_pages(outputs))
+            raise PlotError(f"{outputs.path}: no fan chart page {page + 1} (pages: 1–{count})")
+        return _fan(outputs, only=page)
     return [_dashboard(outputs)]
 
 
