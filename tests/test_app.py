@@ -72,6 +72,21 @@ def test_controls_hold_the_scenarios_values_in_display_units():
             assert c.lo <= c.value <= c.hi, c.key
 
 
+def test_every_ilk_and_collateral_has_its_controls(tmp_path):
+    base = load_scenario(SCENARIOS / "multi_collateral.yaml")
+    controls = _by_key(controls_for(base))
+    assert controls["mat"].path == "ilks.ETH-A.mat"
+    assert controls["mat_1"].path == "ilks.WBTC-A.mat"
+    assert controls["tail_1"].path == "ilks.WBTC-A.liquidation.tail"
+    assert controls["market_depth_1"].path == "collateral.WBTC.market.depth_usd_2pct"
+    assert controls["market_depth_1"].value == 2.0e7
+    assert [k for k in controls if k.startswith("keeper_dai")] == ["keeper_dai_0", "keeper_dai_1"]
+    changed = apply(list(controls.values()), {"mat_1": 1.48, "market_depth_1": 1.0e6}, base)
+    assert changed.ilks["WBTC-A"].mat == 1.48 and changed.ilks["ETH-A"].mat == 1.45
+    assert changed.collateral["WBTC"].market.depth_usd_2pct == 1.0e6
+    assert values_of(list(controls.values()), changed)["mat_1"] == 1.48
+
+
 def test_gas_controls_only_with_a_network_and_per_bidding_strategy():
     crash = controls_for(load_scenario(SCENARIOS / "eth_crash_liq2.yaml"))
     assert not [c for c in crash if c.key.startswith("keeper_gas")]

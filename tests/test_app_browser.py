@@ -180,7 +180,7 @@ def test_live_run_steps_resets_with_new_values_and_shows_errors(
         page.locator(".cdpsim-reset").click()
         expect(status).to_contain_text("seed 11 · tick 0 / 72")
         built = page.locator(".cdpsim-built")
-        expect(built).to_contain_text("mat = 1.53")
+        expect(built).to_contain_text("ilks.ETH-A.mat = 1.53")
         expect(built).to_contain_text("seed = 11")
         expect(mat).not_to_contain_text("changed")
 
@@ -189,7 +189,7 @@ def test_live_run_steps_resets_with_new_values_and_shows_errors(
         expect(status).to_contain_text("tick 1 / 72")
         page.locator(".cdpsim-reset").click()
         expect(status).to_contain_text("seed 11 · tick 0 / 72")
-        expect(built).to_contain_text("mat = 1.53")
+        expect(built).to_contain_text("ilks.ETH-A.mat = 1.53")
 
         # A value the scenario refuses: a message naming the override; the model stays.
         dai = page.locator(".cdpsim-control-keeper_dai_0 input")
@@ -198,7 +198,7 @@ def test_live_run_steps_resets_with_new_values_and_shows_errors(
         page.locator(".cdpsim-reset").click()
         error = page.locator(".cdpsim-error").first
         expect(error).to_contain_text("--set keepers.0.dai=-5.0")
-        expect(built).to_contain_text("keeper_dai_0 = 1,000,000")
+        expect(built).to_contain_text("keepers.0.dai = 1,000,000")
         expect(page.locator("body")).not_to_contain_text("Traceback")
         page.screenshot(path=str(tmp_path / "live.png"), full_page=True)
 

@@ -24,8 +24,9 @@ from sim.scenario import (
     with_overrides,
 )
 
-#: Keeper groups that get their own capital and gas controls (the first ones of the scenario).
-MAX_KEEPER_GROUPS = 3
+#: Keeper groups that get their own capital and gas controls (the first ones of the scenario;
+#: the shipped scenarios have at most three, and a page of dozens of groups is unreadable).
+MAX_KEEPER_GROUPS = 8
 #: Seconds per unit of the duration controls.
 HOUR, MINUTE = 3600.0, 60.0
 #: The unit letter a duration override is written in, by seconds per unit.
@@ -134,128 +135,26 @@ def _slider(
 def controls_for(scenario: Scenario) -> list[Control]:
     """The controls of a scenario's live run, each holding the scenario's value.
 
-    The first ilk's crash (a ``scripted`` price with a ``crash``), ``mat``, ``chop`` and, under
-    Liquidations 2.0, ``buf``, ``tail`` and ``cusp``; its collateral's market depth; each of the
-    first :data:`MAX_KEEPER_GROUPS` keeper groups' capital and, when the scenario has a
-    ``network`` section (without one gas bids are ignored), gas bid; the seed.
+    For every ilk, in the scenario's order: its collateral's crash (a ``scripted`` price with a
+    ``crash``) the first time that collateral comes, ``mat``, ``chop`` and, under Liquidations
+    2.0, ``buf``, ``tail`` and ``cusp``, then its collateral's market depth (once per
+    collateral). Then each of the first :data:`MAX_KEEPER_GROUPS` keeper groups' capital and,
+    when the scenario has a ``network`` section (without one gas bids are ignored), gas bid; the
+    seed. Keys of the first ilk and collateral are plain (``mat``, ``crash_depth``); later ones
+    end in their position (``mat_1`` for the second ilk, ``market_depth_1`` for the second
+    collateral).
     """
-    ilk_name, ilk = next(iter(scenario.ilks.items()))
-    asset = ilk.collateral
-    collateral = scenario.collateral[asset]
     out: list[Control] = []
-    price = collateral.price
-    if isinstance(price, ScriptedPrice) and price.crash is not None:
-        base = f"collateral.{asset}.price.crash"
-        out.append(
-            _slider(
-                "crash_depth",
-                f"{asset} crash depth [fraction lost]",
-                f"{base}.depth",
-                price.crash.depth,
-                0.05,
-                0.95,
-                0.01,
-                help="0.5 = the price halves",
-            )
-        )
-        out.append(
-            _slider(
-                "crash_over",
-                f"{asset} crash length [h] (shorter = faster)",
-                f"{base}.over",
-                price.crash.over / HOUR,
-                0.5,
-                72.0,
-                0.5,
-                seconds=HOUR,
-                help="how long the fall lasts",
-            )
-        )
-    prefix = f"ilks.{ilk_name}"
-    out.append(
-        _slider(
-            "mat",
-            f"{ilk_name} liquidation ratio mat [-]",
-            f"{prefix}.mat",
-            ilk.mat,
-            1.05,
-            3.0,
-            0.01,
-            help="a vault is unsafe below this collateral ratio (at the OSM price)",
-        )
-    )
-    liq = ilk.liquidation
-    out.append(
-        _slider(
-            "chop",
-            f"{ilk_name} liquidation penalty chop [fraction]",
-            f"{prefix}.liquidation.chop",
-            liq.chop,
-            0.0,
-            0.5,
-            0.01,
-            help="added to the debt an auction must raise",
-        )
-    )
-    if isinstance(liq, ClipLiquidation):
-        out += [
-            _slider(
-                "buf",
-                f"{ilk_name} auction start buf [× OSM price]",
-                f"{prefix}.liquidation.buf",
-                liq.buf,
-                1.0,
-                2.0,
-                0.01,
-                help="a Dutch auction starts at buf × the OSM price",
-            ),
-            _slider(
-                "tail",
-                f"{ilk_name} auction reset after tail [min]",
-                f"{prefix}.liquidation.tail",
-                liq.tail / MINUTE,
-                5.0,
-                600.0,
-                5.0,
-                seconds=MINUTE,
-                help="an auction older than this needs a reset (redo)",
-            ),
-            _slider(
-                "cusp",
-                f"{ilk_name} auction reset below cusp [fraction of top]",
-                f"{prefix}.liquidation.cusp",
-                liq.cusp,
-                0.05,
-                0.95,
-                0.01,
-                help="an auction whose price fell below cusp × its start needs a reset",
-            ),
-        ]
-    market = collateral.market
-    if market is not None and market.pool_usd is not None:
-        out.append(
-            Control(
-                "market_depth",
-                f"{asset} market: pool reserve [USD]",
-                f"collateral.{asset}.market.pool_usd",
-                "number",
-                market.pool_usd,
-                help="a constant-product pool with this USD reserve",
-            )
-        )
-    else:
-        out.append(
-            Control(
-                "market_depth",
-                f"{asset} market depth [USD per 2 % move]",
-                f"collateral.{asset}.market.depth_usd_2pct",
-                "number",
-                None if market is None else market.depth_usd_2pct,
-                optional=True,
-                help="USD sold that move the price 2 %; empty: an infinitely deep market",
-                clear=f"collateral.{asset}.market",
-            )
-        )
+    assets: list[str] = []
+    for j, (ilk_name, ilk) in enumerate(scenario.ilks.items()):
+        asset = ilk.collateral
+        first_time = asset not in assets
+        if first_time:
+            assets.append(asset)
+            out += _crash_controls(scenario, asset, _suffix(len(assets) - 1))
+        out += _ilk_controls(ilk_name, ilk, _suffix(j))
+        if first_time:
+            out.append(_market_control(scenario, asset, _suffix(len(assets) - 1)))
     for i, keeper in enumerate(scenario.keepers[:MAX_KEEPER_GROUPS]):
         out.append(
             Control(
@@ -273,6 +172,129 @@ def controls_for(scenario: Scenario) -> list[Control]:
         Control("seed", "seed", "seed", "integer", scenario.seed, help="the run's random seed")
     )
     return out
+
+
+def _suffix(position: int) -> str:
+    """The end of a control's key for the ilk or collateral at ``position`` (none for the first)."""
+    return "" if position == 0 else f"_{position}"
+
+
+def _crash_controls(scenario: Scenario, asset: str, sfx: str) -> list[Control]:
+    """A collateral's crash depth and length, when its price is ``scripted`` with a ``crash``."""
+    price = scenario.collateral[asset].price
+    if not isinstance(price, ScriptedPrice) or price.crash is None:
+        return []
+    base = f"collateral.{asset}.price.crash"
+    return [
+        _slider(
+            f"crash_depth{sfx}",
+            f"{asset} crash depth [fraction lost]",
+            f"{base}.depth",
+            price.crash.depth,
+            0.05,
+            0.95,
+            0.01,
+            help="0.5 = the price halves",
+        ),
+        _slider(
+            f"crash_over{sfx}",
+            f"{asset} crash length [h] (shorter = faster)",
+            f"{base}.over",
+            price.crash.over / HOUR,
+            0.5,
+            72.0,
+            0.5,
+            seconds=HOUR,
+            help="how long the fall lasts",
+        ),
+    ]
+
+
+def _ilk_controls(ilk_name: str, ilk: Any, sfx: str) -> list[Control]:
+    """An ilk's ``mat`` and ``chop``, and under Liquidations 2.0 ``buf``, ``tail``, ``cusp``."""
+    prefix = f"ilks.{ilk_name}"
+    liq = ilk.liquidation
+    out = [
+        _slider(
+            f"mat{sfx}",
+            f"{ilk_name} liquidation ratio mat [-]",
+            f"{prefix}.mat",
+            ilk.mat,
+            1.05,
+            3.0,
+            0.01,
+            help="a vault is unsafe below this collateral ratio (at the OSM price)",
+        ),
+        _slider(
+            f"chop{sfx}",
+            f"{ilk_name} liquidation penalty chop [fraction]",
+            f"{prefix}.liquidation.chop",
+            liq.chop,
+            0.0,
+            0.5,
+            0.01,
+            help="added to the debt an auction must raise",
+        ),
+    ]
+    if isinstance(liq, ClipLiquidation):
+        out += [
+            _slider(
+                f"buf{sfx}",
+                f"{ilk_name} auction start buf [× OSM price]",
+                f"{prefix}.liquidation.buf",
+                liq.buf,
+                1.0,
+                2.0,
+                0.01,
+                help="a Dutch auction starts at buf × the OSM price",
+            ),
+            _slider(
+                f"tail{sfx}",
+                f"{ilk_name} auction reset after tail [min]",
+                f"{prefix}.liquidation.tail",
+                liq.tail / MINUTE,
+                5.0,
+                600.0,
+                5.0,
+                seconds=MINUTE,
+                help="an auction older than this needs a reset (redo)",
+            ),
+            _slider(
+                f"cusp{sfx}",
+                f"{ilk_name} auction reset below cusp [fraction of top]",
+                f"{prefix}.liquidation.cusp",
+                liq.cusp,
+                0.05,
+                0.95,
+                0.01,
+                help="an auction whose price fell below cusp × its start needs a reset",
+            ),
+        ]
+    return out
+
+
+def _market_control(scenario: Scenario, asset: str, sfx: str) -> Control:
+    """A collateral's market depth: a pool's reserve, or the USD that move the price 2 %."""
+    market = scenario.collateral[asset].market
+    if market is not None and market.pool_usd is not None:
+        return Control(
+            f"market_depth{sfx}",
+            f"{asset} market: pool reserve [USD]",
+            f"collateral.{asset}.market.pool_usd",
+            "number",
+            market.pool_usd,
+            help="a constant-product pool with this USD reserve",
+        )
+    return Control(
+        f"market_depth{sfx}",
+        f"{asset} market depth [USD per 2 % move]",
+        f"collateral.{asset}.market.depth_usd_2pct",
+        "number",
+        None if market is None else market.depth_usd_2pct,
+        optional=True,
+        help="USD sold that move the price 2 %; empty: an infinitely deep market",
+        clear=f"collateral.{asset}.market",
+    )
 
 
 def _gas_control(i: int, name: str, gas: Any, fixed: float | None) -> Control:

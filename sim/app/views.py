@@ -128,9 +128,13 @@ def _status(frame: Frame) -> str:
 
 
 def _built_with(controls: list[Control], values: Mapping[str, Value]) -> str:
-    """The model's control values, as the page lists them."""
+    """The model's control values, as the page lists them.
+
+    By scenario path, as ``--set`` names them (``ilks.ETH-A.mat = 1.45``), so that in a scenario
+    of several ilks each value says whose it is.
+    """
     return " · ".join(
-        f"{c.key} = {shown(c, values.get(c.key))}" for c in controls if c.key in values
+        f"{c.path} = {shown(c, values.get(c.key))}" for c in controls if c.key in values
     )
 
 
