@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -438,9 +439,7 @@ def batch(
     with its error and the others go on (exit 1 at the end). Ctrl-C keeps the finished runs:
     the same command with --resume runs only what is missing.
     """
-    from sim.experiments.batch import BatchInputError, BatchInterrupted, run_batch
-    from sim.experiments.executors import ExecutorError
-    from sim.experiments.store import StoreError
+    from sim.experiments.batch import run_batch
 
     if n_seeds is not None and seed_list is not None:
         raise click.UsageError("give --seeds or --seed-list, not both")
@@ -450,16 +449,8 @@ def batch(
     seeds = _seed_list(seed_list) if seed_list is not None else n_seeds
     out = out if out is not None else _default_batch_out()
     command = " ".join(["cdpsim", *sys.argv[1:]])
-    bar: _BatchProgress | None = None
-
-    def progress(p: object) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = _BatchProgress(p.total, p.skipped, out.name)  # type: ignore[attr-defined]
-        bar(p)
-
-    try:
-        table = run_batch(
+    table = _run_experiment(
+        lambda progress: run_batch(
             list(paths),
             seeds=seeds,
             master_seed=master_seed,
@@ -473,7 +464,44 @@ def batch(
             data_dirs=data_dirs,
             progress=progress,
             command=command,
-        )
+        ),
+        out,
+        command,
+    )
+    _batch_report(table, out)
+
+
+def _run_experiment[T](
+    start: Callable[[Callable[[object], None]], T],
+    out: Path,
+    command: str,
+    kept_note: str = "",
+) -> T:
+    """Run a batch or a sweep with a progress display, and turn its ends into exit codes.
+
+    Bad input and a store or executor that cannot start exit 2 with their messages; Ctrl-C
+    (or SIGTERM) exits 130 saying how many runs are kept and the command that runs the rest.
+
+    Args:
+        start: runs the batch or sweep, given the progress callback.
+        out: the batch or sweep folder.
+        command: the command line, for the resume hint.
+        kept_note: appended to the interruption message after the folder's name.
+    """
+    from sim.experiments.batch import BatchInputError, BatchInterrupted
+    from sim.experiments.executors import ExecutorError
+    from sim.experiments.store import StoreError
+
+    bar: _BatchProgress | None = None
+
+    def progress(p: object) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = _BatchProgress(p.total, p.skipped, out.name)  # type: ignore[attr-defined]
+        bar(p)
+
+    try:
+        return start(progress)
     except BatchInputError as exc:
         for line in exc.errors:
             _err(line)
@@ -485,14 +513,13 @@ def batch(
         if bar is not None:
             bar.close()
         _err(
-            f"interrupted: {exc.done} of {exc.total} runs are done and kept in {exc.out}; "
-            f"to run the rest: {_resume_command(command, exc.out)}"
+            f"interrupted: {exc.done} of {exc.total} runs are done and kept in {exc.out}"
+            f"{kept_note}; to run the rest: {_resume_command(command, exc.out)}"
         )
         sys.exit(EXIT_INTERRUPTED)
     finally:
         if bar is not None:
             bar.close()
-    _batch_report(table, out)
 
 
 def _default_batch_out() -> Path:
@@ -577,9 +604,6 @@ def sweep(
     rewrites the tables. Then: cdpsim discover OUT --kpi K --above X (or --below X).
     """
     from sim.experiments.analysis import format_sensitivity
-    from sim.experiments.batch import BatchInputError, BatchInterrupted
-    from sim.experiments.executors import ExecutorError
-    from sim.experiments.store import StoreError
     from sim.experiments.sweep import default_out, load_sweep, run_sweep
 
     if scheduler is not None and backend != "dask":
@@ -593,16 +617,8 @@ def sweep(
     out = out if out is not None else default_out(spec)
     args = sys.argv[1:]
     command = " ".join(["cdpsim", *args, *([] if "--out" in args else ["--out", str(out)])])
-    bar: _BatchProgress | None = None
-
-    def progress(p: object) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = _BatchProgress(p.total, p.skipped, out.name)  # type: ignore[attr-defined]
-        bar(p)
-
-    try:
-        result = run_sweep(
+    result = _run_experiment(
+        lambda progress: run_sweep(
             spec,
             workers=workers,
             backend=backend,
@@ -612,26 +628,13 @@ def sweep(
             keep=keep,  # type: ignore[arg-type]
             progress=progress,
             command=command,
-        )
-    except BatchInputError as exc:
-        for line in exc.errors:
-            _err(line)
-        sys.exit(EXIT_BAD_INPUT)
-    except (StoreError, ExecutorError) as exc:
-        _err(str(exc))
-        sys.exit(EXIT_BAD_INPUT)
-    except BatchInterrupted as exc:
-        if bar is not None:
-            bar.close()
-        _err(
-            f"interrupted: {exc.done} of {exc.total} runs are done and kept in {exc.out} "
-            "(points.parquet is of those: n_missing per point, complete: false in batch.json); "
-            f"to run the rest: {_resume_command(command, exc.out)}"
-        )
-        sys.exit(EXIT_INTERRUPTED)
-    finally:
-        if bar is not None:
-            bar.close()
+        ),
+        out,
+        command,
+        kept_note=(
+            " (points.parquet is of those: n_missing per point, complete: false in batch.json)"
+        ),
+    )
     _out(
         f"{spec.name}: {len(spec.points)} points × {len(spec.seeds)} seeds "
         f"({spec.design['kind']}) → {out / 'points.parquet'}"
