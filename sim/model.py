@@ -148,6 +148,13 @@ class ProtocolModel(mesa.Model):
         self.recorder.record()
 
     # ------------------------------------------------------------------ construction
+    def _note_held(self, name: str, process: px.PriceProcess) -> None:
+        """Record when a replay held beyond its data ends before the run does."""
+        if isinstance(process, px.Replay) and process.beyond == "hold":
+            end = float(process.times[-1])
+            if 0.0 <= end < self.n_ticks * self.dt:
+                self.data_held[name] = end
+
     def _build_environment(self, scenario: Scenario) -> None:
         """Exogenous price and gas paths for the whole run; the collateral and Dai markets."""
         self.assets = list(scenario.collateral)
@@ -157,6 +164,11 @@ class ProtocolModel(mesa.Model):
             specs.append(scenario.mkr.price)
             names.append("MKR")
         processes = [build_price_process(spec, scenario) for spec in specs]
+        #: When a replayed series ran out of data and was held (``beyond: hold``), per asset and
+        #: ``gas`` [s since the start]; recorded in the manifest for the plots.
+        self.data_held: dict[str, float] = {}
+        for name, process in zip(names, processes, strict=True):
+            self._note_held(name, process)
         corr = correlation_matrix(scenario) if scenario.correlation else None
         paths = px.simulate(processes, self.n_ticks, self.dt, self.streams.prices, corr=corr)
         self.market = Market()
@@ -184,6 +196,7 @@ class ProtocolModel(mesa.Model):
         net = scenario.network
         if net is not None:
             gas_process = build_gas_process(net.gas, scenario)
+            self._note_held("gas", gas_process)
             self.gas_path = gas_process.path(self.n_ticks, self.dt, self.streams.gas)
         else:
             self.gas_path = np.zeros(self.n_ticks + 1)

@@ -196,6 +196,7 @@ def build_manifest(
         "mesa": mesa.__version__,
         "wall_time_s": round(wall_time_s, 3),
         "warnings": advisories(model.spec),
+        "data_held": dict(model.data_held),
         "files": list(RUN_FILES),
     }
 

@@ -413,15 +413,33 @@ def test_dashboard_shades_where_replayed_data_are_held(outputs):
     assert "ETH: data held (beyond: hold)" in labels(price)
 
 
-def test_held_data_are_found_from_the_replay_spec(outputs, monkeypatch):
-    monkeypatch.chdir(ROOT)  # the scenario's data file, relative to scenarios/
+def test_held_data_are_what_the_run_recorded_wherever_it_is_plotted(outputs, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # no data file reachable from here: the manifest says it all
     run = load_folder(outputs.thursday)
-    assert held_after(run) == {"gas": 23 * 3600.0}  # the run is a day; ETH's data last two
-    run.manifest["scenario"]["clock"]["duration"] = "3d"
-    assert held_after(run) == {"ETH": 47 * 3600.0, "gas": 23 * 3600.0}
-    (named,) = figures_for(load_folder(outputs.thursday))
+    assert run.manifest["data_held"] == {"gas": 23 * 3600.0}  # the run is a day; ETH's data two
+    assert held_after(run) == {"gas": 23 * 3600.0}
+    (named,) = figures_for(run)
     gas = next(ax for ax in named.figure.axes if ax.get_title(loc="left") == "Network gas price")
     assert "gas: data held (beyond: hold)" in labels(gas)
+
+
+def test_the_model_records_when_each_replay_runs_out_of_data():
+    from sim.model import ProtocolModel
+
+    scenario = sim.load_scenario(
+        SCENARIOS / "black_thursday_2020.yaml",
+        overrides=["clock.duration=3d", *(f"borrowers.{i}.vaults=20" for i in range(4))],
+    )
+    assert ProtocolModel(scenario).data_held == {"ETH": 47 * 3600.0, "gas": 23 * 3600.0}
+
+
+def test_held_data_of_older_runs_are_found_from_the_replay_spec(outputs, monkeypatch):
+    monkeypatch.chdir(ROOT)  # the scenario's data file, relative to scenarios/
+    run = load_folder(outputs.thursday)
+    del run.manifest["data_held"]  # a run folder written before the manifest recorded it
+    assert held_after(run) == {"gas": 23 * 3600.0}
+    run.manifest["scenario"]["clock"]["duration"] = "3d"
+    assert held_after(run) == {"ETH": 47 * 3600.0, "gas": 23 * 3600.0}
 
 
 @pytest.mark.parametrize("status", ["failed", "interrupted"])

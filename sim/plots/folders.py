@@ -397,13 +397,19 @@ def _held_from(spec: Any, run: Path, manifest: dict[str, Any], start: Any) -> fl
 def held_after(run: RunData) -> dict[str, float]:
     """Per collateral (and ``gas``), when its replayed series ran out of data and was held.
 
-    Only ``replay`` processes with ``beyond: hold`` whose data file can be found
-    (:func:`_data_file`) and ends before the run does are listed.
+    As the run recorded it in its manifest (``data_held``), so the figure depends on the run
+    folder alone. Runs written before the manifest held it: the ``replay`` processes with
+    ``beyond: hold`` whose data file can still be found (:func:`_data_file`) and ends before
+    the run does.
 
     Returns:
         ``{asset or "gas": seconds since the start}``.
     """
     from sim.units import parse_duration
+
+    recorded = run.manifest.get("data_held")
+    if isinstance(recorded, dict):
+        return {str(k): float(v) for k, v in recorded.items()}
 
     scenario = run.scenario
     clock = scenario.get("clock") or {}
