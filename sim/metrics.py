@@ -360,7 +360,7 @@ def write_readme(path: str | Path = README) -> Path:
 ENSEMBLE_QUANTILES: tuple[tuple[str, float], ...] = (("p05", 0.05), ("p50", 0.5), ("p95", 0.95))
 #: Level of Value at Risk, Liquidations at Risk and the expected shortfall [-].
 RISK_LEVEL = 0.95
-#: Level of the tail Value at Risk (``bad_debt_var99``) [-].
+#: Level of the second Value at Risk (``bad_debt_var99``) [-].
 RISK_LEVEL_TAIL = 0.99
 
 #: The risk statistics of a sweep point (columns of ``points.parquet``), defined once here.
@@ -368,13 +368,13 @@ RISK_STATS: tuple[Kpi, ...] = (
     Kpi(
         "bad_debt_var95",
         "Dai",
-        f"Value at Risk: the {RISK_LEVEL:.0%} quantile over the point's runs of `bad_debt_max` "
-        "(the largest realised deficit over the run)",
+        f"Value at Risk: the {RISK_LEVEL:.0%} quantile over the runs (of a sweep point, or of a "
+        "scenario in a batch) of `bad_debt_max` (the largest realised deficit over the run)",
     ),
     Kpi(
         "bad_debt_var99",
         "Dai",
-        f"tail Value at Risk: the {RISK_LEVEL_TAIL:.0%} quantile over the point's runs of "
+        f"Value at Risk at {RISK_LEVEL_TAIL:.0%}: the {RISK_LEVEL_TAIL:.0%} quantile over the runs of "
         "`bad_debt_max` (realised deficit)",
     ),
     Kpi(
@@ -386,13 +386,12 @@ RISK_STATS: tuple[Kpi, ...] = (
     Kpi(
         "p_bad_debt",
         "-",
-        "share of the point's runs with `bad_debt_max` > 0 (any realised deficit)",
+        "share of the runs with `bad_debt_max` > 0 (any realised deficit)",
     ),
     Kpi(
         "liquidated_debt_lar95",
         "Dai",
-        f"Liquidations at Risk: the {RISK_LEVEL:.0%} quantile over the point's runs of "
-        "`liquidated_debt`",
+        f"Liquidations at Risk: the {RISK_LEVEL:.0%} quantile over the runs of `liquidated_debt`",
     ),
 )
 

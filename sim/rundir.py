@@ -61,6 +61,10 @@ RUN_FILES = (
 )
 #: ``manifest["kind"]`` of a run folder's manifest.
 MANIFEST_KIND = "cdpsim-run"
+#: The manifest of a batch or sweep folder (written by :mod:`sim.experiments.store`).
+BATCH_MANIFEST = "batch.json"
+#: The folder of a batch or sweep that holds its run folders.
+BATCH_RUNS = "runs"
 #: ``manifest["status"]``: the run reached its end.
 STATUS_OK = "ok"
 #: ``manifest["status"]``: an error stopped the run (``manifest["error"]`` says which).
@@ -342,6 +346,35 @@ def _inspect(out: Path, force: bool) -> tuple[Path, str]:
     if not _writable(resolved):
         raise OutputError(out, "no permission to write in the folder")
     return resolved, "inplace"
+
+
+def check_not_in_batch(path: str | Path) -> None:
+    """Refuse a single run's folder that is a batch or sweep folder, or one of its run folders.
+
+    A run's files would mix with the batch's (its figures and tables would then read it as a
+    run), and a folder among a batch's runs would become a run of that batch. Not even
+    ``--force`` allows it.
+
+    Raises:
+        OutputError: ``path`` is, or is directly in the ``runs/`` of, a batch or sweep folder.
+    """
+    try:
+        resolved = Path(path).expanduser().resolve()
+    except (OSError, RuntimeError):
+        return  # _inspect says why
+    if (resolved / BATCH_MANIFEST).is_file():
+        raise OutputError(
+            path,
+            "a cdpsim batch or sweep folder; a run written into it would mix with its runs: "
+            "choose another output folder",
+        )
+    batch = resolved.parent.parent
+    if resolved.parent.name == BATCH_RUNS and (batch / BATCH_MANIFEST).is_file():
+        raise OutputError(
+            path,
+            f"inside the batch or sweep folder {batch}, among its runs; cdpsim batch and "
+            "cdpsim sweep write those: choose another output folder",
+        )
 
 
 def check_output_folder(path: str | Path, force: bool = False) -> None:

@@ -31,6 +31,7 @@ from sim.rundir import (
     STATUS_OK,
     WriteError,
     build_manifest,
+    check_not_in_batch,
     check_output_folder,
     holds_run,
     write_with_fallback,
@@ -162,6 +163,7 @@ def run_and_write(
         RunInterrupted: the run was interrupted (what was computed is written).
         WriteError: ``out`` could not be written (the run was saved elsewhere if possible).
     """
+    check_not_in_batch(out)
     check_output_folder(out, force=force)
     started = time.perf_counter()
     try:

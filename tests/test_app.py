@@ -314,7 +314,8 @@ def test_targets(tmp_path):
     again, seed = scenario_of_run(run)
     assert seed == 9 and again.name == "small"
     for bad, message in (
-        (tmp_path / "missing", "no such folder"),
+        (tmp_path / "missing", "no such file or folder"),
+        (tmp_path / "missing.yaml", "missing.yaml: no such file"),
         (tmp_path, "not a cdpsim run, batch or sweep folder"),
     ):
         with pytest.raises(TargetError, match=message):
@@ -368,7 +369,7 @@ def test_bad_targets_and_a_busy_port_exit_2(cdpsim_cmd, small_scenario_file, tmp
     bad.write_text(SMALL.replace("mat: 1.5", "mat: 0.9"))
     for args, needle in (
         ([str(bad)], "ilks.ETH-A.mat"),
-        ([str(tmp_path / "nothing")], "no such folder"),
+        ([str(tmp_path / "nothing")], "no such file or folder"),
         ([str(tmp_path)], "not a cdpsim run, batch or sweep folder"),
         ([], "give a scenario file"),
     ):

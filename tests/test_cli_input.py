@@ -208,3 +208,11 @@ def test_every_shipped_scenario_validates(cdpsim_cmd):
     res = cdpsim(cdpsim_cmd, "validate", *files)
     assert res.returncode == 0, res.stderr
     assert res.stdout.count(": ok") == len(files)
+
+
+@pytest.mark.parametrize("command", [["run"], ["batch", "--workers", "0"]])
+def test_a_sweep_file_where_a_scenario_belongs_says_to_use_sweep(cdpsim_cmd, command):
+    sweep = SCENARIOS / "sweeps" / "crash_grid.yaml"
+    stderr = refused(cdpsim(cdpsim_cmd, *command, str(sweep)), "run it with cdpsim sweep")
+    assert f"{sweep}:" in stderr and "this is a sweep file" in stderr
+    assert "required field" not in stderr

@@ -78,6 +78,28 @@ def test_force_writes_the_run_files_and_nothing_else(cdpsim_cmd, small_scenario_
     assert sorted(p.name for p in folder.iterdir()) == sorted([*RUN_FILES, ".git", "notes.txt"])
 
 
+def test_a_batch_folder_and_its_runs_are_refused_even_with_force(
+    cdpsim_cmd, small_scenario_file, tmp_path
+):
+    import sim
+
+    batch = tmp_path / "batch"
+    sim.run_batch([small_scenario_file], seeds=1, workers=0, out=batch)
+    before = contents(batch)
+    for out, needle in (
+        (batch, "a cdpsim batch or sweep folder"),
+        (batch / "runs" / "mine", f"inside the batch or sweep folder {batch}"),
+    ):
+        for force in ((), ("--force",)):
+            res = cdpsim(
+                cdpsim_cmd, "run", str(small_scenario_file), *SHORT, "--out", str(out), *force
+            )
+            assert res.returncode == 2, res.stderr
+            assert needle in res.stderr and "Traceback" not in res.stderr
+            assert "--force" not in res.stderr
+    assert contents(batch) == before
+
+
 def test_an_earlier_run_is_replaced(cdpsim_cmd, small_scenario_file, tmp_path):
     out = tmp_path / "run"
     first = cdpsim(cdpsim_cmd, "run", str(small_scenario_file), "--out", str(out), *SHORT)

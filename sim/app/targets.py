@@ -63,6 +63,9 @@ def resolve(path: str | Path, data_dirs: Sequence[str | Path] = ()) -> Target:
                 f"{path}: not a scenario file (*.yaml) nor a run, batch or sweep folder"
             )
         return Target("scenario", path, dirs)
+    if not path.exists():
+        what = "file" if path.suffix.lower() in SCENARIO_SUFFIXES else "file or folder"
+        raise TargetError(f"{path}: no such {what}")
     try:
         kind = folder_kind(path)
     except FolderError as exc:

@@ -28,13 +28,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.rundir import MANIFEST_KIND, STATUS_FAILED, STATUS_OK, read_manifest
+from sim.rundir import (
+    BATCH_MANIFEST,
+    MANIFEST_KIND,
+    STATUS_FAILED,
+    STATUS_OK,
+    read_manifest,
+)
+from sim.rundir import BATCH_RUNS as RUNS
 
 #: ``kind`` in ``batch.json``.
 BATCH_KIND = "cdpsim-batch"
-BATCH_MANIFEST = "batch.json"
 RUNS_TABLE = "runs.parquet"
-RUNS = "runs"
 #: Run statuses that count as done (not run again by ``--resume``).
 DONE = (STATUS_OK, STATUS_FAILED)
 #: Columns of the runs table before the KPIs and the swept parameters.

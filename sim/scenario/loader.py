@@ -101,6 +101,12 @@ def with_overrides(
     )
 
 
+#: What a sweep file given where a scenario file belongs is told.
+SWEEP_FILE_MESSAGE = (
+    "this is a sweep file (base, design, parameters), not a scenario file: run it with cdpsim sweep"
+)
+
+
 def validate_data(
     data: Any,
     *,
@@ -151,6 +157,9 @@ def validate_data(
             found = found[:-1]
         return filename, lines.get(found)
 
+    if {"base", "design"} <= data.keys() and not data.keys() & {"clock", "collateral", "ilks"}:
+        file, line = locate(("base",))
+        raise ScenarioError([ErrorItem(file, line, "", SWEEP_FILE_MESSAGE)])
     for name in LOADER_FIELDS:
         if name in data:
             file, line = locate((name,))
