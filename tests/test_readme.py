@@ -26,5 +26,6 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch):
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)
     assert len(blocks) >= 3
     for block in blocks:
-        exec(compile(block, "README.md", "exec"), {})
+        exec(compile(block, "README.md", "exec"), {"__name__": "__main__"})  # as a script
     assert (tmp_path / "runs" / "my-run" / "summary.json").exists()
+    assert len(sim.load_runs(tmp_path / "runs" / "b")) == 8  # the guarded batch ran
