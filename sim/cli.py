@@ -635,9 +635,10 @@ def sweep(
             " (points.parquet is of those: n_missing per point, complete: false in batch.json)"
         ),
     )
+    n_points, n_seeds = len(spec.points), len(spec.seeds)
     _out(
-        f"{spec.name}: {len(spec.points)} points × {len(spec.seeds)} seeds "
-        f"({spec.design['kind']}) → {out / 'points.parquet'}"
+        f"{spec.name}: {n_points} point{'' if n_points == 1 else 's'} × {n_seeds} "
+        f"seed{'' if n_seeds == 1 else 's'} ({spec.design['kind']}) → {out / 'points.parquet'}"
     )
     if result.sensitivity is not None:
         _out(f"sensitivity → {out / 'sensitivity.parquet'}")
@@ -717,9 +718,12 @@ _PLOT_KINDS = ("dashboard", "fan", "heatmap", "line", "sobol", "morris", "boxes"
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
     help="Image file; .png, .svg or .pdf by its extension. Default: a PNG next to FOLDER "
-    "(not inside it), FOLDER-<kind>.png, or FOLDER-vs-OTHER.png for two folders; an existing "
-    "file there is replaced only if cdpsim made it. An explicit --out replaces any file. A fan "
-    "chart of more scenarios than fit one figure continues in FILE-2.png, FILE-3.png, ...",
+    "(not inside it), FOLDER-<kind>.png, or FOLDER-vs-OTHER.png for two folders; a sweep's "
+    "heatmap names its KPI and statistic (FOLDER-heatmap-bad_debt_max-mean.png), its line "
+    "its KPI, both with --params when given, its sobol, morris or boxes view the KPI given "
+    "with --kpi: one file per figure. An existing file there is replaced only if cdpsim made "
+    "it. An explicit --out replaces any file. A fan chart of more scenarios than fit one "
+    "figure continues in FILE-2.png, FILE-3.png, ...",
 )
 @click.option(
     "--kind",
@@ -728,18 +732,23 @@ _PLOT_KINDS = ("dashboard", "fan", "heatmap", "line", "sobol", "morris", "boxes"
     help="The figure. Run: dashboard. Batch: fan. Sweep: sobol, morris, heatmap, line, boxes "
     "(default: the first the sweep has). Two folders: compare.",
 )
-@click.option("--kpi", default=None, help="Sweep views: the KPI (default: the sweep's first).")
+@click.option(
+    "--kpi",
+    default=None,
+    help="Sweep views (heatmap, line, sobol, morris, boxes): the KPI (default: the sweep's "
+    "first; sobol, morris and boxes: every KPI).",
+)
 @click.option(
     "--stat",
-    default="mean",
-    show_default=True,
-    help="Heatmap: the statistic over seeds (mean, std, p05, p50, p95, var95, var99, es95).",
+    default=None,
+    help="Sweep heatmap: the statistic over seeds (mean, std, p05, p50, p95, var95, var99, "
+    "es95; default: mean).",
 )
 @click.option(
     "--params",
     default=None,
     metavar="A[,B]",
-    help="Heatmap (two) or line (one): the swept parameters (default: the first).",
+    help="Sweep heatmap (two) or line (one): the swept parameters (default: the first).",
 )
 def plot(
     folder: Path,
@@ -747,23 +756,33 @@ def plot(
     out: Path | None,
     kind: str | None,
     kpi: str | None,
-    stat: str,
+    stat: str | None,
     params: str | None,
 ) -> None:
     """Draw the figure of a run, batch or sweep folder, or compare two folders.
 
     FOLDER is a run folder (crash dashboard), a batch folder (fan chart over the seeds) or a
     sweep folder (heatmap, line, Sobol or Morris indices, discovered boxes). With OTHER too,
-    the two runs or two batches are overlaid. Prints the file written.
+    the two runs or two batches are overlaid (sweeps are not: their design points are not
+    seeds; compare sweeps by their points tables, or plot each on its own). --kpi, --stat and
+    --params are for the sweep views that read them; elsewhere they are refused, not ignored.
+    Prints the file written.
     """
-    from sim.plots.figures import comparison, default_output, figures_for
-    from sim.plots.folders import FolderError, load_folder
+    from sim.plots.figures import (
+        available_kinds,
+        check_options,
+        comparison,
+        default_output,
+        figures_for,
+    )
+    from sim.plots.folders import FolderError, SweepData, folder_kind, load_folder
     from sim.plots.output import FORMATS, OutputFileError, check_target, save_figure
 
     if other is not None and kind not in (None, "compare"):
         raise click.UsageError("two folders give a comparison: leave out --kind or use compare")
     if other is None and kind == "compare":
         raise click.UsageError("--kind compare needs two folders: FOLDER OTHER")
+    given = [n for n, v in (("kpi", kpi), ("stat", stat), ("params", params)) if v is not None]
     try:
         ext = ".png" if out is None else out.suffix.lower()
         if ext not in FORMATS:
@@ -771,15 +790,29 @@ def plot(
                 f"{out}: unknown image extension {ext or '(none)'!r}; use .png, .svg or .pdf"
             )
         if other is not None:
+            for path in (folder, other):
+                folder_kind(path)  # a missing or foreign folder first: its own message
+            check_options("compare", "compare", given)
             target = out or default_output(folder, "compare", other)
             check_target(target, explicit=out is not None)
             named = comparison(load_folder(folder), load_folder(other))
         else:
+            what = folder_kind(folder)
+            if what != "sweep":  # refused before a batch's runs are read
+                check_options(what, kind, given)
             outputs = load_folder(folder, series=kind in (None, "fan"))
+            if isinstance(outputs, SweepData):
+                found = available_kinds(outputs)
+                drawn_kind = kind or (found[0] if found else None)
+                if drawn_kind in found:  # else figures_for says which kinds there are
+                    check_options("sweep", drawn_kind, given, default=kind is None)
             names = [p.strip() for p in params.split(",") if p.strip()] if params else None
-            drawn = figures_for(outputs, kind, kpi=kpi, stat=stat, params=names)
+            drawn = figures_for(outputs, kind, kpi=kpi, stat=stat or "mean", params=names)
             named = drawn[0]
-            target = out or default_output(folder, named.kind)
+            # a sweep's file names its view, KPI and statistic: one file per figure
+            target = out or default_output(
+                folder, named.name if isinstance(outputs, SweepData) else named.kind
+            )
             check_target(target, explicit=out is not None)
             if named.kind == "fan" and len(drawn) > 1:  # pages of one figure: all written
                 pages = [(target, named)] + [

@@ -85,6 +85,34 @@ def test_each_folder_gets_its_figure(outputs, tmp_path):
         assert target.read_bytes().startswith(b"\x89PNG")
 
 
+def test_sweep_views_get_a_file_per_kpi_statistic_and_parameters(outputs, tmp_path):
+    grid = tmp_path / "sweep-grid"
+    shutil.copytree(outputs.sweep_grid, grid)
+    buf, dai = "ilks.ETH-A.liquidation.buf", "keepers.0.dai"
+    cases = [
+        ([], "heatmap-bad_debt_max-mean"),
+        (["--stat", "p95"], "heatmap-bad_debt_max-p95"),
+        (["--kpi", "liquidated_debt"], "heatmap-liquidated_debt-mean"),
+        (["--params", f"{dai},{buf}"], f"heatmap-bad_debt_max-mean-{dai}-{buf}"),
+        (["--kind", "line"], "line-bad_debt_max"),
+        (["--kind", "line", "--params", dai], f"line-bad_debt_max-{dai}"),
+    ]
+    for extra, name in cases:
+        code, out, err = cdpsim("plot", str(grid), *extra)
+        assert code == 0, (extra, err)
+        assert out.strip() == str(tmp_path / f"sweep-grid-{name}.png"), extra
+    assert len(list(tmp_path.glob("*.png"))) == len(cases)  # none overwrote another
+
+
+def test_the_sweep_summary_counts_in_the_singular(outputs, tmp_path):
+    sweep_file = test_plots._write_sweep(tmp_path, "grid")  # seeds: 1
+    code, out, err = cdpsim(
+        "sweep", str(sweep_file), "--workers", "0", "--out", str(tmp_path / "s")
+    )
+    assert code == 0, err
+    assert "small_grid: 4 points × 1 seed (grid)" in out
+
+
 def test_a_summary_batch_plot_says_why_it_is_short(outputs, tmp_path):
     code, _, err = cdpsim("plot", str(outputs.summary_batch), "--out", str(tmp_path / "s.png"))
     assert code == 0
@@ -141,6 +169,22 @@ def test_a_fan_chart_of_many_scenarios_is_written_page_by_page(outputs, tmp_path
         (["plot", "{liq2}", "--out", "{tmp}/noext"], "unknown image extension '(none)'"),
         (["plot", "{liq2}", "{batch}"], "a comparison takes two runs or two batches"),
         (["plot", "{liq2}", "--kind", "compare"], "needs two folders"),
+        (["plot", "{grid}", "{sobol}"], "sweeps are compared by their points tables"),
+        (["plot", "{batch}", "{grid}"], "plot each sweep on its own"),
+        (["plot", "{liq2}", "--kpi", "foo"], "--kpi does not apply to a run folder"),
+        (["plot", "{liq2}", "--kpi", "foo"], "a run folder takes --out and --kind dashboard"),
+        (["plot", "{batch}", "--stat", "p95"], "--stat does not apply to a batch folder"),
+        (["plot", "{batch}", "--params", "a,b", "--kpi", "x"], "--kpi and --params do not apply"),
+        (["plot", "{liq2}", "{liq1}", "--params", "a"], "--params does not apply to a comparison"),
+        (
+            ["plot", "{grid}", "--kind", "line", "--stat", "p95"],
+            "--stat does not apply to --kind line",
+        ),
+        (
+            ["plot", "{grid}", "--kind", "line", "--stat", "p95"],
+            "line takes --kpi, --params, --out",
+        ),
+        (["plot", "{sobol}", "--params", "a,b"], "--params does not apply to --kind sobol"),
         (["report", "{tmp}"], "not a cdpsim run, batch or sweep folder"),
         (["report", "{liq2}", "--out", "{tmp}/r.txt"], "name it *.html"),
     ],
@@ -148,8 +192,10 @@ def test_a_fan_chart_of_many_scenarios_is_written_page_by_page(outputs, tmp_path
 def test_bad_input_is_one_line_and_exit_2(outputs, tmp_path, args, message):
     names = {
         "tmp": tmp_path,
+        "liq1": outputs.liq1,
         "liq2": outputs.liq2,
         "grid": outputs.sweep_grid,
+        "sobol": outputs.sweep_sobol,
         "batch": outputs.batch,
     }
     argv = [a.format(**names) for a in args]

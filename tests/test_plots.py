@@ -75,6 +75,8 @@ SMALL_BLACK_THURSDAY = (
     "borrowers.0.vaults=100",
     "borrowers.2.vaults=50",
 )
+#: Duration of the short batch's runs (the others run 12 h) [h].
+SHORT_HOURS = 8
 #: Sweep files (``base`` is filled in), small: tiny grids, Sobol with 2 base samples.
 SWEEP_BASE = {
     "overrides": {
@@ -157,6 +159,14 @@ def make_outputs(root: Path) -> SimpleNamespace:
     sim.run_batch(crash / "eth_crash_liq2.yaml", seeds=3, overrides=noisy, workers=0, out=out.batch)
     sim.run_batch(
         crash / "eth_crash_liq1.yaml", seeds=3, overrides=noisy, workers=0, out=out.batch1
+    )
+    out.batch_short = root / "batch-short"  # eth_crash_liq2 again, but its runs end at 8 h
+    sim.run_batch(
+        crash / "eth_crash_liq2.yaml",
+        seeds=2,
+        overrides=(*noisy, f"clock.duration={SHORT_HOURS}h"),
+        workers=0,
+        out=out.batch_short,
     )
     sim.run_batch(
         crash / "eth_crash_liq2.yaml",
@@ -531,11 +541,12 @@ def test_fan_chart_of_a_batch(outputs):
     assert len(panels) == 6
     titles = [ax.get_title(loc="left") for ax in panels]
     assert titles[:4] == [
-        "Market price over the runs",
+        "ETH market price over the runs",
         "Bad debt over the runs",
         "Liquidated debt, cumulative (Σ due of auctions started)",
         "Dai supply over the runs",
     ]
+    assert panels[0].get_ylabel() == "ETH price [USD/ETH]"
     for ax in panels:
         assert has_unit(ax.get_ylabel()), ax.get_title()
         assert has_unit(ax.get_xlabel()) or ax.get_xlabel() == "time (UTC)", ax.get_title()
@@ -556,6 +567,19 @@ def test_fan_chart_of_a_batch(outputs):
     var_line = next(ln for ln in panels[4].get_lines() if ln.get_label() == var_label)
     assert var_line.get_xdata()[0] == pytest.approx(var95 / divisor)
     assert any(label.endswith("ECDF") for label in labels(panels[5]))
+
+
+def test_fan_of_one_scenario_of_two_collaterals_names_both(outputs):
+    batch = load_folder(outputs.mixed)
+    runs = batch.runs[batch.runs["scenario"] == "multi_collateral"]
+    fig = drawn(ensemble_fan(runs, batch.timeseries, batch.auctions, scenarios=batch.scenarios))
+    price = data_axes(fig)[0]
+    assert price.get_title(loc="left") == "ETH and WBTC market prices over the runs"
+    assert price.get_xlabel() == "time (UTC)"  # the runs start together: a date axis
+    assert price.get_ylabel() == "price [% of start]"
+    assert {"ETH (start 3,000 USD)", "WBTC (start 40,000 USD)"} <= {
+        t.get_text() for t in price.texts
+    }
 
 
 def test_fan_median_is_the_median_over_runs(outputs):
@@ -662,7 +686,14 @@ def test_fan_shows_a_bounded_number_of_scenarios_and_says_which(outputs, monkeyp
     assert [p.name for p in pages] == ["fan", "fan-2"]
     assert "scenarios 1–2 of 3" in pages[0].figure._suptitle.get_text()
     assert "black_thursday_liq2" in pages[1].caption
-    assert len(data_axes(pages[1].figure)) == 6  # one scenario left: the detailed layout
+    # one scenario left on page 2: still a row of four and the distribution, as on page 1
+    second = data_axes(pages[1].figure)
+    assert len(second) == 4 + 1
+    assert second[0].get_title(loc="left") == "black_thursday_liq2 (2 runs)"
+    first = data_axes(pages[0].figure)
+    quantities = [[ax.get_ylabel().split(" [")[0] for ax in page[1:4]] for page in (first, second)]
+    assert quantities[0] == quantities[1] == ["bad debt", "liquidated debt", "Dai supply"]
+    assert "% of" in first[0].get_ylabel() and "% of" in second[0].get_ylabel()
 
 
 def test_one_page_of_the_fan_chart_on_request(outputs, monkeypatch):
@@ -682,7 +713,7 @@ def test_fan_leaves_out_runs_that_did_not_finish(outputs):
     runs = batch.runs.copy()
     runs.loc[runs.index[0], "status"] = "failed"
     fig = ensemble_fan(runs, batch.timeseries, batch.auctions, scenarios=batch.scenarios)
-    assert "1 failed or interrupted run(s) left out" in fig._suptitle.get_text()
+    assert "1 failed or interrupted run left out" in fig._suptitle.get_text()
     median = next(ln for ln in data_axes(fig)[0].get_lines() if ln.get_label() == "ETH median")
     kept = runs.loc[runs["status"] == "ok", "run_id"]
     wide = batch.timeseries[batch.timeseries["run_id"].isin(kept)].pivot(
@@ -700,6 +731,128 @@ def test_liquidated_debt_paths_end_at_the_kpi(outputs):
     for run_id, value in final.items():
         assert value == pytest.approx(kpi[run_id])
     assert (paths.diff().dropna() >= 0).all().all()  # cumulative
+
+
+def test_liquidated_debt_paths_stop_at_each_run_s_last_tick(outputs):
+    short, full = load_folder(outputs.batch_short), load_folder(outputs.batch)
+    for batch in (short, full):  # both batches drew the same seeds: their run ids are alike
+        for table in (batch.runs, batch.timeseries, batch.auctions):
+            table["run_id"] = batch.label + "/" + table["run_id"].astype(str)
+    auctions = pd.concat([short.auctions, full.auctions], ignore_index=True)
+    series = pd.concat([short.timeseries, full.timeseries], ignore_index=True)
+    last = series.groupby("run_id")["tick"].max()
+    assert last[short.runs["run_id"]].max() < last[full.runs["run_id"]].min()
+    ticks = pd.Index(np.sort(series["tick"].unique()))
+    paths = liquidated_debt_paths(auctions, ticks, last_ticks=last)
+    assert list(paths.columns) == list(last.index)  # runs without auctions too (0, not absent)
+    for run_id, end in last.items():
+        assert paths.loc[:end, run_id].notna().all()
+        assert paths.loc[end + 1 :, run_id].isna().all(), run_id  # not simulated: no value
+    kpi = pd.concat([short.runs, full.runs]).set_index("run_id")["liquidated_debt"]
+    for run_id, end in last.items():
+        assert paths.loc[end, run_id] == pytest.approx(kpi[run_id])
+
+
+def test_compared_batches_of_different_lengths_end_where_their_runs_end(outputs):
+    short, full = batch_tables(outputs.batch_short), batch_tables(outputs.batch)
+    fig = compare_batches([short, full])
+    end = short.timeseries["tick"].max()
+    for ax in data_axes(fig)[:4]:
+        medians = {
+            ln.get_label().split(" ")[0]: ln
+            for ln in ax.get_lines()
+            if ln.get_label().endswith("median")
+        }
+        ys = np.asarray(medians["batch-short"].get_ydata(), dtype=float)
+        assert np.isfinite(ys[: end + 1]).all(), ax.get_title(loc="left")
+        assert np.isnan(ys[end + 1 :]).all(), ax.get_title(loc="left")
+        assert np.isfinite(medians["batch"].get_ydata()).all()
+
+
+def test_compare_batches_says_when_same_named_scenarios_differ(outputs):
+    short, full = batch_tables(outputs.batch_short), batch_tables(outputs.batch)
+    title = compare_batches([short, full])._suptitle.get_text()
+    assert "eth_crash_liq2 differs between the batches" in title.replace("\n", " ")
+    assert f"clock.duration: {SHORT_HOURS}h vs 12h" in title
+    named = figures.comparison(load_folder(outputs.batch_short), load_folder(outputs.batch))
+    assert "clock.duration" in named.note
+    # the same scenario file with the same overrides: nothing to say
+    mixed = batch_tables(outputs.mixed)
+    assert "differ" not in compare_batches([mixed, full])._suptitle.get_text()
+    # two batches of one scenario each are two designs compared on purpose: not flagged
+    liq1 = batch_tables(outputs.batch1)
+    assert "differ" not in compare_batches([liq1, full])._suptitle.get_text()
+
+
+def test_counts_of_one_are_singular(outputs):
+    batch = load_folder(outputs.mixed)
+    runs = batch.runs.copy()
+    first_multi = runs.index[runs["scenario"] == "multi_collateral"][0]
+    runs.loc[first_multi, "status"] = "failed"  # multi_collateral is left with one run
+    fig = ensemble_fan(runs, batch.timeseries, batch.auctions, scenarios=batch.scenarios)
+    texts = [ax.get_title(loc="left") for ax in data_axes(fig)]
+    assert "multi_collateral (1 run)" in texts and "eth_crash_liq2 (2 runs)" in texts
+    strip = data_axes(fig)[-1]
+    assert sum(t.get_text().startswith("1 run · ") for t in strip.texts) == 1
+    assert "1 failed or interrupted run left out" in fig._suptitle.get_text()
+    one = load_folder(outputs.batch)
+    one.runs = one.runs.iloc[:1]
+    (named,) = figures_for(one)
+    title = named.figure._suptitle.get_text()
+    assert title.startswith("Ensemble over 1 run — batch")
+    assert any(label.startswith("eth_crash_liq2: 1 run,") for label in all_labels(named.figure))
+    for text in [title, *all_labels(named.figure), *texts]:
+        assert not re.search(r"\b1 (runs|seeds|points|scenarios)\b", text), text
+
+
+#: Least room between a text and the data it sits by [points].
+CLEARANCE_PT = 2.0
+
+
+def strip_data_boxes(ax) -> list:
+    """Display boxes of the distribution panel's dots (with their size) and VaR95 bars."""
+    from matplotlib.collections import PathCollection
+    from matplotlib.transforms import Bbox
+
+    px_per_pt = ax.figure.dpi / 72
+    boxes = []
+    for dots in (c for c in ax.collections if isinstance(c, PathCollection)):
+        r = np.sqrt(dots.get_sizes()[0]) / 2 * px_per_pt
+        for x, y in ax.transData.transform(dots.get_offsets()):
+            boxes.append(Bbox([[x - r, y - r], [x + r, y + r]]))
+    for bar in ax.get_lines():
+        xy = ax.transData.transform(np.column_stack([bar.get_xdata(), bar.get_ydata()]))
+        if len(xy):
+            w = bar.get_linewidth() / 2 * px_per_pt
+            boxes.append(
+                Bbox([[xy[:, 0].min() - w, xy[:, 1].min()], [xy[:, 0].max() + w, xy[:, 1].max()]])
+            )
+    return boxes
+
+
+@pytest.mark.parametrize("overlaid", [False, True])
+def test_the_distribution_panel_s_texts_never_cover_its_data(outputs, overlaid):
+    mixed = batch_tables(outputs.mixed)
+    if overlaid:
+        other = BatchTables("other", mixed.runs, mixed.timeseries, mixed.auctions, mixed.scenarios)
+        fig = compare_batches([mixed, other])
+    else:
+        fig = ensemble_fan(mixed.runs, mixed.timeseries, mixed.auctions, scenarios=mixed.scenarios)
+    fig = drawn(fig)
+    strip = data_axes(fig)[-1]
+    renderer = fig._get_renderer()
+    boxes = strip_data_boxes(strip)
+    top = max(b.x1 for b in boxes)
+    assert top > strip.bbox.x0 + 0.9 * strip.bbox.width  # the largest value near the axis end
+    texts = [t for t in strip.texts if "run" in t.get_text()]
+    assert len(texts) == (6 if overlaid else 3)
+    clear = CLEARANCE_PT * fig.dpi / 72  # apart at a glance, not just not touching
+    for text in texts:
+        box = text.get_window_extent(renderer)
+        assert strip.bbox.x0 <= box.x0 and box.x1 <= strip.bbox.x1, text.get_text()
+        assert strip.bbox.y0 <= box.y0 and box.y1 <= strip.bbox.y1, text.get_text()
+        for data in boxes:
+            assert not overlap(box.padded(clear), data), text.get_text()
 
 
 def test_summary_only_batch_shows_the_distribution_and_says_why(outputs):

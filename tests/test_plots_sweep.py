@@ -220,12 +220,28 @@ def test_line_over_one_parameter():
     points = grid_points()
     fig = sweep_line(points, BUF, "liquidated_debt", parameters=PARAMETERS)
     ax = data_axes(fig)[0]
-    assert {"mean over seeds", "median over seeds", "5–95 % of the runs (seeds)"} <= set(labels(ax))
+    # keeper Dai varies too: each x is the mean over its values, and the labels say so
+    assert {
+        f"mean over seeds and over {DAI}",
+        f"median over seeds, averaged over {DAI}",
+        f"5–95 % over seeds, averaged over {DAI}",
+    } <= set(labels(ax))
+    assert not any("of the runs" in label for label in labels(ax))
     assert ax.get_xlabel() == f"{BUF} [-]" and ax.get_ylabel() == "liquidated_debt [M Dai]"
-    mean = next(ln for ln in ax.get_lines() if ln.get_label() == "mean over seeds")
+    mean = next(ln for ln in ax.get_lines() if ln.get_label().startswith("mean over seeds"))
     expected = points.groupby(BUF)["liquidated_debt_mean"].mean() / 1e6
     np.testing.assert_allclose(mean.get_ydata(), expected)
-    assert "averaged over keepers.0.dai" in ax.get_title(loc="left")
+    subtitle = ax.get_title(loc="left").replace("\n", " ")
+    assert f"averaged over {DAI}" in subtitle and f"not the spread over {DAI}" in subtitle
+
+
+def test_line_of_the_only_swept_parameter_keeps_the_plain_labels():
+    points = grid_points()
+    points = points[points[DAI] == 5e6].drop(columns=DAI)
+    fig = sweep_line(points, BUF, "liquidated_debt", parameters=PARAMETERS[:1])
+    ax = data_axes(fig)[0]
+    assert {"mean over seeds", "median over seeds", "5–95 % of the runs (seeds)"} <= set(labels(ax))
+    assert ax.get_title(loc="left") == "one point per design value"
 
 
 def test_line_of_a_scattered_sweep_bins_instead_of_joining_points():
@@ -380,6 +396,7 @@ def test_real_grid_sweep_heatmap(outputs):
     expected = sweep.points.pivot(index=DAI, columns=BUF, values="liquidated_debt_mean")
     np.testing.assert_allclose(image, expected.to_numpy() / divisor)
     assert "small_grid" in named.figure._suptitle.get_text()
+    assert ax.get_title(loc="left") == "one cell per design point (1 run each)"  # seeds: 1
     (line,) = figures_for(sweep, "line", kpi="bad_debt_max", params=[DAI])
     assert data_axes(line.figure)[0].get_xlabel() == f"{DAI} [Dai]"
 

@@ -12,7 +12,11 @@ axis; otherwise the axis is the time since each run's start.
 the same scenario name are compared, never a pool of different scenarios. Two batches of one
 scenario each are compared whatever their names (the same crash under two designs); batches of
 several scenarios are paired by name (:func:`pair_scenarios`), scenarios in one batch only are
-left out and named, and batches that share none are refused (:class:`ComparisonError`).
+left out and named, and batches that share none are refused (:class:`ComparisonError`). When
+scenarios of the same name were run differently in the two batches (other overrides: a shorter
+clock, fewer vaults; or an edited file), a line under the title says where their resolved
+scenarios differ (:func:`differences_note`) rather than compare them without a word. Each run's
+bands end at its last tick.
 """
 
 from __future__ import annotations
@@ -40,6 +44,16 @@ WIDTH_A, WIDTH_B = 2.8, 1.2
 ALPHA_A = 0.65
 #: Dot size of an auction [points²] and of a zero-bid cross.
 DOT_SIZE, ZERO_BID_SIZE = 20.0, 60.0
+#: Top-level fields of a resolved scenario that do not change a batch's runs (each run draws
+#: its own seed), left out when same-named scenarios of two batches are compared.
+IGNORED_FIELDS = frozenset({"seed"})
+#: Most differences between two same-named scenarios written out one by one (path: A vs B);
+#: with more, the top-level fields that differ are named.
+MAX_NAMED_DIFFERENCES = 4
+#: Most scenarios named one by one as differing; with more, they are counted.
+MAX_NAMED_SCENARIOS = 3
+#: Values longer than this (characters) are not written out, only where they differ.
+MAX_VALUE_CHARS = 24
 
 
 class ComparisonError(ValueError):
@@ -340,6 +354,118 @@ def pair_scenarios(batches: Sequence[BatchTables]) -> Pairing:
     )
 
 
+class _Absent:
+    """A field one of two scenarios lacks."""
+
+    def __repr__(self) -> str:
+        return "absent"
+
+
+_ABSENT = _Absent()
+
+
+def _same(x: Any, y: Any) -> bool:
+    if isinstance(x, float) and isinstance(y, float) and np.isnan(x) and np.isnan(y):
+        return True
+    return bool(x == y)
+
+
+def scenario_differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+    """Where two resolved scenarios differ, leaf by leaf (``seed`` left out).
+
+    Args:
+        a: a resolved scenario (a run manifest's ``scenario``).
+        b: another.
+
+    Returns:
+        ``(dotted path, value in a, value in b)`` per differing leaf (``clock.duration``,
+        ``borrowers.0.vaults``), in a's order of fields; a field one of them lacks has the
+        value ``absent``.
+    """
+    out: list[tuple[str, Any, Any]] = []
+
+    def walk(x: Any, y: Any, path: str) -> None:
+        if isinstance(x, Mapping) and isinstance(y, Mapping):
+            for key in dict.fromkeys([*x, *y]):
+                if not path and key in IGNORED_FIELDS:
+                    continue
+                walk(
+                    x.get(key, _ABSENT), y.get(key, _ABSENT), f"{path}.{key}" if path else str(key)
+                )
+        elif isinstance(x, list) and isinstance(y, list) and len(x) == len(y):
+            for k, (u, v) in enumerate(zip(x, y, strict=True)):
+                walk(u, v, f"{path}.{k}")
+        elif not _same(x, y):
+            out.append((path, x, y))
+
+    walk(a, b, "")
+    return out
+
+
+def _value_text(value: Any) -> str | None:
+    """A short value as written in a scenario (``12h``, ``200``), or ``None`` when too long."""
+    if isinstance(value, bool) or value is None or isinstance(value, _Absent):
+        text = str(value).lower() if not isinstance(value, _Absent) else "absent"
+    elif isinstance(value, int | float):
+        text = f"{value:g}"
+    elif isinstance(value, str):
+        text = value
+    else:
+        return None
+    return text if len(text) <= MAX_VALUE_CHARS else None
+
+
+def _differences_text(diffs: Sequence[tuple[str, Any, Any]]) -> str:
+    """``clock.duration: 8h vs 12h`` per difference, or the top-level fields when many."""
+    if len(diffs) <= MAX_NAMED_DIFFERENCES:
+        parts = []
+        for path, x, y in diffs:
+            u, v = _value_text(x), _value_text(y)
+            parts.append(f"{path}: {u} vs {v}" if u is not None and v is not None else path)
+        return ", ".join(parts)
+    fields = list(dict.fromkeys(path.split(".")[0] for path, _x, _y in diffs))
+    return f"{len(diffs)} values in {', '.join(fields)}"
+
+
+def differences_note(batches: Sequence[BatchTables], pairing: Pairing) -> str | None:
+    """A sentence saying which same-named compared scenarios differ between the batches.
+
+    Only pairs of the same name are checked: two batches of one differently named scenario
+    each are compared on purpose (two designs). Scenarios without a recorded resolved
+    scenario are not checked.
+
+    Returns:
+        ``eth_crash_liq2 differs between the batches (A vs B): clock.duration: 8h vs 12h``,
+        or ``None`` when every same-named pair was run alike.
+    """
+    found: dict[str, list[tuple[str, Any, Any]]] = {}
+    for row, name_a, name_b in pairing.rows:
+        if name_a != name_b:
+            continue
+        a, b = batches[0].scenarios.get(name_a), batches[1].scenarios.get(name_b)
+        if a is None or b is None:
+            continue
+        diffs = scenario_differences(a, b)
+        if diffs:
+            found[row] = diffs
+    if not found:
+        return None
+    if len(found) == 1:
+        ((row, diffs),) = found.items()
+        return f"{row} differs between the batches (A vs B): {_differences_text(diffs)}"
+    if len(found) <= MAX_NAMED_SCENARIOS:
+        return "scenarios differ between the batches (A vs B): " + "; ".join(
+            f"{row}: {_differences_text(diffs)}" for row, diffs in found.items()
+        )
+    fields = list(
+        dict.fromkeys(path.split(".")[0] for diffs in found.values() for path, _x, _y in diffs)
+    )
+    return (
+        f"{len(found)} scenarios differ between the batches (in {', '.join(fields)}): "
+        + ", ".join(found)
+    )
+
+
 def compare_batches(batches: Sequence[BatchTables], *, title: str | None = None) -> Figure:
     """Two batches' fan charts overlaid scenario by scenario, one colour per batch.
 
@@ -349,7 +475,8 @@ def compare_batches(batches: Sequence[BatchTables], *, title: str | None = None)
 
     Returns:
         The fan chart with a row per compared scenario (one row: six panels; two when either
-        batch kept only summaries) and one set of bands per batch in each.
+        batch kept only summaries) and one set of bands per batch in each; under the title, the
+        same-named scenarios that differ between the batches (:func:`differences_note`).
 
     Raises:
         ComparisonError: not two batches, or no scenario to compare (:func:`pair_scenarios`).
@@ -388,6 +515,9 @@ def compare_batches(batches: Sequence[BatchTables], *, title: str | None = None)
         head += f"\n{pairing.rows[0][0]}"
     if not title and pairing.left_out:
         head += f"\n{pairing.left_out}"
+    differ = differences_note(batches, pairing)
+    if not title and differ:
+        head += f"\n{differ}"
     return ensemble_fan(
         pd.concat(runs, ignore_index=True),
         pd.concat(series, ignore_index=True) if full else None,

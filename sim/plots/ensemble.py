@@ -5,16 +5,19 @@ scenarios are never pooled into one band. Within a row, an optional **series** c
 when two batches are compared) overlays one set of bands per value.
 
 - **One row** (a batch of one scenario, or two batches of the same scenario): six panels —
-  quantile bands over the runs (5–95 %, 25–75 %, median) per tick of the market price
-  [USD/token, or % of the start when the collaterals are priced far apart], bad debt [Dai],
-  liquidated debt (cumulative Σ ``due`` by ``start_tick`` of each run's auctions) [Dai] and Dai
-  supply [Dai]; then the distribution of each run's ``bad_debt_max`` (histogram and ECDF) with
-  VaR95 (its 95 % quantile over the runs) marked.
+  quantile bands over the runs (5–95 %, 25–75 %, median) per tick of the market price of the
+  named collateral [USD/ETH, ...; or % of the start when the collaterals are priced far apart],
+  bad debt [Dai], liquidated debt (cumulative Σ ``due`` by ``start_tick`` of each run's
+  auctions, up to the run's last tick) [Dai] and Dai supply [Dai]; then the distribution of
+  each run's ``bad_debt_max`` (histogram and ECDF) with VaR95 (its 95 % quantile over the runs)
+  marked.
 - **Several rows** (a batch of many scenario files): small multiples, one row of four panels per
   scenario (price as % of each asset's start, bad debt, liquidated debt, Dai supply, each on
   its own axis, against the time since the scenario's start), and one panel of every run's
-  ``bad_debt_max`` per scenario with its VaR95. At most :data:`MAX_ROWS` scenarios are drawn;
-  the title says which (``sim.plots.figures`` splits larger batches into pages).
+  ``bad_debt_max`` per scenario with its VaR95, its statistics written by its line, clear of
+  the dots. At most :data:`MAX_ROWS` scenarios are drawn; the title says which
+  (``sim.plots.figures`` splits larger batches into pages, each in this layout, even a last
+  page of one scenario: ``row_layout``).
 
 One shared key (a legend row of its own, under the title) explains the bands; no legend sits
 on a panel's data. Only the ok runs are drawn (the title says how many others were left out).
@@ -23,7 +26,7 @@ With ``--keep summary`` batches only the distribution is drawn, and the figure s
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,12 +34,15 @@ import numpy as np
 import pandas as pd
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
+from matplotlib.backend_bases import RendererBase
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.transforms import ScaledTranslation, Transform
 
 from sim.metrics import RISK_LEVEL, value_at_risk
 from sim.plots import style as st
+from sim.plots.labels import counted
 
 #: Quantiles of the bands: the outer band, the inner band, the median.
 OUTER, INNER, MEDIAN = (0.05, 0.95), (0.25, 0.75), 0.5
@@ -79,8 +85,21 @@ STRIP_JITTER = 0.14
 STRIP_SERIES_GAP = 0.32
 #: Distance between scenarios in the distribution panel with two series (1 with one) [rows].
 STRIP_PITCH_OVERLAID = 1.6
-#: Distance of a scenario's statistics from its line in the distribution panel [rows].
-STRIP_TEXT_OFFSET = 0.26
+#: Half the height of a VaR95 bar in the distribution panel, one series / two [rows].
+STRIP_BAR, STRIP_BAR_OVERLAID = 0.22, 0.13
+#: Area of a run's dot in the distribution panel [points²].
+STRIP_DOT_AREA = 18.0
+#: Size of the statistics written by each line of the distribution panel [points].
+STRIP_FONT_SIZE = 7.5
+#: Room between those statistics and the dots and bar of their line [points].
+STRIP_TEXT_GAP_PT = 3.0
+#: Room between those statistics and the panel's right edge [points].
+STRIP_TEXT_INSET_PT = 4.0
+#: Top of the distribution panel with one series: room above the first line for its text
+#: [rows above it].
+STRIP_TOP_ROOM = 0.85
+#: Points per inch.
+POINTS_PER_INCH = 72.0
 #: Why the time panels are missing from a summary-only batch.
 SUMMARY_ONLY_NOTE = (
     "Runs kept as summaries only (--keep summary): no time series, so only the distribution "
@@ -127,21 +146,37 @@ def quantile_bands(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def liquidated_debt_paths(auctions: pd.DataFrame | None, ticks: pd.Index) -> pd.DataFrame:
+def liquidated_debt_paths(
+    auctions: pd.DataFrame | None,
+    ticks: pd.Index,
+    last_ticks: Mapping[str, int] | pd.Series | None = None,
+) -> pd.DataFrame:
     """Cumulative liquidated debt per run and tick: Σ ``due`` of the auctions started so far.
 
     Args:
         auctions: the auctions of every run, with a ``run_id`` column.
         ticks: the ticks to report (the index of the result).
+        last_ticks: each run's last recorded tick, by run id. Given, the table has a column
+            per run in it (0 until the first auction, also for runs without any) and NaN after
+            the run's last tick: a run that ended sooner is not drawn on as if nothing more
+            were liquidated. Without it, runs without auctions are absent and every path runs
+            to the last of ``ticks``.
 
     Returns:
-        A (ticks × runs) table [Dai]; runs without auctions are absent (0 throughout).
+        A (ticks × runs) table [Dai].
     """
     if auctions is None or len(auctions) == 0:
-        return pd.DataFrame(index=ticks)
-    per_tick = auctions.groupby(["start_tick", "run_id"], observed=True)["due"].sum().unstack()
-    per_tick = per_tick.reindex(ticks.union(per_tick.index)).fillna(0.0).cumsum()
-    return per_tick.reindex(ticks)
+        paths = pd.DataFrame(index=ticks, dtype=float)
+    else:
+        per_tick = auctions.groupby(["start_tick", "run_id"], observed=True)["due"].sum().unstack()
+        per_tick = per_tick.reindex(ticks.union(per_tick.index)).fillna(0.0).cumsum()
+        paths = per_tick.reindex(ticks)
+    if last_ticks is None:
+        return paths
+    last = pd.Series(last_ticks, dtype=float)
+    paths = paths.reindex(columns=last.index, fill_value=0.0)
+    after = ticks.to_numpy(dtype=float)[:, None] > last.to_numpy()[None, :]
+    return paths.mask(after)
 
 
 @dataclass(frozen=True)
@@ -325,8 +360,12 @@ def _prices(
     styles: Mapping[str, st.Style],
     *,
     relative: bool | None,
-) -> None:
-    """The price fan of each collateral; several collaterals are named at their line's end."""
+) -> list[str]:
+    """The price fan of each collateral; several collaterals are named at their line's end.
+
+    Returns:
+        The collaterals drawn, in order.
+    """
     prices = _price_columns(timeseries, row.run_ids, scenarios)
     overlaid = len(styles) > 1
     if relative is None:
@@ -336,7 +375,8 @@ def _prices(
         ]
         relative = len(firsts) > 1 and max(firsts) / max(min(firsts), 1e-12) > RELATIVE_PRICE_RATIO
     starts: dict[str, float] = {}
-    ends: list[tuple[float, float, str, str]] = []
+    # (median at the end, x at the end: a number or a date, text, colour) per asset
+    ends: list[tuple[float, Any, str, str]] = []
     for k, (asset, column) in enumerate(prices.items()):
         for name, members in row.series.items():
             paths = _panel_paths(timeseries, members, column, ticks)
@@ -359,7 +399,7 @@ def _prices(
                 if last.size:
                     j = int(last[-1])
                     text = f"{asset} (start {start:,.0f} USD)" if relative else asset
-                    ends.append((float(median[j]), float(x[j]), text, s.color))
+                    ends.append((float(median[j]), x[j], text, s.color))
     # the highest line's name above its end, the others' below theirs: they do not collide
     for rank, (y, x_end, text, colour) in enumerate(sorted(ends, reverse=True)):
         ax.annotate(
@@ -376,9 +416,23 @@ def _prices(
     if relative and len(starts) == 1:
         ((asset, start),) = starts.items()
         ax.set_ylabel(f"{asset} [% of {start:,.0f} USD]")
+    elif len(starts) == 1:
+        (asset,) = starts
+        ax.set_ylabel(f"{asset} price [USD/{asset}]")
     else:
         ax.set_ylabel("price [% of start]" if relative else "price [USD/token]")
     st.plain_numbers(ax)
+    return list(prices)
+
+
+def _price_title(assets: Sequence[str]) -> str:
+    """``ETH market price over the runs``; ``ETH and WBTC market prices over the runs``."""
+    if not assets:
+        return "Market price over the runs"
+    if len(assets) == 1:
+        return f"{assets[0]} market price over the runs"
+    names = ", ".join(assets[:-1]) + f" and {assets[-1]}"
+    return f"{names} market prices over the runs"
 
 
 def _amounts(
@@ -396,12 +450,15 @@ def _amounts(
     """Bad debt, cumulative liquidated debt or Dai supply of the row's runs, per series."""
     per_series: dict[str, pd.DataFrame] = {}
     if quantity == "liquidated":
+        mine = timeseries[timeseries["run_id"].isin(row.run_ids)]
         liquidated = liquidated_debt_paths(
-            None if auctions is None else auctions[auctions["run_id"].isin(row.run_ids)], ticks
+            None if auctions is None else auctions[auctions["run_id"].isin(row.run_ids)],
+            ticks,
+            last_ticks=mine.groupby("run_id")["tick"].max(),
         )
         for name, members in row.series.items():
-            mine = liquidated[[r for r in members if r in liquidated.columns]]
-            per_series[name] = mine.reindex(columns=members, fill_value=0.0)
+            # a run without time series has no length to draw (NaN), as in the other panels
+            per_series[name] = liquidated.reindex(columns=members)
     else:
         for name, members in row.series.items():
             per_series[name] = _panel_paths(timeseries, members, quantity, ticks)
@@ -455,7 +512,7 @@ def _distribution(ax_hist: Axes, ax_ecdf: Axes, runs: pd.DataFrame, group: str) 
             continue
         level = var(mine)
         share = float(np.mean(mine > 0))
-        label = f"{name}: {mine.size} runs, {share:.0%} with bad debt"
+        label = f"{name}: {counted(mine.size, 'run')}, {share:.0%} with bad debt"
         ax_hist.hist(
             mine,
             bins=edges,
@@ -534,11 +591,11 @@ def _strip(
             s = styles[name] if several else st.Style(st.SERIES["bad_debt"], "-", "o")
             if mine.size == 0:
                 continue
-            spread = np.linspace(-STRIP_JITTER, STRIP_JITTER, mine.size) if mine.size > 1 else [0]
+            jitter = (STRIP_JITTER * (0.5 if several else 1.0)) if mine.size > 1 else 0.0
             ax.scatter(
                 mine,
-                y + np.asarray(spread) * (0.5 if several else 1.0),
-                s=18,
+                y + np.linspace(-jitter, jitter, mine.size),
+                s=STRIP_DOT_AREA,
                 color=s.color,
                 marker=s.marker,
                 alpha=0.75,
@@ -548,42 +605,46 @@ def _strip(
             )
             level = var(mine)
             share = float(np.mean(mine > 0))
+            bar = (STRIP_BAR_OVERLAID if several else STRIP_BAR) if share > 0 else 0.0
             ax.plot(
                 [level, level] if share > 0 else [],
-                ([y - 0.22, y + 0.22] if not several else [y - 0.13, y + 0.13])
-                if share > 0
-                else [],
+                [y - bar, y + bar] if share > 0 else [],
                 color=st.BLACK,
                 linewidth=2.2,
                 solid_capstyle="butt",
                 zorder=4,
                 label=f"{row.name} {name} VaR95" if several else f"{row.name} VaR95",
             )
+            runs_text = counted(mine.size, "run")
             text = (
-                f"{mine.size} runs · {share:.0%} with bad debt · VaR95 "
-                + amount_text(level * divisor)
+                f"{runs_text} · {share:.0%} with bad debt · VaR95 " + amount_text(level * divisor)
                 if share > 0
-                else f"{mine.size} runs · no bad debt"
+                else f"{runs_text} · no bad debt"
             )
             # inside the panel, right-aligned, in the free band above (first series) or below
-            # (second) the scenario's line: never over the dots, and no width taken from panels
+            # (second) the series' line, clear of its dots and bar however tall the panel is
+            # drawn (the offset is measured at drawing time): the largest value sits at the
+            # axis end, under the text, so a fixed offset in rows would touch it; and no width
+            # is taken from the panels above
             above = j % 2 == 0
-            offset = STRIP_TEXT_OFFSET + (STRIP_SERIES_GAP / 2 - 0.1 if several else 0.0)
             ax.annotate(
                 f"{name}: {text}" if several else text,
-                (1.0, base + (offset if above else -offset)),
+                (1.0, y),
                 xycoords=("axes fraction", "data"),
-                xytext=(-4, 0),
-                textcoords="offset points",
+                xytext=(1.0, y),
+                textcoords=_beside_data(ax, max(bar, jitter), above),
                 ha="right",
                 va="bottom" if above else "top",
-                fontsize=7.5,
+                fontsize=STRIP_FONT_SIZE,
                 color=st.text_colour(s.color) if several else "0.2",
             )
         ticks.append(-i * pitch)
         names.append(row.name)
     ax.set_yticks(ticks, names)
-    ax.set_ylim(-(len(rows) - 1) * pitch - 0.55 * pitch, 0.55 * pitch)
+    # room above the first line for its text (with two series each line has room around it)
+    ax.set_ylim(
+        -(len(rows) - 1) * pitch - 0.55 * pitch, 0.55 * pitch if several else STRIP_TOP_ROOM
+    )
     ax.grid(axis="y", visible=False)
     if top > 0:
         ax.set_xlim(min(0.0, float(finite.min())), top * (1 + X_MARGIN))
@@ -592,6 +653,41 @@ def _strip(
         st.note(ax, "no bad debt in any run")
     ax.set_xlabel(f"largest bad debt of a run ({BAD_DEBT_KPI}) [{prefix}Dai]")
     st.panel_title(ax, "Bad debt over the runs: each run's largest (dots) and VaR95 (bar)")
+
+
+def _beside_data(ax: Axes, reach: float, above: bool) -> Callable[[RendererBase], Transform]:
+    """Where a text by a line of the distribution panel goes: clear of the line's data.
+
+    The text is placed at (``1.0`` axes fraction, the line's ``y``) through the returned
+    transform, which moves it :data:`STRIP_TEXT_INSET_PT` left of the panel's right edge and,
+    vertically, past the dots and the bar (``reach`` rows from the line, plus a dot's radius)
+    and :data:`STRIP_TEXT_GAP_PT` more. It is evaluated when the figure is drawn, with the
+    final layout, so the gap holds at any figure size.
+
+    Args:
+        ax: the distribution panel.
+        reach: how far the line's dots and bar reach from it [rows, data units].
+        above: the text above the line (else below).
+
+    Returns:
+        A ``textcoords`` callable of :meth:`matplotlib.axes.Axes.annotate`.
+    """
+    radius_pt = np.sqrt(STRIP_DOT_AREA) / 2
+
+    def transform(_renderer: RendererBase) -> Transform:
+        fig = ax.get_figure(root=True)
+        assert fig is not None
+        y0, y1 = ax.transData.transform([(0.0, 0.0), (0.0, 1.0)])[:, 1]
+        points_per_row = abs(y1 - y0) * POINTS_PER_INCH / fig.dpi
+        rise = reach * points_per_row + radius_pt + STRIP_TEXT_GAP_PT
+        shift = ScaledTranslation(
+            -STRIP_TEXT_INSET_PT / POINTS_PER_INCH,
+            (rise if above else -rise) / POINTS_PER_INCH,
+            fig.dpi_scale_trans,
+        )
+        return ax.get_yaxis_transform() + shift
+
+    return transform
 
 
 def _key_handles(styles: Mapping[str, st.Style], *, strip: bool) -> list[Artist]:
@@ -681,8 +777,8 @@ def _one_row(
     key_ax = fig.add_subplot(gs[0, :])
     grid = np.array([[fig.add_subplot(gs[r + 1, c]) for c in range(2)] for r in range(3)])
     ticks, x, kind = _x_axis(timeseries, row, hours=False)
-    _prices(grid[0, 0], timeseries, row, ticks, x, scenarios, styles, relative=None)
-    st.panel_title(grid[0, 0], "Market price over the runs")
+    assets = _prices(grid[0, 0], timeseries, row, ticks, x, scenarios, styles, relative=None)
+    st.panel_title(grid[0, 0], _price_title(assets))
     for ax, quantity, title in (
         (grid[0, 1], "bad_debt", "Bad debt over the runs"),
         (grid[1, 0], "liquidated", "Liquidated debt, cumulative (Σ due of auctions started)"),
@@ -734,7 +830,7 @@ def _small_multiples(
                 ax.tick_params(labelsize=7.5)
                 ax.yaxis.label.set_size(8.5)
             n = sum(len(m) for m in row.series.values())
-            st.panel_title(axes[i][0], f"{row.name} ({n} runs)")
+            st.panel_title(axes[i][0], f"{row.name} ({counted(n, 'run')})")
         shared = len(set(spans)) == 1
         for i, row_axes in enumerate(axes):
             for j, ax in enumerate(row_axes):
@@ -758,6 +854,7 @@ def ensemble_fan(
     series: str | None = None,
     title: str | None = None,
     max_rows: int = MAX_ROWS,
+    row_layout: bool = False,
 ) -> Figure:
     """The fan chart of an ensemble (layouts in the module docstring).
 
@@ -774,11 +871,14 @@ def ensemble_fan(
         series: a runs-table column whose values are overlaid within each row (``batch``).
         title: the figure title.
         max_rows: most rows drawn; the title names the ones shown.
+        row_layout: a row of four panels per scenario and the distribution panel even for a
+            single scenario (a page of a chart whose other pages have several: every page
+            looks alike).
 
     Returns:
-        The figure: six panels for one row (two without time series), else four panels per
-        row and the distribution panel (the shared key is an axes labelled
-        :data:`sim.plots.style.KEY_LABEL`).
+        The figure: six panels for one row (two without time series) unless ``row_layout``,
+        else four panels per row (none without time series) and the distribution panel (the
+        shared key is an axes labelled :data:`sim.plots.style.KEY_LABEL`).
     """
     scenarios = scenarios or {}
     runs = runs.copy()
@@ -809,9 +909,9 @@ def ensemble_fan(
     n_runs = sum(len(r.run_ids) for r in shown)
     names = [r.name for r in shown]
     head = title or (
-        f"Ensemble over {n_runs} runs — {', '.join(names)}"
+        f"Ensemble over {counted(n_runs, 'run')} — {', '.join(names)}"
         if len(names) <= 3
-        else f"Ensemble over {n_runs} runs of {len(names)} scenarios"
+        else f"Ensemble over {counted(n_runs, 'run')} of {len(names)} scenarios"
     )
     notes = []
     if len(rows) > len(shown):
@@ -820,7 +920,7 @@ def ensemble_fan(
             + ", ".join(r.name for r in rows[len(shown) :])
         )
     if left_out:
-        notes.append(f"{left_out} failed or interrupted run(s) left out")
+        notes.append(f"{counted(left_out, 'failed or interrupted run')} left out")
     with st.styled():
         fig = Figure(
             figsize=(st.FIG_WIDTH_IN, KEY_IN + 3 * st.ROW_HEIGHT_IN + 1.3), layout="constrained"
@@ -828,7 +928,7 @@ def ensemble_fan(
         if not shown:
             ax = fig.add_subplot()
             st.note(ax, "no ok runs to draw")
-        elif len(shown) == 1:
+        elif len(shown) == 1 and not row_layout:
             if not full:
                 fig.set_figheight(st.ROW_HEIGHT_IN * 1.3 + 1.6)
             column = series if series is not None else group

@@ -13,6 +13,7 @@ Kinds of figure per folder (:data:`KINDS`; the first that applies is the default
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from sim.plots.compare import (
     RunTables,
     compare_batches,
     compare_runs,
+    differences_note,
     pair_scenarios,
 )
 from sim.plots.dashboard import crash_dashboard, dashboard_title, status_banner
@@ -38,6 +40,7 @@ from sim.plots.folders import (
     SweepData,
     held_after,
 )
+from sim.plots.labels import counted
 from sim.plots.sweep import (
     SweepPlotError,
     discovery_boxes,
@@ -55,6 +58,20 @@ KINDS = {
     "compare": ("compare",),
 }
 ALL_KINDS = tuple(dict.fromkeys(k for kinds in KINDS.values() for k in kinds))
+#: The options of ``cdpsim plot`` each figure kind reads, besides ``--out`` and ``--kind``
+#: (:func:`check_options` refuses the others rather than ignoring them).
+KIND_OPTIONS: dict[str, tuple[str, ...]] = {
+    "dashboard": (),
+    "fan": (),
+    "compare": (),
+    "heatmap": ("kpi", "stat", "params"),
+    "line": ("kpi", "params"),
+    "sobol": ("kpi",),
+    "morris": ("kpi",),
+    "boxes": ("kpi",),
+}
+#: Characters kept in a default file name; others become ``_``.
+_FILE_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9._+-]")
 
 
 class PlotError(FolderError):
@@ -67,7 +84,8 @@ class NamedFigure:
 
     Attributes:
         kind: the figure kind (``dashboard``, ``heatmap``, ...).
-        name: unique within a report (``heatmap-bad_debt_max``).
+        name: unique within a report (``heatmap-bad_debt_max-mean``); ``cdpsim plot`` names
+            a sweep's figure file after it, so that each KPI and statistic gets its own file.
         caption: one sentence saying what it shows.
         figure: the figure.
         note: something the reader must know (e.g. only summaries were kept), or ``None``.
@@ -177,14 +195,19 @@ def _fan(batch: BatchData, only: int | None = None) -> list[NamedFigure]:
         runs = batch.runs
         if len(pages) > 1:
             runs = runs[runs["scenario"].astype(str).isin(page)]
-        title = f"Ensemble over {len(runs)} runs — {batch.label}"
+        title = f"Ensemble over {counted(len(runs), 'run')} — {batch.label}"
         if len(pages) > 1:
             first = k * MAX_ROWS + 1
             title += f", scenarios {first}–{first + len(page) - 1} of {len(names)}"
         if page and len(page) <= 3:
             title += f" ({', '.join(page)})"
         fig = ensemble_fan(
-            runs, batch.timeseries, batch.auctions, scenarios=batch.scenarios, title=title
+            runs,
+            batch.timeseries,
+            batch.auctions,
+            scenarios=batch.scenarios,
+            title=title,
+            row_layout=len(pages) > 1,  # every page alike, even a last one of one scenario
         )
         name = "fan" if k == 0 else f"fan-{k + 1}"
         page_caption = caption
@@ -254,7 +277,8 @@ def _sweep_figure(
                 title=_sweep_title(sweep, f"{k} ({stat}) over {x} and {y}"),
             )
             caption = f"{k} ({stat} over seeds) at each design point over {x} and {y}."
-            return [NamedFigure(kind, f"heatmap-{k}-{stat}", caption, fig)]
+            name = f"heatmap-{k}-{stat}" + (f"-{x}-{y}" if params else "")
+            return [NamedFigure(kind, name, caption, fig)]
         if kind == "line":
             k = _pick_kpi(sweep, kpi)
             (x,) = _pick_params(sweep, params, 1)
@@ -266,7 +290,7 @@ def _sweep_figure(
                 title=_sweep_title(sweep, f"{k} over {x}"),
             )
             caption = f"{k}: mean and median over seeds, and the 5–95 % band, against {x}."
-            return [NamedFigure(kind, f"line-{k}", caption, fig)]
+            return [NamedFigure(kind, f"line-{k}" + (f"-{x}" if params else ""), caption, fig)]
         if kind in ("sobol", "morris"):
             draw = sobol_bars if kind == "sobol" else morris_scatter
             what = "Sobol indices" if kind == "sobol" else "Morris screening"
@@ -277,7 +301,7 @@ def _sweep_figure(
                 if kind == "sobol"
                 else "Morris μ* (effect size) against σ (non-linearity and interactions)."
             )
-            return [NamedFigure(kind, kind, caption, fig)]
+            return [NamedFigure(kind, kind + (f"-{kpi}" if kpi else ""), caption, fig)]
         if kind == "boxes":
             found = [d for d in sweep.discoveries if kpi is None or d.kpi == kpi]
             if not found:
@@ -350,6 +374,60 @@ def figures_for(
     return [_dashboard(outputs)]
 
 
+def _flags(options: Sequence[str]) -> str:
+    """``--kpi``, ``--kpi and --stat``, ``--kpi, --stat and --params``."""
+    flags = [f"--{o}" for o in options]
+    return flags[0] if len(flags) == 1 else ", ".join(flags[:-1]) + f" and {flags[-1]}"
+
+
+def check_options(
+    folder: str, kind: str | None, given: Sequence[str], *, default: bool = False
+) -> None:
+    """Refuse ``cdpsim plot`` options the figure does not read, rather than ignore them.
+
+    Args:
+        folder: ``run``, ``batch``, ``sweep``, or ``compare`` for two folders.
+        kind: for a sweep, the figure kind drawn (:data:`KIND_OPTIONS`); ``None`` when the
+            sweep has none (nothing is refused: drawing fails with its own message).
+        given: the options given: ``kpi``, ``stat``, ``params``.
+        default: ``kind`` is the sweep's default, not asked for with ``--kind``.
+
+    Raises:
+        PlotError: an option that does not apply; the message says which options do.
+    """
+    if folder != "sweep":
+        unused = list(given)
+        if not unused:
+            return
+        verb = "does" if len(unused) == 1 else "do"
+        takes = (
+            "a comparison takes --out"
+            if folder == "compare"
+            else f"a {folder} folder takes --out and --kind {KINDS[folder][0]}"
+        )
+        where = "a comparison of two folders" if folder == "compare" else f"a {folder} folder"
+        raise PlotError(
+            f"{_flags(unused)} {verb} not apply to {where}: {takes} (--kpi, --stat and "
+            "--params are for a sweep folder on its own)"
+        )
+    if kind is None:
+        return
+    reads = KIND_OPTIONS.get(kind, ())
+    unused = [o for o in given if o not in reads]
+    if not unused:
+        return
+    verb = "does" if len(unused) == 1 else "do"
+    which = f"--kind {kind}" + (" (this sweep's default figure)" if default else "")
+    takes = ", ".join([*(f"--{o}" for o in reads), "--out"])
+    elsewhere = "; ".join(
+        f"--{o} is for --kind " + ", ".join(k for k in KINDS["sweep"] if o in KIND_OPTIONS[k])
+        for o in unused
+    )
+    raise PlotError(
+        f"{_flags(unused)} {verb} not apply to {which}: {kind} takes {takes} ({elsewhere})"
+    )
+
+
 def all_figures(outputs: Outputs) -> list[NamedFigure]:
     """Every figure that applies to a folder, each with its defaults (the report's figures).
 
@@ -374,9 +452,18 @@ def comparison(a: Outputs, b: Outputs) -> NamedFigure:
     """Two runs, or two batches, overlaid.
 
     Raises:
-        PlotError: not two runs or two batches, or a run without time series.
+        PlotError: not two runs or two batches (a sweep is never compared), or a run without
+            time series.
     """
     kinds = (folder_kind_of(a), folder_kind_of(b))
+    for x in (a, b):
+        if isinstance(x, SweepData):
+            raise PlotError(
+                f"{x.path} is a sweep folder: its runs are design points, different "
+                "parameterisations rather than seeds of one scenario, so it is not overlaid "
+                "as an ensemble; sweeps are compared by their points tables (points.parquet), "
+                "or plot each sweep on its own (cdpsim plot SWEEP)"
+            )
     if kinds == ("run", "run"):
         assert isinstance(a, RunData) and isinstance(b, RunData)
         for run in (a, b):
@@ -406,6 +493,9 @@ def comparison(a: Outputs, b: Outputs) -> NamedFigure:
         notes = [] if a.kept_full and b.kept_full else [SUMMARY_ONLY_NOTE]
         if pairing.left_out:
             notes.append(f"Scenarios in one batch only are {pairing.left_out}.")
+        differ = differences_note(tables, pairing)
+        if differ:
+            notes.append(f"{differ}.")
         if len(pairing.rows) > MAX_ROWS:
             notes.append(
                 f"Only the first {MAX_ROWS} of {len(pairing.rows)} shared scenarios drawn."
@@ -426,12 +516,20 @@ def default_output(folder: Path, kind: str, other: Path | None = None, ext: str 
     """The default file of ``cdpsim plot``: next to the folder, ``<folder>-<kind>.png``.
 
     With two folders: ``<folder>-vs-<other>.png`` next to the first.
+
+    Args:
+        folder: the plotted folder.
+        kind: the figure's kind, or for a sweep its :attr:`NamedFigure.name`
+            (``heatmap-bad_debt_max-mean``), so that each KPI, statistic and choice of
+            parameters gets a file of its own; characters unsafe in a file name become ``_``.
+        other: the second folder of a comparison.
+        ext: the file extension.
     """
     folder = folder.resolve()
     name = (
         f"{folder.name}-vs-{other.resolve().name}"
         if other is not None
-        else (f"{folder.name}-{kind}")
+        else f"{folder.name}-{_FILE_NAME_UNSAFE.sub('_', kind)}"
     )
     return folder.parent / f"{name}{ext}"
 
@@ -443,6 +541,7 @@ __all__ = [
     "PlotError",
     "all_figures",
     "available_kinds",
+    "check_options",
     "comparison",
     "default_output",
     "figures_for",

@@ -37,6 +37,17 @@ EXTRA_UNITS = {**{k.name: k.unit for k in RISK_STATS}, "n": "count", "n_failed":
 _BRACKETED = re.compile(r"\[([^\]]+)\]")
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """A count with its noun in the right number: ``1 run``, ``3 runs``, ``0 runs``.
+
+    Args:
+        n: the count.
+        noun: the noun in the singular (``run``, ``seed``, ``design point``).
+        plural: the plural when it is not ``noun + "s"``.
+    """
+    return f"{n} {noun if n == 1 else (plural or noun + 's')}"
+
+
 def kpi_unit(kpi: str) -> str:
     """The unit of a KPI or ensemble column (``Dai``, ``count``, ``-``, ...)."""
     if kpi in KPI_BY_NAME:

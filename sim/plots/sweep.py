@@ -29,7 +29,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from sim.plots import style as st
-from sim.plots.labels import kpi_label, kpi_unit, parameter_label
+from sim.plots.labels import counted, kpi_label, kpi_unit, parameter_label
 from sim.units import parse_duration
 
 #: A parameter with at most this many distinct values is a grid axis; more are binned.
@@ -310,7 +310,8 @@ def sweep_heatmap(
         notes = []
         if not (x_grid and y_grid):
             notes.append(
-                f"{len(points)} design points binned {len(xc)}×{len(yc)} over the swept ranges, "
+                f"{counted(len(points), 'design point')} binned {len(xc)}×{len(yc)} over the "
+                "swept ranges, "
                 "the mean of the points in each cell"
             )
         if others:
@@ -319,7 +320,7 @@ def sweep_heatmap(
             notes.append("blank: no design point")
         head = title or f"{kpi} ({stat}) over {x} and {y}"
         seeds = points["n"].unique() if "n" in points else []
-        per_point = f" ({int(seeds[0])} runs each)" if len(seeds) == 1 else ""
+        per_point = f" ({counted(int(seeds[0]), 'run')} each)" if len(seeds) == 1 else ""
         subtitle = _subtitle(notes) if notes else f"one cell per design point{per_point}"
         ax.set_title(subtitle, loc="left", fontsize=9, fontweight="normal")
         fig.suptitle(st.wrap(head))
@@ -337,7 +338,9 @@ def sweep_line(
     """A KPI over one swept parameter.
 
     On a grid axis: the KPI's mean over seeds with the 5–95 % band of its runs and the median,
-    points sharing an x value (other parameters varying) averaged (the subtitle says so). On a
+    points sharing an x value (other parameters varying) averaged — the band is then the 5–95 %
+    over seeds averaged over the other parameters, not their spread, and its label, the
+    others' labels and the subtitle say so. On a
     scattered axis (random, LHS, Sobol, Morris): each design point's mean as a dot, and the
     points binned along x (:func:`scatter_bins` bins over the swept range) with the mean of each
     bin and the 5–95 % band of the points in it — a line through single points would draw a
@@ -368,7 +371,23 @@ def sweep_line(
         fig = Figure(figsize=(SINGLE_WIDTH_IN, 5.4), layout="constrained")
         ax = fig.add_subplot()
         if grid:
+            # each x holds the points of every value of the other parameters: their mean,
+            # median and 5–95 % band over seeds are averaged over those values
             table = points.groupby(x)[list(columns.values())].mean().sort_index()
+            over = ", ".join(others)
+            names = (
+                {
+                    "band": f"5–95 % over seeds, averaged over {over}",
+                    "mean": f"mean over seeds and over {over}",
+                    "median": f"median over seeds, averaged over {over}",
+                }
+                if others
+                else {
+                    "band": "5–95 % of the runs (seeds)",
+                    "mean": "mean over seeds",
+                    "median": "median over seeds",
+                }
+            )
             divisor, prefix = (
                 st.amount_scale(table.to_numpy()) if kpi_unit(kpi) in ("Dai", "USD") else (1.0, "")
             )
@@ -380,14 +399,14 @@ def sweep_line(
                 color=st.BLUE,
                 alpha=st.BAND_ALPHA_OUTER,
                 linewidth=0,
-                label="5–95 % of the runs (seeds)",
+                label=names["band"],
             )
             ax.plot(
                 xs,
                 table[columns["mean"]] / divisor,
                 color=st.BLUE,
                 marker="o",
-                label="mean over seeds",
+                label=names["mean"],
             )
             ax.plot(
                 xs,
@@ -396,9 +415,10 @@ def sweep_line(
                 linestyle="--",
                 marker="s",
                 markersize=4,
-                label="median over seeds",
+                label=names["median"],
             )
-            notes = [f"averaged over {', '.join(others)}"] if others else []
+            spread = f"the band is the spread over seeds, not the spread over {over}"
+            notes = [f"averaged over {over}: {spread}"] if others else []
             subtitle = _subtitle(notes) if notes else "one point per design value"
         else:
             assert edges is not None
@@ -443,7 +463,7 @@ def sweep_line(
                 steps(bin_mean),
                 color=st.BLUE,
                 linewidth=2.2,
-                label=f"mean of the design points in the bin ({len(centres)} bins)",
+                label=f"mean of the design points in the bin ({counted(len(centres), 'bin')})",
                 zorder=3,
             )
             ax.plot(
@@ -460,7 +480,7 @@ def sweep_line(
                 ax.set_xscale("log")
             ax.set_xlim(edges[0], edges[-1])
             notes = [
-                f"{len(points)} scattered design points binned along x",
+                f"{counted(len(points), 'scattered design point')} binned along x",
                 f"within a bin, {', '.join(others)} vary" if others else "",
             ]
             subtitle = _subtitle([n for n in notes if n])
