@@ -341,7 +341,7 @@ def test_crash_dashboard_of_a_run(outputs):
         "market price",
         "Dai supply",
         "bad debt (uncovered Vow debt)",
-        "Vow surplus (buffer)",
+        "Vow surplus: its Dai above its debt",
     ):
         assert expected in found, expected
     assert any(label.startswith("ETH-A CR 5 %–95 %") for label in found)

@@ -275,7 +275,7 @@ def compare_runs(runs: Sequence[RunTables], *, title: str | None = None) -> Figu
             xs,
             [r.timeseries["surplus"].to_numpy(dtype=float) for r in runs],
             "Vow surplus",
-            "The Vow's surplus buffer",
+            "The Vow's surplus: its Dai above its debt",
         )
         for ax in fig.axes:
             if ax is not fig.axes[0]:

@@ -503,7 +503,7 @@ def _bad_debt(ax: Axes, ts: pd.DataFrame) -> None:
         alpha=0.35,
         linewidth=0,
         step="post",
-        label="Vow surplus (buffer)",
+        label="Vow surplus: its Dai above its debt",
     )
     ax.plot(
         x,
@@ -514,7 +514,7 @@ def _bad_debt(ax: Axes, ts: pd.DataFrame) -> None:
     )
     ax.set_ylabel(f"amount [{prefix}Dai]")
     st.plain_numbers(ax)
-    st.panel_title(ax, "Bad debt and the Vow's surplus buffer")
+    st.panel_title(ax, "Bad debt and the Vow's surplus")
     st.legend(ax, fontsize=7.5)
 
 
