@@ -793,7 +793,7 @@ def test_counts_of_one_are_singular(outputs):
     texts = [ax.get_title(loc="left") for ax in data_axes(fig)]
     assert "multi_collateral (1 run)" in texts and "eth_crash_liq2 (2 runs)" in texts
     strip = data_axes(fig)[-1]
-    assert sum(t.get_text().startswith("1 run · ") for t in strip.texts) == 1
+    assert sum(t.get_text().startswith("multi_collateral: 1 run · ") for t in strip.texts) == 1
     assert "1 failed or interrupted run left out" in fig._suptitle.get_text()
     one = load_folder(outputs.batch)
     one.runs = one.runs.iloc[:1]

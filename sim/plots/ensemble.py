@@ -628,7 +628,7 @@ def _strip(
             # is taken from the panels above
             above = j % 2 == 0
             ax.annotate(
-                f"{name}: {text}" if several else text,
+                f"{name}: {text}" if several else f"{row.name}: {text}",  # whose, at a glance
                 (1.0, y),
                 xycoords=("axes fraction", "data"),
                 xytext=(1.0, y),
