@@ -36,7 +36,7 @@ from sim.metrics import KPI_BY_NAME, KPIS, RISK_STATS, ensemble_kpi_stats, risk_
 from sim.plots.dashboard import status_banner
 from sim.plots.figures import NamedFigure, PlotError, all_figures, folder_kind_of
 from sim.plots.folders import BatchData, Outputs, RunData, SweepData, load_folder
-from sim.plots.labels import kpi_unit, parameter_label
+from sim.plots.labels import counted, kpi_unit, parameter_label
 from sim.plots.output import MARKER, check_target, figure_bytes, save_text
 
 #: The template, in the package's ``templates`` folder.
@@ -138,7 +138,7 @@ def ensemble_table(runs: pd.DataFrame, caption: str) -> Table:
             + [fmt(stats[f"{kpi.name}_{s}"]) for s in BATCH_STATS]
         )
     failed = len(runs) - len(ok)
-    note = f"{failed} failed run(s) left out." if failed else None
+    note = f"{counted(failed, 'failed run')} left out." if failed else None
     return Table(
         caption,
         ["KPI", "unit", "runs", "mean", "std", "5 %", "median", "95 %"],
@@ -238,7 +238,8 @@ def _batch_sections(batch: BatchData) -> tuple[list[str], list[Section]]:
     runs = batch.runs
     ok = int((runs["status"] == "ok").sum()) if "status" in runs else len(runs)
     facts = [
-        f"{len(runs)} runs ({ok} ok) of {len(batch.scenarios) or '?'} scenario(s); keep "
+        f"{counted(len(runs), 'run')} ({ok} ok) of "
+        f"{counted(len(batch.scenarios), 'scenario') if batch.scenarios else '? scenarios'}; keep "
         f"{m.get('keep', '?')}; master seed {m.get('master_seed', '?')}.",
     ]
     if m.get("command"):
@@ -292,7 +293,8 @@ def _sweep_sections(sweep: SweepData) -> tuple[list[str], list[Section]]:
     facts.insert(
         0,
         f"Sweep {section.get('name', '?')}: {design.get('kind', '?')} design, "
-        f"{len(sweep.points)} points × {len(section.get('seeds') or [])} seed(s), base "
+        f"{counted(len(sweep.points), 'point')} × "
+        f"{counted(len(section.get('seeds') or []), 'seed')}, base "
         f"{section.get('base', '?')}.",
     )
     params = Table(
