@@ -185,6 +185,17 @@ def test_a_fan_chart_of_many_scenarios_is_written_page_by_page(outputs, tmp_path
             "line takes --kpi, --params, --out",
         ),
         (["plot", "{sobol}", "--params", "a,b"], "--params does not apply to --kind sobol"),
+        (
+            [
+                "plot",
+                "{grid}",
+                "--kind",
+                "line",
+                "--params",
+                "keepers.0.dai,ilks.ETH-A.liquidation.buf",
+            ],
+            "this view takes 1 parameter, not 2",
+        ),
         (["report", "{tmp}"], "not a cdpsim run, batch or sweep folder"),
         (["report", "{liq2}", "--out", "{tmp}/r.txt"], "name it *.html"),
     ],

@@ -855,6 +855,14 @@ def test_the_distribution_panel_s_texts_never_cover_its_data(outputs, overlaid):
             assert not overlap(box.padded(clear), data), text.get_text()
 
 
+def test_summary_only_batch_of_several_scenarios_keys_only_what_it_draws(outputs):
+    batch = load_folder(outputs.mixed)
+    fig = ensemble_fan(batch.runs, None, None, scenarios=batch.scenarios)
+    key = next(ax for ax in fig.axes if ax.get_label() == st.KEY_LABEL)
+    entries = [t.get_text() for t in key.get_legend().get_texts()]
+    assert entries == ["a run's largest bad debt", "VaR95 (95 % of the runs)"]
+
+
 def test_summary_only_batch_shows_the_distribution_and_says_why(outputs):
     batch = load_folder(outputs.summary_batch)
     assert not batch.kept_full

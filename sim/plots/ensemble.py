@@ -690,10 +690,20 @@ def _beside_data(ax: Axes, reach: float, above: bool) -> Callable[[RendererBase]
     return transform
 
 
-def _key_handles(styles: Mapping[str, st.Style], *, strip: bool) -> list[Artist]:
-    """The shared key: what the bands mean, per series when there are several."""
-    if len(styles) <= 1:
-        handles: list[Artist] = [
+def _key_handles(
+    styles: Mapping[str, st.Style], *, strip: bool, bands: bool = True
+) -> list[Artist]:
+    """The shared key: what the bands mean, per series when there are several.
+
+    Args:
+        styles: the series' looks.
+        strip: add the distribution strip's dot and VaR bar.
+        bands: add the bands' and medians' entries (not when only the strip is drawn).
+    """
+    if not bands:
+        handles: list[Artist] = []
+    elif len(styles) <= 1:
+        handles = [
             Patch(color="0.45", alpha=st.BAND_ALPHA_OUTER, label="5–95 % of the runs"),
             Patch(color="0.45", alpha=st.BAND_ALPHA_INNER, label="25–75 % of the runs"),
             Line2D([], [], color="0.25", linewidth=1.6, label="median over the runs"),
@@ -841,7 +851,8 @@ def _small_multiples(
                     ax.tick_params(labelbottom=False)
                 _time_label(ax, spans[i][0], label=last or not shared)
     _strip(fig.add_subplot(gs[-1, :]), runs, rows, styles)
-    st.key(key_ax, _key_handles(styles, strip=True), ncols=5 if len(styles) <= 1 else 4)
+    handles = _key_handles(styles, strip=True, bands=full)
+    st.key(key_ax, handles, ncols=5 if len(styles) <= 1 else 4)
 
 
 def ensemble_fan(

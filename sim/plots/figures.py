@@ -244,12 +244,18 @@ def _pick_params(sweep: SweepData, params: Sequence[str] | None, n: int) -> list
                 f"no parameter {unknown[0]!r} in this sweep (there are: "
                 f"{', '.join(sweep.parameter_names)})"
             )
+        if len(params) > n:
+            raise PlotError(
+                f"this view takes {counted(n, 'parameter')}, not {len(params)} "
+                f"({', '.join(params)}): give --params "
+                + ("A,B (x and y)" if n == 2 else "A (the x axis)")
+            )
         chosen = list(params)
     else:
         chosen = numeric
     if len(chosen) < n:
         raise PlotError(
-            f"this view needs {n} swept numeric parameter(s); the sweep has "
+            f"this view needs {counted(n, 'swept numeric parameter')}; the sweep has "
             f"{len(numeric)} ({', '.join(numeric) or 'none'})"
         )
     return chosen[:n]
