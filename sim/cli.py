@@ -131,10 +131,32 @@ _data_dir_option = click.option(
 )
 
 
-def _warn(path: Path, spec: Scenario) -> None:
-    """Print the scenario's advisories (valid, but probably not what was meant) to stderr."""
-    for message in advisories(spec):
-        _err(f"{path}: warning: {message}")
+def _warn(path: Path, spec: Scenario, overrides: tuple[str, ...] = ()) -> None:
+    """Print the scenario's advisories (valid, but probably not what was meant) to stderr.
+
+    Each is blamed as errors are: on the ``--set`` that set its field, else on the file's line
+    of the field (or of the nearest section holding it).
+    """
+    messages = advisories(spec)
+    if not messages:
+        return
+    from sim.scenario.yamlfile import read_yaml
+
+    try:
+        _data, lines = read_yaml(path)
+    except ScenarioError:
+        lines = {}
+    for message in messages:
+        field = message.split(":", 1)[0]
+        setting = [o for o in overrides if o.split("=", 1)[0].strip() == field]
+        if setting:
+            _err(f"{path} (--set {setting[-1]}): warning: {message}")
+            continue
+        parts = tuple(int(p) if p.isdigit() else p for p in field.split("."))
+        while parts and parts not in lines:
+            parts = parts[:-1]
+        where = f"{path}:{lines[parts]}" if parts else str(path)
+        _err(f"{where}: warning: {message}")
 
 
 def _is_sweep_file(path: Path) -> bool:
@@ -176,7 +198,8 @@ def validate(
                     raise click.UsageError("--set applies to scenario files, not sweep files")
                 load_sweep(path, data_dirs=data_dirs)
             else:
-                _warn(path, load_scenario(path, overrides=overrides, data_dirs=data_dirs))
+                spec = load_scenario(path, overrides=overrides, data_dirs=data_dirs)
+                _warn(path, spec, overrides)
         except ScenarioError as exc:
             bad += 1
             _err(str(exc))
@@ -234,7 +257,7 @@ def run(
     except ScenarioError as exc:
         _err(str(exc))
         sys.exit(EXIT_BAD_INPUT)
-    _warn(scenario, spec)
+    _warn(scenario, spec, overrides)
     out = out if out is not None else Path("runs") / spec.name
     progress = _Progress(spec.n_ticks, spec.name)
     replacing = is_run_folder(out)

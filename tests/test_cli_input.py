@@ -216,3 +216,16 @@ def test_a_sweep_file_where_a_scenario_belongs_says_to_use_sweep(cdpsim_cmd, com
     stderr = refused(cdpsim(cdpsim_cmd, *command, str(sweep)), "run it with cdpsim sweep")
     assert f"{sweep}:" in stderr and "this is a sweep file" in stderr
     assert "required field" not in stderr
+
+
+def test_warnings_are_blamed_like_errors(cdpsim_cmd, tmp_path):
+    text = SMALL.replace("clock: {tick: 10m, duration: 12h}", "clock: {tick: 3h, duration: 12h}")
+    path = write(tmp_path, text)
+    res = cdpsim(cdpsim_cmd, "validate", str(path))
+    assert res.returncode == 0, res.stderr
+    line = 1 + text.splitlines().index("clock: {tick: 3h, duration: 12h}")
+    assert f"{path}:{line}: warning: clock.tick: a tick of 3h is longer than" in res.stderr
+    res = cdpsim(cdpsim_cmd, "validate", str(path), "--set", "keepers.0.gas_bid_gwei=50")
+    assert f"{path} (--set keepers.0.gas_bid_gwei=50): warning: keepers.0.gas_bid_gwei" in (
+        res.stderr
+    )
