@@ -42,6 +42,10 @@ CHROMIUM_FLAGS = [
 ]
 #: Generous limits: they catch a hang, they do not time anything [ms and s].
 WAIT_MS = 90_000
+#: How long an assertion waits for the page by default [ms].
+EXPECT_MS = 30_000
+#: How soon a control must answer while the model plays [ms].
+ANSWER_MS = 5_000
 SERVER_START_S = 120.0
 
 _missing = [name for name in ("playwright", "solara") if importlib.util.find_spec(name) is None] + (
@@ -114,6 +118,9 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext
             viewport={"width": 1500, "height": 1600},
         )
         context.set_default_timeout(WAIT_MS)
+        # Assertions wait as long as a loaded CI machine may need to build and draw a model;
+        # the one that checks the page answers at once while playing keeps a short timeout.
+        expect.set_options(timeout=EXPECT_MS)
         yield context
         context.close()
 
@@ -229,13 +236,13 @@ def test_play_at_100k_vaults_draws_every_k_ticks_and_stays_responsive(
         expect(play).to_contain_text("Pause")
         # Two draws of 6 ticks at 100k vaults: generous on a loaded machine (CI shares its cores).
         expect(status).to_contain_text(
-            re.compile(r"tick (1[2-9]|[2-9]\d|[1-9]\d\d) / 288"), timeout=30_000
+            re.compile(r"tick (1[2-9]|[2-9]\d|[1-9]\d\d) / 288"), timeout=EXPECT_MS
         )
         # While it plays, the controls answer at once (the worker, not the page, runs the model).
         mat = page.locator(".cdpsim-control-mat")
         mat.get_by_role("slider").focus()
         mat.get_by_role("slider").press("ArrowRight")
-        expect(mat).to_contain_text("changed")
+        expect(mat).to_contain_text("changed", timeout=ANSWER_MS)
         play.click()
         expect(play).to_contain_text("Play")
         paused = _tick(page)
