@@ -11,7 +11,7 @@ Panels (two columns):
 - auction outcomes: the price each finished auction paid (``dai_raised`` at the Dai price /
   ``collateral_sold``) at its end against the market price [USD/token], zero-bid auctions marked;
 - Dai supply [Dai];
-- bad debt and the Vow's buffer (``surplus``) [Dai];
+- bad debt and the Vow's surplus (``surplus``: its Dai above its debt) [Dai];
 - the Dai price [USD/Dai] when the scenario has a ``dai`` market, gas [gwei] when it has a
   ``network`` section.
 

@@ -156,7 +156,7 @@ def _dashboard(run: RunData) -> NamedFigure:
     caption = (
         f"Crash dashboard of {run.label}: prices and the oracle, the CR distribution against "
         "the liquidation ratio, unsafe vaults and debt, liquidations and auction outcomes, "
-        "Dai supply, bad debt and the Vow's buffer."
+        "Dai supply, bad debt and the Vow's surplus."
     )
     return NamedFigure("dashboard", "dashboard", caption, fig, banner)
 
