@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-import socket
 import subprocess
 import time
 import urllib.error
@@ -26,20 +25,11 @@ import pytest
 import yaml
 
 import sim
+from sim.app.screenshots import CHROMIUM_FLAGS, chromium_path, free_port
 from sim.plots.ensemble import MAX_ROWS
 from tests.conftest import SMALL
 
-CHROMIUM = os.environ.get("CDPSIM_CHROMIUM", "/usr/bin/chromium")
-#: Chromium's flags: no sandbox (root in CI), and nothing that calls out of a closed network.
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM = chromium_path()
 #: Generous limits: they catch a hang, they do not time anything [ms and s].
 WAIT_MS = 90_000
 #: How long an assertion waits for the page by default [ms].
@@ -63,16 +53,10 @@ if not _missing:
     from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @contextmanager
 def dashboard(cdpsim_cmd: list[str], target: Path, log: Path) -> Iterator[str]:
     """``cdpsim dashboard TARGET`` on a free port of 127.0.0.1; its URL; stopped at the end."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/"
     with log.open("w") as out:
         proc = subprocess.Popen(

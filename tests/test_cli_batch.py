@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import time
@@ -40,6 +39,30 @@ def finished_runs(out: Path) -> list[str]:
         for p in runs.iterdir()
         if not p.name.startswith(".") and (p / "summary.json").exists()
     )
+
+
+def signal_after(
+    command: list[str], out: Path, runs: int, signum: int
+) -> subprocess.CompletedProcess:
+    """Run ``command``, send it ``signum`` once ``out`` holds ``runs`` finished runs.
+
+    Returns:
+        The process's exit code, stdout and stderr.
+    """
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + TIMEOUT_S
+        while len(finished_runs(out)) < runs and proc.poll() is None:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        proc.send_signal(signum)
+        stdout, stderr = proc.communicate(timeout=TIMEOUT_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return subprocess.CompletedProcess(command, proc.returncode, stdout, stderr)
 
 
 def test_a_batch_writes_its_folder_and_one_line_on_stdout(cdpsim_cmd, inputs, tmp_path):
@@ -89,18 +112,7 @@ def test_a_killed_batch_resumes_to_the_same_result(cdpsim_cmd, inputs, tmp_path)
     full = tmp_path / "full"
     assert cdpsim(cdpsim_cmd, "batch", *args, "--out", str(full)).returncode == 0
     out = tmp_path / "killed"
-    proc = subprocess.Popen(
-        [*cdpsim_cmd, "batch", *args, "--out", str(out)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + TIMEOUT_S
-        while len(finished_runs(out)) < 3 and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.wait()
+    signal_after([*cdpsim_cmd, "batch", *args, "--out", str(out)], out, 3, signal.SIGKILL)
     before = {r: (out / "runs" / r / "manifest.json").read_bytes() for r in finished_runs(out)}
     assert 3 <= len(before) < 10, "the batch was killed part way"
     res = cdpsim(cdpsim_cmd, "batch", *args, "--out", str(out), "--resume")
@@ -122,22 +134,9 @@ def test_a_killed_batch_resumes_to_the_same_result(cdpsim_cmd, inputs, tmp_path)
 def test_ctrl_c_keeps_the_finished_runs_and_says_how_to_resume(cdpsim_cmd, inputs, tmp_path):
     out = tmp_path / "b"
     args = [str(inputs), "--seeds", "8", "--workers", "2", "--set", "clock.duration=2d"]
-    proc = subprocess.Popen(
-        [*cdpsim_cmd, "batch", *args, "--out", str(out)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + TIMEOUT_S
-        while len(finished_runs(out)) < 2 and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=TIMEOUT_S)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 130, stderr
+    res = signal_after([*cdpsim_cmd, "batch", *args, "--out", str(out)], out, 2, signal.SIGINT)
+    stdout, stderr = res.stdout, res.stderr
+    assert res.returncode == 130, stderr
     kept = finished_runs(out)
     assert f"interrupted: {len(kept)} of 16 runs are done and kept in {out}" in stderr
     assert "--resume" in stderr and "Traceback" not in stderr and stdout == ""

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from tests.conftest import SMALL
-
-#: Safety limit of a subprocess (not a timing assertion) [s].
-TIMEOUT_S = 300
+from tests.test_cli_batch import cdpsim, finished_runs, signal_after
 
 SWEEP = """\
 name: cli
@@ -32,27 +27,12 @@ kpis: [bad_debt_max, liquidated_debt]
 SLOW = SWEEP.replace("{clock.duration: 12h}", "{clock.tick: 1m, clock.duration: 1d}")
 
 
-def cdpsim(cmd: list[str], *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*cmd, *args], capture_output=True, text=True, cwd=cwd, timeout=TIMEOUT_S)
-
-
 @pytest.fixture
 def sweep_file(tmp_path) -> Path:
     (tmp_path / "base.yaml").write_text(SMALL)
     path = tmp_path / "sweep.yaml"
     path.write_text(SWEEP)
     return path
-
-
-def finished_runs(out: Path) -> list[str]:
-    runs = out / "runs"
-    if not runs.is_dir():
-        return []
-    return sorted(
-        p.name
-        for p in runs.iterdir()
-        if not p.name.startswith(".") and (p / "summary.json").exists()
-    )
 
 
 def test_a_sweep_writes_its_folder_and_reports_on_stdout(cdpsim_cmd, sweep_file, tmp_path):
@@ -160,18 +140,7 @@ def test_a_killed_sweep_resumes_to_the_same_tables(cdpsim_cmd, sweep_file, tmp_p
     args = [str(sweep_file), "--workers", "1"]
     assert cdpsim(cdpsim_cmd, "sweep", *args, "--out", str(full)).returncode == 0
     out = tmp_path / "killed"
-    proc = subprocess.Popen(
-        [*cdpsim_cmd, "sweep", *args, "--out", str(out)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + TIMEOUT_S
-        while len(finished_runs(out)) < 3 and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.wait()
+    signal_after([*cdpsim_cmd, "sweep", *args, "--out", str(out)], out, 3, signal.SIGKILL)
     before = {r: (out / "runs" / r / "manifest.json").read_bytes() for r in finished_runs(out)}
     assert 3 <= len(before) < 24, "the sweep was killed part way"
     res = cdpsim(
@@ -191,22 +160,10 @@ def test_a_killed_sweep_resumes_to_the_same_tables(cdpsim_cmd, sweep_file, tmp_p
 def test_sigterm_keeps_the_finished_runs_and_says_how_to_resume(cdpsim_cmd, sweep_file, tmp_path):
     sweep_file.write_text(SLOW)
     out = tmp_path / "out"
-    proc = subprocess.Popen(
-        [*cdpsim_cmd, "sweep", str(sweep_file), "--workers", "1", "--out", str(out)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + TIMEOUT_S
-        while len(finished_runs(out)) < 2 and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGTERM)
-        _, stderr = proc.communicate(timeout=TIMEOUT_S)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 130, stderr
+    command = [*cdpsim_cmd, "sweep", str(sweep_file), "--workers", "1", "--out", str(out)]
+    res = signal_after(command, out, 2, signal.SIGTERM)
+    stderr = res.stderr
+    assert res.returncode == 130, stderr
     assert "runs are done and kept in" in stderr and "n_missing per point" in stderr
     assert stderr.rstrip().endswith(f"--out {out} --resume")
     points = pd.read_parquet(out / "points.parquet")  # written for what is done, marked so

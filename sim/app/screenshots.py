@@ -41,6 +41,7 @@ SMALL_CRASH = [
     "borrowers.1.vaults=60",
     "borrowers.3.vaults=40",
 ]
+#: Chromium's flags: no sandbox (root in CI), and nothing that calls out of a closed network.
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -53,7 +54,13 @@ CHROMIUM_FLAGS = [
 WAIT_MS = 120_000
 
 
-def _free_port() -> int:
+def chromium_path() -> str:
+    """The Chromium binary: ``CDPSIM_CHROMIUM``, else the system's ``/usr/bin/chromium``."""
+    return os.environ.get("CDPSIM_CHROMIUM", "/usr/bin/chromium")
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -61,7 +68,7 @@ def _free_port() -> int:
 
 @contextmanager
 def _serving(target: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/"
     command = [sys.executable, "-m", "sim.cli", "dashboard", str(target), "--port", str(port)]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -118,7 +125,7 @@ def take(out_dir: Path) -> list[Path]:
     from playwright.sync_api import expect, sync_playwright
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    chromium = os.environ.get("CDPSIM_CHROMIUM", "/usr/bin/chromium")
+    chromium = chromium_path()
     written = []
     with tempfile.TemporaryDirectory(prefix="cdpsim-screenshots-") as tmp, sync_playwright() as p:
         batch, sweep = _examples(Path(tmp))
