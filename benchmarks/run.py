@@ -91,23 +91,30 @@ def _peak_mb() -> float:
     return rss / 1024.0 if sys.platform != "darwin" else rss / 2**20
 
 
-def child_cdpsim(vaults: int, ticks: int, seed: int) -> dict:
-    """Build, run and tabulate one benchmark scenario with cdpsim; return the figures."""
-    from benchmarks.bench_scenario import make_scenario
+def _timed_run(scenario: object) -> tuple[object, tuple[float, ...], float]:
+    """Build, run and tabulate ``scenario``: the result, four ``perf_counter`` marks (start,
+    built, ticks done, tables done) and the CPU time of it all [s]."""
     from sim.model import ProtocolModel
     from sim.runner import result_of
 
-    scenario = make_scenario(vaults, ticks, seed)
     c0 = time.process_time()
     t0 = time.perf_counter()
-    model = ProtocolModel(scenario)
+    model = ProtocolModel(scenario)  # type: ignore[arg-type]
     t1 = time.perf_counter()
     model.run()
     t2 = time.perf_counter()
     result = result_of(model, wall_time_s=t2 - t0, final=True)
     t3 = time.perf_counter()
+    return result, (t0, t1, t2, t3), time.process_time() - c0
+
+
+def child_cdpsim(vaults: int, ticks: int, seed: int) -> dict:
+    """Build, run and tabulate one benchmark scenario with cdpsim; return the figures."""
+    from benchmarks.bench_scenario import make_scenario
+
+    result, times, cpu = _timed_run(make_scenario(vaults, ticks, seed))
     return {
-        **_figures("cdpsim", vaults, ticks, (t0, t1, t2, t3), time.process_time() - c0),
+        **_figures("cdpsim", vaults, ticks, times, cpu),
         "auctions": int(result.summary["auctions"]),
         "redos": int(result.auctions["redos"].sum()) if len(result.auctions) else 0,
     }
@@ -155,21 +162,12 @@ def child_reference(vaults: int, ticks: int, seed: int) -> dict:
 def child_crash(name: str, vaults: int) -> dict:
     """Build, run and tabulate a shipped crash scenario scaled to ``vaults``; the figures."""
     from benchmarks.bench_scenario import scaled_scenario
-    from sim.model import ProtocolModel
-    from sim.runner import result_of
 
     scenario = scaled_scenario(name, vaults)
     n = sum(c.vaults for c in scenario.borrowers)
-    c0 = time.process_time()
-    t0 = time.perf_counter()
-    model = ProtocolModel(scenario)
-    t1 = time.perf_counter()
-    model.run()
-    t2 = time.perf_counter()
-    result = result_of(model, wall_time_s=t2 - t0, final=True)
-    t3 = time.perf_counter()
+    result, times, cpu = _timed_run(scenario)
     return {
-        **_figures(name, n, scenario.n_ticks, (t0, t1, t2, t3), time.process_time() - c0),
+        **_figures(name, n, scenario.n_ticks, times, cpu),
         "auctions": len(result.auctions),
         "events": len(result.events),
         "vaults_liquidated": int(result.summary["vaults_liquidated"]),
