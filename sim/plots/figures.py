@@ -373,8 +373,8 @@ def figures_for(
     if isinstance(outputs, SweepData):
         return _sweep_figure(outputs, kind, kpi, stat, params)
     if isinstance(outputs, BatchData):
-        if page is not None and not 0 <= page < len(fan_pages(outputs)):
-            count = len(fan_pages(outputs))
+        count = len(fan_pages(outputs))
+        if page is not None and not 0 <= page < count:
             raise PlotError(f"{outputs.path}: no fan chart page {page + 1} (pages: 1–{count})")
         return _fan(outputs, only=page)
     return [_dashboard(outputs)]
