@@ -253,9 +253,8 @@ def _batch_sections(batch: BatchData) -> tuple[list[str], list[Section]]:
         )
     tables = []
     group = "scenario" if "scenario" in runs else None
-    if isinstance(batch, SweepData):
-        pass  # a sweep's ensembles are its design points (the points table)
-    else:
+    # A sweep's ensembles are its design points (its points table), not its scenario.
+    if not isinstance(batch, SweepData):
         several = group is not None and runs[group].nunique() > 1
         groups = runs.groupby(group, sort=False) if several else [("", runs)]
         for name, rows in groups:
