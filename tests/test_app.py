@@ -20,7 +20,6 @@ from sim.app import INSTALL_HINT, missing_extra
 from sim.app.controls import Control, apply, controls_for, overrides, values_of
 from sim.app.live import Frame, LiveSession, default_every
 from sim.app.tables import (
-    FilterError,
     filter_runs,
     headers,
     kpi_cells,
@@ -28,6 +27,7 @@ from sim.app.tables import (
     table_items,
 )
 from sim.app.targets import TargetError, resolve, scenario_of_run
+from sim.filters import FilterError
 from sim.scenario import ScenarioError, load_scenario
 from tests.conftest import SCENARIOS, SMALL
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.filters import filter_rows
 from sim.metrics import KPI_BY_NAME, format_kpis
 
 #: Columns shown first, when the table has them.
@@ -38,34 +39,27 @@ MILLION = 1e6
 KPIS_PER_ROW = 3
 
 
-class FilterError(ValueError):
-    """A filter expression pandas cannot evaluate on the runs table (a one-line message)."""
-
-
 def filter_runs(runs: pd.DataFrame, query: str = "", status: str = "all") -> pd.DataFrame:
-    """The runs matching a status and a pandas query.
+    """The runs matching a status and a filter typed in the page.
+
+    The filter is parsed and checked by :mod:`sim.filters` (column names, constants,
+    comparisons, and / or / not, ``in`` lists): it is never handed to ``eval`` or
+    :meth:`pandas.DataFrame.query`, so no text typed in the browser runs code.
 
     Args:
         runs: the batch's runs table (``runs.parquet``).
-        query: a :meth:`pandas.DataFrame.query` expression over its columns, e.g.
-            ``bad_debt_max > 1e6 and seed != 3`` (empty: no filter).
+        query: a condition over its columns, e.g. ``bad_debt_max > 1e6 and seed != 3``
+            (empty: no filter).
         status: one of :data:`STATUSES`.
 
     Raises:
-        FilterError: the expression is not valid or names a column the table lacks.
+        FilterError: the filter is refused (what is allowed and the columns are in the
+            message), names a column the table lacks, or is not a condition.
     """
     out = runs
     if status != "all" and "status" in out.columns:
         out = out[out["status"].astype(str) == status]
-    if query.strip():
-        try:
-            result = out.query(query, engine="python")
-        except Exception as exc:  # pandas raises many kinds for a bad expression
-            raise FilterError(f"filter {query!r}: {type(exc).__name__}: {exc}") from None
-        if not isinstance(result, pd.DataFrame):
-            raise FilterError(f"filter {query!r}: not a condition on the rows")
-        out = result
-    return out
+    return filter_rows(out, query)
 
 
 def kpi_columns(runs: pd.DataFrame) -> list[str]:

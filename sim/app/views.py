@@ -22,7 +22,6 @@ from sim.app.render import Drawable, png
 from sim.app.tables import (
     ROWS_PER_PAGE,
     STATUSES,
-    FilterError,
     filter_runs,
     headers,
     kpi_columns,
@@ -32,6 +31,7 @@ from sim.app.tables import (
 )
 from sim.app.targets import Target, TargetError, scenario_of_run
 from sim.experiments.store import BatchFolder
+from sim.filters import FilterError
 from sim.plots import fan_pages, figures_for, load_folder
 from sim.plots.ensemble import SUMMARY_ONLY_NOTE
 from sim.plots.figures import available_kinds
@@ -294,7 +294,7 @@ def RunPanel(folder: Path, on_live: Callable[[LiveRequest], None]) -> None:
 
 @solara.component
 def RunsTable(batch: BatchData, on_pick: Callable[[str], None]) -> None:
-    """The runs table: a status filter, a pandas query, sortable columns; a click picks a run."""
+    """The runs table: a status filter, a row filter, sortable columns; a click picks a run."""
     query = solara.use_reactive("")
     status = solara.use_reactive("all")
     kpis = solara.use_reactive(shown_columns(batch.runs)[4:])
@@ -306,7 +306,7 @@ def RunsTable(batch: BatchData, on_pick: Callable[[str], None]) -> None:
     with solara.Columns([1, 3, 4]):
         solara.Select("status", values=list(STATUSES), value=status)
         solara.InputText(
-            "filter: a pandas query, e.g. bad_debt_max > 1e6 and seed != 3",
+            "filter, e.g. bad_debt_max > 1e6 and seed != 3 (columns, numbers, 'text', comparisons, and/or/not, in [...])",
             value=query,
             continuous_update=False,
             classes=["cdpsim-filter"],
