@@ -46,6 +46,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from sim.atomic import umask
+from sim.locks import FolderLock, LockError
+
 if TYPE_CHECKING:
     from sim.model import ProtocolModel
     from sim.record import RunResult
@@ -72,6 +75,10 @@ STATUS_FAILED = "failed"
 #: ``manifest["status"]``: the run was stopped (Ctrl-C, SIGTERM) before its end.
 STATUS_INTERRUPTED = "interrupted"
 STATUSES = (STATUS_OK, STATUS_FAILED, STATUS_INTERRUPTED)
+#: ``manifest["status"]`` of a batch's run whose worker process died while it ran (killed, out
+#: of memory) and that died again when run alone: nothing was computed, ``--resume`` runs it
+#: again. Written by the batch, never by a run.
+STATUS_LOST = "lost"
 
 _MANIFEST = "manifest.json"
 _TMP_TAG, _OLD_TAG = "tmp", "old"
@@ -99,6 +106,10 @@ class OutputError(Exception):
         super().__init__(f"{path}: {reason}")
         self.path = Path(path)
         self.reason = reason
+
+    def __reduce__(self):
+        """Pickle with the constructor's arguments (process pools send errors back)."""
+        return (type(self), (self.path, self.reason))
 
 
 class WriteError(Exception):
@@ -140,6 +151,20 @@ class WriteError(Exception):
                 f"the {ticks} ticks computed are lost"
             )
         super().__init__(message)
+
+    def __reduce__(self):
+        """Pickle with the constructor's arguments, without the run's tables."""
+        return (
+            _write_error,
+            (self.path, self.reason, self.ticks, self.fallback, self.fallback_reason),
+        )
+
+
+def _write_error(
+    path: Path, reason: str, ticks: int, fallback: Path | None, fallback_reason: str | None
+) -> WriteError:
+    """A :class:`WriteError` rebuilt from its pickled arguments (its result is not sent)."""
+    return WriteError(path, reason, ticks=ticks, fallback=fallback, fallback_reason=fallback_reason)
 
 
 # ------------------------------------------------------------------------------------- manifest
@@ -377,6 +402,32 @@ def check_not_in_batch(path: str | Path) -> None:
         )
 
 
+def lock_run_folder(path: str | Path) -> FolderLock:
+    """Take the lock of a run folder for the whole run: one writer per folder.
+
+    The lock is a hidden file next to the folder (:meth:`sim.locks.FolderLock.beside`), whose
+    missing parents are created; the caller releases it when the run is written.
+
+    Raises:
+        OutputError: another cdpsim process is writing the folder (its PID is named), or the
+            lock file cannot be created.
+    """
+    lock = FolderLock.beside(Path(path).expanduser().absolute())
+    try:
+        lock.path.parent.mkdir(parents=True, exist_ok=True)
+        return lock.acquire()
+    except LockError as exc:
+        raise OutputError(
+            path,
+            f"in use by another cdpsim process ({exc.holder}); wait for it "
+            "to finish or stop it, or choose another output folder",
+        ) from None
+    except OSError as exc:
+        raise OutputError(
+            path, f"cannot create its lock file {lock.path}: {_reason(exc)}"
+        ) from None
+
+
 def check_output_folder(path: str | Path, force: bool = False) -> None:
     """Check that a run may be written to ``path``, without writing anything.
 
@@ -461,17 +512,6 @@ def clean_leftovers(out: str | Path) -> list[Path]:
 # ------------------------------------------------------------------------------------- writing
 
 
-def _umask() -> int:
-    """The process's umask, read without changing it where the platform allows."""
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
     """Hold SIGINT and SIGTERM for the block (they are delivered after it)."""
@@ -516,13 +556,16 @@ def _write_files(result: RunResult, folder: Path) -> None:
     (folder / _MANIFEST).write_text(_to_json(result.manifest))
 
 
-def _temp_folder(parent: Path, prefix: str) -> Path:
+def _temp_folder(parent: Path, prefix: str, private: bool = False) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f"{prefix}.{_TMP_TAG}-{os.getpid()}-", dir=parent))
-    tmp.chmod(_FOLDER_MODE & ~_umask())  # mkdtemp makes it 0700
+    if not private:
+        tmp.chmod(_FOLDER_MODE & ~umask())  # mkdtemp makes it 0700
     return tmp
 
 
-def write_run_folder(result: RunResult, out: str | Path, force: bool = False) -> Path:
+def write_run_folder(
+    result: RunResult, out: str | Path, force: bool = False, *, private: bool = False
+) -> Path:
     """Write the run files of ``result`` into the folder ``out``.
 
     See the module's docstring for what is written where; the folder is checked as by
@@ -532,6 +575,8 @@ def write_run_folder(result: RunResult, out: str | Path, force: bool = False) ->
         result: the run.
         out: the run folder (created with its parents if missing).
         force: write into an existing folder that is not a cdpsim run folder.
+        private: a new folder readable by this user only (0700, whatever the umask), as for a
+            fallback folder in the shared temporary folder.
 
     Returns:
         ``out``.
@@ -547,7 +592,7 @@ def write_run_folder(result: RunResult, out: str | Path, force: bool = False) ->
         _write_in_place(result, target)
         return out
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_folder(target.parent, f".{target.name}")
+    tmp = _temp_folder(target.parent, f".{target.name}", private=private)
     old = target.with_name(f".{target.name}.{_OLD_TAG}-{os.getpid()}-{secrets.token_hex(4)}")
     try:
         _write_files(result, tmp)
@@ -589,7 +634,8 @@ def fallback_folder(name: str, *, now: dt.datetime | None = None) -> Path:
     """Where a run that cannot be written to its folder is saved instead.
 
     A new folder ``cdpsim-<name>-<UTC time>-<pid>`` in :func:`tempfile.gettempdir`
-    (``-2``, ``-3``, ... appended if it exists).
+    (``-2``, ``-3``, ... appended if it exists), written by :func:`write_with_fallback` with
+    mode 0700: the shared temporary folder is readable by every user of the machine.
 
     Args:
         name: the scenario's name.
@@ -637,7 +683,7 @@ def write_with_fallback(result: RunResult, out: str | Path, force: bool = False)
     name = str(result.manifest.get("scenario", {}).get("name", "run"))
     fallback = fallback_folder(name)
     try:
-        write_run_folder(result, fallback)
+        write_run_folder(result, fallback, private=True)
     except (OSError, OutputError) as exc:
         fallback_reason = f"{fallback}: {_reason(exc)}"
         raise WriteError(
@@ -652,6 +698,7 @@ __all__ = [
     "STATUSES",
     "STATUS_FAILED",
     "STATUS_INTERRUPTED",
+    "STATUS_LOST",
     "STATUS_OK",
     "OutputError",
     "WriteError",
@@ -661,6 +708,7 @@ __all__ = [
     "fallback_folder",
     "holds_run",
     "is_run_folder",
+    "lock_run_folder",
     "read_manifest",
     "write_run_folder",
     "write_with_fallback",

@@ -34,6 +34,7 @@ from sim.rundir import (
     check_not_in_batch,
     check_output_folder,
     holds_run,
+    lock_run_folder,
     write_with_fallback,
 )
 from sim.scenario import Scenario, load_scenario
@@ -55,6 +56,10 @@ class BuildError(Exception):
         super().__init__(str(cause))
         self.cause = cause
         self.bad_input = isinstance(cause, BAD_INPUT_ERRORS)
+
+    def __reduce__(self):
+        """Pickle with the constructor's argument (process pools send errors back)."""
+        return (type(self), (self.cause,))
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -158,13 +163,29 @@ def run_and_write(
         The result (check ``result.manifest["status"]``: ``ok`` or ``failed``) and the folder.
 
     Raises:
-        OutputError: ``out`` may not be used (raised before running).
+        OutputError: ``out`` may not be used, or another cdpsim process is writing it (raised
+            before running).
         BuildError: the model could not be built (nothing ran).
         RunInterrupted: the run was interrupted (what was computed is written).
         WriteError: ``out`` could not be written (the run was saved elsewhere if possible).
     """
     check_not_in_batch(out)
     check_output_folder(out, force=force)
+    lock = lock_run_folder(out)  # a second cdpsim run on this folder is refused until we end
+    try:
+        return _run_and_write(scenario, out, seed, progress=progress, force=force)
+    finally:
+        lock.release()
+
+
+def _run_and_write(
+    scenario: Scenario,
+    out: str | Path,
+    seed: int | None,
+    *,
+    progress: Callable[[int, int], None] | None,
+    force: bool,
+) -> tuple[RunResult, Path]:
     started = time.perf_counter()
     try:
         model = ProtocolModel(scenario, seed=seed)

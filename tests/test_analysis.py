@@ -256,7 +256,7 @@ def test_an_interrupted_sobol_sweep_is_marked_incomplete_until_resumed(tmp_path)
     out = tmp_path / "out"
     with pytest.raises(BatchInterrupted):
         run_sweep(path, workers=0, out=out, runner=interrupted)
-    assert not analysis.is_complete(analysis.sweep_section(out))
+    assert not analysis.is_complete(out)
     points = pd.read_parquet(out / "points.parquet")
     assert (points["n"] + points["n_missing"] == 1).all() and points["n"].sum() == 9
     assert not (out / "sensitivity.parquet").exists()  # indices need every point
@@ -265,7 +265,7 @@ def test_an_interrupted_sobol_sweep_is_marked_incomplete_until_resumed(tmp_path)
     found = analysis.discover(out, kpi="bad_debt_max", above=1.0)
     assert not found.complete and "the sweep is incomplete" in analysis.format_discovery(found)
     done = run_sweep(path, workers=0, out=out, resume=True, runner=linear_runner)
-    assert analysis.is_complete(analysis.sweep_section(out))
+    assert analysis.is_complete(out)
     assert (done.points["n_missing"] == 0).all() and (done.points["n"] == 1).all()
     assert done.sensitivity is not None and (out / "sensitivity.parquet").is_file()
     pd.testing.assert_frame_equal(analysis.sensitivity(out), done.sensitivity)

@@ -91,7 +91,7 @@ def test_a_run_in_a_batch_is_the_same_as_sim_run(two_files, tmp_path):
             assert (single / name).read_bytes() == (in_batch / name).read_bytes(), name
     manifest = json.loads((in_batch / "manifest.json").read_text())
     assert manifest["seed"] == 12
-    assert manifest["batch"]["scenario_file"] == str(two_files[1])
+    assert manifest["batch"]["scenario_file"] == "../inputs/b.yaml"  # relative to the batch
     row = table.set_index("run_id").loc["other-seed12"]
     assert row["bad_debt_max"] == alone.summary["bad_debt_max"]
     assert row["auctions"] == alone.summary["auctions"]
@@ -244,8 +244,10 @@ def test_the_batch_folder_guards_its_identity(two_files, tmp_path):
         run_batch(two_files, seeds=1, out=out, workers=0)
     with pytest.raises(StoreError, match=r"different batch \(not the same seeds\)"):
         run_batch(two_files, seeds=2, out=out, workers=0, resume=True)
+    with pytest.raises(StoreError, match=r"different batch \(not the same scenario files\)"):
+        run_batch(two_files[:1], seeds=1, out=out, workers=0, resume=True)
     two_files[0].write_text(SMALL.replace("seed: 3", "seed: 4"))
-    with pytest.raises(StoreError, match=r"different batch \(not the same inputs\)"):
+    with pytest.raises(StoreError, match=r"inputs changed since the batch started \(../inputs/a"):
         run_batch(two_files, seeds=1, out=out, workers=0, resume=True)
     mine = tmp_path / "mine"
     mine.mkdir()
@@ -261,7 +263,7 @@ def test_scenario_objects_and_duplicate_names(two_files, tmp_path):
     scenario = sim.load_scenario(two_files[0])
     table = run_batch([scenario, two_files[0]], seeds=[1], out=tmp_path / "b", workers=0)
     assert list(table["run_id"]) == ["small-seed1", "small-2-seed1"]
-    assert list(table["scenario_file"]) == ["<small>", str(two_files[0])]
+    assert list(table["scenario_file"]) == ["<small>", "../inputs/a.yaml"]
     a, b = (run_files(tmp_path / "b", r) for r in table["run_id"])
     assert a == b
 
@@ -359,14 +361,22 @@ def test_a_batch_folder_through_a_file_is_refused(two_files, tmp_path):
         run_batch(two_files, out=tmp_path / "afile" / "sub", workers=0)
 
 
-def test_inputs_are_recorded_by_absolute_path_so_resume_works_from_anywhere(
+def test_paths_are_recorded_relative_to_the_batch_so_resume_works_from_anywhere(
     two_files, tmp_path, monkeypatch
 ):
+    """No absolute path of the machine in batch.json, run manifests or runs.parquet."""
     monkeypatch.chdir(two_files[0].parent)
     out = tmp_path / "b"
     run_batch(["a.yaml"], seeds=1, out=out, workers=0)
     manifest = json.loads((out / "batch.json").read_text())
-    assert manifest["inputs"][0]["file"] == str(two_files[0])
+    assert manifest["inputs"][0]["file"] == "../inputs/a.yaml"
     monkeypatch.chdir(tmp_path)
-    resumed = run_batch([str(two_files[0])], seeds=1, out=out, workers=0, resume=True)
+    resumed = run_batch([str(two_files[0])], seeds=1, out="b", workers=0, resume=True)
     assert len(resumed) == 1
+    recorded = [
+        (out / "batch.json").read_text(),
+        *(p.read_text() for p in out.glob("runs/*/manifest.json")),
+        pd.read_parquet(out / "runs.parquet").to_json(),
+    ]
+    for text in recorded:
+        assert str(tmp_path) not in text

@@ -77,9 +77,9 @@ def test_a_batch_writes_its_folder_and_one_line_on_stdout(cdpsim_cmd, inputs, tm
     manifest = json.loads((out / "batch.json").read_text())
     assert manifest["kind"] == "cdpsim-batch" and manifest["master_seed"] == 0
     assert manifest["command"].startswith("cdpsim batch ")
-    assert [i["file"] for i in manifest["inputs"]] == [
-        str(inputs / "a.yaml"),
-        str(inputs / "b.yaml"),
+    assert [i["file"] for i in manifest["inputs"]] == [  # relative to the batch folder
+        "../scenarios/a.yaml",
+        "../scenarios/b.yaml",
     ]
     assert "Traceback" not in res.stderr and "\r" not in res.stderr  # no bar when not a terminal
 

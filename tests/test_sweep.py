@@ -363,7 +363,7 @@ def test_sweep_folder_contract(tmp_path):
     assert manifest["kind"] == "cdpsim-batch"
     section = manifest["sweep"]
     assert {"name", "file", "base", "design", "parameters", "kpis", "seeds"} <= set(section)
-    assert section["complete"] is True
+    assert manifest["complete"] is True and section["base"] == "../base.yaml"
     assert section["design"]["kind"] == "grid" and section["kpis"] == [
         "bad_debt_max",
         "liquidated_debt",
@@ -466,14 +466,14 @@ def test_an_interrupted_sweep_resumes_to_the_same_tables(tmp_path):
         sweeps.run_sweep(path, workers=0, out=out, runner=flaky)
     assert (caught.value.done, caught.value.total) == (4, 12)
     # what is done, marked incomplete: complete false in batch.json, n_missing per point
-    assert json.loads((out / "batch.json").read_text())["sweep"]["complete"] is False
+    assert json.loads((out / "batch.json").read_text())["complete"] is False
     partial = pd.read_parquet(out / "points.parquet")
     assert partial["n"].tolist() == [2, 2, 0, 0, 0, 0]
     assert partial["n_missing"].tolist() == [0, 0, 2, 2, 2, 2]
     assert partial["bad_debt_max_mean"].iloc[2:].isna().all()
     kept = {p.name: (p / "manifest.json").read_bytes() for p in (out / "runs").iterdir()}
     resumed = sweeps.run_sweep(path, workers=0, out=out, resume=True)
-    assert json.loads((out / "batch.json").read_text())["sweep"]["complete"] is True
+    assert json.loads((out / "batch.json").read_text())["complete"] is True
     pd.testing.assert_frame_equal(stable(resumed.runs), stable(full.runs))
     pd.testing.assert_frame_equal(resumed.points, full.points)
     pd.testing.assert_frame_equal(pd.read_parquet(out / "points.parquet"), full.points)

@@ -5,7 +5,7 @@ Everything here reads tables (the runs table, the points table) and the ``sweep`
 
 - :func:`points_table` — one row per design point: its parameters, how many runs succeeded,
   failed and are not done yet (``n``, ``n_failed``, ``n_missing``: an interrupted sweep's
-  table is of the runs done, and ``batch.json``'s ``sweep`` section says ``"complete":
+  table is of the runs done, and ``batch.json`` says ``"complete":
   false``), each analysed KPI's mean, standard deviation and 5/50/95 % quantiles over the
   seeds, and the risk statistics of :data:`sim.metrics.RISK_STATS` (Value at Risk and expected
   shortfall of the realised deficit ``bad_debt_max``, probability of bad debt, Liquidations at
@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import warnings
 from collections.abc import Sequence
@@ -49,7 +48,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from sim.atomic import replacing, write_parquet
 from sim.experiments.store import RUNS_TABLE, BatchFolder, StoreError, load_runs
+from sim.experiments.store import is_complete as store_is_complete
 from sim.metrics import KPI_BY_NAME, ensemble_kpi_stats, risk_stats
 from sim.rundir import STATUS_FAILED, STATUS_OK
 
@@ -147,43 +148,21 @@ def sweep_section(folder: str | Path) -> dict[str, Any]:
     return section
 
 
-def is_complete(section: dict[str, Any]) -> bool:
-    """Whether every run of the sweep is done (``complete`` in ``batch.json``'s ``sweep``).
+def is_complete(folder: str | Path) -> bool:
+    """Whether every run of the sweep is done and ok (``complete`` in ``batch.json``).
 
-    A sweep interrupted before its last run says ``"complete": false`` (its points table
-    counts the runs not done in ``n_missing``); a sweep folder written before the flag existed
-    has none and counts as complete.
+    A sweep interrupted or stopped before its last run, or with runs that failed or were lost,
+    says ``"complete": false`` (its points table counts them in ``n_failed`` and ``n_missing``).
     """
-    return section.get("complete", True) is not False
-
-
-def set_complete(folder: str | Path, complete: bool) -> None:
-    """Record in ``batch.json``'s ``sweep`` section whether every run of the sweep is done.
-
-    Raises:
-        StoreError: ``folder`` is not a batch folder.
-        AnalysisError: it is a batch folder, but not a sweep's.
-    """
-    store = BatchFolder(Path(folder))
-    manifest = store.read_manifest()
-    if manifest is None:
-        raise StoreError(f"{folder}: not a cdpsim sweep folder (no batch.json)")
-    section = manifest.get("sweep")
-    if not isinstance(section, dict):
-        raise AnalysisError(f"{folder}: a batch folder, but not a sweep's (cdpsim sweep makes one)")
-    if section.get("complete") is complete:
-        return
-    section["complete"] = complete
-    path = store.manifest_path
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
-    os.replace(tmp, path)
+    manifest = BatchFolder(Path(folder)).read_manifest()
+    return manifest is not None and store_is_complete(manifest)
 
 
 def _incomplete_message(folder: str | Path, what: str) -> str:
     return (
-        f"{folder}: the sweep is incomplete (interrupted; batch.json says complete: false), so "
-        f"{what}; run the rest with cdpsim sweep SWEEP.yaml --out {folder} --resume"
+        f"{folder}: the sweep is incomplete (batch.json says complete: false: runs are missing, "
+        f"lost or failed), so {what}; run the rest with cdpsim sweep SWEEP.yaml --out {folder} "
+        "--resume (--retry-failed to run the failed ones again too)"
     )
 
 
@@ -193,10 +172,8 @@ def parameter_names(section: dict[str, Any]) -> list[str]:
 
 
 def _write(table: pd.DataFrame, path: Path) -> None:
-    """Write a Parquet table atomically (temporary file + rename)."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    table.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+    """Write a Parquet table atomically (temporary file + rename; nothing left on failure)."""
+    write_parquet(path, table)
 
 
 def read_runs(folder: str | Path) -> pd.DataFrame:
@@ -496,7 +473,7 @@ def sensitivity(folder: str | Path, *, require_complete: bool = True) -> pd.Data
     """
     folder = Path(folder)
     section = sweep_section(folder)
-    if require_complete and not is_complete(section):
+    if require_complete and not is_complete(folder):
         raise AnalysisError(_incomplete_message(folder, "it has no indices"))
     table, second = sensitivity_table(read_points(folder), section)
     _write(table, folder / SENSITIVITY_TABLE)
@@ -930,7 +907,7 @@ def discover(
         n_cases=n_cases,
         note=note,
         units={k: units.get(k) for k in names},
-        complete=is_complete(section),
+        complete=is_complete(folder),
     )
     return _write_discovery(folder, result)
 
@@ -971,9 +948,8 @@ def _write_with_meta(table: pd.DataFrame, path: Path, meta: dict[str, Any]) -> N
     arrow = pa.Table.from_pandas(table, preserve_index=False)
     metadata = dict(arrow.schema.metadata or {})
     metadata[_DISCOVERY_META] = json.dumps(meta, sort_keys=True).encode()
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    pq.write_table(arrow.replace_schema_metadata(metadata), tmp)
-    os.replace(tmp, path)
+    with replacing(path) as tmp:
+        pq.write_table(arrow.replace_schema_metadata(metadata), tmp)
 
 
 def load_discoveries(folder: str | Path) -> list[Discovery]:
@@ -1122,7 +1098,6 @@ __all__ = [
     "prim_box",
     "sensitivity",
     "sensitivity_table",
-    "set_complete",
     "sobol_indices",
     "sweep_section",
 ]

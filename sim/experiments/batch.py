@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -30,18 +29,21 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from sim.experiments.executors import ExecutorError, make_executor
+from sim.atomic import write_json
+from sim.experiments.executors import ExecutorError, WorkersLost, make_executor
 from sim.experiments.store import (
     BATCH_KIND,
     BatchFolder,
     StoreError,
     load_runs,
     rebuild_runs_table,
+    recorded_path,
     run_row,
+    sha256_file,
     sha256_text,
     versions,
 )
-from sim.rundir import MANIFEST_KIND, STATUS_FAILED, STATUS_OK
+from sim.rundir import MANIFEST_KIND, STATUS_FAILED, STATUS_LOST, STATUS_OK
 from sim.scenario import Scenario, ScenarioError, load_scenario, with_overrides
 from sim.scenario.files import expand_paths
 
@@ -57,6 +59,10 @@ class BatchInputError(Exception):
         self.errors = list(errors)
         super().__init__("\n".join(self.errors))
 
+    def __reduce__(self):
+        """Pickle with the constructor's arguments (process pools send errors back)."""
+        return (type(self), (self.errors,))
+
 
 class BatchInterrupted(KeyboardInterrupt):
     """The batch was interrupted (Ctrl-C); the runs that finished are kept in ``out``."""
@@ -65,14 +71,43 @@ class BatchInterrupted(KeyboardInterrupt):
         super().__init__(f"interrupted with {done} of {total} runs done in {out}")
         self.out, self.done, self.total = out, done, total
 
+    def __reduce__(self):
+        """Pickle with the constructor's arguments (process pools send errors back)."""
+        return (type(self), (self.out, self.done, self.total))
+
+
+class BatchStopped(Exception):
+    """The batch could not go on (its worker processes kept dying); the finished runs are kept.
+
+    Attributes:
+        out: the batch folder.
+        done: runs done in it.
+        total: runs of the batch.
+        reason: why it stopped.
+    """
+
+    def __init__(self, out: Path, done: int, total: int, reason: str):
+        super().__init__(f"stopped with {done} of {total} runs done in {out}: {reason}")
+        self.out, self.done, self.total, self.reason = out, done, total, reason
+
+    def __reduce__(self):
+        """Pickle with the constructor's arguments."""
+        return (type(self), (self.out, self.done, self.total, self.reason))
+
 
 @dataclass(frozen=True)
 class Input:
     """One scenario of a batch: where it came from and its validated form."""
 
-    label: str  #: the file as given, or ``<name>`` for a Scenario object
+    label: str  #: the file (absolute), or ``<name>`` for a Scenario object
     scenario: Scenario
     sha256: str  #: of the file's text (or of the scenario's resolved form)
+    data: tuple[tuple[str, str], ...] = ()  #: (data file, SHA-256 of its bytes) it reads
+
+
+def _data_hashes(scenario: Scenario) -> tuple[tuple[str, str], ...]:
+    """The data files a scenario reads, each with the SHA-256 of its bytes."""
+    return tuple((str(path.resolve()), sha256_file(path)) for path in scenario.data_files())
 
 
 @dataclass(frozen=True)
@@ -89,10 +124,11 @@ class RunSpec:
     parameters: dict[str, Any] = field(default_factory=dict)
 
     def batch_info(self) -> dict[str, Any]:
-        """The ``batch`` section of the run's manifest."""
+        """The ``batch`` section of the run's manifest (the scenario file relative to the batch)."""
+        batch_folder = Path(self.folder).parent.parent
         return {
             "run_id": self.run_id,
-            "scenario_file": self.scenario_file,
+            "scenario_file": recorded_path(self.scenario_file, batch_folder),
             "overrides": list(self.overrides),
             "parameters": dict(self.parameters),
         }
@@ -135,15 +171,24 @@ def load_inputs(
                 problems.extend(str(exc).splitlines())
                 continue
             digest = sha256_text(json.dumps(scenario.to_dict(), sort_keys=True))
-            inputs.append(Input(f"<{scenario.name}>", scenario, digest))
+            try:
+                data = _data_hashes(scenario)
+            except OSError as exc:
+                problems.append(f"<{scenario.name}>: cannot read a data file: {exc}")
+                continue
+            inputs.append(Input(f"<{scenario.name}>", scenario, digest, data))
     for path in files:
         try:
             scenario = load_scenario(path, overrides=overrides, data_dirs=data_dirs)
             digest = sha256_text(path.read_text(encoding="utf-8"))
+            data = _data_hashes(scenario)
         except ScenarioError as exc:
             problems.extend(str(exc).splitlines())
             continue
-        inputs.append(Input(str(path.resolve()), scenario, digest))  # resume from anywhere
+        except OSError as exc:
+            problems.append(f"{path}: cannot read it or a data file it names: {exc}")
+            continue
+        inputs.append(Input(str(path.resolve()), scenario, digest, data))  # resume from anywhere
     if not inputs and not problems:
         problems.append("no scenario to run")
     if problems:
@@ -207,12 +252,38 @@ def execute(spec: RunSpec) -> dict[str, Any]:
     """Run one batch run here and write its folder; return its row of the runs table.
 
     Failure is data: a model that cannot be built, or a run that raises, is written as a run
-    folder with status ``failed``, its error and traceback (and the ticks computed, if any).
-    Only :class:`KeyboardInterrupt` propagates (the batch is being stopped; this run is not
-    recorded and ``--resume`` runs it again).
+    folder with status ``failed``, its error and traceback (and the ticks computed, if any); a
+    run folder that cannot be written is a row saying why. Nothing but plain data goes back to
+    the parent process: no exception crosses the process boundary. Only
+    :class:`KeyboardInterrupt` propagates (the batch is being stopped; this run is not recorded
+    and ``--resume`` runs it again).
     """
+    try:
+        return _execute(spec)
+    except Exception as exc:  # a bug of cdpsim's (the run itself is guarded in _execute)
+        error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
+        try:
+            write_failure(spec, error)
+        except OSError as write_exc:
+            return _unwritten_row(spec, f"cannot write {spec.folder}: {_reason(write_exc)}")
+        return run_row(Path(spec.folder)) or _unwritten_row(spec, error)
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a write failed, in a few words (``No space left on device``)."""
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return str(exc)
+
+
+def _unwritten_row(spec: RunSpec, error: str) -> dict[str, Any]:
+    """The row of a run whose folder could not be written (``--resume`` runs it again)."""
+    return {"run_id": spec.run_id, "status": STATUS_FAILED, "seed": spec.seed, "error": error}
+
+
+def _execute(spec: RunSpec) -> dict[str, Any]:
     from sim.model import ProtocolModel
-    from sim.rundir import write_run_folder
+    from sim.rundir import OutputError, write_run_folder
     from sim.runner import result_of
 
     started = time.perf_counter()
@@ -237,15 +308,17 @@ def execute(spec: RunSpec) -> dict[str, Any]:
         result.manifest["files"] = list(SUMMARY_FILES)
     try:
         write_run_folder(result, spec.folder)
-    except OSError as exc:
-        row = {"run_id": spec.run_id, "status": STATUS_FAILED, "seed": spec.seed}
-        row["error"] = f"cannot write {spec.folder}: {exc.strerror or exc}"
-        return row
+    except (OSError, OutputError) as exc:
+        return _unwritten_row(spec, f"cannot write {spec.folder}: {_reason(exc)}")
     return run_row(Path(spec.folder)) or {}
 
 
-def write_failure(spec: RunSpec, error: str) -> None:
-    """A run folder holding only a manifest: the run failed before computing anything."""
+def write_failure(spec: RunSpec, error: str, status: str = STATUS_FAILED) -> None:
+    """A run folder holding only a manifest: the run ended before computing anything.
+
+    Raises:
+        OSError: the folder cannot be written.
+    """
     folder = Path(spec.folder)
     folder.mkdir(parents=True, exist_ok=True)
     manifest = {
@@ -253,19 +326,27 @@ def write_failure(spec: RunSpec, error: str) -> None:
         "scenario": spec.scenario.to_dict(),
         "seed": spec.seed,
         "ticks": 0,
-        "status": STATUS_FAILED,
+        "status": status,
         "error": error,
         "files": ["manifest.json"],
         "batch": spec.batch_info(),
     }
-    tmp = folder / f".manifest.json.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
-    os.replace(tmp, folder / "manifest.json")
+    write_json(folder / "manifest.json", manifest)
+
+
+#: Why a lost run has no result (the first line of its error).
+LOST_MESSAGE = (
+    "its worker process died while it ran, also when it ran alone (killed, or out of memory: "
+    "a run this size may need more than the machine has); --resume runs it again"
+)
 
 
 def _lost(spec: RunSpec, exc: BaseException) -> dict[str, Any]:
-    """Record a run whose worker died (killed, out of memory) as failed."""
-    write_failure(spec, f"the worker running it died: {type(exc).__name__}: {exc}")
+    """Record a run whose worker died, also when it ran alone, as ``lost`` (not done)."""
+    try:
+        write_failure(spec, f"{LOST_MESSAGE}\n{type(exc).__name__}: {exc}", STATUS_LOST)
+    except OSError as write_exc:
+        return _unwritten_row(spec, f"cannot write {spec.folder}: {_reason(write_exc)}")
     return run_row(Path(spec.folder)) or {}
 
 
@@ -303,6 +384,7 @@ def batch_manifest(
     inputs: Sequence[Input],
     specs: Sequence[RunSpec],
     *,
+    out: Path,
     seeds_record: Any,
     master_seed: int,
     overrides: Sequence[str],
@@ -311,13 +393,20 @@ def batch_manifest(
     parameters: Any = None,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The batch folder's ``batch.json``."""
+    """The batch folder's ``batch.json`` (paths relative to ``out``, the batch folder)."""
     return {
         "kind": BATCH_KIND,
         "command": command,
         "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "complete": False,
         "inputs": [
-            {"file": i.label, "scenario": i.scenario.name, "sha256": i.sha256} for i in inputs
+            {
+                "file": recorded_path(i.label, out),
+                "scenario": i.scenario.name,
+                "sha256": i.sha256,
+                "data": [{"file": recorded_path(f, out), "sha256": h} for f, h in i.data],
+            }
+            for i in inputs
         ],
         "overrides": list(overrides),
         "seeds": seeds_record,
@@ -340,8 +429,9 @@ def execute_all(
     scheduler: str | None = None,
     progress: Callable[[Progress], None] | None = None,
     runner: Callable[[RunSpec], dict[str, Any]] | None = None,
+    retry_failed: bool = False,
 ) -> pd.DataFrame:
-    """Run the specs that are not done yet and rebuild the runs table.
+    """Run the specs that are not done yet, rebuild the runs table and mark the batch complete.
 
     Args:
         specs: the runs of the batch, in batch order.
@@ -353,17 +443,24 @@ def execute_all(
         runner: the per-run function (default :func:`execute`): it runs one spec, writes its
             run folder and returns its row of the runs table. A module-level function, so that
             worker processes can import it; tests plug in stand-in models here.
+        retry_failed: run the ``failed`` runs again too (not only the missing, interrupted and
+            lost ones).
+
+    Returns:
+        The runs table; ``batch.json`` says ``complete: true`` when every run is ``ok``.
 
     Raises:
         BatchInterrupted: on Ctrl-C, after stopping the workers and rebuilding the runs table.
+        BatchStopped: the worker processes kept dying; the runs table is rebuilt first.
     """
     store = BatchFolder(out)
-    finished = store.done()
+    finished = store.done(retry_failed=retry_failed)
     todo = [s for s in specs if s.run_id not in finished]
     started = time.perf_counter()
     done = failed = 0
     unwritten: list[dict[str, Any]] = []  # runs whose folder could not be written
-    executor = make_executor(backend, workers, scheduler)
+    scratch = out / ".tmp"  # a local Dask cluster's files, removed when it stops
+    executor = make_executor(backend, workers, scheduler, scratch=scratch)
     try:
         if todo:
             with executor:
@@ -388,7 +485,20 @@ def execute_all(
     except KeyboardInterrupt as exc:
         _table_with(out, unwritten)
         raise BatchInterrupted(out, len(store.done()), len(specs)) from exc
-    return _table_with(out, unwritten)
+    except WorkersLost as exc:
+        _table_with(out, unwritten)
+        raise BatchStopped(out, len(store.done()), len(specs), str(exc)) from exc
+    table = _table_with(out, unwritten)
+    statuses = table["status"].tolist() if "status" in table else []
+    complete = len(statuses) == len(specs) and all(s == STATUS_OK for s in statuses)
+    try:
+        store.set_complete(complete)
+    except OSError as exc:
+        table.attrs["warnings"].append(
+            f"cannot write {store.manifest_path}: {_reason(exc)} (it does not say whether the "
+            "batch is complete)"
+        )
+    return table
 
 
 def _table_with(out: Path, unwritten: list[dict[str, Any]]) -> pd.DataFrame:
@@ -430,6 +540,8 @@ def run_batch(
     data_dirs: Sequence[str | Path] = (),
     progress: Callable[[Progress], None] | None = None,
     command: str | None = None,
+    retry_failed: bool = False,
+    force: bool = False,
 ) -> pd.DataFrame:
     """Run scenarios × seeds and return the runs table (also in ``OUT/runs.parquet``).
 
@@ -448,14 +560,19 @@ def run_batch(
         data_dirs: folders data files may come from besides each scenario's own.
         progress: called after each run with a :class:`Progress`.
         command: the command line, recorded in ``batch.json``.
+        retry_failed: with ``resume``, run the ``failed`` runs again too.
+        force: with ``resume``, continue although a scenario file, a data file or the cdpsim or
+            numpy version changed since the batch started (recorded in ``batch.json``).
 
     Returns:
         The runs table (one row per run, in batch order; see :func:`sim.load_runs`).
 
     Raises:
         BatchInputError: invalid inputs (nothing ran).
-        StoreError: ``out`` cannot hold this batch (nothing ran).
+        StoreError: ``out`` cannot hold this batch, or its inputs changed (nothing ran).
+        LockError: another process is writing ``out`` (nothing ran).
         BatchInterrupted: Ctrl-C; the finished runs are kept.
+        BatchStopped: the worker processes kept dying; the finished runs are kept.
     """
     if isinstance(items, str | Path | Scenario):
         items = [items]
@@ -471,6 +588,7 @@ def run_batch(
     manifest = batch_manifest(
         inputs,
         specs,
+        out=out,
         seeds_record=seeds_record,
         master_seed=master_seed,
         overrides=overrides,
@@ -479,20 +597,30 @@ def run_batch(
     )
     store = BatchFolder(out)
     new = not out.exists()
-    store.open(manifest, resume)
+    lock = store.open(manifest, resume, force=force)
     try:
         return execute_all(
-            specs, out, workers=workers, backend=backend, scheduler=scheduler, progress=progress
+            specs,
+            out,
+            workers=workers,
+            backend=backend,
+            scheduler=scheduler,
+            progress=progress,
+            retry_failed=retry_failed,
         )
     except ExecutorError:
         if new:
+            lock.release()
             store.discard_if_empty()  # a retry with a working executor starts afresh
         raise
+    finally:
+        lock.release()
 
 
 __all__ = [
     "BatchInputError",
     "BatchInterrupted",
+    "BatchStopped",
     "Progress",
     "RunSpec",
     "StoreError",

@@ -18,25 +18,52 @@ submitted at a time, so the parent holds O(workers) tasks and results however lo
   (``tcp://host:port``) or of a :class:`~distributed.LocalCluster` started on 127.0.0.1 with one
   single-threaded worker process per requested worker.
 
-A task whose worker dies (killed, out of memory) is handed to the ``on_lost`` callback, which turns
-it into a result (a failed run); a broken local pool is replaced and the batch goes on.
+**A dead worker loses no run.** A local worker that dies (killed, out of memory, a crash in a
+library) breaks its whole pool, and every task in flight — the healthy workers' too — dies with
+it. The pool is started again and those tasks (the *suspects*) are run again **one at a time**:
+a suspect that finishes is an ordinary result (a worker killed from outside loses nothing), and
+a suspect whose worker dies while it runs alone is the task that kills its worker; it alone is
+handed to the ``on_lost`` callback (a run with status ``lost``, which ``--resume`` runs again).
+A pool that cannot be started again (its workers keep dying) raises :class:`WorkersLost`; the
+batch keeps what finished and says how to resume. On Dask, the scheduler reschedules the tasks
+of a lost worker itself; a task that kills workers repeatedly comes back as an error and goes to
+``on_lost``.
+
+Workers exit with their parent: each local worker watches its parent process and exits the
+moment it is gone (and on Linux asks the kernel for SIGKILL when the parent dies), so a batch
+killed with SIGKILL leaves no worker behind.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
+import sys
+import tempfile
+import threading
+import time
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import Any, Self
 
 #: Tasks submitted per worker before waiting for one to finish: enough to keep every worker busy
 #: while results travel back, few enough that the parent's memory does not grow with the batch.
 TASKS_PER_WORKER = 2
+#: Attempts at starting the local pool again after a worker died, before the batch stops.
+RESTART_ATTEMPTS = 3
+#: Seconds between a worker's looks at whether its parent is still alive.
+PARENT_WATCH_S = 0.5
+#: ``prctl`` option that sends a signal to a process when its parent dies (Linux).
+_PR_SET_PDEATHSIG = 1
 
 Task = Any
 Result = Any
@@ -46,6 +73,13 @@ LostHandler = Callable[[Task, BaseException], Result]
 
 class ExecutorError(RuntimeError):
     """The executor could not start (e.g. no Dask scheduler at the address given)."""
+
+
+class WorkersLost(ExecutorError):
+    """The local pool's workers died and it could not be started again; the batch stopped.
+
+    Results yielded before it are valid; the tasks not run are for ``--resume``.
+    """
 
 
 def default_workers() -> int:
@@ -61,8 +95,32 @@ def _ping() -> int:
     return os.getpid()
 
 
-def _worker_init() -> None:
-    """Start-up of a local worker: leave Ctrl-C to the parent, pay the imports once."""
+def _exit_with_parent(parent: int) -> None:
+    """Make this process end when ``parent`` does (a killed batch leaves no worker running).
+
+    On Linux the kernel sends SIGKILL when the parent dies (``PR_SET_PDEATHSIG``); everywhere, a
+    daemon thread looks every :data:`PARENT_WATCH_S` seconds and exits when this process has
+    been handed to another parent (its own parent is gone).
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the line above ran
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_WATCH_S)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="cdpsim-parent-watch", daemon=True).start()
+
+
+def _worker_init(parent: int) -> None:
+    """Start-up of a local worker: exit with the parent, leave Ctrl-C to it, import once."""
+    _exit_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     import sim.runner  # noqa: F401  (mesa, pandas, pyarrow: once per worker)
 
@@ -139,10 +197,22 @@ class LocalPool(Executor):
                 without ``if __name__ == "__main__":`` (``spawn`` re-imports the main module in
                 every worker), or a main module that is not a file (``python -``).
         """
+        try:
+            self._start()
+        except BrokenProcessPool as exc:
+            raise ExecutorError(
+                "the local worker processes could not start (they import the main module, "
+                "as multiprocessing's spawn does): call the batch from a file, inside "
+                '`if __name__ == "__main__":`, or run it in this process (workers=0)'
+            ) from exc
+
+    def _start(self) -> None:
+        """Start the pool and wait for every worker (BrokenProcessPool if one dies meanwhile)."""
         self._pool = ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_worker_init,
+            initargs=(os.getpid(),),
         )
         # Starting every worker now overlaps their imports; a pool that cannot start is an
         # error of the set-up, not a failure of the first runs.
@@ -150,13 +220,28 @@ class LocalPool(Executor):
         try:
             for ping in pings:
                 ping.result()
-        except BrokenProcessPool as exc:
+        except BaseException:
             self.close()
-            raise ExecutorError(
-                "the local worker processes could not start (they import the main module, "
-                "as multiprocessing's spawn does): call the batch from a file, inside "
-                '`if __name__ == "__main__":`, or run it in this process (workers=0)'
-            ) from exc
+            raise
+
+    def _restart(self, cause: BaseException) -> None:
+        """Replace a broken pool; after :data:`RESTART_ATTEMPTS` failures, stop the batch.
+
+        Raises:
+            WorkersLost: the pool could not be started again.
+        """
+        self.close()
+        for attempt in range(RESTART_ATTEMPTS):
+            try:
+                self._start()
+                return
+            except BrokenProcessPool as exc:
+                cause = exc
+                time.sleep(0.5 * (attempt + 1))
+        raise WorkersLost(
+            f"the local worker processes kept dying ({RESTART_ATTEMPTS} attempts at starting "
+            f"them again failed: {cause}); is the machine out of memory?"
+        ) from cause
 
     def close(self) -> None:
         """Stop the workers; tasks still running are abandoned (their folders stay temporary)."""
@@ -167,15 +252,27 @@ class LocalPool(Executor):
     def imap_unordered(
         self, fn: TaskFunction, tasks: Iterable[Task], on_lost: LostHandler
     ) -> Iterator[Result]:
-        """Yield results as tasks finish, keeping ``TASKS_PER_WORKER × workers`` in flight."""
+        """Yield results as tasks finish, keeping ``TASKS_PER_WORKER × workers`` in flight.
+
+        When a worker dies, the tasks in flight are run again one at a time (module docstring):
+        only a task that kills its worker while running alone goes to ``on_lost``.
+
+        Raises:
+            WorkersLost: the pool could not be started again after a worker died.
+        """
         if self._pool is None:
             raise ExecutorError("the local pool is not started (use it as a context manager)")
         pending: dict[Future, Task] = {}
+        suspects: deque[Task] = deque()  # in flight when a worker died: run again, alone
         todo = iter(tasks)
-        limit = TASKS_PER_WORKER * self.workers
         exhausted = False
         while True:
-            while not exhausted and len(pending) < limit:
+            alone = bool(suspects)
+            while not pending and suspects:
+                task = suspects.popleft()
+                pending[self._pool.submit(fn, task)] = task
+            limit = 1 if alone else TASKS_PER_WORKER * self.workers
+            while not alone and not exhausted and len(pending) < limit:
                 task = next(todo, _END)
                 if task is _END:
                     exhausted = True
@@ -184,21 +281,24 @@ class LocalPool(Executor):
             if not pending:
                 return
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            broken = False
+            broken: BaseException | None = None
             for future in done:
                 task = pending.pop(future)
                 try:
-                    yield future.result()
+                    result = future.result()
                 except BrokenProcessPool as exc:
-                    broken = True
-                    yield on_lost(task, exc)
-            if broken:
-                # A dead worker breaks the whole pool: every task in flight is lost with it.
-                for task in list(pending.values()):
-                    yield on_lost(task, BrokenProcessPool("a worker process died"))
+                    broken = exc
+                    if alone:  # it ran by itself: this task is what kills its worker
+                        yield on_lost(task, exc)
+                    else:
+                        suspects.append(task)
+                    continue
+                yield result
+            if broken is not None:
+                # A dead worker breaks the whole pool: every task in flight died with it.
+                suspects.extend(pending.values())
                 pending.clear()
-                self.close()
-                self.start()
+                self._restart(broken)
 
 
 _END = object()
@@ -220,11 +320,18 @@ class DaskCluster(Executor):
 
     name = "dask"
 
-    def __init__(self, workers: int | None = None, scheduler: str | None = None) -> None:
+    def __init__(
+        self,
+        workers: int | None = None,
+        scheduler: str | None = None,
+        scratch: str | Path | None = None,
+    ) -> None:
         super().__init__(workers if workers is not None else default_workers())
         self.scheduler = scheduler
+        self.scratch = scratch
         self._client: Any = None
         self._cluster: Any = None
+        self._scratch_dir: str | None = None
 
     def start(self) -> None:
         """Connect to the scheduler, or start a local cluster of single-threaded processes.
@@ -243,6 +350,12 @@ class DaskCluster(Executor):
                 self._client = Client(self.scheduler, timeout="10s")
                 self.workers = max(1, sum(self._client.nthreads().values()))
             else:
+                # The workers' spill and lock files go to a temporary folder of ours (in the
+                # output's temporary area when given), removed on close, not to a
+                # dask-scratch-space left in the current folder.
+                if self.scratch is not None:
+                    Path(self.scratch).mkdir(parents=True, exist_ok=True)
+                self._scratch_dir = tempfile.mkdtemp(prefix="dask-", dir=self.scratch)
                 self._cluster = LocalCluster(
                     n_workers=self.workers,
                     threads_per_worker=1,
@@ -250,6 +363,7 @@ class DaskCluster(Executor):
                     host="127.0.0.1",
                     dashboard_address=None,
                     silence_logs=logging.ERROR,
+                    local_directory=self._scratch_dir,
                 )
                 self._client = Client(self._cluster)
         except (OSError, TimeoutError) as exc:
@@ -265,6 +379,14 @@ class DaskCluster(Executor):
             client.close()
         if cluster is not None:
             cluster.close()
+        scratch, self._scratch_dir = self._scratch_dir, None
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+            with contextlib.suppress(
+                OSError
+            ):  # the temporary area, if this made it and it is empty
+                if self.scratch is not None:
+                    Path(self.scratch).rmdir()
 
     def describe(self) -> str:
         """One line naming the scheduler, e.g. ``dask at tcp://10.0.0.1:8786 (8 workers)``."""
@@ -307,11 +429,15 @@ BACKENDS = ("local", "dask")
 
 
 def make_executor(
-    backend: str = "local", workers: int | None = None, scheduler: str | None = None
+    backend: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    scratch: str | Path | None = None,
 ) -> Executor:
     """The executor for ``--backend``/``--workers``/``--scheduler``.
 
     ``workers`` of 0 or 1 with the local backend runs in this process; ``None`` uses every core.
+    ``scratch`` is a temporary folder for a local Dask cluster's files (removed on close).
 
     Raises:
         ValueError: an unknown backend, or a scheduler address without the dask backend.
@@ -321,7 +447,7 @@ def make_executor(
     if scheduler is not None and backend != "dask":
         raise ValueError("--scheduler needs --backend dask")
     if backend == "dask":
-        return DaskCluster(workers, scheduler)
+        return DaskCluster(workers, scheduler, scratch)
     if workers is not None and workers <= 1:
         return InProcess()
     return LocalPool(workers)

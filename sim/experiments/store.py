@@ -3,24 +3,38 @@
 ::
 
     BATCH/
-      batch.json        what was asked: command, inputs (with content hashes), seeds, versions
+      batch.json        what was asked: command, inputs (scenario files and the data files
+                        they read, with content hashes), seeds, versions; complete: true once
+                        every run is ok
       runs/<run_id>/    one cdpsim run folder per run (all six files, or with --keep summary
                         only manifest.json and summary.json)
       runs.parquet      one row per run, rebuilt from the run folders
+      .cdpsim.lock      while a batch writes here (sim.locks): a second writer is refused
 
 The run folders are the record: each is written atomically by the worker that ran it, the moment
 the run ends, so a batch killed half way keeps every run that finished, and ``runs.parquet`` is
 only ever a summary of them (:func:`rebuild_runs_table`), never the only copy. A run folder whose
-status is ``ok`` or ``failed`` is done; one that is missing or ``interrupted`` is run again by
-``--resume``. ``batch.json`` lets ``--resume`` refuse a different batch in the same folder.
+status is ``ok`` or ``failed`` is done; one that is missing, ``interrupted`` or ``lost`` (its
+worker died) is run again by ``--resume``, and ``failed`` ones too with ``--retry-failed``.
+
+``batch.json`` lets ``--resume`` refuse a different batch in the same folder, and inputs that
+changed since the batch started (a scenario file, a replayed data file, the cdpsim or numpy
+version): runs of two inputs would be mixed in one table. ``force`` resumes anyway and records
+what changed in ``batch.json``'s ``forced``.
+
+Paths in ``batch.json``, run manifests and ``runs.parquet`` are relative to the batch folder
+(``../scenarios/crash.yaml``), never the machine's absolute paths.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import hashlib
 import json
 import os
 import platform
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +42,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.atomic import write_json, write_parquet
+from sim.locks import FOLDER_LOCK, FolderLock, LockError
 from sim.rundir import (
     BATCH_MANIFEST,
     MANIFEST_KIND,
@@ -56,7 +72,9 @@ RUN_COLUMNS = (
     "ticks",
 )
 #: Fields of ``batch.json`` that must match for ``--resume`` to continue a batch.
-IDENTITY = ("inputs", "overrides", "seeds", "keep", "parameters")
+IDENTITY = ("overrides", "seeds", "keep", "parameters")
+#: Versions that must match for ``--resume`` (results depend on them; see tests/test_golden_runs).
+RESUME_VERSIONS = ("cdpsim", "numpy")
 
 
 class StoreError(Exception):
@@ -66,6 +84,34 @@ class StoreError(Exception):
 def sha256_text(text: str) -> str:
     """Hex SHA-256 of a text (scenario files are identified by their content)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes (data files are identified by their content)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def recorded_path(path: str | Path, folder: str | Path) -> str:
+    """How a batch folder records a path: relative to the folder (``../scenarios/a.yaml``).
+
+    Labels that are not paths (``<name>`` for a Scenario object) are kept as they are.
+    """
+    text = str(path)
+    if text.startswith("<"):
+        return text
+    base = Path(folder).resolve()
+    return Path(os.path.relpath(Path(path).resolve(), base)).as_posix()
+
+
+def resolve_recorded(path: str, folder: str | Path) -> Path | None:
+    """The file a recorded path names (relative to the batch folder); ``None`` for a label."""
+    if not path or path.startswith("<"):
+        return None
+    return Path(folder) / path
 
 
 def versions() -> dict[str, str]:
@@ -113,79 +159,210 @@ class BatchFolder:
             manifest if isinstance(manifest, dict) and manifest.get("kind") == BATCH_KIND else None
         )
 
-    def open(self, manifest: dict[str, Any], resume: bool) -> None:
-        """Create the batch folder, or check that ``--resume`` continues the same batch.
+    def open(self, manifest: dict[str, Any], resume: bool, force: bool = False) -> FolderLock:
+        """Create the batch folder, or check that ``--resume`` continues the same batch; lock it.
 
         Args:
-            manifest: the new batch's manifest (``kind``, identity fields, command, versions).
+            manifest: the new batch's manifest (``kind``, identity fields, inputs with their
+                hashes, command, versions).
             resume: continue the batch already in the folder.
+            force: resume even though inputs or versions changed since the batch started (what
+                changed is recorded in ``batch.json``'s ``forced``).
+
+        Returns:
+            The folder's lock, held: the caller releases it when the batch ends.
 
         Raises:
-            StoreError: the folder holds something else, a different batch, or a batch
-                without ``--resume``.
+            StoreError: the folder holds something else, a different batch, a batch without
+                ``--resume``, or changed inputs without ``force``; or it cannot be created
+                (nothing is left behind, so a retry works).
+            LockError: another process is writing the folder.
         """
         path = self.path
         for parent in [path, *path.parents]:
             if parent.exists() and not parent.is_dir():
                 raise StoreError(f"{path}: not a folder ({parent} is a file)")
         existing = self.read_manifest() if path.is_dir() else None
-        if existing is not None:
-            if not resume:
+        if existing is None and path.is_dir():
+            names = sorted(p.name for p in path.iterdir() if p.name != FOLDER_LOCK)
+            if names:
+                raise StoreError(
+                    f"{path}: not a cdpsim batch folder (it holds {', '.join(names[:5])}); "
+                    "choose a new or empty folder"
+                )
+        if existing is None and resume:
+            raise StoreError(f"{path}: there is no batch to resume here")
+        if existing is not None and not resume:
+            raise StoreError(
+                f"{path} holds a batch already; pass --resume to run its missing runs, or "
+                "choose another --out"
+            )
+        created = _missing_folders(path)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            lock = FolderLock.inside(path).acquire()
+        except LockError:
+            raise  # the folder is another writer's: nothing of it is touched
+        except OSError as exc:
+            _remove_created(created)
+            raise StoreError(
+                f"{path}: cannot create the batch folder: {exc.strerror or exc}"
+            ) from None
+        try:
+            now = self.read_manifest()  # as it is now that this process holds the lock
+            if existing is not None:
+                self._check_resume(now or existing, manifest, force)
+                return lock
+            if now is not None:  # another batch started here since we looked
                 raise StoreError(
                     f"{path} holds a batch already; pass --resume to run its missing runs, or "
                     "choose another --out"
                 )
-            different = [k for k in IDENTITY if existing.get(k) != manifest.get(k)]
-            if different:
+            try:
+                self.runs.mkdir(exist_ok=True)
+                write_json(self.manifest_path, manifest)
+            except OSError as exc:
+                lock.release()
+                _remove_created([self.runs, *created])
                 raise StoreError(
-                    f"{path} holds a different batch (not the same {', '.join(different)}); "
-                    "--resume continues only the batch it started with: choose another --out"
-                )
-            return
-        if path.is_dir() and any(path.iterdir()):
-            names = sorted(p.name for p in path.iterdir())[:5]
+                    f"{path}: cannot create the batch folder: {exc.strerror or exc}"
+                ) from None
+        except BaseException:
+            lock.release()
+            raise
+        return lock
+
+    def _check_resume(
+        self, existing: dict[str, Any], manifest: dict[str, Any], force: bool
+    ) -> None:
+        """Refuse ``--resume`` of another batch, or (unless ``force``) of changed inputs."""
+        path = self.path
+        different = [k for k in IDENTITY if existing.get(k) != manifest.get(k)]
+        old_inputs = _inputs_by_file(existing.get("inputs"))
+        new_inputs = _inputs_by_file(manifest.get("inputs"))
+        if list(old_inputs) != list(new_inputs):
+            different.insert(0, "scenario files")
+        if different:
             raise StoreError(
-                f"{path}: not a cdpsim batch folder (it holds {', '.join(names)}); choose a new "
-                "or empty folder"
+                f"{path} holds a different batch (not the same {', '.join(different)}); "
+                "--resume continues only the batch it started with: choose another --out"
             )
-        if resume:
-            raise StoreError(f"{path}: there is no batch to resume here")
-        try:
-            self.runs.mkdir(parents=True, exist_ok=True)
-            _write_json(self.manifest_path, manifest)
-        except OSError as exc:
+        changes = _changed_inputs(old_inputs, new_inputs)
+        old_versions = existing.get("versions") or {}
+        new_versions = manifest.get("versions") or {}
+        for name in RESUME_VERSIONS:
+            if old_versions.get(name) != new_versions.get(name):
+                changes.append(
+                    f"{name} is {new_versions.get(name)} here, the batch started with "
+                    f"{old_versions.get(name)}"
+                )
+        if not changes:
+            return
+        if not force:
+            listed = "; ".join(changes)
             raise StoreError(
-                f"{path}: cannot create the batch folder: {exc.strerror or exc}"
-            ) from None
+                f"{path}: the inputs changed since the batch started ({listed}); resuming would "
+                "mix runs of different inputs in one table. Choose another --out for the new "
+                "inputs, or pass --force to resume anyway (recorded in batch.json)"
+            )
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        forced = [*(existing.get("forced") or []), {"at": stamp, "changes": changes}]
+        write_json(self.manifest_path, {**existing, "forced": forced})
 
     def discard_if_empty(self) -> None:
         """Remove a batch folder that this batch created and that holds no run yet."""
         runs = self.runs
-        if runs.is_dir() and not any(runs.iterdir()):
-            runs.rmdir()
-        if self.read_manifest() is not None and [p.name for p in self.path.iterdir()] == [
-            BATCH_MANIFEST
-        ]:
-            self.manifest_path.unlink()
-            self.path.rmdir()
+        with contextlib.suppress(OSError):
+            if runs.is_dir() and not any(runs.iterdir()):
+                runs.rmdir()
+            names = sorted(p.name for p in self.path.iterdir())
+            if self.read_manifest() is not None and names in (
+                [BATCH_MANIFEST],
+                sorted([BATCH_MANIFEST, FOLDER_LOCK]),
+            ):
+                (self.path / FOLDER_LOCK).unlink(missing_ok=True)
+                self.manifest_path.unlink()
+                self.path.rmdir()
 
-    def done(self) -> set[str]:
-        """Run ids whose folder holds a finished run (``ok`` or ``failed``)."""
+    def done(self, retry_failed: bool = False) -> set[str]:
+        """Run ids whose folder holds a finished run: ``ok`` or ``failed``.
+
+        With ``retry_failed`` only ``ok`` runs are done. What is not done, ``--resume`` runs.
+        """
         if not self.runs.is_dir():
             return set()
+        done = (STATUS_OK,) if retry_failed else DONE
         out = set()
         for folder in self.runs.iterdir():
             manifest = read_manifest(folder) if folder.is_dir() else None
-            if manifest is not None and manifest.get("status") in DONE:
+            if manifest is not None and manifest.get("status") in done:
                 out.add(folder.name)
         return out
 
+    def set_complete(self, complete: bool) -> None:
+        """Record in ``batch.json`` whether every run of the batch is done and ok."""
+        manifest = self.read_manifest()
+        if manifest is None:
+            raise StoreError(f"{self.path}: not a cdpsim batch folder (no {BATCH_MANIFEST})")
+        if manifest.get("complete") is complete:
+            return
+        write_json(self.manifest_path, {**manifest, "complete": complete})
 
-def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Write JSON atomically (temporary file + rename)."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n")
-    os.replace(tmp, path)
+
+def is_complete(manifest: dict[str, Any]) -> bool:
+    """Whether a batch's ``batch.json`` says every run is done and ok (``complete``)."""
+    return manifest.get("complete") is True
+
+
+def _inputs_by_file(inputs: Any) -> dict[str, dict[str, Any]]:
+    """``batch.json``'s inputs keyed by their recorded file, in order."""
+    out: dict[str, dict[str, Any]] = {}
+    for item in inputs if isinstance(inputs, list) else []:
+        if isinstance(item, dict):
+            out[str(item.get("file"))] = item
+    return out
+
+
+def _changed_inputs(old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]]) -> list[str]:
+    """What changed in the inputs' contents: scenario files, then the data files they read."""
+    changes = []
+    for file, before in old.items():
+        after = new.get(file, {})
+        if before.get("sha256") != after.get("sha256"):
+            changes.append(f"{file} changed")
+        data_before = {d.get("file"): d.get("sha256") for d in before.get("data") or []}
+        data_after = {d.get("file"): d.get("sha256") for d in after.get("data") or []}
+        for name in sorted(set(data_before) | set(data_after), key=str):
+            if name not in data_after:
+                changes.append(f"{file} no longer reads {name}")
+            elif name not in data_before:
+                changes.append(f"{file} now reads {name}")
+            elif data_before[name] != data_after[name]:
+                changes.append(f"the data file {name} changed")
+    return changes
+
+
+def _missing_folders(path: Path) -> list[Path]:
+    """The folders ``path.mkdir(parents=True)`` would create, deepest first."""
+    missing = []
+    for folder in [path, *path.parents]:
+        if folder.exists():
+            break
+        missing.append(folder)
+    return missing
+
+
+def _remove_created(folders: Iterable[Path]) -> None:
+    """Remove what opening a batch folder created (deepest first), leaving no half batch."""
+    for folder in folders:
+        for name in (FOLDER_LOCK, BATCH_MANIFEST):
+            with contextlib.suppress(OSError):
+                (folder / name).unlink()
+        with contextlib.suppress(OSError):
+            for leftover in folder.glob(f".{BATCH_MANIFEST}.tmp-*"):
+                leftover.unlink()
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # only if empty: nothing of anyone else's is removed
 
 
 def run_row(folder: Path) -> dict[str, Any] | None:
@@ -231,9 +408,7 @@ def rebuild_runs_table(path: str | Path) -> pd.DataFrame:
     """
     store = BatchFolder(Path(path))
     table = load_runs(store.path, rebuild=False)
-    tmp = store.path / f".{RUNS_TABLE}.tmp-{os.getpid()}"
-    table.to_parquet(tmp, index=False)
-    os.replace(tmp, store.path / RUNS_TABLE)
+    write_parquet(store.path / RUNS_TABLE, table)
     return table
 
 
@@ -278,7 +453,10 @@ __all__ = [
     "MANIFEST_KIND",
     "BatchFolder",
     "StoreError",
+    "is_complete",
     "load_runs",
     "rebuild_runs_table",
+    "recorded_path",
+    "resolve_recorded",
     "run_row",
 ]

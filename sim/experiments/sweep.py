@@ -73,6 +73,7 @@ from sim.experiments import analysis, designs
 from sim.experiments.batch import (
     BatchInputError,
     BatchInterrupted,
+    BatchStopped,
     Input,
     Keep,
     Progress,
@@ -82,7 +83,13 @@ from sim.experiments.batch import (
     execute_all,
 )
 from sim.experiments.executors import ExecutorError
-from sim.experiments.store import RUN_COLUMNS, BatchFolder, sha256_text
+from sim.experiments.store import (
+    RUN_COLUMNS,
+    BatchFolder,
+    recorded_path,
+    sha256_file,
+    sha256_text,
+)
 from sim.metrics import ENSEMBLE_QUANTILES, KPI_BY_NAME, RISK_STATS
 from sim.scenario import (
     MAX_ERRORS,
@@ -676,14 +683,14 @@ class Sweep:
                 )
         return specs
 
-    def section(self) -> dict[str, Any]:
-        """The ``sweep`` section of ``batch.json``."""
+    def section(self, out: Path | None = None) -> dict[str, Any]:
+        """The ``sweep`` section of ``batch.json`` (files relative to the sweep folder ``out``)."""
         levels = self.design.get("levels") if self.design["kind"] == "grid" else None
         return {
             "name": self.name,
             "description": self.description,
-            "file": self.file,
-            "base": str(self.base_file),
+            "file": self.file if out is None else recorded_path(self.file, out),
+            "base": str(self.base_file) if out is None else recorded_path(self.base_file, out),
             "overrides": list(self.overrides),
             "design": {**self.design, "points": len(self.points)},
             "parameters": [p.record(levels) for p in self.parameters],
@@ -1299,6 +1306,8 @@ def run_sweep(
     runner: Callable[[RunSpec], dict[str, Any]] | None = None,
     data_dirs: Sequence[str | Path] = (),
     command: str | None = None,
+    retry_failed: bool = False,
+    force: bool = False,
 ) -> SweepResult:
     """Run a sweep into a sweep folder and analyse it.
 
@@ -1317,21 +1326,27 @@ def run_sweep(
             stand-in model for tests.
         data_dirs: extra data folders of the base scenario.
         command: the command line, recorded in ``batch.json``.
+        retry_failed: with ``resume``, run the ``failed`` runs again too.
+        force: with ``resume``, continue although the base scenario, a data file it reads or
+            the cdpsim or numpy version changed since the sweep started.
 
     Returns:
-        The :class:`SweepResult`; ``OUT`` holds ``batch.json`` (its ``sweep`` section says
-        ``"complete": true``), ``runs/``, ``runs.parquet``, ``points.parquet`` and, for Sobol
-        and Morris designs, ``sensitivity.parquet``.
+        The :class:`SweepResult`; ``OUT`` holds ``batch.json`` (``"complete": true`` when
+        every run is ok), ``runs/``, ``runs.parquet``, ``points.parquet`` and, for Sobol and
+        Morris designs, ``sensitivity.parquet`` (computed again on every resume).
 
     Raises:
         ScenarioError: an invalid sweep (nothing ran).
         BatchInputError: an invalid argument (nothing ran).
-        StoreError: ``out`` cannot hold this sweep (nothing ran).
+        StoreError: ``out`` cannot hold this sweep, or its inputs changed (nothing ran).
+        LockError: another process is writing ``out`` (nothing ran).
         ExecutorError: the executor cannot start (a new folder is removed again).
         BatchInterrupted: Ctrl-C; the finished runs are kept, ``batch.json`` says
-            ``"complete": false`` in its ``sweep`` section and ``points.parquet`` is written
-            for the runs done (``n_missing`` per point); no indices. ``resume=True`` runs the
-            rest and rewrites both.
+            ``"complete": false`` and ``points.parquet`` is written for the runs done
+            (``n_missing`` per point); no indices. ``resume=True`` runs the rest and rewrites
+            both.
+        BatchStopped: the worker processes kept dying; kept and written as on Ctrl-C.
+        OSError: a table could not be written (the runs are kept; ``resume=True`` writes it).
     """
     if isinstance(path_or_spec, Sweep):
         sweep = path_or_spec
@@ -1344,45 +1359,55 @@ def run_sweep(
     out = Path(out) if out is not None else default_out(sweep)
     specs = sweep.specs(out, keep)
     manifest = batch_manifest(
-        [Input(str(sweep.base_file), sweep.base, sweep.base_sha256)],
+        [Input(str(sweep.base_file), sweep.base, sweep.base_sha256, sweep_data(sweep))],
         specs,
+        out=out,
         seeds_record=list(sweep.seeds),
         master_seed=sweep.master_seed,
         overrides=sweep.overrides,
         keep=keep,
         command=command,
         parameters=sweep.identity(),
-        extra={"sweep": {**sweep.section(), "complete": False}},
+        extra={"sweep": sweep.section(out)},
     )
     store = BatchFolder(out)
     new = not out.exists()
-    store.open(manifest, resume)
+    lock = store.open(manifest, resume, force=force)
     try:
-        runs = execute_all(
-            specs,
-            out,
-            workers=workers,
-            backend=backend,
-            scheduler=scheduler,
-            progress=progress,
-            runner=runner,
-        )
-    except ExecutorError:
-        if new:
-            store.discard_if_empty()  # a retry with a working executor starts afresh
-        raise
-    except BatchInterrupted:
-        # What is done, marked as such: complete false in batch.json, n_missing per point; no
-        # indices (they need every point). --resume rewrites both once the sweep is complete.
-        analysis.set_complete(out, False)
-        _tables(out, sweep, analysis.read_runs(out))
-        raise
-    points = _tables(out, sweep, runs)
-    indices = None
-    if sweep.design["kind"] in designs.SENSITIVITY_KINDS:
-        indices = analysis.sensitivity(out, require_complete=False)
-    analysis.set_complete(out, True)
+        try:
+            runs = execute_all(
+                specs,
+                out,
+                workers=workers,
+                backend=backend,
+                scheduler=scheduler,
+                progress=progress,
+                runner=runner,
+                retry_failed=retry_failed,
+            )
+        except ExecutorError:
+            if new:
+                lock.release()
+                store.discard_if_empty()  # a retry with a working executor starts afresh
+            raise
+        except (BatchInterrupted, BatchStopped):
+            # What is done, marked as such: complete false in batch.json, n_missing per point;
+            # no indices (they need every point). --resume rewrites both once it is complete.
+            store.set_complete(False)
+            _tables(out, sweep, analysis.read_runs(out))
+            raise
+        points = _tables(out, sweep, runs)
+        indices = None
+        if sweep.design["kind"] in designs.SENSITIVITY_KINDS:
+            indices = analysis.sensitivity(out, require_complete=False)
+    finally:
+        lock.release()
     return SweepResult(out, sweep, runs, points, indices)
+
+
+def sweep_data(sweep: Sweep) -> tuple[tuple[str, str], ...]:
+    """The data files the sweep's base scenario reads, with the SHA-256 of each."""
+    return tuple((str(p.resolve()), sha256_file(p)) for p in sweep.base.data_files())
 
 
 __all__ = [

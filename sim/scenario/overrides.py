@@ -34,6 +34,10 @@ class OverrideError(ValueError):
         self.message = message
         super().__init__(f"{path}: {message}" if path else message)
 
+    def __reduce__(self):
+        """Pickle with the constructor's arguments (process pools send errors back)."""
+        return (type(self), (self.path, self.message))
+
 
 def parse_override(text: str) -> tuple[tuple[str, ...], Any]:
     """Parse ``a.b.c=value`` into a path and a YAML-typed value.

@@ -152,6 +152,10 @@ def _whole(value: Any) -> Any:
     return value
 
 
+#: Marks a field that names a data file the run reads (``Scenario.data_files`` lists them).
+DATA_FILE = {"data_file": True}
+
+
 def _data_file(value: str, info: ValidationInfo) -> str:
     """Validator: a data file must lie in the scenario's folder (or a data folder) and exist.
 
@@ -320,7 +324,9 @@ class ReplayPrice(Strict):
     """Replay a column of a CSV file (ISO-8601 ``timestamp`` column), interpolated within rows."""
 
     process: Literal["replay"]
-    file: str = Field(description="CSV path, relative to the scenario file")
+    file: str = Field(
+        description="CSV path, relative to the scenario file", json_schema_extra=DATA_FILE
+    )
     column: str
     time_column: str = "timestamp"
     interpolate: Literal["linear", "previous", "bridge"] = "linear"
@@ -753,7 +759,9 @@ class ReplayGasSpec(Strict):
     """Gas price replayed from a CSV column [gwei]."""
 
     process: Literal["replay"]
-    file: str
+    file: str = Field(
+        description="CSV path, relative to the scenario file", json_schema_extra=DATA_FILE
+    )
     column: str
     time_column: str = "timestamp"
     interpolate: Literal["linear", "previous"] = "previous"
@@ -857,6 +865,15 @@ class Scenario(Strict):
         """A data path of the scenario, resolved against its folder."""
         return Path(self.base_dir) / path
 
+    def data_files(self) -> list[Path]:
+        """Every data file the run reads (fields marked :data:`DATA_FILE`), resolved, in order."""
+        found: list[Path] = []
+        for value in _data_file_values(self):
+            path = self.resolve(value)
+            if path not in found:
+                found.append(path)
+        return found
+
     def to_dict(self) -> dict[str, Any]:
         """The fully resolved scenario as plain data (durations as unit strings)."""
         return self.model_dump(mode="json")
@@ -864,6 +881,25 @@ class Scenario(Strict):
 
 #: Fields the loader sets; a scenario file may not.
 LOADER_FIELDS = ("base_dir", "data_dirs")
+
+
+def _data_file_values(node: Any) -> list[str]:
+    """The values of the :data:`DATA_FILE` fields in a model tree, depth first."""
+    out: list[str] = []
+    if isinstance(node, BaseModel):
+        for name, info in type(node).model_fields.items():
+            value = getattr(node, name)
+            if info.json_schema_extra == DATA_FILE and isinstance(value, str):
+                out.append(value)
+            else:
+                out.extend(_data_file_values(value))
+    elif isinstance(node, dict):
+        for value in node.values():
+            out.extend(_data_file_values(value))
+    elif isinstance(node, list | tuple):
+        for value in node:
+            out.extend(_data_file_values(value))
+    return out
 
 
 def correlation_matrix(s: Scenario) -> np.ndarray:
