@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,20 +36,41 @@ def replacing(path: str | Path) -> Iterator[Path]:
             table.to_parquet(tmp, index=False)
 
     Raises:
-        OSError: the temporary file cannot be created or the rename fails (nothing is left).
+        OSError: the temporary file cannot be created, written or renamed (nothing is left);
+            its ``filename`` is ``path`` (not the temporary file) and its ``strerror`` says why
+            in a few words, whichever library raised it.
     """
     path = Path(path)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.tmp-{os.getpid()}-", dir=path.parent)
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.tmp-{os.getpid()}-", dir=path.parent)
+    except OSError as exc:
+        raise _about(exc, path) from exc
     os.close(fd)
     tmp = Path(name)
     try:
         yield tmp
         os.chmod(tmp, 0o666 & ~umask())  # mkstemp makes it 0600; follow the umask as open does
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
+        if isinstance(exc, OSError):
+            raise _about(exc, path) from exc
         raise
+
+
+#: ``errno 28`` inside a library's message (pyarrow says "[errno 28] No space left on device").
+_ERRNO_IN_TEXT = re.compile(r"errno (\d+)", re.IGNORECASE)
+
+
+def _about(exc: OSError, path: Path) -> OSError:
+    """The same error, about ``path``, with the system's words for its errno."""
+    number = exc.errno
+    if number is None:
+        found = _ERRNO_IN_TEXT.findall(str(exc))
+        number = int(found[-1]) if found else None
+    reason = os.strerror(number) if number else (exc.strerror or str(exc))
+    return OSError(number, reason, str(path))
 
 
 def write_text(path: str | Path, text: str) -> Path:

@@ -395,6 +395,18 @@ _scheduler_option = click.option(
     default=None,
     help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local cluster).",
 )
+_retry_failed_option = click.option(
+    "--retry-failed",
+    is_flag=True,
+    help="With --resume, run the failed runs again too (missing, interrupted and lost runs — "
+    "those whose worker process died — are always run again).",
+)
+_force_resume_option = click.option(
+    "--force",
+    is_flag=True,
+    help="With --resume, continue although a scenario file, a data file it reads or the "
+    "cdpsim or numpy version changed since the batch started (recorded in batch.json).",
+)
 
 
 @main.command()
@@ -433,6 +445,8 @@ _scheduler_option = click.option(
     show_default=True,
     help="summary: keep only each run's manifest and KPIs.",
 )
+@_retry_failed_option
+@_force_resume_option
 @click.option(
     "--set",
     "overrides",
@@ -452,6 +466,8 @@ def batch(
     out: Path | None,
     resume: bool,
     keep: str,
+    retry_failed: bool,
+    force: bool,
     overrides: tuple[str, ...],
     data_dirs: tuple[Path, ...],
 ) -> None:
@@ -460,7 +476,10 @@ def batch(
     Every file is validated first (all errors at once, exit 2). Each run is written to
     OUT/runs/<run id>/ as it ends and OUT/runs.parquet gathers them; a failing run is recorded
     with its error and the others go on (exit 1 at the end). Ctrl-C keeps the finished runs:
-    the same command with --resume runs only what is missing.
+    the same command with --resume runs only what is missing. A run whose worker process died
+    is run again at once, alone; if it kills its worker again it is recorded as lost, and
+    --resume runs it again. --resume refuses inputs that changed since the batch started
+    (a scenario file, a data file, the cdpsim version) unless --force.
     """
     from sim.experiments.batch import run_batch
 
@@ -487,6 +506,8 @@ def batch(
             data_dirs=data_dirs,
             progress=progress,
             command=command,
+            retry_failed=retry_failed,
+            force=force,
         ),
         out,
         command,
@@ -511,9 +532,10 @@ def _run_experiment[T](
         command: the command line, for the resume hint.
         kept_note: appended to the interruption message after the folder's name.
     """
-    from sim.experiments.batch import BatchInputError, BatchInterrupted
+    from sim.experiments.batch import BatchInputError, BatchInterrupted, BatchStopped
     from sim.experiments.executors import ExecutorError
     from sim.experiments.store import StoreError
+    from sim.locks import LockError
 
     bar: _BatchProgress | None = None
 
@@ -529,7 +551,7 @@ def _run_experiment[T](
         for line in exc.errors:
             _err(line)
         sys.exit(EXIT_BAD_INPUT)
-    except (StoreError, ExecutorError) as exc:
+    except (StoreError, ExecutorError, LockError) as exc:
         _err(str(exc))
         sys.exit(EXIT_BAD_INPUT)
     except BatchInterrupted as exc:
@@ -540,6 +562,23 @@ def _run_experiment[T](
             f"{kept_note}; to run the rest: {_resume_command(command, exc.out)}"
         )
         sys.exit(EXIT_INTERRUPTED)
+    except BatchStopped as exc:
+        if bar is not None:
+            bar.close()
+        _err(
+            f"stopped: {exc.reason}\n{exc.done} of {exc.total} runs are done and kept in "
+            f"{exc.out}{kept_note}; to run the rest: {_resume_command(command, exc.out)}"
+        )
+        sys.exit(EXIT_RUN_FAILED)
+    except OSError as exc:  # a table of the folder could not be written (disk full, ...)
+        if bar is not None:
+            bar.close()
+        where = f"{exc.filename}: " if exc.filename else ""
+        _err(
+            f"cannot write {where}{exc.strerror or exc}; the runs done are kept in {out}; "
+            f"when there is room again: {_resume_command(command, out)}"
+        )
+        sys.exit(EXIT_RUN_FAILED)
     finally:
         if bar is not None:
             bar.close()
@@ -566,16 +605,24 @@ def _batch_report(table: object, out: Path) -> None:
     assert isinstance(table, pd.DataFrame)
     status = table["status"].fillna("missing")
     ok = int((status == "ok").sum())
-    bad = table[status != "ok"]
-    _out(f"{len(table)} runs: {ok} ok, {len(bad)} failed → {out / 'runs.parquet'}")
+    lost = table[status == "lost"]
+    bad = table[(status != "ok") & (status != "lost")]
+    counts = f"{ok} ok, {len(bad)} failed" + (f", {len(lost)} lost" if len(lost) else "")
+    _out(f"{len(table)} runs: {counts} → {out / 'runs.parquet'}")
     for warning in table.attrs.get("warnings", []):
         _err(f"warning: {warning}")
     if len(bad):
         _err(f"{len(bad)} run(s) failed (their partial results are kept):")
         for row in bad.itertuples():
             _err(f"  {row.run_id}: {row.error}")
-        sys.exit(EXIT_RUN_FAILED)
-    sys.exit(EXIT_OK)
+    if len(lost):
+        _err(
+            f"{len(lost)} run(s) lost: their worker process died, also when each ran alone "
+            "(out of memory?); --resume runs them again:"
+        )
+        for row in lost.itertuples():
+            _err(f"  {row.run_id}")
+    sys.exit(EXIT_RUN_FAILED if len(bad) or len(lost) else EXIT_OK)
 
 
 # ---------------------------------------------------------------------------------------- sweeps
@@ -604,6 +651,8 @@ def _batch_report(table: object, out: Path) -> None:
     "are computed from, while thousands of full run folders take gigabytes; full: also each "
     "run's Parquet files.",
 )
+@_retry_failed_option
+@_force_resume_option
 @_data_dir_option
 def sweep(
     sweep_file: Path,
@@ -613,6 +662,8 @@ def sweep(
     out: Path | None,
     resume: bool,
     keep: str,
+    retry_failed: bool,
+    force: bool,
     data_dirs: tuple[Path, ...],
 ) -> None:
     """Run a parameter sweep (a file like scenarios/sweeps/*.yaml) into a sweep folder.
@@ -622,9 +673,10 @@ def sweep(
     (batch.json, runs/, runs.parquet) plus points.parquet (statistics per point: mean,
     quantiles, VaR and expected shortfall of the realised deficit, probability of bad debt,
     LaR) and, for Sobol and Morris designs, sensitivity.parquet. Ctrl-C keeps the finished
-    runs and writes points.parquet for them (n_missing per point; batch.json's sweep section
-    says complete: false); the same command with --resume runs only what is missing and
-    rewrites the tables. Then: cdpsim discover OUT --kpi K --above X (or --below X).
+    runs and writes points.parquet for them (n_missing per point; batch.json says complete:
+    false until every run is ok); the same command with --resume runs only what is missing
+    (and lost: runs whose worker died), rewrites the tables and computes the indices again.
+    Then: cdpsim discover OUT --kpi K --above X (or --below X).
     """
     from sim.experiments.analysis import format_sensitivity
     from sim.experiments.sweep import default_out, load_sweep, run_sweep
@@ -651,6 +703,8 @@ def sweep(
             keep=keep,  # type: ignore[arg-type]
             progress=progress,
             command=command,
+            retry_failed=retry_failed,
+            force=force,
         ),
         out,
         command,

@@ -273,30 +273,6 @@ def test_load_runs_refuses_a_folder_that_is_not_a_batch(tmp_path):
         load_runs(tmp_path)
 
 
-def test_a_lost_worker_is_a_failed_run_and_the_pool_goes_on(two_files, tmp_path):
-    """A worker killed mid-run (out of memory, say) breaks the pool; the batch replaces it."""
-    from sim.experiments import executors
-
-    tasks = list(range(6))
-    lost = []
-    with executors.LocalPool(2) as pool:
-        got = list(
-            pool.imap_unordered(_die_on_three, tasks, lambda t, e: lost.append(t) or ("lost", t))
-        )
-    assert sorted(r[1] for r in got) == tasks
-    assert 3 in lost  # the task whose worker died (and any caught in flight with it)
-    for status, task in got:
-        assert status == ("lost" if task in lost else "ok")
-
-
-def _die_on_three(task: int) -> tuple[str, int]:
-    import os
-
-    if task == 3:
-        os._exit(1)
-    return ("ok", task)
-
-
 def test_execute_all_skips_what_is_done(two_files, tmp_path):
     out = tmp_path / "b"
     run_batch(two_files, seeds=1, out=out, workers=0)

@@ -48,6 +48,7 @@ interrupted sweep stays ``"complete": false`` with ``points.parquet`` of the run
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -1393,8 +1394,9 @@ def run_sweep(
         except (BatchInterrupted, BatchStopped):
             # What is done, marked as such: complete false in batch.json, n_missing per point;
             # no indices (they need every point). --resume rewrites both once it is complete.
-            store.set_complete(False)
-            _tables(out, sweep, analysis.read_runs(out))
+            with contextlib.suppress(OSError):  # the interruption is the news, not a full disk
+                store.set_complete(False)
+                _tables(out, sweep, analysis.read_runs(out))
             raise
         points = _tables(out, sweep, runs)
         indices = None
