@@ -965,19 +965,41 @@ DEFAULT_DASHBOARD = Path("scenarios/eth_crash_liq2.yaml")
     "--host",
     default="127.0.0.1",
     show_default=True,
-    help="Address to listen on (127.0.0.1: this machine only; anyone who reaches another "
-    "address can run models on this machine).",
+    help="Address to listen on. 127.0.0.1 (or ::1, localhost): this machine only. Any other "
+    "address (0.0.0.0: all of them) needs --allow-remote.",
+)
+@click.option(
+    "--allow-remote",
+    is_flag=True,
+    help="Allow a --host beyond loopback: whoever reaches that address and has the token in the "
+    "printed URL can run models here and see the folder shown, over unencrypted HTTP. An SSH "
+    "tunnel to the default 127.0.0.1 is safer.",
 )
 @_data_dir_option
-def dashboard(target: Path | None, port: int, host: str, data_dirs: tuple[Path, ...]) -> None:
+def dashboard(
+    target: Path | None, port: int, host: str, allow_remote: bool, data_dirs: tuple[Path, ...]
+) -> None:
     """Serve an interactive dashboard in the browser (needs the dashboard extra).
 
     TARGET is a scenario file, run live (its key parameters as controls; step, play, reset),
     or a run, batch or sweep folder to explore. Default: scenarios/eth_crash_liq2.yaml.
-    Prints the address; Ctrl-C stops the server.
+    Prints the address; Ctrl-C stops the server. The server reads files only under TARGET's
+    folder and the --data-dir folders, and answers only its own page (Host and Origin checked);
+    beyond loopback only with the per-start token of the printed URL.
     """
     from sim.app import missing_extra
+    from sim.app.guard import host_names, is_loopback, new_token
 
+    remote = not is_loopback(host)
+    if remote and not allow_remote:
+        _err(
+            f"cdpsim dashboard: --host {host or '(empty)'} is not a loopback address (127.0.0.1, "
+            "::1, localhost): anyone who can reach it could run models on this machine and see "
+            "the folder shown. Add --allow-remote to do it anyway (a token will guard it), or "
+            "keep the default --host 127.0.0.1 and reach it through an SSH tunnel "
+            f"(ssh -L {port}:127.0.0.1:{port} THIS_MACHINE)"
+        )
+        sys.exit(EXIT_BAD_INPUT)
     problem = missing_extra()
     if problem is not None:
         _err(f"cdpsim dashboard: {problem}")
@@ -1007,9 +1029,25 @@ def dashboard(target: Path | None, port: int, host: str, data_dirs: tuple[Path, 
     if busy is not None:
         _err(f"cdpsim dashboard: {busy}")
         sys.exit(EXIT_BAD_INPUT)
-    _out(f"cdpsim dashboard of {target} ({resolved.kind}) at {url(host, port)} (Ctrl-C stops it)")
+    token = new_token() if remote else None
+    names = host_names(host)
+    if remote:
+        where = "every address of this machine" if names[0] != host else host
+        _err(
+            f"cdpsim dashboard: WARNING: listening on {where} (port {port}), so other machines "
+            "can reach it. Anyone who can reach it and has the token in the URL below can run models here "
+            f"and see {target}. The connection is plain HTTP: the token and the pages cross "
+            "the network unencrypted. Share the URL with no one; stop the server (Ctrl-C) "
+            "when done; on an untrusted network use an SSH tunnel instead."
+        )
+    _out(
+        f"cdpsim dashboard of {target} ({resolved.kind}) at {url(names[0], port, token)} "
+        "(Ctrl-C stops it)"
+    )
+    if remote and len(names) > 1:
+        _out("also at: " + " ".join(url(name, port, token) for name in names[1:]))
     with contextlib.suppress(KeyboardInterrupt):
-        serve(target, host=host, port=port, data_dirs=data_dirs)
+        serve(target, host=host, port=port, data_dirs=data_dirs, token=token)
     sys.exit(EXIT_OK)
 
 

@@ -1,11 +1,17 @@
 """The dashboard's logic without a browser: controls ↔ overrides, the live session's commands,
-the runs table, the targets, and ``cdpsim dashboard``'s refusals (exit 2, no traceback).
+the runs table, the targets and the folders it reads, the server's access guard (Host, Origin,
+token) as an ASGI app, and ``cdpsim dashboard``'s refusals (exit 2, no traceback).
 
-The page itself, in a real browser, is tested in tests/test_app_browser.py.
+The page itself, in a real browser, and the guard in front of a real server are tested in
+tests/test_app_browser.py.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -18,6 +24,14 @@ import pytest
 import sim
 from sim.app import INSTALL_HINT, missing_extra
 from sim.app.controls import Control, apply, controls_for, overrides, values_of
+from sim.app.guard import (
+    AccessGuard,
+    allowed_hosts,
+    cookie_name,
+    host_names,
+    is_loopback,
+    new_token,
+)
 from sim.app.live import Frame, LiveSession, default_every
 from sim.app.tables import (
     filter_runs,
@@ -26,7 +40,8 @@ from sim.app.tables import (
     shown_columns,
     table_items,
 )
-from sim.app.targets import TargetError, resolve, scenario_of_run
+from sim.app.targets import TargetError, check_inside, resolve, scenario_of_run
+from sim.experiments.store import BatchFolder
 from sim.filters import FilterError
 from sim.scenario import ScenarioError, load_scenario
 from tests.conftest import SCENARIOS, SMALL
@@ -311,7 +326,7 @@ def test_targets(tmp_path):
     run = tmp_path / "run"
     sim.run(load_scenario(scenario), seed=9, out=run)
     assert resolve(run).kind == "run"
-    again, seed = scenario_of_run(run)
+    again, seed = scenario_of_run(run, resolve(run).roots)
     assert seed == 9 and again.name == "small"
     for bad, message in (
         (tmp_path / "missing", "no such file or folder"),
@@ -324,6 +339,222 @@ def test_targets(tmp_path):
     text.write_text("x")
     with pytest.raises(TargetError, match="not a scenario file"):
         resolve(text)
+
+
+#: 13 hourly ETH prices from SMALL's start (2020-01-01T00:00:00Z), for a replayed scenario.
+PRICES_CSV = "timestamp,eth\n" + "".join(
+    f"2020-01-01T{h:02d}:00:00Z,{2000 - 50 * h}\n" for h in range(13)
+)
+SCRIPTED_ETH = "{process: scripted, start: 2000, crash: {depth: 0.4, at: 1h, over: 4h}}"
+
+
+def replayed_batch(tmp_path: Path, seeds: tuple[int, ...] = (4,)) -> tuple[Path, Path, Path]:
+    """A batch over ``seeds`` of SMALL replaying ``prices.csv`` kept next to its scenario file.
+
+    Returns:
+        The batch folder, its first run's folder, and the scenario's folder (outside the batch).
+    """
+    source = tmp_path / "scenarios"
+    source.mkdir()
+    (source / "prices.csv").write_text(PRICES_CSV)
+    scenario = source / "replayed.yaml"
+    replay = "{process: replay, file: prices.csv, column: eth, beyond: hold}"
+    scenario.write_text(SMALL.replace(SCRIPTED_ETH, replay).replace("12h", "2h"))
+    batch = tmp_path / "batch"
+    runs = sim.run_batch(scenario, seeds=list(seeds), workers=0, out=batch)
+    return batch, BatchFolder(batch).run_folder(str(runs["run_id"].iloc[0])), source
+
+
+def test_run_it_live_reads_data_files_only_under_the_dashboards_folders(tmp_path):
+    batch, run, source = replayed_batch(tmp_path)
+    target = resolve(batch)
+    assert target.roots == (batch.resolve(),)
+    # The manifest names the scenario file in scenarios/, outside the batch: its data file is
+    # not read; the message says how to allow that folder.
+    with pytest.raises(TargetError) as refused:
+        scenario_of_run(run, target.roots)
+    message = str(refused.value)
+    assert f"restart cdpsim dashboard with --data-dir {source}" in message
+    assert "Traceback" not in message
+    # ... which works: with scenarios/ as a data folder the run is rebuilt from its data.
+    allowed = resolve(batch, [source]).roots
+    scenario, seed = scenario_of_run(run, allowed)
+    assert seed == 4 and scenario.collateral["ETH"].price.file == "prices.csv"
+    assert Path(scenario.base_dir) == source
+
+    # A manifest edited to name a file elsewhere by its absolute path: refused, by where it is.
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "prices.csv").write_text(PRICES_CSV)
+    manifest_path = run / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["scenario"]["collateral"]["ETH"]["price"]["file"] = str(secret / "prices.csv")
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(ScenarioError, match="is outside the scenario's folder"):
+        scenario_of_run(run, allowed)
+    # ... also when it names a scenario file next to that file: the folder is not used.
+    manifest["batch"]["scenario_file"] = str(secret / "replayed.yaml")
+    (secret / "replayed.yaml").write_text("name: decoy\n")
+    manifest["scenario"]["collateral"]["ETH"]["price"]["file"] = "prices.csv"
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(TargetError, match=re.escape(f"--data-dir {secret}")):
+        scenario_of_run(run, allowed)
+
+
+def test_a_run_folder_outside_the_roots_is_refused(tmp_path):
+    batch, run, _source = replayed_batch(tmp_path)
+    copied = tmp_path / "elsewhere"
+    shutil.copytree(run, copied)
+    roots = resolve(batch).roots
+    check_inside(run, roots)
+    # a run id of a runs table or a click, walking out of the batch
+    escaped = BatchFolder(batch).run_folder("../../elsewhere")
+    for folder in (escaped, copied):
+        with pytest.raises(TargetError, match="outside the folders this dashboard reads"):
+            check_inside(folder, roots)
+        with pytest.raises(TargetError, match="add it with --data-dir"):
+            scenario_of_run(folder, roots)
+    link = batch / "runs" / "link"
+    link.symlink_to(copied, target_is_directory=True)
+    with pytest.raises(TargetError, match="outside the folders"):
+        check_inside(link, roots)  # symlinks are followed
+    scenario = tmp_path / "scenarios" / "replayed.yaml"
+    assert resolve(scenario).roots == (scenario.parent.resolve(),)
+
+
+# ---------------------------------------------------------------------------------------- guard
+
+PORT = 8765
+
+
+def _scope(kind: str = "http", host: str | None = f"127.0.0.1:{PORT}", **extra) -> dict:
+    """An ASGI scope of ``kind`` for ``/`` with a ``Host`` and ``extra`` headers (and query)."""
+    query = extra.pop("query", "")
+    headers = [(b"host", host.encode())] if host is not None else []
+    headers += [(k.replace("_", "-").encode(), v.encode()) for k, v in extra.items()]
+    return {"type": kind, "path": "/", "headers": headers, "query_string": query.encode()}
+
+
+class Called:
+    """What the guard did with one scope: the messages it sent and whether the app was called."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict] = []
+        self.app_called = False
+
+    @property
+    def status(self) -> int | None:
+        return next((m["status"] for m in self.sent if m["type"] == "http.response.start"), None)
+
+    @property
+    def body(self) -> str:
+        return b"".join(m.get("body", b"") for m in self.sent).decode()
+
+    def header(self, name: bytes) -> list[bytes]:
+        start = next(m for m in self.sent if m["type"] == "http.response.start")
+        return [v for k, v in start["headers"] if k == name]
+
+
+def _call(scope: dict, token: str | None = None, host: str = "127.0.0.1") -> Called:
+    """Run ``scope`` through an :class:`AccessGuard` around an app that answers 200 / accepts."""
+    called = Called()
+
+    async def app(scope, receive, send):
+        called.app_called = True
+        if scope["type"] == "websocket":
+            await receive()
+            await send({"type": "websocket.accept"})
+        else:
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"page"})
+
+    async def receive():
+        return {"type": "websocket.connect"} if scope["type"] == "websocket" else {}
+
+    async def send(message):
+        called.sent.append(message)
+
+    guard = AccessGuard(app, hosts=allowed_hosts(host, PORT), token=token, cookie=cookie_name(PORT))
+    asyncio.run(guard(scope, receive, send))
+    return called
+
+
+def test_loopback_addresses_and_the_hosts_they_answer_to():
+    for host in ("127.0.0.1", "127.3.2.1", "::1", "localhost", "LOCALHOST"):
+        assert is_loopback(host), host
+    for host in ("0.0.0.0", "::", "", "10.0.0.5", "192.168.1.2", "example.org", "[::1]"):
+        assert not is_loopback(host), host
+    assert allowed_hosts("127.0.0.1", PORT) == {
+        f"127.0.0.1:{PORT}",
+        f"localhost:{PORT}",
+        f"[::1]:{PORT}",
+    }
+    assert allowed_hosts("10.0.0.5", PORT) == {f"10.0.0.5:{PORT}"}
+    assert "localhost" in allowed_hosts("localhost", 80)  # browsers leave out port 80
+    every = host_names("0.0.0.0")
+    assert socket.gethostname() in every and "127.0.0.1" in every and every[0] != "0.0.0.0"
+    assert new_token() != new_token() and len(new_token()) >= 40
+
+
+def test_the_guard_refuses_a_foreign_host_or_origin():
+    refused = _call(_scope(host="evil.example"))
+    assert refused.status == 403 and not refused.app_called
+    assert "Host 'evil.example' is not an address this dashboard serves" in refused.body
+    assert f"127.0.0.1:{PORT}" in refused.body
+    assert _call(_scope(host=f"evil.example:{PORT}")).status == 403
+    assert _call(_scope(host=None)).status == 403  # no Host at all
+    for origin in (
+        "http://evil.example",
+        f"http://evil.example:{PORT}",
+        f"https://127.0.0.1:{PORT}",
+        "null",
+        f"http://127.0.0.1:{PORT + 1}",
+    ):
+        refused = _call(_scope(origin=origin))
+        assert refused.status == 403 and not refused.app_called, origin
+        assert "another site" in refused.body
+    # the dashboard's own page, by each of its loopback names, passes
+    for name in ("127.0.0.1", "localhost", "[::1]"):
+        passed = _call(_scope(host=f"{name}:{PORT}", origin=f"http://{name}:{PORT}"))
+        assert passed.status == 200 and passed.app_called and passed.body == "page", name
+    assert _call(_scope()).status == 200  # no Origin: a navigation, or a script-less client
+
+
+def test_the_guard_closes_a_foreign_websocket_before_accepting_it():
+    refused = _call(_scope("websocket", origin="http://evil.example"))
+    assert [m["type"] for m in refused.sent] == ["websocket.close"] and not refused.app_called
+    assert _call(_scope("websocket", host="evil.example")).sent[0]["type"] == "websocket.close"
+    passed = _call(_scope("websocket", origin=f"http://localhost:{PORT}", host=f"localhost:{PORT}"))
+    assert passed.app_called and [m["type"] for m in passed.sent] == ["websocket.accept"]
+    lifespan = _call({"type": "lifespan"})  # the server's start and stop pass untouched
+    assert lifespan.app_called
+
+
+def test_beyond_loopback_the_guard_wants_the_token_then_its_cookie():
+    token = new_token()
+    at = f"10.0.0.5:{PORT}"
+    bare = _call(_scope(host=at), token=token, host="10.0.0.5")
+    assert bare.status == 403 and not bare.app_called
+    assert "open the URL with ?token=" in bare.body
+    wrong = _call(_scope(host=at, query="token=nope"), token=token, host="10.0.0.5")
+    assert wrong.status == 403
+    good = _call(_scope(host=at, query=f"x=1&token={token}"), token=token, host="10.0.0.5")
+    assert good.status == 200 and good.app_called
+    (cookie,) = good.header(b"set-cookie")
+    assert cookie.decode() == (f"{cookie_name(PORT)}={token}; Path=/; HttpOnly; SameSite=Strict")
+    # later requests (assets, the websocket) carry the cookie, among others' cookies
+    jar = f'other="a b"; {cookie_name(PORT)}={token}; solara-session-id=x'
+    assert _call(_scope(host=at, cookie=jar), token=token, host="10.0.0.5").status == 200
+    ws = _call(_scope("websocket", host=at, cookie=jar), token=token, host="10.0.0.5")
+    assert ws.app_called and ws.sent[0]["type"] == "websocket.accept"
+    for bad in (f"{cookie_name(PORT)}=nope", f"{cookie_name(PORT + 1)}={token}"):
+        assert _call(_scope(host=at, cookie=bad), token=token, host="10.0.0.5").status == 403
+        ws = _call(_scope("websocket", host=at, cookie=bad), token=token, host="10.0.0.5")
+        assert not ws.app_called and ws.sent[0]["type"] == "websocket.close"
+    # the token does not excuse a foreign Host or Origin
+    assert _call(_scope(host="evil.example", query=f"token={token}"), token=token).status == 403
+    evil = _scope(host=at, query=f"token={token}", origin="http://evil.example")
+    assert _call(evil, token=token, host="10.0.0.5").status == 403
 
 
 # ---------------------------------------------------------------------------------------- CLI
@@ -383,3 +614,12 @@ def test_bad_targets_and_a_busy_port_exit_2(cdpsim_cmd, small_scenario_file, tmp
         res = _cdpsim(cdpsim_cmd, "dashboard", str(small_scenario_file), "--port", str(port))
     assert res.returncode == 2 and f"127.0.0.1:{port}" in res.stderr, res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_a_host_beyond_loopback_needs_allow_remote(cdpsim_cmd, small_scenario_file):
+    for host in ("0.0.0.0", "10.0.0.5", "example.org"):
+        res = _cdpsim(cdpsim_cmd, "dashboard", str(small_scenario_file), "--host", host)
+        assert res.returncode == 2, (host, res.stderr)
+        assert f"--host {host} is not a loopback address" in res.stderr
+        assert "--allow-remote" in res.stderr and "ssh -L 8765:127.0.0.1:8765" in res.stderr
+        assert "Traceback" not in res.stderr and res.stdout == ""

@@ -1,5 +1,7 @@
 """The dashboard in a real headless browser: Chromium from the system's packages, driven by
-Playwright, against ``cdpsim dashboard`` started here on 127.0.0.1 (a free port) and stopped.
+Playwright, against ``cdpsim dashboard`` started here on 127.0.0.1 (a free port) and stopped;
+and that server's access guard seen from outside (foreign Host, cross-site WebSocket, the
+token of ``--allow-remote``), with plain HTTP requests and WebSocket handshakes.
 
 Enable on Debian/Ubuntu with ``apt-get install -y chromium chromium-driver`` and
 ``pip install -e ".[test]"`` (Playwright and the dashboard extra); elsewhere set
@@ -10,9 +12,11 @@ screenshot of the page in its ``tmp_path``.
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import os
 import re
+import socket
 import subprocess
 import time
 import urllib.error
@@ -28,6 +32,7 @@ import sim
 from sim.app.screenshots import CHROMIUM_FLAGS, chromium_path, free_port
 from sim.plots.ensemble import MAX_ROWS
 from tests.conftest import SMALL
+from tests.test_app import replayed_batch
 
 CHROMIUM = chromium_path()
 #: Generous limits: they catch a hang, they do not time anything [ms and s].
@@ -54,28 +59,24 @@ if not _missing:
 
 
 @contextmanager
-def dashboard(cdpsim_cmd: list[str], target: Path, log: Path) -> Iterator[str]:
-    """``cdpsim dashboard TARGET`` on a free port of 127.0.0.1; its URL; stopped at the end."""
+def dashboard(cdpsim_cmd: list[str], target: Path, log: Path, *options: str) -> Iterator[str]:
+    """``cdpsim dashboard TARGET`` on a free port of 127.0.0.1; its URL; stopped at the end.
+
+    ``options`` come last (a ``--host`` there wins). The server is ready when it answers HTTP
+    at all: beyond loopback it answers 403 until given its token.
+    """
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
+    command = [*cdpsim_cmd, "dashboard", str(target), "--host", "127.0.0.1", "--port", str(port)]
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [*cdpsim_cmd, "dashboard", str(target), "--host", "127.0.0.1", "--port", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=log.parent,
+            [*command, *options], stdout=out, stderr=subprocess.STDOUT, cwd=log.parent
         )
         try:
             deadline = time.monotonic() + SERVER_START_S
-            while True:
+            while _status(url) is None:
                 if proc.poll() is not None:
                     pytest.fail(f"the server exited with {proc.returncode}:\n{log.read_text()}")
-                try:
-                    with urllib.request.urlopen(url, timeout=5) as reply:
-                        if reply.status == 200:
-                            break
-                except (urllib.error.URLError, OSError):
-                    pass
                 if time.monotonic() > deadline:
                     pytest.fail(f"the server did not answer:\n{log.read_text()}")
                 time.sleep(0.2)
@@ -88,6 +89,52 @@ def dashboard(cdpsim_cmd: list[str], target: Path, log: Path) -> Iterator[str]:
                 proc.kill()
                 proc.wait(timeout=30)
     assert "Traceback" not in log.read_text(), log.read_text()
+
+
+def _status(url: str, **headers: str) -> int | None:
+    """The HTTP status of a GET of ``url`` with ``headers`` (``None``: no answer)."""
+    return _get(url, **headers)[0]
+
+
+def _get(url: str, **headers: str) -> tuple[int | None, str, list[str]]:
+    """A GET of ``url``: its status (``None``: no answer), body and ``Set-Cookie`` headers."""
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            return reply.status, reply.read().decode(), reply.headers.get_all("set-cookie") or []
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode(), exc.headers.get_all("set-cookie") or []
+    except (urllib.error.URLError, OSError):
+        return None, "", []
+
+
+def _ws_handshake(url: str, origin: str, host: str | None = None, cookie: str = "") -> str:
+    """The status line the server answers a WebSocket upgrade to Solara's kernel socket with.
+
+    The path is Solara's (``/jupyter/api/kernels/<kernel>/<channel>?session_id=<page>``, see
+    ``WebSocketRoute`` in ``solara/server/starlette.py``); ``101`` means accepted.
+    """
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    key = base64.b64encode(os.urandom(16)).decode()
+    lines = [
+        "GET /jupyter/api/kernels/k-test/channels?session_id=s-test HTTP/1.1",
+        f"Host: {host or f'127.0.0.1:{port}'}",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        f"Sec-WebSocket-Key: {key}",
+        "Sec-WebSocket-Version: 13",
+        f"Origin: {origin}",
+        *([f"Cookie: {cookie}"] if cookie else []),
+    ]
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+        conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        answer = b""
+        while b"\r\n" not in answer:
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    return answer.split(b"\r\n", 1)[0].decode()
 
 
 @pytest.fixture(scope="module")
@@ -328,3 +375,92 @@ def test_sweep_folder_shows_a_heatmap_and_the_sensitivity_indices(
         page.screenshot(path=str(tmp_path / "sweep.png"), full_page=True)
         page.get_by_role("tab", name="Runs").click()
         expect(page.locator(".cdpsim-runs tbody tr")).to_have_count(8)
+
+
+def test_the_server_refuses_a_foreign_host_and_a_cross_site_websocket(cdpsim_cmd, tmp_path: Path):
+    with dashboard(cdpsim_cmd, _scenario(tmp_path), tmp_path / "server.log") as url:
+        port = url.rsplit(":", 1)[1].strip("/")
+        # DNS rebinding: the attacker's name in Host
+        status, body, _ = _get(url, Host="evil.example")
+        assert status == 403 and "evil.example" in body, (status, body)
+        assert _status(url, Host=f"evil.example:{port}") == 403
+        # a cross-site page: its origin
+        assert _status(url, Origin="http://evil.example") == 403
+        refused = _ws_handshake(url, origin="http://evil.example")
+        assert refused.startswith("HTTP/1.1 403"), refused
+        # the dashboard's own page still loads, and its websocket is accepted
+        status, body, _ = _get(url)
+        assert status == 200 and "cdpsim dashboard" in body, (status, body[:200])
+        assert _status(f"http://localhost:{port}/") == 200
+        accepted = _ws_handshake(url, origin=url.rstrip("/"))
+        assert accepted.startswith("HTTP/1.1 101"), accepted
+    assert "refused websocket" in (tmp_path / "server.log").read_text()
+
+
+def test_allow_remote_warns_and_lets_in_only_the_tokens_holder(cdpsim_cmd, tmp_path: Path):
+    log = tmp_path / "server.log"
+    with dashboard(
+        cdpsim_cmd, _scenario(tmp_path), log, "--host", "0.0.0.0", "--allow-remote"
+    ) as url:
+        printed = log.read_text()
+        assert "WARNING: listening on every address of this machine" in printed
+        assert "plain HTTP" in printed and "SSH tunnel" in printed
+        port = url.rsplit(":", 1)[1].strip("/")
+        found = re.search(rf"http://127\.0\.0\.1:{port}/\?token=([\w-]+)", printed)
+        assert found, printed
+        token = found.group(1)
+        status, body, _ = _get(url)
+        assert status == 403 and "?token=" in body, (status, body)
+        assert _status(f"{url}?token=wrong") == 403
+        status, body, cookies = _get(f"{url}?token={token}")
+        assert status == 200 and "cdpsim dashboard" in body
+        mine = [c for c in cookies if c.startswith(f"cdpsim-dashboard-token-{port}=")]
+        assert mine and "HttpOnly" in mine[0] and "SameSite=Strict" in mine[0], cookies
+        cookie = mine[0].split(";", 1)[0]
+        assert _status(url, Cookie=cookie) == 200
+        assert _ws_handshake(url, origin=url.rstrip("/")).startswith("HTTP/1.1 403")
+        accepted = _ws_handshake(url, origin=url.rstrip("/"), cookie=cookie)
+        assert accepted.startswith("HTTP/1.1 101"), accepted
+        # the token does not let a foreign Host in
+        assert _status(f"{url}?token={token}", Host="evil.example") == 403
+
+
+def test_a_malicious_filter_runs_nothing_and_live_reads_no_data_from_outside(
+    cdpsim_cmd, page: Page, tmp_path: Path
+):
+    batch, _run, source = replayed_batch(tmp_path, seeds=(1, 2, 3, 4))
+    runs = sim.load_runs(batch)
+    wanted = runs[(runs["seed"] > 2) & (runs["bad_debt_max"] >= 0)]
+    assert 0 < len(wanted) < len(runs)  # the good filter below must filter something out
+    pwned = tmp_path / "pwned"
+    with dashboard(cdpsim_cmd, batch, tmp_path / "server.log") as url:
+        page.goto(url)
+        table = page.locator(".cdpsim-runs")
+        expect(table.locator("tbody tr")).to_have_count(len(runs))
+        query = page.locator(".cdpsim-filter input")
+        error = page.locator(".cdpsim-error")
+        for text, says in (
+            (f"@pd.io.common.os.system('touch {pwned}') == 0 or seed > 0", "not a condition"),
+            (f"__import__('os').system('touch {pwned}') == 0", "function calls are not allowed"),
+            (f"seed.__class__.__init__.__globals__ == 0 or '{pwned}' == 1", "not allowed"),
+        ):
+            query.fill(text)
+            query.press("Enter")
+            expect(error).to_contain_text(says)
+            expect(page.locator(".cdpsim-count")).to_contain_text(f"0 of {len(runs)} runs")
+            assert not pwned.exists(), text
+        query.fill("seed > 2 and bad_debt_max >= 0")
+        query.press("Enter")
+        expect(page.locator(".cdpsim-count")).to_contain_text(f"{len(wanted)} of {len(runs)} runs")
+        expect(error).to_have_count(0)
+        expect(table.locator("tbody tr")).to_have_count(len(wanted))
+
+        # Run it live: the run's scenario replays scenarios/prices.csv, outside the batch
+        # folder the dashboard was started on: refused in the page, with what to do.
+        table.locator("tbody tr").first.click()
+        page.locator(".cdpsim-live").click()
+        refused = page.locator(".cdpsim-live-error")
+        expect(refused).to_contain_text(f"--data-dir {source}")
+        expect(page.locator(".cdpsim-status")).to_have_count(0)
+        expect(page.locator("body")).not_to_contain_text("Traceback")
+        page.screenshot(path=str(tmp_path / "refused.png"), full_page=True)

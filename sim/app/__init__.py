@@ -17,7 +17,8 @@ no place for a validation message and no folder views.
 Modules: :mod:`~sim.app.controls` (controls ↔ scenario overrides), :mod:`~sim.app.live` (one
 live run and the worker thread that alone touches its model), :mod:`~sim.app.render` (figures
 to PNG, one at a time), :mod:`~sim.app.targets` (what was asked to show), :mod:`~sim.app.views`
-(the Solara components), :mod:`~sim.app.app` (the page, as in mesa's examples' ``app.py``) and
+(the Solara components), :mod:`~sim.app.app` (the page, as in mesa's examples' ``app.py``),
+:mod:`~sim.app.guard` (who may talk to the server: Host, Origin, token) and
 :mod:`~sim.app.server` (the web server). Only this package imports solara, and this module
 imports nothing heavy: the CLI asks it whether the extra is installed.
 """

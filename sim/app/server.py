@@ -5,6 +5,10 @@ JavaScript and fonts come from the ``solara-assets`` package (no CDN), Solara's 
 telemetry is off, the "runs on Solara" banner is hidden, production mode (no tracebacks in the
 page), and the state of a closed browser tab (its model) is dropped after
 :data:`CLOSED_TAB_KEPT` instead of Solara's 24 hours.
+
+Solara's app is served inside :class:`sim.app.guard.AccessGuard`: only requests naming the
+served address (``Host``) from the dashboard's own page (``Origin``) get through, and beyond
+loopback only with the per-start token.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sim.app import APP_MODULE, DATA_DIRS_ENV, TARGET_ENV
+from sim.app.guard import TOKEN_PARAM, AccessGuard, allowed_hosts, cookie_name
 
 #: How long the state of a closed tab is kept, for a reload to find it (Solara's syntax).
 CLOSED_TAB_KEPT = "2m"
@@ -29,10 +34,11 @@ SOLARA_ENV = {
 }
 
 
-def url(host: str, port: int) -> str:
-    """The page's address (IPv6 addresses in brackets)."""
+def url(host: str, port: int, token: str | None = None) -> str:
+    """The page's address (IPv6 addresses in brackets), with ``?token=…`` when there is one."""
     shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}/"
+    query = f"?{TOKEN_PARAM}={token}" if token else ""
+    return f"http://{shown}:{port}/{query}"
 
 
 def port_problem(host: str, port: int) -> str | None:
@@ -57,15 +63,19 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8765,
     data_dirs: Sequence[str | Path] = (),
+    token: str | None = None,
 ) -> None:
     """Serve the dashboard of ``target`` until interrupted (Ctrl-C or SIGTERM).
 
     Args:
         target: a scenario file or a run, batch or sweep folder (checked by the caller with
             :func:`sim.app.targets.resolve`).
-        host: the address to listen on.
+        host: the address to listen on (the caller decides whether a non-loopback one is
+            allowed: :func:`sim.app.guard.is_loopback`).
         port: the TCP port.
         data_dirs: extra folders a scenario's data files may come from.
+        token: the secret every client must show (:func:`sim.app.guard.new_token`), or
+            ``None`` for none (loopback).
     """
     os.environ[TARGET_ENV] = str(Path(target).resolve())
     os.environ[DATA_DIRS_ENV] = os.pathsep.join(str(Path(d).resolve()) for d in data_dirs)
@@ -74,12 +84,16 @@ def serve(
 
     import uvicorn
     from solara.server import settings
+    from solara.server.starlette import app
 
     settings.main.mode = "production"
     settings.theme.show_banner = False
     settings.telemetry.mixpanel_enable = False
+    guarded = AccessGuard(
+        app, hosts=allowed_hosts(host, port), token=token, cookie=cookie_name(port)
+    )
     uvicorn.run(
-        "solara.server.starlette:app",
+        guarded,
         host=host,
         port=port,
         log_level="warning",

@@ -3,6 +3,11 @@
 :func:`resolve` checks the target once, before the server starts (``cdpsim dashboard`` exits 2
 with the message otherwise); :func:`scenario_of_run` turns a run folder back into the scenario
 and seed it ran with, to run it again live. No solara here.
+
+The dashboard reads files only under its :attr:`Target.roots`: the folder shown (a scenario
+file's own folder) and the ``--data-dir`` folders. A run folder's manifest is data from that
+folder, so what it names (the batch's scenario file, a replayed CSV) is read only when it lies
+under a root too (:func:`inside`).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import Literal
 
 from sim.plots.folders import FolderError, folder_kind
 from sim.rundir import read_manifest
-from sim.scenario import Scenario, load_scenario, validate_data
+from sim.scenario import Scenario, ScenarioError, load_scenario, validate_data
 
 #: Scenario file extensions.
 SCENARIO_SUFFIXES = (".yaml", ".yml")
@@ -39,6 +44,15 @@ class Target:
     kind: Kind
     path: Path
     data_dirs: tuple[str, ...] = field(default=())
+
+    @property
+    def roots(self) -> tuple[Path, ...]:
+        """The folders the dashboard may read files under, resolved.
+
+        The folder shown (a scenario file's own folder) and the data folders.
+        """
+        shown = self.path.parent if self.kind == "scenario" else self.path
+        return tuple(Path(p).resolve() for p in (shown, *self.data_dirs))
 
     def scenario(self) -> Scenario:
         """The scenario of a ``scenario`` target.
@@ -73,23 +87,73 @@ def resolve(path: str | Path, data_dirs: Sequence[str | Path] = ()) -> Target:
     return Target(kind, path, dirs)  # type: ignore[arg-type]
 
 
-def scenario_of_run(folder: str | Path) -> tuple[Scenario, int]:
-    """The resolved scenario a run folder was made from, and its seed.
+def inside(path: str | Path, roots: Sequence[Path]) -> bool:
+    """Whether ``path``, symlinks followed, lies in one of the (resolved) folders ``roots``."""
+    try:
+        found = Path(path).resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        return False
+    return any(found.is_relative_to(root) for root in roots)
 
-    Data files (replayed prices) are looked for next to the scenario file the run came from
-    when that file is still where the batch found it, else in the run folder.
+
+def check_inside(path: str | Path, roots: Sequence[Path]) -> None:
+    """Refuse ``path`` unless it lies in one of ``roots`` (:func:`inside`).
 
     Raises:
-        TargetError: not a run folder.
+        TargetError: saying which folders the dashboard reads.
+    """
+    if not inside(path, roots):
+        raise TargetError(
+            f"{path} is outside the folders this dashboard reads ({_listed(roots)}); "
+            "start cdpsim dashboard on that folder, or add it with --data-dir"
+        )
+
+
+def _listed(roots: Sequence[Path]) -> str:
+    return ", ".join(str(r) for r in roots)
+
+
+def scenario_of_run(folder: str | Path, roots: Sequence[Path]) -> tuple[Scenario, int]:
+    """The resolved scenario a run folder was made from, and its seed, read only under ``roots``.
+
+    Data files (replayed prices) are looked for next to the scenario file the run came from
+    when that file is still where the batch found it and lies under a root, else in the run
+    folder; either way a data file must lie in that folder or under a root.
+
+    Args:
+        folder: the run folder.
+        roots: the folders the dashboard may read (:attr:`Target.roots`).
+
+    Raises:
+        TargetError: not a run folder, a folder outside ``roots``, or a data file that would
+            have to come from outside them.
         ScenarioError: the recorded scenario no longer validates (a data file is missing).
     """
     folder = Path(folder)
+    check_inside(folder, roots)
     manifest = read_manifest(folder)
-    if manifest is None or not manifest.get("scenario"):
+    if manifest is None or not isinstance(manifest.get("scenario"), dict):
         raise TargetError(f"{folder}: not a cdpsim run folder (no manifest.json of a run)")
     source = (manifest.get("batch") or {}).get("scenario_file")
-    base = Path(source).parent if source and Path(source).is_file() else folder
-    scenario = validate_data(
-        manifest["scenario"], filename=str(folder / "manifest.json"), base_dir=base
-    )
+    base, outside = folder, None
+    if isinstance(source, str) and source:
+        if not inside(Path(source).parent, roots):
+            outside = Path(source).parent
+        elif Path(source).is_file():
+            base = Path(source).parent
+    try:
+        scenario = validate_data(
+            manifest["scenario"],
+            filename=str(folder / "manifest.json"),
+            base_dir=base,
+            data_dirs=roots,
+        )
+    except ScenarioError as exc:
+        if outside is None:
+            raise
+        raise TargetError(
+            f"its scenario file {source} is in {outside}, outside the folders this dashboard "
+            f"reads ({_listed(roots)}); to run it live with the data files next to that file, "
+            f"restart cdpsim dashboard with --data-dir {outside} (without it: {exc})"
+        ) from None
     return scenario, int(manifest.get("seed", scenario.seed))

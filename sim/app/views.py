@@ -29,7 +29,7 @@ from sim.app.tables import (
     shown_columns,
     table_items,
 )
-from sim.app.targets import Target, TargetError, scenario_of_run
+from sim.app.targets import Target, TargetError, check_inside, scenario_of_run
 from sim.experiments.store import BatchFolder
 from sim.filters import FilterError
 from sim.plots import fan_pages, figures_for, load_folder
@@ -260,19 +260,27 @@ def Figure(draw: Callable[[], Drawable], key: str, classes: list[str] | None = N
 
 
 @solara.component
-def RunPanel(folder: Path, on_live: Callable[[LiveRequest], None]) -> None:
-    """One run folder: its crash dashboard, its KPIs and a button to run it again live."""
+def RunPanel(folder: Path, roots: tuple[Path, ...], on_live: Callable[[LiveRequest], None]) -> None:
+    """One run folder: its crash dashboard, its KPIs and a button to run it again live.
+
+    Args:
+        folder: the run folder (refused unless it lies under ``roots``: a batch's runs table
+            names its runs, and the table is data from the folder).
+        roots: the folders the dashboard may read (:attr:`sim.app.targets.Target.roots`).
+        on_live: called with the run's scenario and seed when "Run it live" is clicked.
+    """
     error = solara.use_reactive("")
     try:
+        check_inside(folder, roots)
         run = load_folder(folder)
-    except FolderError as exc:
-        solara.Error(str(exc))
+    except (FolderError, TargetError) as exc:
+        solara.Error(str(exc), classes=["cdpsim-error"])
         return
     assert isinstance(run, RunData)
 
     def go_live() -> None:
         try:
-            scenario, seed = scenario_of_run(folder)
+            scenario, seed = scenario_of_run(folder, roots)
         except (ScenarioError, TargetError) as exc:
             error.set(f"cannot run {run.label} live: {exc}")
             return
@@ -282,7 +290,7 @@ def RunPanel(folder: Path, on_live: Callable[[LiveRequest], None]) -> None:
         solara.Text(f"Run {run.label} · status {run.manifest.get('status', '?')}")
         solara.Button("Run it live", color="primary", on_click=go_live, classes=["cdpsim-live"])
     if error.value:
-        solara.Error(error.value)
+        solara.Error(error.value, classes=["cdpsim-error", "cdpsim-live-error"])
     if run.summary:
         KpiTable(run.summary, "KPIs")
     Figure(
@@ -389,7 +397,7 @@ def BatchView(target: Target, on_live: Callable[[LiveRequest], None]) -> None:
         with solara.lab.Tab(f"Run {picked.value}" if picked.value else "Run"):
             if picked.value:
                 folder = BatchFolder(target.path).run_folder(picked.value)
-                RunPanel(folder, on_live).key(str(folder))
+                RunPanel(folder, target.roots, on_live).key(str(folder))
             else:
                 solara.Info("Pick a run in the runs table.")
 
@@ -455,7 +463,7 @@ def SweepView(target: Target, on_live: Callable[[LiveRequest], None]) -> None:
         with solara.lab.Tab(f"Run {picked.value}" if picked.value else "Run"):
             if picked.value:
                 folder = BatchFolder(target.path).run_folder(picked.value)
-                RunPanel(folder, on_live).key(str(folder))
+                RunPanel(folder, target.roots, on_live).key(str(folder))
             else:
                 solara.Info("Pick a run in the Runs tab.")
 
@@ -506,7 +514,7 @@ def Dashboard(target: Target | None, problem: str = "") -> None:
         if target.kind == "scenario":
             ScenarioLive(target).key(f"live:{target.path}")
         elif target.kind == "run":
-            RunPanel(target.path, live.set)
+            RunPanel(target.path, target.roots, live.set)
         elif target.kind == "sweep":
             SweepView(target, live.set)
         else:
