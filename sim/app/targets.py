@@ -136,11 +136,12 @@ def scenario_of_run(folder: str | Path, roots: Sequence[Path]) -> tuple[Scenario
         raise TargetError(f"{folder}: not a cdpsim run folder (no manifest.json of a run)")
     source = (manifest.get("batch") or {}).get("scenario_file")
     base, outside = folder, None
-    if isinstance(source, str) and source:
-        if not inside(Path(source).parent, roots):
-            outside = Path(source).parent
-        elif Path(source).is_file():
-            base = Path(source).parent
+    if isinstance(source, str) and source and not source.startswith("<"):
+        source_path = folder.parent.parent / source  # relative to the batch folder
+        if not inside(source_path.parent, roots):
+            outside = source_path.parent
+        elif source_path.is_file():
+            base = source_path.parent
     try:
         scenario = validate_data(
             manifest["scenario"],
@@ -152,7 +153,7 @@ def scenario_of_run(folder: str | Path, roots: Sequence[Path]) -> tuple[Scenario
         if outside is None:
             raise
         raise TargetError(
-            f"its scenario file {source} is in {outside}, outside the folders this dashboard "
+            f"its scenario file {source_path.name} is in {outside.resolve()}, outside the folders this dashboard "
             f"reads ({_listed(roots)}); to run it live with the data files next to that file, "
             f"restart cdpsim dashboard with --data-dir {outside} (without it: {exc})"
         ) from None

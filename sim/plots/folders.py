@@ -363,8 +363,8 @@ def _data_file(name: str, run: Path, manifest: dict[str, Any]) -> Path | None:
         return path if path.is_file() else None
     bases: list[Path] = []
     scenario_file = (manifest.get("batch") or {}).get("scenario_file")
-    if scenario_file:
-        bases.append(Path(str(scenario_file)).parent)
+    if scenario_file:  # recorded relative to the batch folder (run is BATCH/runs/<id>)
+        bases.append((run.parent.parent / str(scenario_file)).parent)
     bases.append(Path.cwd())
     bases += list(run.resolve().parents)[:DATA_SEARCH_DEPTH]
     for base in bases:
