@@ -139,7 +139,7 @@ def scenario_of_run(folder: str | Path, roots: Sequence[Path]) -> tuple[Scenario
     if isinstance(source, str) and source and not source.startswith("<"):
         source_path = folder.parent.parent / source  # relative to the batch folder
         if not inside(source_path.parent, roots):
-            outside = source_path.parent
+            outside = source_path.parent.resolve()
         elif source_path.is_file():
             base = source_path.parent
     try:
@@ -153,7 +153,7 @@ def scenario_of_run(folder: str | Path, roots: Sequence[Path]) -> tuple[Scenario
         if outside is None:
             raise
         raise TargetError(
-            f"its scenario file {source_path.name} is in {outside.resolve()}, outside the folders this dashboard "
+            f"its scenario file {source_path.name} is in {outside}, outside the folders this dashboard "
             f"reads ({_listed(roots)}); to run it live with the data files next to that file, "
             f"restart cdpsim dashboard with --data-dir {outside} (without it: {exc})"
         ) from None
