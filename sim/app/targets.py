@@ -153,8 +153,8 @@ def scenario_of_run(folder: str | Path, roots: Sequence[Path]) -> tuple[Scenario
         if outside is None:
             raise
         raise TargetError(
-            f"its scenario file {source_path.name} is in {outside}, outside the folders this dashboard "
-            f"reads ({_listed(roots)}); to run it live with the data files next to that file, "
+            f"its scenario file {source_path.name} is in {outside}, outside the folders this "
+            f"dashboard reads ({_listed(roots)}); to run it live with the data files next to that file, "
             f"restart cdpsim dashboard with --data-dir {outside} (without it: {exc})"
         ) from None
     return scenario, int(manifest.get("seed", scenario.seed))
