@@ -776,6 +776,9 @@ def discover(
     except (AnalysisError, StoreError) as exc:
         _err(str(exc))
         sys.exit(EXIT_BAD_INPUT)
+    except OSError as exc:  # its table could not be written (disk full, no permission)
+        _err(f"cannot write {exc.filename or sweep_dir}: {exc.strerror or exc}")
+        sys.exit(EXIT_RUN_FAILED)
     _out(format_discovery(result))
     sys.exit(EXIT_OK)
 
@@ -853,7 +856,13 @@ def plot(
         figures_for,
     )
     from sim.plots.folders import FolderError, SweepData, folder_kind, load_folder
-    from sim.plots.output import FORMATS, OutputFileError, check_target, save_figure
+    from sim.plots.output import (
+        FORMATS,
+        FileWriteError,
+        OutputFileError,
+        check_target,
+        save_figure,
+    )
 
     if other is not None and kind not in (None, "compare"):
         raise click.UsageError("two folders give a comparison: leave out --kind or use compare")
@@ -910,6 +919,9 @@ def plot(
                     "cdpsim report shows them all)"
                 )
         written = save_figure(named.figure, target, explicit=out is not None)
+    except FileWriteError as exc:  # disk full, no permission: not the input's fault
+        _err(str(exc))
+        sys.exit(EXIT_RUN_FAILED)
     except (FolderError, OutputFileError) as exc:
         _err(str(exc))
         sys.exit(EXIT_BAD_INPUT)
@@ -937,7 +949,7 @@ def report(folder: Path, out: Path | None) -> None:
     mailed as one file. Prints the file written.
     """
     from sim.plots.folders import FolderError
-    from sim.plots.output import OutputFileError
+    from sim.plots.output import FileWriteError, OutputFileError
     from sim.report import write_report
 
     if out is not None and out.suffix.lower() not in (".html", ".htm"):
@@ -945,6 +957,9 @@ def report(folder: Path, out: Path | None) -> None:
         sys.exit(EXIT_BAD_INPUT)
     try:
         written = write_report(folder, out)
+    except FileWriteError as exc:  # disk full, no permission: not the input's fault
+        _err(str(exc))
+        sys.exit(EXIT_RUN_FAILED)
     except (FolderError, OutputFileError) as exc:
         _err(str(exc))
         sys.exit(EXIT_BAD_INPUT)

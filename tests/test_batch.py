@@ -119,7 +119,10 @@ def test_keep_summary_writes_only_manifest_and_summary(two_files, tmp_path):
 
 
 @pytest.mark.slow
-def test_results_are_identical_in_process_on_a_pool_and_on_dask(two_files, tmp_path):
+def test_results_are_identical_in_process_on_a_pool_and_on_dask(
+    two_files, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # where Dask would leave its dask-scratch-space
     runs = {}
     for label, kwargs in {
         "in-process": {"workers": 1},
@@ -133,6 +136,12 @@ def test_results_are_identical_in_process_on_a_pool_and_on_dask(two_files, tmp_p
         pd.testing.assert_frame_equal(stable(table), stable(base))
         for run_id in base["run_id"]:
             assert run_files(out, run_id) == run_files(base_out, run_id)
+    assert not (tmp_path / "dask-scratch-space").exists()
+    assert sorted(p.name for p in (tmp_path / "dask").iterdir()) == [
+        "batch.json",
+        "runs",
+        "runs.parquet",
+    ]
 
 
 @pytest.mark.slow

@@ -408,6 +408,29 @@ def test_a_full_disk_for_the_runs_table_is_a_warning_and_resume_writes_it(
     assert (out / "runs.parquet").is_file()
 
 
+def test_a_full_disk_for_a_figure_a_report_or_discovery_exits_1(cdpsim_cmd, tmp_path):
+    (tmp_path / "base.yaml").write_text(SMALL)
+    sweep = tmp_path / "grid.yaml"
+    sweep.write_text(SWEEP)
+    out = tmp_path / "out"
+    res = cdpsim(cdpsim_cmd, "sweep", str(sweep), "--workers", "0", "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    env = _full_disk_env(tmp_path, "plot.png,page.html,bad_debt_max-above-0-cart.parquet")
+    calls = [
+        (["plot", str(out), "--out", str(tmp_path / "plot.png")], "plot.png"),
+        (["report", str(out), "--out", str(tmp_path / "page.html")], "page.html"),
+        (["discover", str(out), "--kpi", "bad_debt_max", "--above", "0"], "cart.parquet"),
+    ]
+    for args, name in calls:
+        res = subprocess.run(
+            [*cdpsim_cmd, *args], capture_output=True, text=True, timeout=TIMEOUT_S, env=env
+        )
+        assert res.returncode == 1, (args, res.stderr)
+        assert name in res.stderr and "No space left on device" in res.stderr
+        assert "Traceback" not in res.stderr
+    assert _leftovers(tmp_path) == []
+
+
 # ---------------------------------------------------------------------------------- two writers
 
 

@@ -315,6 +315,7 @@ def test_a_failed_write_saves_the_run_to_the_fallback(tmp_path, monkeypatch, tem
     assert sorted(p.name for p in exc.fallback.iterdir()) == sorted(RUN_FILES)
     assert exc.result is not None and holds_run(exc.fallback, exc.result)
     assert not out.exists() and hidden_siblings(out) == []
+    assert exc.fallback.stat().st_mode & 0o777 == 0o700  # the shared temp folder: ours only
 
 
 def test_when_the_fallback_fails_too_both_reasons_are_given(tmp_path, monkeypatch, temp_root):

@@ -9,13 +9,12 @@ earlier output from a user's file of the same name.
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
 from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from sim.atomic import write_bytes
 from sim.plots.style import SAVE_DPI
 
 #: Formats by file extension.
@@ -30,6 +29,10 @@ MAX_OWN_FILE_BYTES = 64 * 2**20
 
 class OutputFileError(Exception):
     """The output file cannot be written as asked (a one-line message for the user)."""
+
+
+class FileWriteError(OutputFileError):
+    """Writing the output file failed (disk full, no permission); nothing was left half written."""
 
 
 def figure_format(path: str | Path) -> str:
@@ -86,15 +89,9 @@ def check_target(path: str | Path, *, explicit: bool) -> Path:
 def _write_atomic(path: Path, data: bytes) -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        try:
-            tmp.write_bytes(data)
-            os.replace(tmp, path)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
+        write_bytes(path, data)
     except OSError as exc:
-        raise OutputFileError(f"{path}: cannot write: {exc.strerror or exc}") from None
+        raise FileWriteError(f"{path}: cannot write: {exc.strerror or exc}") from None
     return path
 
 
@@ -124,7 +121,8 @@ def save_figure(fig: Figure, path: str | Path, *, explicit: bool = True) -> Path
         The file written.
 
     Raises:
-        OutputFileError: a bad extension or a file that may not be replaced or written.
+        OutputFileError: a bad extension or a file that may not be replaced.
+        FileWriteError: the file could not be written (disk full, no permission).
     """
     fmt = figure_format(path)
     target = check_target(path, explicit=explicit)
@@ -135,7 +133,8 @@ def save_text(text: str, path: str | Path, *, explicit: bool = True) -> Path:
     """Write a page (UTF-8) atomically, with the same rule as :func:`save_figure`.
 
     Raises:
-        OutputFileError: a file that may not be replaced or written.
+        OutputFileError: a file that may not be replaced.
+        FileWriteError: the file could not be written (disk full, no permission).
     """
     target = check_target(path, explicit=explicit)
     return _write_atomic(target, text.encode("utf-8"))
