@@ -258,37 +258,25 @@ def test_failed_runs_are_run_again_only_with_retry_failed(cdpsim_cmd, tmp_path):
 # ---------------------------------------------------------------------------------- inputs
 
 
-REPLAY = """\
-name: replayed
-seed: 5
-clock: {tick: 1h, duration: 12h, start: "2020-03-12T00:00:00Z"}
-collateral:
-  ETH:
-    price: {process: replay, file: prices.csv, column: eth}
-ilks:
-  ETH-A:
-    collateral: ETH
-    mat: 1.5
-    stability_fee: 0.08
-    line: 1.0e9
-    dust: 100
-    liquidation: {engine: clip, chop: 0.13, hole: 1.0e8, buf: 1.2, tail: 2h, cusp: 0.4}
-system: {Hole: 1.0e8}
-borrowers:
-  - {name: tail, ilk: ETH-A, vaults: 50, debt: 1.0e6, cr: {dist: uniform, min: 1.55, max: 2.4}}
-keepers:
-  - {name: kp, count: 1, dai: 1.0e6}
-"""
+#: The small scenario on prices replayed from a CSV next to it.
+REPLAY = SMALL.replace(
+    "clock: {tick: 10m, duration: 12h}",
+    'clock: {tick: 1h, duration: 12h, start: "2020-03-12T00:00:00Z"}',
+).replace(
+    "price: {process: scripted, start: 2000, crash: {depth: 0.4, at: 1h, over: 4h}}",
+    "price: {process: replay, file: prices.csv, column: eth}",
+)
 
 
 def _prices(factor: float) -> str:
-    rows = [f"2020-03-12T{h:02d}:00:00Z,{(200 - 8 * h) * factor:.2f}" for h in range(13)]
+    rows = [f"2020-03-12T{h:02d}:00:00Z,{(2000 - 80 * h) * factor:.2f}" for h in range(13)]
     return "timestamp,eth\n" + "\n".join(rows) + "\n"
 
 
 def test_resume_refuses_a_changed_replay_csv_naming_it(cdpsim_cmd, tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
+    assert "prices.csv" in REPLAY
     (folder / "replayed.yaml").write_text(REPLAY)
     (folder / "prices.csv").write_text(_prices(1.0))
     out = tmp_path / "b"
@@ -323,6 +311,12 @@ def test_resume_refuses_another_cdpsim_version(cdpsim_cmd, small_scenario_file, 
 # ---------------------------------------------------------------------------------- full disk
 
 
+def with_full_disk(command: list[str], tmp_path: Path, names: str) -> subprocess.CompletedProcess:
+    """Run ``command`` on a disk that is full whenever one of ``names`` is written."""
+    env = _full_disk_env(tmp_path, names)
+    return subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S, env=env)
+
+
 def _full_disk_env(tmp_path: Path, names: str) -> dict[str, str]:
     faults = tmp_path / "faults"
     faults.mkdir(exist_ok=True)
@@ -354,13 +348,7 @@ def test_a_full_disk_when_the_points_are_written_exits_1_and_a_retry_works(cdpsi
     sweep.write_text(SWEEP)
     out = tmp_path / "out"
     command = [*cdpsim_cmd, "sweep", str(sweep), "--workers", "0", "--out", str(out)]
-    res = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-        env=_full_disk_env(tmp_path, "points.parquet"),
-    )
+    res = with_full_disk(command, tmp_path, "points.parquet")
     assert res.returncode == 1, res.stderr
     assert f"cannot write {out / 'points.parquet'}: No space left on device" in res.stderr
     assert "--resume" in res.stderr and "Traceback" not in res.stderr
@@ -375,13 +363,7 @@ def test_a_batch_folder_that_cannot_be_created_leaves_nothing(
 ):
     out = tmp_path / "new" / "b"
     command = [*cdpsim_cmd, "batch", str(small_scenario_file), "--workers", "0", "--out", str(out)]
-    res = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-        env=_full_disk_env(tmp_path, "batch.json"),
-    )
+    res = with_full_disk(command, tmp_path, "batch.json")
     assert res.returncode == 2, res.stderr
     assert "cannot create the batch folder: No space left on device" in res.stderr
     assert not (tmp_path / "new").exists()  # nothing half made: no runs/, no temp file
@@ -394,13 +376,7 @@ def test_a_full_disk_for_the_runs_table_is_a_warning_and_resume_writes_it(
 ):
     out = tmp_path / "b"
     command = [*cdpsim_cmd, "batch", str(small_scenario_file), "--workers", "0", "--out", str(out)]
-    res = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-        env=_full_disk_env(tmp_path, "runs.parquet"),
-    )
+    res = with_full_disk(command, tmp_path, "runs.parquet")
     assert "warning: cannot write" in res.stderr and "No space left on device" in res.stderr
     assert _leftovers(out) == [] and not (out / "runs.parquet").exists()
     res = cdpsim(cdpsim_cmd, *command[1:], "--resume")
@@ -415,16 +391,14 @@ def test_a_full_disk_for_a_figure_a_report_or_discovery_exits_1(cdpsim_cmd, tmp_
     out = tmp_path / "out"
     res = cdpsim(cdpsim_cmd, "sweep", str(sweep), "--workers", "0", "--out", str(out))
     assert res.returncode == 0, res.stderr
-    env = _full_disk_env(tmp_path, "plot.png,page.html,bad_debt_max-above-0-cart.parquet")
+    names = "plot.png,page.html,bad_debt_max-above-0-cart.parquet"
     calls = [
         (["plot", str(out), "--out", str(tmp_path / "plot.png")], "plot.png"),
         (["report", str(out), "--out", str(tmp_path / "page.html")], "page.html"),
         (["discover", str(out), "--kpi", "bad_debt_max", "--above", "0"], "cart.parquet"),
     ]
     for args, name in calls:
-        res = subprocess.run(
-            [*cdpsim_cmd, *args], capture_output=True, text=True, timeout=TIMEOUT_S, env=env
-        )
+        res = with_full_disk([*cdpsim_cmd, *args], tmp_path, names)
         assert res.returncode == 1, (args, res.stderr)
         assert name in res.stderr and "No space left on device" in res.stderr
         assert "Traceback" not in res.stderr
