@@ -595,24 +595,65 @@ def run_batch(
         keep=keep,
         command=command,
     )
+    return run_in_folder(
+        specs,
+        out,
+        manifest,
+        resume=resume,
+        force=force,
+        workers=workers,
+        backend=backend,
+        scheduler=scheduler,
+        progress=progress,
+        retry_failed=retry_failed,
+    )
+
+
+def run_in_folder[T](
+    specs: Sequence[RunSpec],
+    out: Path,
+    manifest: dict[str, Any],
+    *,
+    resume: bool,
+    force: bool,
+    finish: Callable[[pd.DataFrame], T] | None = None,
+    on_stop: Callable[[], None] | None = None,
+    **execute: Any,
+) -> T | pd.DataFrame:
+    """Open (and lock) a batch folder, run what is not done, and finish under the lock.
+
+    The tail that batches and sweeps share: the folder is locked from opening to the end, a
+    new folder is removed again when the executor cannot start (a retry starts afresh), and
+    ``on_stop`` records what is done when the batch is interrupted or stopped.
+
+    Args:
+        specs: the runs, in batch order.
+        out: the batch folder.
+        manifest: its ``batch.json`` (:func:`batch_manifest`).
+        resume: continue the batch in ``out``.
+        force: resume although inputs changed.
+        finish: turns the runs table into the result, still under the lock (a sweep's tables
+            and indices); none returns the runs table.
+        on_stop: called (under the lock) before :class:`BatchInterrupted` or
+            :class:`BatchStopped` goes on.
+        **execute: :func:`execute_all`'s keyword arguments.
+    """
     store = BatchFolder(out)
     new = not out.exists()
     lock = store.open(manifest, resume, force=force)
     try:
-        return execute_all(
-            specs,
-            out,
-            workers=workers,
-            backend=backend,
-            scheduler=scheduler,
-            progress=progress,
-            retry_failed=retry_failed,
-        )
-    except ExecutorError:
-        if new:
-            lock.release()
-            store.discard_if_empty()  # a retry with a working executor starts afresh
-        raise
+        try:
+            table = execute_all(specs, out, **execute)
+        except ExecutorError:
+            if new:
+                lock.release()
+                store.discard_if_empty()  # a retry with a working executor starts afresh
+            raise
+        except (BatchInterrupted, BatchStopped):
+            if on_stop is not None:
+                on_stop()
+            raise
+        return table if finish is None else finish(table)
     finally:
         lock.release()
 

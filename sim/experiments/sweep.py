@@ -73,17 +73,14 @@ from pydantic import (
 from sim.experiments import analysis, designs
 from sim.experiments.batch import (
     BatchInputError,
-    BatchInterrupted,
-    BatchStopped,
     Input,
     Keep,
     Progress,
     RunSpec,
     batch_manifest,
     derive_seeds,
-    execute_all,
+    run_in_folder,
 )
-from sim.experiments.executors import ExecutorError
 from sim.experiments.store import (
     RUN_COLUMNS,
     BatchFolder,
@@ -1371,40 +1368,36 @@ def run_sweep(
         parameters=sweep.identity(),
         extra={"sweep": sweep.section(out)},
     )
-    store = BatchFolder(out)
-    new = not out.exists()
-    lock = store.open(manifest, resume, force=force)
-    try:
-        try:
-            runs = execute_all(
-                specs,
-                out,
-                workers=workers,
-                backend=backend,
-                scheduler=scheduler,
-                progress=progress,
-                runner=runner,
-                retry_failed=retry_failed,
-            )
-        except ExecutorError:
-            if new:
-                lock.release()
-                store.discard_if_empty()  # a retry with a working executor starts afresh
-            raise
-        except (BatchInterrupted, BatchStopped):
-            # What is done, marked as such: complete false in batch.json, n_missing per point;
-            # no indices (they need every point). --resume rewrites both once it is complete.
-            with contextlib.suppress(OSError):  # the interruption is the news, not a full disk
-                store.set_complete(False)
-                _tables(out, sweep, analysis.read_runs(out))
-            raise
+
+    def stopped() -> None:
+        # What is done, marked as such: complete false in batch.json, n_missing per point; no
+        # indices (they need every point). --resume rewrites both once it is complete.
+        with contextlib.suppress(OSError):  # the interruption is the news, not a full disk
+            BatchFolder(out).set_complete(False)
+            _tables(out, sweep, analysis.read_runs(out))
+
+    def finish(runs: pd.DataFrame) -> SweepResult:
         points = _tables(out, sweep, runs)
         indices = None
         if sweep.design["kind"] in designs.SENSITIVITY_KINDS:
             indices = analysis.sensitivity(out, require_complete=False)
-    finally:
-        lock.release()
-    return SweepResult(out, sweep, runs, points, indices)
+        return SweepResult(out, sweep, runs, points, indices)
+
+    return run_in_folder(
+        specs,
+        out,
+        manifest,
+        resume=resume,
+        force=force,
+        finish=finish,
+        on_stop=stopped,
+        workers=workers,
+        backend=backend,
+        scheduler=scheduler,
+        progress=progress,
+        runner=runner,
+        retry_failed=retry_failed,
+    )
 
 
 def sweep_data(sweep: Sweep) -> tuple[tuple[str, str], ...]:
