@@ -13,8 +13,9 @@ them from the repository root and commit the file with the change, saying why it
 
     .venv/bin/python -m tests.test_golden_runs --regenerate
 
-The hashes hold for this repository's pinned numpy and pandas on x86-64; after upgrading either,
-run the test before anything else and, if it fails, check that the differences are float rounding
+The hashes hold for the numpy, pandas and pyarrow pinned in ``constraints.txt`` (which the
+README's install and CI use) on x86-64; ``scripts/refresh_constraints.sh`` runs this test first
+before it moves the pins. After upgrading any of them, run the test before anything else and, if it fails, check that the differences are float rounding
 in the last bits (``sim.run`` the case and compare with the previous version's tables) before
 regenerating.
 """
