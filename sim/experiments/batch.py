@@ -44,6 +44,7 @@ from sim.experiments.store import (
 from sim.rundir import MANIFEST_KIND, STATUS_FAILED, STATUS_OK
 from sim.scenario import Scenario, ScenarioError, load_scenario, with_overrides
 from sim.scenario.files import expand_paths
+from sim.scenario.schema import SEED_MAX
 
 Keep = Literal["full", "summary"]
 #: Files a run kept as a summary holds.
@@ -283,8 +284,12 @@ def resolve_seeds(
     """The run seeds and how ``batch.json`` records them.
 
     Raises:
-        ValueError: fewer than one seed, a negative or repeated seed.
+        ValueError: fewer than one seed, a seed or master seed outside 0 to 2**64 - 1
+            (:data:`~sim.scenario.schema.SEED_MAX`: manifests and runs tables hold 64 bits), a
+            repeated seed.
     """
+    if not 0 <= int(master_seed) <= SEED_MAX:
+        raise ValueError(f"the master seed is an integer from 0 to {SEED_MAX} (2**64 - 1)")
     if seeds is None:
         return None, "each scenario's own seed"
     if isinstance(seeds, int | np.integer):
@@ -292,8 +297,8 @@ def resolve_seeds(
     explicit = [int(s) for s in seeds]
     if not explicit:
         raise ValueError("the seed list is empty")
-    if any(s < 0 for s in explicit):
-        raise ValueError("seeds must be ≥ 0")
+    if any(not 0 <= s <= SEED_MAX for s in explicit):
+        raise ValueError(f"seeds are integers from 0 to {SEED_MAX} (2**64 - 1)")
     if len(set(explicit)) != len(explicit):
         raise ValueError("the seed list repeats a seed")
     return explicit, explicit
@@ -325,10 +330,20 @@ def batch_manifest(
         "keep": keep,
         "parameters": parameters,
         "runs": len(specs),
-        "run_ids": [s.run_id for s in specs],
+        "run_ids": run_ids(specs),
         "versions": versions(),
         **(extra or {}),
     }
+
+
+def run_ids(specs: Sequence[RunSpec]) -> list[str]:
+    """The run ids of a batch's runs, in order, without building the runs.
+
+    A lazy sequence of runs (a sweep's, :class:`sim.experiments.sweep.SweepSpecs`) has them as
+    ``run_ids``; a list of :class:`RunSpec` has them in its items.
+    """
+    known = getattr(specs, "run_ids", None)
+    return list(known) if known is not None else [s.run_id for s in specs]
 
 
 def execute_all(
@@ -340,34 +355,42 @@ def execute_all(
     scheduler: str | None = None,
     progress: Callable[[Progress], None] | None = None,
     runner: Callable[[RunSpec], dict[str, Any]] | None = None,
+    oversubscribe: bool = False,
 ) -> pd.DataFrame:
     """Run the specs that are not done yet and rebuild the runs table.
 
     Args:
-        specs: the runs of the batch, in batch order.
+        specs: the runs of the batch, in batch order; ``specs[i]`` is taken only when the
+            executor has room for it (a lazy sequence builds each run then).
         out: the batch folder (already opened).
-        workers: worker processes (``None``: every core; 0 or 1: in this process).
+        workers: worker processes (``None``: every core; 0 or 1: in this process). Never
+            more than the cores this process may use (unless ``oversubscribe``) nor than the
+            runs to do (:func:`sim.experiments.executors.local_workers`).
         backend: ``local`` (process pool) or ``dask``.
         scheduler: a Dask scheduler address; none starts a local cluster.
         progress: called after each run with a :class:`Progress`.
         runner: the per-run function (default :func:`execute`): it runs one spec, writes its
             run folder and returns its row of the runs table. A module-level function, so that
             worker processes can import it; tests plug in stand-in models here.
+        oversubscribe: start ``workers`` local workers even beyond the cores.
 
     Raises:
         BatchInterrupted: on Ctrl-C, after stopping the workers and rebuilding the runs table.
     """
     store = BatchFolder(out)
     finished = store.done()
-    todo = [s for s in specs if s.run_id not in finished]
+    todo = [i for i, run_id in enumerate(run_ids(specs)) if run_id not in finished]
     started = time.perf_counter()
     done = failed = 0
     unwritten: list[dict[str, Any]] = []  # runs whose folder could not be written
-    executor = make_executor(backend, workers, scheduler)
+    executor = make_executor(
+        backend, workers, scheduler, tasks=len(todo), oversubscribe=oversubscribe
+    )
     try:
         if todo:
             with executor:
-                for row in executor.imap_unordered(runner or execute, todo, _lost):
+                tasks = (specs[i] for i in todo)  # built as the executor takes them
+                for row in executor.imap_unordered(runner or execute, tasks, _lost):
                     done += 1
                     failed += row.get("status") != STATUS_OK
                     if not (
@@ -430,6 +453,7 @@ def run_batch(
     data_dirs: Sequence[str | Path] = (),
     progress: Callable[[Progress], None] | None = None,
     command: str | None = None,
+    oversubscribe: bool = False,
 ) -> pd.DataFrame:
     """Run scenarios × seeds and return the runs table (also in ``OUT/runs.parquet``).
 
@@ -437,9 +461,12 @@ def run_batch(
         items: scenario files, folders of them, glob patterns or :class:`Scenario` objects.
         seeds: a number of seeds derived from ``master_seed``, a list of seeds, or ``None`` for
             each scenario's own seed.
-        master_seed: the seed the run seeds are derived from.
+        master_seed: the seed the run seeds are derived from (0 to 2**64 - 1).
         overrides: ``path=value`` overrides applied to every scenario.
-        workers: worker processes (``None``: every core; 0 or 1: in this process).
+        workers: worker processes (``None``: every core; 0 or 1: in this process). At most
+            the cores this process may use (more are cut to that, with a
+            :class:`RuntimeWarning`, unless ``oversubscribe``) and never more than the runs
+            to do.
         backend: ``local`` (process pool) or ``dask``.
         scheduler: a Dask scheduler address (``tcp://host:8786``); none starts a local cluster.
         out: the batch folder (default ``runs/batch-<UTC time>``).
@@ -448,6 +475,8 @@ def run_batch(
         data_dirs: folders data files may come from besides each scenario's own.
         progress: called after each run with a :class:`Progress`.
         command: the command line, recorded in ``batch.json``.
+        oversubscribe: start ``workers`` local workers even beyond the cores (each takes
+            a few hundred MB).
 
     Returns:
         The runs table (one row per run, in batch order; see :func:`sim.load_runs`).
@@ -482,7 +511,13 @@ def run_batch(
     store.open(manifest, resume)
     try:
         return execute_all(
-            specs, out, workers=workers, backend=backend, scheduler=scheduler, progress=progress
+            specs,
+            out,
+            workers=workers,
+            backend=backend,
+            scheduler=scheduler,
+            progress=progress,
+            oversubscribe=oversubscribe,
         )
     except ExecutorError:
         if new:
