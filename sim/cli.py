@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sim.scenario import ScenarioError
+from sim.scenario.files import is_sweep_data, name_problem, shown_path
 
 if TYPE_CHECKING:
     from sim.runner import RunInterrupted
@@ -64,6 +65,35 @@ def _out(message: str) -> None:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             os.close(devnull)
+
+
+#: Largest seed (:data:`sim.scenario.schema.SEED_MAX`, repeated so that ``--help`` needs no
+#: schema): a seed is written to manifests and runs tables as a 64-bit unsigned integer.
+SEED_MAX = 2**64 - 1
+#: Most seeds of ``--seeds`` and ``--seed-list`` (a sweep's limit of runs,
+#: :data:`sim.experiments.sweep.MAX_RUNS`).
+MAX_SEEDS = 1_000_000
+#: Most ``--workers``, even with ``--oversubscribe`` (each worker is a process of a few
+#: hundred MB).
+MAX_WORKERS = 1024
+
+
+class _Path(click.Path):
+    """:class:`click.Path` whose name must be UTF-8 text, and not empty.
+
+    Run folders record their paths in JSON and Parquet files (UTF-8 only), and Parquet files
+    cannot be written under a name with bytes such as 0xff: such a name is refused before
+    anything runs, naming the option (exit 2).
+    """
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("an empty path (an unset shell variable?); give a file or folder", param, ctx)
+        path = super().convert(value, param, ctx)
+        problem = name_problem(path)
+        if problem is not None:
+            self.fail(f"{shown_path(path)}: {problem}", param, ctx)
+        return path
 
 
 def _raise_interrupt(_signum: int, _frame: FrameType | None) -> None:
@@ -125,7 +155,7 @@ _data_dir_option = click.option(
     "data_dirs",
     multiple=True,
     metavar="DIR",
-    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    type=_Path(path_type=Path, exists=True, file_okay=False),
     help="Also allow data files (replayed CSVs) from this folder; by default only files in the "
     "scenario's own folder are read (repeatable).",
 )
@@ -159,16 +189,6 @@ def _warn(path: Path, spec: Scenario, overrides: tuple[str, ...] = ()) -> None:
         _err(f"{where}: warning: {message}")
 
 
-def _is_sweep_file(path: Path) -> bool:
-    """Whether a YAML file is a sweep file (it names a base scenario and a design)."""
-    try:
-        head = path.read_text(encoding="utf-8", errors="replace")[:20_000]
-    except OSError:
-        return False
-    keys = {line.split(":", 1)[0] for line in head.splitlines() if line[:1].isalpha()}
-    return {"base", "design"} <= keys
-
-
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option(
@@ -189,14 +209,23 @@ def validate(
     for problem in problems:
         _err(problem)
     bad = len(problems)
+    from sim.scenario.yamlfile import read_yaml
+
     for path in files:
         try:
-            if _is_sweep_file(path):
-                from sim.experiments.sweep import load_sweep
+            data, lines = read_yaml(path)  # refuses a FIFO, a device or a folder at once
+            if is_sweep_data(data):  # decided on the top-level keys, as every command does
+                from sim.experiments.sweep import sweep_from_data
 
                 if overrides:
                     raise click.UsageError("--set applies to scenario files, not sweep files")
-                load_sweep(path, data_dirs=data_dirs)
+                sweep_from_data(
+                    data,
+                    filename=str(path),
+                    base_dir=path.parent,
+                    lines=lines,
+                    data_dirs=data_dirs,
+                )
             else:
                 spec = load_scenario(path, overrides=overrides, data_dirs=data_dirs)
                 _warn(path, spec, overrides)
@@ -209,13 +238,16 @@ def validate(
 
 
 @main.command()
-@click.argument("scenario", type=click.Path(path_type=Path))
+@click.argument("scenario", type=_Path(path_type=Path))
 @click.option(
-    "--seed", type=click.IntRange(min=0), default=None, help="Run seed (default: the file's)."
+    "--seed",
+    type=click.IntRange(0, SEED_MAX),
+    default=None,
+    help=f"Run seed, 0 to {SEED_MAX} (default: the file's).",
 )
 @click.option(
     "--out",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=_Path(path_type=Path, file_okay=False),
     default=None,
     help="Run folder (default: runs/<scenario name>).",
 )
@@ -366,21 +398,54 @@ class _BatchProgress:
             self.bar = None
 
 
-def _seed_list(text: str | None) -> list[int] | None:
+def _seed_list(_ctx: click.Context, _param: click.Parameter, text: str | None) -> list[int] | None:
+    """``--seed-list 1,5,9``: distinct integers from 0 to :data:`SEED_MAX`, no empty item.
+
+    An empty item (``1,,2``, a trailing comma) is refused rather than skipped: it is more
+    often a seed lost in typing than a stray comma.
+    """
     if text is None:
         return None
-    try:
-        seeds = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise click.BadParameter(f"{text!r} is not a comma-separated list of integers") from None
+    items = [part.strip() for part in text.split(",")]
+    if len(items) > MAX_SEEDS:
+        raise click.BadParameter(f"{len(items):,} seeds; at most {MAX_SEEDS:,}")
+    seeds: list[int] = []
+    seen: set[int] = set()
+    for k, item in enumerate(items, start=1):
+        if not item:
+            where = f" of {text!r}" if len(text) <= 40 else ""
+            raise click.BadParameter(
+                f"item {k}{where} is empty; give a comma-separated list of integers, e.g. 1,5,9"
+            )
+        try:
+            seed = int(item)
+        except ValueError:
+            shown = item if len(item) <= 40 else item[:39] + "…"
+            raise click.BadParameter(
+                f"{shown!r} is not an integer; give a comma-separated list of integers, e.g. 1,5,9"
+            ) from None
+        if not 0 <= seed <= SEED_MAX:
+            raise click.BadParameter(f"the seed {item} is not in the range 0 to {SEED_MAX}")
+        if seed in seen:
+            raise click.BadParameter(
+                f"the seed {seed} is given twice; each seed runs once per scenario"
+            )
+        seen.add(seed)
+        seeds.append(seed)
     return seeds
 
 
 _workers_option = click.option(
     "--workers",
-    type=click.IntRange(min=0),
+    type=click.IntRange(0, MAX_WORKERS),
     default=None,
-    help="Worker processes (default: every core; 0 or 1 runs in this process).",
+    help="Worker processes (default: every core; 0 or 1 runs in this process). At most the "
+    "cores this process may use (more are cut to that, with a note) and the runs to do.",
+)
+_oversubscribe_option = click.option(
+    "--oversubscribe",
+    is_flag=True,
+    help="Start --workers local workers even beyond the cores (each takes a few hundred MB).",
 )
 _backend_option = click.option(
     "--backend",
@@ -389,11 +454,27 @@ _backend_option = click.option(
     show_default=True,
     help="local: a process pool on this machine; dask: a Dask cluster.",
 )
+
+
+def _scheduler(_ctx: click.Context, _param: click.Parameter, text: str | None) -> str | None:
+    """``--scheduler``: its form checked before anything connects (a typo fails at once)."""
+    if text is None:
+        return None
+    from sim.experiments.executors import scheduler_problem
+
+    problem = scheduler_problem(text)
+    if problem is not None:
+        raise click.BadParameter(problem)
+    return text.strip()
+
+
 _scheduler_option = click.option(
     "--scheduler",
     metavar="ADDR",
     default=None,
-    help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local cluster).",
+    callback=_scheduler,
+    help="Dask scheduler address: tcp://HOST:PORT, tls://HOST:PORT or HOST:PORT, e.g. "
+    "tcp://10.0.0.5:8786 (default: a local cluster).",
 )
 _retry_failed_option = click.option(
     "--retry-failed",
@@ -409,29 +490,57 @@ _force_resume_option = click.option(
 )
 
 
+def _workers(
+    workers: int | None, backend: str, scheduler: str | None, oversubscribe: bool
+) -> int | None:
+    """``--workers`` cut to the cores this process may use, with a note on stderr.
+
+    Not with ``--oversubscribe``, nor for a remote Dask cluster (it has the workers it has).
+    The cut to the runs to do is :func:`sim.experiments.executors.local_workers`'s.
+    """
+    from sim.experiments.executors import default_workers
+
+    cores = default_workers()
+    local = backend == "local" or scheduler is None
+    if workers is None or workers <= cores or oversubscribe or not local:
+        return workers
+    _err(
+        f"note: --workers {workers} is more than the {cores} core{'s' if cores != 1 else ''} "
+        f"this process may use; starting {cores} (add --oversubscribe to start {workers})"
+    )
+    return cores
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option(
     "--seeds",
     "n_seeds",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_SEEDS),
     default=None,
-    help="Seeds per scenario, derived from --master-seed.",
+    help=f"Seeds per scenario, derived from --master-seed (1 to {MAX_SEEDS:,}).",
 )
-@click.option("--seed-list", default=None, metavar="1,5,9", help="Explicit seeds per scenario.")
+@click.option(
+    "--seed-list",
+    default=None,
+    metavar="1,5,9",
+    callback=_seed_list,
+    help=f"Explicit seeds per scenario: distinct integers from 0 to {SEED_MAX}.",
+)
 @click.option(
     "--master-seed",
-    type=click.IntRange(min=0),
+    type=click.IntRange(0, SEED_MAX),
     default=0,
     show_default=True,
     help="Seed the run seeds are derived from.",
 )
 @_workers_option
+@_oversubscribe_option
 @_backend_option
 @_scheduler_option
 @click.option(
     "--out",
-    type=click.Path(path_type=Path),
+    type=_Path(path_type=Path),
     default=None,
     help="Batch folder (default: runs/batch-<UTC time>).",
 )
@@ -458,9 +567,10 @@ _force_resume_option = click.option(
 def batch(
     paths: tuple[str, ...],
     n_seeds: int | None,
-    seed_list: str | None,
+    seed_list: list[int] | None,
     master_seed: int,
     workers: int | None,
+    oversubscribe: bool,
     backend: str,
     scheduler: str | None,
     out: Path | None,
@@ -488,9 +598,11 @@ def batch(
     if scheduler is not None and backend != "dask":
         raise click.UsageError("--scheduler needs --backend dask")
     _sigterm_as_interrupt()
-    seeds = _seed_list(seed_list) if seed_list is not None else n_seeds
+    seeds = seed_list if seed_list is not None else n_seeds
+    workers = _workers(workers, backend, scheduler, oversubscribe)
     out = out if out is not None else _default_batch_out()
-    command = " ".join(["cdpsim", *sys.argv[1:]])
+    argv = ["cdpsim", *sys.argv[1:]]
+    command = shlex.join(argv)
     table = _run_experiment(
         lambda progress: run_batch(
             list(paths),
@@ -508,9 +620,10 @@ def batch(
             command=command,
             retry_failed=retry_failed,
             force=force,
+            oversubscribe=oversubscribe,
         ),
         out,
-        command,
+        argv,
     )
     _batch_report(table, out)
 
@@ -518,7 +631,7 @@ def batch(
 def _run_experiment[T](
     start: Callable[[Callable[[object], None]], T],
     out: Path,
-    command: str,
+    argv: list[str],
     kept_note: str = "",
 ) -> T:
     """Run a batch or a sweep with a progress display, and turn its ends into exit codes.
@@ -529,7 +642,7 @@ def _run_experiment[T](
     Args:
         start: runs the batch or sweep, given the progress callback.
         out: the batch or sweep folder.
-        command: the command line, for the resume hint.
+        argv: the command line's words (``cdpsim`` first), for the resume hint.
         kept_note: appended to the interruption message after the folder's name.
     """
     from sim.experiments.batch import BatchInputError, BatchInterrupted, BatchStopped
@@ -559,7 +672,7 @@ def _run_experiment[T](
             bar.close()
         _err(
             f"interrupted: {exc.done} of {exc.total} runs are done and kept in {exc.out}"
-            f"{kept_note}; to run the rest: {_resume_command(command, exc.out)}"
+            f"{kept_note}; to run the rest: {_resume_command(argv, exc.out)}"
         )
         sys.exit(EXIT_INTERRUPTED)
     except BatchStopped as exc:
@@ -567,7 +680,7 @@ def _run_experiment[T](
             bar.close()
         _err(
             f"stopped: {exc.reason}\n{exc.done} of {exc.total} runs are done and kept in "
-            f"{exc.out}{kept_note}; to run the rest: {_resume_command(command, exc.out)}"
+            f"{exc.out}{kept_note}; to run the rest: {_resume_command(argv, exc.out)}"
         )
         sys.exit(EXIT_RUN_FAILED)
     except OSError as exc:  # a table of the folder could not be written (disk full, ...)
@@ -576,7 +689,7 @@ def _run_experiment[T](
         where = f"{exc.filename}: " if exc.filename else ""
         _err(
             f"cannot write {where}{exc.strerror or exc}; the runs done are kept in {out}; "
-            f"when there is room again: {_resume_command(command, out)}"
+            f"when there is room again: {_resume_command(argv, out)}"
         )
         sys.exit(EXIT_RUN_FAILED)
     finally:
@@ -590,12 +703,18 @@ def _default_batch_out() -> Path:
     return default_out()
 
 
-def _resume_command(command: str, out: Path) -> str:
-    """The command that resumes an interrupted batch or sweep: the same, in the same folder."""
-    words = command.split()
+def _resume_command(argv: list[str], out: Path) -> str:
+    """The command that resumes an interrupted batch or sweep: the same, in the same folder.
+
+    Built from the command's words and quoted for a POSIX shell (:func:`shlex.join`), so that
+    it can be pasted as it is, whatever spaces, quotes or ``$`` the paths hold.
+    """
+    words = list(argv)
     if "--out" not in words and not any(w.startswith("--out=") for w in words):
-        command = f"{command} --out {shlex.quote(str(out))}"
-    return command if "--resume" in words else f"{command} --resume"
+        words += ["--out", str(out)]
+    if "--resume" not in words:
+        words.append("--resume")
+    return shlex.join(words)
 
 
 def _batch_report(table: object, out: Path) -> None:
@@ -629,13 +748,14 @@ def _batch_report(table: object, out: Path) -> None:
 
 
 @main.command()
-@click.argument("sweep_file", type=click.Path(path_type=Path))
+@click.argument("sweep_file", type=_Path(path_type=Path))
 @_workers_option
+@_oversubscribe_option
 @_backend_option
 @_scheduler_option
 @click.option(
     "--out",
-    type=click.Path(path_type=Path),
+    type=_Path(path_type=Path),
     default=None,
     help="Sweep folder (default: runs/sweep-<name>, so that --resume finds it again).",
 )
@@ -657,6 +777,7 @@ def _batch_report(table: object, out: Path) -> None:
 def sweep(
     sweep_file: Path,
     workers: int | None,
+    oversubscribe: bool,
     backend: str,
     scheduler: str | None,
     out: Path | None,
@@ -689,9 +810,12 @@ def sweep(
     except ScenarioError as exc:
         _err(str(exc))
         sys.exit(EXIT_BAD_INPUT)
+    workers = _workers(workers, backend, scheduler, oversubscribe)
     out = out if out is not None else default_out(spec)
     args = sys.argv[1:]
-    command = " ".join(["cdpsim", *args, *([] if "--out" in args else ["--out", str(out)])])
+    given_out = "--out" in args or any(a.startswith("--out=") for a in args)
+    argv = ["cdpsim", *args, *([] if given_out else ["--out", str(out)])]
+    command = shlex.join(argv)
     result = _run_experiment(
         lambda progress: run_sweep(
             spec,
@@ -705,9 +829,10 @@ def sweep(
             command=command,
             retry_failed=retry_failed,
             force=force,
+            oversubscribe=oversubscribe,
         ),
         out,
-        command,
+        argv,
         kept_note=(
             " (points.parquet is of those: n_missing per point, complete: false in batch.json)"
         ),
@@ -724,7 +849,7 @@ def sweep(
 
 
 @main.command()
-@click.argument("sweep_dir", type=click.Path(path_type=Path))
+@click.argument("sweep_dir", type=_Path(path_type=Path))
 @click.option("--kpi", required=True, help="The KPI, e.g. bad_debt_max.")
 @click.option(
     "--above",
@@ -791,11 +916,11 @@ _PLOT_KINDS = ("dashboard", "fan", "heatmap", "line", "sobol", "morris", "boxes"
 
 
 @main.command()
-@click.argument("folder", type=click.Path(path_type=Path))
-@click.argument("other", required=False, type=click.Path(path_type=Path))
+@click.argument("folder", type=_Path(path_type=Path))
+@click.argument("other", required=False, type=_Path(path_type=Path))
 @click.option(
     "--out",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=_Path(path_type=Path, dir_okay=False),
     default=None,
     help="Image file; .png, .svg or .pdf by its extension. Default: a PNG next to FOLDER "
     "(not inside it), FOLDER-<kind>.png, or FOLDER-vs-OTHER.png for two folders; a sweep's "
@@ -893,6 +1018,11 @@ def plot(
                 if drawn_kind in found:  # else figures_for says which kinds there are
                     check_options("sweep", drawn_kind, given, default=kind is None)
             names = [p.strip() for p in params.split(",") if p.strip()] if params else None
+            if params is not None and not names:
+                raise click.BadParameter(
+                    "give the swept parameters' names, e.g. --params ilks.ETH-A.mat",
+                    param_hint="--params",
+                )
             drawn = figures_for(outputs, kind, kpi=kpi, stat=stat or "mean", params=names)
             named = drawn[0]
             # a sweep's file names its view, KPI and statistic: one file per figure
@@ -932,10 +1062,10 @@ def plot(
 
 
 @main.command()
-@click.argument("folder", type=click.Path(path_type=Path))
+@click.argument("folder", type=_Path(path_type=Path))
 @click.option(
     "--out",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=_Path(path_type=Path, dir_okay=False),
     default=None,
     help="The HTML page. Default: FOLDER-report.html next to FOLDER (not inside it); an "
     "existing file there is replaced only if cdpsim made it. An explicit --out replaces any "

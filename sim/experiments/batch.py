@@ -46,6 +46,7 @@ from sim.experiments.store import (
 from sim.rundir import MANIFEST_KIND, STATUS_FAILED, STATUS_LOST, STATUS_OK
 from sim.scenario import Scenario, ScenarioError, load_scenario, with_overrides
 from sim.scenario.files import expand_paths
+from sim.scenario.schema import SEED_MAX
 
 Keep = Literal["full", "summary"]
 #: Files a run kept as a summary holds.
@@ -364,8 +365,12 @@ def resolve_seeds(
     """The run seeds and how ``batch.json`` records them.
 
     Raises:
-        ValueError: fewer than one seed, a negative or repeated seed.
+        ValueError: fewer than one seed, a seed or master seed outside 0 to 2**64 - 1
+            (:data:`~sim.scenario.schema.SEED_MAX`: manifests and runs tables hold 64 bits), a
+            repeated seed.
     """
+    if not 0 <= int(master_seed) <= SEED_MAX:
+        raise ValueError(f"the master seed is an integer from 0 to {SEED_MAX} (2**64 - 1)")
     if seeds is None:
         return None, "each scenario's own seed"
     if isinstance(seeds, int | np.integer):
@@ -373,8 +378,8 @@ def resolve_seeds(
     explicit = [int(s) for s in seeds]
     if not explicit:
         raise ValueError("the seed list is empty")
-    if any(s < 0 for s in explicit):
-        raise ValueError("seeds must be ≥ 0")
+    if any(not 0 <= s <= SEED_MAX for s in explicit):
+        raise ValueError(f"seeds are integers from 0 to {SEED_MAX} (2**64 - 1)")
     if len(set(explicit)) != len(explicit):
         raise ValueError("the seed list repeats a seed")
     return explicit, explicit
@@ -414,10 +419,20 @@ def batch_manifest(
         "keep": keep,
         "parameters": parameters,
         "runs": len(specs),
-        "run_ids": [s.run_id for s in specs],
+        "run_ids": run_ids(specs),
         "versions": versions(),
         **(extra or {}),
     }
+
+
+def run_ids(specs: Sequence[RunSpec]) -> list[str]:
+    """The run ids of a batch's runs, in order, without building the runs.
+
+    A lazy sequence of runs (a sweep's, :class:`sim.experiments.sweep.SweepSpecs`) has them as
+    ``run_ids``; a list of :class:`RunSpec` has them in its items.
+    """
+    known = getattr(specs, "run_ids", None)
+    return list(known) if known is not None else [s.run_id for s in specs]
 
 
 def execute_all(
@@ -430,13 +445,17 @@ def execute_all(
     progress: Callable[[Progress], None] | None = None,
     runner: Callable[[RunSpec], dict[str, Any]] | None = None,
     retry_failed: bool = False,
+    oversubscribe: bool = False,
 ) -> pd.DataFrame:
     """Run the specs that are not done yet, rebuild the runs table and mark the batch complete.
 
     Args:
-        specs: the runs of the batch, in batch order.
+        specs: the runs of the batch, in batch order; ``specs[i]`` is taken only when the
+            executor has room for it (a lazy sequence builds each run then).
         out: the batch folder (already opened).
-        workers: worker processes (``None``: every core; 0 or 1: in this process).
+        workers: worker processes (``None``: every core; 0 or 1: in this process). Never
+            more than the cores this process may use (unless ``oversubscribe``) nor than the
+            runs to do (:func:`sim.experiments.executors.local_workers`).
         backend: ``local`` (process pool) or ``dask``.
         scheduler: a Dask scheduler address; none starts a local cluster.
         progress: called after each run with a :class:`Progress`.
@@ -445,6 +464,7 @@ def execute_all(
             worker processes can import it; tests plug in stand-in models here.
         retry_failed: run the ``failed`` runs again too (not only the missing, interrupted and
             lost ones).
+        oversubscribe: start ``workers`` local workers even beyond the cores.
 
     Returns:
         The runs table; ``batch.json`` says ``complete: true`` when every run is ``ok``.
@@ -455,16 +475,24 @@ def execute_all(
     """
     store = BatchFolder(out)
     finished = store.done(retry_failed=retry_failed)
-    todo = [s for s in specs if s.run_id not in finished]
+    todo = [i for i, run_id in enumerate(run_ids(specs)) if run_id not in finished]
     started = time.perf_counter()
     done = failed = 0
     unwritten: list[dict[str, Any]] = []  # runs whose folder could not be written
     scratch = out / ".tmp"  # a local Dask cluster's files, removed when it stops
-    executor = make_executor(backend, workers, scheduler, scratch=scratch)
+    executor = make_executor(
+        backend,
+        workers,
+        scheduler,
+        scratch=scratch,
+        tasks=len(todo),
+        oversubscribe=oversubscribe,
+    )
     try:
         if todo:
             with executor:
-                for row in executor.imap_unordered(runner or execute, todo, _lost):
+                tasks = (specs[i] for i in todo)  # built as the executor takes them
+                for row in executor.imap_unordered(runner or execute, tasks, _lost):
                     done += 1
                     failed += row.get("status") != STATUS_OK
                     if not (
@@ -542,6 +570,7 @@ def run_batch(
     command: str | None = None,
     retry_failed: bool = False,
     force: bool = False,
+    oversubscribe: bool = False,
 ) -> pd.DataFrame:
     """Run scenarios × seeds and return the runs table (also in ``OUT/runs.parquet``).
 
@@ -549,9 +578,12 @@ def run_batch(
         items: scenario files, folders of them, glob patterns or :class:`Scenario` objects.
         seeds: a number of seeds derived from ``master_seed``, a list of seeds, or ``None`` for
             each scenario's own seed.
-        master_seed: the seed the run seeds are derived from.
+        master_seed: the seed the run seeds are derived from (0 to 2**64 - 1).
         overrides: ``path=value`` overrides applied to every scenario.
-        workers: worker processes (``None``: every core; 0 or 1: in this process).
+        workers: worker processes (``None``: every core; 0 or 1: in this process). At most
+            the cores this process may use (more are cut to that, with a
+            :class:`RuntimeWarning`, unless ``oversubscribe``) and never more than the runs
+            to do.
         backend: ``local`` (process pool) or ``dask``.
         scheduler: a Dask scheduler address (``tcp://host:8786``); none starts a local cluster.
         out: the batch folder (default ``runs/batch-<UTC time>``).
@@ -563,6 +595,8 @@ def run_batch(
         retry_failed: with ``resume``, run the ``failed`` runs again too.
         force: with ``resume``, continue although a scenario file, a data file or the cdpsim or
             numpy version changed since the batch started (recorded in ``batch.json``).
+        oversubscribe: start ``workers`` local workers even beyond the cores (each takes
+            a few hundred MB).
 
     Returns:
         The runs table (one row per run, in batch order; see :func:`sim.load_runs`).
@@ -606,6 +640,7 @@ def run_batch(
         scheduler=scheduler,
         progress=progress,
         retry_failed=retry_failed,
+        oversubscribe=oversubscribe,
     )
 
 

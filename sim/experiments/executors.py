@@ -41,12 +41,14 @@ import ctypes
 import logging
 import multiprocessing
 import os
+import re
 import shutil
 import signal
 import sys
 import tempfile
 import threading
 import time
+import warnings
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -88,6 +90,61 @@ def default_workers() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+def local_workers(
+    requested: int | None, tasks: int | None = None, *, oversubscribe: bool = False
+) -> int:
+    """How many worker processes to start on this machine.
+
+    The rule, the same for ``cdpsim batch``/``sweep`` and for :func:`sim.run_batch`: the
+    number requested (``None``: every core), but never more than the cores this process may
+    use (:func:`default_workers`; each worker holds a few hundred MB and more workers than
+    cores only share them) unless ``oversubscribe``, and never more than ``tasks``, the runs
+    to do. At least one. Cutting a request to the cores warns (:class:`RuntimeWarning`).
+    """
+    cores = default_workers()
+    n = cores if requested is None else int(requested)
+    if n > cores and not oversubscribe:
+        warnings.warn(
+            f"{n} workers asked for, but this process may use {cores} cores: starting {cores} "
+            "(oversubscribe=True starts them all)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        n = cores
+    if tasks is not None:
+        n = min(n, tasks)
+    return max(1, n)
+
+
+#: A Dask scheduler address: ``tcp://host:port``, ``tls://host:port`` or ``host:port``; the
+#: host a name, an IPv4 address or an IPv6 address in brackets.
+_SCHEDULER_RE = re.compile(
+    r"^(?:(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://)?"
+    r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252}))"
+    r":(?P<port>[0-9]{1,5})$"
+)
+#: Schemes of a scheduler address cdpsim connects to.
+SCHEDULER_SCHEMES = ("tcp", "tls")
+
+
+def scheduler_problem(address: str) -> str | None:
+    """What is wrong with a Dask scheduler address, or ``None`` when it has a usable form.
+
+    Only the form is checked (nothing is connected to): ``tcp://host:port``,
+    ``tls://host:port`` or ``host:port`` (tcp), the port 1 to 65535.
+    """
+    form = "tcp://HOST:PORT, tls://HOST:PORT or HOST:PORT, e.g. tcp://10.0.0.5:8786"
+    match = _SCHEDULER_RE.match(address.strip())
+    if match is None:
+        return f"{address!r} is not a scheduler address; give {form}"
+    scheme = (match["scheme"] or "tcp").lower()
+    if scheme not in SCHEDULER_SCHEMES:
+        return f"{address!r}: the scheme {scheme}:// is not supported; give {form}"
+    if not 1 <= int(match["port"]) <= 65535:
+        return f"{address!r}: the port must be 1 to 65535 (got {int(match['port'])})"
+    return None
 
 
 def _ping() -> int:
@@ -327,7 +384,10 @@ class DaskCluster(Executor):
         scratch: str | Path | None = None,
     ) -> None:
         super().__init__(workers if workers is not None else default_workers())
-        self.scheduler = scheduler
+        problem = scheduler_problem(scheduler) if scheduler is not None else None
+        if problem is not None:
+            raise ExecutorError(f"--scheduler: {problem}")
+        self.scheduler = scheduler.strip() if scheduler is not None else None
         self.scratch = scratch
         self._client: Any = None
         self._cluster: Any = None
@@ -366,7 +426,7 @@ class DaskCluster(Executor):
                     local_directory=self._scratch_dir,
                 )
                 self._client = Client(self._cluster)
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError) as exc:
             self.close()
             where = self.scheduler or "a local cluster on 127.0.0.1"
             raise ExecutorError(f"cannot start the dask backend at {where}: {exc}") from None
@@ -433,21 +493,30 @@ def make_executor(
     workers: int | None = None,
     scheduler: str | None = None,
     scratch: str | Path | None = None,
+    *,
+    tasks: int | None = None,
+    oversubscribe: bool = False,
 ) -> Executor:
     """The executor for ``--backend``/``--workers``/``--scheduler``.
 
     ``workers`` of 0 or 1 with the local backend runs in this process; ``None`` uses every core.
     ``scratch`` is a temporary folder for a local Dask cluster's files (removed on close).
+    Local workers (a pool, or a local Dask cluster) are counted by :func:`local_workers`: at
+    most the cores (unless ``oversubscribe``) and at most ``tasks``. A remote scheduler's
+    cluster has the workers it has.
 
     Raises:
         ValueError: an unknown backend, or a scheduler address without the dask backend.
+        ExecutorError: a scheduler address that is not of the form ``tcp://host:port``.
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
     if scheduler is not None and backend != "dask":
         raise ValueError("--scheduler needs --backend dask")
     if backend == "dask":
-        return DaskCluster(workers, scheduler, scratch)
+        if scheduler is not None:
+            return DaskCluster(workers, scheduler)
+        return DaskCluster(local_workers(workers, tasks, oversubscribe=oversubscribe), None, scratch)
     if workers is not None and workers <= 1:
         return InProcess()
-    return LocalPool(workers)
+    return LocalPool(local_workers(workers, tasks, oversubscribe=oversubscribe))

@@ -31,8 +31,12 @@ everything together: the file's own fields (a field that fails is left out, so t
 still checked), the base and the fixed overrides (one whose value the scenario refuses is left
 out of the base), every parameter path in the base scenario and its fit to the design, each
 parameter's values (a grid's values, a range's ends) on their own; then, when all that is
-right, every design point: all before any run. A scenario file given as a sweep file is told
-so (:data:`SCENARIO_FILE_MESSAGE`).
+right, every design point: all before any run. Each point is validated and dropped, so that
+validation's memory does not grow with the design (a sweep holds its design table; a point's
+scenario is built again when its run is handed to a worker: :class:`PointScenarios`,
+:class:`SweepSpecs`); at most :data:`MAX_RUNS` runs. A scenario file given as a sweep file is
+told so (:data:`SCENARIO_FILE_MESSAGE`), decided on the top-level keys as every command does
+(:func:`sim.scenario.files.is_sweep_data`).
 
 Runs: every design point runs with the same seeds (common random numbers: a difference between
 points is the parameters', not the luck of the draw) through the batch layer
@@ -98,6 +102,7 @@ from sim.scenario import (
     apply_override,
     validate_data,
 )
+from sim.scenario.files import file_problem, is_sweep_data
 from sim.scenario.schema import NAME_MAX_CHARS, SEED_MAX
 from sim.scenario.yamlfile import DataPath, read_yaml
 from sim.units import format_duration, parse_duration
@@ -624,8 +629,9 @@ class Sweep:
         master_seed: the seed ``seeds: N`` derives them from.
         kpis: the KPIs analysed.
         points: ``point`` and one column per parameter (durations in seconds).
-        scenarios: each point's validated scenario.
-        point_overrides: each point's ``path=value`` settings.
+        scenarios: each point's validated scenario, built when indexed
+            (:class:`PointScenarios`: a sweep holds its design, not a scenario per point).
+        point_overrides: each point's ``path=value`` settings, made when indexed.
     """
 
     name: str
@@ -641,8 +647,8 @@ class Sweep:
     master_seed: int
     kpis: tuple[str, ...]
     points: pd.DataFrame
-    scenarios: tuple[Scenario, ...]
-    point_overrides: tuple[tuple[str, ...], ...]
+    scenarios: Sequence[Scenario]
+    point_overrides: Sequence[tuple[str, ...]]
 
     @property
     def n_runs(self) -> int:
@@ -658,28 +664,9 @@ class Sweep:
         """The parameters' names (table columns), in file order."""
         return [p.name for p in self.parameters]
 
-    def specs(self, out: Path, keep: Keep = "summary") -> list[RunSpec]:
-        """The runs, point by point, each point with every seed."""
-        folder = BatchFolder(out)
-        names = self.parameter_names()
-        specs = []
-        for k, row in enumerate(self.points[names].to_dict("records")):
-            parameters = {"point": k, **{n: _plain(row[n]) for n in names}}
-            for seed in self.seeds:
-                run_id = self.run_id(k, seed)
-                specs.append(
-                    RunSpec(
-                        run_id=run_id,
-                        scenario=self.scenarios[k],
-                        scenario_file=str(self.base_file),
-                        overrides=self.overrides + self.point_overrides[k],
-                        seed=int(seed),
-                        folder=str(folder.run_folder(run_id)),
-                        keep=keep,
-                        parameters=parameters,
-                    )
-                )
-        return specs
+    def specs(self, out: Path, keep: Keep = "summary") -> SweepSpecs:
+        """The runs, point by point, each point with every seed, built as they are taken."""
+        return SweepSpecs(self, out, keep)
 
     def section(self, out: Path | None = None) -> dict[str, Any]:
         """The ``sweep`` section of ``batch.json`` (files relative to the sweep folder ``out``)."""
@@ -755,7 +742,7 @@ def sweep_from_data(
     if not isinstance(data, dict):
         errors.add((), "a sweep file is a mapping (name, base, design, parameters, …)")
         errors.raise_any()
-    if "base" not in data and "design" not in data and _SCENARIO_ONLY & set(data):
+    if not is_sweep_data(data) and _SCENARIO_ONLY & set(data):
         errors.add((), SCENARIO_FILE_MESSAGE)
         errors.raise_any()
     # Layer by layer, each on what the layers before found valid, all problems raised together:
@@ -767,8 +754,9 @@ def sweep_from_data(
     assert parsed is not None
     spec = parsed.spec
     base_file = Path(base_dir) / spec.base
-    if not base_file.is_file():
-        errors.add(("base",), f"the base scenario {base_file} is not a file")
+    problem = file_problem(base_file)
+    if problem is not None:
+        errors.add(("base",), f"the base scenario {base_file}: {problem}")
         errors.raise_any()
     base, overrides, dropped = _load_base(spec, base_file, errors, data_dirs)
     resolved = base.to_dict()
@@ -780,8 +768,9 @@ def sweep_from_data(
         _check_ends(spec, parameters, base, resolved, errors, parsed.kind)  # with the others
     errors.raise_any()
     points = _design_points(spec, parameters)
-    scenarios, point_overrides = _point_scenarios(parameters, points, base, resolved, errors)
+    _check_points(parameters, points, base, resolved, errors)
     errors.raise_any()
+    scenarios = PointScenarios(parameters, points, base, resolved)
     return Sweep(
         name=spec.name,
         description=spec.description,
@@ -796,8 +785,8 @@ def sweep_from_data(
         master_seed=spec.master_seed,
         kpis=tuple(spec.kpis),
         points=points,
-        scenarios=tuple(scenarios),
-        point_overrides=tuple(point_overrides),
+        scenarios=scenarios,
+        point_overrides=PointOverrides(scenarios),
     )
 
 
@@ -1228,33 +1217,168 @@ def _design_points(spec: SweepFile, parameters: Sequence[SweepParameter]) -> pd.
     return table
 
 
-def _point_scenarios(
+def _point_settings(
+    parameters: Sequence[SweepParameter], row: Sequence[Any]
+) -> list[tuple[SweepParameter, Any]]:
+    """A design row as (parameter, value) pairs."""
+    return list(zip(parameters, row, strict=True))
+
+
+def _check_points(
     parameters: Sequence[SweepParameter],
     points: pd.DataFrame,
     base: Scenario,
     resolved: dict[str, Any],
     errors: _Errors,
-) -> tuple[list[Scenario], list[tuple[str, ...]]]:
-    """Every point's validated scenario and its settings as ``path=value``."""
+) -> None:
+    """Validate every design point, one at a time, keeping none of their scenarios.
+
+    Memory does not grow with the number of points: each point's scenario is built, checked
+    and dropped (it is built again when its run is handed to a worker, see
+    :class:`PointScenarios`). The first :data:`~sim.scenario.MAX_ERRORS` failing points are
+    listed; the others are counted.
+    """
     names = [p.name for p in parameters]
-    scenarios: list[Scenario] = []
-    texts: list[tuple[str, ...]] = []
+    listed = 0
     for k, row in enumerate(points[names].itertuples(index=False, name=None)):
-        scenario, items, settings = _validate_point(
-            resolved, base, list(zip(parameters, row, strict=True))
-        )
-        if scenario is None:
-            where = ", ".join(
-                f"{p.name}={format_duration(v) if p.duration else _shown(v)}"
-                for p, v in zip(parameters, row, strict=True)
-            )
-            for item in items:
-                field = f"{item.path}: " if item.path else ""
-                errors.add(_DESIGN, f"point {k} ({where}): {field}{item.message}", "design")
+        _, items, _ = _validate_point(resolved, base, _point_settings(parameters, row))
+        if not items:  # valid: its scenario is dropped here
             continue
-        scenarios.append(scenario)
-        texts.append(tuple(settings))
-    return scenarios, texts
+        if listed >= MAX_ERRORS:
+            errors.extend([], omitted=len(items))
+            continue
+        listed += 1
+        where = ", ".join(
+            f"{p.name}={format_duration(v) if p.duration else _shown(v)}"
+            for p, v in zip(parameters, row, strict=True)
+        )
+        for item in items:
+            field = f"{item.path}: " if item.path else ""
+            errors.add(_DESIGN, f"point {k} ({where}): {field}{item.message}", "design")
+
+
+class PointScenarios(Sequence[Scenario]):
+    """Each design point's scenario, built when asked for (and the last one kept).
+
+    A sweep validates every point once (:func:`_check_points`) and keeps none of their
+    scenarios: ``scenarios[k]`` builds point ``k``'s again from the base and the design row, the
+    same way, so that a sweep of a million points holds its design table, not a million
+    scenarios. The scenario of the point asked for last is kept, so that a point's seeds share
+    one.
+    """
+
+    def __init__(
+        self,
+        parameters: Sequence[SweepParameter],
+        points: pd.DataFrame,
+        base: Scenario,
+        resolved: dict[str, Any],
+    ) -> None:
+        self._parameters = tuple(parameters)
+        self._rows = points[[p.name for p in parameters]]
+        self._base = base
+        self._resolved = resolved
+        self._last: tuple[int, Scenario] | None = None
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def row(self, k: int) -> tuple[Any, ...]:
+        """Point ``k``'s design row (one value per parameter, durations in seconds).
+
+        Taken column by column (each value of its column's type, as the whole table's rows
+        give them), never as a row Series, which would turn a grid's integers into floats.
+        """
+        return next(self._rows.iloc[k : k + 1].itertuples(index=False, name=None))
+
+    def settings(self, k: int) -> tuple[str, ...]:
+        """Point ``k``'s settings as ``path=value`` texts (as recorded in the runs table)."""
+        texts = []
+        for parameter, value in _point_settings(self._parameters, self.row(k)):
+            for _typed, path, field_value in parameter.assignments(value):
+                texts.append(_override_text(path, field_value))
+        return tuple(texts)
+
+    def __getitem__(self, k: int) -> Scenario:  # type: ignore[override]
+        if not isinstance(k, int | np.integer):
+            raise TypeError("a point is selected by its number")
+        k = int(k)
+        if k < 0:
+            k += len(self)
+        if not 0 <= k < len(self):
+            raise IndexError(f"point {k} of {len(self)}")
+        if self._last is not None and self._last[0] == k:
+            return self._last[1]
+        settings = _point_settings(self._parameters, self.row(k))
+        scenario, items, _ = _validate_point(self._resolved, self._base, settings)
+        if scenario is None:  # validated when the sweep was loaded: not expected
+            raise ScenarioError(items)
+        self._last = (k, scenario)
+        return scenario
+
+
+class PointOverrides(Sequence[tuple[str, ...]]):
+    """Each design point's settings as ``path=value`` texts, made when asked for."""
+
+    def __init__(self, scenarios: PointScenarios) -> None:
+        self._scenarios = scenarios
+
+    def __len__(self) -> int:
+        return len(self._scenarios)
+
+    def __getitem__(self, k: int) -> tuple[str, ...]:  # type: ignore[override]
+        if not 0 <= int(k) < len(self):
+            raise IndexError(f"point {k} of {len(self)}")
+        return self._scenarios.settings(int(k))
+
+
+class SweepSpecs(Sequence[RunSpec]):
+    """The runs of a sweep, point by point, each point with every seed; built when asked for.
+
+    :attr:`run_ids` are known without building anything; ``specs[i]`` builds run ``i``'s
+    :class:`~sim.experiments.batch.RunSpec`, with its point's scenario, only then — so the
+    executor, which takes runs as workers free up, holds a few at a time.
+    """
+
+    def __init__(self, sweep: Sweep, out: Path, keep: Keep) -> None:
+        self._sweep = sweep
+        self._folder = BatchFolder(out)
+        self._keep = keep
+        self._names = sweep.parameter_names()
+        self._n_seeds = len(sweep.seeds)
+
+    def __len__(self) -> int:
+        return len(self._sweep.points) * self._n_seeds
+
+    @property
+    def run_ids(self) -> list[str]:
+        """Every run's id, in order."""
+        sweep = self._sweep
+        return [sweep.run_id(k, seed) for k in range(len(sweep.points)) for seed in sweep.seeds]
+
+    def __getitem__(self, i: int) -> RunSpec:  # type: ignore[override]
+        i = int(i)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(f"run {i} of {len(self)}")
+        sweep = self._sweep
+        k, j = divmod(i, self._n_seeds)
+        seed = sweep.seeds[j]
+        # one row as the whole table's records give it: each value of its column's type
+        row = sweep.points[self._names].iloc[k : k + 1].to_dict("records")[0]
+        parameters = {"point": k, **{n: _plain(row[n]) for n in self._names}}
+        run_id = sweep.run_id(k, seed)
+        return RunSpec(
+            run_id=run_id,
+            scenario=sweep.scenarios[k],
+            scenario_file=str(sweep.base_file),
+            overrides=sweep.overrides + tuple(sweep.point_overrides[k]),
+            seed=int(seed),
+            folder=str(self._folder.run_folder(run_id)),
+            keep=self._keep,
+            parameters=parameters,
+        )
 
 
 # ---------------------------------------------------------------------------------------- running
@@ -1306,13 +1430,15 @@ def run_sweep(
     command: str | None = None,
     retry_failed: bool = False,
     force: bool = False,
+    oversubscribe: bool = False,
 ) -> SweepResult:
     """Run a sweep into a sweep folder and analyse it.
 
     Args:
         path_or_spec: a sweep file, a loaded :class:`Sweep`, or sweep data (a mapping; ``base``
             relative to the current folder).
-        workers: worker processes (``None``: every core; 0 or 1: in this process).
+        workers: worker processes (``None``: every core; 0 or 1: in this process); at most
+            the cores and the runs to do, as :func:`sim.run_batch`'s.
         backend: ``local`` (process pool) or ``dask``.
         scheduler: a Dask scheduler address; none starts a local cluster.
         out: the sweep folder (default ``runs/sweep-<name>``).
@@ -1327,6 +1453,7 @@ def run_sweep(
         retry_failed: with ``resume``, run the ``failed`` runs again too.
         force: with ``resume``, continue although the base scenario, a data file it reads or
             the cdpsim or numpy version changed since the sweep started.
+        oversubscribe: start ``workers`` local workers even beyond the cores.
 
     Returns:
         The :class:`SweepResult`; ``OUT`` holds ``batch.json`` (``"complete": true`` when
@@ -1397,6 +1524,7 @@ def run_sweep(
         progress=progress,
         runner=runner,
         retry_failed=retry_failed,
+        oversubscribe=oversubscribe,
     )
 
 

@@ -32,6 +32,8 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from sim.scenario.files import file_problem
+
 #: Seconds per year (365 days), as in dss rate tooling.
 YEAR = 31_536_000.0
 
@@ -672,7 +674,8 @@ def read_series_csv(
         ``(times, values)``: times [s since ``start``] and values, float64 arrays.
 
     Raises:
-        DataError: missing or unreadable file, missing column, unparsable timestamp or number,
+        DataError: missing or unreadable file, not a regular file (a FIFO, device or folder),
+            missing column, unparsable timestamp or number,
             non-increasing timestamps, a non-positive value with ``positive=True``, a value
             outside ``bounds``, a missing value not allowed by ``missing``, or no data rows; it
             names file, line and column, and never quotes the file's contents (a file given
@@ -681,6 +684,9 @@ def read_series_csv(
     if missing not in ("error", "trailing", "skip"):
         raise ValueError(f"missing must be error, trailing or skip, got {missing!r}")
     shown = os.fspath(path)
+    problem = file_problem(path)
+    if problem is not None:  # a FIFO would block the open below, a device never end
+        raise DataError(shown, 0, column, f"cannot open file: {problem}")
     try:
         handle = open(path, newline="", encoding="utf-8-sig")
     except OSError as exc:

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 
 from sim.atomic import write_bytes
 from sim.plots.style import SAVE_DPI
+from sim.scenario.files import existing_special_file
 
 #: Formats by file extension.
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
@@ -67,12 +68,15 @@ def check_target(path: str | Path, *, explicit: bool) -> Path:
     (``explicit``, i.e. ``--out``) or when cdpsim made it (:func:`made_by_cdpsim`).
 
     Raises:
-        OutputFileError: a folder, a path through a file, or a file cdpsim did not make and
-            the user did not name.
+        OutputFileError: a folder, a FIFO or device, a path through a file, or a file cdpsim
+            did not make and the user did not name.
     """
     path = Path(path)
     if path.is_dir():
         raise OutputFileError(f"{path}: is a folder; give a file name such as {path / 'plot.png'}")
+    special = existing_special_file(path)
+    if special is not None:  # a FIFO or device is neither written to nor replaced
+        raise OutputFileError(f"{path}: {special}; give the name of a file to write")
     parent = path.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from sim.scenario.checks import cross_check
 from sim.scenario.errors import MAX_ERRORS, ErrorItem, ScenarioError
+from sim.scenario.files import is_sweep_data
 from sim.scenario.overrides import apply_overrides
 from sim.scenario.paths import allowed_fields, data_path, field_path, suggestion
 from sim.scenario.schema import LOADER_FIELDS, Scenario
@@ -157,8 +158,8 @@ def validate_data(
             found = found[:-1]
         return filename, lines.get(found)
 
-    if {"base", "design"} <= data.keys() and not data.keys() & {"clock", "collateral", "ilks"}:
-        file, line = locate(("base",))
+    if is_sweep_data(data):
+        file, line = locate(("base",) if "base" in data else ("design",))
         raise ScenarioError([ErrorItem(file, line, "", SWEEP_FILE_MESSAGE)])
     for name in LOADER_FIELDS:
         if name in data:

@@ -29,6 +29,7 @@ from pydantic import (
     field_validator,
 )
 
+from sim.scenario.files import file_problem
 from sim.units import format_duration, parse_duration
 
 # ---------------------------------------------------------------------------------------- bounds
@@ -166,8 +167,11 @@ def _data_file(value: str, info: ValidationInfo) -> str:
     context = info.context or {}
     base = context.get("base_dir")
     if base is None:
-        if not Path(value).is_file():
+        problem = file_problem(value)
+        if problem == "file not found":
             raise ValueError(f"file not found: {value}")
+        if problem is not None:
+            raise ValueError(f"{value}: {problem}")
         return value
     try:
         folder = Path(base).resolve()
@@ -180,10 +184,14 @@ def _data_file(value: str, info: ValidationInfo) -> str:
         if extra:
             where += " and the data folders " + ", ".join(str(d) for d in extra)
         raise ValueError(f"file {value!r} is outside {where}; copy it there or pass --data-dir")
+    shown = Path(base) / value
     if target.is_dir():
-        raise ValueError(f"{Path(base) / value} is a folder, not a data file")
-    if not target.is_file():
-        raise ValueError(f"file not found: {Path(base) / value}")
+        raise ValueError(f"{shown} is a folder, not a data file")
+    problem = file_problem(target)
+    if problem == "file not found":
+        raise ValueError(f"file not found: {shown}")
+    if problem is not None:  # a FIFO or a device: reading it would hang or never end
+        raise ValueError(f"{shown}: {problem}")
     return value
 
 

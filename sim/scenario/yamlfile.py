@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from sim.scenario.errors import ErrorItem, ScenarioError
+from sim.scenario.files import file_problem
 
 #: Largest scenario file [bytes]: scenarios are a few kB; data belongs in CSV files.
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -49,24 +50,27 @@ def read_yaml(path: Path) -> tuple[Any, dict[DataPath, int]]:
         ``(data, lines)``.
 
     Raises:
-        ScenarioError: the file is missing, too large, not UTF-8, malformed or hostile.
+        ScenarioError: the file is missing, not a regular file (a folder, FIFO or device: see
+            :func:`~sim.scenario.files.file_problem`), too large, not UTF-8, malformed or
+            hostile.
     """
     filename = str(path)
 
     def fail(message: str, line: int | None = None, field: str = "") -> ScenarioError:
         return ScenarioError([ErrorItem(filename, line, field, message)])
 
+    problem = file_problem(path)
+    if problem is not None:  # a FIFO would block the open below, a device never end
+        raise fail(problem)
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise fail(_too_big(size))
         with path.open("rb") as handle:
-            # Read one byte more than allowed: a file that grows, or a device, is caught too.
+            # Read one byte more than allowed: a file that grows is caught too.
             raw = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise fail("file not found") from None
-    except IsADirectoryError:
-        raise fail("is a folder, not a scenario file") from None
     except OSError as exc:
         raise fail(f"cannot read: {exc.strerror or type(exc).__name__}") from None
     if len(raw) > MAX_FILE_BYTES:
