@@ -119,9 +119,7 @@ def test_keep_summary_writes_only_manifest_and_summary(two_files, tmp_path):
 
 
 @pytest.mark.slow
-def test_results_are_identical_in_process_on_a_pool_and_on_dask(
-    two_files, tmp_path, monkeypatch
-):
+def test_results_are_identical_in_process_on_a_pool_and_on_dask(two_files, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # where Dask would leave its dask-scratch-space
     runs = {}
     for label, kwargs in {

@@ -516,7 +516,9 @@ def make_executor(
     if backend == "dask":
         if scheduler is not None:
             return DaskCluster(workers, scheduler)
-        return DaskCluster(local_workers(workers, tasks, oversubscribe=oversubscribe), None, scratch)
+        return DaskCluster(
+            local_workers(workers, tasks, oversubscribe=oversubscribe), None, scratch
+        )
     if workers is not None and workers <= 1:
         return InProcess()
     return LocalPool(local_workers(workers, tasks, oversubscribe=oversubscribe))
