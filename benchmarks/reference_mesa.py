@@ -13,7 +13,7 @@ per vault and per auction in plain Python, one dss call at a time. Only pure for
 environment are shared with cdpsim: the seed streams (:class:`sim.model.Streams`), the price and
 gas paths (:func:`sim.market.prices.simulate`, the gas processes), the oracles
 (:class:`~sim.protocol.oracle.Medianizer`, :class:`~sim.protocol.oracle.OSM`,
-:func:`~sim.protocol.oracle.spot_price`), fee accrual (:func:`~sim.protocol.rates.accrue`), the
+:func:`~sim.protocol.oracle.spot_price`), fee accrual (:func:`~sim.protocol.jug.accrue`), the
 auction price curves and the gas cost formula.
 
 It covers the features the benchmark family uses (``benchmarks/bench_scenario.py``): one or more
@@ -46,8 +46,8 @@ from sim.market.gas import GAS_BARK, GAS_REDO, GAS_TAKE, ConstantGas, SpikeGas, 
 from sim.market.prices import GBM, simulate
 from sim.model import Streams
 from sim.protocol.clip import exponential_price, linear_price, stairstep_price
+from sim.protocol.jug import accrue
 from sim.protocol.oracle import OSM, Medianizer, spot_price
-from sim.protocol.rates import accrue
 from sim.record import ILK_FIELDS, SYSTEM_FIELDS, col, quantile_name
 from sim.scenario import (
     ClipLiquidation,

@@ -37,10 +37,10 @@ from sim.market.build import build_gas_process, build_price_process
 from sim.market.depth import ConstantProduct, DaiMarket, LogLinear, Market
 from sim.protocol.clip import Clipper, Curve, Dog
 from sim.protocol.flip import Cat, Flipper
+from sim.protocol.jug import Jug
 from sim.protocol.oracle import OSM, Medianizer, spot_price
+from sim.protocol.pot import Pot
 from sim.protocol.psm import PSM
-from sim.protocol.rates import Jug
-from sim.protocol.savings import Pot
 from sim.protocol.vat import Vat
 from sim.protocol.vow import Flapper, Flopper, Vow
 from sim.record import Recorder

@@ -76,11 +76,6 @@ import pandas as pd
 from sim.protocol.events import COLUMNS as EVENT_COLUMNS
 from sim.protocol.flip import Flipper
 
-# The run folder lives in sim.rundir; these names stay importable from here.
-from sim.rundir import RUN_FILES as RUN_FILES
-from sim.rundir import build_manifest as build_manifest
-from sim.rundir import write_run_folder as write_run_folder
-
 if TYPE_CHECKING:
     from sim.model import ProtocolModel
     from sim.protocol.clip import Clipper
@@ -581,4 +576,6 @@ class RunResult:
         Returns:
             The folder.
         """
+        from sim.rundir import write_run_folder  # rundir reads RunResult: imported on use
+
         return write_run_folder(self, out)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.record import RUN_FILES
+from sim.rundir import RUN_FILES
 from tests.conftest import SMALL
 
 

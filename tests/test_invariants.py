@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from sim.protocol.clip import Clipper, Curve, Dog
-from sim.protocol.rates import Jug
+from sim.protocol.jug import Jug
 from sim.protocol.vat import ProtocolError, Vat
 from sim.protocol.vow import Vow
 

@@ -20,9 +20,9 @@ from hypothesis.stateful import (
 )
 
 from sim.protocol.flip import Cat, Flipper
+from sim.protocol.jug import Jug
+from sim.protocol.pot import Pot
 from sim.protocol.psm import PSM
-from sim.protocol.rates import Jug
-from sim.protocol.savings import Pot
 from sim.protocol.vat import ProtocolError, Vat
 from sim.protocol.vow import FLAP, Vow
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import sim
-from sim.record import RUN_FILES
+from sim.rundir import RUN_FILES
 from tests.conftest import SCENARIOS
 
 FILES = sorted(SCENARIOS.glob("*.yaml"))

@@ -29,7 +29,7 @@ Example::
 
 from sim.plots.compare import BatchTables, RunTables, compare_batches, compare_runs
 from sim.plots.dashboard import auction_outcomes, crash_dashboard
-from sim.plots.ensemble import ensemble_fan, var
+from sim.plots.ensemble import ensemble_fan
 from sim.plots.figures import (
     KINDS,
     NamedFigure,
@@ -77,5 +77,4 @@ __all__ = [
     "sobol_bars",
     "sweep_heatmap",
     "sweep_line",
-    "var",
 ]

@@ -111,19 +111,6 @@ LABEL_BOX = {"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.7, "
 QUANTITIES = ("price", "bad_debt", "liquidated", "dai_supply")
 
 
-def var(values: Sequence[float] | np.ndarray, level: float = VAR_LEVEL) -> float:
-    """Value at risk of a loss over runs: :func:`sim.metrics.value_at_risk` (one definition).
-
-    Args:
-        values: one loss per run (NaN ignored) [Dai].
-        level: the quantile [-].
-
-    Returns:
-        The ``level`` quantile (NaN without finite values) [Dai].
-    """
-    return value_at_risk(values, level)
-
-
 def amount_text(value: float, unit: str = "Dai") -> str:
     """An amount in its own scale: 5 860 → ``5.86 k Dai``, 19.8 → ``19.8 Dai``."""
     divisor, prefix = st.amount_scale([value])
@@ -510,7 +497,7 @@ def _distribution(ax_hist: Axes, ax_ecdf: Axes, runs: pd.DataFrame, group: str) 
         mine = mine[np.isfinite(mine)]
         if mine.size == 0:
             continue
-        level = var(mine)
+        level = value_at_risk(mine, VAR_LEVEL)
         share = float(np.mean(mine > 0))
         label = f"{name}: {counted(mine.size, 'run')}, {share:.0%} with bad debt"
         ax_hist.hist(
@@ -603,7 +590,7 @@ def _strip(
                 zorder=3,
                 label=f"{row.name} {name} runs" if several else f"{row.name} runs",
             )
-            level = var(mine)
+            level = value_at_risk(mine, VAR_LEVEL)
             share = float(np.mean(mine > 0))
             bar = (STRIP_BAR_OVERLAID if several else STRIP_BAR) if share > 0 else 0.0
             ax.plot(

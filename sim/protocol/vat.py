@@ -109,10 +109,6 @@ class Ilk:
         """Number of vault slots in the book (open or closed)."""
         return int(self.ink.shape[0])
 
-    def debt_of(self, idx: np.ndarray | slice = slice(None)) -> np.ndarray:
-        """Debt of vaults ``art * rate`` [Dai]."""
-        return self.art[idx] * self.rate
-
     def changed(self, idx: np.ndarray | int) -> None:
         """Note that the vaults ``idx`` changed (every write to ``ink``/``art`` calls it)."""
         self.version += 1
@@ -496,11 +492,6 @@ class Vat:
             )
         self.gem[key] = num.debit(have, wad)
         self.ilks[ilk_name].exited += wad
-
-    def join_gem(self, ilk_name: str, u: str, wad: float) -> None:
-        """Bring collateral into ``u``'s balance from outside (GemJoin ``join``)."""
-        self.gem[(ilk_name, u)] = self.gem.get((ilk_name, u), 0.0) + wad
-        self.ilks[ilk_name].joined += wad
 
     # ------------------------------------------------------------------ accounting
     def check(self, full: bool = True) -> list[str]:

@@ -1,4 +1,4 @@
-"""Rates: Jug (stability fees) and Pot (Dai Savings Rate), dss ``jug.sol`` and ``pot.sol``.
+"""Jug: stability fees (dss ``jug.sol``), and the per-second compounding the Pot shares.
 
 Fees are given per year and compound per second: over ``dt`` seconds the ilk's ``rate`` is
 multiplied by ``(1 + fee)^(dt / 31 536 000)``, so 8 %/yr gives ×1.08 over a year whatever the tick.

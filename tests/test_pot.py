@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sim.protocol.rates import YEAR
-from sim.protocol.savings import POT, Pot
+from sim.protocol.jug import YEAR
+from sim.protocol.pot import POT, Pot
 from sim.protocol.vat import ProtocolError, Vat
 
 

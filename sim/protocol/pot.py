@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sim.protocol import numeric as num
-from sim.protocol.rates import accrue
+from sim.protocol.jug import accrue
 from sim.protocol.vat import ProtocolError, Vat
 
 #: The Pot's account name in the Vat.

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.protocol.rates import YEAR, Jug, accrue, per_second
+from sim.protocol.jug import YEAR, Jug, accrue, per_second
 from sim.protocol.vat import Vat
 
 
