@@ -11,7 +11,7 @@ Nothing is drawn by hand: all come from ``sim.run`` / ``sim.run_batch`` / ``sim.
 the figures ``cdpsim plot`` draws (:func:`sim.plots.figures_for`; the heatmap with a title
 naming the sweep). The runs go to a temporary folder (``--keep DIR`` keeps them). A few minutes
 on two cores. The validation pictures (``docs/img/validation-*.png``) come from
-``scripts/validate_black_thursday.py``, the dashboard screenshots from ``sim.app.screenshots``.
+``scripts/validate_black_thursday.py``, the dashboard screenshots from ``scripts.make_screenshots``.
 
 Usage (from the repository root)::
 

@@ -67,19 +67,12 @@ __all__ = [
 ]
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("cdpsim")
-    except PackageNotFoundError:  # running from a source tree
-        return "0.0.0+source"
-
-
 def __getattr__(name: str) -> object:
     """Import the public names on first use (PEP 562)."""
     if name == "__version__":
-        value = globals()["__version__"] = _version()
+        from sim.version import version
+
+        value = globals()["__version__"] = version()
         return value
     module = _LAZY.get(name)
     if module is None:

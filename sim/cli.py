@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from sim.files import is_sweep_data, name_problem, shown_path
 from sim.scenario import ScenarioError
-from sim.scenario.files import is_sweep_data, name_problem, shown_path
 
 if TYPE_CHECKING:
     from sim.runner import RunInterrupted
@@ -203,7 +203,7 @@ def validate(
     paths: tuple[str, ...], overrides: tuple[str, ...], data_dirs: tuple[Path, ...]
 ) -> None:
     """Validate scenario and sweep files (files, folders, globs): all errors, file:line: field."""
-    from sim.scenario.files import expand_paths
+    from sim.files import expand_paths
 
     files, problems = expand_paths(paths)
     for problem in problems:

@@ -33,7 +33,6 @@ from sim.agents.mkr_bidder import MkrBidder, make_bidders, step_bidders
 from sim.agents.price_shock import PriceShockAgent
 from sim.market import gas as gasm
 from sim.market import prices as px
-from sim.market.build import build_gas_process, build_price_process
 from sim.market.depth import ConstantProduct, DaiMarket, LogLinear, Market
 from sim.protocol.clip import Clipper, Curve, Dog
 from sim.protocol.flip import Cat, Flipper
@@ -45,6 +44,7 @@ from sim.protocol.vat import Vat
 from sim.protocol.vow import Flapper, Flopper, Vow
 from sim.record import Recorder
 from sim.scenario import ClipLiquidation, Scenario, correlation_matrix
+from sim.scenario.build import build_gas_process, build_price_process
 
 
 class InvariantError(RuntimeError):

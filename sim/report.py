@@ -406,7 +406,7 @@ def render_report(outputs: Outputs, figures: Sequence[NamedFigure] | None = None
     Returns:
         The HTML page (self-contained).
     """
-    from sim import __version__
+    from sim.version import version
 
     kind = folder_kind_of(outputs)
     if isinstance(outputs, SweepData):
@@ -443,8 +443,8 @@ def render_report(outputs: Outputs, figures: Sequence[NamedFigure] | None = None
             facts=facts,
             sections=sections,
             figures=[_embed(f) for f in list(figures)],
-            generator=f"{MARKER} {__version__}",
-            version=__version__,
+            generator=f"{MARKER} {version()}",
+            version=version(),
         )
     )
 

@@ -204,8 +204,8 @@ def build_manifest(
     import mesa
     import pyarrow
 
-    from sim import __version__
     from sim.scenario import advisories
+    from sim.version import version
 
     if status not in STATUSES:
         raise ValueError(f"status {status!r} is not one of {STATUSES}")
@@ -216,7 +216,7 @@ def build_manifest(
         "ticks": model.recorder.rows - 1,
         "status": status,
         "error": error,
-        "cdpsim_version": __version__,
+        "cdpsim_version": version(),
         "git_revision": _git_revision(),
         "python": platform.python_version(),
         "numpy": np.__version__,

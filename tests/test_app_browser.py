@@ -29,7 +29,7 @@ import pytest
 import yaml
 
 import sim
-from sim.app.screenshots import CHROMIUM_FLAGS, chromium_path, free_port
+from scripts.make_screenshots import CHROMIUM_FLAGS, chromium_path, free_port
 from sim.plots.ensemble import MAX_ROWS
 from tests.conftest import SMALL
 from tests.test_app import replayed_batch

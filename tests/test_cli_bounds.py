@@ -30,8 +30,8 @@ from sim.experiments.executors import (
     make_executor,
     scheduler_problem,
 )
+from sim.files import file_problem, is_sweep_data, name_problem
 from sim.scenario import Scenario, ScenarioError
-from sim.scenario.files import file_problem, is_sweep_data, name_problem
 from sim.scenario.schema import SEED_MAX
 from tests.conftest import SMALL
 from tests.test_cli_batch import finished_runs, signal_after

@@ -328,11 +328,11 @@ def test_the_scenario_package_does_not_reach_up_into_the_model():
 
 
 def test_the_model_builds_its_processes_with_the_market_builders():
-    import sim.market.build
     import sim.model
+    import sim.scenario.build
 
-    assert sim.model.build_price_process is sim.market.build.build_price_process
-    assert sim.model.build_gas_process is sim.market.build.build_gas_process
+    assert sim.model.build_price_process is sim.scenario.build.build_price_process
+    assert sim.model.build_gas_process is sim.scenario.build.build_gas_process
     assert not hasattr(sim.model, "_replay")
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.market.build import build_gas_process, build_price_process
 from sim.scenario import ScenarioError, load_scenario, with_overrides
+from sim.scenario.build import build_gas_process, build_price_process
 from tests.conftest import SCENARIOS, SMALL
 
 SCRIPTED = "{process: scripted, start: 2000, crash: {depth: 0.4, at: 1h, over: 4h}}"

@@ -43,9 +43,9 @@ from sim.experiments.store import (
     sha256_text,
     versions,
 )
+from sim.files import expand_paths
 from sim.rundir import MANIFEST_KIND, STATUS_FAILED, STATUS_LOST, STATUS_OK
 from sim.scenario import Scenario, ScenarioError, load_scenario, with_overrides
-from sim.scenario.files import expand_paths
 from sim.scenario.schema import SEED_MAX
 
 Keep = Literal["full", "summary"]

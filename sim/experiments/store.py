@@ -118,10 +118,10 @@ def versions() -> dict[str, str]:
     """Versions that make a batch reproducible."""
     import pyarrow
 
-    from sim import __version__
+    from sim.version import version
 
     return {
-        "cdpsim": __version__,
+        "cdpsim": version(),
         "python": platform.python_version(),
         "numpy": np.__version__,
         "pandas": pd.__version__,

@@ -36,7 +36,7 @@ validation's memory does not grow with the design (a sweep holds its design tabl
 scenario is built again when its run is handed to a worker: :class:`PointScenarios`,
 :class:`SweepSpecs`); at most :data:`MAX_RUNS` runs. A scenario file given as a sweep file is
 told so (:data:`SCENARIO_FILE_MESSAGE`), decided on the top-level keys as every command does
-(:func:`sim.scenario.files.is_sweep_data`).
+(:func:`sim.files.is_sweep_data`).
 
 Runs: every design point runs with the same seeds (common random numbers: a difference between
 points is the parameters', not the luck of the draw) through the batch layer
@@ -92,6 +92,7 @@ from sim.experiments.store import (
     sha256_file,
     sha256_text,
 )
+from sim.files import file_problem, is_sweep_data
 from sim.metrics import ENSEMBLE_QUANTILES, KPI_BY_NAME, RISK_STATS
 from sim.scenario import (
     MAX_ERRORS,
@@ -102,7 +103,6 @@ from sim.scenario import (
     apply_override,
     validate_data,
 )
-from sim.scenario.files import file_problem, is_sweep_data
 from sim.scenario.schema import NAME_MAX_CHARS, SEED_MAX
 from sim.scenario.yamlfile import DataPath, read_yaml
 from sim.units import format_duration, parse_duration

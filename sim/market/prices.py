@@ -32,7 +32,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from sim.scenario.files import file_problem
+from sim.files import file_problem
 
 #: Seconds per year (365 days), as in dss rate tooling.
 YEAR = 31_536_000.0

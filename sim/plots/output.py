@@ -15,8 +15,8 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from sim.atomic import write_bytes
+from sim.files import existing_special_file
 from sim.plots.style import SAVE_DPI
-from sim.scenario.files import existing_special_file
 
 #: Formats by file extension.
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
@@ -101,9 +101,9 @@ def _write_atomic(path: Path, data: bytes) -> Path:
 
 def figure_bytes(fig: Figure, fmt: str) -> bytes:
     """The figure as PNG, SVG or PDF bytes, marked as cdpsim's."""
-    from sim import __version__
+    from sim.version import version
 
-    creator = f"{MARKER} {__version__} (matplotlib)"
+    creator = f"{MARKER} {version()} (matplotlib)"
     metadata = {"png": {"Software": creator}, "svg": {"Creator": creator}}.get(
         fmt, {"Creator": creator}
     )

@@ -375,7 +375,7 @@ def _check_processes(s: Scenario, reported: set[DataPath]) -> Problems:
     A process with a problem already reported (at ``path`` or below it) is not built.
     """
     # Imported here: the builders import the schema, whose package imports this module.
-    from sim.market.build import build_gas_process, build_price_process
+    from sim.scenario.build import build_gas_process, build_price_process
 
     problems: Problems = []
     specs = [(path, spec, build_price_process) for path, spec in _price_specs(s)]

@@ -16,9 +16,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from sim.files import is_sweep_data
 from sim.scenario.checks import cross_check
 from sim.scenario.errors import MAX_ERRORS, ErrorItem, ScenarioError
-from sim.scenario.files import is_sweep_data
 from sim.scenario.overrides import apply_overrides
 from sim.scenario.paths import allowed_fields, data_path, field_path, suggestion
 from sim.scenario.schema import LOADER_FIELDS, Scenario

@@ -29,7 +29,7 @@ from pydantic import (
     field_validator,
 )
 
-from sim.scenario.files import file_problem
+from sim.files import file_problem
 from sim.units import format_duration, parse_duration
 
 # ---------------------------------------------------------------------------------------- bounds

@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
+from sim.files import file_problem
 from sim.scenario.errors import ErrorItem, ScenarioError
-from sim.scenario.files import file_problem
 
 #: Largest scenario file [bytes]: scenarios are a few kB; data belongs in CSV files.
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -51,7 +51,7 @@ def read_yaml(path: Path) -> tuple[Any, dict[DataPath, int]]:
 
     Raises:
         ScenarioError: the file is missing, not a regular file (a folder, FIFO or device: see
-            :func:`~sim.scenario.files.file_problem`), too large, not UTF-8, malformed or
+            :func:`~sim.files.file_problem`), too large, not UTF-8, malformed or
             hostile.
     """
     filename = str(path)

@@ -1,4 +1,4 @@
-"""The README's pictures of the dashboard: ``python -m sim.app.screenshots [OUT_DIR]``.
+"""The README's pictures of the dashboard: ``python -m scripts.make_screenshots [OUT_DIR]``.
 
 Makes small example outputs in a temporary folder (a batch over seeds and a Sobol sweep of
 the ETH crash, cut to a few hundred vaults and 12 hours), serves each view with
@@ -28,7 +28,7 @@ import yaml
 
 import sim
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 CRASH = ROOT / "scenarios" / "eth_crash_liq2.yaml"
 #: The crash made small: 10-minute ticks over 12 hours, a few hundred vaults, some noise.
 SMALL_CRASH = [
