@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from sim.plots.folders import FolderError, folder_kind
+from sim.plots.folders import FolderError, check_run_manifest, folder_kind
 from sim.rundir import read_manifest
 from sim.scenario import Scenario, load_scenario, validate_data
 
@@ -80,13 +80,17 @@ def scenario_of_run(folder: str | Path) -> tuple[Scenario, int]:
     when that file is still where the batch found it, else in the run folder.
 
     Raises:
-        TargetError: not a run folder.
+        TargetError: not a run folder, or its manifest is damaged.
         ScenarioError: the recorded scenario no longer validates (a data file is missing).
     """
     folder = Path(folder)
     manifest = read_manifest(folder)
     if manifest is None or not manifest.get("scenario"):
         raise TargetError(f"{folder}: not a cdpsim run folder (no manifest.json of a run)")
+    try:
+        check_run_manifest(folder, manifest)
+    except FolderError as exc:
+        raise TargetError(str(exc)) from None
     source = (manifest.get("batch") or {}).get("scenario_file")
     base = Path(source).parent if source and Path(source).is_file() else folder
     scenario = validate_data(
