@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from sim.plots.folders import FolderError, folder_kind
+from sim.plots.folders import FolderError, check_run_manifest, folder_kind
 from sim.rundir import read_manifest
 from sim.scenario import Scenario, ScenarioError, load_scenario, validate_data
 
@@ -125,8 +125,8 @@ def scenario_of_run(folder: str | Path, roots: Sequence[Path]) -> tuple[Scenario
         roots: the folders the dashboard may read (:attr:`Target.roots`).
 
     Raises:
-        TargetError: not a run folder, a folder outside ``roots``, or a data file that would
-            have to come from outside them.
+        TargetError: not a run folder, its manifest is damaged, a folder outside ``roots``, or
+            a data file that would have to come from outside them.
         ScenarioError: the recorded scenario no longer validates (a data file is missing).
     """
     folder = Path(folder)
@@ -134,6 +134,10 @@ def scenario_of_run(folder: str | Path, roots: Sequence[Path]) -> tuple[Scenario
     manifest = read_manifest(folder)
     if manifest is None or not isinstance(manifest.get("scenario"), dict):
         raise TargetError(f"{folder}: not a cdpsim run folder (no manifest.json of a run)")
+    try:
+        check_run_manifest(folder, manifest)
+    except FolderError as exc:
+        raise TargetError(str(exc)) from None
     source = (manifest.get("batch") or {}).get("scenario_file")
     base, outside = folder, None
     if isinstance(source, str) and source and not source.startswith("<"):

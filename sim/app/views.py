@@ -365,10 +365,21 @@ def fan_page_labels(pages: list[list[str]]) -> list[str]:
     return labels
 
 
+def _loaded(path: Path) -> RunData | BatchData | SweepData | str:
+    """A folder's tables, or why they cannot be read (a damaged folder is a message, not a crash)."""
+    try:
+        return load_folder(path)
+    except FolderError as exc:
+        return str(exc)
+
+
 @solara.component
 def BatchView(target: Target, on_live: Callable[[LiveRequest], None]) -> None:
     """A batch folder: the fan chart, the runs table and the picked run's dashboard."""
-    data = solara.use_memo(lambda: load_folder(target.path), [str(target.path)])
+    data = solara.use_memo(lambda: _loaded(target.path), [str(target.path)])
+    if isinstance(data, str):
+        solara.Error(data, classes=["cdpsim-error"])
+        return
     assert isinstance(data, BatchData)
     tab = solara.use_reactive(0)
     picked = solara.use_reactive("")
@@ -417,7 +428,10 @@ def _stats(sweep: SweepData, kpi: str) -> list[str]:
 @solara.component
 def SweepView(target: Target, on_live: Callable[[LiveRequest], None]) -> None:
     """A sweep folder: a heatmap of a KPI over two parameters, the indices, the runs."""
-    data = solara.use_memo(lambda: load_folder(target.path), [str(target.path)])
+    data = solara.use_memo(lambda: _loaded(target.path), [str(target.path)])
+    if isinstance(data, str):
+        solara.Error(data, classes=["cdpsim-error"])
+        return
     assert isinstance(data, SweepData)
     kinds = available_kinds(data)
     names = data.parameter_names

@@ -52,7 +52,8 @@ from sim.atomic import replacing, write_parquet
 from sim.experiments.store import RUNS_TABLE, BatchFolder, StoreError, load_runs
 from sim.experiments.store import is_complete as store_is_complete
 from sim.metrics import KPI_BY_NAME, ensemble_kpi_stats, risk_stats
-from sim.rundir import STATUS_FAILED, STATUS_OK
+from sim.rundir import BATCH_MANIFEST, BATCH_RUNS, STATUS_FAILED, STATUS_OK
+from sim.validate import describe, plain_name, shape_problem, table_problem
 
 #: The points table of a sweep folder.
 POINTS_TABLE = "points.parquet"
@@ -123,6 +124,48 @@ _DISCOVERY_STEM = re.compile(
 )
 #: Key of a discovery file's Parquet metadata (kpi, side, threshold, method, counts, note).
 _DISCOVERY_META = b"cdpsim-discovery"
+#: Columns of a runs table every reader needs (the rest are KPIs and swept parameters).
+RUNS_TABLE_COLUMNS = ("run_id", "scenario", "status")
+#: Numbers of a runs table besides the KPIs.
+RUNS_TABLE_NUMBERS = ("seed", "ticks", "wall_time_s")
+#: What ``batch.json``'s ``sweep`` section holds, as far as the readers read it (``*``: every
+#: item); a missing field or ``null`` is allowed.
+SWEEP_SHAPE: dict[str, tuple[type, ...]] = {
+    "sweep.name": (str,),
+    "sweep.description": (str,),
+    "sweep.file": (str,),
+    "sweep.base": (str,),
+    "sweep.design": (dict,),
+    "sweep.design.kind": (str,),
+    "sweep.parameters": (list,),
+    "sweep.parameters.*": (dict,),
+    "sweep.parameters.*.name": (str,),
+    "sweep.parameters.*.kind": (str,),
+    "sweep.parameters.*.paths": (list,),
+    "sweep.parameters.*.paths.*": (str,),
+    "sweep.parameters.*.range": (list,),
+    "sweep.parameters.*.range.*": (float,),
+    "sweep.parameters.*.values": (list,),
+    "sweep.parameters.*.values.*": (str, float, bool),
+    "sweep.parameters.*.dist": (str,),
+    "sweep.parameters.*.unit": (str,),
+    "sweep.kpis": (list,),
+    "sweep.kpis.*": (str,),
+    "sweep.seeds": (list,),
+    "sweep.seeds.*": (int,),
+    "sweep.complete": (bool,),
+}
+#: What a discovery file's metadata holds.
+_DISCOVERY_META_SHAPE: dict[str, tuple[type, ...]] = {
+    "kpi": (str,),
+    "side": (str,),
+    "threshold": (float,),
+    "method": (str,),
+    "n_runs": (int,),
+    "n_cases": (int,),
+    "note": (str,),
+    "complete": (bool,),
+}
 
 
 class AnalysisError(ValueError):
@@ -143,8 +186,43 @@ def sweep_section(folder: str | Path) -> dict[str, Any]:
     if manifest is None:
         raise StoreError(f"{folder}: not a cdpsim sweep folder (no batch.json)")
     section = manifest.get("sweep")
-    if not isinstance(section, dict):
+    if not section:
         raise AnalysisError(f"{folder}: a batch folder, but not a sweep's (cdpsim sweep makes one)")
+    return check_sweep(folder, section)
+
+
+def check_sweep(folder: str | Path, section: Any) -> dict[str, Any]:
+    """``batch.json``'s ``sweep`` section, if it is of the shape ``cdpsim sweep`` writes.
+
+    Args:
+        folder: the sweep folder (for messages).
+        section: the section as read.
+
+    Returns:
+        The section.
+
+    Raises:
+        AnalysisError: the first field of the wrong kind (:data:`SWEEP_SHAPE`), a parameter
+            without a name or a range that is not ``[low, high]``.
+    """
+    problem = (
+        f"'sweep' is {describe(section)}, not an object"
+        if not isinstance(section, dict)
+        else shape_problem({"sweep": section}, SWEEP_SHAPE)
+    )
+    if problem is None:
+        for k, p in enumerate(section.get("parameters") or []):
+            if not p.get("name"):
+                problem = f"'sweep.parameters.{k}' has no name"
+            elif p.get("range") is not None and len(p["range"]) != 2:
+                problem = f"'sweep.parameters.{k}.range' is not [low, high]"
+            if problem:
+                break
+    if problem:
+        raise AnalysisError(
+            f"{Path(folder) / BATCH_MANIFEST}: {problem}; the sweep's record is damaged (run "
+            "the sweep again into a new folder)"
+        )
     return section
 
 
@@ -168,7 +246,7 @@ def _incomplete_message(folder: str | Path, what: str) -> str:
 
 def parameter_names(section: dict[str, Any]) -> list[str]:
     """The swept parameters' names (column names) in sweep-file order."""
-    return [p["name"] for p in section.get("parameters", [])]
+    return [p["name"] for p in (section.get("parameters") or [])]
 
 
 def _write(table: pd.DataFrame, path: Path) -> None:
@@ -176,24 +254,84 @@ def _write(table: pd.DataFrame, path: Path) -> None:
     write_parquet(path, table)
 
 
-def read_runs(folder: str | Path) -> pd.DataFrame:
-    """The runs table of a sweep folder (``runs.parquet``, rebuilt from the run folders if absent)."""
-    path = Path(folder) / RUNS_TABLE
-    if path.is_file():
+def read_table(path: Path) -> pd.DataFrame:
+    """A Parquet table of an output folder.
+
+    Raises:
+        AnalysisError: something other than a file is there, or it is not readable Parquet.
+    """
+    import pyarrow as pa
+
+    if path.exists() and not path.is_file():
+        raise AnalysisError(f"{path}: not a file (a Parquet table was expected)")
+    try:
         return pd.read_parquet(path)
-    return load_runs(folder, rebuild=True)
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise AnalysisError(f"{path}: cannot be read as Parquet ({exc})") from None
+
+
+def check_runs(table: pd.DataFrame, folder: str | Path, where: Path) -> pd.DataFrame:
+    """A batch's or sweep's runs table, if the readers can use it.
+
+    It has :data:`RUNS_TABLE_COLUMNS`, numbers in its KPI columns, and one row per run id, each
+    the name of a folder in ``runs/`` (never a path leading out of the batch folder).
+
+    Args:
+        table: the runs table.
+        folder: the batch folder.
+        where: where the table was read from (``runs.parquet``, or the ``runs/`` folder).
+
+    Raises:
+        AnalysisError: the first problem, naming ``where``.
+    """
+    hint = (
+        "move it out of the folder and the runs are read from their folders"
+        if where.name == RUNS_TABLE
+        else "the run folders are damaged"
+    )
+    problem = table_problem(
+        table,
+        required=RUNS_TABLE_COLUMNS,
+        numbers=[*RUNS_TABLE_NUMBERS, *(c for c in table.columns if c in KPI_BY_NAME)],
+        keys=["run_id"],
+    )
+    if problem is None:
+        for run_id in table["run_id"]:
+            if not plain_name(run_id):
+                problem = f"run id {run_id!r} is not the name of a folder in {BATCH_RUNS}/"
+                break
+    if problem:
+        raise AnalysisError(f"{where}: {problem}; {hint}")
+    return table
+
+
+def read_runs(folder: str | Path) -> pd.DataFrame:
+    """The runs table of a sweep folder (``runs.parquet``, rebuilt from the run folders if absent).
+
+    Raises:
+        AnalysisError: the table is unreadable or damaged (:func:`check_runs`).
+    """
+    path = Path(folder) / RUNS_TABLE
+    if path.exists() or path.is_symlink():
+        return check_runs(read_table(path), folder, path)
+    return check_runs(load_runs(folder, rebuild=True), folder, Path(folder) / BATCH_RUNS)
 
 
 def read_points(folder: str | Path) -> pd.DataFrame:
     """The points table of a sweep folder.
 
     Raises:
-        AnalysisError: the sweep has no points table yet (it has not finished a first pass).
+        AnalysisError: the sweep has no points table yet (it has not finished a first pass),
+            or it is unreadable or has no ``point`` column.
     """
     path = Path(folder) / POINTS_TABLE
-    if not path.is_file():
+    if not path.exists():
         raise AnalysisError(f"{folder}: no {POINTS_TABLE}; run the sweep first")
-    return pd.read_parquet(path)
+    table = read_table(path)
+    problem = table_problem(table, required=["point"], whole=["point"], keys=["point"])
+    if problem:
+        raise AnalysisError(f"{path}: {problem}; it is not a points table as cdpsim writes it")
+    return table
 
 
 # ---------------------------------------------------------------------------------------- points
@@ -621,7 +759,7 @@ def parameter_value(value: float, unit: str | None) -> str:
 def _bounds(section: dict[str, Any], x: pd.DataFrame) -> dict[str, tuple[float, float]]:
     """Each parameter's whole span: its range, else its values' (or the data's) min and max."""
     out = {}
-    for p in section.get("parameters", []):
+    for p in section.get("parameters") or []:
         name = p["name"]
         if name not in x:
             continue
@@ -851,6 +989,10 @@ def discover(
     runs = read_runs(folder)
     if kpi not in KPI_BY_NAME or (len(runs) and kpi not in runs):
         known = [k for k in KPI_BY_NAME if not len(runs) or k in runs]
+        if kpi in KPI_BY_NAME:
+            raise AnalysisError(
+                f"{folder}: its runs table has no KPI {kpi!r} (it has: {', '.join(known) or 'none'})"
+            )
         raise AnalysisError(f"unknown KPI {kpi!r}; expected one of {', '.join(known)}")
     names = [
         n for n in parameter_names(section) if n in runs and pd.api.types.is_numeric_dtype(runs[n])
@@ -893,7 +1035,7 @@ def discover(
                 else "PRIM's chosen box is the whole space: the parameters do not separate "
                 "the cases"
             )
-    units = {p["name"]: p.get("unit") for p in section.get("parameters", []) if "name" in p}
+    units = {p["name"]: p.get("unit") for p in (section.get("parameters") or []) if "name" in p}
     result = Discovery(
         kpi=kpi,
         side=side,
@@ -917,7 +1059,6 @@ def _write_discovery(folder: Path, result: Discovery) -> Discovery:
     path, trajectory_path = discovery_paths(
         folder, result.kpi, result.threshold, result.method, result.side
     )
-    path.parent.mkdir(exist_ok=True)
     meta = {
         "kpi": result.kpi,
         "side": result.side,
@@ -928,11 +1069,18 @@ def _write_discovery(folder: Path, result: Discovery) -> Discovery:
         "note": result.note,
         "complete": result.complete,
     }
-    _write_with_meta(result.boxes, path, meta)
-    if result.trajectory is not None:
-        _write(result.trajectory, trajectory_path)
-    else:
-        trajectory_path.unlink(missing_ok=True)  # an earlier run's, for boxes now replaced
+    try:
+        path.parent.mkdir(exist_ok=True)
+        _write_with_meta(result.boxes, path, meta)
+        if result.trajectory is not None:
+            _write(result.trajectory, trajectory_path)
+        else:
+            trajectory_path.unlink(missing_ok=True)  # an earlier run's, for boxes now replaced
+    except OSError as exc:
+        raise AnalysisError(
+            f"{path}: cannot write the result ({exc.strerror or exc}); is {path.parent} a "
+            "folder you may write in?"
+        ) from None
     return replace(
         result,
         path=path,
@@ -967,8 +1115,6 @@ def load_discoveries(folder: str | Path) -> list[Discovery]:
         One :class:`Discovery` per boxes file, in file-name order; files whose name is not a
         discovery's are left out.
     """
-    import pyarrow.parquet as pq
-
     folder = Path(folder)
     base = folder / DISCOVERY
     if not base.is_dir():
@@ -977,7 +1123,7 @@ def load_discoveries(folder: str | Path) -> list[Discovery]:
         section = sweep_section(folder)
     except (StoreError, AnalysisError):
         section = {}
-    units = {p["name"]: p.get("unit") for p in section.get("parameters", []) if "name" in p}
+    units = {p["name"]: p.get("unit") for p in (section.get("parameters") or []) if "name" in p}
     found = []
     for file in sorted(base.glob("*.parquet")):
         if file.name.startswith(".") or file.stem.endswith(TRAJECTORY_SUFFIX):
@@ -987,16 +1133,14 @@ def load_discoveries(folder: str | Path) -> list[Discovery]:
             continue
         try:
             threshold = float(match["x"])
-            boxes = pd.read_parquet(file)
-            raw = (pq.read_schema(file).metadata or {}).get(_DISCOVERY_META)
-        except (ValueError, OSError):
+        except ValueError:  # not a number: not a discovery's name
             continue
-        meta = json.loads(raw) if raw else {}
+        boxes, meta = _read_discovery(file)
         method = match["method"] or (
             str(boxes["method"].iloc[0]) if len(boxes) and "method" in boxes else "cart"
         )
         trajectory_path = base / f"{file.stem}{TRAJECTORY_SUFFIX}.parquet"
-        trajectory = pd.read_parquet(trajectory_path) if trajectory_path.is_file() else None
+        trajectory = _read_trajectory(trajectory_path) if trajectory_path.exists() else None
         found.append(
             Discovery(
                 kpi=match["kpi"],
@@ -1015,6 +1159,64 @@ def load_discoveries(folder: str | Path) -> list[Discovery]:
             )
         )
     return found
+
+
+def _discovery_problem(file: Path, problem: str) -> AnalysisError:
+    return AnalysisError(
+        f"{file}: {problem}; it is not a result of cdpsim discover as it writes them: delete "
+        "it, or run cdpsim discover again"
+    )
+
+
+def _read_discovery(file: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """A discovery file's boxes and metadata, checked.
+
+    Raises:
+        AnalysisError: unreadable, without the boxes' columns or numbers, or with metadata that
+            is not a JSON object of the fields :func:`discover` writes.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    boxes = read_table(file)
+    try:
+        raw = (pq.read_schema(file).metadata or {}).get(_DISCOVERY_META)
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise _discovery_problem(file, f"its metadata cannot be read ({exc})") from None
+    problem = table_problem(
+        boxes,
+        required=[c for c in BOX_COLUMNS if c not in ("method", "restricted")],
+        numbers=["lower", "upper"],
+        finite=["coverage", "density", "mass"],
+        whole=["box"],
+        nonnegative=["box", "coverage", "density", "mass"],
+    )
+    if problem:
+        raise _discovery_problem(file, problem)
+    try:
+        meta = json.loads(raw) if raw else {}
+    except ValueError:
+        raise _discovery_problem(file, "its metadata is not JSON") from None
+    problem = (
+        f"its metadata is {describe(meta)}, not an object"
+        if not isinstance(meta, dict)
+        else shape_problem(meta, _DISCOVERY_META_SHAPE)
+    )
+    if problem:
+        raise _discovery_problem(file, problem)
+    return boxes, meta
+
+
+def _read_trajectory(path: Path) -> pd.DataFrame:
+    """A PRIM peeling trajectory, checked (:data:`TRAJECTORY_COLUMNS` but ``selected``)."""
+    table = read_table(path)
+    columns = [c for c in TRAJECTORY_COLUMNS if c != "selected"]
+    problem = table_problem(
+        table, required=columns, finite=columns, whole=["step", "n_restricted"], nonnegative=columns
+    )
+    if problem:
+        raise _discovery_problem(path, problem)
+    return table
 
 
 def _fmt(value: float) -> str:
@@ -1085,6 +1287,8 @@ __all__ = [
     "AnalysisError",
     "Discovery",
     "cart_boxes",
+    "check_runs",
+    "check_sweep",
     "discover",
     "discovery_paths",
     "duration_text",
@@ -1096,6 +1300,7 @@ __all__ = [
     "morris_indices",
     "points_table",
     "prim_box",
+    "read_table",
     "sensitivity",
     "sensitivity_table",
     "sobol_indices",

@@ -52,6 +52,7 @@ from sim.rundir import (
     read_manifest,
 )
 from sim.rundir import BATCH_RUNS as RUNS
+from sim.validate import plain_name
 
 #: ``kind`` in ``batch.json``.
 BATCH_KIND = "cdpsim-batch"
@@ -365,35 +366,50 @@ def _remove_created(folders: Iterable[Path]) -> None:
             folder.rmdir()  # only if empty: nothing of anyone else's is removed
 
 
+def _of(value: Any, kinds: tuple[type, ...], default: Any = None) -> Any:
+    """``value`` if it is of ``kinds`` (a bool is not a number), else ``default``.
+
+    A hand-edited or half-written run folder can hold anything where a manifest holds an object
+    or a number; the runs table takes what is of the right kind and leaves the rest empty.
+    """
+    if isinstance(value, bool) and bool not in kinds:
+        return default
+    return value if isinstance(value, kinds) else default
+
+
 def run_row(folder: Path) -> dict[str, Any] | None:
-    """One runs-table row from a run folder (its manifest and summary); ``None`` if not a run."""
+    """One runs-table row from a run folder (its manifest and summary); ``None`` if not a run.
+
+    A field of the wrong kind (a damaged manifest or summary) is left empty; a run id that is
+    not the name of a folder (``../x``) gives way to the folder's own name.
+    """
     manifest = read_manifest(folder)
     if manifest is None:
         return None
-    batch = manifest.get("batch") or {}
-    error = manifest.get("error") or ""
-    first, _, rest = error.partition("\n")
+    batch = _of(manifest.get("batch"), (dict,), {})
+    first, _, rest = str(manifest.get("error") or "").partition("\n")
+    run_id = batch.get("run_id")
     row: dict[str, Any] = {
-        "run_id": batch.get("run_id", folder.name),
-        "scenario_file": batch.get("scenario_file", ""),
-        "scenario": (manifest.get("scenario") or {}).get("name", ""),
+        "run_id": run_id if plain_name(run_id) else folder.name,
+        "scenario_file": _of(batch.get("scenario_file"), (str,), ""),
+        "scenario": _of(_of(manifest.get("scenario"), (dict,), {}).get("name"), (str,), ""),
         "overrides": json.dumps(batch.get("overrides", [])),
-        "seed": manifest.get("seed"),
-        "status": manifest.get("status"),
+        "seed": _of(manifest.get("seed"), (int,)),
+        "status": _of(manifest.get("status"), (str,)),
         "error": first or None,
         "traceback": rest or None,
-        "wall_time_s": manifest.get("wall_time_s"),
-        "ticks": manifest.get("ticks"),
+        "wall_time_s": _of(manifest.get("wall_time_s"), (int, float)),
+        "ticks": _of(manifest.get("ticks"), (int,)),
     }
-    for name, value in (batch.get("parameters") or {}).items():
-        row[name] = value
+    for name, value in _of(batch.get("parameters"), (dict,), {}).items():
+        row[name] = _of(value, (str, int, float, bool))
     try:
         summary = json.loads((folder / "summary.json").read_text())
     except (OSError, ValueError):
         summary = {}
-    for name, value in summary.items():
-        if not isinstance(value, dict) and name not in row:
-            row[name] = value
+    for name, value in _of(summary, (dict,), {}).items():
+        if name not in row and (value is None or _of(value, (int, float)) is not None):
+            row[name] = value  # a KPI: a number (null when undefined)
     return row
 
 

@@ -474,7 +474,9 @@ def _outcomes(ax: Axes, ts: pd.DataFrame, auctions: pd.DataFrame | None, ilks: l
         f"{len(outcomes)} finished with a sale · {int(outcomes['zero_bid'].sum())} zero-bid · "
         f"{running} still running"
     )
-    top = float(np.nanmax(outcomes["ratio"])) * PERCENT if len(outcomes) else PERCENT
+    ratios = outcomes["ratio"].to_numpy(dtype=float)
+    ratios = ratios[np.isfinite(ratios)]  # a sale at a market price of 0 has no finite ratio
+    top = float(ratios.max()) * PERCENT if len(ratios) else PERCENT
     ax.set_ylim(-OUTCOME_MARGIN_PCT, max(PERCENT, top) + OUTCOME_MARGIN_PCT)
     ax.set_ylabel("price paid / market price [%]")
     st.panel_title(ax, "Auction outcomes: price paid vs market price at the auction's end")

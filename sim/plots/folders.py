@@ -16,9 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from sim.experiments.store import BATCH_MANIFEST, BatchFolder, StoreError, load_runs
+from sim.record import SYSTEM_FIELDS
 from sim.rundir import read_manifest
+from sim.validate import shape_problem, table_problem
 
 #: Timeseries columns the fan chart reads from each run of a batch (plus ``price[ILK]``).
 FAN_COLUMNS = ("tick", "time", "bad_debt", "dai_supply")
@@ -30,6 +33,57 @@ POINTS, SENSITIVITY, DISCOVERY = "points.parquet", "sensitivity.parquet", "disco
 #: ``scenarios`` folder): the file's path is relative to the scenario file, which the manifest
 #: does not record.
 DATA_SEARCH_DEPTH = 4
+#: Per-ilk time series the crash dashboard draws (``field[ILK]`` of each ilk with a price).
+DASHBOARD_ILK_FIELDS = (
+    "price",
+    "osm_price",
+    "unsafe_vaults",
+    "unsafe_vaults_after",
+    "unsafe_debt",
+    "unsafe_debt_after",
+    "liquidations",
+    "auctions_active",
+)
+#: System time series the crash dashboard draws.
+DASHBOARD_COLUMNS = ("tick", "dai_supply", "bad_debt", "surplus")
+#: Auction columns the figures read (the dashboard's outcomes, the fan's liquidated debt).
+AUCTION_COLUMNS = ("ilk", "start_tick", "end_tick", "due", "dai_raised", "collateral_sold")
+_OBJECT, _TEXT, _NUMBER, _WHOLE, _LIST = (dict,), (str,), (float,), (int,), (list,)
+#: What a run's ``manifest.json`` holds, as far as the figures, the report and the dashboard
+#: read it (``*``: every entry); a missing field or ``null`` is allowed.
+RUN_MANIFEST_SHAPE = {
+    "seed": _WHOLE,
+    "ticks": _WHOLE,
+    "status": _TEXT,
+    "error": _TEXT,
+    "wall_time_s": _NUMBER,
+    "data_held": _OBJECT,
+    "data_held.*": _NUMBER,
+    "batch": _OBJECT,
+    "batch.run_id": _TEXT,
+    "batch.scenario_file": _TEXT,
+    "batch.overrides": _LIST,
+    "batch.parameters": _OBJECT,
+    "scenario": _OBJECT,
+    "scenario.clock": _OBJECT,
+    "scenario.clock.tick": (str, float),
+    "scenario.clock.duration": (str, float),
+    "scenario.clock.start": _TEXT,
+    "scenario.collateral": _OBJECT,
+    "scenario.collateral.*": _OBJECT,
+    "scenario.collateral.*.price": _OBJECT,
+    "scenario.ilks": _OBJECT,
+    "scenario.ilks.*": _OBJECT,
+    "scenario.ilks.*.collateral": _TEXT,
+    "scenario.ilks.*.mat": _NUMBER,
+    "scenario.system": _OBJECT,
+    "scenario.system.oracle": _OBJECT,
+    "scenario.system.oracle.hop": (str, float),
+    "scenario.system.oracle.gas_limit_gwei": _NUMBER,
+    "scenario.network": _OBJECT,
+    "scenario.network.gas": _OBJECT,
+    "scenario.dai": _OBJECT,
+}
 
 
 class FolderError(Exception):
@@ -181,7 +235,11 @@ class SweepData(BatchData):
     def kpis(self) -> list[str]:
         """The KPIs the sweep summarises, in its order (those with ``<kpi>_mean`` columns)."""
         listed = [str(k) for k in self.sweep.get("kpis") or []]
-        found = [c[: -len("_mean")] for c in self.points.columns if c.endswith("_mean")]
+        found = [
+            c[: -len("_mean")]
+            for c in self.points.columns
+            if c.endswith("_mean") and pd.api.types.is_numeric_dtype(self.points[c])
+        ]
         return [k for k in listed if k in found] or found
 
 
@@ -189,24 +247,104 @@ Outputs = RunData | BatchData | SweepData
 
 
 def _read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame | None:
-    if not path.is_file():
+    """A Parquet table, or ``None`` when there is no such file.
+
+    Raises:
+        FolderError: something else is there, or the file is not a readable Parquet table.
+    """
+    if not path.exists():
+        if path.is_symlink():
+            raise FolderError(f"{path}: a symbolic link to {path.readlink()}, which cannot be read")
         return None
+    if not path.is_file():
+        raise FolderError(f"{path}: not a file (a Parquet table was expected)")
     try:
         return pd.read_parquet(path, columns=columns)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, pa.ArrowException) as exc:
         raise FolderError(f"{path}: cannot be read as Parquet ({exc})") from None
+
+
+def _check_table(path: Path, table: pd.DataFrame, **checks: Any) -> pd.DataFrame:
+    """``table`` if it passes :func:`sim.validate.table_problem`.
+
+    Raises:
+        FolderError: the problem, with the file's path.
+    """
+    problem = table_problem(table, **checks)
+    if problem:
+        raise FolderError(f"{path}: {problem}; it is not a table as cdpsim writes it")
+    return table
+
+
+def _ticks(path: Path, table: pd.DataFrame, required: tuple[str, ...]) -> pd.DataFrame:
+    """A run's time series: ``required`` and its numbers, one row per tick, at least one row."""
+    recorded = [c for c in table.columns if c in SYSTEM_FIELDS or c.endswith("]")]
+    _check_table(
+        path,
+        table,
+        required=required,
+        numbers=recorded,
+        whole=["tick"],
+        nonnegative=["tick"],
+        keys=["tick"],
+    )
+    if len(table) == 0:
+        raise FolderError(f"{path}: no rows (a run's time series has one row per tick)")
+    if "time" in table.columns and table["time"].dtype.kind != "M":
+        raise FolderError(f"{path}: column 'time' holds {table['time'].dtype} values, not times")
+    return table
+
+
+def _timeseries(path: Path) -> pd.DataFrame | None:
+    """A run's ``timeseries.parquet`` with what the crash dashboard draws, or ``None``."""
+    table = _read_parquet(path)
+    if table is None:
+        return None
+    ilks = [c[len("price[") : -1] for c in table.columns if c.startswith("price[")]
+    return _ticks(
+        path,
+        table,
+        DASHBOARD_COLUMNS + tuple(f"{f}[{ilk}]" for ilk in ilks for f in DASHBOARD_ILK_FIELDS),
+    )
+
+
+def _auctions(path: Path, required: tuple[str, ...] = AUCTION_COLUMNS) -> pd.DataFrame | None:
+    """A run's ``auctions.parquet`` (its figures' columns checked when it has rows), or ``None``."""
+    table = _read_parquet(path)
+    if table is None or len(table) == 0:
+        return table
+    numbers = [c for c in required if c != "ilk"]
+    return _check_table(
+        path, table, required=required, numbers=numbers, whole=("start_tick", "end_tick")
+    )
+
+
+def check_run_manifest(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """A run's manifest, if its fields are of the kinds the readers take (:data:`RUN_MANIFEST_SHAPE`).
+
+    Raises:
+        FolderError: the first field that is not, naming ``folder/manifest.json``.
+    """
+    problem = shape_problem(manifest, RUN_MANIFEST_SHAPE)
+    if problem:
+        raise FolderError(
+            f"{folder / 'manifest.json'}: {problem}; the manifest is damaged (run the scenario "
+            "again to write a new run folder)"
+        )
+    return manifest
 
 
 def load_run(path: str | Path) -> RunData:
     """A run folder's manifest, time series, auctions and summary.
 
     Raises:
-        FolderError: ``path`` is not a cdpsim run folder, or its tables cannot be read.
+        FolderError: ``path`` is not a cdpsim run folder, or its manifest or tables are damaged.
     """
     path = Path(path)
     manifest = read_manifest(path) if path.is_dir() else None
     if manifest is None:
         raise FolderError(f"{path}: not a cdpsim run folder (no manifest.json of a run)")
+    check_run_manifest(path, manifest)
     try:
         summary = json.loads((path / "summary.json").read_text())
     except (OSError, ValueError):
@@ -214,19 +352,24 @@ def load_run(path: str | Path) -> RunData:
     return RunData(
         path=path,
         manifest=manifest,
-        timeseries=_read_parquet(path / "timeseries.parquet"),
-        auctions=_read_parquet(path / "auctions.parquet"),
+        timeseries=_timeseries(path / "timeseries.parquet"),
+        auctions=_auctions(path / "auctions.parquet"),
         summary=summary if isinstance(summary, dict) else {},
     )
 
 
-def _fan_columns(path: Path) -> list[str] | None:
+def _fan_columns(path: Path) -> list[str]:
+    """The fan chart's columns a run's ``timeseries.parquet`` has.
+
+    Raises:
+        FolderError: the file is not a readable Parquet table.
+    """
     import pyarrow.parquet as pq
 
     try:
         names = pq.read_schema(path).names
-    except (OSError, ValueError):
-        return None
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise FolderError(f"{path}: cannot be read as Parquet ({exc})") from None
     return [c for c in names if c in FAN_COLUMNS or c.startswith("price[")]
 
 
@@ -236,14 +379,18 @@ def _stack_runs(store: BatchFolder, run_ids: list[str]) -> tuple[pd.DataFrame | 
     for run_id in run_ids:
         folder = store.run_folder(run_id)
         ts_path = folder / "timeseries.parquet"
-        columns = _fan_columns(ts_path) if ts_path.is_file() else None
-        if not columns:
+        if not ts_path.is_file():
+            _read_parquet(ts_path)  # a folder or a broken link there: its message
+            missing += 1  # no time series: the run was kept as a summary
+            continue
+        ts = _read_parquet(ts_path, _fan_columns(ts_path))
+        if ts is None:  # gone since its schema was read
             missing += 1
             continue
-        ts = pd.read_parquet(ts_path, columns=columns)
+        _ticks(ts_path, ts, ("tick", "bad_debt", "dai_supply"))
         ts.insert(0, "run_id", run_id)
         series.append(ts)
-        auc = _read_parquet(folder / "auctions.parquet")
+        auc = _auctions(folder / "auctions.parquet", FAN_AUCTION_COLUMNS)
         if auc is not None and len(auc):
             auc = auc[[c for c in FAN_AUCTION_COLUMNS if c in auc.columns]].copy()
             auc.insert(0, "run_id", run_id)
@@ -255,14 +402,29 @@ def _stack_runs(store: BatchFolder, run_ids: list[str]) -> tuple[pd.DataFrame | 
 
 def _scenarios(store: BatchFolder, runs: pd.DataFrame) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
-    for row in runs.itertuples():
-        name = str(row.scenario)
+    for run_id, scenario in zip(runs["run_id"], runs["scenario"], strict=True):
+        name = str(scenario)
         if name in out:
             continue
-        manifest = read_manifest(store.run_folder(str(row.run_id)))
-        if manifest is not None and manifest.get("scenario"):
+        folder = store.run_folder(str(run_id))
+        manifest = read_manifest(folder)
+        if manifest is not None and check_run_manifest(folder, manifest).get("scenario"):
             out[name] = manifest["scenario"]
     return out
+
+
+def _runs_table(path: Path, table: pd.DataFrame, where: Path) -> pd.DataFrame:
+    """A batch's runs table, if the readers can use it (:func:`sim.experiments.analysis.check_runs`).
+
+    Raises:
+        FolderError: the first problem, naming ``where`` (``runs.parquet`` or ``runs/``).
+    """
+    from sim.experiments.analysis import AnalysisError, check_runs
+
+    try:
+        return check_runs(table, path, where)
+    except AnalysisError as exc:
+        raise FolderError(str(exc)) from None
 
 
 def load_batch(path: str | Path, *, series: bool = True) -> BatchData | SweepData:
@@ -281,12 +443,17 @@ def load_batch(path: str | Path, *, series: bool = True) -> BatchData | SweepDat
     if manifest is None:
         raise FolderError(f"{path}: not a cdpsim batch folder (no {BATCH_MANIFEST} of a batch)")
     table = _read_parquet(path / "runs.parquet")
-    if table is None:
+    if table is not None:
+        table = _runs_table(path, table, path / "runs.parquet")
+    else:
         try:
-            table = load_runs(path)
+            table = _runs_table(path, load_runs(path), store.runs)
         except StoreError as exc:
             raise FolderError(str(exc)) from None
-    run_ids = [str(r) for r in table.get("run_id", pd.Series(dtype=str))]
+    section = manifest.get("sweep")
+    if section:
+        section = _sweep_section(path, section)
+    run_ids = [str(r) for r in table["run_id"]]
     ts, auc, missing = _stack_runs(store, run_ids) if series else (None, None, len(run_ids))
     common: dict[str, Any] = {
         "path": path,
@@ -297,18 +464,66 @@ def load_batch(path: str | Path, *, series: bool = True) -> BatchData | SweepDat
         "auctions": auc,
         "missing_series": missing,
     }
-    if not manifest.get("sweep"):
+    if not section:
         return BatchData(**common)
     points = _read_parquet(path / POINTS)
     if points is None:
         raise FolderError(f"{path}: a sweep folder without {POINTS}; is the sweep finished?")
-    names = [str(p.get("name")) for p in manifest["sweep"].get("parameters") or []]
+    names = [str(p.get("name")) for p in section.get("parameters") or []]
     return SweepData(
         **common,
-        sweep=manifest["sweep"],
-        points=numeric_parameters(points, names),
-        sensitivity=_read_parquet(path / SENSITIVITY),
+        sweep=section,
+        points=numeric_parameters(_points(path / POINTS, points, section), names),
+        sensitivity=_sensitivity(path / SENSITIVITY),
         discoveries=_discoveries(path),
+    )
+
+
+def _sweep_section(path: Path, section: Any) -> dict[str, Any]:
+    """``batch.json``'s ``sweep`` section, checked (:func:`sim.experiments.analysis.check_sweep`).
+
+    Raises:
+        FolderError: it is not of the shape ``cdpsim sweep`` writes.
+    """
+    from sim.experiments.analysis import AnalysisError, check_sweep
+
+    try:
+        return check_sweep(path, section)
+    except AnalysisError as exc:
+        raise FolderError(str(exc)) from None
+
+
+def _points(path: Path, points: pd.DataFrame, section: dict[str, Any]) -> pd.DataFrame:
+    """``points.parquet``: a point column, whole counts and numbers for the KPI statistics."""
+    from sim.experiments.analysis import COUNT_COLUMNS
+
+    kpis = [str(k) for k in section.get("kpis") or []]
+    statistics = [c for c in points.columns if any(c.startswith(f"{k}_") for k in kpis)]
+    return _check_table(
+        path,
+        points,
+        required=["point"],
+        numbers=statistics,
+        whole=["point", *COUNT_COLUMNS],
+        nonnegative=["point", *COUNT_COLUMNS],
+        keys=["point"],
+    )
+
+
+def _sensitivity(path: Path) -> pd.DataFrame | None:
+    """``sensitivity.parquet`` (Sobol or Morris indices), or ``None`` when the sweep has none."""
+    from sim.experiments.analysis import SENSITIVITY_COLUMNS
+
+    table = _read_parquet(path)
+    if table is None:
+        return None
+    indices = SENSITIVITY_COLUMNS[3:]
+    return _check_table(
+        path,
+        table,
+        required=SENSITIVITY_COLUMNS[:3],
+        finite=indices,
+        nonnegative=[c for c in indices if c.endswith("_conf") or c in ("mu_star", "sigma")],
     )
 
 
@@ -334,8 +549,12 @@ def _discoveries(sweep: Path) -> list[Discovery]:
     Read by :func:`sim.experiments.analysis.load_discoveries`, which knows the file names (with
     the method, and without it as written before).
     """
-    from sim.experiments.analysis import load_discoveries
+    from sim.experiments.analysis import AnalysisError, load_discoveries
 
+    try:
+        found = load_discoveries(sweep)
+    except AnalysisError as exc:
+        raise FolderError(str(exc)) from None
     return [
         Discovery(
             name=d.path.stem,
@@ -347,7 +566,7 @@ def _discoveries(sweep: Path) -> list[Discovery]:
             method=d.method,
             note=d.note,
         )
-        for d in load_discoveries(sweep)
+        for d in found
     ]
 
 

@@ -80,6 +80,9 @@ RC = {
     "figure.titleweight": "bold",
     "lines.linewidth": 1.6,
     "svg.fonttype": "none",
+    # Text is drawn as written: a scenario or parameter name with "$" in it is not TeX math
+    # (which fails to parse, e.g. "$\\frac{$"); no label of cdpsim's uses mathtext.
+    "text.parse_math": False,
 }
 #: Characters per line of a narrow (single-panel) figure's title.
 TITLE_CHARS = 80

@@ -776,7 +776,8 @@ def parameter_spans(
 ) -> dict[str, tuple[float, float]]:
     """Each swept parameter's whole span: its ``range``, else its values' (or the points') ends.
 
-    Durations written with a unit (``"30m"``) are read in seconds, as the tables hold them.
+    Durations written with a unit (``"30m"``) are read in seconds, as the tables hold them. A
+    parameter of values that are not numbers (``[clip, flip]``) has no span.
     """
     spans: dict[str, tuple[float, float]] = {}
     for p in parameters or ():
@@ -784,7 +785,10 @@ def parameter_spans(
         if p.get("range") is not None:
             low, high = (_as_number(v) for v in p["range"])
         elif p.get("values"):
-            numbers = [_as_number(v) for v in p["values"]]
+            try:
+                numbers = [_as_number(v) for v in p["values"]]
+            except ValueError:  # categorical values
+                continue
             low, high = min(numbers), max(numbers)
         elif points is not None and name in points:
             low, high = float(points[name].min()), float(points[name].max())
