@@ -822,7 +822,7 @@ def _command_problems(case: Case, broken: Broken) -> list[str]:
     return problems
 
 
-def _run_view(path: Path, broken: Broken) -> list[str]:
+def _run_view(path: Path, broken: Broken, roots: tuple[Path, ...]) -> list[str]:
     """The dashboard's run panel: the run loaded, its KPI table, and running it again live."""
     try:
         run = load_folder(path)
@@ -832,7 +832,7 @@ def _run_view(path: Path, broken: Broken) -> list[str]:
         return [f"dashboard: {path} gave a run panel a {type(run).__name__}"]
     kpi_table_html(run.summary)
     try:
-        scenario_of_run(path)
+        scenario_of_run(path, roots)
     except (TargetError, ScenarioError) as exc:  # the page shows it
         if not broken.named_in(str(exc)):
             return [f"dashboard: unnamed: {exc}"]
@@ -888,7 +888,7 @@ def _dashboard_problems(broken: Broken) -> list[str]:
         return [] if broken.named_in(str(exc)) else [f"dashboard: unnamed: {exc}"]
     try:
         if target.kind == "run":
-            return _run_view(target.path, broken)
+            return _run_view(target.path, broken, target.roots)
         try:
             data = load_folder(target.path)
         except FolderError as exc:
@@ -901,7 +901,7 @@ def _dashboard_problems(broken: Broken) -> list[str]:
             fan_pages(data)
         if len(data.runs):  # the panel of a run picked in the table
             first = str(data.runs["run_id"].iloc[0])
-            return _run_view(BatchFolder(target.path).run_folder(first), broken)
+            return _run_view(BatchFolder(target.path).run_folder(first), broken, target.roots)
     except Exception:  # what the page would show as a traceback
         return [f"dashboard: traceback\n{traceback.format_exc()}"]
     return []

@@ -145,7 +145,7 @@ def scenario_of_run(folder: str | Path, roots: Sequence[Path]) -> tuple[Scenario
         if not inside(source_path.parent, roots):
             outside = source_path.parent.resolve()
         elif source_path.is_file():
-            base = source_path.parent
+            base = source_path.parent.resolve()
     try:
         scenario = validate_data(
             manifest["scenario"],

@@ -36,6 +36,7 @@ parameter (the elementary effect of a step divided by the step as a fraction of 
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import re
@@ -166,6 +167,11 @@ _DISCOVERY_META_SHAPE: dict[str, tuple[type, ...]] = {
     "note": (str,),
     "complete": (bool,),
 }
+
+
+#: Errors of writing a discovery that mean a file or folder is in the way (the user's to move),
+#: unlike a full disk.
+_IN_THE_WAY = (errno.EEXIST, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EPERM, errno.EROFS)
 
 
 class AnalysisError(ValueError):
@@ -1077,6 +1083,8 @@ def _write_discovery(folder: Path, result: Discovery) -> Discovery:
         else:
             trajectory_path.unlink(missing_ok=True)  # an earlier run's, for boxes now replaced
     except OSError as exc:
+        if exc.errno not in _IN_THE_WAY:  # a full disk, an I/O error: not the input's fault
+            raise
         raise AnalysisError(
             f"{path}: cannot write the result ({exc.strerror or exc}); is {path.parent} a "
             "folder you may write in?"
