@@ -377,10 +377,15 @@ def _loaded(path: Path) -> RunData | BatchData | SweepData | str:
 def BatchView(target: Target, on_live: Callable[[LiveRequest], None]) -> None:
     """A batch folder: the fan chart, the runs table and the picked run's dashboard."""
     data = solara.use_memo(lambda: _loaded(target.path), [str(target.path)])
-    if isinstance(data, str):
-        solara.Error(data, classes=["cdpsim-error"])
-        return
-    assert isinstance(data, BatchData)
+    if isinstance(data, BatchData):
+        BatchPanel(target, data, on_live)
+    else:
+        solara.Error(str(data), classes=["cdpsim-error"])
+
+
+@solara.component
+def BatchPanel(target: Target, data: BatchData, on_live: Callable[[LiveRequest], None]) -> None:
+    """The views of a batch folder that could be read."""
     tab = solara.use_reactive(0)
     picked = solara.use_reactive("")
     labels = fan_page_labels(fan_pages(data))
@@ -429,10 +434,15 @@ def _stats(sweep: SweepData, kpi: str) -> list[str]:
 def SweepView(target: Target, on_live: Callable[[LiveRequest], None]) -> None:
     """A sweep folder: a heatmap of a KPI over two parameters, the indices, the runs."""
     data = solara.use_memo(lambda: _loaded(target.path), [str(target.path)])
-    if isinstance(data, str):
-        solara.Error(data, classes=["cdpsim-error"])
-        return
-    assert isinstance(data, SweepData)
+    if isinstance(data, SweepData):
+        SweepPanel(target, data, on_live)
+    else:
+        solara.Error(str(data), classes=["cdpsim-error"])
+
+
+@solara.component
+def SweepPanel(target: Target, data: SweepData, on_live: Callable[[LiveRequest], None]) -> None:
+    """The views of a sweep folder that could be read."""
     kinds = available_kinds(data)
     names = data.parameter_names
     kpi = solara.use_reactive(data.kpis[0] if data.kpis else "")
