@@ -1,6 +1,6 @@
 """Regenerate the README's pictures (``docs/img/``) from real runs.
 
-- ``crash_dashboard.png``: the crash dashboard of the quickstart scenario,
+- ``run_overview.png``: the run overview of the quickstart scenario,
   ``scenarios/eth_crash_liq2.yaml``, run at full size with the file's seed;
 - ``batch_fan.png``: the fan chart of a batch of every scenario in ``scenarios/`` (the README's
   ``cdpsim batch scenarios/``), 4 seeds each, cut to two days — a row per scenario;
@@ -11,12 +11,14 @@ Nothing is drawn by hand: all come from ``sim.run`` / ``sim.run_batch`` / ``sim.
 the figures ``cdpsim plot`` draws (:func:`sim.plots.figures_for`; the heatmap with a title
 naming the sweep). The runs go to a temporary folder (``--keep DIR`` keeps them). A few minutes
 on two cores. The validation pictures (``docs/img/validation-*.png``) come from
-``scripts/validate_black_thursday.py``, the dashboard screenshots from ``scripts.make_screenshots``.
+``scripts/validate_black_thursday.py``, the web dashboard's screenshots from
+``scripts.make_screenshots``.
 
 Usage (from the repository root)::
 
     .venv/bin/python scripts/make_figures.py
     .venv/bin/python scripts/make_figures.py --workers 8 --keep runs/figures
+    .venv/bin/python scripts/make_figures.py overview        # only run_overview.png
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,12 +52,15 @@ HEATMAP_KPI, HEATMAP_STAT = "bad_debt_max", "var95"
 HEATMAP_X, HEATMAP_Y = "ilks.ETH-A.mat", "collateral.ETH.price.crash.depth"
 
 
-def dashboard(work: Path, images: Path) -> Path:
-    """Run the quickstart scenario and draw its crash dashboard (as ``cdpsim plot`` does)."""
+def overview(work: Path, images: Path, workers: int | None) -> Path:
+    """Run the quickstart scenario and draw its run overview (as ``cdpsim plot`` does).
+
+    ``workers`` is not used (one run); it is taken as the other pictures take it.
+    """
     folder = work / "eth_crash_liq2"
     sim.run(QUICKSTART, out=folder)
-    (named,) = figures_for(load_folder(folder), "dashboard")
-    return save_figure(named.figure, images / "crash_dashboard.png")
+    (named,) = figures_for(load_folder(folder), "overview")
+    return save_figure(named.figure, images / "run_overview.png")
 
 
 def fan(work: Path, images: Path, workers: int | None) -> Path:
@@ -84,20 +90,32 @@ def heatmap(work: Path, images: Path, workers: int | None) -> Path:
     return save_figure(fig, images / "sweep_heatmap.png")
 
 
+#: Each picture by name, in the order they are made.
+PICTURES: dict[str, Callable[[Path, Path, int | None], Path]] = {
+    "overview": overview,
+    "fan": fan,
+    "heatmap": heatmap,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Regenerate the pictures; print the files written."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "pictures",
+        nargs="*",
+        choices=list(PICTURES),
+        metavar="PICTURE",
+        help=f"the pictures to make, of {', '.join(PICTURES)} (default: all)",
+    )
     parser.add_argument("--out", type=Path, default=IMAGES, help="image folder (docs/img)")
     parser.add_argument("--workers", type=int, default=None, help="workers (every core)")
     parser.add_argument("--keep", type=Path, default=None, help="keep the runs in this folder")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="cdpsim-figures-") as tmp:
         work = args.keep or Path(tmp)
-        for path in (
-            dashboard(work, args.out),
-            fan(work, args.out, args.workers),
-            heatmap(work, args.out, args.workers),
-        ):
+        for name in args.pictures or PICTURES:
+            path = PICTURES[name](work, args.out, args.workers)
             print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
     return 0
 

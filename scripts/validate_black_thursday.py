@@ -215,13 +215,13 @@ def _image(fig: object, name: str) -> str:
 
 
 def figures_of(batch: Path, run_id: str) -> tuple[str, str]:
-    """The crash dashboard of one run and the fan chart of the batch, as images."""
+    """The run overview of one run and the fan chart of the batch, as images."""
     from sim.plots import figures_for, load_folder
 
-    (dash,) = figures_for(load_folder(batch / "runs" / run_id), "dashboard")
+    (overview,) = figures_for(load_folder(batch / "runs" / run_id), "overview")
     (fan,) = figures_for(load_folder(batch), "fan")
     return (
-        _image(dash.figure, "validation-dashboard.png"),
+        _image(overview.figure, "validation-overview.png"),
         _image(fan.figure, "validation-fan.png"),
     )
 
@@ -328,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         print(counterfactual_table(one, two))
         if args.no_write:
             return 0
-        dashboard, fan = figures_of(Path(tmp) / "liq1", str(one["run_id"].iloc[0]))
+        overview, fan = figures_of(Path(tmp) / "liq1", str(one["run_id"].iloc[0]))
         points, heatmap = sensitivity(Path(tmp) / "gas", args.workers)
     wall = time.perf_counter() - started
     inside = int(table1["inside"].sum())
@@ -343,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{markdown_table(table1)}\n\n{inside} of {len(RECORD)} recorded figures fall inside "
             f"the simulated 5–95 % range. Auctions per run: {one['auctions'].mean():,.0f} "
             f"(mean).\n\n{misses(table1)}\n\n"
-            f"![crash dashboard of one seed]({dashboard})\n\n![fan chart over the seeds]({fan})"
+            f"![run overview of one seed]({overview})\n\n![fan chart over the seeds]({fan})"
         ),
         "liq2": (
             f"{counterfactual_table(one, two)}\n\nSystem deficit: {deficit2.mean():.2f} M Dai on average "

@@ -912,7 +912,30 @@ def discover(
 
 #: Figure kinds of ``cdpsim plot --kind`` (sim.plots.figures.KINDS, listed here so that the
 #: command's help does not import matplotlib).
-_PLOT_KINDS = ("dashboard", "fan", "heatmap", "line", "sobol", "morris", "boxes", "compare")
+_PLOT_KINDS = ("overview", "fan", "heatmap", "line", "sobol", "morris", "boxes", "compare")
+#: Kinds of ``cdpsim plot --kind`` that were renamed: what each is called now, and why.
+_RENAMED_PLOT_KINDS = {
+    "dashboard": (
+        "overview",
+        "the run figure is called overview now (the name dashboard is kept for the web app, "
+        "cdpsim dashboard)",
+    ),
+}
+
+
+class _PlotKind(click.Choice):
+    """:class:`click.Choice` of figure kinds that answers a renamed kind with its new name.
+
+    An old command (``--kind dashboard``) is refused all the same (exit 2), but says what to
+    type instead of listing every choice.
+    """
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        renamed = _RENAMED_PLOT_KINDS.get(value) if isinstance(value, str) else None
+        if renamed is not None:
+            new, why = renamed
+            self.fail(f"{value!r}: {why}; use --kind {new}", param, ctx)
+        return super().convert(value, param, ctx)
 
 
 @main.command()
@@ -932,9 +955,9 @@ _PLOT_KINDS = ("dashboard", "fan", "heatmap", "line", "sobol", "morris", "boxes"
 )
 @click.option(
     "--kind",
-    type=click.Choice(_PLOT_KINDS),
+    type=_PlotKind(_PLOT_KINDS),
     default=None,
-    help="The figure. Run: dashboard. Batch: fan. Sweep: sobol, morris, heatmap, line, boxes "
+    help="The figure. Run: overview. Batch: fan. Sweep: sobol, morris, heatmap, line, boxes "
     "(default: the first the sweep has). Two folders: compare.",
 )
 @click.option(
@@ -966,7 +989,7 @@ def plot(
 ) -> None:
     """Draw the figure of a run, batch or sweep folder, or compare two folders.
 
-    FOLDER is a run folder (crash dashboard), a batch folder (fan chart over the seeds) or a
+    FOLDER is a run folder (run overview), a batch folder (fan chart over the seeds) or a
     sweep folder (heatmap, line, Sobol or Morris indices, discovered boxes). With OTHER too,
     the two runs or two batches are overlaid (sweeps are not: their design points are not
     seeds; compare sweeps by their points tables, or plot each on its own). --kpi, --stat and

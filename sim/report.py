@@ -33,11 +33,11 @@ import yaml
 from markupsafe import Markup
 
 from sim.metrics import KPI_BY_NAME, KPIS, RISK_STATS, ensemble_kpi_stats, risk_stats
-from sim.plots.dashboard import status_banner
 from sim.plots.figures import NamedFigure, PlotError, all_figures, folder_kind_of
 from sim.plots.folders import BatchData, Outputs, RunData, SweepData, load_folder
 from sim.plots.labels import counted, kpi_unit, parameter_label
 from sim.plots.output import MARKER, check_target, figure_bytes, save_text
+from sim.plots.overview import status_banner
 
 #: The template, in the package's ``templates`` folder.
 TEMPLATE = "report.html.j2"

@@ -36,10 +36,10 @@ def run_copy(outputs, tmp_path) -> Path:
     return folder
 
 
-def test_plot_a_run_writes_the_dashboard_next_to_it(run_copy):
+def test_plot_a_run_writes_the_overview_next_to_it(run_copy):
     code, out, err = cdpsim("plot", str(run_copy))
     assert code == 0, err
-    written = run_copy.parent / "crash-dashboard.png"
+    written = run_copy.parent / "crash-overview.png"
     assert out.strip() == str(written)
     assert written.read_bytes().startswith(b"\x89PNG") and made_by_cdpsim(written)
     assert sorted(p.name for p in run_copy.iterdir()) == sorted(RUN_FILES)  # nothing added
@@ -48,7 +48,7 @@ def test_plot_a_run_writes_the_dashboard_next_to_it(run_copy):
 
 
 def test_a_user_file_at_the_default_path_is_left_alone(run_copy):
-    mine = run_copy.parent / "crash-dashboard.png"
+    mine = run_copy.parent / "crash-overview.png"
     mine.write_bytes(b"my picture")
     code, out, err = cdpsim("plot", str(run_copy))
     assert code == 2 and out == ""
@@ -58,6 +58,21 @@ def test_a_user_file_at_the_default_path_is_left_alone(run_copy):
     code, _, err = cdpsim("plot", str(run_copy), "--out", str(mine))
     assert code == 0, err
     assert made_by_cdpsim(mine)
+
+
+def test_the_run_figure_s_former_kind_is_refused_with_its_name_now(run_copy):
+    # A file cdpsim wrote under the former default name: still cdpsim's, and left alone.
+    before = run_copy.parent / "crash-dashboard.png"
+    code, _, err = cdpsim("plot", str(run_copy), "--out", str(before))
+    assert code == 0, err
+    code, out, err = cdpsim("plot", str(run_copy), "--kind", "dashboard")
+    assert code == 2 and out == ""
+    assert "the run figure is called overview now" in err and "use --kind overview" in err
+    assert "is not one of" not in err and "Traceback" not in err
+    code, out, err = cdpsim("plot", str(run_copy), "--kind", "overview")
+    assert code == 0, err
+    assert out.strip() == str(run_copy.parent / "crash-overview.png")
+    assert made_by_cdpsim(before) and made_by_cdpsim(run_copy.parent / "crash-overview.png")
 
 
 @pytest.mark.parametrize(("ext", "magic"), [(".svg", b"<?xml"), (".pdf", b"%PDF")])
@@ -172,7 +187,7 @@ def test_a_fan_chart_of_many_scenarios_is_written_page_by_page(outputs, tmp_path
         (["plot", "{grid}", "{sobol}"], "sweeps are compared by their points tables"),
         (["plot", "{batch}", "{grid}"], "plot each sweep on its own"),
         (["plot", "{liq2}", "--kpi", "foo"], "--kpi does not apply to a run folder"),
-        (["plot", "{liq2}", "--kpi", "foo"], "a run folder takes --out and --kind dashboard"),
+        (["plot", "{liq2}", "--kpi", "foo"], "a run folder takes --out and --kind overview"),
         (["plot", "{batch}", "--stat", "p95"], "--stat does not apply to a batch folder"),
         (["plot", "{batch}", "--params", "a,b", "--kpi", "x"], "--kpi and --params do not apply"),
         (["plot", "{liq2}", "{liq1}", "--params", "a"], "--params does not apply to a comparison"),
@@ -231,7 +246,7 @@ def test_report_command(outputs, run_copy, tmp_path):
 
 def test_the_installed_command(cdpsim_cmd, run_copy):
     """Through the real entry point: plot and report, then bad input without a traceback."""
-    for args, name in ((["plot"], "crash-dashboard.png"), (["report"], "crash-report.html")):
+    for args, name in ((["plot"], "crash-overview.png"), (["report"], "crash-report.html")):
         res = subprocess.run(
             [*cdpsim_cmd, *args, str(run_copy)], capture_output=True, text=True, timeout=TIMEOUT_S
         )

@@ -879,7 +879,7 @@ def _sweep_view(data: SweepData) -> None:
 def _dashboard_problems(broken: Broken) -> list[str]:
     """The dashboard's loader (sim/app/views.py) on the folder: a message, or a traceback.
 
-    A run's dashboard and a batch's fan chart are the figures ``cdpsim plot`` has just drawn from
+    A run's overview and a batch's fan chart are the figures ``cdpsim plot`` has just drawn from
     the same ``load_folder``, so they are not drawn again; a sweep's view asks for its own.
     """
     try:

@@ -34,11 +34,11 @@ from sim.plots import (
     auction_outcomes,
     compare_batches,
     compare_runs,
-    crash_dashboard,
     ensemble_fan,
     figures,
     figures_for,
     load_folder,
+    run_overview,
 )
 from sim.plots import style as st
 from sim.plots.compare import ComparisonError, pair_scenarios
@@ -309,16 +309,16 @@ def test_only_the_plots_package_imports_matplotlib():
 def test_drawing_a_figure_leaves_matplotlib_settings_alone(outputs):
     before = dict(mpl.rcParams)
     run = read_run(outputs.liq2)
-    crash_dashboard(run.timeseries, run.auctions, run.scenario)
+    run_overview(run.timeseries, run.auctions, run.scenario)
     assert dict(mpl.rcParams) == before
 
 
-# ---------------------------------------------------------------------------------------- dashboard
+# ----------------------------------------------------------------------------------------- overview
 
 
-def test_crash_dashboard_of_a_run(outputs):
+def test_run_overview_of_a_run(outputs):
     run = load_folder(outputs.liq2)
-    fig = crash_dashboard(run.timeseries, run.auctions, run.scenario, seed=run.seed)
+    fig = run_overview(run.timeseries, run.auctions, run.scenario, seed=run.seed)
     assert isinstance(fig, Figure)
     assert len(fig.axes) == 8  # no Dai market and no gas in this scenario
     title = fig._suptitle.get_text()
@@ -352,9 +352,9 @@ def test_crash_dashboard_of_a_run(outputs):
     assert_legible_in_grayscale(fig)
 
 
-def test_dashboard_series_are_the_run_s_data(outputs):
+def test_overview_series_are_the_run_s_data(outputs):
     run = load_folder(outputs.liq2)
-    fig = crash_dashboard(run.timeseries, run.auctions, run.scenario)
+    fig = run_overview(run.timeseries, run.auctions, run.scenario)
     price_ax = fig.axes[0]
     market = next(ln for ln in price_ax.get_lines() if ln.get_label() == "ETH market")
     np.testing.assert_allclose(market.get_ydata(), run.timeseries["price[ETH-A]"])
@@ -366,9 +366,9 @@ def test_dashboard_series_are_the_run_s_data(outputs):
     assert len(steps.get_xdata()) == np.count_nonzero(np.diff(osm))
 
 
-def test_dashboard_with_a_dai_market_gas_and_two_ilks(outputs):
+def test_overview_with_a_dai_market_gas_and_two_ilks(outputs):
     run = load_folder(outputs.multi)
-    fig = crash_dashboard(run.timeseries, run.auctions, run.scenario)
+    fig = run_overview(run.timeseries, run.auctions, run.scenario)
     assert len(fig.axes) == 10
     titles = [ax.get_title(loc="left") for ax in fig.axes]
     assert "Dai price" in titles and "Network gas price" in titles
@@ -391,20 +391,20 @@ def test_dashboard_with_a_dai_market_gas_and_two_ilks(outputs):
     assert_legible_in_grayscale(fig)
 
 
-def test_dashboard_dai_supply_axis_spans_a_sane_range(outputs):
+def test_overview_dai_supply_axis_spans_a_sane_range(outputs):
     run = load_folder(outputs.liq2)
     supply = run.timeseries["dai_supply"] / 1e6
     assert (supply.max() - supply.min()) / supply.max() < 0.005
-    fig = crash_dashboard(run.timeseries, run.auctions, run.scenario)
+    fig = run_overview(run.timeseries, run.auctions, run.scenario)
     ax = next(a for a in fig.axes if a.get_ylabel() == "Dai supply [M Dai]")
     low, high = ax.get_ylim()
     assert high - low >= st.MIN_RELATIVE_SPAN * supply.max() * 0.999
     assert low <= supply.min() and high >= supply.max()
 
 
-def test_dashboard_cr_legend_sits_above_the_bands(outputs):
+def test_overview_cr_legend_sits_above_the_bands(outputs):
     run = load_folder(outputs.multi)
-    fig = drawn(crash_dashboard(run.timeseries, run.auctions, run.scenario))
+    fig = drawn(run_overview(run.timeseries, run.auctions, run.scenario))
     ax = fig.axes[1]
     assert ax.get_title(loc="left").startswith("Collateral ratio")
     legend_bottom = ax.get_legend().get_window_extent().y0
@@ -412,9 +412,9 @@ def test_dashboard_cr_legend_sits_above_the_bands(outputs):
     assert ax.transData.transform((0, top))[1] < legend_bottom
 
 
-def test_dashboard_shades_where_replayed_data_are_held(outputs):
+def test_overview_shades_where_replayed_data_are_held(outputs):
     run = load_folder(outputs.liq2)
-    fig = crash_dashboard(run.timeseries, run.auctions, run.scenario, held={"ETH": 6 * 3600.0})
+    fig = run_overview(run.timeseries, run.auctions, run.scenario, held={"ETH": 6 * 3600.0})
     price = fig.axes[0]
     (span,) = [p for p in price.patches if p.get_label() == "ETH: data held (beyond: hold)"]
     start = pd.Timestamp(run.timeseries["time"].iloc[0]).tz_localize(None)
@@ -470,7 +470,7 @@ def test_zero_bid_auctions_are_marked(outputs):
     run = load_folder(outputs.thursday)
     table = auction_outcomes(run.timeseries, run.auctions)
     assert int(table["zero_bid"].sum()) == run.summary["auctions_zero_bid"] > 0
-    fig = crash_dashboard(run.timeseries, run.auctions, run.scenario)
+    fig = run_overview(run.timeseries, run.auctions, run.scenario)
     outcome = next(ax for ax in fig.axes if ax.get_title(loc="left").startswith("Auction outcomes"))
     assert any(label.startswith("zero-bid auction") for label in labels(outcome))
     legend_title = outcome.get_legend().get_title().get_text()
@@ -524,7 +524,7 @@ def test_a_run_without_auctions_says_so():
             "bad_debt": [0.0, 0.0],
         }
     )
-    fig = crash_dashboard(ts, None, {"name": "calm", "ilks": {"ETH-A": {"mat": 1.5}}})
+    fig = run_overview(ts, None, {"name": "calm", "ilks": {"ETH-A": {"mat": 1.5}}})
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert "no collateral auctions in this run" in texts
     assert "no CR quantiles recorded (record.cr_quantiles)" in texts
@@ -1011,7 +1011,7 @@ def test_kpi_labels_carry_units():
 
 def test_save_figure_formats_and_ownership(outputs, tmp_path):
     run = read_run(outputs.liq2)
-    fig = crash_dashboard(run.timeseries, run.auctions, run.scenario)
+    fig = run_overview(run.timeseries, run.auctions, run.scenario)
     magic = {".png": b"\x89PNG", ".svg": b"<?xml", ".pdf": b"%PDF"}
     for ext, head in magic.items():
         path = save_figure(fig, tmp_path / f"d{ext}")

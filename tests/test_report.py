@@ -121,7 +121,7 @@ def test_run_report(outputs, tmp_path):
     assert "Σ due over the auctions started" in " ".join(r[3] for r in kpis["rows"])
     manifest = json.loads((outputs.liq2 / "manifest.json").read_text())
     assert yaml.safe_load(page.pre[0]) == manifest["scenario"]
-    assert "eth_crash_liq2" in text and "Crash dashboard" in text
+    assert "eth_crash_liq2" in text and "Run overview" in text
 
 
 def test_batch_report_has_the_ensemble_tables(outputs, tmp_path):

@@ -4,10 +4,10 @@ A Solara web app around :mod:`sim` and :mod:`sim.plots`; it holds no model logic
 
 - **live run** of a scenario: the scenario's key parameters as controls, step / play / reset
   (reset rebuilds the model from the controls' current values through
-  :func:`sim.scenario.with_overrides`, so a bad value is a message in the page), the crash
-  dashboard redrawn every *k* ticks and the KPI table;
-- **explore a folder**: a run's dashboard, a batch's fan chart and runs table (filter, pick a
-  run → its dashboard, or run it live), a sweep's heatmaps and sensitivity indices.
+  :func:`sim.scenario.with_overrides`, so a bad value is a message in the page), the run
+  overview redrawn every *k* ticks and the KPI table;
+- **explore a folder**: a run's overview, a batch's fan chart and runs table (filter, pick a
+  run → its overview, or run it live), a sweep's heatmaps and sensitivity indices.
 
 Plain Solara, not mesa's SolaraViz (built on Solara too): in mesa 3.5 SolaraViz's Reset rebuilds
 ``type(model)(**params)`` and passes a fresh mesa ``Scenario`` as ``scenario=``, the name of

@@ -5,10 +5,10 @@ The page never steps or builds the model itself. Its buttons put commands on a q
 :meth:`~LiveSession.pause`, :meth:`~LiveSession.render_every`); one worker
 (:meth:`LiveSession.run`, in a thread the page starts) carries them out in order and, after
 each, hands the page a :class:`Frame`: an immutable picture of the run (tick, KPI table, the
-crash dashboard as PNG, the values the model was built with). So a click never waits for a
+run overview as PNG, the values the model was built with). So a click never waits for a
 tick, a reset can never interleave with a step, and a frame always belongs to the model that
 is current. While playing, the worker advances *k* ticks (``render_every``) between frames:
-drawing the dashboard (about half a second) costs far more than a tick, even at 100 000 vaults.
+drawing the run overview (about half a second) costs far more than a tick, even at 100 000 vaults.
 
 Reset builds a new model from the controls' current values through
 :func:`sim.app.controls.apply` (:func:`sim.scenario.with_overrides`): a value the scenario
@@ -30,7 +30,7 @@ from sim.app.render import Drawable, png
 from sim.market.prices import DataError
 from sim.metrics import keeper_profits, summarize
 from sim.model import ProtocolModel
-from sim.plots import crash_dashboard
+from sim.plots import run_overview
 from sim.protocol.vat import ProtocolError
 from sim.record import auctions_frame, timeseries_frame
 from sim.scenario import Scenario, ScenarioError
@@ -65,7 +65,7 @@ class Frame:
         values: each control's value in the model's scenario (what it was built with).
         kpis: the KPIs so far (:func:`sim.metrics.summarize`; units in
             :data:`sim.metrics.KPI_BY_NAME`).
-        png: the crash dashboard so far (:func:`sim.plots.crash_dashboard`), as PNG.
+        png: the run overview so far (:func:`sim.plots.run_overview`), as PNG.
         playing: the worker is advancing the run.
         every: ticks between frames while playing, and per Step.
         errors: why the last reset was refused (empty: it was applied).
@@ -247,7 +247,7 @@ class LiveSession:
             ts = timeseries_frame(model)
             auctions = auctions_frame(model)
             kpis = summarize(ts, auctions, keeper_profit=sum(keeper_profits(model).values()))
-            picture = png(lambda: self._dashboard(ts, auctions))
+            picture = png(lambda: self._overview(ts, auctions))
             time = pd.Timestamp(ts["time"].iloc[-1]).strftime("%Y-%m-%d %H:%M UTC")
         else:
             picture, kpis, time = last.png, last.kpis, last.time
@@ -270,11 +270,11 @@ class LiveSession:
         self._last = frame
         self._publish(frame)
 
-    def _dashboard(self, ts: pd.DataFrame, auctions: pd.DataFrame) -> Drawable:
-        """The crash dashboard so far, its time axis spanning the whole run (it fills as it runs)."""
+    def _overview(self, ts: pd.DataFrame, auctions: pd.DataFrame) -> Drawable:
+        """The run overview so far, its time axis spanning the whole run (it fills as it runs)."""
         model = self.model
         assert model is not None
-        fig = crash_dashboard(ts, auctions, self._scenario, seed=model.seed)
+        fig = run_overview(ts, auctions, self._scenario, seed=model.seed)
         start = pd.Timestamp(model.spec.clock.start).tz_convert(None)
         end = start + pd.Timedelta(seconds=model.n_ticks * model.dt)
         fig.axes[0].set_xlim(start.to_datetime64(), end.to_datetime64())  # the panels share x

@@ -140,7 +140,7 @@ def _built_with(controls: list[Control], values: Mapping[str, Value]) -> str:
 
 @solara.component
 def LiveView(scenario: Scenario, values: Mapping[str, Value] | None = None) -> None:
-    """A live run of ``scenario``: controls, step / play / reset, the dashboard and the KPIs.
+    """A live run of ``scenario``: controls, step / play / reset, the run overview and the KPIs.
 
     Args:
         scenario: the scenario the controls start from.
@@ -261,7 +261,7 @@ def Figure(draw: Callable[[], Drawable], key: str, classes: list[str] | None = N
 
 @solara.component
 def RunPanel(folder: Path, roots: tuple[Path, ...], on_live: Callable[[LiveRequest], None]) -> None:
-    """One run folder: its crash dashboard, its KPIs and a button to run it again live.
+    """One run folder: its run overview, its KPIs and a button to run it again live.
 
     Args:
         folder: the run folder (refused unless it lies under ``roots``: a batch's runs table
@@ -294,7 +294,7 @@ def RunPanel(folder: Path, roots: tuple[Path, ...], on_live: Callable[[LiveReque
     if run.summary:
         KpiTable(run.summary, "KPIs")
     Figure(
-        lambda: figures_for(run, "dashboard")[0].figure,
+        lambda: figures_for(run, "overview")[0].figure,
         key=f"run:{folder}",
         classes=["cdpsim-run-figure"],
     )
@@ -325,7 +325,7 @@ def RunsTable(batch: BatchData, on_pick: Callable[[str], None]) -> None:
             solara.Error(problem, classes=["cdpsim-error"])
     columns = shown_columns(batch.runs, kpis.value)
     solara.Text(
-        f"{len(rows)} of {len(batch.runs)} runs · click a row for its dashboard",
+        f"{len(rows)} of {len(batch.runs)} runs · click a row for its run overview",
         classes=["cdpsim-help", "cdpsim-count"],
     )
     heads, divisors = headers(batch.runs, columns)
@@ -375,7 +375,7 @@ def _loaded(path: Path) -> RunData | BatchData | SweepData | str:
 
 @solara.component
 def BatchView(target: Target, on_live: Callable[[LiveRequest], None]) -> None:
-    """A batch folder: the fan chart, the runs table and the picked run's dashboard."""
+    """A batch folder: the fan chart, the runs table and the picked run's overview."""
     data = solara.use_memo(lambda: _loaded(target.path), [str(target.path)])
     if isinstance(data, BatchData):
         BatchPanel(target, data, on_live)

@@ -4,7 +4,7 @@ The figure functions are pure: DataFrames (and the resolved scenario as a mappin
 :class:`matplotlib.figure.Figure` out, drawn with the object-oriented API (no pyplot, no global
 state; rendered by the Agg, SVG or PDF canvas when saved):
 
-- :func:`crash_dashboard` — one run (:mod:`sim.plots.dashboard`);
+- :func:`run_overview` — one run (:mod:`sim.plots.overview`);
 - :func:`ensemble_fan` — a batch over seeds (:mod:`sim.plots.ensemble`);
 - :func:`sweep_heatmap`, :func:`sweep_line`, :func:`sobol_bars`, :func:`morris_scatter`,
   :func:`discovery_boxes` — a sweep (:mod:`sim.plots.sweep`);
@@ -19,16 +19,15 @@ styles, units, date axes).
 Example::
 
     import pandas as pd, json
-    from sim.plots import crash_dashboard, save_figure
+    from sim.plots import run_overview, save_figure
 
     ts = pd.read_parquet("runs/eth_crash_liq2/timeseries.parquet")
     auctions = pd.read_parquet("runs/eth_crash_liq2/auctions.parquet")
     scenario = json.load(open("runs/eth_crash_liq2/manifest.json"))["scenario"]
-    save_figure(crash_dashboard(ts, auctions, scenario), "dashboard.png")
+    save_figure(run_overview(ts, auctions, scenario), "overview.png")
 """
 
 from sim.plots.compare import BatchTables, RunTables, compare_batches, compare_runs
-from sim.plots.dashboard import auction_outcomes, crash_dashboard
 from sim.plots.ensemble import ensemble_fan
 from sim.plots.figures import (
     KINDS,
@@ -42,6 +41,7 @@ from sim.plots.figures import (
 )
 from sim.plots.folders import FolderError, load_folder
 from sim.plots.output import OutputFileError, save_figure
+from sim.plots.overview import auction_outcomes, run_overview
 from sim.plots.sweep import (
     SweepPlotError,
     discovery_boxes,
@@ -66,13 +66,13 @@ __all__ = [
     "compare_batches",
     "compare_runs",
     "comparison",
-    "crash_dashboard",
     "discovery_boxes",
     "ensemble_fan",
     "fan_pages",
     "figures_for",
     "load_folder",
     "morris_scatter",
+    "run_overview",
     "save_figure",
     "sobol_bars",
     "sweep_heatmap",

@@ -32,8 +32,8 @@ from matplotlib.figure import Figure
 
 from sim.metrics import ZERO_BID_FRACTION
 from sim.plots import style as st
-from sim.plots.dashboard import OUTCOME_MARGIN_PCT, PERCENT, auction_outcomes
 from sim.plots.ensemble import HOURS_PER_S, MAX_ROWS, ensemble_fan
+from sim.plots.overview import OUTCOME_MARGIN_PCT, PERCENT, auction_outcomes
 
 #: Number of runs or batches a comparison takes.
 COMPARED = 2

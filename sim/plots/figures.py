@@ -2,7 +2,7 @@
 
 Kinds of figure per folder (:data:`KINDS`; the first that applies is the default):
 
-- a run: ``dashboard``;
+- a run: ``overview``;
 - a batch: ``fan``;
 - a sweep: ``sobol`` or ``morris`` (when its design computed indices), ``heatmap`` (two or more
   parameters), ``line``, ``boxes`` (after ``cdpsim discover``);
@@ -30,7 +30,6 @@ from sim.plots.compare import (
     differences_note,
     pair_scenarios,
 )
-from sim.plots.dashboard import crash_dashboard, dashboard_title, status_banner
 from sim.plots.ensemble import MAX_ROWS, SUMMARY_ONLY_NOTE, ensemble_fan
 from sim.plots.folders import (
     BatchData,
@@ -41,6 +40,7 @@ from sim.plots.folders import (
     held_after,
 )
 from sim.plots.labels import counted
+from sim.plots.overview import overview_title, run_overview, status_banner
 from sim.plots.sweep import (
     SweepPlotError,
     discovery_boxes,
@@ -52,7 +52,7 @@ from sim.plots.sweep import (
 
 #: Figure kinds per folder kind, default first.
 KINDS = {
-    "run": ("dashboard",),
+    "run": ("overview",),
     "batch": ("fan",),
     "sweep": ("sobol", "morris", "heatmap", "line", "boxes"),
     "compare": ("compare",),
@@ -61,7 +61,7 @@ ALL_KINDS = tuple(dict.fromkeys(k for kinds in KINDS.values() for k in kinds))
 #: The options of ``cdpsim plot`` each figure kind reads, besides ``--out`` and ``--kind``
 #: (:func:`check_options` refuses the others rather than ignoring them).
 KIND_OPTIONS: dict[str, tuple[str, ...]] = {
-    "dashboard": (),
+    "overview": (),
     "fan": (),
     "compare": (),
     "heatmap": ("kpi", "stat", "params"),
@@ -83,7 +83,7 @@ class NamedFigure:
     """A figure with a short name (file names, anchors) and a caption (the report).
 
     Attributes:
-        kind: the figure kind (``dashboard``, ``heatmap``, ...).
+        kind: the figure kind (``overview``, ``heatmap``, ...).
         name: unique within a report (``heatmap-bad_debt_max-mean``); ``cdpsim plot`` names
             a sweep's figure file after it, so that each KPI and statistic gets its own file.
         caption: one sentence saying what it shows.
@@ -138,27 +138,27 @@ def _numeric_parameters(sweep: SweepData) -> list[str]:
     ]
 
 
-def _dashboard(run: RunData) -> NamedFigure:
+def _overview(run: RunData) -> NamedFigure:
     if run.timeseries is None:
         raise PlotError(
             f"{run.path}: no timeseries.parquet (the run was kept as a summary only); nothing to "
-            "draw a dashboard from"
+            "draw an overview from"
         )
     banner = status_banner(run.manifest)
-    fig = crash_dashboard(
+    fig = run_overview(
         run.timeseries,
         run.auctions,
         run.scenario,
-        title=dashboard_title(run.scenario, run.seed),
+        title=overview_title(run.scenario, run.seed),
         banner=banner,
         held=held_after(run),
     )
     caption = (
-        f"Crash dashboard of {run.label}: prices and the oracle, the CR distribution against "
+        f"Run overview of {run.label}: prices and the oracle, the CR distribution against "
         "the liquidation ratio, unsafe vaults and debt, liquidations and auction outcomes, "
         "Dai supply, bad debt and the Vow's surplus."
     )
-    return NamedFigure("dashboard", "dashboard", caption, fig, banner)
+    return NamedFigure("overview", "overview", caption, fig, banner)
 
 
 def fan_pages(batch: BatchData) -> list[list[str]]:
@@ -377,7 +377,7 @@ def figures_for(
         if page is not None and not 0 <= page < count:
             raise PlotError(f"{outputs.path}: no fan chart page {page + 1} (pages: 1–{count})")
         return _fan(outputs, only=page)
-    return [_dashboard(outputs)]
+    return [_overview(outputs)]
 
 
 def _flags(options: Sequence[str]) -> str:

@@ -33,8 +33,8 @@ POINTS, SENSITIVITY, DISCOVERY = "points.parquet", "sensitivity.parquet", "disco
 #: ``scenarios`` folder): the file's path is relative to the scenario file, which the manifest
 #: does not record.
 DATA_SEARCH_DEPTH = 4
-#: Per-ilk time series the crash dashboard draws (``field[ILK]`` of each ilk with a price).
-DASHBOARD_ILK_FIELDS = (
+#: Per-ilk time series the run overview draws (``field[ILK]`` of each ilk with a price).
+OVERVIEW_ILK_FIELDS = (
     "price",
     "osm_price",
     "unsafe_vaults",
@@ -44,9 +44,9 @@ DASHBOARD_ILK_FIELDS = (
     "liquidations",
     "auctions_active",
 )
-#: System time series the crash dashboard draws.
-DASHBOARD_COLUMNS = ("tick", "dai_supply", "bad_debt", "surplus")
-#: Auction columns the figures read (the dashboard's outcomes, the fan's liquidated debt).
+#: System time series the run overview draws.
+OVERVIEW_COLUMNS = ("tick", "dai_supply", "bad_debt", "surplus")
+#: Auction columns the figures read (the run overview's outcomes, the fan's liquidated debt).
 AUCTION_COLUMNS = ("ilk", "start_tick", "end_tick", "due", "dai_raised", "collateral_sold")
 _OBJECT, _TEXT, _NUMBER, _WHOLE, _LIST = (dict,), (str,), (float,), (int,), (list,)
 #: What a run's ``manifest.json`` holds, as far as the figures, the report and the dashboard
@@ -296,7 +296,7 @@ def _ticks(path: Path, table: pd.DataFrame, required: tuple[str, ...]) -> pd.Dat
 
 
 def _timeseries(path: Path) -> pd.DataFrame | None:
-    """A run's ``timeseries.parquet`` with what the crash dashboard draws, or ``None``."""
+    """A run's ``timeseries.parquet`` with what the run overview draws, or ``None``."""
     table = _read_parquet(path)
     if table is None:
         return None
@@ -304,7 +304,7 @@ def _timeseries(path: Path) -> pd.DataFrame | None:
     return _ticks(
         path,
         table,
-        DASHBOARD_COLUMNS + tuple(f"{f}[{ilk}]" for ilk in ilks for f in DASHBOARD_ILK_FIELDS),
+        OVERVIEW_COLUMNS + tuple(f"{f}[{ilk}]" for ilk in ilks for f in OVERVIEW_ILK_FIELDS),
     )
 
 

@@ -1,4 +1,4 @@
-"""The crash dashboard of one run: what the crash did, panel by panel, on one time axis.
+"""The run overview: what the crash did in one run, panel by panel, on one time axis.
 
 Panels (two columns):
 
@@ -548,15 +548,15 @@ def _gas(ax: Axes, ts: pd.DataFrame, scenario: Mapping[str, Any], held: float | 
     st.legend(ax, fontsize=7.5)
 
 
-def dashboard_title(scenario: Mapping[str, Any], seed: int | None) -> str:
-    """``"Crash dashboard — NAME (seed N)"`` and the scenario's description on a second line."""
+def overview_title(scenario: Mapping[str, Any], seed: int | None) -> str:
+    """``"Run overview — NAME (seed N)"`` and the scenario's description on a second line."""
     name = scenario.get("name") or "run"
-    head = f"Crash dashboard — {name}" + (f" (seed {seed})" if seed is not None else "")
+    head = f"Run overview — {name}" + (f" (seed {seed})" if seed is not None else "")
     description = scenario.get("description")
     return f"{head}\n{description}" if description else head
 
 
-def crash_dashboard(
+def run_overview(
     timeseries: pd.DataFrame,
     auctions: pd.DataFrame | None,
     scenario: Mapping[str, Any],
@@ -566,7 +566,7 @@ def crash_dashboard(
     banner: str | None = None,
     held: Mapping[str, float] | None = None,
 ) -> Figure:
-    """The crash dashboard of one run (panels in the module docstring).
+    """The run overview: a run's time series panel by panel (listed in the module docstring).
 
     Args:
         timeseries: the run's ``timeseries.parquet``.
@@ -574,7 +574,7 @@ def crash_dashboard(
         scenario: the resolved scenario (``manifest["scenario"]``): ilk order, collateral,
             ``mat``, the OSM ``hop``, and whether it has ``dai`` / ``network`` sections.
         seed: the run's seed, for the title.
-        title: the figure title (default :func:`dashboard_title`).
+        title: the figure title (default :func:`overview_title`).
         banner: a warning shown over the title, framed in red (e.g. ``"RUN FAILED at tick 120
             of 2880 — partial results"``), or ``None``.
         held: per collateral (and :data:`GAS`), the time from which a replayed series holds
@@ -614,7 +614,7 @@ def crash_dashboard(
             if ax is not fig.axes[0]:
                 ax.sharex(fig.axes[0])
             _time_axis(ax, timeseries)
-        head = title or dashboard_title(scenario, seed)
+        head = title or overview_title(scenario, seed)
         if banner:
             fig.suptitle(
                 f"{banner}\n{head}",
