@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from sim.cli import main
+from sim.plots import KINDS
 from sim.plots.output import made_by_cdpsim
 from sim.rundir import RUN_FILES
 from tests import test_plots
@@ -261,6 +262,11 @@ def test_the_installed_command(cdpsim_cmd, run_copy):
     assert res.returncode == 2
     assert "not a cdpsim run, batch or sweep folder" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_plot_offers_every_kind_of_figure_and_no_other():
+    (kind,) = [p for p in main.commands["plot"].params if p.name == "kind"]
+    assert set(kind.type.choices) == {k for kinds in KINDS.values() for k in kinds}
 
 
 def test_help_says_where_the_default_file_goes():

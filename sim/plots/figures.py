@@ -57,7 +57,6 @@ KINDS = {
     "sweep": ("sobol", "morris", "heatmap", "line", "boxes"),
     "compare": ("compare",),
 }
-ALL_KINDS = tuple(dict.fromkeys(k for kinds in KINDS.values() for k in kinds))
 #: The options of ``cdpsim plot`` each figure kind reads, besides ``--out`` and ``--kind``
 #: (:func:`check_options` refuses the others rather than ignoring them).
 KIND_OPTIONS: dict[str, tuple[str, ...]] = {
@@ -541,7 +540,6 @@ def default_output(folder: Path, kind: str, other: Path | None = None, ext: str 
 
 
 __all__ = [
-    "ALL_KINDS",
     "KINDS",
     "NamedFigure",
     "PlotError",

@@ -74,8 +74,6 @@ MORRIS_RATIOS = (0.1, 0.5, 1.0)
 MAX_BOXES = 6
 #: Percent per unit.
 PERCENT = 100.0
-#: Statistics that exist for every KPI in ``points.parquet`` (``<kpi>_<stat>``).
-KPI_STATS = ("mean", "std", "p05", "p50", "p95")
 
 
 class SweepPlotError(ValueError):
