@@ -78,12 +78,6 @@ def test_every_kpi_has_a_unit_and_a_definition_and_summarize_gives_exactly_them(
     assert list(kpis()) == [k.name for k in KPIS]
 
 
-def test_the_old_ambiguous_names_are_gone():
-    assert "liquidations" not in KPI_BY_NAME
-    assert "collateral_sold" not in KPI_BY_NAME
-    assert KPI_BY_NAME["collateral_sold_usd"].unit == "USD"
-
-
 # ---------------------------------------------------------------------------------------- definitions
 
 
@@ -121,6 +115,7 @@ def test_collateral_sold_usd_values_tokens_at_each_auctions_end():
     ts = timeseries(**{"price[ETH-A]": np.array([2000.0, 1500.0, 1000.0])})
     table = auctions(collateral_sold=[1.0, 2.0], end_tick=[1, -1])
     assert kpis(ts, table)["collateral_sold_usd"] == pytest.approx(1500.0 + 2 * 1000.0)
+    assert KPI_BY_NAME["collateral_sold_usd"].unit == "USD"
 
 
 def test_keeper_incentives_sum_the_clipper_coin():

@@ -327,15 +327,6 @@ def test_the_scenario_package_does_not_reach_up_into_the_model():
                 assert not name.startswith(above), (source.name, name)
 
 
-def test_the_model_builds_its_processes_with_the_market_builders():
-    import sim.model
-    import sim.scenario.build
-
-    assert sim.model.build_price_process is sim.scenario.build.build_price_process
-    assert sim.model.build_gas_process is sim.scenario.build.build_gas_process
-    assert not hasattr(sim.model, "_replay")
-
-
 def test_a_cohort_or_keeper_group_can_be_named_in_an_override(small_scenario_file):
     s = load_scenario(
         small_scenario_file, overrides=["borrowers.careful.debt=2e6", "keepers.kp.dai=5"]
