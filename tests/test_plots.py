@@ -24,6 +24,7 @@ import pandas as pd
 import pytest
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 import sim
 from sim.metrics import value_at_risk
@@ -227,6 +228,19 @@ def data_axes(fig: Figure) -> list:
     return st.panels(fig)
 
 
+def suptitle(fig: Figure) -> Text:
+    """The figure's title as an artist: the one of ``fig.texts`` that reads ``get_suptitle()``."""
+    (title,) = [t for t in fig.texts if t.get_text() == fig.get_suptitle()]
+    return title
+
+
+def title_artist(ax, loc: str = "center") -> Text:
+    """A panel's title at ``loc`` as an artist: the child text that reads ``get_title(loc)``."""
+    text = ax.get_title(loc=loc)
+    (title,) = [t for t in ax.get_children() if isinstance(t, Text) and t.get_text() == text]
+    return title
+
+
 def key_labels(fig: Figure) -> list[str]:
     """The labels of a figure's shared key (the legend row under the title)."""
     (key,) = [ax for ax in fig.axes if ax.get_label() == st.KEY_LABEL]
@@ -321,7 +335,7 @@ def test_run_overview_of_a_run(outputs):
     fig = run_overview(run.timeseries, run.auctions, run.scenario, seed=run.seed)
     assert isinstance(fig, Figure)
     assert len(fig.axes) == 8  # no Dai market and no gas in this scenario
-    title = fig._suptitle.get_text()
+    title = fig.get_suptitle()
     assert "eth_crash_liq2" in title and f"seed {run.seed}" in title
     for ax in fig.axes:
         assert has_unit(ax.get_ylabel()), ax.get_title()
@@ -461,8 +475,8 @@ def test_a_run_that_did_not_finish_says_so_over_the_title(outputs, tmp_path, sta
     (run / "manifest.json").write_text(json.dumps(manifest))
     (named,) = figures_for(load_folder(run))
     banner = f"RUN {status.upper()} at tick 40 of 72 — partial results"
-    assert named.figure._suptitle.get_text().splitlines()[0] == banner
-    assert mcolors.to_hex(named.figure._suptitle.get_color()) == mcolors.to_hex(st.VERMILLION)
+    assert named.figure.get_suptitle().splitlines()[0] == banner
+    assert mcolors.to_hex(suptitle(named.figure).get_color()) == mcolors.to_hex(st.VERMILLION)
     assert named.note == banner
 
 
@@ -657,11 +671,10 @@ def test_fan_of_a_batch_of_several_scenarios_has_a_row_each(outputs):
     assert set(key_labels(fig)) >= {"5–95 % of the runs", "VaR95 (95 % of the runs)"}
     # the key and the title stay clear of every panel
     key = next(ax for ax in fig.axes if ax.get_label() == st.KEY_LABEL)
-    renderer = fig._get_renderer()
-    legend_box = key.get_legend().get_window_extent(renderer)
-    title_box = fig._suptitle.get_window_extent(renderer)
+    legend_box = key.get_legend().get_window_extent()
+    title_box = suptitle(fig).get_window_extent()
     for ax in panels:
-        box = ax.get_tightbbox(renderer)
+        box = ax.get_tightbbox()
         assert not overlap(legend_box, box) and not overlap(title_box, box), ax.get_title()
     assert not overlap(legend_box, title_box)
 
@@ -680,11 +693,11 @@ def test_fan_shows_a_bounded_number_of_scenarios_and_says_which(outputs, monkeyp
         batch.runs, batch.timeseries, batch.auctions, scenarios=batch.scenarios, max_rows=2
     )
     assert len(data_axes(fig)) == 4 * 2 + 1
-    assert "not shown: black_thursday_liq2" in fig._suptitle.get_text()
+    assert "not shown: black_thursday_liq2" in fig.get_suptitle()
     monkeypatch.setattr(figures, "MAX_ROWS", 2)
     pages = figures_for(batch)
     assert [p.name for p in pages] == ["fan", "fan-2"]
-    assert "scenarios 1–2 of 3" in pages[0].figure._suptitle.get_text()
+    assert "scenarios 1–2 of 3" in pages[0].figure.get_suptitle()
     assert "black_thursday_liq2" in pages[1].caption
     # one scenario left on page 2: still a row of four and the distribution, as on page 1
     second = data_axes(pages[1].figure)
@@ -713,7 +726,7 @@ def test_fan_leaves_out_runs_that_did_not_finish(outputs):
     runs = batch.runs.copy()
     runs.loc[runs.index[0], "status"] = "failed"
     fig = ensemble_fan(runs, batch.timeseries, batch.auctions, scenarios=batch.scenarios)
-    assert "1 failed or interrupted run left out" in fig._suptitle.get_text()
+    assert "1 failed or interrupted run left out" in fig.get_suptitle()
     median = next(ln for ln in data_axes(fig)[0].get_lines() if ln.get_label() == "ETH median")
     kept = runs.loc[runs["status"] == "ok", "run_id"]
     wide = batch.timeseries[batch.timeseries["run_id"].isin(kept)].pivot(
@@ -771,17 +784,17 @@ def test_compared_batches_of_different_lengths_end_where_their_runs_end(outputs)
 
 def test_compare_batches_says_when_same_named_scenarios_differ(outputs):
     short, full = batch_tables(outputs.batch_short), batch_tables(outputs.batch)
-    title = compare_batches([short, full])._suptitle.get_text()
+    title = compare_batches([short, full]).get_suptitle()
     assert "eth_crash_liq2 differs between the batches" in title.replace("\n", " ")
     assert f"clock.duration: {SHORT_HOURS}h vs 12h" in title
     named = figures.comparison(load_folder(outputs.batch_short), load_folder(outputs.batch))
     assert "clock.duration" in named.note
     # the same scenario file with the same overrides: nothing to say
     mixed = batch_tables(outputs.mixed)
-    assert "differ" not in compare_batches([mixed, full])._suptitle.get_text()
+    assert "differ" not in compare_batches([mixed, full]).get_suptitle()
     # two batches of one scenario each are two designs compared on purpose: not flagged
     liq1 = batch_tables(outputs.batch1)
-    assert "differ" not in compare_batches([liq1, full])._suptitle.get_text()
+    assert "differ" not in compare_batches([liq1, full]).get_suptitle()
 
 
 def test_counts_of_one_are_singular(outputs):
@@ -794,11 +807,11 @@ def test_counts_of_one_are_singular(outputs):
     assert "multi_collateral (1 run)" in texts and "eth_crash_liq2 (2 runs)" in texts
     strip = data_axes(fig)[-1]
     assert sum(t.get_text().startswith("multi_collateral: 1 run · ") for t in strip.texts) == 1
-    assert "1 failed or interrupted run left out" in fig._suptitle.get_text()
+    assert "1 failed or interrupted run left out" in fig.get_suptitle()
     one = load_folder(outputs.batch)
     one.runs = one.runs.iloc[:1]
     (named,) = figures_for(one)
-    title = named.figure._suptitle.get_text()
+    title = named.figure.get_suptitle()
     assert title.startswith("Ensemble over 1 run — batch")
     assert any(label.startswith("eth_crash_liq2: 1 run,") for label in all_labels(named.figure))
     for text in [title, *all_labels(named.figure), *texts]:
@@ -840,7 +853,6 @@ def test_the_distribution_panel_s_texts_never_cover_its_data(outputs, overlaid):
         fig = ensemble_fan(mixed.runs, mixed.timeseries, mixed.auctions, scenarios=mixed.scenarios)
     fig = drawn(fig)
     strip = data_axes(fig)[-1]
-    renderer = fig._get_renderer()
     boxes = strip_data_boxes(strip)
     top = max(b.x1 for b in boxes)
     assert top > strip.bbox.x0 + 0.9 * strip.bbox.width  # the largest value near the axis end
@@ -848,7 +860,7 @@ def test_the_distribution_panel_s_texts_never_cover_its_data(outputs, overlaid):
     assert len(texts) == (6 if overlaid else 3)
     clear = CLEARANCE_PT * fig.dpi / 72  # apart at a glance, not just not touching
     for text in texts:
-        box = text.get_window_extent(renderer)
+        box = text.get_window_extent()
         assert strip.bbox.x0 <= box.x0 and box.x1 <= strip.bbox.x1, text.get_text()
         assert strip.bbox.y0 <= box.y0 and box.y1 <= strip.bbox.y1, text.get_text()
         for data in boxes:
@@ -869,7 +881,7 @@ def test_summary_only_batch_shows_the_distribution_and_says_why(outputs):
     fig = ensemble_fan(batch.runs, batch.timeseries, batch.auctions, scenarios=batch.scenarios)
     panels = data_axes(fig)
     assert len(panels) == 2
-    assert fig._supxlabel.get_text() == SUMMARY_ONLY_NOTE
+    assert fig.get_supxlabel() == SUMMARY_ONLY_NOTE
     assert panels[0].get_ylabel() == "runs [count]"
     assert has_unit(panels[0].get_xlabel())
 
@@ -881,10 +893,7 @@ def test_compare_two_runs(outputs):
     a, b = read_run(outputs.liq1), read_run(outputs.liq2)
     fig = compare_runs([a, b])
     assert len(fig.axes) == 8
-    assert (
-        "eth_crash_liq1" in fig._suptitle.get_text()
-        and "eth_crash_liq2" in fig._suptitle.get_text()
-    )
+    assert "eth_crash_liq1" in fig.get_suptitle() and "eth_crash_liq2" in fig.get_suptitle()
     for ax in fig.axes:
         assert has_unit(ax.get_ylabel()), ax.get_title()
         assert ax.get_xlabel() == "time (UTC)"
@@ -908,7 +917,7 @@ def test_compare_two_batches_of_one_scenario_each_overlays_their_bands(outputs):
     fig = compare_batches([batch_tables(outputs.batch1), batch_tables(outputs.batch)])
     panels = data_axes(fig)
     assert len(panels) == 6
-    assert "eth_crash_liq1 vs eth_crash_liq2" in fig._suptitle.get_text()
+    assert "eth_crash_liq1 vs eth_crash_liq2" in fig.get_suptitle()
     liquidated = labels(panels[2])
     expected = {"batch1 median", "batch median", "batch1 5–95 % (edges)", "batch 5–95 % (edges)"}
     assert expected <= set(liquidated)
@@ -935,7 +944,7 @@ def test_compare_batches_pairs_scenarios_by_name(outputs):
     assert pairing.only_a == ["multi_collateral", "black_thursday_liq2"]
     assert pairing.left_out == "left out (only in A: multi_collateral, black_thursday_liq2)"
     fig = compare_batches([mixed, single])
-    assert pairing.left_out in fig._suptitle.get_text()
+    assert pairing.left_out in fig.get_suptitle()
     median = next(
         ln for ln in data_axes(fig)[1].get_lines() if ln.get_label() == "batch-mixed median"
     )

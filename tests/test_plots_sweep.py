@@ -35,7 +35,7 @@ from sim.plots.sweep import (
     stat_column,
 )
 from tests import test_plots
-from tests.test_plots import data_axes, drawn, has_unit, labels, overlap
+from tests.test_plots import data_axes, drawn, has_unit, labels, overlap, title_artist
 
 #: The session's output folders (a fixture of tests/test_plots.py).
 outputs = test_plots.outputs
@@ -204,14 +204,13 @@ def test_heatmap_of_a_scattered_sweep_is_laid_out_whole():
     x, y = long_names[BUF], long_names[DAI]
     fig = drawn(sweep_heatmap(points, x, y, "bad_debt_max", parameters=parameters))
     ax = data_axes(fig)[0]
-    renderer = fig._get_renderer()
     assert ax.bbox.width / fig.bbox.width > 0.6  # the cells, not the margins, take the width
     figure_box = fig.bbox
-    subtitle = ax.title if ax.title.get_text() else ax._left_title
-    box = subtitle.get_window_extent(renderer)
+    subtitle = title_artist(ax) if ax.get_title() else title_artist(ax, "left")
+    box = subtitle.get_window_extent()
     assert figure_box.x0 <= box.x0 and box.x1 <= figure_box.x1  # not cut off at the right
     assert all(len(line) <= SUBTITLE_CHARS for line in subtitle.get_text().splitlines())
-    ticks = [t.get_window_extent(renderer) for t in ax.get_xticklabels() if t.get_text()]
+    ticks = [t.get_window_extent() for t in ax.get_xticklabels() if t.get_text()]
     for a, b in itertools.pairwise(ticks):
         assert not overlap(a, b)
 
@@ -325,13 +324,12 @@ def test_morris_labels_are_dark_and_do_not_overlap():
     ax = data_axes(fig)[0]
     names = [t for t in ax.texts if t.get_text() in (BUF, DAI, SCALE)]
     assert sorted(t.get_text() for t in names) == sorted([BUF, DAI, SCALE])
-    renderer = fig._get_renderer()
-    boxes = [t.get_window_extent(renderer) for t in names]
+    boxes = [t.get_window_extent() for t in names]
     for a, b in itertools.combinations(boxes, 2):
         assert not overlap(a, b)
     for t in names:
         assert test_plots.gray(t.get_color()) < 0.5, t.get_text()  # legible, not yellow
-    frame = ax.get_window_extent(renderer)
+    frame = ax.get_window_extent()
     for box in boxes:
         assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0
     assert {"σ/μ* = 0.1", "σ/μ* = 0.5", "σ/μ* = 1"} <= {t.get_text() for t in ax.texts}
@@ -395,7 +393,7 @@ def test_real_grid_sweep_heatmap(outputs):
     divisor = 1e6
     expected = sweep.points.pivot(index=DAI, columns=BUF, values="liquidated_debt_mean")
     np.testing.assert_allclose(image, expected.to_numpy() / divisor)
-    assert "small_grid" in named.figure._suptitle.get_text()
+    assert "small_grid" in named.figure.get_suptitle()
     assert ax.get_title(loc="left") == "one cell per design point (1 run each)"  # seeds: 1
     (line,) = figures_for(sweep, "line", kpi="bad_debt_max", params=[DAI])
     assert data_axes(line.figure)[0].get_xlabel() == f"{DAI} [Dai]"
@@ -409,7 +407,7 @@ def test_real_sobol_and_morris_sweeps(outputs):
     assert len(data_axes(named.figure)) == len(sobol.kpis)
     (boxes_fig,) = figures_for(sobol, "boxes")
     expected = f"liquidated_debt above {outputs.threshold:,.0f} Dai"
-    assert expected in boxes_fig.figure._suptitle.get_text()
+    assert expected in boxes_fig.figure.get_suptitle()
     morris = load_folder(outputs.sweep_morris)
     assert available_kinds(morris)[0] == "morris"
     (named,) = figures_for(morris)
@@ -450,7 +448,7 @@ def test_discoveries_are_read_with_either_file_name(outputs, tmp_path):
         (f"liquidated_debt-above-{x}", "liquidated_debt", "above", "cart"),
         (f"liquidated_debt-below-{x}-cart", "liquidated_debt", "below", "cart"),
     ]
-    titles = [f.figure._suptitle.get_text() for f in figures_for(data, "boxes")]
+    titles = [f.figure.get_suptitle() for f in figures_for(data, "boxes")]
     number = f"{found.threshold:,.0f}"
     assert any(f"liquidated_debt above {number} Dai (CART)" in t for t in titles)
     assert any(f"liquidated_debt below {number} Dai (CART)" in t for t in titles)
@@ -468,4 +466,4 @@ def test_a_discovery_without_a_box_says_why(outputs, tmp_path):
     assert named.note == result.note
     texts = [t.get_text() for ax in named.figure.axes for t in ax.texts]
     assert " ".join(texts).replace("\n", " ") == result.note[0].upper() + result.note[1:]
-    assert "liquidated_debt above -1 Dai (CART)" in named.figure._suptitle.get_text()
+    assert "liquidated_debt above -1 Dai (CART)" in named.figure.get_suptitle()
