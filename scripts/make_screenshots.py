@@ -148,7 +148,9 @@ def take(out_dir: Path) -> list[Path]:
             expect(page.get_by_text("render every 500 tick(s)")).to_be_visible()
             for tick in (500, 1000, 1500):
                 page.locator(".cdpsim-step").click()
-                expect(page.locator(".cdpsim-status")).to_contain_text(f"tick {tick} /")
+                expect(page.locator(".cdpsim-status")).to_contain_text(
+                    f"tick {tick} /", timeout=60_000
+                )
             time.sleep(2)  # the last frame's picture reaches the page
             written.append(out_dir / "dashboard-live.png")
             page.screenshot(path=str(written[-1]))
