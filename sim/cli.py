@@ -109,38 +109,54 @@ def _sigterm_as_interrupt() -> None:
     click.get_current_context().call_on_close(lambda: signal.signal(signal.SIGTERM, restore))
 
 
-class _Progress:
-    """A one-line progress bar on stderr, silent when stderr is not a terminal."""
+class _Bar:
+    """Progress on stderr, the one implementation for runs, batches and sweeps.
 
-    def __init__(self, total: int, label: str):
-        self.total = max(total, 1)
-        self.label = label
-        self.enabled = sys.stderr.isatty()
-        self.last = 0.0
-        self.open = False  # a bar is drawn and its line not ended
+    A tqdm bar on a terminal. Elsewhere (a log, a pipe) either nothing, or with ``plain`` a line
+    every :data:`PLAIN_EVERY_S` seconds and at the end, so that logs show long work without a
+    pipe choking on carriage returns.
+    """
 
-    def update(self, done: int) -> None:
-        if not self.enabled:
+    #: Seconds between plain progress lines.
+    PLAIN_EVERY_S = 10.0
+
+    def __init__(self, total: int, label: str, unit: str, *, plain: bool = False):
+        self.total, self.label, self.unit = max(total, 0), label, unit
+        self.plain = plain and not sys.stderr.isatty()
+        self.started = self.last = time.monotonic()
+        self.done = 0
+        self.bar = None
+        if sys.stderr.isatty() and total:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=label, unit=unit, file=sys.stderr, leave=True)
+
+    def update(self, done: int, note: str = "") -> None:
+        """Show ``done`` of the total, with a short ``note`` (``2 failed``)."""
+        step, self.done = done - self.done, done
+        if self.bar is not None:
+            if note:
+                self.bar.set_postfix_str(note, refresh=False)
+            self.bar.update(step)
             return
         now = time.monotonic()
-        if done < self.total and now - self.last < 0.2:
+        if not self.plain or (done < self.total and now - self.last < self.PLAIN_EVERY_S):
             return
         self.last = now
-        width = 30
-        filled = int(width * done / self.total)
-        sys.stderr.write(
-            f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{self.total}"
+        elapsed = now - self.started
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - done) / rate if rate > 0 else float("nan")
+        notes = f" ({note})" if note else ""
+        _err(
+            f"{self.label}: {done}/{self.total} {self.unit}s{notes}, {elapsed:.0f} s, "
+            f"{rate:.2f} {self.unit}s/s, ETA {eta:.0f} s"
         )
-        self.open = done < self.total
-        if not self.open:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
 
-    def end_line(self) -> None:
-        """End the line of a bar cut short, so that messages start on their own line."""
-        if self.open:
-            sys.stderr.write("\n")
-            self.open = False
+    def close(self) -> None:
+        """End the bar (its line), so that messages start on their own line."""
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -291,16 +307,18 @@ def run(
         sys.exit(EXIT_BAD_INPUT)
     _warn(scenario, spec, overrides)
     out = out if out is not None else Path("runs") / spec.name
-    progress = _Progress(spec.n_ticks, spec.name)
+    progress = _Bar(spec.n_ticks, spec.name, "tick")
     replacing = is_run_folder(out)
     try:
         result, folder = run_and_write(
             spec, out, seed=seed, force=force, progress=lambda d, _t: progress.update(d)
         )
     except OutputError as exc:  # refused before running
+        progress.close()
         _err(str(exc))
         sys.exit(EXIT_BAD_INPUT)
     except BuildError as exc:
+        progress.close()
         if exc.bad_input:  # the scenario passed validation but its pieces do not fit together
             _err(f"{scenario}: the scenario cannot be built: {exc}")
             sys.exit(EXIT_BAD_INPUT)
@@ -308,22 +326,22 @@ def run(
         _err("".join(traceback.format_exception(exc.cause)))  # a bug: nothing to keep
         sys.exit(EXIT_RUN_FAILED)
     except RunInterrupted as exc:
-        progress.end_line()
+        progress.close()
         _err(f"{scenario}: {_interrupted_message(exc, replacing)}")
         sys.exit(EXIT_INTERRUPTED)
     except WriteError as exc:
-        progress.end_line()
+        progress.close()
         if exc.result is not None and exc.result.manifest["status"] != "ok":
             _err(f"{scenario}: the run failed at {exc.result.manifest['error'].splitlines()[0]}")
         _err(f"{scenario}: {exc}")
         sys.exit(EXIT_RUN_FAILED)
     except KeyboardInterrupt:
-        progress.end_line()
+        progress.close()
         _err(f"{scenario}: interrupted before the first tick; nothing was written")
         sys.exit(EXIT_INTERRUPTED)
+    progress.close()
     manifest = result.manifest
     if manifest["status"] != "ok":
-        progress.end_line()
         _err(f"{scenario}: the run failed at {manifest['error'].splitlines()[0]}")
         _err(f"the {manifest['ticks']} ticks computed before are kept in {folder}")
         sys.exit(EXIT_RUN_FAILED)
@@ -352,50 +370,6 @@ def _interrupted_message(exc: RunInterrupted, replacing: bool) -> str:
 
 
 # ---------------------------------------------------------------------------------------- batch
-
-
-class _BatchProgress:
-    """Progress of a batch on stderr.
-
-    A tqdm bar on a terminal; otherwise a line every few seconds, so that logs show it without
-    a pipe choking on carriage returns.
-    """
-
-    #: Seconds between plain progress lines.
-    PLAIN_EVERY_S = 10.0
-
-    def __init__(self, total: int, skipped: int, label: str):
-        self.total, self.skipped, self.label = total, skipped, label
-        self.bar = None
-        self.last = time.monotonic()
-        if sys.stderr.isatty() and total:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, desc=label, unit="run", file=sys.stderr, leave=True)
-
-    def __call__(self, p: object) -> None:
-        from sim.experiments.batch import Progress
-
-        assert isinstance(p, Progress)
-        if self.bar is not None:
-            self.bar.set_postfix_str(f"{p.failed} failed" if p.failed else "", refresh=False)
-            self.bar.update(1)
-            return
-        now = time.monotonic()
-        if p.done < p.total and now - self.last < self.PLAIN_EVERY_S:
-            return
-        self.last = now
-        rate = p.done / p.elapsed_s if p.elapsed_s > 0 else 0.0
-        eta = (p.total - p.done) / rate if rate > 0 else float("nan")
-        _err(
-            f"{self.label}: {p.done}/{p.total} runs ({p.failed} failed), {p.elapsed_s:.0f} s, "
-            f"{rate:.2f} runs/s, ETA {eta:.0f} s"
-        )
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
 
 
 def _seed_list(_ctx: click.Context, _param: click.Parameter, text: str | None) -> list[int] | None:
@@ -650,13 +624,16 @@ def _run_experiment[T](
     from sim.experiments.store import StoreError
     from sim.locks import LockError
 
-    bar: _BatchProgress | None = None
+    bar: _Bar | None = None
 
     def progress(p: object) -> None:
         nonlocal bar
+        from sim.experiments.batch import Progress
+
+        assert isinstance(p, Progress)
         if bar is None:
-            bar = _BatchProgress(p.total, p.skipped, out.name)  # type: ignore[attr-defined]
-        bar(p)
+            bar = _Bar(p.total, out.name, "run", plain=True)
+        bar.update(p.done, f"{p.failed} failed" if p.failed else "")
 
     try:
         return start(progress)
