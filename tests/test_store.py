@@ -355,7 +355,7 @@ def box_sweep(tmp_path) -> Path:
     return sweep_stand_ins.box_sweep(tmp_path)
 
 
-def test_cart_and_prim_write_their_own_files_and_load_discoveries_reads_both(box_sweep):
+def test_cart_and_prim_write_their_own_files_and_the_sweep_folder_reads_both(box_sweep):
     pytest.importorskip("ema_workbench")
     cart = discover(box_sweep, kpi="bad_debt_max", above=1000, method="cart")
     prim = discover(box_sweep, kpi="bad_debt_max", above=1000, method="prim")
@@ -380,7 +380,7 @@ def test_cart_and_prim_write_their_own_files_and_load_discoveries_reads_both(box
     assert loaded["bad_debt_max-above-1000-prim"].label == "bad_debt_max above 1,000 Dai (PRIM)"
 
 
-def test_load_discoveries_reads_files_named_before_the_method_was_in_the_name(box_sweep):
+def test_discoveries_are_read_from_files_named_before_the_method_was_in_the_name(box_sweep):
     found = discover(box_sweep, kpi="bad_debt_max", above=1000)
     found.path.rename(box_sweep / "discovery" / "bad_debt_max-above-1000.parquet")
     (old,) = SweepFolder(box_sweep).discoveries()
