@@ -467,7 +467,15 @@ def format_discovery(result: Discovery) -> str:
     """The boxes as a table of text: one header line per box, one line per restricted parameter.
 
     Thresholds carry the KPI's unit (none for ratios and counts); bounds of duration
-    parameters are durations (``59m46s``), the others numbers.
+    parameters are durations (``59m46s``), the others numbers (:mod:`sim.formatting`).
+
+    Args:
+        result: a discovery (its ``path`` is named as where the boxes went).
+
+    Returns:
+        The threshold with the counts of runs and cases, a line when the sweep is incomplete,
+        the boxes (coverage, density, mass and the restricted parameters' bounds) or why there
+        is none, and the rule the method chose its boxes by.
     """
     sign = ">" if result.side == "above" else "<"
     counts = ""

@@ -269,12 +269,9 @@ def format_sensitivity(table: pd.DataFrame, top: int = 5) -> str:
         width = max(len(p) for p in ranked["parameter"])
         for row in ranked.itertuples():
             value, half = getattr(row, key), getattr(row, conf)
-            extra = (
-                f"  S1 {row.S1:.3f}" if method == "sobol" else f"  sigma {significant(row.sigma)}"
-            )
-            lines.append(
-                f"  {row.parameter.ljust(width)}  {key} {significant(value)} ± {half:.2g}{unit}{extra}"
-            )
+            index = f"{key} {significant(value)} ± {half:.2g}{unit}"
+            extra = f"S1 {row.S1:.3f}" if method == "sobol" else f"sigma {significant(row.sigma)}"
+            lines.append(f"  {row.parameter.ljust(width)}  {index}  {extra}")
     return "\n".join(lines)
 
 

@@ -45,9 +45,10 @@ points is the parameters', not the luck of the draw) through the batch layer
 ``<name>-p<k>-seed<s>``; its manifest's ``batch.parameters`` holds ``point`` and the parameter
 values, so ``runs.parquet`` has a ``point`` column and one column per parameter. Then
 ``points.parquet`` (:mod:`sim.experiments.points`) and, for Sobol and Morris designs,
-``sensitivity.parquet`` (:mod:`sim.experiments.sweep_analysis`) are written, and ``batch.json``'s ``sweep`` section gets ``"complete": true``. An
-interrupted sweep stays ``"complete": false`` with ``points.parquet`` of the runs done
-(``n_missing`` per point) and no indices, until ``--resume`` finishes it.
+``sensitivity.parquet`` (:mod:`sim.experiments.sweep_analysis`) are written, and
+``batch.json``'s ``sweep`` section gets ``"complete": true``. An interrupted sweep stays
+``"complete": false`` with ``points.parquet`` of the runs done (``n_missing`` per point) and no
+indices, until ``--resume`` finishes it.
 """
 
 from __future__ import annotations
