@@ -37,7 +37,6 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from sim.experiments.analysis import discover, parameter_value  # noqa: E402
 from sim.experiments.executors import default_workers  # noqa: E402
 from sim.experiments.sweep import (  # noqa: E402
     SweepResult,
@@ -45,6 +44,8 @@ from sim.experiments.sweep import (  # noqa: E402
     run_sweep,
     sweep_from_data,
 )
+from sim.experiments.sweep_analysis import discover  # noqa: E402
+from sim.formatting import parameter_value  # noqa: E402
 from sim.metrics import KPI_BY_NAME  # noqa: E402
 from sim.scenario.yamlfile import read_yaml  # noqa: E402
 

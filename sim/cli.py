@@ -776,7 +776,7 @@ def sweep(
     (and lost: runs whose worker died), rewrites the tables and computes the indices again.
     Then: cdpsim discover OUT --kpi K --above X (or --below X).
     """
-    from sim.experiments.analysis import format_sensitivity
+    from sim.experiments.sensitivity import format_sensitivity
     from sim.experiments.sweep import default_out, load_sweep, run_sweep
 
     if scheduler is not None and backend != "dask":
@@ -861,9 +861,10 @@ def discover(
     -trajectory.parquet, and prints the boxes. When the threshold is crossed in most runs
     (80 % or more) there is no box, and it says so.
     """
-    from sim.experiments.analysis import AnalysisError, format_discovery
-    from sim.experiments.analysis import discover as find_boxes
+    from sim.experiments.discovery import format_discovery
+    from sim.experiments.errors import AnalysisError
     from sim.experiments.store import StoreError
+    from sim.experiments.sweep_analysis import discover as find_boxes
 
     if (above is None) == (below is None):
         raise click.UsageError("give --above X or --below X (one of them)")

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from sim.formatting import value_text
 from sim.record import quantile_name
 
 if TYPE_CHECKING:
@@ -278,15 +279,9 @@ def keeper_profits(model: ProtocolModel) -> dict[str, float]:
 # ---------------------------------------------------------------------------------------- text
 
 
-def _format_value(value: object) -> str:
-    """A KPI value as printed: thousands separated, 4 significant digits below 1 000."""
-    if isinstance(value, float):
-        if value != value:  # NaN
-            return "n/a"
-        if abs(value) >= 1000:
-            return f"{value:,.0f}"
-        return f"{value:.4g}"
-    return str(value)
+def unit_of(name: str) -> str:
+    """A KPI's unit (``Dai``, ``count``, ``-``); empty for a name that is not a KPI."""
+    return KPI_BY_NAME[name].unit if name in KPI_BY_NAME else ""
 
 
 def format_kpis(summary: Mapping[str, Any]) -> str:
@@ -299,7 +294,7 @@ def format_kpis(summary: Mapping[str, Any]) -> str:
         The table, one line per KPI, without a trailing newline.
     """
     rows = [
-        (name, _format_value(value), KPI_BY_NAME[name].unit if name in KPI_BY_NAME else "")
+        (name, value_text(value), unit_of(name))
         for name, value in summary.items()
         if not isinstance(value, Mapping)
     ]

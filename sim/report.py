@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import html
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ import pandas as pd
 import yaml
 from markupsafe import Markup
 
+from sim.formatting import value_text
 from sim.metrics import KPI_BY_NAME, KPIS, RISK_STATS, ensemble_kpi_stats, risk_stats
 from sim.plots.figures import NamedFigure, PlotError, all_figures, folder_kind_of
 from sim.plots.folders import BatchData, Outputs, RunData, SweepData, load_folder
@@ -76,13 +76,7 @@ def fmt(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, int):
         return f"{value:,}"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "n/a"
-        if abs(value) >= 1000:
-            return f"{value:,.0f}"
-        return f"{value:.4g}"
-    return str(value)
+    return value_text(value)  # a float by sim.formatting's rule (NaN: n/a), the rest as text
 
 
 def _definition(text: str) -> Markup:
@@ -336,7 +330,7 @@ def _sweep_sections(sweep: SweepData) -> tuple[list[str], list[Section]]:
     for d in sweep.discoveries:
         table = _frame_table(
             d.boxes,
-            f"Discovered boxes: {d.text}",
+            f"Discovered boxes: {d.label}",
             ["method", "box", "coverage", "density", "mass", "parameter", "lower", "upper"],
         )
         if d.note:

@@ -43,6 +43,7 @@ from sim.app.tables import (
 from sim.app.targets import TargetError, check_inside, resolve, scenario_of_run
 from sim.experiments.store import BatchFolder
 from sim.filters import FilterError
+from sim.metrics import format_kpis
 from sim.scenario import ScenarioError, load_scenario
 from tests.conftest import SCENARIOS, SMALL
 
@@ -314,6 +315,11 @@ def test_fan_pages_are_labelled_by_their_scenarios():
 def test_kpi_cells_print_as_the_cli_does():
     cells = {name: (value, unit) for name, value, unit, _ in kpi_cells({"bad_debt_max": 1234567.8})}
     assert cells == {"bad_debt_max": ("1,234,568", "Dai")}
+    summary = {"min_cr_p05": float("nan"), "auctions": 3, "keepers": {"k": 1.0}}
+    shown = [(name, value, unit) for name, value, unit, _ in kpi_cells(summary)]
+    assert shown == [("min_cr_p05", "n/a", "-"), ("auctions", "3", "count")]
+    for name, value, unit in shown:  # the value and the unit as format_kpis prints them
+        assert format_kpis({name: summary[name]}).split()[1:] == [value, unit]
 
 
 # ---------------------------------------------------------------------------------------- targets

@@ -235,6 +235,35 @@ def test_crash_kpis_hold_together(crash_runs):
     assert crash_runs["eth_crash_liq2"].summary["keeper_incentives"] > 0.0
 
 
+# ---------------------------------------------------------------------------------------- ensembles
+
+
+def test_value_at_risk_shortfall_and_probability_of_bad_debt():
+    bad = np.array([0.0, 0.0, 0.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 1000.0])
+    assert metrics.value_at_risk(bad) == pytest.approx(np.quantile(bad, 0.95))
+    assert metrics.value_at_risk(bad) == pytest.approx(60 + 0.55 * 940)  # linear interpolation
+    assert metrics.value_at_risk(bad, 0.99) == pytest.approx(60 + 0.91 * 940)
+    assert metrics.expected_shortfall(bad) == pytest.approx(1000.0)  # the tail above the VaR
+    assert metrics.expected_shortfall(bad, 0.5) == pytest.approx(np.mean([30, 40, 50, 60, 1000]))
+    assert metrics.probability_of_bad_debt(bad) == pytest.approx(0.7)
+    assert metrics.liquidations_at_risk([1.0, 2.0, 3.0]) == pytest.approx(2.9)
+
+
+def test_ensemble_statistics_leave_out_nan_and_need_values():
+    stats = metrics.ensemble_kpi_stats("k", [1.0, np.nan, 3.0])
+    assert stats == {
+        "k_mean": 2.0,
+        "k_std": pytest.approx(math.sqrt(2)),
+        "k_p05": pytest.approx(1.1),
+        "k_p50": 2.0,
+        "k_p95": pytest.approx(2.9),
+    }
+    assert math.isnan(metrics.ensemble_std([5.0]))
+    empty = metrics.risk_stats([], [])
+    assert set(empty) == {k.name for k in metrics.RISK_STATS}
+    assert all(math.isnan(v) for v in empty.values())
+
+
 # ---------------------------------------------------------------------------------------- text
 
 
@@ -272,3 +301,8 @@ def test_write_readme_replaces_only_the_block(tmp_path):
     with pytest.raises(ValueError, match="kpis:begin"):
         update_readme("no block here")
     assert metrics.README == ROOT / "README.md"
+
+
+def test_unit_of_is_the_registry_unit_and_empty_for_other_names():
+    assert [metrics.unit_of(k.name) for k in KPIS] == [k.unit for k in KPIS]
+    assert metrics.unit_of("bad_debt_max_mean") == "" and metrics.unit_of("point") == ""

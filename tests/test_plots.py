@@ -135,7 +135,7 @@ def _write_sweep(folder: Path, name: str) -> Path:
 
 def make_outputs(root: Path) -> SimpleNamespace:
     """Small runs, batches and sweeps in ``root`` (each folder as cdpsim writes it)."""
-    from sim.experiments.analysis import discover
+    from sim.experiments import discover
     from sim.experiments.sweep import run_sweep
 
     out = SimpleNamespace(root=root)

@@ -12,7 +12,8 @@ from matplotlib.collections import PathCollection
 from matplotlib.container import BarContainer, ErrorbarContainer
 from matplotlib.image import AxesImage
 
-from sim.experiments.analysis import discover, number_text
+from sim.experiments import discover
+from sim.formatting import number_text
 from sim.plots import (
     available_kinds,
     discovery_boxes,

@@ -13,7 +13,8 @@ from typing import Any
 import pandas as pd
 
 from sim.filters import filter_rows
-from sim.metrics import KPI_BY_NAME, format_kpis
+from sim.formatting import value_text
+from sim.metrics import KPI_BY_NAME, unit_of
 
 #: Columns shown first, when the table has them.
 ID_COLUMNS = ("run_id", "scenario", "seed", "status")
@@ -96,7 +97,7 @@ def headers(runs: pd.DataFrame, columns: Sequence[str]) -> tuple[list[dict[str, 
     """
     out, divisors = [], {}
     for c in columns:
-        unit = KPI_BY_NAME[c].unit if c in KPI_BY_NAME else ""
+        unit = unit_of(c)
         text = c
         if unit in AMOUNT_UNITS and pd.api.types.is_numeric_dtype(runs[c]):
             top = runs[c].abs().max()
@@ -124,16 +125,21 @@ def table_items(
 
 
 def kpi_cells(summary: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
-    """(name, value, unit, definition) of each KPI, the value as ``cdpsim run`` prints it."""
-    out = []
-    for name, value in summary.items():
-        if isinstance(value, Mapping):  # per-keeper profits
-            continue
-        parts = format_kpis({name: value}).split()
-        unit = parts[2] if len(parts) > 2 else ""
-        definition = KPI_BY_NAME[name].definition if name in KPI_BY_NAME else ""
-        out.append((name, parts[1], unit, definition))
-    return out
+    """(name, value, unit, definition) of each KPI, the value as ``cdpsim run`` prints it.
+
+    The value is :func:`sim.formatting.value_text`'s, the formatter of ``cdpsim run``'s KPI
+    table (:func:`sim.metrics.format_kpis`); per-keeper entries (mappings) are left out.
+    """
+    return [
+        (
+            name,
+            value_text(value),
+            unit_of(name),
+            KPI_BY_NAME[name].definition if name in KPI_BY_NAME else "",
+        )
+        for name, value in summary.items()
+        if not isinstance(value, Mapping)  # per-keeper profits
+    ]
 
 
 def kpi_table_html(summary: Mapping[str, Any], per_row: int = KPIS_PER_ROW) -> str:

@@ -1,4 +1,10 @@
-"""The batch folder: one run folder per run, a manifest of the batch, and the runs table.
+"""Batch and sweep folders: every file of them is read and written here.
+
+A batch folder (:class:`BatchFolder`) holds one run folder per run, a manifest of the batch and
+the runs table; a sweep folder (:class:`SweepFolder`) is a batch folder whose ``batch.json`` has
+a ``sweep`` section, with the tables the analysis computes (:mod:`~sim.experiments.points`,
+:mod:`~sim.experiments.sensitivity`, :mod:`~sim.experiments.discovery` compute them; nothing
+there touches a file). ``batch.json`` is written by this module only.
 
 ::
 
@@ -10,6 +16,15 @@
                         only manifest.json and summary.json)
       runs.parquet      one row per run, rebuilt from the run folders
       .cdpsim.lock      while a batch writes here (sim.locks): a second writer is refused
+
+    SWEEP/              a batch folder, and:
+      batch.json        … with a "sweep" section: name, design, parameters, kpis, seeds
+      points.parquet    one row per design point (run counts, KPI and risk statistics)
+      sensitivity.parquet, sensitivity2.parquet
+                        Sobol or Morris indices (second-order Sobol indices)
+      discovery/<kpi>-<above|below>-<X>-<method>.parquet
+                        the boxes of one cdpsim discover (counts and note in the Parquet
+                        metadata), and PRIM's …-trajectory.parquet
 
 The run folders are the record: each is written atomically by the worker that ran it, the moment
 the run ends, so a batch killed half way keeps every run that finished, and ``runs.parquet`` is
@@ -24,26 +39,38 @@ what changed in ``batch.json``'s ``forced``.
 
 Paths in ``batch.json``, run manifests and ``runs.parquet`` are relative to the batch folder
 (``../scenarios/crash.yaml``), never the machine's absolute paths.
+
+Output folders are input too: the readers check what they read (:mod:`sim.validate`:
+:func:`check_runs`, :func:`check_sweep`, :func:`check_points`, :func:`check_sensitivity`, the
+discovery files' columns and metadata) and refuse a damaged file with an
+:class:`~sim.experiments.errors.AnalysisError` naming it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
 import platform
-from collections.abc import Iterable
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sim.atomic import write_json, write_parquet
+from sim.atomic import replacing, write_json, write_parquet
+from sim.experiments.discovery import BOX_COLUMNS, TRAJECTORY_COLUMNS, Discovery, discovery_stem
+from sim.experiments.errors import AnalysisError
+from sim.experiments.points import COUNT_COLUMNS
+from sim.experiments.sensitivity import SENSITIVITY_COLUMNS
 from sim.locks import FOLDER_LOCK, FolderLock, LockError
+from sim.metrics import KPI_BY_NAME
 from sim.rundir import (
     BATCH_MANIFEST,
     MANIFEST_KIND,
@@ -52,7 +79,7 @@ from sim.rundir import (
     read_manifest,
 )
 from sim.rundir import BATCH_RUNS as RUNS
-from sim.validate import plain_name
+from sim.validate import describe, plain_name, shape_problem, table_problem
 
 #: ``kind`` in ``batch.json``.
 BATCH_KIND = "cdpsim-batch"
@@ -76,6 +103,70 @@ RUN_COLUMNS = (
 IDENTITY = ("overrides", "seeds", "keep", "parameters")
 #: Versions that must match for ``--resume`` (results depend on them; see tests/test_golden_runs).
 RESUME_VERSIONS = ("cdpsim", "numpy")
+#: Columns of a runs table every reader needs (the rest are KPIs and swept parameters).
+RUNS_TABLE_COLUMNS = ("run_id", "scenario", "status")
+#: Numbers of a runs table besides the KPIs.
+RUNS_TABLE_NUMBERS = ("seed", "ticks", "wall_time_s")
+#: The points table of a sweep folder.
+POINTS_TABLE = "points.parquet"
+#: The sensitivity indices of a Sobol or Morris sweep.
+SENSITIVITY_TABLE = "sensitivity.parquet"
+#: Second-order Sobol indices (designs with ``second_order: true``).
+SENSITIVITY2_TABLE = "sensitivity2.parquet"
+#: The folder of discovery results inside a sweep folder.
+DISCOVERY = "discovery"
+#: Suffix of a PRIM peeling trajectory's file in ``discovery/``.
+TRAJECTORY_SUFFIX = "-trajectory"
+#: A discovery file's stem: ``<kpi>-<side>-<X>-<method>`` (``<kpi>-above-<X>`` before the
+#: method was in the name).
+_DISCOVERY_STEM = re.compile(
+    r"^(?P<kpi>\w+?)-(?P<side>above|below)-(?P<x>.+?)(?:-(?P<method>cart|prim))?$"
+)
+#: Key of a discovery file's Parquet metadata (kpi, side, threshold, method, counts, note).
+_DISCOVERY_META = b"cdpsim-discovery"
+#: What ``batch.json``'s ``sweep`` section holds, as far as the readers read it (``*``: every
+#: item); a missing field or ``null`` is allowed.
+SWEEP_SHAPE: dict[str, tuple[type, ...]] = {
+    "sweep.name": (str,),
+    "sweep.description": (str,),
+    "sweep.file": (str,),
+    "sweep.base": (str,),
+    "sweep.design": (dict,),
+    "sweep.design.kind": (str,),
+    "sweep.parameters": (list,),
+    "sweep.parameters.*": (dict,),
+    "sweep.parameters.*.name": (str,),
+    "sweep.parameters.*.kind": (str,),
+    "sweep.parameters.*.paths": (list,),
+    "sweep.parameters.*.paths.*": (str,),
+    "sweep.parameters.*.range": (list,),
+    "sweep.parameters.*.range.*": (float,),
+    "sweep.parameters.*.values": (list,),
+    "sweep.parameters.*.values.*": (str, float, bool),
+    "sweep.parameters.*.dist": (str,),
+    "sweep.parameters.*.unit": (str,),
+    "sweep.kpis": (list,),
+    "sweep.kpis.*": (str,),
+    "sweep.seeds": (list,),
+    "sweep.seeds.*": (int,),
+    "sweep.complete": (bool,),
+}
+#: What a discovery file's metadata holds.
+_DISCOVERY_META_SHAPE: dict[str, tuple[type, ...]] = {
+    "kpi": (str,),
+    "side": (str,),
+    "threshold": (float,),
+    "method": (str,),
+    "n_runs": (int,),
+    "n_cases": (int,),
+    "note": (str,),
+    "complete": (bool,),
+}
+
+
+#: Errors of writing a discovery that mean a file or folder is in the way (the user's to move),
+#: unlike a full disk.
+_IN_THE_WAY = (errno.EEXIST, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EPERM, errno.EROFS)
 
 
 class StoreError(Exception):
@@ -464,13 +555,481 @@ def load_runs(path: str | Path, rebuild: bool = False) -> pd.DataFrame:
     return table[front + [c for c in table.columns if c not in front]]
 
 
+# ---------------------------------------------------------------------------------------- sweeps
+
+
+def read_table(path: Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """A Parquet table of an output folder.
+
+    Args:
+        path: the file.
+        columns: only these columns (all when ``None``).
+
+    Raises:
+        AnalysisError: something other than a file is there (a folder, a broken symbolic
+            link), or it is not readable Parquet.
+    """
+    import pyarrow as pa
+
+    if not path.exists() and path.is_symlink():
+        raise AnalysisError(f"{path}: a symbolic link to {path.readlink()}, which cannot be read")
+    if path.exists() and not path.is_file():
+        raise AnalysisError(f"{path}: not a file (a Parquet table was expected)")
+    try:
+        return pd.read_parquet(path, columns=None if columns is None else list(columns))
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise AnalysisError(f"{path}: cannot be read as Parquet ({exc})") from None
+
+
+def check_runs(table: pd.DataFrame, folder: str | Path, where: Path) -> pd.DataFrame:
+    """A batch's or sweep's runs table, if the readers can use it.
+
+    It has :data:`RUNS_TABLE_COLUMNS`, numbers in its KPI columns, and one row per run id, each
+    the name of a folder in ``runs/`` (never a path leading out of the batch folder).
+
+    Args:
+        table: the runs table.
+        folder: the batch folder.
+        where: where the table was read from (``runs.parquet``, or the ``runs/`` folder).
+
+    Raises:
+        AnalysisError: the first problem, naming ``where``.
+    """
+    hint = (
+        "move it out of the folder and the runs are read from their folders"
+        if where.name == RUNS_TABLE
+        else "the run folders are damaged"
+    )
+    problem = table_problem(
+        table,
+        required=RUNS_TABLE_COLUMNS,
+        numbers=[*RUNS_TABLE_NUMBERS, *(c for c in table.columns if c in KPI_BY_NAME)],
+        keys=["run_id"],
+    )
+    if problem is None:
+        for run_id in table["run_id"]:
+            if not plain_name(run_id):
+                problem = f"run id {run_id!r} is not the name of a folder in {RUNS}/"
+                break
+    if problem:
+        raise AnalysisError(f"{where}: {problem}; {hint}")
+    return table
+
+
+def check_sweep(folder: str | Path, section: Any) -> dict[str, Any]:
+    """``batch.json``'s ``sweep`` section, if it is of the shape ``cdpsim sweep`` writes.
+
+    Args:
+        folder: the sweep folder (for messages).
+        section: the section as read.
+
+    Returns:
+        The section.
+
+    Raises:
+        AnalysisError: the first field of the wrong kind (:data:`SWEEP_SHAPE`), a parameter
+            without a name or a range that is not ``[low, high]``.
+    """
+    problem = (
+        f"'sweep' is {describe(section)}, not an object"
+        if not isinstance(section, dict)
+        else shape_problem({"sweep": section}, SWEEP_SHAPE)
+    )
+    if problem is None:
+        for k, p in enumerate(section.get("parameters") or []):
+            if not p.get("name"):
+                problem = f"'sweep.parameters.{k}' has no name"
+            elif p.get("range") is not None and len(p["range"]) != 2:
+                problem = f"'sweep.parameters.{k}.range' is not [low, high]"
+            if problem:
+                break
+    if problem:
+        raise AnalysisError(
+            f"{Path(folder) / BATCH_MANIFEST}: {problem}; the sweep's record is damaged (run "
+            "the sweep again into a new folder)"
+        )
+    return section
+
+
+def check_points(table: pd.DataFrame, path: Path, kpis: Sequence[str] = ()) -> pd.DataFrame:
+    """``points.parquet``, if the readers can use it.
+
+    A ``point`` column identifying the rows, whole non-negative ``point`` and run counts
+    (:data:`~sim.experiments.points.COUNT_COLUMNS`), numbers in the statistics of ``kpis``.
+
+    Args:
+        table: the points table.
+        path: where it was read from (for messages).
+        kpis: the sweep's KPIs (``batch.json``'s ``sweep.kpis``).
+
+    Raises:
+        AnalysisError: the first problem, naming ``path``.
+    """
+    statistics = [c for c in table.columns if any(c.startswith(f"{k}_") for k in kpis)]
+    problem = table_problem(
+        table,
+        required=["point"],
+        numbers=statistics,
+        whole=["point", *COUNT_COLUMNS],
+        nonnegative=["point", *COUNT_COLUMNS],
+        keys=["point"],
+    )
+    if problem:
+        raise AnalysisError(f"{path}: {problem}; it is not a points table as cdpsim writes it")
+    return table
+
+
+def check_sensitivity(table: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """``sensitivity.parquet``, if the readers can use it: its key columns, finite indices.
+
+    Raises:
+        AnalysisError: the first problem, naming ``path``.
+    """
+    indices = SENSITIVITY_COLUMNS[3:]
+    problem = table_problem(
+        table,
+        required=SENSITIVITY_COLUMNS[:3],
+        finite=indices,
+        nonnegative=[c for c in indices if c.endswith("_conf") or c in ("mu_star", "sigma")],
+    )
+    if problem:
+        raise AnalysisError(f"{path}: {problem}; it is not a table as cdpsim writes it")
+    return table
+
+
+def _discovery_problem(file: Path, problem: str) -> AnalysisError:
+    return AnalysisError(
+        f"{file}: {problem}; it is not a result of cdpsim discover as it writes them: delete "
+        "it, or run cdpsim discover again"
+    )
+
+
+def _read_discovery(file: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """A discovery file's boxes and metadata, checked.
+
+    Raises:
+        AnalysisError: unreadable, without the boxes' columns or numbers, or with metadata that
+            is not a JSON object of the fields :meth:`SweepFolder.write_discovery` writes.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    boxes = read_table(file)
+    try:
+        raw = (pq.read_schema(file).metadata or {}).get(_DISCOVERY_META)
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise _discovery_problem(file, f"its metadata cannot be read ({exc})") from None
+    problem = table_problem(
+        boxes,
+        required=[c for c in BOX_COLUMNS if c not in ("method", "restricted")],
+        numbers=["lower", "upper"],
+        finite=["coverage", "density", "mass"],
+        whole=["box"],
+        nonnegative=["box", "coverage", "density", "mass"],
+    )
+    if problem:
+        raise _discovery_problem(file, problem)
+    try:
+        meta = json.loads(raw) if raw else {}
+    except ValueError:
+        raise _discovery_problem(file, "its metadata is not JSON") from None
+    problem = (
+        f"its metadata is {describe(meta)}, not an object"
+        if not isinstance(meta, dict)
+        else shape_problem(meta, _DISCOVERY_META_SHAPE)
+    )
+    if problem:
+        raise _discovery_problem(file, problem)
+    return boxes, meta
+
+
+def _read_trajectory(path: Path) -> pd.DataFrame:
+    """A PRIM peeling trajectory, checked (:data:`TRAJECTORY_COLUMNS` but ``selected``)."""
+    table = read_table(path)
+    columns = [c for c in TRAJECTORY_COLUMNS if c != "selected"]
+    problem = table_problem(
+        table, required=columns, finite=columns, whole=["step", "n_restricted"], nonnegative=columns
+    )
+    if problem:
+        raise _discovery_problem(path, problem)
+    return table
+
+
+def _write_with_meta(table: pd.DataFrame, path: Path, meta: dict[str, Any]) -> None:
+    """Write a Parquet table atomically with ``meta`` (JSON) in its file metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    metadata = dict(arrow.schema.metadata or {})
+    metadata[_DISCOVERY_META] = json.dumps(meta, sort_keys=True).encode()
+    with replacing(path) as tmp:
+        pq.write_table(arrow.replace_schema_metadata(metadata), tmp)
+
+
+@dataclass(frozen=True)
+class SweepFolder(BatchFolder):
+    """A sweep folder on disk: a batch folder whose ``batch.json`` has a ``sweep`` section.
+
+    Beside the batch's files it holds ``points.parquet`` (one row per design point),
+    ``sensitivity.parquet`` and ``sensitivity2.parquet`` (Sobol or Morris indices) and
+    ``discovery/`` (one boxes file per ``cdpsim discover``, with PRIM's trajectory). Every
+    table is written atomically; every reader checks what it read (:mod:`sim.validate`).
+    """
+
+    @property
+    def points_path(self) -> Path:
+        """``points.parquet``."""
+        return self.path / POINTS_TABLE
+
+    @property
+    def sensitivity_path(self) -> Path:
+        """``sensitivity.parquet``."""
+        return self.path / SENSITIVITY_TABLE
+
+    @property
+    def sensitivity2_path(self) -> Path:
+        """``sensitivity2.parquet`` (second-order Sobol indices)."""
+        return self.path / SENSITIVITY2_TABLE
+
+    @property
+    def discovery_dir(self) -> Path:
+        """``discovery/``."""
+        return self.path / DISCOVERY
+
+    def section(self) -> dict[str, Any]:
+        """The ``sweep`` section of ``batch.json``, checked (:func:`check_sweep`).
+
+        Raises:
+            StoreError: the folder is not a batch folder.
+            AnalysisError: it is a batch folder, but not a sweep's, or the section is damaged.
+        """
+        manifest = self.read_manifest()
+        if manifest is None:
+            raise StoreError(f"{self.path}: not a cdpsim sweep folder (no batch.json)")
+        section = manifest.get("sweep")
+        if not section:
+            raise AnalysisError(
+                f"{self.path}: a batch folder, but not a sweep's (cdpsim sweep makes one)"
+            )
+        return check_sweep(self.path, section)
+
+    def is_complete(self) -> bool:
+        """Whether every run of the sweep is done and ok (``complete`` in ``batch.json``).
+
+        A sweep interrupted or stopped before its last run, or with runs that failed or were
+        lost, says ``"complete": false`` (its points table counts them in ``n_failed`` and
+        ``n_missing``).
+        """
+        manifest = self.read_manifest()
+        return manifest is not None and is_complete(manifest)
+
+    def read_runs(self) -> pd.DataFrame:
+        """The runs table (``runs.parquet``, rebuilt from the run folders and written if absent).
+
+        Raises:
+            StoreError: not a batch folder (when the table is rebuilt).
+            AnalysisError: the table is unreadable or damaged (:func:`check_runs`).
+        """
+        path = self.path / RUNS_TABLE
+        if path.exists() or path.is_symlink():
+            return check_runs(read_table(path), self.path, path)
+        return check_runs(load_runs(self.path, rebuild=True), self.path, self.runs)
+
+    def write_points(self, table: pd.DataFrame) -> Path:
+        """Write ``points.parquet`` (atomically); return its path."""
+        write_parquet(self.points_path, table)
+        return self.points_path
+
+    def read_points(self, kpis: Sequence[str] = ()) -> pd.DataFrame:
+        """``points.parquet``, checked (:func:`check_points`).
+
+        Args:
+            kpis: the sweep's KPIs, whose statistics must be numbers.
+
+        Raises:
+            AnalysisError: the sweep has no points table yet (it has not finished a first
+                pass), or it is unreadable or damaged.
+        """
+        path = self.points_path
+        if not path.exists():
+            raise AnalysisError(f"{self.path}: no {POINTS_TABLE}; run the sweep first")
+        return check_points(read_table(path), path, kpis)
+
+    def write_sensitivity(self, table: pd.DataFrame, second: pd.DataFrame | None = None) -> Path:
+        """Write ``sensitivity.parquet`` and, when given, ``sensitivity2.parquet``.
+
+        Args:
+            table: the indices (:data:`~sim.experiments.sensitivity.SENSITIVITY_COLUMNS`).
+            second: second-order Sobol indices, if the design has them.
+
+        Returns:
+            The path of ``sensitivity.parquet``.
+        """
+        write_parquet(self.sensitivity_path, table)
+        if second is not None:
+            write_parquet(self.sensitivity2_path, second)
+        return self.sensitivity_path
+
+    def read_sensitivity(self) -> pd.DataFrame | None:
+        """``sensitivity.parquet`` checked (:func:`check_sensitivity`); ``None`` if absent.
+
+        Raises:
+            AnalysisError: it is unreadable or damaged.
+        """
+        path = self.sensitivity_path
+        if not path.exists() and not path.is_symlink():
+            return None
+        return check_sensitivity(read_table(path), path)
+
+    def discovery_paths(
+        self, kpi: str, threshold: float, method: str, side: str = "above"
+    ) -> tuple[Path, Path]:
+        """``discovery/<kpi>-<side>-<X>-<method>.parquet`` and its ``-trajectory`` sibling.
+
+        Args:
+            kpi: the KPI.
+            threshold: the threshold (written by :func:`sim.formatting.number_text`:
+                ``1000000``, ``1.3``).
+            method: ``cart`` or ``prim`` (so that one method's result never replaces the
+                other's).
+            side: ``above`` or ``below``.
+
+        Returns:
+            The boxes' path and the trajectory's (PRIM writes it).
+        """
+        stem = discovery_stem(kpi, side, threshold, method)
+        base = self.discovery_dir
+        return base / f"{stem}.parquet", base / f"{stem}{TRAJECTORY_SUFFIX}.parquet"
+
+    def write_discovery(self, result: Discovery) -> Discovery:
+        """Write a discovery's boxes (with its counts and note as metadata) and PRIM's trajectory.
+
+        An earlier trajectory of the same name is removed when the result has none.
+
+        Returns:
+            The result with its ``path`` and ``trajectory_path``.
+
+        Raises:
+            AnalysisError: a file or folder is in the way, or the folder may not be written.
+            OSError: a full disk or an I/O error (not the input's fault).
+        """
+        path, trajectory_path = self.discovery_paths(
+            result.kpi, result.threshold, result.method, result.side
+        )
+        meta = {
+            "kpi": result.kpi,
+            "side": result.side,
+            "threshold": result.threshold,
+            "method": result.method,
+            "n_runs": result.n_runs,
+            "n_cases": result.n_cases,
+            "note": result.note,
+            "complete": result.complete,
+        }
+        try:
+            path.parent.mkdir(exist_ok=True)
+            _write_with_meta(result.boxes, path, meta)
+            if result.trajectory is not None:
+                write_parquet(trajectory_path, result.trajectory)
+            else:
+                trajectory_path.unlink(missing_ok=True)  # an earlier run's, for boxes now replaced
+        except OSError as exc:
+            if exc.errno not in _IN_THE_WAY:  # a full disk, an I/O error: not the input's fault
+                raise
+            raise AnalysisError(
+                f"{path}: cannot write the result ({exc.strerror or exc}); is {path.parent} a "
+                "folder you may write in?"
+            ) from None
+        return replace(
+            result,
+            path=path,
+            trajectory_path=trajectory_path if result.trajectory is not None else None,
+        )
+
+    def discoveries(self) -> list[Discovery]:
+        """Every ``cdpsim discover`` result of the sweep folder, by file name.
+
+        Reads ``discovery/<kpi>-<side>-<X>-<method>.parquet`` with its ``-trajectory`` sibling
+        (PRIM), and files named ``<kpi>-above-<X>.parquet`` written before the method was in the
+        name (their method is the boxes' ``method`` column). The plots, the report and the
+        dashboard read discoveries through this.
+
+        Returns:
+            One :class:`~sim.experiments.discovery.Discovery` per boxes file, in file-name
+            order; files whose name is not a discovery's are left out; none without
+            ``discovery/``.
+
+        Raises:
+            AnalysisError: a discovery file is unreadable or damaged.
+        """
+        base = self.discovery_dir
+        if not base.is_dir():
+            return []
+        try:
+            section = self.section()
+        except (StoreError, AnalysisError):
+            section = {}
+        units = {p["name"]: p.get("unit") for p in (section.get("parameters") or []) if "name" in p}
+        found = []
+        for file in sorted(base.glob("*.parquet")):
+            if file.name.startswith(".") or file.stem.endswith(TRAJECTORY_SUFFIX):
+                continue
+            match = _DISCOVERY_STEM.match(file.stem)
+            if match is None:
+                continue
+            try:
+                threshold = float(match["x"])
+            except ValueError:  # not a number: not a discovery's name
+                continue
+            boxes, meta = _read_discovery(file)
+            method = match["method"] or (
+                str(boxes["method"].iloc[0]) if len(boxes) and "method" in boxes else "cart"
+            )
+            trajectory_path = base / f"{file.stem}{TRAJECTORY_SUFFIX}.parquet"
+            trajectory = _read_trajectory(trajectory_path) if trajectory_path.exists() else None
+            found.append(
+                Discovery(
+                    kpi=match["kpi"],
+                    side=match["side"],
+                    threshold=threshold,
+                    method=method,
+                    boxes=boxes,
+                    trajectory=trajectory,
+                    path=file,
+                    trajectory_path=trajectory_path if trajectory is not None else None,
+                    n_runs=meta.get("n_runs"),
+                    n_cases=meta.get("n_cases"),
+                    note=meta.get("note", ""),
+                    units={k: v for k, v in units.items() if k in set(boxes.get("parameter", []))},
+                    complete=bool(meta.get("complete", True)),
+                )
+            )
+        return found
+
+
 __all__ = [
     "BATCH_KIND",
+    "DISCOVERY",
     "MANIFEST_KIND",
+    "POINTS_TABLE",
+    "RUNS_TABLE",
+    "RUNS_TABLE_COLUMNS",
+    "SENSITIVITY2_TABLE",
+    "SENSITIVITY_TABLE",
+    "SWEEP_SHAPE",
+    "TRAJECTORY_SUFFIX",
+    "AnalysisError",
     "BatchFolder",
     "StoreError",
+    "SweepFolder",
+    "check_points",
+    "check_runs",
+    "check_sensitivity",
+    "check_sweep",
     "is_complete",
     "load_runs",
+    "read_table",
     "rebuild_runs_table",
     "recorded_path",
     "resolve_recorded",

@@ -44,10 +44,11 @@ points is the parameters', not the luck of the draw) through the batch layer
 ``--resume``, failures kept as rows). The run of point ``k`` with seed ``s`` is
 ``<name>-p<k>-seed<s>``; its manifest's ``batch.parameters`` holds ``point`` and the parameter
 values, so ``runs.parquet`` has a ``point`` column and one column per parameter. Then
-:mod:`sim.experiments.analysis` writes ``points.parquet`` and, for Sobol and Morris designs,
-``sensitivity.parquet``, and ``batch.json``'s ``sweep`` section gets ``"complete": true``. An
-interrupted sweep stays ``"complete": false`` with ``points.parquet`` of the runs done
-(``n_missing`` per point) and no indices, until ``--resume`` finishes it.
+``points.parquet`` (:mod:`sim.experiments.points`) and, for Sobol and Morris designs,
+``sensitivity.parquet`` (:mod:`sim.experiments.sweep_analysis`) are written, and
+``batch.json``'s ``sweep`` section gets ``"complete": true``. An interrupted sweep stays
+``"complete": false`` with ``points.parquet`` of the runs done (``n_missing`` per point) and no
+indices, until ``--resume`` finishes it.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ from pydantic import (
     model_validator,
 )
 
-from sim.experiments import analysis, designs
+from sim.experiments import designs, sweep_analysis
 from sim.experiments.batch import (
     BatchInputError,
     Input,
@@ -85,9 +86,11 @@ from sim.experiments.batch import (
     derive_seeds,
     run_in_folder,
 )
+from sim.experiments.points import COUNT_COLUMNS, points_table
 from sim.experiments.store import (
     RUN_COLUMNS,
     BatchFolder,
+    SweepFolder,
     recorded_path,
     sha256_file,
     sha256_text,
@@ -1080,7 +1083,7 @@ def _reserved_columns(kpis: Sequence[str]) -> set[str]:
     """Column names of the runs and points tables that a parameter may not take."""
     names = {
         *RUN_COLUMNS,
-        *analysis.COUNT_COLUMNS,
+        *COUNT_COLUMNS,
         "point",
         *KPI_BY_NAME,
         *(k.name for k in RISK_STATS),
@@ -1410,8 +1413,8 @@ def default_out(sweep: Sweep) -> Path:
 
 def _tables(out: Path, sweep: Sweep, runs: pd.DataFrame) -> pd.DataFrame:
     """Write ``points.parquet`` from the runs table and return it."""
-    points = analysis.points_table(runs, sweep.points, sweep.kpis, len(sweep.seeds))
-    analysis.write_points(out, points)
+    points = points_table(runs, sweep.points, sweep.kpis, len(sweep.seeds))
+    SweepFolder(out).write_points(points)
     return points
 
 
@@ -1501,13 +1504,13 @@ def run_sweep(
         # indices (they need every point). --resume rewrites both once it is complete.
         with contextlib.suppress(OSError):  # the interruption is the news, not a full disk
             BatchFolder(out).set_complete(False)
-            _tables(out, sweep, analysis.read_runs(out))
+            _tables(out, sweep, SweepFolder(out).read_runs())
 
     def finish(runs: pd.DataFrame) -> SweepResult:
         points = _tables(out, sweep, runs)
         indices = None
         if sweep.design["kind"] in designs.SENSITIVITY_KINDS:
-            indices = analysis.sensitivity(out, require_complete=False)
+            indices = sweep_analysis.sensitivity(out, require_complete=False)
         return SweepResult(out, sweep, runs, points, indices)
 
     return run_in_folder(

@@ -322,10 +322,10 @@ def _sweep_figure(
                     d.trajectory,
                     parameters=parameters,
                     points=sweep.points,
-                    title=_sweep_title(sweep, f"Scenario discovery: {d.text}"),
+                    title=_sweep_title(sweep, f"Scenario discovery: {d.label}"),
                     note=d.note,
                 )
-                caption = f"Boxes of parameter space where {d.text}."
+                caption = f"Boxes of parameter space where {d.label}."
                 out.append(NamedFigure(kind, f"boxes-{d.name}", caption, fig, d.note or None))
             return out
     except SweepPlotError as exc:

@@ -3,9 +3,9 @@
 :func:`load_folder` recognises a run folder (``manifest.json``, ``"kind": "cdpsim-run"``), a
 batch folder (``batch.json``, ``"kind": "cdpsim-batch"``) and a sweep folder (a batch folder
 whose ``batch.json`` has a ``sweep`` section, with ``points.parquet``, and optionally
-``sensitivity.parquet`` and the ``discovery/`` results, read by
-:func:`sim.experiments.analysis.load_discoveries`). Anything else is a :class:`FolderError`
-with a one-line message.
+``sensitivity.parquet`` and the ``discovery/`` results). The batch and sweep files are read and
+checked by :mod:`sim.experiments.store` (:class:`~sim.experiments.store.SweepFolder`), whose
+messages become a :class:`FolderError`; so is anything else, with a one-line message.
 """
 
 from __future__ import annotations
@@ -18,7 +18,21 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from sim.experiments.store import BATCH_MANIFEST, BatchFolder, StoreError, load_runs
+from sim.experiments.discovery import Discovery
+from sim.experiments.errors import AnalysisError
+from sim.experiments.store import (
+    BATCH_MANIFEST,
+    POINTS_TABLE,
+    RUNS_TABLE,
+    BatchFolder,
+    StoreError,
+    SweepFolder,
+    check_points,
+    check_runs,
+    check_sweep,
+    load_runs,
+    read_table,
+)
 from sim.record import SYSTEM_FIELDS
 from sim.rundir import read_manifest
 from sim.validate import shape_problem, table_problem
@@ -27,8 +41,6 @@ from sim.validate import shape_problem, table_problem
 FAN_COLUMNS = ("tick", "time", "bad_debt", "dai_supply")
 #: Auction columns the fan chart reads.
 FAN_AUCTION_COLUMNS = ("start_tick", "due")
-#: Files of a sweep folder.
-POINTS, SENSITIVITY, DISCOVERY = "points.parquet", "sensitivity.parquet", "discovery"
 #: A run folder's ancestors searched for a replayed data file named relatively (with their
 #: ``scenarios`` folder): the file's path is relative to the scenario file, which the manifest
 #: does not record.
@@ -126,50 +138,6 @@ class RunData:
 
 
 @dataclass
-class Discovery:
-    """One ``cdpsim discover`` result: the boxes and, for PRIM, the peeling trajectory.
-
-    Attributes:
-        name: the file's stem, ``<kpi>-<above|below>-<X>-<method>`` (``<kpi>-above-<X>`` in
-            folders written before the method was part of the name).
-        boxes: one row per (box, parameter): ``box``, ``method``, ``coverage``, ``density``,
-            ``mass``, ``parameter``, ``lower``, ``upper``; empty when no box was found.
-        trajectory: ``step``, ``coverage``, ``density``, ``mass``, ``n_restricted`` (PRIM).
-        kpi: the KPI the boxes are about.
-        side: ``above`` or ``below``: the cases of interest are the runs on that side.
-        threshold: the threshold, in the KPI's unit.
-        method: ``cart`` or ``prim`` (``None`` when unknown).
-        note: why there is no box, when there is none.
-    """
-
-    name: str
-    boxes: pd.DataFrame
-    trajectory: pd.DataFrame | None = None
-    kpi: str = ""
-    side: str = "above"
-    threshold: float = float("nan")
-    method: str | None = None
-    note: str = ""
-
-    @property
-    def text(self) -> str:
-        """``bad_debt_max above 1,000,000 Dai (CART)``."""
-        from sim.plots.labels import kpi_unit
-
-        if not self.kpi:
-            return self.name
-        value = self.threshold
-        number = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
-        unit = kpi_unit(self.kpi)
-        how = f" ({self.method.upper()})" if self.method else ""
-        return (
-            f"{self.kpi} {self.side} {number}"
-            + (f" {unit}" if unit not in ("-", "count") else "")
-            + how
-        )
-
-
-@dataclass
 class BatchData:
     """A batch folder's tables.
 
@@ -213,7 +181,8 @@ class SweepData(BatchData):
             ``kpis``, ``seeds``).
         points: ``points.parquet`` (one row per design point).
         sensitivity: ``sensitivity.parquet`` (Sobol or Morris indices), or ``None``.
-        discoveries: the ``discovery/`` results.
+        discoveries: the ``discovery/`` results
+            (:class:`~sim.experiments.discovery.Discovery`, with their files).
     """
 
     sweep: dict[str, Any] = field(default_factory=dict)
@@ -252,16 +221,12 @@ def _read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame 
     Raises:
         FolderError: something else is there, or the file is not a readable Parquet table.
     """
-    if not path.exists():
-        if path.is_symlink():
-            raise FolderError(f"{path}: a symbolic link to {path.readlink()}, which cannot be read")
+    if not path.exists() and not path.is_symlink():
         return None
-    if not path.is_file():
-        raise FolderError(f"{path}: not a file (a Parquet table was expected)")
     try:
-        return pd.read_parquet(path, columns=columns)
-    except (OSError, ValueError, pa.ArrowException) as exc:
-        raise FolderError(f"{path}: cannot be read as Parquet ({exc})") from None
+        return read_table(path, columns)
+    except AnalysisError as exc:
+        raise FolderError(str(exc)) from None
 
 
 def _check_table(path: Path, table: pd.DataFrame, **checks: Any) -> pd.DataFrame:
@@ -414,13 +379,11 @@ def _scenarios(store: BatchFolder, runs: pd.DataFrame) -> dict[str, dict[str, An
 
 
 def _runs_table(path: Path, table: pd.DataFrame, where: Path) -> pd.DataFrame:
-    """A batch's runs table, if the readers can use it (:func:`sim.experiments.analysis.check_runs`).
+    """A batch's runs table, if the readers can use it (:func:`sim.experiments.store.check_runs`).
 
     Raises:
         FolderError: the first problem, naming ``where`` (``runs.parquet`` or ``runs/``).
     """
-    from sim.experiments.analysis import AnalysisError, check_runs
-
     try:
         return check_runs(table, path, where)
     except AnalysisError as exc:
@@ -442,9 +405,9 @@ def load_batch(path: str | Path, *, series: bool = True) -> BatchData | SweepDat
     manifest = store.read_manifest() if path.is_dir() else None
     if manifest is None:
         raise FolderError(f"{path}: not a cdpsim batch folder (no {BATCH_MANIFEST} of a batch)")
-    table = _read_parquet(path / "runs.parquet")
+    table = _read_parquet(path / RUNS_TABLE)
     if table is not None:
-        table = _runs_table(path, table, path / "runs.parquet")
+        table = _runs_table(path, table, path / RUNS_TABLE)
     else:
         try:
             table = _runs_table(path, load_runs(path), store.runs)
@@ -466,65 +429,37 @@ def load_batch(path: str | Path, *, series: bool = True) -> BatchData | SweepDat
     }
     if not section:
         return BatchData(**common)
-    points = _read_parquet(path / POINTS)
+    sweep = SweepFolder(path)
+    points = _read_parquet(sweep.points_path)
     if points is None:
-        raise FolderError(f"{path}: a sweep folder without {POINTS}; is the sweep finished?")
+        raise FolderError(f"{path}: a sweep folder without {POINTS_TABLE}; is the sweep finished?")
     names = [str(p.get("name")) for p in section.get("parameters") or []]
+    kpis = [str(k) for k in section.get("kpis") or []]
+    try:
+        checked = check_points(points, sweep.points_path, kpis)
+        sensitivity = sweep.read_sensitivity()
+        discoveries = sweep.discoveries()
+    except AnalysisError as exc:
+        raise FolderError(str(exc)) from None
     return SweepData(
         **common,
         sweep=section,
-        points=numeric_parameters(_points(path / POINTS, points, section), names),
-        sensitivity=_sensitivity(path / SENSITIVITY),
-        discoveries=_discoveries(path),
+        points=numeric_parameters(checked, names),
+        sensitivity=sensitivity,
+        discoveries=discoveries,
     )
 
 
 def _sweep_section(path: Path, section: Any) -> dict[str, Any]:
-    """``batch.json``'s ``sweep`` section, checked (:func:`sim.experiments.analysis.check_sweep`).
+    """``batch.json``'s ``sweep`` section, checked (:func:`sim.experiments.store.check_sweep`).
 
     Raises:
         FolderError: it is not of the shape ``cdpsim sweep`` writes.
     """
-    from sim.experiments.analysis import AnalysisError, check_sweep
-
     try:
         return check_sweep(path, section)
     except AnalysisError as exc:
         raise FolderError(str(exc)) from None
-
-
-def _points(path: Path, points: pd.DataFrame, section: dict[str, Any]) -> pd.DataFrame:
-    """``points.parquet``: a point column, whole counts and numbers for the KPI statistics."""
-    from sim.experiments.analysis import COUNT_COLUMNS
-
-    kpis = [str(k) for k in section.get("kpis") or []]
-    statistics = [c for c in points.columns if any(c.startswith(f"{k}_") for k in kpis)]
-    return _check_table(
-        path,
-        points,
-        required=["point"],
-        numbers=statistics,
-        whole=["point", *COUNT_COLUMNS],
-        nonnegative=["point", *COUNT_COLUMNS],
-        keys=["point"],
-    )
-
-
-def _sensitivity(path: Path) -> pd.DataFrame | None:
-    """``sensitivity.parquet`` (Sobol or Morris indices), or ``None`` when the sweep has none."""
-    from sim.experiments.analysis import SENSITIVITY_COLUMNS
-
-    table = _read_parquet(path)
-    if table is None:
-        return None
-    indices = SENSITIVITY_COLUMNS[3:]
-    return _check_table(
-        path,
-        table,
-        required=SENSITIVITY_COLUMNS[:3],
-        finite=indices,
-        nonnegative=[c for c in indices if c.endswith("_conf") or c in ("mu_star", "sigma")],
-    )
 
 
 def numeric_parameters(table: pd.DataFrame, names: list[str]) -> pd.DataFrame:
@@ -541,33 +476,6 @@ def numeric_parameters(table: pd.DataFrame, names: list[str]) -> pd.DataFrame:
                 out = out.copy() if out is table else out
                 out[name] = converted
     return out
-
-
-def _discoveries(sweep: Path) -> list[Discovery]:
-    """The discovery results of a sweep folder (``discovery/``).
-
-    Read by :func:`sim.experiments.analysis.load_discoveries`, which knows the file names (with
-    the method, and without it as written before).
-    """
-    from sim.experiments.analysis import AnalysisError, load_discoveries
-
-    try:
-        found = load_discoveries(sweep)
-    except AnalysisError as exc:
-        raise FolderError(str(exc)) from None
-    return [
-        Discovery(
-            name=d.path.stem,
-            boxes=d.boxes,
-            trajectory=d.trajectory,
-            kpi=d.kpi,
-            side=d.side,
-            threshold=float(d.threshold),
-            method=d.method,
-            note=d.note,
-        )
-        for d in found
-    ]
 
 
 def _data_file(name: str, run: Path, manifest: dict[str, Any]) -> Path | None:

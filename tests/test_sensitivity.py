@@ -1,0 +1,216 @@
+"""Sobol and Morris indices: SALib on the points table, and through the sweep path.
+
+The end-to-end tests run sweeps of stand-in models (tests/sweep_stand_ins.py) whose indices are
+known: Ishigami's function (Sobol) and a linear function (Morris).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import sensitivity
+from sim.experiments.batch import BatchInterrupted, RunSpec
+from sim.experiments.discovery import format_discovery
+from sim.experiments.errors import AnalysisError
+from sim.experiments.sensitivity import (
+    SENSITIVITY2_COLUMNS,
+    SENSITIVITY_COLUMNS,
+    format_sensitivity,
+    morris_indices,
+    parameter_names,
+    sensitivity_table,
+    sobol_indices,
+)
+from sim.experiments.store import SweepFolder
+from sim.experiments.sweep import run_sweep
+from sim.experiments.sweep_analysis import discover
+from tests.sweep_stand_ins import (
+    INDEX_TOL,
+    ISHIGAMI,
+    ISHIGAMI_S1,
+    ISHIGAMI_ST,
+    SLOPES,
+    ishigami_runner,
+    linear_runner,
+    sweep_file,
+)
+
+# ---------------------------------------------------------------------------------------- SALib
+
+
+def test_sobol_confidence_intervals_are_reproducible_with_design_seed_zero():
+    y = np.random.default_rng(1).random(8 * 5)  # n = 8, three parameters
+    first, _ = sobol_indices(y, ["a", "b", "c"], seed=0)
+    again, _ = sobol_indices(y, ["a", "b", "c"], seed=0)
+    pd.testing.assert_frame_equal(first, again)
+    other, _ = sobol_indices(y, ["a", "b", "c"], seed=1)
+    assert not np.allclose(other["S1_conf"], first["S1_conf"])  # the seed does matter
+
+
+def test_sobol_indices_are_nan_for_a_missing_or_constant_output():
+    for y in (np.ones(8 * 4), np.r_[np.nan, np.zeros(8 * 4 - 1)]):
+        first, second = sobol_indices(y, ["a", "b"], second_order=True)
+        assert first["parameter"].tolist() == ["a", "b"]
+        assert first[["S1", "S1_conf", "ST", "ST_conf"]].isna().all().all()
+        assert second is not None and second[["parameter", "parameter2"]].values.tolist() == [
+            ["a", "b"]
+        ]
+        assert second[["S2", "S2_conf"]].isna().all().all()
+
+
+def test_morris_indices_are_nan_when_an_output_is_missing():
+    x = np.array([[0.0, 0.0], [1 / 3, 0.0], [1 / 3, 1 / 3]])
+    table = morris_indices(x, np.array([0.0, np.nan, 1.0]), ["a", "b"])
+    assert table["parameter"].tolist() == ["a", "b"]
+    assert table[["mu_star", "mu_star_conf", "sigma", "mu"]].isna().all().all()
+
+
+# ---------------------------------------------------------------------------------------- table
+
+
+def _section(kind: str, **design: object) -> dict:
+    return {
+        "design": {"kind": kind, **design},
+        "parameters": [{"name": "a"}, {"name": "b"}],
+        "kpis": ["bad_debt_max"],
+    }
+
+
+def test_sensitivity_table_is_long_with_every_column_and_second_order_pairs():
+    n = 16
+    y = np.random.default_rng(0).random(n * 6)  # second order: n·(2D + 2) points
+    points = pd.DataFrame({"point": np.arange(len(y))[::-1], "bad_debt_max_mean": y[::-1]})
+    table, second = sensitivity_table(points, _section("sobol", second_order=True, seed=2))
+    assert list(table.columns) == list(SENSITIVITY_COLUMNS)
+    assert table[["method", "kpi", "parameter"]].values.tolist() == [
+        ["sobol", "bad_debt_max", "a"],
+        ["sobol", "bad_debt_max", "b"],
+    ]
+    assert table[["mu_star", "mu_star_conf", "sigma", "mu"]].isna().all().all()
+    assert second is not None and list(second.columns) == list(SENSITIVITY2_COLUMNS)
+    # in design-point order, whatever the table's row order
+    first, pairs = sobol_indices(y, ["a", "b"], second_order=True, seed=2)
+    np.testing.assert_array_equal(table["S1"], first["S1"])
+    np.testing.assert_array_equal(second["S2"], pairs["S2"])
+
+
+def test_sensitivity_table_refuses_other_designs_and_kpis_without_means():
+    points = pd.DataFrame({"point": [0, 1], "bad_debt_max_mean": [1.0, 2.0]})
+    with pytest.raises(AnalysisError, match="need a sobol or morris design; this sweep's is 'lhs'"):
+        sensitivity_table(points, _section("lhs"))
+    with pytest.raises(AnalysisError, match="no liquidated_debt_mean"):
+        sensitivity_table(points, {**_section("morris"), "kpis": ["liquidated_debt"]})
+    assert parameter_names(_section("sobol")) == ["a", "b"]
+    assert parameter_names({}) == []
+
+
+def test_format_sensitivity_ranks_parameters_and_says_when_there_is_no_index():
+    rows = [
+        ("sobol", "bad_debt_max", "a", 0.1, 0.01, 0.2, 0.02, None, None, None, None),
+        ("sobol", "bad_debt_max", "bb", 0.5, 0.01, 0.7, 0.03, None, None, None, None),
+        ("morris", "liquidated_debt", "a", None, None, None, None, 1234.5, 10.0, 3.0, 1.0),
+        ("morris", "auctions", "a", None, None, None, None, None, None, None, None),
+    ]
+    table = pd.DataFrame(rows, columns=list(SENSITIVITY_COLUMNS)).astype(
+        {c: float for c in SENSITIVITY_COLUMNS[3:]}
+    )
+    assert format_sensitivity(table).splitlines() == [
+        "bad_debt_max (sobol, by ST):",
+        "  bb  ST 0.7 ± 0.03  S1 0.500",
+        "  a   ST 0.2 ± 0.02  S1 0.100",
+        "liquidated_debt (morris, by mu_star):",
+        "  a  mu_star 1234 ± 10 Dai  sigma 3",
+        "auctions (morris, by mu_star):",
+        "  no index: the KPI is the same at every point, or a point has no ok run",
+    ]
+    assert format_sensitivity(table, top=1).splitlines()[1] == "  bb  ST 0.7 ± 0.03  S1 0.500"
+
+
+# ---------------------------------------------------------------------------------------- sweeps
+
+
+def test_sobol_recovers_the_ishigami_indices_through_the_sweep_path(tmp_path):
+    path = sweep_file(tmp_path, "{kind: sobol, n: 1024, seed: 3}")
+    result = run_sweep(path, workers=0, out=tmp_path / "out", runner=ishigami_runner)
+    n = 1024 * (len(ISHIGAMI) + 2)
+    assert len(result.runs) == len(result.points) == n and (result.runs["status"] == "ok").all()
+    table = pd.read_parquet(tmp_path / "out" / "sensitivity.parquet")
+    assert list(table.columns) == list(SENSITIVITY_COLUMNS)
+    bad = table[table["kpi"] == "bad_debt_max"].set_index("parameter").loc[list(ISHIGAMI)]
+    assert (bad["method"] == "sobol").all() and bad["mu_star"].isna().all()
+    np.testing.assert_allclose(bad["S1"], ISHIGAMI_S1, atol=INDEX_TOL)
+    np.testing.assert_allclose(bad["ST"], ISHIGAMI_ST, atol=INDEX_TOL)
+    assert (bad[["S1_conf", "ST_conf"]] > 0).all().all()  # bootstrap half-widths
+    # the folder alone gives the same indices again
+    pd.testing.assert_frame_equal(sensitivity(tmp_path / "out"), table)
+
+
+def test_second_order_sobol_indices_are_written(tmp_path):
+    path = sweep_file(tmp_path, "{kind: sobol, n: 256, second_order: true}")
+    run_sweep(path, workers=0, out=tmp_path / "out", runner=ishigami_runner)
+    pairs = pd.read_parquet(tmp_path / "out" / "sensitivity2.parquet")
+    bad = pairs[pairs["kpi"] == "bad_debt_max"].set_index(["parameter", "parameter2"])
+    assert len(bad) == 3
+    names = list(ISHIGAMI)
+    # the only interaction of Ishigami's function is x1·x3 (S13 ≈ 0.244)
+    assert bad.loc[(names[0], names[2]), "S2"] == pytest.approx(0.244, abs=0.1)
+    assert abs(bad.loc[(names[0], names[1]), "S2"]) < 0.1
+
+
+def test_morris_ranks_a_linear_model_by_its_slopes(tmp_path):
+    path = sweep_file(tmp_path, "{kind: morris, n: 20, levels: 4, seed: 1}")
+    result = run_sweep(path, workers=0, out=tmp_path / "out", runner=linear_runner)
+    assert len(result.points) == 20 * (len(ISHIGAMI) + 1)
+    table = result.sensitivity
+    assert table is not None
+    bad = table[table["kpi"] == "bad_debt_max"].set_index("parameter").loc[list(ISHIGAMI)]
+    assert (bad["method"] == "morris").all() and bad["S1"].isna().all()
+    np.testing.assert_allclose(bad["mu_star"], np.abs(SLOPES), atol=1e-9)
+    np.testing.assert_allclose(bad["mu"], SLOPES, atol=1e-9)
+    np.testing.assert_allclose(bad["sigma"], 0.0, atol=1e-9)
+    constant = table[table["kpi"] == "liquidated_debt"]
+    np.testing.assert_allclose(constant["mu_star"], 0.0)
+
+
+def test_indices_are_nan_for_a_constant_kpi_and_refused_for_other_designs(tmp_path):
+    path = sweep_file(tmp_path, "{kind: sobol, n: 8}")
+    result = run_sweep(path, workers=0, out=tmp_path / "out", runner=linear_runner)
+    assert result.sensitivity is not None
+    flat = result.sensitivity[result.sensitivity["kpi"] == "liquidated_debt"]
+    assert flat[["S1", "ST"]].isna().all().all()
+    lhs = sweep_file(tmp_path, "{kind: lhs, n: 8}")
+    done = run_sweep(lhs, workers=0, out=tmp_path / "lhs-out", runner=linear_runner)
+    assert done.sensitivity is None
+    assert not (tmp_path / "lhs-out" / "sensitivity.parquet").exists()
+    with pytest.raises(AnalysisError, match="need a sobol or morris design"):
+        sensitivity(tmp_path / "lhs-out")
+
+
+def test_an_interrupted_sobol_sweep_is_marked_incomplete_until_resumed(tmp_path):
+    path = sweep_file(tmp_path, "{kind: sobol, n: 8}")  # 8 × (3 + 2) = 40 points, one seed
+    calls = {"n": 0}
+
+    def interrupted(spec: RunSpec) -> dict:
+        calls["n"] += 1
+        if calls["n"] == 10:
+            raise KeyboardInterrupt
+        return linear_runner(spec)
+
+    out = tmp_path / "out"
+    with pytest.raises(BatchInterrupted):
+        run_sweep(path, workers=0, out=out, runner=interrupted)
+    assert not SweepFolder(out).is_complete()
+    points = pd.read_parquet(out / "points.parquet")
+    assert (points["n"] + points["n_missing"] == 1).all() and points["n"].sum() == 9
+    assert not (out / "sensitivity.parquet").exists()  # indices need every point
+    with pytest.raises(AnalysisError, match="the sweep is incomplete"):
+        sensitivity(out)
+    found = discover(out, kpi="bad_debt_max", above=1.0)
+    assert not found.complete and "the sweep is incomplete" in format_discovery(found)
+    done = run_sweep(path, workers=0, out=out, resume=True, runner=linear_runner)
+    assert SweepFolder(out).is_complete()
+    assert (done.points["n_missing"] == 0).all() and (done.points["n"] == 1).all()
+    assert done.sensitivity is not None and (out / "sensitivity.parquet").is_file()
+    pd.testing.assert_frame_equal(sensitivity(out), done.sensitivity)
