@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from pydantic import BaseModel, ValidationError
 
+from sim.experiments.sweep_schema import SweepFile
 from sim.scenario.errors import MAX_ERRORS
 from sim.scenario.messages import (
     SHOWN_VALUE_CHARS,
@@ -50,6 +51,21 @@ def test_scenario_errors_in_the_users_words_at_their_lines():
         "f.yaml: borrowers: List should have at least 1 item after validation, not 0 "
         "(got a list of 0 items)",
     ]
+
+
+def test_a_sweep_files_errors_get_the_same_words():
+    data = {"name": "s", "base": "b.yaml", "design": {"kind": "sobol", "n": 64, "sed": 1}}
+    found, _ = errors(SweepFile, {**data, "parameters": {"x": {"rnage": [1, 2]}}, "seeds": 2.5})
+    assert found == [
+        "f.yaml: design.sed: unknown field; did you mean 'seed'? (allowed: kind, n, second_order, "
+        "seed, resamples, conf_level)",
+        "f.yaml: parameters.x.rnage: unknown field; did you mean 'range'? (allowed: range, "
+        "values, dist, scale)",
+        "f.yaml: seeds: give a number of seeds or a list of seeds such as [1, 5, 9] (got 2.5)",
+    ]
+    assert errors(SweepFile, {**data, "design": {"n": 4}, "parameters": {"x": {}}})[0][0] == (
+        "f.yaml: design: missing 'kind'"
+    )
 
 
 class _Wide(Strict):

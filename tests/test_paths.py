@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from sim.experiments.sweep_schema import SobolDesign, SweepFile
 from sim.scenario import load_scenario
 from sim.scenario.paths import (
     allowed_fields,
@@ -73,9 +74,12 @@ def test_a_union_is_picked_by_the_datas_tag_else_by_the_first_member_with_the_fi
     assert field_at(Scenario, price, scripted).section is ScriptedPrice
 
 
-def test_allowed_fields_of_the_scenario():
-    assert "clock" in allowed_fields(("colour",))
-    assert allowed_fields(("ilks", "ETH-A", "liquidation", "clip", "bof"))[:2] == ("engine", "chop")
+def test_any_root_model():
+    design = field_at(SweepFile, "design.n", {"design": {"kind": "sobol"}})
+    assert design is not None and design.section is SobolDesign
+    assert allowed_fields(("design", "sobol", "sed"), SweepFile) == tuple(SobolDesign.model_fields)
+    assert allowed_fields(("parameters", "x", "rnage"), SweepFile)[:2] == ("range", "values")
+    assert "clock" in allowed_fields(("colour",))  # the scenario by default
 
 
 def test_units_come_from_the_field_or_its_type():
