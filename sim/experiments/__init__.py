@@ -3,6 +3,8 @@
 - :mod:`~sim.experiments.executors`: where runs execute (in-process, local pool, Dask);
 - :mod:`~sim.experiments.store`: the batch folder, its manifest and the runs table;
 - :mod:`~sim.experiments.batch`: scenarios × seeds;
+- :mod:`~sim.experiments.sweep_schema`, :mod:`~sim.experiments.sweep_checks`: a sweep file's
+  fields, and its checks from YAML to validated design points;
 - :mod:`~sim.experiments.designs`: where a sweep runs (grid, random, LHS, Sobol, Morris);
 - :mod:`~sim.experiments.sweep`: sweep files → design points → runs on the batch layer;
 - :mod:`~sim.experiments.analysis`: points table, sensitivity indices, scenario discovery.

@@ -103,7 +103,8 @@ class Sweep:
         kpis: the KPIs analysed.
         points: ``point`` and one column per parameter (durations in seconds).
         scenarios: each point's validated scenario, built when indexed
-            (:class:`PointScenarios`: a sweep holds its design, not a scenario per point).
+            (:class:`~sim.experiments.sweep_checks.PointScenarios`: a sweep holds its design,
+            not a scenario per point).
         point_overrides: each point's ``path=value`` settings, made when indexed.
     """
 

@@ -44,10 +44,10 @@ _LOC_LABEL = re.compile(
 )
 
 #: A path: dotted text, or its parts (list indices as ``int`` or digits).
-Path = str | Sequence[Any]
+FieldPath = str | Sequence[Any]
 
 
-def parts_of(path: Path) -> tuple[Any, ...]:
+def parts_of(path: FieldPath) -> tuple[Any, ...]:
     """A path's parts: dotted text split at the dots (each part stripped), or the parts as given."""
     if isinstance(path, str):
         return tuple(p.strip() for p in path.split("."))
@@ -223,7 +223,7 @@ def _index(part: Any) -> int | None:
     return None
 
 
-def field_at(root: type[BaseModel], path: Path, data: Any = None) -> FieldAt | None:
+def field_at(root: type[BaseModel], path: FieldPath, data: Any = None) -> FieldAt | None:
     """The schema field a path leads to.
 
     Args:
@@ -277,7 +277,7 @@ def _plain_node(node: Any) -> Any:
     return node
 
 
-def value_at(source: Any, path: Path) -> Any:
+def value_at(source: Any, path: FieldPath) -> Any:
     """The value at a path of data (mappings and lists) or of a model, ``None`` where unset.
 
     Args:
