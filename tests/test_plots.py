@@ -45,7 +45,6 @@ from sim.plots import style as st
 from sim.plots.compare import ComparisonError, pair_scenarios
 from sim.plots.ensemble import SUMMARY_ONLY_NOTE, liquidated_debt_paths, quantile_bands
 from sim.plots.folders import held_after
-from sim.plots.labels import kpi_label, parameter_label
 from sim.plots.output import MARKER, OutputFileError, made_by_cdpsim, save_figure
 from sim.report import write_report
 from tests.conftest import ROOT, SCENARIOS
@@ -982,37 +981,6 @@ def test_compare_batches_that_share_no_scenario_is_refused(outputs):
     mixed, liq1 = batch_tables(outputs.mixed), batch_tables(outputs.batch1)
     with pytest.raises(ComparisonError, match="share no scenario"):
         compare_batches([mixed, liq1])
-
-
-# ---------------------------------------------------------------------------------------- labels
-
-
-@pytest.mark.parametrize(
-    ("name", "spec", "label"),
-    [
-        ("ilks.ETH-A.line", None, "ilks.ETH-A.line [Dai]"),
-        ("ilks.ETH-A.liquidation.buf", None, "ilks.ETH-A.liquidation.buf [-]"),
-        ("ilks.ETH-A.liquidation.tail", None, "ilks.ETH-A.liquidation.tail [s]"),
-        ("ilks.ETH-A.stability_fee", None, "ilks.ETH-A.stability_fee [1/yr]"),
-        (
-            "collateral.ETH.market.depth_usd_2pct",
-            None,
-            "collateral.ETH.market.depth_usd_2pct [USD]",
-        ),
-        ("ilks.ETH-A.liquidation.lump", None, "ilks.ETH-A.liquidation.lump [tokens]"),
-        ("debt", {"kind": "scale", "paths": ["borrowers.0.debt"]}, "debt [× base value]"),
-        ("tail", {"kind": "value", "unit": "s", "paths": ["x"]}, "tail [s]"),
-    ],
-)
-def test_parameter_labels_carry_the_schema_unit(name, spec, label):
-    assert parameter_label(name, spec) == label
-
-
-def test_kpi_labels_carry_units():
-    assert kpi_label("bad_debt_max", "mean", "M ") == "bad_debt_max, mean [M Dai]"
-    assert kpi_label("auctions", "p50") == "auctions, median [count]"
-    assert kpi_label("bad_debt_var95") == "bad_debt_var95 [Dai]"
-    assert kpi_label("p_bad_debt") == "p_bad_debt [-]"
 
 
 # ---------------------------------------------------------------------------------------- output

@@ -42,6 +42,8 @@ from tests.test_plots import data_axes, drawn, has_unit, labels, overlap, title_
 outputs = test_plots.outputs
 
 BUF, DAI, SCALE = "ilks.ETH-A.liquidation.buf", "keepers.0.dai", "debt_scale"
+#: Their axis labels: the schema fields' labels and units.
+BUF_LABEL, DAI_LABEL = "start price over OSM, ETH-A [-]", "capital per keeper, keepers 0 [Dai]"
 PARAMETERS = [
     {"name": BUF, "kind": "value", "paths": [BUF], "range": [1.05, 1.5], "dist": "uniform"},
     {"name": DAI, "kind": "value", "paths": [DAI], "values": [1e6, 5e6, 2e7]},
@@ -153,8 +155,8 @@ def test_heatmap_of_a_grid_shows_each_point():
     expected = points.pivot(index=DAI, columns=BUF, values="bad_debt_max_mean").to_numpy()
     divisor = 1e6  # the largest mean is a few M Dai
     np.testing.assert_allclose(np.asarray(values), expected / divisor)
-    assert ax.get_xlabel() == f"{BUF} [-]"
-    assert ax.get_ylabel() == f"{DAI} [Dai]"
+    assert ax.get_xlabel() == BUF_LABEL
+    assert ax.get_ylabel() == DAI_LABEL
     colorbar = next(a for a in fig.axes if a.get_label() == "<colorbar>")
     assert colorbar.get_ylabel() == "bad_debt_max, mean [M Dai]"
     assert len(ax.texts) == len(points)  # every cell written in
@@ -227,7 +229,7 @@ def test_line_over_one_parameter():
         f"5–95 % over seeds, averaged over {DAI}",
     } <= set(labels(ax))
     assert not any("of the runs" in label for label in labels(ax))
-    assert ax.get_xlabel() == f"{BUF} [-]" and ax.get_ylabel() == "liquidated_debt [M Dai]"
+    assert ax.get_xlabel() == BUF_LABEL and ax.get_ylabel() == "liquidated_debt [M Dai]"
     mean = next(ln for ln in ax.get_lines() if ln.get_label().startswith("mean over seeds"))
     expected = points.groupby(BUF)["liquidated_debt_mean"].mean() / 1e6
     np.testing.assert_allclose(mean.get_ydata(), expected)
@@ -363,7 +365,7 @@ def test_discovery_boxes_trade_off_and_limits():
     assert len(bars) == 6  # 2 boxes × 3 parameters
     assert has_unit(limits.get_xlabel())
     ticks = {t.get_text() for t in limits.get_yticklabels()}
-    assert {f"{BUF} [-]", f"{DAI} [Dai]", f"{SCALE} [× base value]"} <= ticks
+    assert {BUF_LABEL, DAI_LABEL, f"{SCALE} [× base value]"} <= ticks
     texts = {t.get_text() for t in limits.texts}
     assert "1.35 – 1.5" in texts and "1M – 6M" in texts
     assert not any(t.startswith("0.5") for t in texts)  # unrestricted: not labelled
@@ -397,7 +399,7 @@ def test_real_grid_sweep_heatmap(outputs):
     assert "small_grid" in named.figure.get_suptitle()
     assert ax.get_title(loc="left") == "one cell per design point (1 run each)"  # seeds: 1
     (line,) = figures_for(sweep, "line", kpi="bad_debt_max", params=[DAI])
-    assert data_axes(line.figure)[0].get_xlabel() == f"{DAI} [Dai]"
+    assert data_axes(line.figure)[0].get_xlabel() == DAI_LABEL
 
 
 def test_real_sobol_and_morris_sweeps(outputs):

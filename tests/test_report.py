@@ -154,7 +154,7 @@ def test_sweep_report(outputs, tmp_path):
     assert [row[0] for row in params["rows"]] == sweep.parameter_names
     points = page.table("Design points")
     assert len(points["rows"]) == len(sweep.points)
-    assert "ilks.ETH-A.liquidation.buf [-]" in points["header"]
+    assert "start price over OSM, ETH-A [-]" in points["header"]
     assert "bad_debt_var95 [Dai]" in points["header"]
     sensitivity = page.table("Sensitivity indices")
     assert {"S1", "ST", "S1_conf", "ST_conf"} <= set(sensitivity["header"])

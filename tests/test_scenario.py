@@ -1,11 +1,19 @@
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from sim.scenario import ScenarioError, load_scenario, parse_override, with_overrides
+from sim.scenario import (
+    OverrideError,
+    ScenarioError,
+    load_scenario,
+    parse_override,
+    with_overrides,
+)
+from sim.scenario.overrides import override_path
 from tests.conftest import SCENARIOS, SMALL
 
 
@@ -292,6 +300,17 @@ def test_overrides_may_create_optional_sections_and_entries(small_scenario_file)
     assert errs == [
         f"{small_scenario_file} (--set network.eth=ETH): network.gas: required field is missing"
     ]
+
+
+def test_an_overrides_path_is_found_without_setting_it(small_scenario_file):
+    """``override_path`` walks as ``apply_override`` does (sweeps resolve their parameters so)."""
+    data = load_scenario(small_scenario_file).to_dict()
+    before = copy.deepcopy(data)
+    assert override_path(data, ["keepers", "kp", "dai"]) == ("keepers", 0, "dai")
+    assert override_path(data, ["dai", "depth_usd_2pct"]) == ("dai", "depth_usd_2pct")
+    assert data == before  # nothing set, no section created
+    with pytest.raises(OverrideError, match="did you mean 'mat'"):
+        override_path(data, ["ilks", "ETH-A", "matt"])
 
 
 def test_several_bad_overrides_are_all_reported(small_scenario_file):

@@ -23,6 +23,7 @@ from sim.scenario import (
     ScriptedPrice,
     with_overrides,
 )
+from sim.scenario.paths import field_at, value_at
 
 #: Keeper groups that get their own capital and gas controls (the first ones of the scenario;
 #: the shipped scenarios have at most three, and a page of dozens of groups is unreadable).
@@ -82,7 +83,7 @@ class Control:
 
     def read(self, scenario: Scenario) -> Value:
         """This control's value in ``scenario`` (in the display unit)."""
-        raw = field_value(scenario, self.path)
+        raw = value_at(scenario, self.path)
         if raw is None:
             return None
         if self.seconds:
@@ -90,19 +91,24 @@ class Control:
         return int(raw) if self.widget == "integer" else float(raw)
 
 
-def field_value(scenario: Scenario, path: str) -> Any:
-    """The value at a data path of a scenario (``keepers.0.dai``), ``None`` where unset."""
-    node: Any = scenario
-    for part in path.split("."):
-        if node is None:
-            return None
-        if isinstance(node, Mapping):
-            node = node.get(part)
-        elif isinstance(node, list | tuple):
-            node = node[int(part)] if int(part) < len(node) else None
-        else:
-            node = getattr(node, part, None)
-    return node
+def _title(
+    scenario: Scenario, path: str, owner: str = "", *, symbol: bool = False, unit: str = ""
+) -> str:
+    """A control's label: its field's label and unit in the schema (``ETH-A liquidation ratio``).
+
+    Args:
+        scenario: the scenario (its sections' tags pick the field of a union).
+        path: the scenario data path.
+        owner: what the field belongs to (an ilk, a collateral), put first.
+        symbol: also show the field's dss name (``mat``) after its label.
+        unit: the unit the control shows the value in (default the field's own).
+    """
+    found = field_at(Scenario, path, scenario)
+    assert found is not None, path  # the controls name fields of the schema
+    words = [owner, found.title, found.name if symbol and found.label else ""]
+    unit = unit or found.unit
+    text = " ".join(w for w in words if w)
+    return f"{text} [{unit}]" if unit else text
 
 
 def _slider(
@@ -152,14 +158,14 @@ def controls_for(scenario: Scenario) -> list[Control]:
         if first_time:
             assets.append(asset)
             out += _crash_controls(scenario, asset, _suffix(len(assets) - 1))
-        out += _ilk_controls(ilk_name, ilk, _suffix(j))
+        out += _ilk_controls(scenario, ilk_name, _suffix(j))
         if first_time:
             out.append(_market_control(scenario, asset, _suffix(len(assets) - 1)))
     for i, keeper in enumerate(scenario.keepers[:MAX_KEEPER_GROUPS]):
         out.append(
             Control(
                 f"keeper_dai_{i}",
-                f"keepers '{keeper.name}': capital [Dai each]",
+                f"keepers '{keeper.name}': " + _title(scenario, f"keepers.{i}.dai"),
                 f"keepers.{i}.dai",
                 "number",
                 keeper.dai,
@@ -167,9 +173,16 @@ def controls_for(scenario: Scenario) -> list[Control]:
             )
         )
         if scenario.network is not None:
-            out.append(_gas_control(i, keeper.name, keeper.gas, keeper.gas_bid_gwei))
+            out.append(_gas_control(scenario, i, keeper.name, keeper.gas, keeper.gas_bid_gwei))
     out.append(
-        Control("seed", "seed", "seed", "integer", scenario.seed, help="the run's random seed")
+        Control(
+            "seed",
+            _title(scenario, "seed"),
+            "seed",
+            "integer",
+            scenario.seed,
+            help="the run's random seed",
+        )
     )
     return out
 
@@ -188,17 +201,17 @@ def _crash_controls(scenario: Scenario, asset: str, sfx: str) -> list[Control]:
     return [
         _slider(
             f"crash_depth{sfx}",
-            f"{asset} crash depth [fraction lost]",
+            _title(scenario, f"{base}.depth", asset),
             f"{base}.depth",
             price.crash.depth,
             0.05,
             0.95,
             0.01,
-            help="0.5 = the price halves",
+            help="the fraction of the price lost: 0.5 = the price halves",
         ),
         _slider(
             f"crash_over{sfx}",
-            f"{asset} crash length [h] (shorter = faster)",
+            _title(scenario, f"{base}.over", asset, unit="h") + " (shorter = faster)",
             f"{base}.over",
             price.crash.over / HOUR,
             0.5,
@@ -210,14 +223,19 @@ def _crash_controls(scenario: Scenario, asset: str, sfx: str) -> list[Control]:
     ]
 
 
-def _ilk_controls(ilk_name: str, ilk: Any, sfx: str) -> list[Control]:
+def _ilk_controls(scenario: Scenario, ilk_name: str, sfx: str) -> list[Control]:
     """An ilk's ``mat`` and ``chop``, and under Liquidations 2.0 ``buf``, ``tail``, ``cusp``."""
     prefix = f"ilks.{ilk_name}"
+    ilk = scenario.ilks[ilk_name]
     liq = ilk.liquidation
+
+    def title(path: str, unit: str = "") -> str:
+        return _title(scenario, path, ilk_name, symbol=True, unit=unit)
+
     out = [
         _slider(
             f"mat{sfx}",
-            f"{ilk_name} liquidation ratio mat [-]",
+            title(f"{prefix}.mat"),
             f"{prefix}.mat",
             ilk.mat,
             1.05,
@@ -227,20 +245,20 @@ def _ilk_controls(ilk_name: str, ilk: Any, sfx: str) -> list[Control]:
         ),
         _slider(
             f"chop{sfx}",
-            f"{ilk_name} liquidation penalty chop [fraction]",
+            title(f"{prefix}.liquidation.chop"),
             f"{prefix}.liquidation.chop",
             liq.chop,
             0.0,
             0.5,
             0.01,
-            help="added to the debt an auction must raise",
+            help="a fraction of the debt, added to what an auction must raise",
         ),
     ]
     if isinstance(liq, ClipLiquidation):
         out += [
             _slider(
                 f"buf{sfx}",
-                f"{ilk_name} auction start buf [× OSM price]",
+                title(f"{prefix}.liquidation.buf"),
                 f"{prefix}.liquidation.buf",
                 liq.buf,
                 1.0,
@@ -250,7 +268,7 @@ def _ilk_controls(ilk_name: str, ilk: Any, sfx: str) -> list[Control]:
             ),
             _slider(
                 f"tail{sfx}",
-                f"{ilk_name} auction reset after tail [min]",
+                title(f"{prefix}.liquidation.tail", unit="min"),
                 f"{prefix}.liquidation.tail",
                 liq.tail / MINUTE,
                 5.0,
@@ -261,7 +279,7 @@ def _ilk_controls(ilk_name: str, ilk: Any, sfx: str) -> list[Control]:
             ),
             _slider(
                 f"cusp{sfx}",
-                f"{ilk_name} auction reset below cusp [fraction of top]",
+                title(f"{prefix}.liquidation.cusp"),
                 f"{prefix}.liquidation.cusp",
                 liq.cusp,
                 0.05,
@@ -279,7 +297,7 @@ def _market_control(scenario: Scenario, asset: str, sfx: str) -> Control:
     if market is not None and market.pool_usd is not None:
         return Control(
             f"market_depth{sfx}",
-            f"{asset} market: pool reserve [USD]",
+            _title(scenario, f"collateral.{asset}.market.pool_usd", asset),
             f"collateral.{asset}.market.pool_usd",
             "number",
             market.pool_usd,
@@ -287,7 +305,7 @@ def _market_control(scenario: Scenario, asset: str, sfx: str) -> Control:
         )
     return Control(
         f"market_depth{sfx}",
-        f"{asset} market depth [USD per 2 % move]",
+        _title(scenario, f"collateral.{asset}.market.depth_usd_2pct", asset),
         f"collateral.{asset}.market.depth_usd_2pct",
         "number",
         None if market is None else market.depth_usd_2pct,
@@ -297,22 +315,22 @@ def _market_control(scenario: Scenario, asset: str, sfx: str) -> Control:
     )
 
 
-def _gas_control(i: int, name: str, gas: Any, fixed: float | None) -> Control:
+def _gas_control(scenario: Scenario, i: int, name: str, gas: Any, fixed: float | None) -> Control:
     """A keeper group's gas bid: the field its bidding strategy reads."""
-    key, label = f"keeper_gas_{i}", f"keepers '{name}': "
+    key = f"keeper_gas_{i}"
+
+    def gas_control(path: str, value: float | None, **kwargs: Any) -> Control:
+        label = f"keepers '{name}': " + _title(scenario, path)
+        return Control(key, label, path, "number", value, **kwargs)
+
     if isinstance(gas, FixedGasBid):
-        return Control(key, label + "gas bid [gwei]", f"keepers.{i}.gas.gwei", "number", gas.gwei)
+        return gas_control(f"keepers.{i}.gas.gwei", gas.gwei)
     if isinstance(gas, LognormalGasBid):
-        return Control(
-            key, label + "median gas bid [gwei]", f"keepers.{i}.gas.median", "number", gas.median
-        )
+        return gas_control(f"keepers.{i}.gas.median", gas.median)
     if isinstance(gas, MarketGasBid):
-        return Control(key, label + "gas bid cap [gwei]", f"keepers.{i}.gas.cap", "number", gas.cap)
-    return Control(
-        key,
-        label + "gas bid [gwei]",
+        return gas_control(f"keepers.{i}.gas.cap", gas.cap)
+    return gas_control(
         f"keepers.{i}.gas_bid_gwei",
-        "number",
         fixed,
         optional=True,
         help="empty: the keeper pays the tick's inclusion price",

@@ -4,6 +4,8 @@
 - :mod:`~sim.experiments.store`: batch and sweep folders: every file of them is read and
   written there (``batch.json``, the runs, points and sensitivity tables, discovery results);
 - :mod:`~sim.experiments.batch`: scenarios × seeds;
+- :mod:`~sim.experiments.sweep_schema`, :mod:`~sim.experiments.sweep_checks`: a sweep file's
+  fields, and its checks from YAML to validated design points;
 - :mod:`~sim.experiments.designs`: where a sweep runs (grid, random, LHS, Sobol, Morris);
 - :mod:`~sim.experiments.sweep`: sweep files → design points → runs on the batch layer;
 - :mod:`~sim.experiments.points`, :mod:`~sim.experiments.sensitivity`,

@@ -1,23 +1,17 @@
 """Axis labels with units: KPIs (from :data:`sim.metrics.KPIS`) and swept scenario parameters.
 
-A parameter's unit comes from the scenario schema: the ``[unit]`` in its field's description,
-``s`` for durations, ``1/yr`` for annual rates, ``-`` otherwise; a ``scale`` parameter is a
-multiplier of the scenario's value (``× base``).
+A swept parameter is named by its scenario field's label and shown in its unit, both the
+schema's metadata (:func:`sim.scenario.paths.field_at`): ``crash depth, ETH [-]`` for
+``collateral.ETH.price.crash.depth``; a ``scale`` parameter is a multiplier of the scenario's
+value (``× base``).
 """
 
 from __future__ import annotations
 
-import re
-import types
-import typing
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, PlainSerializer
-from pydantic.fields import FieldInfo
-
 from sim.metrics import KPI_BY_NAME, RISK_STATS
-from sim.units import format_duration
 
 #: What each ensemble statistic of a KPI is called on an axis.
 STAT_NAMES = {
@@ -34,7 +28,6 @@ STAT_NAMES = {
 #: Units of the ensemble columns that are not KPIs (the risk statistics of a sweep point, the
 #: run counts).
 EXTRA_UNITS = {**{k.name: k.unit for k in RISK_STATS}, "n": "count", "n_failed": "count"}
-_BRACKETED = re.compile(r"\[([^\]]+)\]")
 
 
 def counted(n: int, noun: str, plural: str | None = None) -> str:
@@ -75,67 +68,8 @@ def kpi_label(kpi: str, stat: str | None = None, prefix: str = "") -> str:
     return f"{text} [{prefix}{unit}]" if unit != "-" or not prefix else f"{text} [× {prefix}]"
 
 
-def _unwrap(tp: Any) -> list[Any]:
-    """The concrete types behind an annotation (unions, optionals and Annotated flattened)."""
-    origin = typing.get_origin(tp)
-    if origin is typing.Annotated:
-        return _unwrap(typing.get_args(tp)[0])
-    if origin in (typing.Union, types.UnionType):
-        return [t for arg in typing.get_args(tp) for t in _unwrap(arg)]
-    return [tp]
-
-
-def schema_field(path: str) -> FieldInfo | None:
-    """The schema field a dotted scenario path leads to (``ilks.ETH-A.liquidation.buf``).
-
-    Mapping keys (ilk and collateral names) and list indexes are stepped over; in a union
-    (``liquidation: clip | flip``) the first member that has the field wins.
-
-    Returns:
-        The field, or ``None`` when the path leads nowhere in the schema.
-    """
-    from sim.scenario.schema import Scenario
-
-    candidates: list[Any] = [Scenario]
-    found: FieldInfo | None = None
-    for part in path.split("."):
-        following: list[Any] = []
-        found = None
-        for tp in candidates:
-            for concrete in _unwrap(tp):
-                origin = typing.get_origin(concrete)
-                if isinstance(concrete, type) and issubclass(concrete, BaseModel):
-                    field = concrete.model_fields.get(part)
-                    if field is not None:
-                        found = found or field
-                        following.append(field.annotation)
-                elif origin is dict:
-                    following.append(typing.get_args(concrete)[1])
-                elif origin is list and part.isdigit():
-                    following.append(typing.get_args(concrete)[0])
-        if not following:
-            return None
-        candidates = following
-    return found
-
-
-def field_unit(field: FieldInfo | None) -> str:
-    """A schema field's unit: ``[unit]`` in its description, ``s`` for a duration, ``-`` else."""
-    if field is None:
-        return "-"
-    if any(isinstance(m, PlainSerializer) and m.func is format_duration for m in field.metadata):
-        return "s"
-    description = field.description or ""
-    bracketed = _BRACKETED.search(description)
-    if bracketed:
-        return bracketed.group(1)
-    if "/yr" in description or "per year" in description or "annual" in description:
-        return "1/yr"
-    return "-"
-
-
 def parameter_label(name: str, spec: Mapping[str, Any] | None = None) -> str:
-    """An axis label for a swept parameter, with its unit.
+    """An axis label for a swept parameter, with its unit: the schema field's label and unit.
 
     Args:
         name: the parameter's key (its column in ``points.parquet``).
@@ -143,13 +77,24 @@ def parameter_label(name: str, spec: Mapping[str, Any] | None = None) -> str:
             ``unit``), if known; without a ``unit`` the schema's is used.
 
     Returns:
-        ``"ilks.ETH-A.liquidation.buf [-]"``, ``"ilks.ETH-A.line [Dai]"`` or, for a ``scale``
-        parameter, ``"borrowers debt [× base value]"``.
+        ``"start price over OSM, ETH-A [-]"`` (``ilks.ETH-A.liquidation.buf``: the field's label
+        and the named entries or list items on its path), ``"debt ceiling, ETH-A [Dai]"`` or,
+        for a ``scale`` parameter, ``"debt_scale [× base value]"``; the name itself where the
+        path is no scenario field.
     """
+    from sim.scenario.paths import field_at, parts_of
+    from sim.scenario.schema import Scenario
+
     spec = spec or {}
     if spec.get("kind") == "scale":
         return f"{name} [× base value]"
-    if spec.get("unit"):
-        return f"{name} [{spec['unit']}]"
-    paths = spec.get("paths") or [name]
-    return f"{name} [{field_unit(schema_field(str(paths[0])))}]"
+    path = str((spec.get("paths") or [name])[0])
+    found = field_at(Scenario, path)
+    unit = spec.get("unit") or (found.unit if found is not None else None) or "-"
+    if found is None:
+        return f"{name} [{unit}]"
+    parts = parts_of(path)
+    where = [f"{held} {key}" if isinstance(key, int) else str(key) for held, key in found.keys]
+    if not where and len(parts) > 1:
+        where = [".".join(parts[:-1])]
+    return f"{', '.join([found.title, *where])} [{unit}]"

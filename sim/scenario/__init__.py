@@ -4,7 +4,10 @@ The package, one concept per module:
 
 - :mod:`~sim.scenario.schema`: the pydantic sections, value types and bounds, :class:`Scenario`;
 - :mod:`~sim.scenario.yamlfile`: safe YAML with line numbers and size limits;
-- :mod:`~sim.scenario.paths`: walking the schema along a data path (for messages);
+- :mod:`~sim.scenario.paths`: walking a schema (the scenario's or another file's) along a data
+  path: the field there, its unit and label, the value there;
+- :mod:`~sim.scenario.messages`: pydantic's errors as ``file:line: field: message``, for every
+  file cdpsim reads;
 - :mod:`~sim.scenario.overrides`: ``--set path.to.field=value``;
 - :mod:`~sim.scenario.resources`: the run's ticks and memory, estimated and bounded;
 - :mod:`~sim.scenario.checks`: checks across sections, including replayed data coverage;

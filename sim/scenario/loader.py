@@ -18,32 +18,11 @@ from pydantic import ValidationError
 
 from sim.files import is_sweep_data
 from sim.scenario.checks import cross_check
-from sim.scenario.errors import MAX_ERRORS, ErrorItem, ScenarioError
+from sim.scenario.errors import ErrorItem, ScenarioError
+from sim.scenario.messages import locator, schema_errors
 from sim.scenario.overrides import apply_overrides
-from sim.scenario.paths import allowed_fields, data_path, field_path, suggestion
 from sim.scenario.schema import LOADER_FIELDS, Scenario
 from sim.scenario.yamlfile import DataPath, read_yaml
-
-#: Longest value quoted in a message [characters]; longer ones are cut with "…".
-SHOWN_VALUE_CHARS = 60
-
-#: pydantic error types whose message gains the value given, "(got …)".
-_SHOW_INPUT = frozenset(
-    {
-        "float_type",
-        "int_type",
-        "string_type",
-        "bool_type",
-        "dict_type",
-        "list_type",
-        "model_type",
-        "tuple_type",
-        "literal_error",
-        "float_parsing",
-        "int_parsing",
-        "finite_number",
-    }
-)
 
 
 def load_scenario(
@@ -133,31 +112,11 @@ def validate_data(
     Raises:
         ScenarioError: listing every problem.
     """
-    lines = lines or {}
-    overridden = overridden or {}
     if not isinstance(data, dict):
         raise ScenarioError(
             [ErrorItem(filename, 1, "", "a scenario file must be a mapping of sections")]
         )
-
-    def locate(path: DataPath, below: bool = False) -> tuple[str, int | None]:
-        """The file (or override) and line to blame for a problem at ``path``.
-
-        With ``below``, an override of a field under ``path`` is blamed too (a problem of a
-        whole section, such as the run's length, caused by overriding one of its fields).
-        """
-        for k in range(len(path), 0, -1):
-            if path[:k] in overridden:
-                return f"{filename} (--set {overridden[path[:k]]})", None
-        if below:
-            for set_path, text in overridden.items():
-                if set_path[: len(path)] == path:
-                    return f"{filename} (--set {text})", None
-        found = path
-        while found and found not in lines:
-            found = found[:-1]
-        return filename, lines.get(found)
-
+    locate = locator(filename, lines, overridden)
     if is_sweep_data(data):
         file, line = locate(("base",) if "base" in data else ("design",))
         raise ScenarioError([ErrorItem(file, line, "", SWEEP_FILE_MESSAGE)])
@@ -171,7 +130,7 @@ def validate_data(
     try:
         scenario = Scenario.model_validate(payload, context=context)
     except ValidationError as exc:
-        items, omitted = _schema_errors(exc, data, locate)
+        items, omitted = schema_errors(exc, data, locate)
         raise ScenarioError(items, omitted) from None
     problems = list(dict.fromkeys(cross_check(scenario)))  # the same finding once
     if problems:
@@ -181,71 +140,3 @@ def validate_data(
             items.append(ErrorItem(file, line, ".".join(str(p) for p in path), message))
         raise ScenarioError(items)
     return scenario
-
-
-def _schema_errors(exc: ValidationError, data: Any, locate: Any) -> tuple[list[ErrorItem], int]:
-    """The first :data:`MAX_ERRORS` distinct schema errors, and how many more there are.
-
-    Only the errors listed are located and worded, so a file with a million unknown keys
-    costs no more than one with fifty.
-    """
-    items: list[ErrorItem] = []
-    seen: set[tuple[Any, ...]] = set()
-    errors = exc.errors(include_url=False, include_context=True)
-    for k, err in enumerate(errors):
-        loc = tuple(err["loc"])
-        file, line = locate(data_path(loc, data))
-        item = ErrorItem(file, line, field_path(loc, data), _message(err))
-        key = (item.line, item.path, item.message)
-        if key in seen:
-            continue
-        seen.add(key)
-        items.append(item)
-        if len(items) == MAX_ERRORS:
-            return items, len(errors) - k - 1
-    return items, 0
-
-
-def _message(err: Mapping[str, Any]) -> str:
-    """A pydantic error as a message for people."""
-    kind = err.get("type", "")
-    msg = str(err.get("msg", ""))
-    if kind == "extra_forbidden":
-        loc = tuple(err.get("loc", ()))
-        allowed = allowed_fields(loc)
-        if not allowed:
-            return "unknown field"
-        hint = suggestion(loc[-1] if loc else "", allowed)
-        return f"unknown field{hint} (allowed: {', '.join(allowed)})"
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "union_tag_invalid":
-        ctx = err.get("ctx", {})
-        tag = _shown(ctx.get("tag"))
-        return (
-            f"unknown {ctx.get('discriminator', 'kind')} {tag}; "
-            f"expected one of {ctx.get('expected_tags')}"
-        )
-    if kind == "union_tag_not_found":
-        ctx = err.get("ctx", {})
-        return f"missing {ctx.get('discriminator', 'kind')}"
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, ") :]
-    if kind in _SHOW_INPUT or kind.startswith(
-        ("greater_than", "less_than", "too_short", "too_long")
-    ):
-        return f"{msg} (got {_shown(err.get('input'))})"
-    return msg
-
-
-def _shown(value: Any) -> str:
-    """``repr`` of a scalar from the file, cut to :data:`SHOWN_VALUE_CHARS`; a size for others.
-
-    Lists and mappings are never printed: they may be huge, or share parts (YAML aliases).
-    """
-    if isinstance(value, dict):
-        return f"a mapping of {len(value)} keys"
-    if isinstance(value, list | tuple):
-        return f"a list of {len(value)} items"
-    text = repr(value)
-    return text if len(text) <= SHOWN_VALUE_CHARS else text[: SHOWN_VALUE_CHARS - 1] + "…"

@@ -16,7 +16,8 @@ from typing import Any, get_args, get_origin
 import yaml
 
 from sim.scenario.errors import ErrorItem, ScenarioError
-from sim.scenario.paths import fields_of, is_model, section_of, suggestion, unwrap
+from sim.scenario.messages import suggestion
+from sim.scenario.paths import fields_of, is_model, section_of, unwrap
 from sim.scenario.schema import Scenario
 from sim.scenario.yamlfile import DataPath, load_value
 
@@ -82,6 +83,29 @@ def apply_override(
         OverrideError: an unknown section, field or named entry, a list index out of range, or a
             path through a value.
     """
+    return _walk(data, parts, value, created, write=True)
+
+
+def override_path(data: dict[str, Any], parts: Sequence[str]) -> DataPath:
+    """The data path an override of ``parts`` would set, checked as :func:`apply_override` does.
+
+    ``data`` is left as it is.
+
+    Raises:
+        OverrideError: as :func:`apply_override`.
+    """
+    return _walk(data, parts, None, None, write=False)
+
+
+def _walk(
+    data: dict[str, Any],
+    parts: Sequence[str],
+    value: Any,
+    created: list[DataPath] | None,
+    *,
+    write: bool,
+) -> DataPath:
+    """Follow ``parts`` through the schema and the data; with ``write``, set the value."""
     tp: Any = Scenario
     node: Any = data
     typed: list[Any] = []
@@ -91,11 +115,14 @@ def apply_override(
         key, tp = _step(tp, node, part, where, here, depth)
         typed.append(key)
         if depth == len(parts) - 1:
-            node[key] = value
+            if write:
+                node[key] = value
             break
         child = node[key] if isinstance(node, list) or key in node else None
         if child is None:
-            child = node[key] = {}
+            child = {}
+            if write:
+                node[key] = child
             if created is not None:
                 created.append(tuple(typed))
         elif not isinstance(child, dict | list):

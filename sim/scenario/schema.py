@@ -28,6 +28,7 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+from pydantic_core import PydanticUndefined
 
 from sim.files import file_problem
 from sim.units import format_duration, parse_duration
@@ -200,17 +201,45 @@ def _pair(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
-def _float(**bounds: float) -> Any:
+#: Keys of a field's metadata (pydantic's ``json_schema_extra``, on the field or on its type):
+#: its unit (``Dai``, ``s``, ``-`` for a plain number), and a short human label where the field's
+#: name is not readable (``liquidation ratio`` for ``mat``). Axis labels and the dashboard's
+#: controls read them with :func:`sim.scenario.paths.field_at`.
+UNIT, LABEL = "unit", "label"
+
+
+def field(
+    default: Any = PydanticUndefined,
+    *,
+    unit: str | None = None,
+    label: str | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Pydantic's ``Field`` with the field's unit and label as metadata.
+
+    Args:
+        default: the default value (none: the field is required).
+        unit: the field's unit, where its type does not give one (an amount of Dai or tokens).
+        label: a short human label (``liquidation penalty``), where the name is not readable.
+        **kwargs: the rest of ``Field``'s arguments (``description``, ``default_factory``…).
+    """
+    extra = {k: v for k, v in ((UNIT, unit), (LABEL, label)) if v is not None}
+    return Field(default, json_schema_extra=extra or None, **kwargs)
+
+
+def _float(unit: str | None = None, **bounds: float) -> Any:
     """A float field type: numbers also written as strings, finite, within ``bounds``.
 
     A type that must be positive (``gt=0``) also refuses subnormal values, whose reciprocals
-    overflow; where zero is allowed a subnormal value acts as zero and is accepted.
+    overflow; where zero is allowed a subnormal value acts as zero and is accepted. ``unit`` is
+    the unit of every field of the type (``None``: each field names its own).
     """
     checks: list[Any] = [AfterValidator(_normal)] if bounds.get("gt") == 0 else []
+    extra = {UNIT: unit} if unit is not None else None
     return Annotated[
         float,
         BeforeValidator(_number),
-        Field(allow_inf_nan=False, **bounds),
+        Field(allow_inf_nan=False, json_schema_extra=extra, **bounds),
         *checks,
     ]
 
@@ -218,12 +247,13 @@ def _float(**bounds: float) -> Any:
 Duration = Annotated[
     float,
     BeforeValidator(_duration),
+    Field(json_schema_extra={UNIT: "s"}),
     PlainSerializer(format_duration, return_type=str),
 ]
 PosDuration = Annotated[
     float,
     BeforeValidator(_duration),
-    Field(gt=0),
+    Field(gt=0, json_schema_extra={UNIT: "s"}),
     PlainSerializer(format_duration, return_type=str),
 ]
 Timestamp = Annotated[
@@ -232,33 +262,33 @@ Timestamp = Annotated[
     PlainSerializer(lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ"), return_type=str),
 ]
 #: Price [USD/token].
-Price = _float(ge=PRICE_MIN, le=PRICE_MAX)
-#: Amount of Dai, USD or tokens, > 0 / ≥ 0.
+Price = _float("USD/token", ge=PRICE_MIN, le=PRICE_MAX)
+#: Amount of Dai, USD or tokens, > 0 / ≥ 0 (each field names its unit).
 Amount = _float(gt=0, le=AMOUNT_MAX)
 AmountOrZero = _float(ge=0, le=AMOUNT_MAX)
 #: Market depth [USD].
-Depth = _float(ge=DEPTH_MIN, le=AMOUNT_MAX)
-Vol = _float(ge=0, le=VOL_MAX)
-Drift = _float(ge=-DRIFT_MAX, le=DRIFT_MAX)
-Rate = _float(ge=0, le=RATE_MAX)
-Sigma = _float(ge=0, le=SIGMA_MAX)
+Depth = _float("USD", ge=DEPTH_MIN, le=AMOUNT_MAX)
+Vol = _float("1/sqrt(yr)", ge=0, le=VOL_MAX)
+Drift = _float("1/yr", ge=-DRIFT_MAX, le=DRIFT_MAX)
+Rate = _float("1/yr", ge=0, le=RATE_MAX)
+Sigma = _float("-", ge=0, le=SIGMA_MAX)
 #: Collateral ratio (1.5 = 150 %).
-Cr = _float(gt=0, le=CR_MAX)
-Gwei = _float(gt=0, le=GWEI_MAX)
-Fraction = _float(ge=0, le=1)
-OpenFraction = _float(gt=0, lt=1)
-JumpRate = _float(ge=0, le=JUMP_RATE_MAX)
-JumpMean = _float(ge=-JUMP_SIZE_MAX, le=JUMP_SIZE_MAX)
-JumpStd = _float(ge=0, le=JUMP_SIZE_MAX)
+Cr = _float("-", gt=0, le=CR_MAX)
+Gwei = _float("gwei", gt=0, le=GWEI_MAX)
+Fraction = _float("-", ge=0, le=1)
+OpenFraction = _float("-", gt=0, lt=1)
+JumpRate = _float("1/yr", ge=0, le=JUMP_RATE_MAX)
+JumpMean = _float("-", ge=-JUMP_SIZE_MAX, le=JUMP_SIZE_MAX)
+JumpStd = _float("-", ge=0, le=JUMP_SIZE_MAX)
 #: Clipper price decrease factor (per step or per second).
-Cut = _float(gt=0, le=1)
-Chop = _float(ge=0, le=CHOP_MAX)
-Buf = _float(ge=1, le=MULTIPLIER_MAX)
-Pad = _float(ge=0, le=MULTIPLIER_MAX)
+Cut = _float("-", gt=0, le=1)
+Chop = _float("-", ge=0, le=CHOP_MAX)
+Buf = _float("-", ge=1, le=MULTIPLIER_MAX)
+Pad = _float("-", ge=0, le=MULTIPLIER_MAX)
 #: Liquidation ratio: above 1.
-Mat = _float(gt=1, le=MAT_MAX)
-Wallet = _float(ge=0, le=WALLET_MAX)
-Premium = _float(ge=0, le=MULTIPLIER_MAX)
+Mat = _float("-", gt=1, le=MAT_MAX)
+Wallet = _float("-", ge=0, le=WALLET_MAX)
+Premium = _float("-", ge=0, le=MULTIPLIER_MAX)
 Name = Annotated[
     str, Field(min_length=1, max_length=NAME_MAX_CHARS, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
 ]
@@ -277,8 +307,8 @@ class GbmPrice(Strict):
     """Geometric Brownian motion."""
 
     process: Literal["gbm"]
-    start: Price = Field(description="price at the start [USD/token]")
-    vol: Vol = Field(description="volatility [1/sqrt(yr)], e.g. 0.8")
+    start: Price = field(label="start price", description="price at the start [USD/token]")
+    vol: Vol = field(label="volatility", description="volatility [1/sqrt(yr)], e.g. 0.8")
     drift: Drift = Field(0.0, description="drift [1/yr]")
 
 
@@ -286,30 +316,38 @@ class JumpDiffusionPrice(Strict):
     """Merton jump diffusion: GBM plus Poisson log-normal jumps."""
 
     process: Literal["jump_diffusion"]
-    start: Price
-    vol: Vol
+    start: Price = field(label="start price")
+    vol: Vol = field(label="volatility")
     drift: Drift = 0.0
     jump_rate: JumpRate = Field(description="expected jumps per year [1/yr]")
-    jump_mean: JumpMean = Field(description="mean log jump size, e.g. -0.1")
-    jump_std: JumpStd = Field(description="standard deviation of the log jump size")
+    jump_mean: JumpMean = field(
+        label="mean log jump size", description="mean log jump size, e.g. -0.1"
+    )
+    jump_std: JumpStd = field(
+        label="log jump size std", description="standard deviation of the log jump size"
+    )
 
 
 class Crash(Strict):
     """A scripted crash: flat, then a linear fall by ``depth`` between ``at`` and ``at + over``."""
 
-    depth: OpenFraction = Field(description="fraction lost, 0.5 = −50 %")
-    at: Duration = Field(description="when the fall starts (time since the start)")
-    over: Duration = Field(description="how long the fall lasts")
+    depth: OpenFraction = field(label="crash depth", description="fraction lost, 0.5 = −50 %")
+    at: Duration = field(
+        label="crash start", description="when the fall starts (time since the start)"
+    )
+    over: Duration = field(label="crash length", description="how long the fall lasts")
 
 
 class ScriptedPrice(Strict):
     """A scripted path: a crash, or points ``[[time, price], ...]`` interpolated linearly."""
 
     process: Literal["scripted"]
-    start: Price | None = None
+    start: Price | None = field(None, label="start price")
     crash: Crash | None = None
     points: list[Annotated[tuple[Duration, Price], BeforeValidator(_pair)]] | None = None
-    vol: Vol = Field(0.0, description="optional GBM noise on top [1/sqrt(yr)]")
+    vol: Vol = field(
+        0.0, label="noise volatility", description="optional GBM noise on top [1/sqrt(yr)]"
+    )
 
     @field_validator("points")
     @classmethod
@@ -338,12 +376,15 @@ class ReplayPrice(Strict):
     column: str
     time_column: str = "timestamp"
     interpolate: Literal["linear", "previous", "bridge"] = "linear"
-    vol: Vol = Field(0.0, description="Brownian-bridge volatility [1/sqrt(yr)]")
+    vol: Vol = field(
+        0.0, label="bridge volatility", description="Brownian-bridge volatility [1/sqrt(yr)]"
+    )
     beyond: Beyond = Field(
         "error", description="outside the data: error, or hold the first/last value"
     )
-    after: Price | None = Field(
+    after: Price | None = field(
         None,
+        label="price after the data",
         description="with beyond: hold, the value after the data end instead of the last one "
         "[USD/token]",
     )
@@ -355,10 +396,10 @@ class BridgePrice(Strict):
     """A random path pinned to reach ``target`` at time ``at`` (Brownian bridge), GBM after."""
 
     process: Literal["bridge"]
-    start: Price
-    target: Price
-    at: Duration
-    vol: Vol
+    start: Price = field(label="start price")
+    target: Price = field(label="target price")
+    at: Duration = field(label="target time")
+    vol: Vol = field(label="volatility")
     drift: Drift = 0.0
 
 
@@ -376,9 +417,15 @@ class MarketDepth(Strict):
     infinitely deep market.
     """
 
-    depth_usd_2pct: Depth | None = Field(None, description="USD that move the price 2 % [USD]")
-    pool_usd: Depth | None = Field(None, description="constant-product pool USD reserve [USD]")
-    recovery_half_life: Duration = Field(7200.0, description="half-life of the price impact")
+    depth_usd_2pct: Depth | None = field(
+        None, label="market depth per 2 % move", description="USD that move the price 2 % [USD]"
+    )
+    pool_usd: Depth | None = field(
+        None, label="pool reserve", description="constant-product pool USD reserve [USD]"
+    )
+    recovery_half_life: Duration = field(
+        7200.0, label="price impact half-life", description="half-life of the price impact"
+    )
 
 
 class Collateral(Strict):
@@ -406,16 +453,30 @@ class Mkr(Strict):
     market: MarketDepth | None = Field(
         None, description="MKR market depth (none: infinitely deep, trades do not move the price)"
     )
-    bidders: Annotated[int, BeforeValidator(_whole), Field(ge=0, le=AGENTS_MAX)] = Field(
-        2, description="number of MKR bidders"
+    bidders: Annotated[int, BeforeValidator(_whole), Field(ge=0, le=AGENTS_MAX)] = field(
+        2, unit="count", label="MKR bidders", description="number of MKR bidders"
     )
-    dai: AmountOrZero = Field(5.0e6, description="Dai per bidder, for debt auctions [Dai]")
-    mkr: AmountOrZero = Field(1.0e4, description="MKR per bidder, for surplus auctions [MKR]")
-    margin: Fraction = Field(
-        0.05, description="mean profit the bidders ask on the MKR market price [-], 0.05 = 5 %"
+    dai: AmountOrZero = field(
+        5.0e6,
+        unit="Dai",
+        label="Dai per MKR bidder",
+        description="Dai per bidder, for debt auctions [Dai]",
     )
-    margin_spread: Fraction = Field(
-        0.0, description="bidders' margins are uniform in margin ± margin_spread [-]"
+    mkr: AmountOrZero = field(
+        1.0e4,
+        unit="MKR",
+        label="MKR per MKR bidder",
+        description="MKR per bidder, for surplus auctions [MKR]",
+    )
+    margin: Fraction = field(
+        0.05,
+        label="MKR bidders' margin",
+        description="mean profit the bidders ask on the MKR market price [-], 0.05 = 5 %",
+    )
+    margin_spread: Fraction = field(
+        0.0,
+        label="spread of MKR bidders' margins",
+        description="bidders' margins are uniform in margin ± margin_spread [-]",
     )
 
     @field_validator("margin_spread")
@@ -440,8 +501,12 @@ class Mkr(Strict):
 class DaiMarketSpec(Strict):
     """The Dai/USD market: its depth and how fast it returns to the peg on its own."""
 
-    depth_usd_2pct: Depth = Field(description="USD that move the Dai price 2 % [USD]")
-    recovery_half_life: Duration = Field(21600.0, description="half-life of a deviation")
+    depth_usd_2pct: Depth = field(
+        label="Dai market depth per 2 % move", description="USD that move the Dai price 2 % [USD]"
+    )
+    recovery_half_life: Duration = field(
+        21600.0, label="Dai peg half-life", description="half-life of a deviation"
+    )
 
 
 # ---------------------------------------------------------------------------------------- ilks
@@ -451,22 +516,22 @@ class LinearCurve(Strict):
     """Clipper linear decrease to zero over ``tau``."""
 
     kind: Literal["linear"]
-    tau: PosDuration
+    tau: PosDuration = field(label="time to zero price")
 
 
 class StairstepCurve(Strict):
     """Clipper stairstep: multiply by ``cut`` every ``step``."""
 
     kind: Literal["stairstep"]
-    cut: Cut = 0.99
-    step: PosDuration = 90.0
+    cut: Cut = field(0.99, label="price step factor")
+    step: PosDuration = field(90.0, label="price step interval")
 
 
 class ExponentialCurve(Strict):
     """Clipper continuous exponential decrease: ``top·cut^seconds`` (dss ``cut`` per second)."""
 
     kind: Literal["exponential"]
-    cut: Cut
+    cut: Cut = field(label="price factor per second")
 
 
 Curve = Annotated[LinearCurve | StairstepCurve | ExponentialCurve, Field(discriminator="kind")]
@@ -476,15 +541,34 @@ class ClipLiquidation(Strict):
     """Liquidations 2.0 (Dog + Clipper, Dutch auctions). Defaults: ETH-A, 2021."""
 
     engine: Literal["clip"]
-    chop: Chop = Field(0.13, description="liquidation penalty fraction (dss chop − 1)")
-    hole: Amount = Field(15.0e6, description="max Dai in this ilk's auctions [Dai]")
-    buf: Buf = Field(1.30, description="auction start price over the OSM price")
-    tail: PosDuration = Field(8400.0, description="time before an auction needs a reset")
-    cusp: OpenFraction = 0.40
-    chip: Fraction = Field(0.001, description="keeper reward as a fraction of tab")
-    tip: AmountOrZero = Field(300.0, description="flat keeper reward [Dai]")
+    chop: Chop = field(
+        0.13,
+        label="liquidation penalty",
+        description="liquidation penalty fraction (dss chop − 1)",
+    )
+    hole: Amount = field(
+        15.0e6,
+        unit="Dai",
+        label="ilk auction limit",
+        description="max Dai in this ilk's auctions [Dai]",
+    )
+    buf: Buf = field(
+        1.30, label="start price over OSM", description="auction start price over the OSM price"
+    )
+    tail: PosDuration = field(
+        8400.0, label="auction reset time", description="time before an auction needs a reset"
+    )
+    cusp: OpenFraction = field(0.40, label="reset price over start")
+    chip: Fraction = field(
+        0.001, label="keeper reward share", description="keeper reward as a fraction of tab"
+    )
+    tip: AmountOrZero = field(
+        300.0, unit="Dai", label="flat keeper reward", description="flat keeper reward [Dai]"
+    )
     curve: Curve = Field(default_factory=lambda: StairstepCurve(kind="stairstep"))
-    stopped: Literal[0, 1, 2, 3] = Field(0, description="circuit breaker level")
+    stopped: Literal[0, 1, 2, 3] = field(
+        0, label="circuit breaker level", description="circuit breaker level"
+    )
 
 
 class FlipLiquidation(Strict):
@@ -492,12 +576,19 @@ class FlipLiquidation(Strict):
 
     engine: Literal["flip"]
     version: Literal["1.0", "1.2"] = "1.0"
-    chop: Chop = 0.13
-    lump: Amount = Field(50.0, description="1.0: max collateral per bite [tokens]")
-    dunk: Amount = Field(50_000.0, description="1.2: max tab per auction [Dai]")
-    beg: OpenFraction = 0.03
-    ttl: PosDuration = 600.0
-    tau: PosDuration = 259200.0
+    chop: Chop = field(0.13, label="liquidation penalty")
+    lump: Amount = field(
+        50.0,
+        unit="tokens",
+        label="collateral per bite",
+        description="1.0: max collateral per bite [tokens]",
+    )
+    dunk: Amount = field(
+        50_000.0, unit="Dai", label="tab per auction", description="1.2: max tab per auction [Dai]"
+    )
+    beg: OpenFraction = field(0.03, label="minimum bid increase")
+    ttl: PosDuration = field(600.0, label="bid duration")
+    tau: PosDuration = field(259200.0, label="auction duration")
 
 
 Liquidation = Annotated[ClipLiquidation | FlipLiquidation, Field(discriminator="engine")]
@@ -507,10 +598,12 @@ class IlkSpec(Strict):
     """A collateral type (vault type) of the Vat."""
 
     collateral: Name = Field(description="key of the collateral section")
-    mat: Mat = Field(description="liquidation ratio, e.g. 1.5")
+    mat: Mat = field(label="liquidation ratio", description="liquidation ratio, e.g. 1.5")
     stability_fee: Rate = Field(0.0, description="annual stability fee, 0.08 = 8 %/yr")
-    line: Amount = Field(description="ilk debt ceiling [Dai]")
-    dust: AmountOrZero = Field(0.0, description="minimum vault debt [Dai]")
+    line: Amount = field(unit="Dai", label="debt ceiling", description="ilk debt ceiling [Dai]")
+    dust: AmountOrZero = field(
+        0.0, unit="Dai", label="minimum vault debt", description="minimum vault debt [Dai]"
+    )
     liquidation: Liquidation
 
 
@@ -520,53 +613,75 @@ class IlkSpec(Strict):
 class Oracle(Strict):
     """Oracle settings: the OSM delay and the medianizer's gas limit."""
 
-    hop: PosDuration = Field(3600.0, description="OSM delay")
-    gas_limit_gwei: Gwei | None = Field(
-        None, description="medianizer updates fail while gas is above this [gwei]; none = never"
+    hop: PosDuration = field(3600.0, label="OSM delay", description="OSM delay")
+    gas_limit_gwei: Gwei | None = field(
+        None,
+        label="medianizer gas limit",
+        description="medianizer updates fail while gas is above this [gwei]; none = never",
     )
 
 
 class AuctionTimes(Strict):
     """Bid increment and timing of an auction house."""
 
-    beg: OpenFraction = 0.05
-    ttl: PosDuration = 10800.0
-    tau: PosDuration = 172800.0
+    beg: OpenFraction = field(0.05, label="minimum bid increase")
+    ttl: PosDuration = field(10800.0, label="bid duration")
+    tau: PosDuration = field(172800.0, label="auction duration")
 
 
 class PsmSpec(Strict):
     """Peg Stability Module for a USD stablecoin (its own ilk ``PSM-<gem>-A``)."""
 
     gem: Name = "USDC"
-    tin: Fraction = Field(0.0, description="fee when selling the stablecoin for Dai")
-    tout: Fraction = Field(0.0, description="fee when buying the stablecoin with Dai")
-    line: Amount = Field(description="PSM debt ceiling [Dai]")
-    start: AmountOrZero = Field(0.0, description="stablecoin in the PSM at the start [USD]")
+    tin: Fraction = field(
+        0.0, label="PSM fee in", description="fee when selling the stablecoin for Dai"
+    )
+    tout: Fraction = field(
+        0.0, label="PSM fee out", description="fee when buying the stablecoin with Dai"
+    )
+    line: Amount = field(unit="Dai", label="PSM debt ceiling", description="PSM debt ceiling [Dai]")
+    start: AmountOrZero = field(
+        0.0,
+        unit="USD",
+        label="PSM stablecoin at the start",
+        description="stablecoin in the PSM at the start [USD]",
+    )
     arbitrage: bool = Field(
         True, description="an arbitrageur trades the PSM against the Dai market"
     )
-    arbitrage_usd: AmountOrZero = Field(1.0e9, description="the arbitrageur's stablecoin [USD]")
+    arbitrage_usd: AmountOrZero = field(
+        1.0e9,
+        unit="USD",
+        label="PSM arbitrageur's stablecoin",
+        description="the arbitrageur's stablecoin [USD]",
+    )
 
 
 class VowSpec(Strict):
     """Vow settings (debt queue and the MKR auctions)."""
 
-    wait: Duration = Field(0.0, description="debt queue delay")
-    sump: Amount = 50_000.0
-    dump: Amount = 250.0
-    bump: Amount = 10_000.0
-    hump: AmountOrZero = 500_000.0
+    wait: Duration = field(0.0, label="debt queue delay", description="debt queue delay")
+    sump: Amount = field(50_000.0, unit="Dai", label="debt auction bid")
+    dump: Amount = field(250.0, unit="MKR", label="debt auction lot")
+    bump: Amount = field(10_000.0, unit="Dai", label="surplus auction lot")
+    hump: AmountOrZero = field(500_000.0, unit="Dai", label="surplus buffer")
     flop: AuctionTimes = Field(
         default_factory=lambda: AuctionTimes(beg=0.05, ttl="3h", tau="2d"),
         description="debt auctions (Flopper)",
     )
-    pad: Pad = Field(0.5, description="flop lot increase on restart (1.5× for 0.5)")
+    pad: Pad = field(
+        0.5,
+        label="debt auction lot increase",
+        description="flop lot increase on restart (1.5× for 0.5)",
+    )
     flap: AuctionTimes = Field(
         default_factory=lambda: AuctionTimes(beg=0.05, ttl="30m", tau="2d"),
         description="surplus auctions (Flapper)",
     )
-    lid: Amount = Field(
+    lid: Amount = field(
         150_000.0,
+        unit="Dai",
+        label="surplus auction limit",
         description=(
             "most Dai on sale in surplus auctions at once [Dai] (Flapper lid; 150 000 Dai as set "
             "by the 2021 spell that installed it)"
@@ -577,15 +692,34 @@ class VowSpec(Strict):
 class System(Strict):
     """System-wide parameters."""
 
-    Line: Amount | None = Field(None, description="system debt ceiling [Dai]; none = no cap")
-    Hole: Amount = Field(100.0e6, description="Dog: max Dai in all Clipper auctions [Dai]")
-    par: Price = Field(1.0, description="Dai reference price [USD]")
-    box: Amount | None = Field(None, description="Cat 1.2: max Dai in Flipper auctions [Dai]")
+    Line: Amount | None = field(
+        None,
+        unit="Dai",
+        label="system debt ceiling",
+        description="system debt ceiling [Dai]; none = no cap",
+    )
+    Hole: Amount = field(
+        100.0e6,
+        unit="Dai",
+        label="Clipper auction limit",
+        description="Dog: max Dai in all Clipper auctions [Dai]",
+    )
+    par: Price = field(
+        1.0, unit="USD", label="Dai reference price", description="Dai reference price [USD]"
+    )
+    box: Amount | None = field(
+        None,
+        unit="Dai",
+        label="Flipper auction limit",
+        description="Cat 1.2: max Dai in Flipper auctions [Dai]",
+    )
     oracle: Oracle = Field(default_factory=Oracle)
     vow: VowSpec = Field(default_factory=VowSpec)
     base_fee: Rate = Field(0.0, description="Jug base rate added to every ilk's fee, per year")
-    dsr: Rate = Field(0.0, description="Dai Savings Rate per year")
-    dsr_deposits: AmountOrZero = Field(0.0, description="Dai in the Pot at the start [Dai]")
+    dsr: Rate = field(0.0, label="Dai Savings Rate", description="Dai Savings Rate per year")
+    dsr_deposits: AmountOrZero = field(
+        0.0, unit="Dai", label="Dai in the Pot", description="Dai in the Pot at the start [Dai]"
+    )
     psm: PsmSpec | None = None
 
 
@@ -596,17 +730,19 @@ class CrDist(Strict):
     """Initial collateral ratio distribution of a cohort's vaults (at the start price)."""
 
     dist: Literal["fixed", "uniform", "lognormal"] = "lognormal"
-    median: Cr | None = Field(None, description="lognormal median, or the fixed value")
-    sigma: Sigma = Field(0.0, description="lognormal sigma")
-    min: Cr | None = None
-    max: Cr | None = None
+    median: Cr | None = field(
+        None, label="median CR", description="lognormal median, or the fixed value"
+    )
+    sigma: Sigma = field(0.0, label="CR sigma", description="lognormal sigma")
+    min: Cr | None = field(None, label="lowest CR")
+    max: Cr | None = field(None, label="highest CR")
 
 
 class SizeDist(Strict):
     """How a cohort's debt is split between its vaults."""
 
     dist: Literal["equal", "lognormal"] = "equal"
-    sigma: Sigma = 1.0
+    sigma: Sigma = field(1.0, label="vault size sigma")
 
 
 class PassiveStrategy(Strict):
@@ -619,13 +755,21 @@ class TargetCrStrategy(Strict):
     """When CR (at the market price) falls below ``trigger``, restore ``target``."""
 
     kind: Literal["target_cr"]
-    trigger: Cr
-    target: Cr
-    react_prob: Fraction = Field(1.0, description="chance per tick that a triggered vault acts")
-    delay: Duration = Field(0.0, description="reaction delay after the trigger")
+    trigger: Cr = field(label="trigger CR")
+    target: Cr = field(label="target CR")
+    react_prob: Fraction = field(
+        1.0,
+        label="reaction probability",
+        description="chance per tick that a triggered vault acts",
+    )
+    delay: Duration = field(
+        0.0, label="reaction delay", description="reaction delay after the trigger"
+    )
     action: Literal["lock", "repay"] = "lock"
-    wallet: Wallet = Field(
-        1.0, description="reserve per vault as a fraction of its initial collateral (lock) or debt"
+    wallet: Wallet = field(
+        1.0,
+        label="reserve per vault",
+        description="reserve per vault as a fraction of its initial collateral (lock) or debt",
     )
 
 
@@ -633,19 +777,19 @@ class LeverageStrategy(Strict):
     """When CR rises above ``up``, draw Dai, buy collateral with it and lock it, back to ``target``."""
 
     kind: Literal["leverage"]
-    target: Cr = Field(description="CR to lever back to")
-    up: Cr = Field(description="CR above which the vault levers up")
-    react_prob: Fraction = 1.0
-    delay: Duration = 0.0
+    target: Cr = field(label="target CR", description="CR to lever back to")
+    up: Cr = field(label="lever-up CR", description="CR above which the vault levers up")
+    react_prob: Fraction = field(1.0, label="reaction probability")
+    delay: Duration = field(0.0, label="reaction delay")
 
 
 class CloseStrategy(Strict):
     """When CR falls below ``panic``, buy Dai in the market, repay everything and exit."""
 
     kind: Literal["close"]
-    panic: Cr = Field(description="CR below which the owner closes the vault")
-    react_prob: Fraction = 1.0
-    delay: Duration = 0.0
+    panic: Cr = field(label="panic CR", description="CR below which the owner closes the vault")
+    react_prob: Fraction = field(1.0, label="reaction probability")
+    delay: Duration = field(0.0, label="reaction delay")
     sell_collateral: bool = Field(
         True, description="sell freed collateral to pay for the Dai bought (deleveraging)"
     )
@@ -662,8 +806,12 @@ class Cohort(Strict):
 
     name: Name
     ilk: str
-    vaults: Annotated[int, BeforeValidator(_whole), Field(ge=1, le=VAULTS_MAX)]
-    debt: Amount = Field(description="total debt of the cohort at the start [Dai]")
+    vaults: Annotated[int, BeforeValidator(_whole), Field(ge=1, le=VAULTS_MAX)] = field(
+        unit="count"
+    )
+    debt: Amount = field(
+        unit="Dai", label="cohort debt", description="total debt of the cohort at the start [Dai]"
+    )
     cr: CrDist
     size: SizeDist = Field(default_factory=SizeDist)
     strategy: Strategy = Field(default_factory=lambda: PassiveStrategy(kind="passive"))
@@ -673,14 +821,16 @@ class MarketKeeperStrategy(Strict):
     """Bid near the market: Dutch takes and English bids at ``discount`` below its value."""
 
     kind: Literal["default"] = "default"
-    discount: Fraction = Field(0.05, description="required discount below the market price")
+    discount: Fraction = field(
+        0.05, label="keeper discount", description="required discount below the market price"
+    )
 
 
 class LowballStrategy(Strict):
     """English auctions only: bid a tiny amount on every auction nobody has bid on."""
 
     kind: Literal["lowball"]
-    bid: Amount = Field(1.0e-18, description="the bid [Dai]")
+    bid: Amount = field(1.0e-18, unit="Dai", label="lowball bid", description="the bid [Dai]")
 
 
 def _default_kind(value: Any) -> Any:
@@ -700,23 +850,27 @@ class FixedGasBid(Strict):
     """Every keeper of the group bids the same gas price every tick."""
 
     kind: Literal["fixed"]
-    gwei: Gwei = Field(description="the bid [gwei]")
+    gwei: Gwei = field(label="gas bid", description="the bid [gwei]")
 
 
 class LognormalGasBid(Strict):
     """Each keeper of the group draws its own fixed bid once (a spread of bot settings)."""
 
     kind: Literal["lognormal"]
-    median: Gwei = Field(description="median bid over the group [gwei]")
-    sigma: Sigma = Field(description="standard deviation of the log of the bid")
+    median: Gwei = field(label="median gas bid", description="median bid over the group [gwei]")
+    sigma: Sigma = field(
+        label="gas bid sigma", description="standard deviation of the log of the bid"
+    )
 
 
 class MarketGasBid(Strict):
     """Each tick the keeper bids the tick's gas price plus a premium, up to a cap."""
 
     kind: Literal["market"]
-    premium: Premium = Field(0.1, description="bid over the tick's inclusion price, 0.1 = +10 %")
-    cap: Gwei = Field(description="the most the keeper ever bids [gwei]")
+    premium: Premium = field(
+        0.1, label="gas bid premium", description="bid over the tick's inclusion price, 0.1 = +10 %"
+    )
+    cap: Gwei = field(label="gas bid cap", description="the most the keeper ever bids [gwei]")
 
 
 GasBid = Annotated[FixedGasBid | LognormalGasBid | MarketGasBid, Field(discriminator="kind")]
@@ -726,17 +880,24 @@ class KeeperSpec(Strict):
     """A group of identical keepers."""
 
     name: Name
-    count: Annotated[int, BeforeValidator(_whole), Field(ge=1, le=AGENTS_MAX)] = 1
-    dai: AmountOrZero = Field(description="Dai capital per keeper [Dai]")
+    count: Annotated[int, BeforeValidator(_whole), Field(ge=1, le=AGENTS_MAX)] = field(
+        1, unit="count", label="keepers"
+    )
+    dai: AmountOrZero = field(
+        unit="Dai", label="capital per keeper", description="Dai capital per keeper [Dai]"
+    )
     strategy: KeeperStrategy = Field(default_factory=lambda: MarketKeeperStrategy())
-    gas_bid_gwei: Gwei | None = Field(
+    gas_bid_gwei: Gwei | None = field(
         None,
+        label="gas bid",
         description="a fixed gas bid [gwei] (short for gas: {kind: fixed}); with neither, the "
         "keeper always pays the tick's inclusion price",
     )
     gas: GasBid | None = Field(None, description="gas bidding strategy")
-    tx_per_block: Annotated[int, Field(ge=1, le=TX_PER_BLOCK_MAX)] | None = Field(
+    tx_per_block: Annotated[int, Field(ge=1, le=TX_PER_BLOCK_MAX)] | None = field(
         5,
+        unit="count",
+        label="transactions per block",
         description="most transactions the keeper lands per block, when the scenario has a "
         "network section (5: an assumption for a bot that sends several per block); none = no "
         "limit",
@@ -749,18 +910,20 @@ class ConstantGasSpec(Strict):
     """A constant gas price."""
 
     process: Literal["constant"]
-    gwei: Gwei
+    gwei: Gwei = field(label="gas price")
 
 
 class SpikeGasSpec(Strict):
     """A scripted spike: ``base``, jumps to ``peak`` at ``at`` for ``over``, then decays."""
 
     process: Literal["spike"]
-    base: Gwei
-    peak: Gwei
-    at: Duration
-    over: Duration
-    decay: PosDuration = Field(3600.0, description="half-life of the decay back to base")
+    base: Gwei = field(label="base gas price")
+    peak: Gwei = field(label="peak gas price")
+    at: Duration = field(label="gas spike start")
+    over: Duration = field(label="gas spike length")
+    decay: PosDuration = field(
+        3600.0, label="gas spike half-life", description="half-life of the decay back to base"
+    )
 
 
 class ReplayGasSpec(Strict):
@@ -776,8 +939,9 @@ class ReplayGasSpec(Strict):
     beyond: Beyond = Field(
         "error", description="outside the data: error, or hold the first/last value"
     )
-    after: Gwei | None = Field(
+    after: Gwei | None = field(
         None,
+        label="gas price after the data",
         description="with beyond: hold, the gas price after the data end instead of the last one "
         "[gwei]",
     )
@@ -811,11 +975,13 @@ class Network(Strict):
 class Record(Strict):
     """What a run records."""
 
-    vault_snapshot_every: PosDuration | None = Field(
-        None, description="vault snapshot interval; none = start and end only"
+    vault_snapshot_every: PosDuration | None = field(
+        None,
+        label="vault snapshot interval",
+        description="vault snapshot interval; none = start and end only",
     )
-    cr_quantiles: list[Annotated[float, Field(gt=0, lt=1)]] = Field(
-        default_factory=lambda: [0.05, 0.5, 0.95]
+    cr_quantiles: list[Annotated[float, Field(gt=0, lt=1)]] = field(
+        unit="-", label="CR quantiles", default_factory=lambda: [0.05, 0.5, 0.95]
     )
     check_invariants: bool = Field(True, description="check the accounting invariants each tick")
 
@@ -850,8 +1016,10 @@ class Scenario(Strict):
     system: System = Field(default_factory=System)
     borrowers: list[Cohort] = Field(min_length=1)
     keepers: list[KeeperSpec] = Field(default_factory=list)
-    correlation: dict[Name, dict[Name, Annotated[float, Field(ge=-1, le=1)]]] = Field(
-        default_factory=dict, description="correlations of the assets' log-return shocks"
+    correlation: dict[Name, dict[Name, Annotated[float, Field(ge=-1, le=1)]]] = field(
+        unit="-",
+        default_factory=dict,
+        description="correlations of the assets' log-return shocks",
     )
     mkr: Mkr | None = None
     dai: DaiMarketSpec | None = Field(None, description="Dai market; none = Dai stays at par")
