@@ -64,7 +64,10 @@ def test_a_sweep_files_errors_get_the_same_words():
         "f.yaml: seeds: give a number of seeds or a list of seeds such as [1, 5, 9] (got 2.5)",
     ]
     assert errors(SweepFile, {**data, "design": {"n": 4}, "parameters": {"x": {}}})[0][0] == (
-        "f.yaml: design: missing 'kind'"
+        "f.yaml: design: missing 'kind'; one of 'grid', 'random', 'lhs', 'sobol', 'morris'"
+    )
+    assert errors(SweepFile, {**data, "design": 5, "parameters": {"x": {}}})[0][0] == (
+        "f.yaml: design: expected a mapping of fields here (got 5)"
     )
 
 

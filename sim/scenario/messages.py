@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from sim.scenario.errors import MAX_ERRORS, ErrorItem
-from sim.scenario.paths import allowed_fields, data_path, field_path
+from sim.scenario.paths import allowed_fields, data_path, field_path, union_tags
 from sim.scenario.schema import Scenario
 from sim.scenario.yamlfile import DataPath
 
@@ -40,6 +40,7 @@ _SHOW_INPUT = frozenset(
         "float_parsing",
         "int_parsing",
         "finite_number",
+        "model_attributes_type",
     }
 )
 
@@ -167,7 +168,11 @@ def message(err: Mapping[str, Any], root: type[BaseModel] = Scenario) -> str:
         )
     if kind == "union_tag_not_found":
         ctx = err.get("ctx", {})
-        return f"missing {ctx.get('discriminator', 'kind')}"
+        tags = union_tags(tuple(err.get("loc", ())), root)
+        expected = f"; one of {', '.join(repr(t) for t in tags)}" if tags else ""
+        return f"missing {ctx.get('discriminator', 'kind')}{expected}"
+    if kind in ("model_attributes_type", "model_type", "dict_type"):
+        return f"expected a mapping of fields here (got {shown(err.get('input'))})"
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     if kind in _SHOW_INPUT or kind.startswith(

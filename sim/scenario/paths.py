@@ -122,6 +122,22 @@ def step_type(tp: Any, part: Any) -> Any:
     return None
 
 
+def union_tags(loc: DataPath, root: type[BaseModel] = Scenario) -> tuple[str, ...]:
+    """The tags (``process``, ``kind``… values) of the union of sections at ``loc``, if any."""
+    tp: Any = root
+    for part in loc:
+        tp = step_type(tp, part)
+        if tp is None:
+            return ()
+    tags: list[str] = []
+    for member in union_members(tp):
+        for name in TAG_FIELDS:
+            field = member.model_fields.get(name)
+            if field is not None:
+                tags.extend(str(t) for t in get_args(unwrap(field.annotation)))
+    return tuple(tags)
+
+
 @functools.lru_cache(maxsize=256)
 def allowed_fields(loc: DataPath, root: type[BaseModel] = Scenario) -> tuple[str, ...]:
     """Field names allowed where an unknown key was found.
