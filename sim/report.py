@@ -34,10 +34,10 @@ from markupsafe import Markup
 from sim.formatting import value_text
 from sim.metrics import KPI_BY_NAME, KPIS, RISK_STATS, ensemble_kpi_stats, risk_stats
 from sim.plots.figures import NamedFigure, PlotError, all_figures, folder_kind_of
-from sim.plots.folders import BatchData, Outputs, RunData, SweepData, load_folder
 from sim.plots.labels import counted, kpi_unit, parameter_label
 from sim.plots.output import MARKER, check_target, figure_bytes, save_text
 from sim.plots.overview import status_banner
+from sim.results import BatchData, Outputs, RunData, SweepData, load_folder
 
 #: The template, in the package's ``templates`` folder.
 TEMPLATE = "report.html.j2"
@@ -394,7 +394,7 @@ def render_report(outputs: Outputs, figures: Sequence[NamedFigure] | None = None
     """The report page of a folder's tables.
 
     Args:
-        outputs: the folder's tables (:func:`sim.plots.folders.load_folder`).
+        outputs: the folder's tables (:func:`sim.results.load_folder`).
         figures: the figures to embed (default: :func:`sim.plots.figures.all_figures`).
 
     Returns:
@@ -455,7 +455,7 @@ def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
         The file written.
 
     Raises:
-        sim.plots.folders.FolderError: not an output folder of cdpsim.
+        sim.results.FolderError: not an output folder of cdpsim, or a damaged one.
         sim.plots.output.OutputFileError: the page may not be written there.
     """
     folder = Path(folder)

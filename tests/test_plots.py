@@ -38,16 +38,15 @@ from sim.plots import (
     ensemble_fan,
     figures,
     figures_for,
-    load_folder,
     run_overview,
 )
 from sim.plots import style as st
 from sim.plots.compare import ComparisonError, pair_scenarios
 from sim.plots.ensemble import SUMMARY_ONLY_NOTE, liquidated_debt_paths, quantile_bands
-from sim.plots.folders import held_after
 from sim.plots.labels import kpi_label, parameter_label
 from sim.plots.output import MARKER, OutputFileError, made_by_cdpsim, save_figure
 from sim.report import write_report
+from sim.results import held_after, load_folder
 from tests.conftest import ROOT, SCENARIOS
 
 #: A small crash: 72 ten-minute ticks, the fall from hour 1 to hour 7, few vaults.
@@ -1041,8 +1040,3 @@ def test_save_figure_formats_and_ownership(outputs, tmp_path):
     with pytest.raises(OutputFileError, match="is a folder"):
         save_figure(fig, tmp_path / "folder.png")
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary files
-
-
-def test_outputs_manifest_is_what_the_figures_read(outputs):
-    manifest = json.loads((outputs.liq2 / "manifest.json").read_text())
-    assert load_folder(outputs.liq2).scenario == manifest["scenario"]

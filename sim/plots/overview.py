@@ -579,7 +579,7 @@ def run_overview(
             of 2880 — partial results"``), or ``None``.
         held: per collateral (and :data:`GAS`), the time from which a replayed series holds
             its last value because its data ended [s since the start]
-            (:func:`sim.plots.folders.held_after`); that span is shaded.
+            (:func:`sim.results.held_after`); that span is shaded.
 
     Returns:
         The figure: 8 panels, 9 with a Dai market, 10 with a Dai market and gas.

@@ -1,11 +1,25 @@
-"""Reading output folders into the tables the figures take (no matplotlib here).
+"""Reading cdpsim's output folders back: one API for a run, a batch and a sweep folder.
 
-:func:`load_folder` recognises a run folder (``manifest.json``, ``"kind": "cdpsim-run"``), a
-batch folder (``batch.json``, ``"kind": "cdpsim-batch"``) and a sweep folder (a batch folder
-whose ``batch.json`` has a ``sweep`` section, with ``points.parquet``, and optionally
-``sensitivity.parquet`` and the ``discovery/`` results). The batch and sweep files are read and
-checked by :mod:`sim.experiments.store` (:class:`~sim.experiments.store.SweepFolder`), whose
-messages become a :class:`FolderError`; so is anything else, with a one-line message.
+Every reader of results goes through here: ``cdpsim plot`` and ``report`` (:mod:`sim.plots`,
+:mod:`sim.report`), the dashboard (:mod:`sim.app`), ``sim.load_runs``, the notebooks and the
+scripts. :func:`load_folder` recognises (:func:`folder_kind`)
+
+- a run folder (``manifest.json``, ``"kind": "cdpsim-run"``): :func:`load_run` gives a
+  :class:`RunData` (manifest, time series, auctions, KPIs);
+- a batch folder (``batch.json``, ``"kind": "cdpsim-batch"``): :func:`load_batch` gives a
+  :class:`BatchData` (the runs table, each scenario, the runs' time series and auctions
+  stacked);
+- a sweep folder (a batch folder whose ``batch.json`` has a ``sweep`` section, with
+  ``points.parquet``, and optionally ``sensitivity.parquet`` and the ``discovery/`` results): a
+  :class:`SweepData`.
+
+Each reader checks what it read once (:mod:`sim.validate`), so the figures and tables after it
+can rely on the columns and types they get. The batch and sweep files are read and checked by
+:mod:`sim.experiments.store` (:class:`~sim.experiments.store.BatchFolder`,
+:class:`~sim.experiments.store.SweepFolder`, their one writer and reader), whose messages become
+a :class:`FolderError`; so is anything else, with a one-line message naming the file.
+Quantities derived from the tables (cumulative liquidated debt, totals over ilks, auction
+outcomes, ...) are computed by :mod:`sim.derived`, not here.
 """
 
 from __future__ import annotations
@@ -30,9 +44,9 @@ from sim.experiments.store import (
     check_points,
     check_runs,
     check_sweep,
-    load_runs,
     read_table,
 )
+from sim.experiments.store import load_runs as _runs_of_folders
 from sim.record import SYSTEM_FIELDS
 from sim.rundir import read_manifest
 from sim.validate import shape_problem, table_problem
@@ -99,7 +113,11 @@ RUN_MANIFEST_SHAPE = {
 
 
 class FolderError(Exception):
-    """A folder cannot be plotted or reported (a one-line message for the user)."""
+    """A folder cannot be read as cdpsim's output (a one-line message for the user).
+
+    Not a run, batch or sweep folder, or a damaged one: the message names the file and the
+    problem.
+    """
 
 
 @dataclass
@@ -160,6 +178,10 @@ class BatchData:
     timeseries: pd.DataFrame | None = None
     auctions: pd.DataFrame | None = None
     missing_series: int = 0
+
+    def run_folder(self, run_id: str) -> Path:
+        """The folder of one of the batch's runs (``runs/<run_id>``), for :func:`load_run`."""
+        return BatchFolder(self.path).run_folder(run_id)
 
     @property
     def kept_full(self) -> bool:
@@ -299,6 +321,19 @@ def check_run_manifest(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]
     return manifest
 
 
+def read_run_manifest(path: str | Path) -> dict[str, Any]:
+    """A run folder's ``manifest.json``, checked (:func:`check_run_manifest`).
+
+    Raises:
+        FolderError: ``path`` is not a cdpsim run folder, or its manifest is damaged.
+    """
+    path = Path(path)
+    manifest = read_manifest(path) if path.is_dir() else None
+    if manifest is None:
+        raise FolderError(f"{path}: not a cdpsim run folder (no manifest.json of a run)")
+    return check_run_manifest(path, manifest)
+
+
 def load_run(path: str | Path) -> RunData:
     """A run folder's manifest, time series, auctions and summary.
 
@@ -306,10 +341,7 @@ def load_run(path: str | Path) -> RunData:
         FolderError: ``path`` is not a cdpsim run folder, or its manifest or tables are damaged.
     """
     path = Path(path)
-    manifest = read_manifest(path) if path.is_dir() else None
-    if manifest is None:
-        raise FolderError(f"{path}: not a cdpsim run folder (no manifest.json of a run)")
-    check_run_manifest(path, manifest)
+    manifest = read_run_manifest(path)
     try:
         summary = json.loads((path / "summary.json").read_text())
     except (OSError, ValueError):
@@ -390,6 +422,27 @@ def _runs_table(path: Path, table: pd.DataFrame, where: Path) -> pd.DataFrame:
         raise FolderError(str(exc)) from None
 
 
+def load_runs(path: str | Path, rebuild: bool = False) -> pd.DataFrame:
+    """The runs table of a batch (or sweep) folder, read from its run folders (``sim.load_runs``).
+
+    Args:
+        path: the batch folder.
+        rebuild: also rewrite ``runs.parquet`` from the run folders.
+
+    Returns:
+        One row per run folder: run id, scenario file and name, overrides (JSON), seed, status,
+        error and traceback, wall time, ticks, swept parameters, then every KPI
+        (:func:`sim.experiments.store.load_runs`).
+
+    Raises:
+        FolderError: ``path`` is not a cdpsim batch folder.
+    """
+    try:
+        return _runs_of_folders(path, rebuild=rebuild)
+    except StoreError as exc:
+        raise FolderError(str(exc)) from None
+
+
 def load_batch(path: str | Path, *, series: bool = True) -> BatchData | SweepData:
     """A batch or sweep folder's tables.
 
@@ -410,7 +463,7 @@ def load_batch(path: str | Path, *, series: bool = True) -> BatchData | SweepDat
         table = _runs_table(path, table, path / RUNS_TABLE)
     else:
         try:
-            table = _runs_table(path, load_runs(path), store.runs)
+            table = _runs_table(path, _runs_of_folders(path), store.runs)
         except StoreError as exc:
             raise FolderError(str(exc)) from None
     section = manifest.get("sweep")
@@ -593,3 +646,27 @@ def load_folder(path: str | Path, *, series: bool = True) -> Outputs:
     if kind == "run":
         return load_run(path)
     return load_batch(path, series=series and kind == "batch")
+
+
+__all__ = [
+    "AUCTION_COLUMNS",
+    "FAN_AUCTION_COLUMNS",
+    "FAN_COLUMNS",
+    "OVERVIEW_COLUMNS",
+    "OVERVIEW_ILK_FIELDS",
+    "RUN_MANIFEST_SHAPE",
+    "BatchData",
+    "FolderError",
+    "Outputs",
+    "RunData",
+    "SweepData",
+    "check_run_manifest",
+    "folder_kind",
+    "held_after",
+    "load_batch",
+    "load_folder",
+    "load_run",
+    "load_runs",
+    "numeric_parameters",
+    "read_run_manifest",
+]
