@@ -38,7 +38,7 @@ from sim.plots.figures import (
     figures_for,
 )
 from sim.plots.output import OutputFileError, save_figure
-from sim.plots.overview import auction_outcomes, run_overview
+from sim.plots.overview import run_overview
 from sim.plots.sweep import (
     SweepPlotError,
     discovery_boxes,
@@ -57,7 +57,6 @@ __all__ = [
     "RunTables",
     "SweepPlotError",
     "all_figures",
-    "auction_outcomes",
     "available_kinds",
     "compare_batches",
     "compare_runs",
