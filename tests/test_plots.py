@@ -456,15 +456,6 @@ def test_the_model_records_when_each_replay_runs_out_of_data():
     assert ProtocolModel(scenario).data_held == {"ETH": 47 * 3600.0, "gas": 23 * 3600.0}
 
 
-def test_held_data_of_older_runs_are_found_from_the_replay_spec(outputs, monkeypatch):
-    monkeypatch.chdir(ROOT)  # the scenario's data file, relative to scenarios/
-    run = load_folder(outputs.thursday)
-    del run.manifest["data_held"]  # a run folder written before the manifest recorded it
-    assert held_after(run) == {"gas": 23 * 3600.0}
-    run.manifest["scenario"]["clock"]["duration"] = "3d"
-    assert held_after(run) == {"ETH": 47 * 3600.0, "gas": 23 * 3600.0}
-
-
 @pytest.mark.parametrize("status", ["failed", "interrupted"])
 def test_a_run_that_did_not_finish_says_so_over_the_title(outputs, tmp_path, status):
     run = tmp_path / "stopped"
