@@ -34,7 +34,8 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
 import sim  # noqa: E402
-from sim.plots import figures_for, load_folder, save_figure, sweep_heatmap  # noqa: E402
+from sim.plots import figures_for, save_figure, sweep_heatmap  # noqa: E402
+from sim.results import load_folder  # noqa: E402
 
 #: The quickstart scenario (the README's first command runs it).
 QUICKSTART = ROOT / "scenarios" / "eth_crash_liq2.yaml"

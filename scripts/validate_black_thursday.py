@@ -28,7 +28,6 @@ The figures (each from a run's folder; see :func:`run_figures`):
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -44,6 +43,7 @@ if str(ROOT) not in sys.path:
 
 import sim  # noqa: E402
 from sim.metrics import ZERO_BID_FRACTION  # noqa: E402
+from sim.results import load_folder, load_run  # noqa: E402
 
 SCENARIOS = ROOT / "scenarios"
 LIQ1 = SCENARIOS / "black_thursday_2020.yaml"
@@ -85,9 +85,8 @@ RECORD = (
 
 def run_figures(folder: Path) -> dict[str, float]:
     """The record's figures measured in one run folder."""
-    ts = pd.read_parquet(folder / "timeseries.parquet")
-    auctions = pd.read_parquet(folder / "auctions.parquet")
-    summary = json.loads((folder / "summary.json").read_text())
+    run = load_run(folder)
+    ts, auctions, summary = run.timeseries, run.auctions, run.summary
     price = ts[f"price[{ILK}]"].to_numpy()
     end = auctions["end_tick"].to_numpy()
     at = np.clip(np.where(end < 0, len(price) - 1, end), 0, len(price) - 1)
@@ -216,7 +215,7 @@ def _image(fig: object, name: str) -> str:
 
 def figures_of(batch: Path, run_id: str) -> tuple[str, str]:
     """The run overview of one run and the fan chart of the batch, as images."""
-    from sim.plots import figures_for, load_folder
+    from sim.plots import figures_for
 
     (overview,) = figures_for(load_folder(batch / "runs" / run_id), "overview")
     (fan,) = figures_for(load_folder(batch), "fan")
@@ -232,8 +231,7 @@ def sensitivity(out: Path, workers: int | None) -> tuple[pd.DataFrame, str]:
 
     result = sim.run_sweep(SWEEP, out=out, workers=workers)
     points = result.points
-    manifest = json.loads((out / "batch.json").read_text())
-    params = manifest["sweep"]["parameters"]
+    params = load_folder(out, series=False).parameters
     fig = sweep_heatmap(
         points,
         "keepers.0.gas.median",

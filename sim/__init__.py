@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from sim.experiments import (
         SweepResult,
         discover,
-        load_runs,
         load_sweep,
         run_batch,
         run_sweep,
@@ -25,6 +24,7 @@ if TYPE_CHECKING:
     )
     from sim.model import ProtocolModel
     from sim.record import RunResult, ilk_frame
+    from sim.results import load_runs
     from sim.runner import run
     from sim.scenario import Scenario, load_scenario
 
@@ -40,7 +40,7 @@ _LAZY = {
     "ilk_frame": "sim.record",
     "run": "sim.runner",
     "run_batch": "sim.experiments",
-    "load_runs": "sim.experiments",
+    "load_runs": "sim.results",
     "run_sweep": "sim.experiments",
     "load_sweep": "sim.experiments",
     "SweepResult": "sim.experiments",

@@ -981,7 +981,6 @@ def plot(
         default_output,
         figures_for,
     )
-    from sim.plots.folders import FolderError, SweepData, folder_kind, load_folder
     from sim.plots.output import (
         FORMATS,
         FileWriteError,
@@ -989,6 +988,7 @@ def plot(
         check_target,
         save_figure,
     )
+    from sim.results import FolderError, SweepData, folder_kind, load_folder
 
     if other is not None and kind not in (None, "compare"):
         raise click.UsageError("two folders give a comparison: leave out --kind or use compare")
@@ -1079,9 +1079,9 @@ def report(folder: Path, out: Path | None) -> None:
     batches and sweeps) and every figure that applies, embedded: it opens offline and can be
     mailed as one file. Prints the file written.
     """
-    from sim.plots.folders import FolderError
     from sim.plots.output import FileWriteError, OutputFileError
     from sim.report import write_report
+    from sim.results import FolderError
 
     if out is not None and out.suffix.lower() not in (".html", ".htm"):
         _err(f"{out}: a report is an HTML page; name it *.html")

@@ -31,13 +31,14 @@ import pandas as pd
 import yaml
 from markupsafe import Markup
 
+from sim.derived import is_ok
 from sim.formatting import value_text
 from sim.metrics import KPI_BY_NAME, KPIS, RISK_STATS, ensemble_kpi_stats, risk_stats
 from sim.plots.figures import NamedFigure, PlotError, all_figures, folder_kind_of
-from sim.plots.folders import BatchData, Outputs, RunData, SweepData, load_folder
 from sim.plots.labels import counted, kpi_unit, parameter_label
 from sim.plots.output import MARKER, check_target, figure_bytes, save_text
 from sim.plots.overview import status_banner
+from sim.results import BatchData, Outputs, RunData, SweepData, load_folder
 
 #: The template, in the package's ``templates`` folder.
 TEMPLATE = "report.html.j2"
@@ -120,7 +121,7 @@ def ensemble_table(runs: pd.DataFrame, caption: str) -> Table:
     Returns:
         Rows: KPI, unit, n, mean, std, 5 %, 50 %, 95 %; then the risk statistics.
     """
-    ok = runs[runs["status"] == "ok"] if "status" in runs else runs
+    ok = runs[is_ok(runs)]
     rows: list[list[Any]] = []
     for kpi in KPIS:
         if kpi.name not in ok.columns:
@@ -144,7 +145,7 @@ def ensemble_table(runs: pd.DataFrame, caption: str) -> Table:
 
 def risk_table(runs: pd.DataFrame, caption: str) -> Table | None:
     """The risk statistics (:data:`sim.metrics.RISK_STATS`) over the ok runs, if computable."""
-    ok = runs[runs["status"] == "ok"] if "status" in runs else runs
+    ok = runs[is_ok(runs)]
     if not {"bad_debt_max", "liquidated_debt"} <= set(ok.columns):
         return None
     risk = risk_stats(
@@ -180,9 +181,10 @@ def _header(column: str) -> str:
 
 
 def _failures(runs: pd.DataFrame) -> Table | None:
-    if "status" not in runs or (runs["status"] == "ok").all():
+    finished = is_ok(runs)
+    if finished.all():
         return None
-    bad = runs[runs["status"] != "ok"]
+    bad = runs[~finished]
     return _frame_table(bad, "Runs that did not finish", ["run_id", "seed", "status", "error"])
 
 
@@ -230,7 +232,7 @@ def _run_sections(run: RunData) -> tuple[list[str], list[Section]]:
 def _batch_sections(batch: BatchData) -> tuple[list[str], list[Section]]:
     m = batch.manifest
     runs = batch.runs
-    ok = int((runs["status"] == "ok").sum()) if "status" in runs else len(runs)
+    ok = int(is_ok(runs).sum())
     facts = [
         f"{counted(len(runs), 'run')} ({ok} ok) of "
         f"{counted(len(batch.scenarios), 'scenario') if batch.scenarios else '? scenarios'}; keep "
@@ -381,9 +383,10 @@ def report_banner(outputs: Outputs) -> str | None:
             banner += f" ({error.splitlines()[0]})"
         return banner
     runs = outputs.runs
-    if "status" not in runs or (runs["status"] == "ok").all():
+    finished = is_ok(runs)
+    if finished.all():
         return None
-    bad = int((runs["status"] != "ok").sum())
+    bad = int((~finished).sum())
     return (
         f"{bad} of {len(runs)} runs did not finish (failed or interrupted): the figures and "
         "statistics use the finished runs only; the table of runs that did not finish is below."
@@ -394,7 +397,7 @@ def render_report(outputs: Outputs, figures: Sequence[NamedFigure] | None = None
     """The report page of a folder's tables.
 
     Args:
-        outputs: the folder's tables (:func:`sim.plots.folders.load_folder`).
+        outputs: the folder's tables (:func:`sim.results.load_folder`).
         figures: the figures to embed (default: :func:`sim.plots.figures.all_figures`).
 
     Returns:
@@ -455,7 +458,7 @@ def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
         The file written.
 
     Raises:
-        sim.plots.folders.FolderError: not an output folder of cdpsim.
+        sim.results.FolderError: not an output folder of cdpsim, or a damaged one.
         sim.plots.output.OutputFileError: the page may not be written there.
     """
     folder = Path(folder)

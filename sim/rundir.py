@@ -4,7 +4,8 @@ An output folder belongs to cdpsim only if cdpsim made it. A run is written into
 
 - a new folder (created with its missing parents), or an empty one;
 - a folder holding an earlier cdpsim run, recognised by its ``manifest.json`` (``"kind":
-  "cdpsim-run"``, or for runs written before that marker, ``cdpsim_version`` and ``files``).
+  "cdpsim-run"``), whatever its format version (``"format"``: :data:`RUN_FORMAT` when this
+  cdpsim wrote it; readers, :mod:`sim.results`, take only that version).
 
 Anything else is refused with an :class:`OutputError` before anything runs, unless ``force``;
 even then only the run files (:data:`RUN_FILES`) are written or replaced and nothing else in the
@@ -64,6 +65,10 @@ RUN_FILES = (
 )
 #: ``manifest["kind"]`` of a run folder's manifest.
 MANIFEST_KIND = "cdpsim-run"
+#: ``manifest["format"]``: the version of the run folder's layout (its files, their columns,
+#: the manifest's fields) this cdpsim writes and reads. A change that a reader of the previous
+#: version could not read raises it; readers refuse any other version (:mod:`sim.results`).
+RUN_FORMAT = 1
 #: The manifest of a batch or sweep folder (written by :mod:`sim.experiments.store`).
 BATCH_MANIFEST = "batch.json"
 #: The folder of a batch or sweep that holds its run folders.
@@ -190,7 +195,7 @@ def _git_revision() -> str | None:
 def build_manifest(
     model: ProtocolModel, *, wall_time_s: float, status: str, error: str | None = None
 ) -> dict[str, Any]:
-    """The run's manifest: marker, resolved scenario, seed, versions, wall time and status.
+    """The run's manifest: marker, format, resolved scenario, seed, versions, wall time, status.
 
     Args:
         model: the (finished or stopped) model.
@@ -199,7 +204,8 @@ def build_manifest(
         error: the error and its traceback, for a failed run.
 
     Returns:
-        The manifest, ``manifest["kind"] == MANIFEST_KIND``.
+        The manifest, ``manifest["kind"] == MANIFEST_KIND``, ``manifest["format"] ==
+        RUN_FORMAT``.
     """
     import mesa
     import pyarrow
@@ -211,6 +217,7 @@ def build_manifest(
         raise ValueError(f"status {status!r} is not one of {STATUSES}")
     return {
         "kind": MANIFEST_KIND,
+        "format": RUN_FORMAT,
         "scenario": model.spec.to_dict(),
         "seed": model.seed,
         "ticks": model.recorder.rows - 1,
@@ -245,16 +252,16 @@ def _to_json(payload: Any) -> str:
 
 
 def read_manifest(path: str | Path) -> dict[str, Any] | None:
-    """The manifest of a run folder, or ``None`` if ``path`` holds no readable cdpsim manifest."""
+    """The manifest of a run folder, or ``None`` if ``path`` holds no readable cdpsim manifest.
+
+    Any format version: whether cdpsim made the folder (and may replace it) does not depend on
+    it; :func:`sim.results.read_run_manifest` is the reader that checks it.
+    """
     try:
         manifest = json.loads((Path(path) / _MANIFEST).read_text())
     except (OSError, ValueError):
         return None
-    if not isinstance(manifest, dict):
-        return None
-    if manifest.get("kind") == MANIFEST_KIND:
-        return manifest
-    if "cdpsim_version" in manifest and "files" in manifest:  # written before the marker
+    if isinstance(manifest, dict) and manifest.get("kind") == MANIFEST_KIND:
         return manifest
     return None
 
@@ -695,6 +702,7 @@ def write_with_fallback(result: RunResult, out: str | Path, force: bool = False)
 __all__ = [
     "MANIFEST_KIND",
     "RUN_FILES",
+    "RUN_FORMAT",
     "STATUSES",
     "STATUS_FAILED",
     "STATUS_INTERRUPTED",

@@ -7,7 +7,8 @@ reader checks what it read here, once, and raises its own user-facing error (``F
 rely on the columns and types they read. Nothing here reads files or raises.
 
 Each check returns the problem as a phrase (``"column 'tick' holds text, not numbers"``), or
-``None`` when there is none.
+``None`` when there is none. :func:`format_problem` checks the format version a folder's
+manifest states (the readers take only the version this cdpsim writes).
 """
 
 from __future__ import annotations
@@ -94,6 +95,41 @@ def _values(data: Any, keys: list[str], where: str = "") -> Iterable[tuple[str, 
             yield from _values(value, rest, f"{where}.{k}" if where else str(k))
     elif isinstance(data, dict) and key in data:
         yield from _values(data[key], rest, f"{where}.{key}" if where else key)
+
+
+def format_problem(manifest: Mapping[str, Any], version: int) -> str | None:
+    """Why a folder's manifest is not of the format ``version``, as a phrase; ``None`` if it is.
+
+    Every output folder states the version of its layout in its manifest (``"format": 1``); a
+    reader takes only the version it writes, so no reader carries the paths of earlier layouts.
+
+    Args:
+        manifest: the folder's manifest (``manifest.json`` or ``batch.json``), a JSON object.
+        version: the format version this cdpsim writes and reads.
+
+    Returns:
+        ``"written by an earlier cdpsim (no format version); run it again with this version"``,
+        or for another version which one and what to do; ``None`` for ``version``.
+    """
+    found = manifest.get("format")
+    if type(found) is int and found == version:
+        return None
+    if found is None:
+        return "written by an earlier cdpsim (no format version); run it again with this version"
+    if type(found) is int and found < version:
+        return (
+            f"written by an earlier cdpsim (format version {found}, this one reads {version}); "
+            "run it again with this version"
+        )
+    if type(found) is int:
+        return (
+            f"written by a later cdpsim (format version {found}, this one reads {version}); "
+            "read it with that version, or run it again with this one"
+        )
+    return (
+        f"its format version is {describe(found)}, not one cdpsim writes (this one reads "
+        f"{version}); run it again with this version"
+    )
 
 
 def plain_name(value: Any) -> bool:
@@ -206,4 +242,12 @@ def _shown(value: Any) -> str:
     return repr(value)
 
 
-__all__ = ["MAX_COUNT", "MAX_MAGNITUDE", "describe", "plain_name", "shape_problem", "table_problem"]
+__all__ = [
+    "MAX_COUNT",
+    "MAX_MAGNITUDE",
+    "describe",
+    "format_problem",
+    "plain_name",
+    "shape_problem",
+    "table_problem",
+]

@@ -16,7 +16,7 @@ from pathlib import Path
 from sim.experiments.batch import RunSpec
 from sim.experiments.store import run_row
 from sim.experiments.sweep import run_sweep
-from sim.rundir import MANIFEST_KIND
+from sim.rundir import MANIFEST_KIND, RUN_FORMAT
 from tests.conftest import SMALL
 
 #: The stand-ins' inputs: three scenario fields whose ranges map linearly onto [-π, π].
@@ -42,6 +42,7 @@ def write_stand_in(spec: RunSpec, kpis: dict[str, float], status: str = "ok") ->
     (folder / "summary.json").write_text(json.dumps(kpis))
     manifest = {
         "kind": MANIFEST_KIND,
+        "format": RUN_FORMAT,
         "scenario": {"name": spec.scenario.name},
         "seed": spec.seed,
         "ticks": 0,

@@ -127,9 +127,9 @@ def test_a_discovery_is_named_and_labelled_with_its_kpis_unit():
         threshold=1000,
         method="cart",
         boxes=empty,
-        path=Path("discovery/bad_debt_max-above-1000.parquet"),  # written before the method
+        path=Path("discovery/bad_debt_max-above-1e3-cart.parquet"),  # written by hand
     )
-    assert named.name == "bad_debt_max-above-1000"
+    assert named.name == "bad_debt_max-above-1e3-cart"  # a file read back: its own name
 
 
 def test_a_cart_leaf_of_exactly_half_cases_is_not_a_box():

@@ -48,10 +48,10 @@ from sim.app.tables import (
 from sim.app.targets import TargetError, resolve, scenario_of_run
 from sim.cli import main
 from sim.experiments.store import BatchFolder
-from sim.plots import fan_pages, figures_for, load_folder
+from sim.plots import fan_pages, figures_for
 from sim.plots.figures import available_kinds
-from sim.plots.folders import BatchData, FolderError, RunData, SweepData
 from sim.plots.sweep import SweepPlotError, stat_column
+from sim.results import BatchData, FolderError, RunData, SweepData, load_folder
 from sim.scenario import ScenarioError
 from tests.conftest import SMALL
 

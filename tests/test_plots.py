@@ -27,26 +27,25 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 import sim
+from sim.derived import auction_outcomes
 from sim.metrics import value_at_risk
 from sim.plots import (
     BatchTables,
     PlotError,
     RunTables,
-    auction_outcomes,
     compare_batches,
     compare_runs,
     ensemble_fan,
     figures,
     figures_for,
-    load_folder,
     run_overview,
 )
 from sim.plots import style as st
 from sim.plots.compare import ComparisonError, pair_scenarios
-from sim.plots.ensemble import SUMMARY_ONLY_NOTE, liquidated_debt_paths, quantile_bands
-from sim.plots.folders import held_after
+from sim.plots.ensemble import SUMMARY_ONLY_NOTE
 from sim.plots.output import MARKER, OutputFileError, made_by_cdpsim, save_figure
 from sim.report import write_report
+from sim.results import held_after, load_folder
 from tests.conftest import ROOT, SCENARIOS
 
 #: A small crash: 72 ten-minute ticks, the fall from hour 1 to hour 7, few vaults.
@@ -456,15 +455,6 @@ def test_the_model_records_when_each_replay_runs_out_of_data():
     assert ProtocolModel(scenario).data_held == {"ETH": 47 * 3600.0, "gas": 23 * 3600.0}
 
 
-def test_held_data_of_older_runs_are_found_from_the_replay_spec(outputs, monkeypatch):
-    monkeypatch.chdir(ROOT)  # the scenario's data file, relative to scenarios/
-    run = load_folder(outputs.thursday)
-    del run.manifest["data_held"]  # a run folder written before the manifest recorded it
-    assert held_after(run) == {"gas": 23 * 3600.0}
-    run.manifest["scenario"]["clock"]["duration"] = "3d"
-    assert held_after(run) == {"ETH": 47 * 3600.0, "gas": 23 * 3600.0}
-
-
 @pytest.mark.parametrize("status", ["failed", "interrupted"])
 def test_a_run_that_did_not_finish_says_so_over_the_title(outputs, tmp_path, status):
     run = tmp_path / "stopped"
@@ -488,30 +478,6 @@ def test_zero_bid_auctions_are_marked(outputs):
     assert any(label.startswith("zero-bid auction") for label in labels(outcome))
     legend_title = outcome.get_legend().get_title().get_text()
     assert f"{int(table['zero_bid'].sum())} zero-bid" in legend_title
-
-
-def test_auction_outcomes_price_paid_against_the_market():
-    ts = pd.DataFrame(
-        {
-            "tick": [0, 1, 2],
-            "time": pd.date_range("2021-01-01", periods=3, freq="h", tz="UTC"),
-            "price[ETH-A]": [2000.0, 1800.0, 1500.0],
-            "dai_price": [1.0, 1.0, 1.02],
-        }
-    )
-    auctions = pd.DataFrame(
-        {
-            "ilk": ["ETH-A", "ETH-A", "ETH-A", "ETH-A"],
-            "end_tick": [1, 2, -1, 2],
-            "dai_raised": [1710.0, 1e-18, 0.0, 0.0],
-            "collateral_sold": [1.0, 2.0, 0.0, 0.0],
-        }
-    )
-    out = auction_outcomes(ts, auctions)
-    assert len(out) == 2  # the running auction and the one that sold nothing are left out
-    np.testing.assert_allclose(out["paid"], [1710.0, 1e-18 * 1.02 / 2])
-    np.testing.assert_allclose(out["market"], [1800.0, 1500.0])
-    assert out["zero_bid"].tolist() == [False, True]
 
 
 def test_a_run_without_auctions_says_so():
@@ -612,15 +578,6 @@ def test_fan_dai_supply_axis_does_not_magnify_a_tiny_change(outputs):
     low, high = ax.get_ylim()
     assert (high - low) >= st.MIN_RELATIVE_SPAN * supply.max() / 1e6 * 0.999
     assert low < supply.min() / 1e6 and high > supply.max() / 1e6
-
-
-def test_quantile_bands_of_ticks_no_run_reached_are_nan_without_warning():
-    values = np.array([[1.0, 3.0], [np.nan, 5.0], [np.nan, np.nan]])
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        bands = quantile_bands(values)
-    np.testing.assert_allclose(bands[2], [2.0, 5.0, np.nan])  # medians
-    assert np.isnan(bands[:, 2]).all()
 
 
 def test_fan_of_a_batch_of_several_scenarios_has_a_row_each(outputs):
@@ -732,37 +689,6 @@ def test_fan_leaves_out_runs_that_did_not_finish(outputs):
         index="tick", columns="run_id", values="price[ETH-A]"
     )
     np.testing.assert_allclose(median.get_ydata(), wide.median(axis=1))
-
-
-def test_liquidated_debt_paths_end_at_the_kpi(outputs):
-    batch = load_folder(outputs.batch)
-    ticks = pd.Index(np.sort(batch.timeseries["tick"].unique()))
-    paths = liquidated_debt_paths(batch.auctions, ticks)
-    final = paths.iloc[-1]
-    kpi = batch.runs.set_index("run_id")["liquidated_debt"]
-    for run_id, value in final.items():
-        assert value == pytest.approx(kpi[run_id])
-    assert (paths.diff().dropna() >= 0).all().all()  # cumulative
-
-
-def test_liquidated_debt_paths_stop_at_each_run_s_last_tick(outputs):
-    short, full = load_folder(outputs.batch_short), load_folder(outputs.batch)
-    for batch in (short, full):  # both batches drew the same seeds: their run ids are alike
-        for table in (batch.runs, batch.timeseries, batch.auctions):
-            table["run_id"] = batch.label + "/" + table["run_id"].astype(str)
-    auctions = pd.concat([short.auctions, full.auctions], ignore_index=True)
-    series = pd.concat([short.timeseries, full.timeseries], ignore_index=True)
-    last = series.groupby("run_id")["tick"].max()
-    assert last[short.runs["run_id"]].max() < last[full.runs["run_id"]].min()
-    ticks = pd.Index(np.sort(series["tick"].unique()))
-    paths = liquidated_debt_paths(auctions, ticks, last_ticks=last)
-    assert list(paths.columns) == list(last.index)  # runs without auctions too (0, not absent)
-    for run_id, end in last.items():
-        assert paths.loc[:end, run_id].notna().all()
-        assert paths.loc[end + 1 :, run_id].isna().all(), run_id  # not simulated: no value
-    kpi = pd.concat([short.runs, full.runs]).set_index("run_id")["liquidated_debt"]
-    for run_id, end in last.items():
-        assert paths.loc[end, run_id] == pytest.approx(kpi[run_id])
 
 
 def test_compared_batches_of_different_lengths_end_where_their_runs_end(outputs):
@@ -1009,8 +935,3 @@ def test_save_figure_formats_and_ownership(outputs, tmp_path):
     with pytest.raises(OutputFileError, match="is a folder"):
         save_figure(fig, tmp_path / "folder.png")
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary files
-
-
-def test_outputs_manifest_is_what_the_figures_read(outputs):
-    manifest = json.loads((outputs.liq2 / "manifest.json").read_text())
-    assert load_folder(outputs.liq2).scenario == manifest["scenario"]

@@ -13,19 +13,16 @@ from matplotlib.container import BarContainer, ErrorbarContainer
 from matplotlib.image import AxesImage
 
 from sim.experiments import discover
-from sim.formatting import number_text
 from sim.plots import (
     available_kinds,
     discovery_boxes,
     figures_for,
-    load_folder,
     morris_scatter,
     sobol_bars,
     sweep_heatmap,
     sweep_line,
 )
 from sim.plots.figures import PlotError, all_figures
-from sim.plots.folders import numeric_parameters
 from sim.plots.sweep import (
     CONSTANT_KPI,
     SUBTITLE_CHARS,
@@ -35,6 +32,7 @@ from sim.plots.sweep import (
     scatter_bins,
     stat_column,
 )
+from sim.results import load_folder
 from tests import test_plots
 from tests.test_plots import data_axes, drawn, has_unit, labels, overlap, title_artist
 
@@ -375,13 +373,6 @@ def test_discovery_boxes_trade_off_and_limits():
         discovery_boxes(boxes().iloc[0:0])
 
 
-def test_parameters_written_as_text_are_read_as_numbers():
-    table = pd.DataFrame({DAI: ["2.0e5", "1.0e6"], "other": ["a", "1"]})
-    out = numeric_parameters(table, [DAI, "other"])
-    assert out[DAI].tolist() == [2e5, 1e6]
-    assert out["other"].tolist() == ["a", "1"]
-
-
 # ---------------------------------------------------------------------------------------- real
 
 
@@ -433,29 +424,6 @@ def test_a_kind_the_sweep_lacks_is_a_clear_error(outputs):
         figures_for(grid, "sobol")
     with pytest.raises(PlotError, match="no KPI 'nope'"):
         figures_for(grid, "heatmap", kpi="nope")
-
-
-def test_discoveries_are_read_with_either_file_name(outputs, tmp_path):
-    sweep = tmp_path / "sweep"
-    shutil.copytree(outputs.sweep_sobol, sweep)
-    (found,) = load_folder(sweep).discoveries  # CART: boxes, no trajectory
-    assert (found.kpi, found.side, found.method) == ("liquidated_debt", "above", "cart")
-    current = sweep / "discovery" / f"{found.name}.parquet"
-    x = number_text(found.threshold)
-    assert found.name == f"liquidated_debt-above-{x}-cart"
-    shutil.copy(current, current.with_name(f"liquidated_debt-below-{x}-cart.parquet"))
-    current.rename(current.with_name(f"liquidated_debt-above-{x}.parquet"))  # before the method
-    data = load_folder(sweep)
-    read = sorted((d.name, d.kpi, d.side, d.method) for d in data.discoveries)
-    assert read == [
-        (f"liquidated_debt-above-{x}", "liquidated_debt", "above", "cart"),
-        (f"liquidated_debt-below-{x}-cart", "liquidated_debt", "below", "cart"),
-    ]
-    titles = [f.figure.get_suptitle() for f in figures_for(data, "boxes")]
-    number = f"{found.threshold:,.0f}"
-    assert any(f"liquidated_debt above {number} Dai (CART)" in t for t in titles)
-    assert any(f"liquidated_debt below {number} Dai (CART)" in t for t in titles)
-    assert len(figures_for(data, "boxes", kpi="liquidated_debt")) == 2
 
 
 def test_a_discovery_without_a_box_says_why(outputs, tmp_path):

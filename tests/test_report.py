@@ -15,9 +15,9 @@ import pytest
 import yaml
 
 from sim.metrics import KPIS, RISK_STATS
-from sim.plots import load_folder
 from sim.plots.output import MARKER, OutputFileError
 from sim.report import default_report_path, render_report, write_report
+from sim.results import load_folder
 from tests import test_plots
 
 #: The session's output folders (a fixture of tests/test_plots.py).

@@ -19,6 +19,7 @@ from sim.record import RunResult
 from sim.rundir import (
     MANIFEST_KIND,
     RUN_FILES,
+    RUN_FORMAT,
     OutputError,
     WriteError,
     check_output_folder,
@@ -45,6 +46,7 @@ def fake_result(ticks: int = 2, status: str = "ok", name: str = "small") -> RunR
         summary={"bad_debt_final": 0.0, "keepers": {"kp": 1.0}},
         manifest={
             "kind": MANIFEST_KIND,
+            "format": RUN_FORMAT,
             "scenario": {"name": name},
             "ticks": ticks,
             "status": status,
@@ -163,12 +165,19 @@ def test_an_empty_folder_is_used(tmp_path):
     assert is_run_folder(tmp_path / "empty")
 
 
-def test_manifests_before_the_marker_count_as_runs(tmp_path):
-    old = tmp_path / "old"
-    old.mkdir()
-    (old / "manifest.json").write_text(json.dumps({"cdpsim_version": "0.1.0", "files": []}))
-    assert is_run_folder(old)
-    check_output_folder(old)
+def test_a_manifest_without_the_marker_is_not_a_run(tmp_path):
+    unmarked = tmp_path / "unmarked"
+    unmarked.mkdir()
+    (unmarked / "manifest.json").write_text(json.dumps({"cdpsim_version": "0.1.0", "files": []}))
+    assert not is_run_folder(unmarked)
+    with pytest.raises(OutputError, match=r"not a cdpsim run folder, it holds manifest\.json"):
+        check_output_folder(unmarked)
+    earlier = tmp_path / "earlier"  # the marker without a format version: cdpsim's, replaced
+    earlier.mkdir()
+    (earlier / "manifest.json").write_text(json.dumps({"kind": MANIFEST_KIND}))
+    assert is_run_folder(earlier)
+    write_run_folder(fake_result(), earlier)
+    assert read_manifest(earlier)["format"] == RUN_FORMAT
     other = tmp_path / "other"
     other.mkdir()
     (other / "manifest.json").write_text(json.dumps({"name": "someone else's"}))

@@ -4,6 +4,7 @@ damaged files refused with the file named (no folder run through the model: hand
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -16,17 +17,19 @@ from sim.experiments.discovery import BOX_COLUMNS, TRAJECTORY_COLUMNS, Discovery
 from sim.experiments.errors import AnalysisError
 from sim.experiments.sensitivity import SENSITIVITY2_COLUMNS, SENSITIVITY_COLUMNS
 from sim.experiments.store import (
+    BATCH_FORMAT,
     BATCH_KIND,
     BatchFolder,
     StoreError,
     SweepFolder,
     check_runs,
     check_sweep,
+    load_runs,
     read_table,
 )
 from sim.experiments.sweep_analysis import discover
 from sim.locks import FOLDER_LOCK, LockError
-from sim.rundir import BATCH_MANIFEST, MANIFEST_KIND
+from sim.rundir import BATCH_MANIFEST, MANIFEST_KIND, RUN_FORMAT
 from tests import sweep_stand_ins
 
 #: A sweep section of two parameters, one a duration.
@@ -46,6 +49,7 @@ def manifest(**extra: object) -> dict:
     """A batch's manifest as ``batch_manifest`` makes one (the fields the store reads)."""
     return {
         "kind": BATCH_KIND,
+        "format": BATCH_FORMAT,
         "overrides": [],
         "seeds": [1, 2],
         "keep": "summary",
@@ -72,6 +76,7 @@ def write_run(store: BatchFolder, run_id: str, status: str = "ok", **kpis: float
         json.dumps(
             {
                 "kind": MANIFEST_KIND,
+                "format": RUN_FORMAT,
                 "scenario": {"name": "a"},
                 "seed": 1,
                 "ticks": 3,
@@ -124,6 +129,49 @@ def test_open_refuses_what_is_not_this_batch(tmp_path):
     with pytest.raises(StoreError, match=r"holds a different batch \(not the same seeds\)"):
         store.open(manifest(seeds=[1, 2, 3]), resume=True)
     assert store.read_manifest() == manifest()  # nothing was changed by a refusal
+
+
+def test_the_manifest_is_written_with_its_marker_and_format_first(tmp_path):
+    given = manifest()
+    del given["kind"], given["format"]
+    store = BatchFolder(tmp_path / "batch")
+    store.open(given, resume=False).release()
+    written = json.loads(store.manifest_path.read_text())
+    assert list(written)[:2] == ["kind", "format"] and written == manifest()
+
+
+def edited(store: BatchFolder, **fields: object) -> None:
+    """``batch.json`` with ``fields`` set (``None`` removes one), as another cdpsim wrote it."""
+    data = json.loads(store.manifest_path.read_text())
+    data.update(fields)
+    store.manifest_path.write_text(json.dumps({k: v for k, v in data.items() if v is not None}))
+
+
+@pytest.mark.parametrize(
+    ("version", "message"),
+    [
+        (
+            None,
+            r"written by an earlier cdpsim \(no format version\); run it again with this version$",
+        ),
+        (0, r"written by an earlier cdpsim \(format version 0, this one reads 1\); run it again"),
+        (2, r"written by a later cdpsim \(format version 2, this one reads 1\); read it with"),
+        ("1", r"its format version is text \('1'\), not one cdpsim writes"),
+    ],
+    ids=["none", "earlier", "later", "text"],
+)
+def test_a_batch_of_another_format_version_is_refused(tmp_path, version, message):
+    store = opened(tmp_path / "sweep", sweep=SECTION)
+    write_run(store, "r0")
+    edited(store, format=version)
+    folder = re.escape(str(store.path))
+    with pytest.raises(StoreError, match=rf"^{folder}: {message}"):
+        load_runs(store.path)
+    with pytest.raises(StoreError, match=rf"^{folder}: {message}"):
+        SweepFolder(store.path).section()
+    with pytest.raises(StoreError, match=rf"^{folder}: {message}"):
+        store.open(manifest(sweep=SECTION), resume=True, force=True)  # not even forced
+    assert store.read_manifest() is not None  # still a batch folder: cdpsim's own
 
 
 def test_resume_refuses_changed_inputs_unless_forced_and_records_what_changed(tmp_path):
@@ -325,16 +373,24 @@ def test_files_in_discovery_that_are_not_results_are_left_out_or_refused(sweep):
     _boxes().to_parquet(base / "notes.parquet")  # not a discovery's name
     _boxes().to_parquet(base / "bad_debt_max-above-x-cart.parquet")  # not a number
     _boxes().to_parquet(base / ".bad_debt_max-above-7-cart.parquet")  # hidden
+    _boxes().to_parquet(base / "bad_debt_max-above-8.parquet")  # no method: not a result's name
     assert [d.name for d in sweep.discoveries()] == ["bad_debt_max-above-5-cart"]
+    assert SweepFolder(sweep.path / "nowhere").discoveries() == []
     arrow = pa.Table.from_pandas(_boxes(), preserve_index=False)
     damaged = arrow.replace_schema_metadata({b"cdpsim-discovery": b"{not json"})
     pq.write_table(damaged, base / "bad_debt_max-above-6-cart.parquet")
     with pytest.raises(AnalysisError, match=r"above-6-cart.parquet: its metadata is not JSON; it"):
         sweep.discoveries()
-    listed = arrow.replace_schema_metadata({b"cdpsim-discovery": b'{"n_runs": "many"}'})
-    pq.write_table(listed, base / "bad_debt_max-above-6-cart.parquet")
-    with pytest.raises(AnalysisError, match=r"'n_runs' is"):
-        sweep.discoveries()
+    meta = {"kpi": "bad_debt_max", "side": "above", "threshold": 6.0, "method": "cart"}
+    meta |= {"n_runs": 4, "n_cases": 1, "note": "", "complete": True}
+    for broken, problem in (
+        ({**meta, "n_runs": "many"}, r"'n_runs' is text \('many'\), not a whole number"),
+        ({k: v for k, v in meta.items() if k != "complete"}, r"its metadata has no 'complete'"),
+    ):
+        listed = arrow.replace_schema_metadata({b"cdpsim-discovery": json.dumps(broken).encode()})
+        pq.write_table(listed, base / "bad_debt_max-above-6-cart.parquet")
+        with pytest.raises(AnalysisError, match=problem):
+            sweep.discoveries()
     _boxes().assign(coverage=-0.5).to_parquet(base / "bad_debt_max-above-6-cart.parquet")
     with pytest.raises(AnalysisError, match=r"not a result of cdpsim discover as it writes them"):
         sweep.discoveries()
@@ -378,11 +434,3 @@ def test_cart_and_prim_write_their_own_files_and_the_sweep_folder_reads_both(box
     assert loaded["bad_debt_max-above-1000-cart"].trajectory is None
     assert loaded["bad_debt_max-above-1000-prim"].trajectory is not None
     assert loaded["bad_debt_max-above-1000-prim"].label == "bad_debt_max above 1,000 Dai (PRIM)"
-
-
-def test_discoveries_are_read_from_files_named_before_the_method_was_in_the_name(box_sweep):
-    found = discover(box_sweep, kpi="bad_debt_max", above=1000)
-    found.path.rename(box_sweep / "discovery" / "bad_debt_max-above-1000.parquet")
-    (old,) = SweepFolder(box_sweep).discoveries()
-    assert (old.kpi, old.side, old.threshold, old.method) == ("bad_debt_max", "above", 1000, "cart")
-    assert SweepFolder(box_sweep / "nowhere").discoveries() == []

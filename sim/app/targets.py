@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from sim.plots.folders import FolderError, check_run_manifest, folder_kind
-from sim.rundir import read_manifest
+from sim.results import FolderError, folder_kind, read_run_manifest
 from sim.scenario import Scenario, ScenarioError, load_scenario, validate_data
 
 #: Scenario file extensions.
@@ -131,13 +130,12 @@ def scenario_of_run(folder: str | Path, roots: Sequence[Path]) -> tuple[Scenario
     """
     folder = Path(folder)
     check_inside(folder, roots)
-    manifest = read_manifest(folder)
-    if manifest is None or not isinstance(manifest.get("scenario"), dict):
-        raise TargetError(f"{folder}: not a cdpsim run folder (no manifest.json of a run)")
     try:
-        check_run_manifest(folder, manifest)
+        manifest = read_run_manifest(folder)
     except FolderError as exc:
         raise TargetError(str(exc)) from None
+    if not isinstance(manifest.get("scenario"), dict):
+        raise TargetError(f"{folder}: not a cdpsim run folder (no manifest.json of a run)")
     source = (manifest.get("batch") or {}).get("scenario_file")
     base, outside = folder, None
     if isinstance(source, str) and source and not source.startswith("<"):

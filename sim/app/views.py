@@ -1,7 +1,7 @@
 """The dashboard's Solara components: the live run, and the run, batch and sweep folders.
 
 Every figure comes from :mod:`sim.plots` (through :func:`sim.app.render.png`), every table from
-the folder readers of :mod:`sim.plots.folders`, every scenario change from
+the folder readers of :mod:`sim.results`, every scenario change from
 :mod:`sim.app.controls`; the components only arrange them and pass clicks on. Elements the
 browser tests look for carry a ``cdpsim-…`` CSS class.
 """
@@ -30,13 +30,12 @@ from sim.app.tables import (
     table_items,
 )
 from sim.app.targets import Target, TargetError, check_inside, scenario_of_run
-from sim.experiments.store import BatchFolder
 from sim.filters import FilterError
-from sim.plots import fan_pages, figures_for, load_folder
+from sim.plots import fan_pages, figures_for
 from sim.plots.ensemble import SUMMARY_ONLY_NOTE
 from sim.plots.figures import available_kinds
-from sim.plots.folders import BatchData, FolderError, RunData, SweepData
 from sim.plots.sweep import SweepPlotError, stat_column
+from sim.results import BatchData, FolderError, RunData, SweepData, load_folder
 from sim.scenario import Scenario, ScenarioError
 
 #: Statistics the sweep view offers (those the sweep's table has).
@@ -412,7 +411,7 @@ def BatchPanel(target: Target, data: BatchData, on_live: Callable[[LiveRequest],
             )
         with solara.lab.Tab(f"Run {picked.value}" if picked.value else "Run"):
             if picked.value:
-                folder = BatchFolder(target.path).run_folder(picked.value)
+                folder = data.run_folder(picked.value)
                 RunPanel(folder, target.roots, on_live).key(str(folder))
             else:
                 solara.Info("Pick a run in the runs table.")
@@ -486,7 +485,7 @@ def SweepPanel(target: Target, data: SweepData, on_live: Callable[[LiveRequest],
             RunsTable(data, pick)
         with solara.lab.Tab(f"Run {picked.value}" if picked.value else "Run"):
             if picked.value:
-                folder = BatchFolder(target.path).run_folder(picked.value)
+                folder = data.run_folder(picked.value)
                 RunPanel(folder, target.roots, on_live).key(str(folder))
             else:
                 solara.Info("Pick a run in the Runs tab.")

@@ -44,7 +44,7 @@ from sim.experiments.store import (
     versions,
 )
 from sim.files import expand_paths
-from sim.rundir import MANIFEST_KIND, STATUS_FAILED, STATUS_LOST, STATUS_OK
+from sim.rundir import MANIFEST_KIND, RUN_FORMAT, STATUS_FAILED, STATUS_LOST, STATUS_OK
 from sim.scenario import Scenario, ScenarioError, load_scenario, with_overrides
 from sim.scenario.schema import SEED_MAX
 
@@ -324,6 +324,7 @@ def write_failure(spec: RunSpec, error: str, status: str = STATUS_FAILED) -> Non
     folder.mkdir(parents=True, exist_ok=True)
     manifest = {
         "kind": MANIFEST_KIND,
+        "format": RUN_FORMAT,
         "scenario": spec.scenario.to_dict(),
         "seed": spec.seed,
         "ticks": 0,

@@ -104,7 +104,7 @@ class Discovery:
         trajectory: PRIM's peeling trajectory (:data:`TRAJECTORY_COLUMNS`), else ``None``.
         path: the boxes' Parquet file (``None`` until written).
         trajectory_path: the trajectory's Parquet file (PRIM, once written), else ``None``.
-        n_runs: the ok runs analysed (``None`` in a file written before it was recorded).
+        n_runs: the ok runs analysed (``None`` when not counted).
         n_cases: of which cases of interest (``None`` likewise).
         note: why there is no box, when there is none; else empty.
         units: each parameter's unit (``"s"`` for durations; ``None``: its own).
@@ -127,7 +127,7 @@ class Discovery:
 
     @property
     def name(self) -> str:
-        """The file's stem: ``<kpi>-<side>-<X>-<method>`` (an older file's own name)."""
+        """The file's stem: ``<kpi>-<side>-<X>-<method>`` (a file read back: its own stem)."""
         if self.path is not None:
             return self.path.stem
         return discovery_stem(self.kpi, self.side, self.threshold, self.method)

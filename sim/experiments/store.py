@@ -79,10 +79,15 @@ from sim.rundir import (
     read_manifest,
 )
 from sim.rundir import BATCH_RUNS as RUNS
-from sim.validate import describe, plain_name, shape_problem, table_problem
+from sim.validate import describe, format_problem, plain_name, shape_problem, table_problem
 
 #: ``kind`` in ``batch.json``.
 BATCH_KIND = "cdpsim-batch"
+#: ``format`` in ``batch.json``: the version of the batch and sweep folder's layout (its files,
+#: their columns, ``batch.json``'s fields) this cdpsim writes (:meth:`BatchFolder.open`) and
+#: reads. A change that a reader of the previous version could not read raises it; readers and
+#: ``--resume`` refuse any other version (:func:`check_format`).
+BATCH_FORMAT = 1
 RUNS_TABLE = "runs.parquet"
 #: Run statuses that count as done (not run again by ``--resume``).
 DONE = (STATUS_OK, STATUS_FAILED)
@@ -117,10 +122,9 @@ SENSITIVITY2_TABLE = "sensitivity2.parquet"
 DISCOVERY = "discovery"
 #: Suffix of a PRIM peeling trajectory's file in ``discovery/``.
 TRAJECTORY_SUFFIX = "-trajectory"
-#: A discovery file's stem: ``<kpi>-<side>-<X>-<method>`` (``<kpi>-above-<X>`` before the
-#: method was in the name).
+#: A discovery file's stem: ``<kpi>-<side>-<X>-<method>``.
 _DISCOVERY_STEM = re.compile(
-    r"^(?P<kpi>\w+?)-(?P<side>above|below)-(?P<x>.+?)(?:-(?P<method>cart|prim))?$"
+    r"^(?P<kpi>\w+?)-(?P<side>above|below)-(?P<x>.+?)-(?P<method>cart|prim)$"
 )
 #: Key of a discovery file's Parquet metadata (kpi, side, threshold, method, counts, note).
 _DISCOVERY_META = b"cdpsim-discovery"
@@ -151,7 +155,7 @@ SWEEP_SHAPE: dict[str, tuple[type, ...]] = {
     "sweep.seeds.*": (int,),
     "sweep.complete": (bool,),
 }
-#: What a discovery file's metadata holds.
+#: What a discovery file's metadata holds (every field, ``null`` allowed).
 _DISCOVERY_META_SHAPE: dict[str, tuple[type, ...]] = {
     "kpi": (str,),
     "side": (str,),
@@ -171,6 +175,19 @@ _IN_THE_WAY = (errno.EEXIST, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EP
 
 class StoreError(Exception):
     """A batch folder cannot be used as asked (a user-facing message)."""
+
+
+def check_format(folder: str | Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """``batch.json``, if it is of the format this cdpsim reads (:data:`BATCH_FORMAT`).
+
+    Raises:
+        StoreError: it states no format version or another one: ``FOLDER: written by an earlier
+            cdpsim (no format version); run it again with this version``.
+    """
+    problem = format_problem(manifest, BATCH_FORMAT)
+    if problem:
+        raise StoreError(f"{folder}: {problem}")
+    return manifest
 
 
 def sha256_text(text: str) -> str:
@@ -242,7 +259,11 @@ class BatchFolder:
         return self.runs / run_id
 
     def read_manifest(self) -> dict[str, Any] | None:
-        """``batch.json``, or ``None`` when this is not a cdpsim batch folder."""
+        """``batch.json``, or ``None`` when this is not a cdpsim batch folder.
+
+        Any format version (whose folder it is does not depend on it); the readers check it
+        (:meth:`checked_manifest`).
+        """
         try:
             manifest = json.loads(self.manifest_path.read_text())
         except (OSError, ValueError):
@@ -251,12 +272,23 @@ class BatchFolder:
             manifest if isinstance(manifest, dict) and manifest.get("kind") == BATCH_KIND else None
         )
 
+    def checked_manifest(self) -> dict[str, Any]:
+        """``batch.json``, checked: a cdpsim batch's, of the format this cdpsim reads.
+
+        Raises:
+            StoreError: not a batch folder, or written by another version (:func:`check_format`).
+        """
+        manifest = self.read_manifest()
+        if manifest is None:
+            raise StoreError(f"{self.path}: not a cdpsim batch folder (no {BATCH_MANIFEST})")
+        return check_format(self.path, manifest)
+
     def open(self, manifest: dict[str, Any], resume: bool, force: bool = False) -> FolderLock:
         """Create the batch folder, or check that ``--resume`` continues the same batch; lock it.
 
         Args:
             manifest: the new batch's manifest (``kind``, identity fields, inputs with their
-                hashes, command, versions).
+                hashes, command, versions); written with ``"format":`` :data:`BATCH_FORMAT`.
             resume: continue the batch already in the folder.
             force: resume even though inputs or versions changed since the batch started (what
                 changed is recorded in ``batch.json``'s ``forced``).
@@ -266,8 +298,8 @@ class BatchFolder:
 
         Raises:
             StoreError: the folder holds something else, a different batch, a batch without
-                ``--resume``, or changed inputs without ``force``; or it cannot be created
-                (nothing is left behind, so a retry works).
+                ``--resume``, a batch of another format version, or changed inputs without
+                ``force``; or it cannot be created (nothing is left behind, so a retry works).
             LockError: another process is writing the folder.
         """
         path = self.path
@@ -312,7 +344,7 @@ class BatchFolder:
                 )
             try:
                 self.runs.mkdir(exist_ok=True)
-                write_json(self.manifest_path, manifest)
+                write_json(self.manifest_path, _stamped(manifest))
             except OSError as exc:
                 lock.release()
                 _remove_created([self.runs, *created])
@@ -329,6 +361,7 @@ class BatchFolder:
     ) -> None:
         """Refuse ``--resume`` of another batch, or (unless ``force``) of changed inputs."""
         path = self.path
+        check_format(path, existing)  # its runs are of that version: never mixed, even forced
         different = [k for k in IDENTITY if existing.get(k) != manifest.get(k)]
         old_inputs = _inputs_by_file(existing.get("inputs"))
         new_inputs = _inputs_by_file(manifest.get("inputs"))
@@ -399,6 +432,12 @@ class BatchFolder:
         if manifest.get("complete") is complete:
             return
         write_json(self.manifest_path, {**manifest, "complete": complete})
+
+
+def _stamped(manifest: dict[str, Any]) -> dict[str, Any]:
+    """A batch's manifest with its marker and format version first."""
+    marker = {"kind": BATCH_KIND, "format": BATCH_FORMAT}
+    return {**marker, **{k: v for k, v in manifest.items() if k not in marker}}
 
 
 def is_complete(manifest: dict[str, Any]) -> bool:
@@ -531,12 +570,10 @@ def load_runs(path: str | Path, rebuild: bool = False) -> pd.DataFrame:
         error and traceback, wall time, ticks, swept parameters, then every KPI.
 
     Raises:
-        StoreError: ``path`` is not a batch folder.
+        StoreError: ``path`` is not a batch folder, or one of another format version.
     """
     store = BatchFolder(Path(path))
-    manifest = store.read_manifest()
-    if manifest is None:
-        raise StoreError(f"{path}: not a cdpsim batch folder (no {BATCH_MANIFEST})")
+    manifest = store.checked_manifest()
     if rebuild:
         return rebuild_runs_table(path)
     order = {run_id: k for k, run_id in enumerate(manifest.get("run_ids", []))}
@@ -733,9 +770,12 @@ def _read_discovery(file: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
         meta = json.loads(raw) if raw else {}
     except ValueError:
         raise _discovery_problem(file, "its metadata is not JSON") from None
+    if not isinstance(meta, dict):
+        raise _discovery_problem(file, f"its metadata is {describe(meta)}, not an object")
+    missing = [name for name in _DISCOVERY_META_SHAPE if name not in meta]
     problem = (
-        f"its metadata is {describe(meta)}, not an object"
-        if not isinstance(meta, dict)
+        f"its metadata has no {missing[0]!r}"
+        if missing
         else shape_problem(meta, _DISCOVERY_META_SHAPE)
     )
     if problem:
@@ -801,12 +841,13 @@ class SweepFolder(BatchFolder):
         """The ``sweep`` section of ``batch.json``, checked (:func:`check_sweep`).
 
         Raises:
-            StoreError: the folder is not a batch folder.
+            StoreError: the folder is not a batch folder, or one of another format version.
             AnalysisError: it is a batch folder, but not a sweep's, or the section is damaged.
         """
         manifest = self.read_manifest()
         if manifest is None:
             raise StoreError(f"{self.path}: not a cdpsim sweep folder (no batch.json)")
+        check_format(self.path, manifest)
         section = manifest.get("sweep")
         if not section:
             raise AnalysisError(
@@ -951,9 +992,8 @@ class SweepFolder(BatchFolder):
         """Every ``cdpsim discover`` result of the sweep folder, by file name.
 
         Reads ``discovery/<kpi>-<side>-<X>-<method>.parquet`` with its ``-trajectory`` sibling
-        (PRIM), and files named ``<kpi>-above-<X>.parquet`` written before the method was in the
-        name (their method is the boxes' ``method`` column). The plots, the report and the
-        dashboard read discoveries through this.
+        (PRIM). The plots, the report and the dashboard read discoveries through this
+        (:func:`sim.results.load_folder`).
 
         Returns:
             One :class:`~sim.experiments.discovery.Discovery` per boxes file, in file-name
@@ -983,9 +1023,6 @@ class SweepFolder(BatchFolder):
             except ValueError:  # not a number: not a discovery's name
                 continue
             boxes, meta = _read_discovery(file)
-            method = match["method"] or (
-                str(boxes["method"].iloc[0]) if len(boxes) and "method" in boxes else "cart"
-            )
             trajectory_path = base / f"{file.stem}{TRAJECTORY_SUFFIX}.parquet"
             trajectory = _read_trajectory(trajectory_path) if trajectory_path.exists() else None
             found.append(
@@ -993,22 +1030,23 @@ class SweepFolder(BatchFolder):
                     kpi=match["kpi"],
                     side=match["side"],
                     threshold=threshold,
-                    method=method,
+                    method=match["method"],
                     boxes=boxes,
                     trajectory=trajectory,
                     path=file,
                     trajectory_path=trajectory_path if trajectory is not None else None,
-                    n_runs=meta.get("n_runs"),
-                    n_cases=meta.get("n_cases"),
-                    note=meta.get("note", ""),
+                    n_runs=meta["n_runs"],
+                    n_cases=meta["n_cases"],
+                    note=meta["note"] or "",
                     units={k: v for k, v in units.items() if k in set(boxes.get("parameter", []))},
-                    complete=bool(meta.get("complete", True)),
+                    complete=bool(meta["complete"]),
                 )
             )
         return found
 
 
 __all__ = [
+    "BATCH_FORMAT",
     "BATCH_KIND",
     "DISCOVERY",
     "MANIFEST_KIND",
@@ -1023,6 +1061,7 @@ __all__ = [
     "BatchFolder",
     "StoreError",
     "SweepFolder",
+    "check_format",
     "check_points",
     "check_runs",
     "check_sensitivity",

@@ -10,21 +10,19 @@ state; rendered by the Agg, SVG or PDF canvas when saved):
   :func:`discovery_boxes` — a sweep (:mod:`sim.plots.sweep`);
 - :func:`compare_runs`, :func:`compare_batches` — two of them overlaid (:mod:`sim.plots.compare`).
 
-Around them: :mod:`sim.plots.folders` reads run, batch and sweep folders into those tables;
-:mod:`sim.plots.figures` picks the figure that fits a folder (``cdpsim plot``, the report);
+Around them: :mod:`sim.plots.figures` picks the figure that fits a folder (``cdpsim plot``, the report);
 :mod:`sim.plots.output` writes files (format by extension, never replacing a file cdpsim did not
 make unless named); :mod:`sim.plots.style` holds the shared look (Okabe–Ito colours, line
-styles, units, date axes).
+styles, units, date axes). The tables come from :mod:`sim.results` (a run, batch or sweep folder
+read back) and the quantities drawn from them from :mod:`sim.derived`.
 
 Example::
 
-    import pandas as pd, json
     from sim.plots import run_overview, save_figure
+    from sim.results import load_run
 
-    ts = pd.read_parquet("runs/eth_crash_liq2/timeseries.parquet")
-    auctions = pd.read_parquet("runs/eth_crash_liq2/auctions.parquet")
-    scenario = json.load(open("runs/eth_crash_liq2/manifest.json"))["scenario"]
-    save_figure(run_overview(ts, auctions, scenario), "overview.png")
+    run = load_run("runs/eth_crash_liq2")
+    save_figure(run_overview(run.timeseries, run.auctions, run.scenario), "overview.png")
 """
 
 from sim.plots.compare import BatchTables, RunTables, compare_batches, compare_runs
@@ -39,9 +37,8 @@ from sim.plots.figures import (
     fan_pages,
     figures_for,
 )
-from sim.plots.folders import FolderError, load_folder
 from sim.plots.output import OutputFileError, save_figure
-from sim.plots.overview import auction_outcomes, run_overview
+from sim.plots.overview import run_overview
 from sim.plots.sweep import (
     SweepPlotError,
     discovery_boxes,
@@ -54,14 +51,12 @@ from sim.plots.sweep import (
 __all__ = [
     "KINDS",
     "BatchTables",
-    "FolderError",
     "NamedFigure",
     "OutputFileError",
     "PlotError",
     "RunTables",
     "SweepPlotError",
     "all_figures",
-    "auction_outcomes",
     "available_kinds",
     "compare_batches",
     "compare_runs",
@@ -70,7 +65,6 @@ __all__ = [
     "ensemble_fan",
     "fan_pages",
     "figures_for",
-    "load_folder",
     "morris_scatter",
     "run_overview",
     "save_figure",

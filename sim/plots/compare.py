@@ -5,7 +5,8 @@ its own colour and marker): market price [USD/token], unsafe debt before the kee
 liquidated debt (cumulative Σ ``due`` by ``start_tick``) [Dai], auctions running [count], auction
 outcomes (price paid / market price at the end, zero-bid auctions marked) [%], bad debt [Dai],
 Dai supply [Dai] and the Vow's surplus [Dai]. Runs that start at the same time share a date
-axis; otherwise the axis is the time since each run's start.
+axis; otherwise the axis is the time since each run's start. The liquidated debt, the totals
+over ilks and the auction outcomes come from :mod:`sim.derived`.
 
 :func:`compare_batches` overlays two batches' fan charts per scenario
 (:func:`sim.plots.ensemble.ensemble_fan` with a row per scenario and a series per batch): runs of
@@ -30,10 +31,11 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from sim.derived import PERCENT, auction_counts, auction_outcomes, ilk_total, liquidated_debt
 from sim.metrics import ZERO_BID_FRACTION
 from sim.plots import style as st
 from sim.plots.ensemble import HOURS_PER_S, MAX_ROWS, ensemble_fan
-from sim.plots.overview import OUTCOME_MARGIN_PCT, PERCENT, auction_outcomes
+from sim.plots.overview import OUTCOME_MARGIN_PCT
 
 #: Number of runs or batches a comparison takes.
 COMPARED = 2
@@ -96,19 +98,6 @@ class BatchTables:
     scenarios: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
-def _sum(ts: pd.DataFrame, field_name: str) -> np.ndarray:
-    names = [c for c in ts.columns if c.startswith(f"{field_name}[")]
-    return ts[names].to_numpy(dtype=float).sum(axis=1) if names else np.zeros(len(ts))
-
-
-def _liquidated(ts: pd.DataFrame, auctions: pd.DataFrame | None) -> np.ndarray:
-    out = np.zeros(len(ts))
-    if auctions is not None and len(auctions):
-        ticks = np.clip(auctions["start_tick"].to_numpy(dtype=np.int64), 0, len(ts) - 1)
-        np.add.at(out, ticks, auctions["due"].to_numpy(dtype=float))
-    return np.cumsum(out)
-
-
 def _same_start(runs: Sequence[RunTables]) -> bool:
     starts = {pd.Timestamp(r.timeseries["time"].iloc[0]) for r in runs if "time" in r.timeseries}
     return len(starts) == 1 and all("time" in r.timeseries for r in runs)
@@ -166,6 +155,7 @@ def _outcomes(ax: Axes, runs: Sequence[RunTables], xs: Sequence[np.ndarray]) -> 
     for k, (run, x) in enumerate(zip(runs, xs, strict=True)):
         s = st.style(k)
         outcomes = auction_outcomes(run.timeseries, run.auctions)
+        counts = auction_counts(run.auctions, outcomes)
         where = x[outcomes["end_tick"].to_numpy(dtype=np.int64)] if len(outcomes) else []
         zero = outcomes["zero_bid"].to_numpy(dtype=bool) if len(outcomes) else np.zeros(0, bool)
         ratio = outcomes["ratio"].to_numpy(dtype=float) * PERCENT if len(outcomes) else []
@@ -178,7 +168,7 @@ def _outcomes(ax: Axes, runs: Sequence[RunTables], xs: Sequence[np.ndarray]) -> 
                 marker=s.marker,
                 alpha=0.6,
                 edgecolors="none",
-                label=f"{run.label}: {len(outcomes)} auctions, {int(zero.sum())} zero-bid",
+                label=f"{run.label}: {counts['sold']} auctions, {counts['zero_bid']} zero-bid",
             )
         if zero.any():
             ax.scatter(
@@ -233,7 +223,7 @@ def compare_runs(runs: Sequence[RunTables], *, title: str | None = None) -> Figu
             grid[0, 1],
             runs,
             xs,
-            [_sum(r.timeseries, "unsafe_debt") for r in runs],
+            [ilk_total(r.timeseries, "unsafe_debt") for r in runs],
             "unsafe debt",
             "Debt of unsafe vaults, before keepers act",
         )
@@ -241,13 +231,13 @@ def compare_runs(runs: Sequence[RunTables], *, title: str | None = None) -> Figu
             grid[1, 0],
             runs,
             xs,
-            [_liquidated(r.timeseries, r.auctions) for r in runs],
+            [liquidated_debt(r.timeseries, r.auctions) for r in runs],
             "liquidated debt",
             "Liquidated debt, cumulative (Σ due of auctions started)",
         )
         ax = grid[1, 1]
         for k, (run, x) in enumerate(zip(runs, xs, strict=True)):
-            ax.plot(x, _sum(run.timeseries, "auctions_active"), **_line(k, run.label))
+            ax.plot(x, ilk_total(run.timeseries, "auctions_active"), **_line(k, run.label))
         ax.set_ylabel("auctions running [count]")
         st.panel_title(ax, "Collateral auctions running")
         st.legend(ax, fontsize=7.5)

@@ -22,6 +22,8 @@ when two batches are compared) overlays one set of bands per value.
 One shared key (a legend row of its own, under the title) explains the bands; no legend sits
 on a panel's data. Only the ok runs are drawn (the title says how many others were left out).
 With ``--keep summary`` batches only the distribution is drawn, and the figure says why.
+
+The paths, their bands and the cumulative liquidated debt come from :mod:`sim.derived`.
 """
 
 from __future__ import annotations
@@ -40,14 +42,20 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.transforms import ScaledTranslation, Transform
 
-from sim.metrics import RISK_LEVEL, value_at_risk
+from sim.derived import (
+    QUANTILES,
+    is_ok,
+    liquidated_debt_paths,
+    percent_of_start,
+    quantile_bands,
+    run_paths,
+)
+from sim.metrics import RISK_LEVEL, probability_of_bad_debt, value_at_risk
 from sim.plots import style as st
 from sim.plots.labels import counted
 
-#: Quantiles of the bands: the outer band, the inner band, the median.
-OUTER, INNER, MEDIAN = (0.05, 0.95), (0.25, 0.75), 0.5
-#: The five quantiles drawn, low to high.
-QUANTILES = (OUTER[0], INNER[0], MEDIAN, INNER[1], OUTER[1])
+#: Quantiles of the bands: the outer band, the inner band, the median (:data:`QUANTILES`).
+OUTER, INNER, MEDIAN = (QUANTILES[0], QUANTILES[4]), (QUANTILES[1], QUANTILES[3]), QUANTILES[2]
 #: Overlaid series' 25–75 % bands are this much lighter, so that two of them stay apart [-].
 OVERLAID_ALPHA_FACTOR = 0.7
 #: The VaR level marked on the distribution of bad debt [-] (the sweep points' VaR95).
@@ -75,8 +83,6 @@ KEY_IN = 0.35
 #: Prices of several collaterals are drawn as % of their start when their first prices differ
 #: by more than this factor (one row); the small multiples always draw % of the start.
 RELATIVE_PRICE_RATIO = 4.0
-#: Percent per unit.
-PERCENT = 100.0
 #: Markers along a median when several assets of one series share a panel.
 MARKS_PER_LINE = 12
 #: Spread of a scenario's runs around its line in the distribution panel [rows].
@@ -115,55 +121,6 @@ def amount_text(value: float, unit: str = "Dai") -> str:
     """An amount in its own scale: 5 860 → ``5.86 k Dai``, 19.8 → ``19.8 Dai``."""
     divisor, prefix = st.amount_scale([value])
     return f"{value / divisor:,.3g} {prefix}{unit}"
-
-
-def quantile_bands(values: np.ndarray) -> np.ndarray:
-    """The :data:`QUANTILES` of each row of a (ticks × runs) array, over its finite values.
-
-    A tick no run reached (all NaN: runs of different lengths) gets NaN, without numpy's
-    "All-NaN slice" warning.
-
-    Returns:
-        A (5 × ticks) array.
-    """
-    out = np.full((len(QUANTILES), values.shape[0]), np.nan)
-    has = np.isfinite(values).any(axis=1)
-    if has.any():
-        out[:, has] = np.nanquantile(values[has], QUANTILES, axis=1)
-    return out
-
-
-def liquidated_debt_paths(
-    auctions: pd.DataFrame | None,
-    ticks: pd.Index,
-    last_ticks: Mapping[str, int] | pd.Series | None = None,
-) -> pd.DataFrame:
-    """Cumulative liquidated debt per run and tick: Σ ``due`` of the auctions started so far.
-
-    Args:
-        auctions: the auctions of every run, with a ``run_id`` column.
-        ticks: the ticks to report (the index of the result).
-        last_ticks: each run's last recorded tick, by run id. Given, the table has a column
-            per run in it (0 until the first auction, also for runs without any) and NaN after
-            the run's last tick: a run that ended sooner is not drawn on as if nothing more
-            were liquidated. Without it, runs without auctions are absent and every path runs
-            to the last of ``ticks``.
-
-    Returns:
-        A (ticks × runs) table [Dai].
-    """
-    if auctions is None or len(auctions) == 0:
-        paths = pd.DataFrame(index=ticks, dtype=float)
-    else:
-        per_tick = auctions.groupby(["start_tick", "run_id"], observed=True)["due"].sum().unstack()
-        per_tick = per_tick.reindex(ticks.union(per_tick.index)).fillna(0.0).cumsum()
-        paths = per_tick.reindex(ticks)
-    if last_ticks is None:
-        return paths
-    last = pd.Series(last_ticks, dtype=float)
-    paths = paths.reindex(columns=last.index, fill_value=0.0)
-    after = ticks.to_numpy(dtype=float)[:, None] > last.to_numpy()[None, :]
-    return paths.mask(after)
 
 
 @dataclass(frozen=True)
@@ -252,19 +209,6 @@ def _fan(
         ),
     )
     return qs[2]
-
-
-def _panel_paths(
-    timeseries: pd.DataFrame, runs: Sequence[str], column: str, ticks: pd.Index
-) -> pd.DataFrame:
-    mine = timeseries[timeseries["run_id"].isin(runs)]
-    return mine.pivot(index="tick", columns="run_id", values=column).reindex(ticks)
-
-
-def _relative(paths: pd.DataFrame) -> pd.DataFrame:
-    """Each run's path as % of its first finite value."""
-    first = paths.bfill().iloc[0] if len(paths) else pd.Series(dtype=float)
-    return paths / first.replace(0.0, np.nan) * PERCENT
 
 
 def _x_axis(timeseries: pd.DataFrame, row: Row, *, hours: bool) -> tuple[pd.Index, np.ndarray, str]:
@@ -366,10 +310,10 @@ def _prices(
     ends: list[tuple[float, Any, str, str]] = []
     for k, (asset, column) in enumerate(prices.items()):
         for name, members in row.series.items():
-            paths = _panel_paths(timeseries, members, column, ticks)
+            paths = run_paths(timeseries, column, members, ticks)
             start = float(paths.bfill().iloc[0].median()) if len(paths) else float("nan")
             if relative:
-                paths = _relative(paths)
+                paths = percent_of_start(paths)
             # overlaid: the series' colour and line style, several assets apart by markers
             s = (
                 st.Style(styles[name].color, styles[name].linestyle, st.MARKERS[k])
@@ -448,7 +392,7 @@ def _amounts(
             per_series[name] = liquidated.reindex(columns=members)
     else:
         for name, members in row.series.items():
-            per_series[name] = _panel_paths(timeseries, members, quantity, ticks)
+            per_series[name] = run_paths(timeseries, quantity, members, ticks)
     values = np.concatenate([p.to_numpy(dtype=float).ravel() for p in per_series.values()])
     divisor, prefix = st.amount_scale(values)
     for name, paths in per_series.items():
@@ -498,7 +442,7 @@ def _distribution(ax_hist: Axes, ax_ecdf: Axes, runs: pd.DataFrame, group: str) 
         if mine.size == 0:
             continue
         level = value_at_risk(mine, VAR_LEVEL)
-        share = float(np.mean(mine > 0))
+        share = probability_of_bad_debt(mine)
         label = f"{name}: {counted(mine.size, 'run')}, {share:.0%} with bad debt"
         ax_hist.hist(
             mine,
@@ -591,7 +535,7 @@ def _strip(
                 label=f"{row.name} {name} runs" if several else f"{row.name} runs",
             )
             level = value_at_risk(mine, VAR_LEVEL)
-            share = float(np.mean(mine > 0))
+            share = probability_of_bad_debt(mine)
             bar = (STRIP_BAR_OVERLAID if several else STRIP_BAR) if share > 0 else 0.0
             ax.plot(
                 [level, level] if share > 0 else [],
@@ -888,7 +832,7 @@ def ensemble_fan(
     runs["run_id"] = runs["run_id"].astype(str)
     left_out = 0
     if "status" in runs:
-        ok = runs["status"].astype(str) == "ok"
+        ok = is_ok(runs)
         left_out = int((~ok).sum())
         runs = runs[ok]
     rows = _rows(runs, group, series)

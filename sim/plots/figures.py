@@ -31,14 +31,6 @@ from sim.plots.compare import (
     pair_scenarios,
 )
 from sim.plots.ensemble import MAX_ROWS, SUMMARY_ONLY_NOTE, ensemble_fan
-from sim.plots.folders import (
-    BatchData,
-    FolderError,
-    Outputs,
-    RunData,
-    SweepData,
-    held_after,
-)
 from sim.plots.labels import counted
 from sim.plots.overview import overview_title, run_overview, status_banner
 from sim.plots.sweep import (
@@ -49,6 +41,7 @@ from sim.plots.sweep import (
     sweep_heatmap,
     sweep_line,
 )
+from sim.results import BatchData, FolderError, Outputs, RunData, SweepData, held_after
 
 #: Figure kinds per folder kind, default first.
 KINDS = {
@@ -345,7 +338,7 @@ def figures_for(
     """The figure(s) of one kind for a folder (usually one; ``boxes`` gives one per result).
 
     Args:
-        outputs: the folder's tables (:func:`sim.plots.folders.load_folder`).
+        outputs: the folder's tables (:func:`sim.results.load_folder`).
         kind: one of :func:`available_kinds` (default: the first).
         kpi: for sweep views, the KPI (default: the sweep's first).
         stat: for the heatmap, the statistic (``mean``, ``p95``, ``var95``, ...).

@@ -19,7 +19,8 @@ Where a replayed series (``process: replay`` with ``beyond: hold``) has run out 
 panel shades the rest of the run "data held". A run that failed or was interrupted says so in a
 banner over the title (``banner``), since its panels end early.
 
-:func:`auction_outcomes` is the table behind the outcome panel.
+The panels draw what :mod:`sim.derived` computes from the run's tables (auction outcomes,
+auctions started per bin, prices relative to the start).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from sim.derived import PERCENT, auction_counts, auction_outcomes, percent_of, started_per_bin
 from sim.metrics import ZERO_BID_FRACTION
 from sim.plots import style as st
 from sim.record import col, quantile_name
@@ -42,8 +44,6 @@ MAX_OSM_MARKERS = 80
 #: Prices of several collaterals are shown relative to their start when their first prices
 #: differ by more than this factor.
 RELATIVE_PRICE_RATIO = 4.0
-#: Percent per unit.
-PERCENT = 100.0
 #: Room above and below the outcome panel's dots [percentage points].
 OUTCOME_MARGIN_PCT = 8.0
 #: Markers along a line when several ilks share a panel.
@@ -87,62 +87,6 @@ def collateral_of(scenario: Mapping[str, Any], ilk: str) -> str:
     """The collateral an ilk locks (the ilk's name when the scenario does not say)."""
     spec = (scenario.get("ilks") or {}).get(ilk) or {}
     return str(spec.get("collateral", ilk))
-
-
-def auction_outcomes(
-    timeseries: pd.DataFrame,
-    auctions: pd.DataFrame,
-    *,
-    zero_bid_fraction: float = ZERO_BID_FRACTION,
-) -> pd.DataFrame:
-    """Finished auctions that sold collateral, with the price they paid and the market's.
-
-    Args:
-        timeseries: the run's per-tick table (``price[ILK]``, ``dai_price``, ``time``).
-        auctions: the run's ``auctions.parquet``.
-        zero_bid_fraction: below this fraction of the market value an auction counts as
-            zero-bid (the ``auctions_zero_bid`` KPI's rule) [-].
-
-    Returns:
-        One row per finished auction with ``collateral_sold > 0``: ``ilk``, ``end_tick``,
-        ``time``, ``paid`` (Dai raised at the Dai price per token sold) [USD/token], ``market``
-        (the collateral's market price at the end tick) [USD/token], ``ratio`` (paid / market)
-        [-] and ``zero_bid`` (bool).
-    """
-    columns = ["ilk", "end_tick", "time", "paid", "market", "ratio", "zero_bid"]
-    if auctions is None or len(auctions) == 0:
-        return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
-    done = auctions[(auctions["end_tick"] >= 0) & (auctions["collateral_sold"] > 0)]
-    last = len(timeseries) - 1
-    ticks = np.minimum(done["end_tick"].to_numpy(dtype=np.int64), last)
-    dai_price = (
-        timeseries["dai_price"].to_numpy(dtype=float)[ticks]
-        if "dai_price" in timeseries
-        else np.ones(len(done))
-    )
-    market = np.full(len(done), np.nan)
-    ilks = done["ilk"].astype(str).to_numpy()
-    for ilk in pd.unique(ilks):
-        if col("price", ilk) in timeseries:
-            mask = ilks == ilk
-            market[mask] = timeseries[col("price", ilk)].to_numpy(dtype=float)[ticks[mask]]
-    paid = (
-        done["dai_raised"].to_numpy(dtype=float)
-        * dai_price
-        / done["collateral_sold"].to_numpy(dtype=float)
-    )
-    out = pd.DataFrame(
-        {
-            "ilk": ilks,
-            "end_tick": ticks,
-            "time": st.times(timeseries)[ticks] if "time" in timeseries else ticks,
-            "paid": paid,
-            "market": market,
-        }
-    )
-    out["ratio"] = out["paid"] / out["market"]
-    out["zero_bid"] = out["ratio"] < zero_bid_fraction
-    return out
 
 
 def _marks(s: st.Style, n: int, several: bool) -> dict[str, Any]:
@@ -203,14 +147,17 @@ def _prices(
         s = styles[ilk]
         market = ts[col("price", ilk)].to_numpy(dtype=float)
         osm = ts[col("osm_price", ilk)].to_numpy(dtype=float)
-        base = market[0] / PERCENT if index else 1.0
-        name = f"{asset} (start {market[0]:,.0f} USD)" if index else asset
+        start = market[0]
+        # both relative to the market's first price when the collaterals are priced far apart
+        shown_market = percent_of(market, start) if index else market
+        shown_osm = percent_of(osm, start) if index else osm
+        name = f"{asset} (start {start:,.0f} USD)" if index else asset
         marks = _marks(s, len(x), len(by_collateral) > 1)
-        ax.plot(x, market / base, color=s.color, linestyle="-", label=f"{name} market", **marks)
+        ax.plot(x, shown_market, color=s.color, linestyle="-", label=f"{name} market", **marks)
         osm_label = f"{asset} OSM" + (f" (updates every {hop})" if hop else "")
         ax.plot(
             x,
-            osm / base,
+            shown_osm,
             color=s.color,
             linestyle="--",
             drawstyle="steps-post",
@@ -222,7 +169,7 @@ def _prices(
         if 0 < len(steps) <= MAX_OSM_MARKERS:
             ax.plot(
                 x[steps],
-                osm[steps] / base,
+                shown_osm[steps],
                 linestyle="none",
                 color=s.color,
                 marker=s.marker,
@@ -405,11 +352,10 @@ def _auctions(ax: Axes, ts: pd.DataFrame, scenario: Mapping[str, Any], ilks: lis
     x = _x(ts)
     styles = st.ilk_colours(ilks)
     per_bin, bin_name = bin_ticks(ts, _tick_seconds(scenario))
-    starts = np.arange(1, len(ts), per_bin)  # tick 0 is the initial state
     for k, ilk in enumerate(ilks):
         s = styles[ilk]
         started = ts[col("liquidations", ilk)].to_numpy(dtype=float)
-        counts = np.add.reduceat(started[1:], starts - 1) if len(starts) else np.zeros(0)
+        starts, counts = started_per_bin(started, per_bin)  # tick 0 is the initial state
         edges = np.append(x[starts - 1], x[-1]) if len(starts) else x[:1]
         ax.stairs(
             counts,
@@ -466,13 +412,12 @@ def _outcomes(ax: Axes, ts: pd.DataFrame, auctions: pd.DataFrame | None, ilks: l
             zorder=4,
             label=f"zero-bid auction (< {ZERO_BID_FRACTION:.0%} of market value)",
         )
-    total = 0 if auctions is None else len(auctions)
-    running = 0 if total == 0 else int((auctions["end_tick"] < 0).sum())
-    if total == 0:
+    counts = auction_counts(auctions, outcomes)
+    if counts["started"] == 0:
         st.note(ax, "no collateral auctions in this run")
     summary = (
-        f"{len(outcomes)} finished with a sale · {int(outcomes['zero_bid'].sum())} zero-bid · "
-        f"{running} still running"
+        f"{counts['sold']} finished with a sale · {counts['zero_bid']} zero-bid · "
+        f"{counts['running']} still running"
     )
     ratios = outcomes["ratio"].to_numpy(dtype=float)
     ratios = ratios[np.isfinite(ratios)]  # a sale at a market price of 0 has no finite ratio
@@ -579,7 +524,7 @@ def run_overview(
             of 2880 — partial results"``), or ``None``.
         held: per collateral (and :data:`GAS`), the time from which a replayed series holds
             its last value because its data ended [s since the start]
-            (:func:`sim.plots.folders.held_after`); that span is shaded.
+            (:func:`sim.results.held_after`); that span is shaded.
 
     Returns:
         The figure: 8 panels, 9 with a Dai market, 10 with a Dai market and gas.

@@ -1,11 +1,30 @@
-"""Reading output folders into the tables the figures take (no matplotlib here).
+"""Reading cdpsim's output folders back: one API for a run, a batch and a sweep folder.
 
-:func:`load_folder` recognises a run folder (``manifest.json``, ``"kind": "cdpsim-run"``), a
-batch folder (``batch.json``, ``"kind": "cdpsim-batch"``) and a sweep folder (a batch folder
-whose ``batch.json`` has a ``sweep`` section, with ``points.parquet``, and optionally
-``sensitivity.parquet`` and the ``discovery/`` results). The batch and sweep files are read and
-checked by :mod:`sim.experiments.store` (:class:`~sim.experiments.store.SweepFolder`), whose
-messages become a :class:`FolderError`; so is anything else, with a one-line message.
+Every reader of results goes through here: ``cdpsim plot`` and ``report`` (:mod:`sim.plots`,
+:mod:`sim.report`), the dashboard (:mod:`sim.app`), ``sim.load_runs``, the notebooks and the
+scripts. :func:`load_folder` recognises (:func:`folder_kind`)
+
+- a run folder (``manifest.json``, ``"kind": "cdpsim-run"``): :func:`load_run` gives a
+  :class:`RunData` (manifest, time series, auctions, KPIs);
+- a batch folder (``batch.json``, ``"kind": "cdpsim-batch"``): :func:`load_batch` gives a
+  :class:`BatchData` (the runs table, each scenario, the runs' time series and auctions
+  stacked);
+- a sweep folder (a batch folder whose ``batch.json`` has a ``sweep`` section, with
+  ``points.parquet``, and optionally ``sensitivity.parquet`` and the ``discovery/`` results): a
+  :class:`SweepData`.
+
+Every folder states the version of its layout: ``"format"`` in ``manifest.json``
+(:data:`sim.rundir.RUN_FORMAT`) and in ``batch.json``
+(:data:`sim.experiments.store.BATCH_FORMAT`). A folder without it, or with another version, is
+refused (``FOLDER: written by an earlier cdpsim (no format version); run it again with this
+version``): there is one layout to read, none of earlier versions. Each reader checks what it
+read once (:mod:`sim.validate`), so the figures and tables after it can rely on the columns and
+types they get. The batch and sweep files are read and checked by
+:mod:`sim.experiments.store` (:class:`~sim.experiments.store.BatchFolder`,
+:class:`~sim.experiments.store.SweepFolder`, their one writer and reader), whose messages become
+a :class:`FolderError`; so is anything else, with a one-line message naming the file.
+Quantities derived from the tables (cumulative liquidated debt, totals over ilks, auction
+outcomes, ...) are computed by :mod:`sim.derived`, not here.
 """
 
 from __future__ import annotations
@@ -21,6 +40,7 @@ import pyarrow as pa
 from sim.experiments.discovery import Discovery
 from sim.experiments.errors import AnalysisError
 from sim.experiments.store import (
+    BATCH_FORMAT,
     BATCH_MANIFEST,
     POINTS_TABLE,
     RUNS_TABLE,
@@ -30,21 +50,17 @@ from sim.experiments.store import (
     check_points,
     check_runs,
     check_sweep,
-    load_runs,
     read_table,
 )
+from sim.experiments.store import load_runs as _runs_of_folders
 from sim.record import SYSTEM_FIELDS
-from sim.rundir import read_manifest
-from sim.validate import shape_problem, table_problem
+from sim.rundir import RUN_FORMAT, read_manifest
+from sim.validate import format_problem, shape_problem, table_problem
 
 #: Timeseries columns the fan chart reads from each run of a batch (plus ``price[ILK]``).
 FAN_COLUMNS = ("tick", "time", "bad_debt", "dai_supply")
 #: Auction columns the fan chart reads.
 FAN_AUCTION_COLUMNS = ("start_tick", "due")
-#: A run folder's ancestors searched for a replayed data file named relatively (with their
-#: ``scenarios`` folder): the file's path is relative to the scenario file, which the manifest
-#: does not record.
-DATA_SEARCH_DEPTH = 4
 #: Per-ilk time series the run overview draws (``field[ILK]`` of each ilk with a price).
 OVERVIEW_ILK_FIELDS = (
     "price",
@@ -99,7 +115,11 @@ RUN_MANIFEST_SHAPE = {
 
 
 class FolderError(Exception):
-    """A folder cannot be plotted or reported (a one-line message for the user)."""
+    """A folder cannot be read as cdpsim's output (a one-line message for the user).
+
+    Not a run, batch or sweep folder, or a damaged one: the message names the file and the
+    problem.
+    """
 
 
 @dataclass
@@ -160,6 +180,10 @@ class BatchData:
     timeseries: pd.DataFrame | None = None
     auctions: pd.DataFrame | None = None
     missing_series: int = 0
+
+    def run_folder(self, run_id: str) -> Path:
+        """The folder of one of the batch's runs (``runs/<run_id>``), for :func:`load_run`."""
+        return BatchFolder(self.path).run_folder(run_id)
 
     @property
     def kept_full(self) -> bool:
@@ -284,12 +308,29 @@ def _auctions(path: Path, required: tuple[str, ...] = AUCTION_COLUMNS) -> pd.Dat
     )
 
 
-def check_run_manifest(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
-    """A run's manifest, if its fields are of the kinds the readers take (:data:`RUN_MANIFEST_SHAPE`).
+def _check_format(folder: Path, manifest: dict[str, Any], version: int) -> None:
+    """Refuse a folder whose manifest states no format version or another than ``version``.
 
     Raises:
-        FolderError: the first field that is not, naming ``folder/manifest.json``.
+        FolderError: ``FOLDER: written by an earlier cdpsim (no format version); run it again
+            with this version`` (or which version it states, and what to do).
     """
+    problem = format_problem(manifest, version)
+    if problem:
+        raise FolderError(f"{folder}: {problem}")
+
+
+def check_run_manifest(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """A run's manifest, if it is of this format and its fields of the kinds the readers take.
+
+    The format version is :data:`sim.rundir.RUN_FORMAT`; the fields are
+    :data:`RUN_MANIFEST_SHAPE`.
+
+    Raises:
+        FolderError: another format version, naming ``folder``; or the first field of the wrong
+            kind, naming ``folder/manifest.json``.
+    """
+    _check_format(folder, manifest, RUN_FORMAT)
     problem = shape_problem(manifest, RUN_MANIFEST_SHAPE)
     if problem:
         raise FolderError(
@@ -299,17 +340,29 @@ def check_run_manifest(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]
     return manifest
 
 
-def load_run(path: str | Path) -> RunData:
-    """A run folder's manifest, time series, auctions and summary.
+def read_run_manifest(path: str | Path) -> dict[str, Any]:
+    """A run folder's ``manifest.json``, checked (:func:`check_run_manifest`).
 
     Raises:
-        FolderError: ``path`` is not a cdpsim run folder, or its manifest or tables are damaged.
+        FolderError: ``path`` is not a cdpsim run folder, one of another format version, or its
+            manifest is damaged.
     """
     path = Path(path)
     manifest = read_manifest(path) if path.is_dir() else None
     if manifest is None:
         raise FolderError(f"{path}: not a cdpsim run folder (no manifest.json of a run)")
-    check_run_manifest(path, manifest)
+    return check_run_manifest(path, manifest)
+
+
+def load_run(path: str | Path) -> RunData:
+    """A run folder's manifest, time series, auctions and summary.
+
+    Raises:
+        FolderError: ``path`` is not a cdpsim run folder, one of another format version, or its
+            manifest or tables are damaged.
+    """
+    path = Path(path)
+    manifest = read_run_manifest(path)
     try:
         summary = json.loads((path / "summary.json").read_text())
     except (OSError, ValueError):
@@ -390,6 +443,27 @@ def _runs_table(path: Path, table: pd.DataFrame, where: Path) -> pd.DataFrame:
         raise FolderError(str(exc)) from None
 
 
+def load_runs(path: str | Path, rebuild: bool = False) -> pd.DataFrame:
+    """The runs table of a batch (or sweep) folder, read from its run folders (``sim.load_runs``).
+
+    Args:
+        path: the batch folder.
+        rebuild: also rewrite ``runs.parquet`` from the run folders.
+
+    Returns:
+        One row per run folder: run id, scenario file and name, overrides (JSON), seed, status,
+        error and traceback, wall time, ticks, swept parameters, then every KPI
+        (:func:`sim.experiments.store.load_runs`).
+
+    Raises:
+        FolderError: ``path`` is not a cdpsim batch folder, or one of another format version.
+    """
+    try:
+        return _runs_of_folders(path, rebuild=rebuild)
+    except StoreError as exc:
+        raise FolderError(str(exc)) from None
+
+
 def load_batch(path: str | Path, *, series: bool = True) -> BatchData | SweepData:
     """A batch or sweep folder's tables.
 
@@ -398,19 +472,21 @@ def load_batch(path: str | Path, *, series: bool = True) -> BatchData | SweepDat
         series: also stack the runs' time series and auctions (the fan chart needs them).
 
     Raises:
-        FolderError: ``path`` is not a cdpsim batch folder.
+        FolderError: ``path`` is not a cdpsim batch folder, one of another format version, or
+            a damaged one.
     """
     path = Path(path)
     store = BatchFolder(path)
     manifest = store.read_manifest() if path.is_dir() else None
     if manifest is None:
         raise FolderError(f"{path}: not a cdpsim batch folder (no {BATCH_MANIFEST} of a batch)")
+    _check_format(path, manifest, BATCH_FORMAT)
     table = _read_parquet(path / RUNS_TABLE)
     if table is not None:
         table = _runs_table(path, table, path / RUNS_TABLE)
     else:
         try:
-            table = _runs_table(path, load_runs(path), store.runs)
+            table = _runs_table(path, _runs_of_folders(path), store.runs)
         except StoreError as exc:
             raise FolderError(str(exc)) from None
     section = manifest.get("sweep")
@@ -478,101 +554,39 @@ def numeric_parameters(table: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     return out
 
 
-def _data_file(name: str, run: Path, manifest: dict[str, Any]) -> Path | None:
-    """A replayed data file named in a run's scenario, where it can be found (else ``None``).
-
-    Tried in order: the path itself when absolute; next to the batch's scenario file (as
-    recorded by ``cdpsim batch``); then in the current folder and the run folder's ancestors,
-    each also with ``scenarios/`` (the project's layout).
-    """
-    path = Path(name)
-    if path.is_absolute():
-        return path if path.is_file() else None
-    bases: list[Path] = []
-    scenario_file = (manifest.get("batch") or {}).get("scenario_file")
-    if scenario_file:  # recorded relative to the batch folder (run is BATCH/runs/<id>)
-        bases.append((run.parent.parent / str(scenario_file)).parent)
-    bases.append(Path.cwd())
-    bases += list(run.resolve().parents)[:DATA_SEARCH_DEPTH]
-    for base in bases:
-        for candidate in (base / path, base / "scenarios" / path):
-            if candidate.is_file():
-                return candidate
-    return None
-
-
-def _held_from(spec: Any, run: Path, manifest: dict[str, Any], start: Any) -> float | None:
-    """When a ``replay`` spec with ``beyond: hold`` runs out of data [s since the start]."""
-    from sim.market.prices import DataError, read_series_csv
-
-    if not isinstance(spec, dict) or spec.get("process") != "replay":
-        return None
-    if spec.get("beyond") != "hold" or not spec.get("file") or not spec.get("column"):
-        return None
-    file = _data_file(str(spec["file"]), run, manifest)
-    if file is None:
-        return None
-    try:
-        times, _values = read_series_csv(
-            file, str(spec["column"]), str(spec.get("time_column") or "timestamp"), start
-        )
-    except (DataError, OSError, ValueError):
-        return None
-    return float(times[-1]) if len(times) else None
-
-
 def held_after(run: RunData) -> dict[str, float]:
     """Per collateral (and ``gas``), when its replayed series ran out of data and was held.
 
-    As the run recorded it in its manifest (``data_held``), so the figure depends on the run
-    folder alone. Runs written before the manifest held it: the ``replay`` processes with
-    ``beyond: hold`` whose data file can still be found (:func:`_data_file`) and ends before
-    the run does.
+    As the run recorded it in its manifest (``data_held``: the ``replay`` processes with
+    ``beyond: hold`` whose data ended before the run did), so the figure depends on the run
+    folder alone; a run that computed nothing (a manifest only) records none.
 
     Returns:
         ``{asset or "gas": seconds since the start}``.
     """
-    from sim.units import parse_duration
-
-    recorded = run.manifest.get("data_held")
-    if isinstance(recorded, dict):
-        return {str(k): float(v) for k, v in recorded.items()}
-
-    scenario = run.scenario
-    clock = scenario.get("clock") or {}
-    duration = clock.get("duration")
-    try:
-        end = float(duration) if isinstance(duration, int | float) else parse_duration(duration)
-    except (TypeError, ValueError):
-        return {}
-    specs = {
-        str(asset): (entry or {}).get("price")
-        for asset, entry in (scenario.get("collateral") or {}).items()
-    }
-    specs["gas"] = (scenario.get("network") or {}).get("gas")
-    out = {}
-    for name, spec in specs.items():
-        seconds = _held_from(spec, run.path, run.manifest, clock.get("start"))
-        if seconds is not None and 0 <= seconds < end:
-            out[name] = seconds
-    return out
+    recorded = run.manifest.get("data_held") or {}
+    return {str(k): float(v) for k, v in recorded.items()}
 
 
 def folder_kind(path: str | Path) -> str:
     """``run``, ``batch`` or ``sweep``.
 
     Raises:
-        FolderError: ``path`` is none of these (missing, a file, another folder).
+        FolderError: ``path`` is none of these (missing, a file, another folder), or one of
+            another format version than this cdpsim writes.
     """
     path = Path(path)
     if not path.exists():
         raise FolderError(f"{path}: no such folder")
     if not path.is_dir():
         raise FolderError(f"{path}: not a folder (give a run, batch or sweep folder)")
-    if read_manifest(path) is not None:
+    manifest = read_manifest(path)
+    if manifest is not None:
+        _check_format(path, manifest, RUN_FORMAT)
         return "run"
     manifest = BatchFolder(path).read_manifest()
     if manifest is not None:
+        _check_format(path, manifest, BATCH_FORMAT)
         return "sweep" if manifest.get("sweep") else "batch"
     raise FolderError(
         f"{path}: not a cdpsim run, batch or sweep folder (no manifest.json or {BATCH_MANIFEST})"
@@ -593,3 +607,27 @@ def load_folder(path: str | Path, *, series: bool = True) -> Outputs:
     if kind == "run":
         return load_run(path)
     return load_batch(path, series=series and kind == "batch")
+
+
+__all__ = [
+    "AUCTION_COLUMNS",
+    "FAN_AUCTION_COLUMNS",
+    "FAN_COLUMNS",
+    "OVERVIEW_COLUMNS",
+    "OVERVIEW_ILK_FIELDS",
+    "RUN_MANIFEST_SHAPE",
+    "BatchData",
+    "FolderError",
+    "Outputs",
+    "RunData",
+    "SweepData",
+    "check_run_manifest",
+    "folder_kind",
+    "held_after",
+    "load_batch",
+    "load_folder",
+    "load_run",
+    "load_runs",
+    "numeric_parameters",
+    "read_run_manifest",
+]
