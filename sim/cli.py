@@ -129,7 +129,20 @@ class _Bar:
         if sys.stderr.isatty() and total:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, desc=label, unit=unit, file=sys.stderr, leave=True)
+            try:  # a terminal that does not say its size (a bare pty) is taken as 80 × 24
+                size = os.get_terminal_size(sys.stderr.fileno())
+                width, height = size.columns or 80, size.lines or 24
+            except OSError:
+                width, height = 80, 24
+            self.bar = tqdm(
+                total=total,
+                desc=label,
+                unit=unit,
+                file=sys.stderr,
+                leave=True,
+                ncols=width,
+                nrows=height,
+            )
 
     def update(self, done: int, note: str = "") -> None:
         """Show ``done`` of the total, with a short ``note`` (``2 failed``)."""

@@ -181,7 +181,7 @@ def test_a_signal_keeps_the_ticks_computed(cdpsim_cmd, small_scenario_file, tmp_
     )
     os.close(follower)
     try:
-        _read_until(leader, re.compile(rb"\] [1-9]\d*/%d" % LONG_TICKS), proc)
+        _read_until(leader, re.compile(rb"[ |][1-9]\d*/%d" % LONG_TICKS), proc)
         proc.send_signal(signum)
         proc.wait(timeout=TIMEOUT_S)
         stderr = _read_rest(leader).decode(errors="replace")
