@@ -1,5 +1,6 @@
 """The dashboard as ``cdpsim dashboard`` starts it, without a browser: the package (light to
-import, and the extra's check), and the command's refusals (exit 2, no traceback).
+import, and the extra's check), the page module (sim/app/app.py: what it shows, from the
+environment the server sets), and the command's refusals (exit 2, no traceback).
 
 Each module of sim/app/ has its own test file (tests/test_guard.py, test_live.py, ...); the
 page in a real browser, and the guard in front of a real server, are tested in
@@ -8,15 +9,50 @@ tests/test_app_browser.py.
 
 from __future__ import annotations
 
+import importlib
+import os
 import socket
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
-from sim.app import INSTALL_HINT, missing_extra
+from sim.app import DATA_DIRS_ENV, INSTALL_HINT, TARGET_ENV, missing_extra
 from tests.conftest import SMALL
+
+# ---------------------------------------------------------------------------------------- page
+
+
+def _page(monkeypatch, target: Path | None = None, data_dirs: str = "") -> ModuleType:
+    """sim/app/app.py run again (as Solara does on start) with the server's variables set."""
+    pytest.importorskip("solara")
+    if target is None:
+        monkeypatch.delenv(TARGET_ENV, raising=False)
+    else:
+        monkeypatch.setenv(TARGET_ENV, str(target))
+    monkeypatch.setenv(DATA_DIRS_ENV, data_dirs)
+    import sim.app.app
+
+    return importlib.reload(sim.app.app)
+
+
+def test_the_page_shows_the_target_the_server_names(monkeypatch, small_scenario_file, tmp_path):
+    dirs = [tmp_path / "prices", tmp_path / "more"]
+    page = _page(monkeypatch, small_scenario_file, os.pathsep.join(["", *map(str, dirs), ""]))
+    assert page.problem == ""
+    assert (page.target.kind, page.target.path) == ("scenario", small_scenario_file)
+    assert page.target.data_dirs == tuple(map(str, dirs))  # empty entries left out
+
+
+def test_the_page_says_why_it_has_nothing_to_show(monkeypatch, tmp_path):
+    unset = _page(monkeypatch)
+    assert unset.target is None and unset.problem == f"{TARGET_ENV} is not set"
+    missing = _page(monkeypatch, tmp_path / "gone")
+    assert missing.target is None
+    assert missing.problem == f"{tmp_path / 'gone'}: no such file or folder"
+
 
 # ---------------------------------------------------------------------------------------- CLI
 
