@@ -105,3 +105,11 @@ def test_on_loopback_the_guard_wants_no_token(started):
     assert guard.token is None and guard.hosts == allowed_hosts("127.0.0.1", 8765)
     assert (kwargs["host"], kwargs["port"]) == ("127.0.0.1", 8765)
     assert os.environ[DATA_DIRS_ENV] == ""
+
+
+def test_an_address_not_of_this_machine_says_so_rather_than_blame_the_port():
+    port = _free_port()
+    problem = port_problem("192.0.2.1", port)  # TEST-NET-1: no machine's address
+    assert problem is not None and problem.startswith(f"cannot listen on 192.0.2.1:{port}: ")
+    assert problem.endswith("192.0.2.1 is not an address of this machine; choose another --host")
+    assert "--port" not in problem
