@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import sim
-from sim.app.targets import TargetError, check_inside, resolve, scenario_of_run
+from sim.app.targets import TargetError, check_inside, inside, resolve, scenario_of_run
 from sim.experiments.store import BatchFolder
 from sim.scenario import ScenarioError, load_scenario
 from tests.conftest import SMALL
@@ -120,3 +120,32 @@ def test_a_run_folder_outside_the_roots_is_refused(tmp_path):
         check_inside(link, roots)  # symlinks are followed
     scenario = tmp_path / "scenarios" / "replayed.yaml"
     assert resolve(scenario).roots == (scenario.parent.resolve(),)
+
+
+def test_the_roots_are_the_folder_shown_and_the_data_folders(tmp_path):
+    scenario = tmp_path / "scenarios" / "small.yaml"
+    scenario.parent.mkdir()
+    scenario.write_text(SMALL)
+    target = resolve(scenario, [tmp_path / "prices", "relative"])
+    assert target.kind == "scenario" and target.data_dirs == (str(tmp_path / "prices"), "relative")
+    assert target.roots == (
+        scenario.parent.resolve(),
+        (tmp_path / "prices").resolve(),
+        Path("relative").resolve(),
+    )
+    assert target.scenario().name == "small"
+    upper = scenario.with_name("SMALL.YML")
+    upper.write_text(SMALL)
+    assert resolve(upper).kind == "scenario"  # the extension in any case
+
+
+def test_a_symlink_loop_is_not_inside_and_a_damaged_run_folder_is_refused(tmp_path):
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    assert not inside(loop, (tmp_path.resolve(),))
+    assert inside(tmp_path / "a" / "b", (tmp_path.resolve(),))  # need not exist
+    damaged = tmp_path / "run"
+    damaged.mkdir()
+    (damaged / "manifest.json").write_text("{not json")
+    with pytest.raises(TargetError, match=r"manifest\.json"):
+        scenario_of_run(damaged, (tmp_path.resolve(),))
