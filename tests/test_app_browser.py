@@ -32,7 +32,7 @@ import sim
 from scripts.make_screenshots import CHROMIUM_FLAGS, chromium_path, free_port
 from sim.plots.ensemble import MAX_ROWS
 from tests.conftest import SMALL
-from tests.test_app import replayed_batch
+from tests.test_targets import replayed_batch
 
 CHROMIUM = chromium_path()
 #: Generous limits: they catch a hang, they do not time anything [ms and s].

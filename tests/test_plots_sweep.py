@@ -1,9 +1,12 @@
-"""Sweep views, from synthetic tables with the sweep folder's columns and from real small sweeps."""
+"""Sweep views (sim/plots/sweep.py), from synthetic tables with the sweep folder's columns.
+
+The same views drawn from real small sweep folders, through the figure a folder gets, are
+tested in tests/test_figures.py.
+"""
 
 from __future__ import annotations
 
 import itertools
-import shutil
 
 import numpy as np
 import pandas as pd
@@ -12,17 +15,13 @@ from matplotlib.collections import PathCollection
 from matplotlib.container import BarContainer, ErrorbarContainer
 from matplotlib.image import AxesImage
 
-from sim.experiments import discover
 from sim.plots import (
-    available_kinds,
     discovery_boxes,
-    figures_for,
     morris_scatter,
     sobol_bars,
     sweep_heatmap,
     sweep_line,
 )
-from sim.plots.figures import PlotError, all_figures
 from sim.plots.sweep import (
     CONSTANT_KPI,
     SUBTITLE_CHARS,
@@ -32,12 +31,8 @@ from sim.plots.sweep import (
     scatter_bins,
     stat_column,
 )
-from sim.results import load_folder
 from tests import test_plots
 from tests.test_plots import data_axes, drawn, has_unit, labels, overlap, title_artist
-
-#: The session's output folders (a fixture of tests/test_plots.py).
-outputs = test_plots.outputs
 
 BUF, DAI, SCALE = "ilks.ETH-A.liquidation.buf", "keepers.0.dai", "debt_scale"
 #: Their axis labels: the schema fields' labels and units.
@@ -371,70 +366,3 @@ def test_discovery_boxes_trade_off_and_limits():
     assert spans[DAI] == (1e6, 2e7)
     with pytest.raises(SweepPlotError, match="no boxes"):
         discovery_boxes(boxes().iloc[0:0])
-
-
-# ---------------------------------------------------------------------------------------- real
-
-
-def test_real_grid_sweep_heatmap(outputs):
-    sweep = load_folder(outputs.sweep_grid)
-    assert available_kinds(sweep) == ["heatmap", "line"]
-    (named,) = figures_for(sweep, kpi="liquidated_debt")
-    assert named.kind == "heatmap"
-    ax = data_axes(named.figure)[0]
-    image = np.asarray(ax.get_images()[0].get_array())
-    assert image.shape == (2, 2)
-    divisor = 1e6
-    expected = sweep.points.pivot(index=DAI, columns=BUF, values="liquidated_debt_mean")
-    np.testing.assert_allclose(image, expected.to_numpy() / divisor)
-    assert "small_grid" in named.figure.get_suptitle()
-    assert ax.get_title(loc="left") == "one cell per design point (1 run each)"  # seeds: 1
-    (line,) = figures_for(sweep, "line", kpi="bad_debt_max", params=[DAI])
-    assert data_axes(line.figure)[0].get_xlabel() == DAI_LABEL
-
-
-def test_real_sobol_and_morris_sweeps(outputs):
-    sobol = load_folder(outputs.sweep_sobol)
-    assert available_kinds(sobol) == ["sobol", "heatmap", "line", "boxes"]
-    (named,) = figures_for(sobol)
-    assert named.kind == "sobol"
-    assert len(data_axes(named.figure)) == len(sobol.kpis)
-    (boxes_fig,) = figures_for(sobol, "boxes")
-    expected = f"liquidated_debt above {outputs.threshold:,.0f} Dai"
-    assert expected in boxes_fig.figure.get_suptitle()
-    morris = load_folder(outputs.sweep_morris)
-    assert available_kinds(morris)[0] == "morris"
-    (named,) = figures_for(morris)
-    ax = data_axes(named.figure)[0]
-    assert len([c for c in ax.containers if isinstance(c, ErrorbarContainer)]) == 2
-    names = [f.name for f in all_figures(sobol)]
-    assert names == [
-        "sobol",
-        "heatmap-bad_debt_max-mean",
-        "heatmap-liquidated_debt-mean",
-        f"boxes-{sobol.discoveries[0].name}",
-    ]
-
-
-def test_a_kind_the_sweep_lacks_is_a_clear_error(outputs):
-    grid = load_folder(outputs.sweep_grid)
-    with pytest.raises(
-        PlotError, match=r"--kind sobol does not apply .* \(kinds here: heatmap, line\)"
-    ):
-        figures_for(grid, "sobol")
-    with pytest.raises(PlotError, match="no KPI 'nope'"):
-        figures_for(grid, "heatmap", kpi="nope")
-
-
-def test_a_discovery_without_a_box_says_why(outputs, tmp_path):
-    sweep = tmp_path / "sweep"
-    shutil.copytree(outputs.sweep_sobol, sweep)
-    result = discover(sweep, kpi="liquidated_debt", above=-1.0, method="cart")  # every run
-    assert len(result.boxes) == 0 and result.note
-    named = next(
-        f for f in figures_for(load_folder(sweep), "boxes") if f.name.endswith("above--1-cart")
-    )
-    assert named.note == result.note
-    texts = [t.get_text() for ax in named.figure.axes for t in ax.texts]
-    assert " ".join(texts).replace("\n", " ") == result.note[0].upper() + result.note[1:]
-    assert "liquidated_debt above -1 Dai (CART)" in named.figure.get_suptitle()

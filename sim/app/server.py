@@ -13,6 +13,7 @@ loopback only with the per-start token.
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 from collections.abc import Sequence
@@ -42,7 +43,11 @@ def url(host: str, port: int, token: str | None = None) -> str:
 
 
 def port_problem(host: str, port: int) -> str | None:
-    """Why the server could not listen on ``host:port`` (in use, no such address), or ``None``."""
+    """Why the server could not listen on ``host:port`` (in use, no such address), or ``None``.
+
+    The message says what to change: ``--host`` when the address is not one of this machine's,
+    ``--port`` otherwise (in use, or a port the user may not open).
+    """
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
@@ -53,7 +58,10 @@ def port_problem(host: str, port: int) -> str | None:
         try:
             probe.bind(address)
         except OSError as exc:
-            return f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --port"
+            why = f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+            if exc.errno == errno.EADDRNOTAVAIL:
+                return f"{why}; {host} is not an address of this machine; choose another --host"
+            return f"{why}; choose another --port"
     return None
 
 

@@ -1,0 +1,115 @@
+"""Serving the dashboard (sim/app/server.py): the page's address, why a port cannot be listened
+on, and what :func:`serve` starts: Solara's app inside the access guard, with the settings of
+a local tool without internet access.
+
+The real server, started by ``cdpsim dashboard``, is tested in tests/test_app_browser.py.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import types
+
+import pytest
+
+from sim.app import APP_MODULE, DATA_DIRS_ENV, TARGET_ENV
+from sim.app.guard import AccessGuard, allowed_hosts, cookie_name
+from sim.app.server import CLOSED_TAB_KEPT, SOLARA_ENV, port_problem, serve, url
+
+
+def test_the_page_s_address():
+    assert url("127.0.0.1", 8765) == "http://127.0.0.1:8765/"
+    assert url("localhost", 80) == "http://localhost:80/"
+    assert url("::1", 8765) == "http://[::1]:8765/"  # IPv6 in brackets
+    assert url("10.0.0.5", 9000, "abc-_1") == "http://10.0.0.5:9000/?token=abc-_1"
+    assert url("10.0.0.5", 9000, None) == url("10.0.0.5", 9000, "") == "http://10.0.0.5:9000/"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_free_port_has_no_problem_and_a_busy_one_says_so():
+    assert port_problem("127.0.0.1", _free_port()) is None
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert port_problem("127.0.0.1", port) == (
+            f"cannot listen on 127.0.0.1:{port}: Address already in use; choose another --port"
+        )
+    assert port_problem("127.0.0.1", port) is None  # free again: the probe holds nothing
+
+
+def test_the_settings_of_a_local_tool_without_internet_access():
+    assert SOLARA_ENV["SOLARA_APP"] == APP_MODULE == "sim.app.app"
+    assert SOLARA_ENV["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
+    assert SOLARA_ENV["SOLARA_THEME_SHOW_BANNER"] == "False"
+    assert SOLARA_ENV["SOLARA_MODE"] == "production"  # no tracebacks in the page
+    assert SOLARA_ENV["SOLARA_KERNEL_CULL_TIMEOUT"] == CLOSED_TAB_KEPT == "2m"
+
+
+@pytest.fixture
+def started(monkeypatch, tmp_path):
+    """:func:`serve` with uvicorn's ``run`` and Solara's app stood in for: what it was given.
+
+    The environment variables and Solara's settings it sets are put back afterwards.
+    """
+    pytest.importorskip("uvicorn")
+    settings = pytest.importorskip("solara.server.settings")
+    import uvicorn
+
+    for name in (TARGET_ENV, DATA_DIRS_ENV, *SOLARA_ENV, "SERVER_NAME", "SERVER_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(settings.main, "mode", "development")
+    monkeypatch.setattr(settings.theme, "show_banner", True)
+    monkeypatch.setattr(settings.telemetry, "mixpanel_enable", True)
+    solara_app = types.ModuleType("solara.server.starlette")
+    solara_app.app = object()  # importing the real one starts an IPython shell
+    monkeypatch.setitem(sys.modules, "solara.server.starlette", solara_app)
+    calls: list[tuple[object, dict]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append((app, kwargs)))
+    monkeypatch.chdir(tmp_path)
+    return types.SimpleNamespace(calls=calls, app=solara_app.app, settings=settings)
+
+
+def test_serve_runs_solara_s_app_inside_the_guard(started, tmp_path):
+    serve(
+        "small.yaml", host="10.0.0.5", port=9000, data_dirs=["data", tmp_path / "more"], token="t"
+    )
+    ((guard, kwargs),) = started.calls
+    assert isinstance(guard, AccessGuard) and guard.app is started.app
+    assert guard.hosts == allowed_hosts("10.0.0.5", 9000)
+    assert guard.token == "t" and guard.cookie == cookie_name(9000)
+    assert (kwargs["host"], kwargs["port"]) == ("10.0.0.5", 9000)
+    # what the page reads: the target and the data folders, as absolute paths
+    assert os.environ[TARGET_ENV] == str((tmp_path / "small.yaml").resolve())
+    data_dirs = [str((tmp_path / "data").resolve()), str((tmp_path / "more").resolve())]
+    assert os.environ[DATA_DIRS_ENV] == os.pathsep.join(data_dirs)
+    assert (os.environ["SERVER_NAME"], os.environ["SERVER_PORT"]) == ("10.0.0.5", "9000")
+    for name, value in SOLARA_ENV.items():
+        assert os.environ[name] == value, name
+    # ... and Solara's settings, in case solara was imported before the variables were set
+    assert started.settings.main.mode == "production"
+    assert started.settings.theme.show_banner is False
+    assert started.settings.telemetry.mixpanel_enable is False
+
+
+def test_on_loopback_the_guard_wants_no_token(started):
+    serve("small.yaml")
+    ((guard, kwargs),) = started.calls
+    assert guard.token is None and guard.hosts == allowed_hosts("127.0.0.1", 8765)
+    assert (kwargs["host"], kwargs["port"]) == ("127.0.0.1", 8765)
+    assert os.environ[DATA_DIRS_ENV] == ""
+
+
+def test_an_address_not_of_this_machine_says_so_rather_than_blame_the_port():
+    port = _free_port()
+    problem = port_problem("192.0.2.1", port)  # TEST-NET-1: no machine's address
+    assert problem is not None and problem.startswith(f"cannot listen on 192.0.2.1:{port}: ")
+    assert problem.endswith("192.0.2.1 is not an address of this machine; choose another --host")
+    assert "--port" not in problem
