@@ -1,7 +1,8 @@
 """Helpers of the scenario package's tests: write a scenario file, load it and read its errors.
 
 Used by tests/test_loader.py, test_schema.py, test_yamlfile.py, test_overrides.py,
-test_checks.py, test_resources.py, test_build.py and test_scenario_errors.py.
+test_checks.py, test_resources.py, test_build.py, test_scenario_errors.py, test_messages.py and
+test_cli_input.py (the alias bomb).
 """
 
 from __future__ import annotations
@@ -60,3 +61,11 @@ def only_error(path: Path, **kwargs) -> str:
         load_scenario(path, **kwargs)
     assert len(info.value.errors) == 1, str(info.value)
     return str(info.value.errors[0])
+
+
+def alias_bomb(levels: int = 9, width: int = 9) -> str:
+    """The "billion laughs": each level lists the previous one ``width`` times."""
+    lines = ["name: bomb", f"l0: &l0 [{', '.join(['lol'] * width)}]"]
+    for i in range(1, levels):
+        lines.append(f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * width)}]")
+    return "\n".join(lines) + "\n"

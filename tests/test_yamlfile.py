@@ -12,16 +12,7 @@ import yaml
 from sim.scenario import MAX_FILE_BYTES, MAX_NODES, ScenarioError, load_scenario
 from sim.scenario.yamlfile import compose, load_value, read_yaml
 from tests.conftest import SMALL
-from tests.scenario_helpers import error_of, line_of, messages_of, write
-
-
-def alias_bomb(levels: int = 9, width: int = 9) -> str:
-    """The "billion laughs": each level lists the previous one ``width`` times."""
-    lines = ["name: bomb", f"l0: &l0 [{', '.join(['lol'] * width)}]"]
-    for i in range(1, levels):
-        lines.append(f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * width)}]")
-    return "\n".join(lines) + "\n"
-
+from tests.scenario_helpers import alias_bomb, error_of, line_of, messages_of, write
 
 # ---------------------------------------------------------------------------------------- refused
 
