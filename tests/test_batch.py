@@ -15,7 +15,6 @@ from sim.experiments.batch import (
     BatchInterrupted,
     derive_seeds,
     execute_all,
-    expand_paths,
     load_inputs,
     plan,
     run_batch,
@@ -53,14 +52,6 @@ def test_seeds_come_from_one_master_seed():
     assert derive_seeds(2, 7) == derive_seeds(4, 7)[:2]
     expected = np.random.SeedSequence(7).generate_state(3, np.uint32).tolist()
     assert derive_seeds(3, 7) == expected
-
-
-def test_paths_files_folders_and_globs(two_files, tmp_path):
-    folder = two_files[0].parent
-    (folder / "notes.txt").write_text("not a scenario")
-    files, problems = expand_paths([folder, str(folder / "a.*"), tmp_path / "missing-*.yaml"])
-    assert files == two_files  # the glob's a.yaml is already listed once
-    assert problems == [f"{tmp_path / 'missing-*.yaml'}: no file matches"]
 
 
 def test_every_bad_file_is_reported_before_any_run(two_files, tmp_path):

@@ -30,12 +30,12 @@ from sim.experiments.executors import (
     make_executor,
     scheduler_problem,
 )
-from sim.files import file_problem, is_sweep_data, name_problem
+from sim.files import name_problem
 from sim.scenario import Scenario, ScenarioError
 from sim.scenario.schema import SEED_MAX
 from tests.conftest import SMALL
 from tests.test_cli_batch import finished_runs, signal_after
-from tests.test_cli_input import CSV, HANG_S, SCRIPTED, cdpsim, refused, write
+from tests.test_cli_input import HANG_S, SCRIPTED, cdpsim, refused, write
 
 TOO_BIG = str(2**64)
 TINY_SWEEP = """\
@@ -241,9 +241,6 @@ def test_the_replay_reader_checks_the_file_itself(tmp_path):
     os.mkfifo(tmp_path / "p.csv")
     with pytest.raises(DataError, match="is not a regular file"):
         read_series_csv(tmp_path / "p.csv", "eth")
-    (tmp_path / "ok.csv").write_text(CSV)
-    assert file_problem(tmp_path / "ok.csv") is None
-    assert file_problem(tmp_path / "nope.csv") == "file not found"
 
 
 @pytest.mark.parametrize("command", [["plot"], ["report"]])
@@ -294,14 +291,6 @@ def test_a_sweep_file_with_a_late_base_is_a_sweep_file_for_every_command(cdpsim_
         refused(cdpsim(cdpsim_cmd, *command, str(path)), "this is a sweep file")
     res = cdpsim(cdpsim_cmd, "sweep", str(path), "--workers", "0", "--out", str(tmp_path / "o"))
     assert res.returncode == 0, res.stderr
-
-
-def test_the_kind_of_a_file_is_decided_on_its_top_level_keys():
-    assert is_sweep_data({"base": "b.yaml", "design": {}})
-    assert is_sweep_data({"design": {}, "parameters": {}})  # a sweep that forgot its base
-    assert not is_sweep_data({"base": "b.yaml", "clock": {}})  # mixed: a scenario, refused
-    assert not is_sweep_data({"name": "x", "clock": {}})
-    assert not is_sweep_data(["base"])
 
 
 # ---------------------------------------------------------------------------------------- workers

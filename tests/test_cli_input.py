@@ -14,7 +14,7 @@ import pytest
 
 from sim.scenario import MAX_FILE_BYTES
 from tests.conftest import SCENARIOS, SMALL
-from tests.test_scenario_limits import alias_bomb
+from tests.scenario_helpers import alias_bomb
 
 #: Seconds before a case counts as hung (start-up of the interpreter included).
 HANG_S = 30

@@ -397,44 +397,6 @@ def test_a_model_bug_is_not_a_write_error(small_scenario_file, tmp_path, monkeyp
     assert "cannot write" not in res.output and not (tmp_path / "run").exists()
 
 
-def test_run_and_write_refuses_before_building(small_scenario_file, tmp_path, monkeypatch):
-    from sim import load_scenario
-    from sim.model import ProtocolModel
-    from sim.rundir import OutputError
-    from sim.runner import run_and_write
-
-    spec = load_scenario(small_scenario_file)
-    built = []
-    original = ProtocolModel.__init__
-
-    def counting(self, *args, **kwargs):
-        built.append(True)
-        original(self, *args, **kwargs)
-
-    monkeypatch.setattr(ProtocolModel, "__init__", counting)
-    before = user_folder(tmp_path / "mine")
-    with pytest.raises(OutputError):
-        run_and_write(spec, tmp_path / "mine")
-    assert built == [] and contents(tmp_path / "mine") == before
-
-
-def test_run_and_write_raises_an_interrupt_after_writing(
-    small_scenario_file, tmp_path, monkeypatch
-):
-    from sim import load_scenario
-    from sim.runner import RunInterrupted, run_and_write
-
-    _interrupt_at_tick(monkeypatch, 4)
-    out = tmp_path / "run"
-    with pytest.raises(KeyboardInterrupt) as caught:  # uncaught, it stops a caller's loop
-        run_and_write(load_scenario(small_scenario_file), out)
-    exc = caught.value
-    assert isinstance(exc, RunInterrupted)
-    assert (exc.ticks, exc.n_ticks, exc.folder, exc.write_error) == (3, 72, out, None)
-    assert exc.result is not None and exc.result.manifest["status"] == "interrupted"
-    assert manifest(out) == json.loads(json.dumps(exc.result.manifest))
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "overrides",

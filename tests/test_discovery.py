@@ -26,7 +26,6 @@ from sim.experiments.discovery import (
     threshold_of,
 )
 from sim.experiments.errors import AnalysisError
-from sim.experiments.store import StoreError
 from tests import sweep_stand_ins
 
 
@@ -237,15 +236,3 @@ def test_prim_finds_the_failure_box_with_its_trajectory(box_sweep):
     assert (boxes["method"] == "prim").all() and boxes["density"].iloc[0] > 0.9
     assert boxes.loc["collateral.ETH.price.crash.depth", "lower"] == pytest.approx(0.6, abs=0.03)
     assert boxes.loc["ilks.ETH-A.liquidation.buf", "upper"] == pytest.approx(1.8, abs=0.1)
-
-
-def test_discover_refuses_what_it_cannot_analyse(box_sweep, tmp_path):
-    with pytest.raises(AnalysisError, match=r"unknown KPI 'nope'"):
-        discover(box_sweep, kpi="nope", above=1)
-    with pytest.raises(AnalysisError, match=r"unknown method"):
-        discover(box_sweep, kpi="bad_debt_max", above=1, method="svm")  # type: ignore[arg-type]
-    with pytest.raises(StoreError, match=r"not a cdpsim sweep folder"):
-        discover(tmp_path / "nowhere", kpi="bad_debt_max", above=1)
-    nothing = discover(box_sweep, kpi="bad_debt_max", above=1e12)
-    assert nothing.n_cases == 0 and nothing.boxes.empty
-    assert "no box" in format_discovery(nothing)

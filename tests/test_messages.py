@@ -21,6 +21,7 @@ from sim.scenario.messages import (
     suggestion,
 )
 from sim.scenario.schema import Scenario, Strict
+from tests.scenario_helpers import error_of
 
 
 def errors(root: type[BaseModel], data: Any, lines: dict | None = None) -> tuple[list[str], int]:
@@ -119,3 +120,8 @@ def test_a_problem_is_blamed_on_its_override_else_on_its_line():
     assert locate(("clock", "duration")) == ("s.yaml (--set clock.duration=1d)", None)
     assert locate(("clock",)) == ("s.yaml", None)
     assert locate(("clock",), below=True) == ("s.yaml (--set clock.duration=1d)", None)
+
+
+def test_lists_and_mappings_are_described_not_printed(small_scenario_file):
+    err = error_of(small_scenario_file, ["name=[" + ", ".join(["x"] * 500) + "]"])
+    assert str(err).endswith("name: Input should be a valid string (got a list of 500 items)")
