@@ -157,3 +157,23 @@ def test_heavy_libraries_stay_in_their_layer(library, allowed):
         ]
         if used and not any(module == a or module.startswith(a + ".") for a in allowed):
             raise AssertionError(f"{module} imports {library} (line {used[0]})")
+
+
+def expected_test_files(module: str) -> tuple[str, ...]:
+    """The test files that may stand for ``module``: ``test_<last>.py`` or ``test_<pkg>_<last>.py``."""
+    parts = module.split(".")
+    names = [f"test_{parts[-1]}.py"]
+    if len(parts) > 2:
+        names.append(f"test_{parts[-2]}_{parts[-1]}.py")
+    return tuple(names)
+
+
+def test_every_module_has_a_test_file_named_after_it():
+    """Tests mirror modules, so a module's tests are found by its name (packages' __init__ aside)."""
+    present = {p.name for p in (ROOT / "tests").glob("test_*.py")}
+    missing = [
+        f"{module} (expected {' or '.join(expected_test_files(module))})"
+        for module, path in modules().items()
+        if path.name != "__init__.py" and not any(n in present for n in expected_test_files(module))
+    ]
+    assert missing == []

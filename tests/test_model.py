@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import sim
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
 
 @pytest.fixture
@@ -91,3 +95,11 @@ def test_no_keepers_means_no_liquidations(small_scenario_file):
     # Nobody acts between the two samples: what keepers would see is what is left.
     assert np.array_equal(ts["unsafe_vaults"], ts["unsafe_vaults_after"])
     assert np.array_equal(ts["unsafe_debt"], ts["unsafe_debt_after"])
+
+
+def test_the_model_records_when_each_replay_runs_out_of_data():
+    scenario = sim.load_scenario(
+        SCENARIOS / "black_thursday_2020.yaml",
+        overrides=["clock.duration=3d", *(f"borrowers.{i}.vaults=20" for i in range(4))],
+    )
+    assert sim.ProtocolModel(scenario).data_held == {"ETH": 47 * 3600.0, "gas": 23 * 3600.0}

@@ -313,18 +313,3 @@ def test_drawing_a_figure_leaves_matplotlib_settings_alone(outputs):
     run = read_run(outputs.liq2)
     run_overview(run.timeseries, run.auctions, run.scenario)
     assert dict(mpl.rcParams) == before
-
-
-# ---------------------------------------------------------------------------------------- model
-# The model's record of held replay data (sim/model.py), which the figures above draw. It
-# belongs in tests/test_model.py, an engine test file left to the engine's side of the split.
-
-
-def test_the_model_records_when_each_replay_runs_out_of_data():
-    from sim.model import ProtocolModel
-
-    scenario = sim.load_scenario(
-        SCENARIOS / "black_thursday_2020.yaml",
-        overrides=["clock.duration=3d", *(f"borrowers.{i}.vaults=20" for i in range(4))],
-    )
-    assert ProtocolModel(scenario).data_held == {"ETH": 47 * 3600.0, "gas": 23 * 3600.0}
