@@ -105,7 +105,8 @@ def scenario_data(vaults: int, ticks: int, seed: int = 1) -> dict:
                 "over": "150m",
                 "decay": "15m",
             },
-            "inclusion_spread": 0.0,
+            "block_time": "12s",
+            "gas_limit": 30_000_000,
         },
         "borrowers": [
             {
@@ -134,12 +135,13 @@ def scenario_data(vaults: int, ticks: int, seed: int = 1) -> dict:
             },
         ],
         "keepers": [
-            {"name": "keeper-a", "dai": keeper_dai, "gas_bid_gwei": 150.0, "tx_per_block": None},
-            {"name": "keeper-b", "dai": keeper_dai, "gas_bid_gwei": 200.0, "tx_per_block": None},
-            {"name": "keeper-c", "dai": keeper_dai, "gas_bid_gwei": 180.0, "tx_per_block": None},
+            {"name": "keeper-a", "dai": keeper_dai, "gas_bid_gwei": 150.0},
+            {"name": "keeper-b", "dai": keeper_dai, "gas_bid_gwei": 200.0},
+            {"name": "keeper-c", "dai": keeper_dai, "gas_bid_gwei": 180.0},
         ],
-        # The per-agent reference model implements a single gas threshold, no block capacity
-        # and borrowers before keepers; the family keeps those rules so the two stay identical.
+        # The per-agent reference model implements a single gas threshold (no p90 spread), blocks
+        # that never fill and borrowers before keepers; the family keeps those rules so the two
+        # stay identical.
         "schedule": {"order": "borrowers_first"},
         "record": {"cr_quantiles": [0.05, 0.25, 0.5, 0.75, 0.95]},
     }

@@ -23,7 +23,9 @@ scenarios raise :class:`NotImplementedError`.
 
 With the same scenario and seed it reproduces :func:`sim.run`: the same random draws in the same
 order (a cohort's reaction draws one number per triggered vault, in vault order; the keepers'
-order is ``streams.keepers.permutation`` every tick), the same operations in the same order.
+order is ``streams.keepers.permutation`` every tick, sorted by gas bid, highest first), the
+same operations in the same order. The benchmark's blocks never fill (30 M gas each), so a keeper
+lands everything when its bid reaches the tick's gas price and nothing otherwise.
 Results agree to float rounding, not bit for bit: the vectorised code sums arrays pairwise
 (numpy) where this model adds one vault or auction at a time.
 
@@ -878,8 +880,12 @@ class ReferenceModel(mesa.Model):
             self._unsafe_before[name] = (len(unsafe), sum(v.art for v in unsafe) * ilk.rate)
         self._unsafe_tick = self.tick
         if self.keepers:
-            for k in self.streams.keepers.permutation(len(self.keepers)):
-                self.keepers[k].step()
+            order = [self.keepers[k] for k in self.streams.keepers.permutation(len(self.keepers))]
+            # Highest gas bid first (cdpsim orders a block's transactions by bid); the benchmark's
+            # blocks never fill, so the bid order is all of the block market it needs.
+            bid = {k.name: math.inf if k.gas_bid is None else k.gas_bid for k in order}
+            for keeper in sorted(order, key=lambda k: -bid[k.name]):
+                keeper.step()
         self.vow_step()
         if self.finished:
             self.running = False

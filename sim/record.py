@@ -22,7 +22,10 @@ every column is the initial state):
   - ``price`` (market) [USD/token]: it includes the impact of this tick's trades (keepers and
     closing borrowers selling collateral), so it can differ from the price the oracle read in
     this tick's oracle step; ``osm_price`` [USD/token] changes only in the oracle step;
-    ``gas_price_gwei`` (the tick's inclusion price) is set before the oracle step;
+    ``gas_price_gwei`` (the tick's gas price, what the rest of the chain pays) is set before the
+    oracle step; ``agent_gas`` [gas] is the gas of the agents' transactions landed in the tick,
+    ``block_gas`` [gas] the tick's block capacity (blocks × gas limit), ``block_fill_max`` [-] the
+    largest share of one block's limit the agents held (≤ 1; all three 0 without a network);
   - ``debt`` (``Art·rate``) [Dai], ``collateral_value`` (``Ink`` at the market price) [USD],
     ``vaults_open`` (vaults with debt) [count], ``cr_pNN`` (quantiles of the open vaults' CR at
     the market price; vaults liquidated in the tick are no longer open) [-],
@@ -109,6 +112,9 @@ SYSTEM_FIELDS = (
     "mkr_price",
     "dai_price",
     "gas_price_gwei",
+    "agent_gas",
+    "block_gas",
+    "block_fill_max",
     "psm_debt",
     "savings",
 )
@@ -271,6 +277,7 @@ class Recorder:
         vow = model.vow
         joy, awe = vow.joy, vow.awe
         psm = model.psm
+        blocks = model.blocks
         self._sys_block[t] = (
             vat.debt,
             max(joy - awe, 0.0),
@@ -283,6 +290,9 @@ class Recorder:
             model.mkr_price(),
             dai_price,
             model.gas_price,
+            blocks.landed_gas if blocks is not None else 0.0,
+            blocks.capacity if blocks is not None else 0.0,
+            blocks.fullest if blocks is not None else 0.0,
             psm.debt if psm is not None else 0.0,
             model.pot.Pie * model.pot.chi,
         )

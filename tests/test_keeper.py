@@ -62,7 +62,7 @@ def test_latency_delays_the_first_take(tmp_path):
 def test_barks_only_when_the_reward_or_the_take_pays_the_gas(tmp_path):
     # A keeper without Dai (and no flash liquidity) cannot take: only the incentive counts.
     text = keepers(SMALL, "  - {name: k, dai: 0, gas_bid_gwei: 100}\n")
-    text += "network: {gas: {process: constant, gwei: 100}}\n"
+    text += "network: {gas: {process: constant, gwei: 100}, gas_limit: 30.0e6}\n"
     no_incentive = text.replace("chip: 0.001, tip: 100", "chip: 0, tip: 0")
     assert sim.run(load(tmp_path, no_incentive), seed=1).summary["auctions"] == 0
     # A generous tip pays for it.
@@ -87,7 +87,7 @@ def test_keeper_order_is_drawn_each_tick(tmp_path):
 
 def test_gas_used_can_be_overridden_in_the_scenario(tmp_path):
     text = keepers(SMALL, "  - {name: k, dai: 1.0e7}\n")
-    text += "network: {gas: {process: constant, gwei: 100}, gas_used: {bark: 900000}}\n"
+    text += "network: {gas: {process: constant, gwei: 100}, gas_limit: 30.0e6, gas_used: {bark: 900000}}\n"
     model = sim.ProtocolModel(load(tmp_path, text), seed=1)
     assert model.gas_used["bark"] == 900_000
     assert model.gas_used["take"] > 0

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from sim.scenario import (
     ClipLiquidation,
     FixedGasBid,
+    GeometricGasBid,
     LognormalGasBid,
     MarketGasBid,
     Scenario,
@@ -327,7 +328,7 @@ def _gas_control(scenario: Scenario, i: int, name: str, gas: Any, fixed: float |
         return gas_control(f"keepers.{i}.gas.gwei", gas.gwei)
     if isinstance(gas, LognormalGasBid):
         return gas_control(f"keepers.{i}.gas.median", gas.median)
-    if isinstance(gas, MarketGasBid):
+    if isinstance(gas, MarketGasBid | GeometricGasBid):
         return gas_control(f"keepers.{i}.gas.cap", gas.cap)
     return gas_control(
         f"keepers.{i}.gas_bid_gwei",
