@@ -5,7 +5,8 @@ Tick order (docs/ARCHITECTURE.md):
 1. price-shock agents publish the exogenous prices (collateral and MKR);
 2. market: price impact decays towards the exogenous price, the Dai price towards par; the
    tick's gas price is set and its blocks open (:mod:`sim.market.blocks`);
-3. oracle: medianizer (its update fails above the oracle's gas limit) → OSM (hop) → ``spot``;
+3. oracle: medianizer (the relayers' poke, bidding the oracle's gas limit, must land in the
+   tick's blocks, else it keeps its old value) → OSM (hop) → ``spot``;
 4. rates: ``Jug.drip`` per ilk, ``Pot.drip``;
 5-6. borrower cohorts (``frob``; leverage and close strategies trade in the markets) and
    keepers (``bark``/``bite``, ``redo``, ``take``/``tend``/``dent``/``deal``/``tick``) act in the
@@ -47,6 +48,11 @@ from sim.protocol.vow import Flapper, Flopper, Vow
 from sim.record import Recorder
 from sim.scenario import ClipLiquidation, ReplayGasSpec, Scenario, correlation_matrix
 from sim.scenario.build import build_gas_process, build_price_process
+
+
+def _minus_bid(agent: BorrowerCohort | Keeper) -> float:
+    """Sort key: the agent's gas bid, highest first."""
+    return -agent.bidder.bid()
 
 
 class InvariantError(RuntimeError):
@@ -376,10 +382,16 @@ class ProtocolModel(mesa.Model):
             self.blocks.open_tick(self.dt, self.gas_price, float(self.gas_sigma[t]))
         # 3 oracle
         limit = self._oracle_gas_limit
+        blocks = self.blocks
         lands = limit is None or self.gas_price <= limit
         for k, asset in enumerate(self.assets):
             price = self.market.price(asset)
             median = self.medians[asset]
+            if blocks is not None:
+                # The relayers bid their gas limit (or the tick's price) for the poke.
+                bid = self.gas_price if limit is None else limit
+                lands = blocks.send(bid, self.gas_used["poke"], 1, "oracle") == 1
+                blocks.refuse("oracle", 0 if lands else 1)
             median.poke(price, now, lands=lands)
             osm = self.osms[asset]
             osm.poke(median.value, now)
@@ -420,28 +432,31 @@ class ProtocolModel(mesa.Model):
     def _activation_order(self) -> list[BorrowerCohort | Keeper]:
         """Borrower cohorts and keepers in this tick's order (``schedule.order``).
 
-        Keepers come in the order of their gas bids, highest first, ties in a fresh random order
-        (the keepers' stream; without a network, all in that random order); ``interleaved``
-        shuffles the cohorts in among them, so a borrower's top-up can lose the race to a bark.
+        ``interleaved``: cohorts and keepers in a fresh random order (the keepers' stream), so a
+        borrower's top-up can lose the race to a bark; with a network, sorted by gas bid, highest
+        first, as a block builder orders transactions (the random order breaks ties). Otherwise
+        all cohorts before (after) all keepers, keepers in a random order, each group sorted by
+        bid with a network.
         Sets :attr:`_first_keeper`, the keeper that acts first (None without keepers).
         """
         order = self.spec.schedule.order
         stream = self.streams.keepers
-        keepers = [self.keepers[k] for k in stream.permutation(len(self.keepers))]
-        if self.blocks is not None and keepers:
-            # Highest bid first; the shuffle breaks ties (a stable sort keeps its order).
-            keepers.sort(key=lambda k: -k.order_bid())
         if order == "interleaved":
-            # Cohorts take random places among the keepers; the keepers keep their bid order.
-            slots = stream.permutation(len(self.cohorts) + len(keepers))
-            agents: list[BorrowerCohort | Keeper] = [None] * len(slots)  # type: ignore[list-item]
-            queue = iter(keepers)
-            for place, who in enumerate(slots):
-                agents[place] = self.cohorts[who] if who < len(self.cohorts) else next(queue)
-        elif order == "borrowers_first":
-            agents = [*self.cohorts, *keepers]
+            agents: list[BorrowerCohort | Keeper] = [*self.cohorts, *self.keepers]
+            agents = [agents[k] for k in stream.permutation(len(agents))] if agents else []
+            if self.blocks is not None:
+                agents.sort(key=_minus_bid)  # stable: the shuffle breaks ties
         else:
-            agents = [*keepers, *self.cohorts]
+            keepers = (
+                [self.keepers[k] for k in stream.permutation(len(self.keepers))]
+                if self.keepers
+                else []
+            )
+            cohorts = list(self.cohorts)
+            if self.blocks is not None:
+                keepers.sort(key=_minus_bid)
+                cohorts.sort(key=_minus_bid)
+            agents = [*cohorts, *keepers] if order == "borrowers_first" else [*keepers, *cohorts]
         self._first_keeper = next((a for a in agents if isinstance(a, Keeper)), None)
         return agents
 

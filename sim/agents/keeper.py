@@ -36,18 +36,12 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from sim.agents.bidding import GasBidder
 from sim.market.gas import tx_cost_eth
 from sim.protocol import numeric as num
 from sim.protocol.clip import Clipper
 from sim.protocol.flip import Flipper
-from sim.scenario import (
-    FixedGasBid,
-    GeometricGasBid,
-    KeeperSpec,
-    KickerStrategy,
-    LognormalGasBid,
-    LowballStrategy,
-)
+from sim.scenario import FixedGasBid, KeeperSpec, KickerStrategy, LowballStrategy
 
 if TYPE_CHECKING:
     from sim.model import ProtocolModel
@@ -64,12 +58,11 @@ class Keeper(mesa.Agent):
         name: the keeper's account name in the Vat.
         capital: Dai at the start [Dai].
         discount: required discount below the market value, after its own price impact [-].
-        gas: the gas bidding strategy (None: pays the tick's gas price and always lands).
+        gas: the gas bidding strategy (None: bids the tick's gas price).
+        bidder: its gas bid and pending nonce.
         latency: delay in ticks before the keeper sees a price or an auction.
         flash: Dutch takes with flash liquidity.
         gas_usd: value of the gas spent so far [USD].
-        pending_since: when the keeper's first unlanded transaction was sent [s], None when it
-            has none pending.
         txs: transactions landed so far.
     """
 
@@ -82,18 +75,18 @@ class Keeper(mesa.Agent):
         #: Starts auctions only (``bark``/``bite``); never redoes, takes or bids.
         self.kicker = isinstance(spec.strategy, KickerStrategy)
         self.discount = 0.0 if self.lowball or self.kicker else spec.strategy.discount
-        self.gas = spec.gas
-        if self.gas is None and spec.gas_bid_gwei is not None:
-            self.gas = FixedGasBid(kind="fixed", gwei=spec.gas_bid_gwei)
-        self._own_bid: float | None = None
-        if isinstance(self.gas, LognormalGasBid):
-            # Each keeper of the group keeps its own bot setting for the whole run.
-            z = float(model.streams.keepers.standard_normal())
-            self._own_bid = self.gas.median * math.exp(self.gas.sigma * z)
+        gas = spec.gas
+        if gas is None and spec.gas_bid_gwei is not None:
+            gas = FixedGasBid(kind="fixed", gwei=spec.gas_bid_gwei)
+        #: The keeper's gas bid and pending nonce (each keeper of a lognormal group keeps its
+        #: own bot setting for the whole run).
+        self.bidder = GasBidder(model, gas, model.streams.keepers)
+        self.gas = gas
+        #: The label of its group in the blocks' tally (``keepers.<name>``).
+        self.sender = f"keepers.{spec.name}"
         self.latency = round(spec.latency / model.dt)
         self.flash = spec.flash
         self.gas_usd = 0.0
-        self.pending_since: float | None = None
         self.txs = 0
         calls = [
             (("bark",) if self.kicker else ("bark", "redo", "take_flash" if self.flash else "take"))
@@ -134,31 +127,18 @@ class Keeper(mesa.Agent):
         return self.dai - self.capital + (held_usd - self.gas_usd) / model.dai_market.price()
 
     # ------------------------------------------------------------------ gas and transactions
-    def bid_gwei(self) -> float | None:
-        """This tick's gas bid [gwei], or None for a keeper that pays the tick's gas price."""
-        gas = self.gas
-        if gas is None:
-            return None
-        if isinstance(gas, FixedGasBid):
-            return gas.gwei
-        if isinstance(gas, LognormalGasBid):
-            return self._own_bid
-        if isinstance(gas, GeometricGasBid):
-            if self.pending_since is None:
-                return min(gas.initial, gas.cap)
-            bumps = math.floor((self.model.now - self.pending_since) / gas.every + 1e-9)
-            return min(gas.cap, gas.initial * gas.coefficient ** min(bumps, 10_000))
-        return min(gas.cap, self.model.gas_price * (1.0 + gas.premium))
+    @property
+    def pending_since(self) -> float | None:
+        """When its pending transaction was first sent [s] (None: nothing pending)."""
+        return self.bidder.pending_since
 
-    def order_bid(self) -> float:
-        """The bid that orders this keeper's transactions in a block [gwei] (None bids: first)."""
-        bid = self.bid_gwei()
-        return math.inf if bid is None else bid
+    def bid_gwei(self) -> float:
+        """This tick's gas bid [gwei] (without a strategy, the tick's gas price)."""
+        return self.bidder.bid()
 
     def _gas_price(self) -> float:
         """The gas price this keeper pays per unit of gas this tick [gwei] (first price)."""
-        bid = self.bid_gwei()
-        return self.model.gas_price if bid is None else bid
+        return self.bidder.bid()
 
     def _room(self, wanted: int | None, call: str) -> float:
         """How many of ``wanted`` ``call`` transactions still land this tick (None: how many can).
@@ -168,13 +148,13 @@ class Keeper(mesa.Agent):
         blocks = self.model.blocks
         if blocks is None:
             return math.inf if wanted is None else wanted
-        return blocks.fits(self.order_bid(), self.model.gas_used[call], wanted)
+        return blocks.fits(self.bidder.bid(), self.model.gas_used[call], wanted)
 
     def _spend(self, n: int, call: str) -> None:
         """Put ``n`` ``call`` transactions in this tick's blocks."""
         blocks = self.model.blocks
         if blocks is not None and n > 0:
-            blocks.use(self.order_bid(), self.model.gas_used[call], n)
+            blocks.use(self.bidder.bid(), self.model.gas_used[call], n, self.sender)
         self.txs += n
 
     def lands(self) -> bool:
@@ -217,8 +197,9 @@ class Keeper(mesa.Agent):
         """Work every ilk's liquidations as far as its transactions land, then sell."""
         if not self.lands():
             # Its first transaction stays pending (or would): later nonces wait behind it.
-            if self.pending_since is None and self._has_work():
-                self.pending_since = self.model.now
+            if self._has_work():
+                self.bidder.stuck()
+                self.model.blocks.refuse(self.sender, 1)
             return
         for ilk_name, house, dutch, _asset in self._houses():
             if dutch:
@@ -230,7 +211,7 @@ class Keeper(mesa.Agent):
                 if house.active_ids().size and not self.kicker:
                     self._english(ilk_name, house)
         self._sell_all()
-        self.pending_since = None  # what was pending landed (at this tick's bid)
+        self.bidder.landed()  # what was pending landed (at this tick's bid)
 
     def _houses(self) -> list[tuple[str, Clipper | Flipper, bool, str]]:
         """``(ilk, auction house, is Dutch, collateral)`` per ilk, resolved on first use."""

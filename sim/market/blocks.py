@@ -81,7 +81,9 @@ class BlockMarket:
         price: the tick's gas price, the background's median [gwei].
         sigma: the background's log spread this tick [-].
         landed_gas: agents' gas landed this tick [gas].
-        fullest: the largest share of a block's limit that agents hold this tick [-].
+        txs: transactions landed this tick per sender (an agent group's label).
+        priced_out: per sender, members that had a transaction to send this tick and landed
+            none (keepers, or vaults of a borrower cohort).
     """
 
     block_time: float
@@ -91,6 +93,8 @@ class BlockMarket:
     price: float = 0.0
     sigma: float = 0.0
     landed_gas: float = 0.0
+    txs: dict[str, int] = field(default_factory=dict)
+    priced_out: dict[str, int] = field(default_factory=dict)
 
     def open_tick(self, dt: float, price_gwei: float, sigma: float) -> None:
         """Start a tick of ``dt`` seconds at gas price ``price_gwei`` with spread ``sigma``."""
@@ -101,6 +105,9 @@ class BlockMarket:
         self.price = float(price_gwei)
         self.sigma = float(sigma)
         self.landed_gas = 0.0
+        for tally in (self.txs, self.priced_out):
+            for sender in tally:
+                tally[sender] = 0
 
     @property
     def n_blocks(self) -> int:
@@ -138,8 +145,19 @@ class BlockMarket:
         count = int(np.floor(np.maximum(free, 0.0) / gas).sum())
         return count if wanted is None else min(count, wanted)
 
-    def use(self, bid_gwei: float, gas: float, n: int) -> int:
+    def refuse(self, sender: str, members: int) -> None:
+        """Count ``members`` of ``sender`` that had a transaction to send and landed none."""
+        if members > 0:
+            self.priced_out[sender] = self.priced_out.get(sender, 0) + members
+
+    def use(self, bid_gwei: float, gas: float, n: int, sender: str = "") -> int:
         """Place ``n`` transactions of ``gas`` each at ``bid_gwei``, first fit in block order.
+
+        Args:
+            bid_gwei: the sender's gas price bid [gwei].
+            gas: gas used by each transaction [gas], > 0.
+            n: how many (at most what :meth:`fits` allows).
+            sender: the sending agent group's label, for the tally.
 
         Returns:
             How many were placed (``n`` when :meth:`fits` allowed them).
@@ -158,4 +176,16 @@ class BlockMarket:
             if placed == n:
                 break
         self.landed_gas += placed * gas
+        if sender:
+            self.txs[sender] = self.txs.get(sender, 0) + placed
         return placed
+
+    def send(self, bid_gwei: float, gas: float, wanted: int, sender: str = "") -> int:
+        """Land as many of ``wanted`` transactions as fit (:meth:`fits`, then :meth:`use`).
+
+        Returns:
+            How many landed; the caller counts its members left out with :meth:`refuse`.
+        """
+        n = self.fits(bid_gwei, gas, wanted)
+        self.use(bid_gwei, gas, n, sender)
+        return n

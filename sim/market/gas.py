@@ -54,8 +54,18 @@ GAS_DEAL = 52_000
 GAS_TICK = 60_000
 #: Vow.flop + Flopper.kick, or Vow.flap + Flapper.kick. Assumed 200 000 gas.
 GAS_FLOP = 200_000
-#: A borrower's vault action through a DSProxy (join/exit plus ``frob``). Assumed 300 000 gas.
+#: A borrower's vault action through a DSProxy (join/exit plus ``frob``: a top-up, a repayment, a
+#: leveraged draw). Assumed 300 000 gas (the forum's figures: over 550 k to open a vault, about
+#: 400 k to unwind one).
 GAS_FROB = 300_000
+#: Closing a vault through a DSProxy (wipe all, free all, exit): about 400 000 gas, the forum's
+#: estimate ("[Signal Request] Increasing `dust` value", forum.makerdao.com/t/5122, Nov 2020).
+GAS_CLOSE = 400_000
+#: An oracle relayer's update (Median.poke with the feeds' signatures, then OSM.poke).
+#: Assumed 250 000 gas.
+GAS_POKE = 250_000
+#: A PSM swap (sellGem/buyGem through its join). Assumed 150 000 gas.
+GAS_PSM = 150_000
 
 #: Gas used per call name (the assumptions above), for lookup by action name.
 GAS_USED: dict[str, int] = {
@@ -71,15 +81,21 @@ GAS_USED: dict[str, int] = {
     "flop": GAS_FLOP,
     "flap": GAS_FLOP,
     "frob": GAS_FROB,
+    "close": GAS_CLOSE,
+    "poke": GAS_POKE,
+    "psm_swap": GAS_PSM,
 }
 
 __all__ = [
     "GAS_BARK",
     "GAS_BITE",
+    "GAS_CLOSE",
     "GAS_DEAL",
     "GAS_DENT",
     "GAS_FLOP",
     "GAS_FROB",
+    "GAS_POKE",
+    "GAS_PSM",
     "GAS_REDO",
     "GAS_TAKE",
     "GAS_TAKE_FLASH",

@@ -803,62 +803,6 @@ Strategy = Annotated[
 ]
 
 
-class Cohort(Strict):
-    """A group of vaults sharing an ilk and a strategy."""
-
-    name: Name
-    ilk: str
-    vaults: Annotated[int, BeforeValidator(_whole), Field(ge=1, le=VAULTS_MAX)] = field(
-        unit="count"
-    )
-    debt: Amount = field(
-        unit="Dai", label="cohort debt", description="total debt of the cohort at the start [Dai]"
-    )
-    cr: CrDist
-    size: SizeDist = Field(default_factory=SizeDist)
-    strategy: Strategy = Field(default_factory=lambda: PassiveStrategy(kind="passive"))
-
-
-class MarketKeeperStrategy(Strict):
-    """Bid near the market: Dutch takes and English bids at ``discount`` below its value."""
-
-    kind: Literal["default"] = "default"
-    discount: Fraction = field(
-        0.05, label="keeper discount", description="required discount below the market price"
-    )
-
-
-class LowballStrategy(Strict):
-    """English auctions only: bid a tiny amount on every auction nobody has bid on."""
-
-    kind: Literal["lowball"]
-    bid: Amount = field(1.0e-18, unit="Dai", label="lowball bid", description="the bid [Dai]")
-
-
-class KickerStrategy(Strict):
-    """Start auctions only (``bark``/``bite``, auction-keeper's ``--kick-only``), never bid.
-
-    A kicker barks a vault when the Clipper's incentive ``tip + chip·tab`` beats the bark's gas:
-    with ``tip`` 0 and a high gas price, small vaults stay unkicked. Under Liquidations 1.x
-    (no incentive) it bites every unsafe vault, as the keepers of 2020 did.
-    """
-
-    kind: Literal["kicker"]
-
-
-def _default_kind(value: Any) -> Any:
-    if isinstance(value, dict) and "kind" not in value:
-        return {"kind": "default", **value}
-    return value
-
-
-KeeperStrategy = Annotated[
-    MarketKeeperStrategy | LowballStrategy | KickerStrategy,
-    Field(discriminator="kind"),
-    BeforeValidator(_default_kind),
-]
-
-
 class FixedGasBid(Strict):
     """Every keeper of the group bids the same gas price every tick."""
 
@@ -908,6 +852,67 @@ class GeometricGasBid(Strict):
 
 GasBid = Annotated[
     FixedGasBid | LognormalGasBid | MarketGasBid | GeometricGasBid, Field(discriminator="kind")
+]
+
+
+class Cohort(Strict):
+    """A group of vaults sharing an ilk and a strategy."""
+
+    name: Name
+    ilk: str
+    vaults: Annotated[int, BeforeValidator(_whole), Field(ge=1, le=VAULTS_MAX)] = field(
+        unit="count"
+    )
+    debt: Amount = field(
+        unit="Dai", label="cohort debt", description="total debt of the cohort at the start [Dai]"
+    )
+    cr: CrDist
+    size: SizeDist = Field(default_factory=SizeDist)
+    strategy: Strategy = Field(default_factory=lambda: PassiveStrategy(kind="passive"))
+    gas: GasBid | None = Field(
+        None,
+        description="gas bidding of the cohort's vault transactions (top-ups, repayments, "
+        "closes), with a network section; none = the tick's gas price",
+    )
+
+
+class MarketKeeperStrategy(Strict):
+    """Bid near the market: Dutch takes and English bids at ``discount`` below its value."""
+
+    kind: Literal["default"] = "default"
+    discount: Fraction = field(
+        0.05, label="keeper discount", description="required discount below the market price"
+    )
+
+
+class LowballStrategy(Strict):
+    """English auctions only: bid a tiny amount on every auction nobody has bid on."""
+
+    kind: Literal["lowball"]
+    bid: Amount = field(1.0e-18, unit="Dai", label="lowball bid", description="the bid [Dai]")
+
+
+class KickerStrategy(Strict):
+    """Start auctions only (``bark``/``bite``, auction-keeper's ``--kick-only``), never bid.
+
+    A kicker barks a vault when the Clipper's incentive ``tip + chip·tab`` beats the bark's gas:
+    with ``tip`` 0 and a high gas price, small vaults stay unkicked. Under Liquidations 1.x
+    (no incentive) it bites every unsafe vault, as the keepers of 2020 did.
+    """
+
+    kind: Literal["kicker"]
+
+
+def _default_kind(value: Any) -> Any:
+    if isinstance(value, dict) and "kind" not in value:
+        return {"kind": "default", **value}
+    return value
+
+
+KeeperStrategy = Annotated[
+    MarketKeeperStrategy | LowballStrategy | KickerStrategy,
+    Field(discriminator="kind"),
+    BeforeValidator(_default_kind),
 ]
 
 
@@ -991,7 +996,23 @@ class Network(Strict):
     gas: GasSpec
     eth: Name = Field("ETH", description="collateral whose price converts gas costs to USD")
     gas_used: dict[
-        Literal["bark", "take", "take_flash", "redo", "bite", "tend", "dent", "deal", "tick"],
+        Literal[
+            "bark",
+            "take",
+            "take_flash",
+            "redo",
+            "bite",
+            "tend",
+            "dent",
+            "deal",
+            "tick",
+            "flop",
+            "flap",
+            "frob",
+            "close",
+            "poke",
+            "psm_swap",
+        ],
         Annotated[int, Field(gt=0, le=GAS_PER_CALL_MAX)],
     ] = Field(default_factory=dict, description="gas used per call, overriding the defaults")
     block_time: PosDuration = Field(
