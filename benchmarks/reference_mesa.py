@@ -50,7 +50,7 @@ from sim.model import Streams
 from sim.protocol.clip import exponential_price, linear_price, stairstep_price
 from sim.protocol.jug import accrue
 from sim.protocol.oracle import OSM, Medianizer, spot_price
-from sim.record import ILK_FIELDS, SYSTEM_FIELDS, col, quantile_name
+from sim.record import BLOCK_FIELDS, ILK_FIELDS, SYSTEM_FIELDS, col, quantile_name
 from sim.scenario import (
     ClipLiquidation,
     ConstantGasSpec,
@@ -532,7 +532,8 @@ class ReferenceModel(mesa.Model):
         for name in self.ilks:
             for field in (*ILK_FIELDS, *(quantile_name(q) for q in self.quantiles)):
                 model_reporters[col(field, name)] = _ilk_reporter(field, name)
-        for field in SYSTEM_FIELDS:
+        # Blockspace accounting (which never binds here) is tested in tests/test_blocks.py.
+        for field in (f for f in SYSTEM_FIELDS if f not in BLOCK_FIELDS):
             model_reporters[field] = _system_reporter(field)
         agenttype_reporters = {VaultAgent: {"cr": _vault_cr}} if record_vaults else None
         self.datacollector = mesa.DataCollector(

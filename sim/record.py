@@ -25,7 +25,7 @@ every column is the initial state):
     ``gas_price_gwei`` (the tick's gas price, what the rest of the chain pays) is set before the
     oracle step; ``agent_gas`` [gas] is the gas of the agents' transactions landed in the tick,
     ``block_gas`` [gas] the tick's block capacity (blocks × gas limit), ``block_fill_max`` [-] the
-    largest share of one block's limit the agents held (≤ 1; all three 0 without a network);
+    largest share of one block's limit the agents held (≤ 1; all three only with a network);
   - with a network, per sending group (``oracle``, ``keepers.<name>``, ``borrowers.<name>``,
     ``mkr``, ``arbitrageur``): ``txs.<group>`` [count], its transactions landed in the tick, and
     ``priced_out.<group>`` [count], what had to wait (a keeper whose first transaction did not
@@ -123,6 +123,10 @@ SYSTEM_FIELDS = (
     "psm_debt",
     "savings",
 )
+
+
+#: The system columns of the block market (zero without a network section).
+BLOCK_FIELDS = ("agent_gas", "block_gas", "block_fill_max")
 
 
 def quantile_name(q: float) -> str:
@@ -242,8 +246,10 @@ class Recorder:
             for k, name in enumerate((*ILK_FIELDS, *self.qnames)):
                 column = block[:, k]
                 out[col(name, ilk)] = column.astype(np.int64) if name in COUNT_FIELDS else column
+        network = self.model.blocks is not None
         for k, name in enumerate(SYSTEM_FIELDS):
-            out[name] = self._sys_block[:, k]
+            if network or name not in BLOCK_FIELDS:
+                out[name] = self._sys_block[:, k]
         m = len(self.senders)
         for k, sender in enumerate(self.senders):
             out[f"txs.{sender}"] = self._agent_block[:, k].astype(np.int64)
