@@ -75,6 +75,8 @@ class Keeper(mesa.Agent):
         #: Starts auctions only (``bark``/``bite``); never redoes, takes or bids.
         self.kicker = isinstance(spec.strategy, KickerStrategy)
         self.discount = 0.0 if self.lowball or self.kicker else spec.strategy.discount
+        #: Starts auctions (bark/bite): all but market keepers set to bid only.
+        self.kicks = getattr(spec.strategy, "kick", True)
         gas = spec.gas
         if gas is None and spec.gas_bid_gwei is not None:
             gas = FixedGasBid(kind="fixed", gwei=spec.gas_bid_gwei)
@@ -203,11 +205,13 @@ class Keeper(mesa.Agent):
             return
         for ilk_name, house, dutch, _asset in self._houses():
             if dutch:
-                self._bark(ilk_name)
+                if self.kicks:
+                    self._bark(ilk_name)
                 if house.active_ids().size and not self.kicker:
                     self._take(ilk_name, house)
             else:
-                self._bite(ilk_name)
+                if self.kicks:
+                    self._bite(ilk_name)
                 if house.active_ids().size and not self.kicker:
                     self._english(ilk_name, house)
         self._sell_all()

@@ -883,6 +883,11 @@ class MarketKeeperStrategy(Strict):
     discount: Fraction = field(
         0.05, label="keeper discount", description="required discount below the market price"
     )
+    kick: bool = Field(
+        True,
+        description="also start auctions (bark/bite); false: bid only (auction-keeper's "
+        "--bid-only, leaving kicks to kickers)",
+    )
 
 
 class LowballStrategy(Strict):
