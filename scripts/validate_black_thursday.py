@@ -384,6 +384,67 @@ def counterfactual_table3(one: pd.DataFrame, two: pd.DataFrame, may: pd.DataFram
     return "\n".join(lines)
 
 
+#: The data file with the record's gas columns (hourly mean and 90th percentile of 12 March).
+DATA = SCENARIOS / "data" / "black_thursday_2020_hourly.csv"
+#: Hours of the hour-by-hour table: 12 March and the first hours of 13 March (ETH's low).
+HOURS_SHOWN = 30
+
+
+def hourly_table(run: object) -> str:
+    """The record's gas columns beside the run's blocks, hour by hour, as Markdown."""
+    from sim.story import gas_by_hour
+
+    hours = gas_by_hour(run.timeseries).head(HOURS_SHOWN)  # type: ignore[attr-defined]
+    record = pd.read_csv(DATA, parse_dates=["timestamp"]).set_index("timestamp")
+    lines = [
+        "| hour (UTC) | record gas mean / p90 [gwei] | run gas [gwei] | agents' share of the "
+        "blocks (hour / fullest minute) | market keepers: txs, minutes priced out | "
+        "lowballers: txs |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in hours.to_dict("records"):
+        at = pd.Timestamp(row["hour"]).tz_convert("UTC")
+        mean = record["gas_mean_gwei"].get(at, np.nan)
+        p90 = record["gas_p90_gwei"].get(at, np.nan)
+        rec = "—" if np.isnan(mean) else f"{mean:.0f} / {p90:.0f}"
+        lines.append(
+            f"| {at:%d %b %H:00} | {rec} | {row['gas_price_gwei']:.0f} | "
+            f"{row['agent_share']:.0%} / {row['agent_share_max']:.0%} | "
+            f"{row.get('txs.keepers.keeper', 0):,.0f}, "
+            f"{row.get('priced_out_minutes.keepers.keeper', 0):.0f} | "
+            f"{row.get('txs.keepers.lowballer', 0):,.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def story_of(run: object) -> str:
+    """The generated story of one run, as Markdown."""
+    from sim.story import story
+
+    return story(run).markdown()
+
+
+def reasons_table(batch: Path, runs: pd.DataFrame) -> str:
+    """Why the zero-bid auctions went for nothing, counted over every run of the ensemble."""
+    from sim.story import CAUSES, zero_bid_causes
+
+    counts: dict[str, int] = {}
+    for run_id in runs["run_id"]:
+        causes = zero_bid_causes(load_run(batch / "runs" / run_id))["cause"]
+        for cause, n in causes.value_counts().items():
+            counts[str(cause)] = counts.get(str(cause), 0) + int(n)
+    total = sum(counts.values())
+    lines = ["| why a zero-bid auction went for nothing | auctions | share |", "|---|---|---|"]
+    for cause, label in CAUSES.items():
+        if counts.get(cause):
+            lines.append(f"| {label} | {counts[cause]:,d} | {counts[cause] / total:.0%} |")
+    lines.append(
+        f"\n{total:,d} zero-bid auctions over {len(runs)} runs (one per seed); the rules are in "
+        "`sim/story.py`'s docstring."
+    )
+    return "\n".join(lines)
+
+
 def misses(table: pd.DataFrame) -> str:
     """A plain statement of each figure outside the simulated range, and why."""
     out = []

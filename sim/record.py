@@ -30,7 +30,8 @@ every column is the initial state):
     ``mkr``, ``arbitrageur``): ``txs.<group>`` [count], its transactions landed in the tick, and
     ``priced_out.<group>`` [count], what had to wait (a keeper whose first transaction did not
     land counts once; a cohort, each vault); per keeper group ``dai.<group>`` [Dai], the Dai its
-    keepers hold at the end of the tick;
+    keepers hold at the end of the tick, and ``idle.<group>`` [count], its keepers that could do
+    nothing in the tick (priced out with work, or wanting to bid with Dai for no bid);
   - ``debt`` (``Art·rate``) [Dai], ``collateral_value`` (``Ink`` at the market price) [USD],
     ``vaults_open`` (vaults with debt) [count], ``cr_pNN`` (quantiles of the open vaults' CR at
     the market price; vaults liquidated in the tick are no longer open) [-],
@@ -235,7 +236,7 @@ class Recorder:
             if model.blocks is not None
             else {}
         )
-        self._agent_block = np.zeros((n, 2 * len(self.senders) + len(self._groups)))
+        self._agent_block = np.zeros((n, 2 * len(self.senders) + 2 * len(self._groups)))
 
     @property
     def series(self) -> dict[str, np.ndarray]:
@@ -254,8 +255,10 @@ class Recorder:
         for k, sender in enumerate(self.senders):
             out[f"txs.{sender}"] = self._agent_block[:, k].astype(np.int64)
             out[f"priced_out.{sender}"] = self._agent_block[:, m + k].astype(np.int64)
+        g = len(self._groups)
         for k, group in enumerate(self._groups):
             out[f"dai.{group}"] = self._agent_block[:, 2 * m + k]
+            out[f"idle.{group}"] = self._agent_block[:, 2 * m + g + k].astype(np.int64)
         return out
 
     @staticmethod
@@ -347,8 +350,10 @@ class Recorder:
             for k, sender in enumerate(self.senders):
                 row[k] = blocks.txs.get(sender, 0)
                 row[m + k] = blocks.priced_out.get(sender, 0)
+            g = len(self._groups)
             for k, keepers in enumerate(self._groups.values()):
                 row[2 * m + k] = sum(keeper.dai for keeper in keepers)
+                row[2 * m + g + k] = sum(keeper.idle() for keeper in keepers)
         if t == 0 or (self.snapshot_every and t % self.snapshot_every == 0) or model.finished:
             self.snapshot()
         self.rows = t + 1

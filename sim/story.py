@@ -53,6 +53,9 @@ groups ``g``:
   group's Dai bounds any one keeper's from above, so this is certain, not a guess);
 - *full*: the agents' transactions filled the tick's blocks
   (``agent_gas ≥`` :data:`FULL_BLOCKS` ``· block_gas``);
+- *idle*: every market keeper could do nothing: priced out with work, or wanting to bid with
+  Dai for none of its bids (``Σ idle.keepers.g = Σ count_g``; per keeper, so it tells what the
+  group's Dai cannot);
 - *most*: at least :data:`MOST_WAITING` of the market keepers waited
   (``Σ priced_out.keepers.g ≥ MOST_WAITING · Σ count_g``: a keeper whose first transaction did
   not land counts once).
@@ -64,13 +67,14 @@ The auction's cause is the first that holds:
    neither gas nor Dai can be told;
 3. ``priced_out``: *gas* in every tick of the window — no market keeper transaction landed;
 4. ``out_of_dai``: *Dai* in every tick of the window — market keepers out of Dai;
-5. ``partly_priced_out``: in every tick of the window *gas*, *Dai*, *full* or *most* held,
+5. ``stuck_or_dry``: in every tick of the window *gas*, *Dai* or *idle* held — every market
+   keeper was priced out or out of Dai (those whose transactions landed had spent their Dai);
+6. ``partly_priced_out``: in every tick of the window *gas*, *Dai*, *full* or *most* held,
    *most* in at least one — most market keepers priced out (their nonces stuck), the others
-   did not bid (in March 2020's replay: the one keeper landing had spent its Dai, so its bids
-   were refused; the group's Dai column cannot show one keeper's);
-6. ``blocks_full``: in every tick of the window *gas*, *Dai* or *full* held, *full* in at least
+   did not bid;
+7. ``blocks_full``: in every tick of the window *gas*, *Dai* or *full* held, *full* in at least
    one — keepers landed transactions but the blocks had no room left for their bids;
-7. ``no_bid``: otherwise — in some tick a market keeper could have bid (its transactions landed
+8. ``no_bid``: otherwise — in some tick a market keeper could have bid (its transactions landed
    or nothing of its waited, the Dai was there, the blocks had room) and did not: the lot was
    not worth its discount and gas, or its latency kept the auction from it.
 """
@@ -110,6 +114,7 @@ UNKNOWN = "unknown"
 PRICED_OUT = "priced_out"
 OUT_OF_DAI = "out_of_dai"
 PARTLY_PRICED_OUT = "partly_priced_out"
+STUCK_OR_DRY = "stuck_or_dry"
 BLOCKS_FULL = "blocks_full"
 NO_BID = "no_bid"
 #: The causes of a zero-bid auction, in the order they are tested, and how they read.
@@ -118,6 +123,7 @@ CAUSES: dict[str, str] = {
     UNKNOWN: "cause not known (no network columns)",
     PRICED_OUT: "no market keeper transaction landed",
     OUT_OF_DAI: "market keepers out of Dai",
+    STUCK_OR_DRY: "every market keeper priced out or out of Dai",
     PARTLY_PRICED_OUT: "most market keepers priced out, the others did not bid",
     BLOCKS_FULL: "keepers landed transactions but blocks were full",
     NO_BID: "keepers could bid but did not",
@@ -457,6 +463,13 @@ def _causes(r: _Run, zero: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.nda
     ilks = zero["ilk"].astype(str).to_numpy()
     keepers = sum(g.count for g in market)
     most = (waiting > 0) & (waiting >= MOST_WAITING * keepers)
+    idle_cols = [f"idle.{name}" for name in names]
+    idle = (
+        sum(r.column(c) for c in idle_cols) >= keepers
+        if all(c in cols for c in idle_cols)
+        else np.zeros(len(r.ts), dtype=bool)
+    )
+    dry = np.zeros(n, dtype=bool)  # gas, Dai or idle in every tick
     broke = np.zeros(n, dtype=bool)
     blocked = np.zeros(n, dtype=bool)  # gas, Dai or full blocks in every tick
     stuck = np.zeros(n, dtype=bool)  # gas, Dai, full blocks or most waiting in every tick
@@ -472,11 +485,13 @@ def _causes(r: _Run, zero: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.nda
         broke[i] = short.all()
         blocked[i] = (gas[rows] | short | full[rows]).all()
         stuck[i] = (gas[rows] | short | full[rows] | most[rows]).all()
+        dry[i] = (gas[rows] | short | idle[rows]).all()
     all_gas = _window_all(gas, lo, hi)
     any_full = _window_any(full, lo, hi)
     any_most = _window_any(most, lo, hi)
     cause[blocked & any_full] = BLOCKS_FULL
     cause[stuck & any_most] = PARTLY_PRICED_OUT
+    cause[dry] = STUCK_OR_DRY
     cause[broke] = OUT_OF_DAI
     cause[all_gas] = PRICED_OUT
     return cause, lo, hi

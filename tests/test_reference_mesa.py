@@ -25,7 +25,7 @@ from sim.record import BLOCK_FIELDS
 from sim.scenario import validate_data
 
 #: Per-group blockspace columns (``txs.<group>``, ...), which the reference does not record.
-SENDER_FIELDS = {"txs", "priced_out", "dai"}
+SENDER_FIELDS = {"txs", "priced_out", "dai", "idle"}
 
 VAULTS, TICKS = 200, 600
 RTOL = 1e-9

@@ -13,6 +13,7 @@ from sim.story import (
     NO_MARKET_KEEPER,
     OUT_OF_DAI,
     PRICED_OUT,
+    STUCK_OR_DRY,
     gas_by_hour,
     story,
     zero_bid_causes,
@@ -88,6 +89,29 @@ def test_market_keepers_without_dai_explain_the_zero_bids_as_out_of_dai(tmp_path
     (why,) = story(result).of_kind("zero_bid_causes")
     assert why.values == {OUT_OF_DAI: len(zero)}
     assert "market keepers out of Dai" in why.text
+
+
+def test_one_keeper_priced_out_and_one_out_of_dai_leave_the_auctions_to_the_lowballer(tmp_path):
+    """The rich keeper bids 99 under a 100-gwei chain; the one that lands holds 1 Dai.
+
+    Neither group alone explains it (some transactions land; the group's Dai is plenty): the
+    per-keeper ``idle`` count does.
+    """
+    result = _run(
+        tmp_path,
+        LOWBALLER
+        + "  - {name: rich, dai: 1.0e7, gas_bid_gwei: 99}\n"
+        + "  - {name: poor, dai: 1.0, gas_bid_gwei: 200}\n",
+    )
+    ts = result.timeseries
+    zero = _zero_bids(result)
+    assert len(zero) > 10
+    assert ts["txs.keepers.rich"].sum() == 0 and ts["txs.keepers.poor"].sum() > 0
+    assert ts["dai.keepers.rich"].min() == 1.0e7  # the Dai was there, in a stuck account
+    causes = zero_bid_causes(result)
+    assert set(causes["cause"]) == {STUCK_OR_DRY}
+    (why,) = story(result).of_kind("zero_bid_causes")
+    assert "every market keeper priced out or out of Dai" in why.text
 
 
 def test_a_run_without_a_network_tells_no_gas_story(tmp_path):

@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 #: Fixed-point steps that refine an English ``dent`` target on the impact curve (the first
 #: guess ignores impact; two steps bring it within rounding for any realistic depth).
 DENT_ITERATIONS = 3
+#: A Dutch taker holding less than this fraction of the cheapest lot it wants is out of Dai.
+DRY_FRACTION = 0.01
 
 
 class Keeper(mesa.Agent):
@@ -90,6 +92,10 @@ class Keeper(mesa.Agent):
         self.flash = spec.flash
         self.gas_usd = 0.0
         self.txs = 0
+        #: The last tick in which it had work and none of its transactions landed.
+        self.priced_out_tick = -1
+        #: The last tick in which it wanted to bid but its Dai could not pay for any bid.
+        self.dry_tick = -1
         calls = [
             (("bark",) if self.kicker else ("bark", "redo", "take_flash" if self.flash else "take"))
             if name in model.clippers
@@ -159,6 +165,15 @@ class Keeper(mesa.Agent):
             blocks.use(self.bidder.bid(), self.model.gas_used[call], n, self.sender)
         self.txs += n
 
+    def idle(self) -> bool:
+        """Whether it could do nothing this tick: priced out with work, or out of Dai.
+
+        Out of Dai: it had lots it wanted to bid on and its Dai paid for none of them (a tend
+        at its target bid, a dent at the tab; for a Dutch take, under 1 % of the cheapest lot).
+        """
+        tick = self.model.tick
+        return self.priced_out_tick == tick or self.dry_tick == tick
+
     def lands(self) -> bool:
         """Whether the smallest of this keeper's transactions lands this tick."""
         return self._room(1, self._smallest) >= 1
@@ -202,6 +217,7 @@ class Keeper(mesa.Agent):
             if self._has_work():
                 self.bidder.stuck()
                 self.model.blocks.refuse(self.sender, 1)
+                self.priced_out_tick = self.model.tick
             return
         for ilk_name, house, dutch, _asset in self._houses():
             if dutch:
@@ -330,6 +346,8 @@ class Keeper(mesa.Agent):
             left = budget - spent_before[ok]
             whole = np.where(owe <= left, whole, left / price)
             owe = np.minimum(owe, left)
+        if not self.flash and ids.size and self.dai < DRY_FRACTION * float(owe.min()):
+            self.dry_tick = model.tick
         tokens = owe / price
         # ... and the lots it takes must pay together (its impact grows with what it buys).
         n = min(self._prefix_that_pays(asset, tokens, owe, gas), self._room(ids.size, call))
@@ -446,6 +464,8 @@ class Keeper(mesa.Agent):
                 (target >= t_bid * (1.0 + beg)) | num.covers_array(target, t_tab)
             )
             can_tend = np.flatnonzero(can)
+            if can_tend.size and self.dai < float(target[can_tend].min()):
+                self.dry_tick = model.tick
             can_tend = can_tend[: self._room(can_tend.size, "tend")]
             if can_tend.size:
                 ok = flip.tend(
@@ -465,6 +485,8 @@ class Keeper(mesa.Agent):
             value = self._quote_dai(asset, want) * keep
             want = want * np.divide(d_tab, value, out=np.ones_like(d_tab), where=value > 0)
         can_dent = np.flatnonzero(want * (1.0 + beg) <= d_lot)
+        if can_dent.size and self.dai < float(d_tab[can_dent].min()):
+            self.dry_tick = model.tick
         can_dent = can_dent[: self._room(can_dent.size, "dent")]
         if can_dent.size:
             ok = flip.dent(ids[denting[can_dent]], want[can_dent], d_tab[can_dent], self.name, now)
