@@ -265,7 +265,7 @@ class KeeperAgent(mesa.Agent):
         name: account name.
         capital: starting Dai [Dai].
         discount: required discount below the market price [-].
-        gas_bid: gas price bid [gwei] (None: pays the tick's inclusion price).
+        gas_bid: gas price bid [gwei] (None: bids the tick's gas price).
         gas_usd: gas spent so far [USD].
     """
 

@@ -1,4 +1,4 @@
-"""The closed loop: market depth (the spiral), gas and inclusion, the Dai market, correlations."""
+"""The closed loop: market depth (the spiral), gas and blocks, the Dai market, correlations."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ GAS = SMALL.replace(
 )
 
 
-def test_with_a_single_threshold_keepers_below_the_inclusion_price_cannot_act(tmp_path):
+def test_keepers_bidding_below_everyone_else_cannot_act(tmp_path):
     path = tmp_path / "gas.yaml"
     path.write_text(GAS)
     result = sim.run(sim.load_scenario(path), seed=1)

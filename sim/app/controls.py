@@ -334,7 +334,7 @@ def _gas_control(scenario: Scenario, i: int, name: str, gas: Any, fixed: float |
         f"keepers.{i}.gas_bid_gwei",
         fixed,
         optional=True,
-        help="empty: the keeper pays the tick's inclusion price",
+        help="empty: the keeper bids the tick's gas price",
     )
 
 

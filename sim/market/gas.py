@@ -188,7 +188,7 @@ def tx_cost_eth(
 
     Args:
         gas_used: gas consumed by the call [gas] (e.g. :data:`GAS_BARK`).
-        gas_price_gwei: price paid per unit of gas [gwei] (the bid, under first-price inclusion).
+        gas_price_gwei: price paid per unit of gas [gwei] (the bid: first price, before EIP-1559).
 
     Returns:
         The fee in ETH (scalar or array, broadcast).

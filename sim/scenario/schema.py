@@ -825,7 +825,7 @@ class MarketGasBid(Strict):
 
     kind: Literal["market"]
     premium: Premium = field(
-        0.1, label="gas bid premium", description="bid over the tick's inclusion price, 0.1 = +10 %"
+        0.1, label="gas bid premium", description="bid over the tick's gas price, 0.1 = +10 %"
     )
     cap: Gwei = field(label="gas bid cap", description="the most the keeper ever bids [gwei]")
 
@@ -936,7 +936,7 @@ class KeeperSpec(Strict):
         None,
         label="gas bid",
         description="a fixed gas bid [gwei] (short for gas: {kind: fixed}); with neither, the "
-        "keeper always pays the tick's inclusion price",
+        "keeper bids the tick's gas price",
     )
     gas: GasBid | None = Field(None, description="gas bidding strategy")
     latency: Duration = Field(0.0, description="delay before the keeper sees an auction or price")
