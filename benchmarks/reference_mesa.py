@@ -1066,8 +1066,8 @@ def _check_supported(s: Scenario) -> None:
     for keeper in s.keepers:
         if not isinstance(keeper.strategy, MarketKeeperStrategy):
             problems.append(f"keeper {keeper.name}: only the default strategy")
-        if keeper.latency or keeper.flash:
-            problems.append(f"keeper {keeper.name}: no latency, no flash")
+        if keeper.latency or keeper.flash or keeper.settlement:
+            problems.append(f"keeper {keeper.name}: no latency, no flash, no settlement delay")
     if s.correlation or s.mkr is not None or s.dai is not None:
         problems.append("no correlation, mkr or dai sections")
     if s.system.psm is not None or s.system.dsr or s.system.dsr_deposits:

@@ -314,6 +314,7 @@ ASSUMPTIONS = (
         "keepers.0.gas.median", "calibrated", "100", "80", "120", "keepers' median bid [gwei]"
     ),
     Assumption("keepers.0.gas.sigma", "calibrated", "0.4", "0.2", "0.6", "spread of their bids"),
+    Assumption("keepers.0.settlement", "assumed", "0s", "0s", "1h", "time to sell won ETH for Dai"),
 )
 
 

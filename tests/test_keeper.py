@@ -95,3 +95,39 @@ def test_gas_used_can_be_overridden_in_the_scenario(tmp_path):
     barks = model.vat.log.count("bark")
     assert barks > 0
     assert model.keepers[0].gas_usd >= barks * 900_000 * 100e-9 * model.market.price("ETH") * 0.99
+
+
+def test_won_collateral_is_sold_only_after_the_settlement_delay(small_scenario_file):
+    """A taker with a 1-hour settlement holds what it wins for an hour, then sells it.
+
+    In the crash the market falls meanwhile: it sells at the later, lower price.
+    """
+
+    def run(settlement: str):
+        scenario = sim.load_scenario(
+            small_scenario_file,
+            overrides=["keepers.0.count=1", f"keepers.0.settlement={settlement}"],
+        )
+        model = sim.ProtocolModel(scenario, seed=1)
+        keeper = model.keepers[0]
+        first_win = first_sale = None
+        before = 0.0
+        while not model.finished:
+            model.step()
+            held = model.vat.gem.get(("ETH-A", keeper.name), 0.0)
+            if held > 0 and first_win is None:
+                first_win = model.now
+            if held < before and first_sale is None:
+                first_sale = model.now
+            before = held
+            # Nothing waits longer than the settlement delay.
+            for queue in keeper._settling.values():
+                assert all(model.now - won < keeper.settlement for won, _ in queue)
+        return model, first_win, first_sale
+
+    at_once, won, sold = run("0s")
+    assert won is None  # never held at a tick's end: sold in the tick it was won
+    later, won, sold = run("1h")
+    assert won is not None and sold == won + 3600
+    price = later.price_history[:, 0]  # the ETH market price per tick
+    assert price[round(sold / later.dt)] < 0.95 * price[round(won / later.dt)]

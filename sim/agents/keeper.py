@@ -89,6 +89,10 @@ class Keeper(mesa.Agent):
         #: The label of its group in the blocks' tally (``keepers.<name>``).
         self.sender = f"keepers.{spec.name}"
         self.latency = round(spec.latency / model.dt)
+        #: Seconds from winning collateral to selling it (``settlement``).
+        self.settlement = float(spec.settlement)
+        #: Per ilk, the collateral waiting to be sold: (time won [s], amount [tokens]).
+        self._settling: dict[str, list[tuple[float, float]]] = {}
         self.flash = spec.flash
         self.gas_usd = 0.0
         self.txs = 0
@@ -218,6 +222,8 @@ class Keeper(mesa.Agent):
                 self.bidder.stuck()
                 self.model.blocks.refuse(self.sender, 1)
                 self.priced_out_tick = self.model.tick
+            if self._settling:
+                self._sell_all()  # the exchange settles whether or not its transactions land
             return
         for ilk_name, house, dutch, _asset in self._houses():
             if dutch:
@@ -362,7 +368,7 @@ class Keeper(mesa.Agent):
         self._pay_gas(gas_used, int(np.count_nonzero(slice_)))
         if self.flash:
             # Sell the lots within the same transaction and repay the flash loan in full.
-            self._sell_all()
+            self._sell_all(immediately=True)
             model.vat.exit_dai(self.name, borrowed)  # raises if the sale did not cover it
 
     def _prefix_that_pays(self, asset: str, tokens: np.ndarray, owe: np.ndarray, gas: float) -> int:
@@ -494,20 +500,34 @@ class Keeper(mesa.Agent):
             self._pay_gas(model.gas_used["dent"], int(np.count_nonzero(ok)))
 
     # ------------------------------------------------------------------ selling
-    def _sell_all(self) -> None:
-        """Sell all held collateral into its market and buy Dai with the proceeds.
+    def _sell_all(self, immediately: bool = False) -> None:
+        """Sell won collateral into its market and buy Dai with the proceeds.
 
-        A lowballer keeps what it wins: it needs no Dai to bid, so it has no reason to sell at
-        once into a crashing market (the zero-bid winners of March 2020 kept the ETH).
+        A flash take sells within its transaction (``immediately``). Otherwise the collateral
+        settles on an exchange ``settlement`` seconds after it was won and is sold then, at that
+        tick's market price (in a falling market, for less: the taker's inventory risk); its Dai
+        is back only then. A lowballer keeps what it wins: it needs no Dai to bid, so it has no
+        reason to sell into a crashing market (the zero-bid winners of March 2020 kept the ETH).
         """
         if self.lowball:
             return
         model = self.model
         vat = model.vat
+        now = model.now
         for ilk_name, _house, _dutch, asset in self._houses():
             held = vat.gem.get((ilk_name, self.name), 0.0)
             if held <= 0:
                 continue
+            if not immediately and self.settlement > 0:
+                queue = self._settling.setdefault(ilk_name, [])
+                new = held - sum(amount for _, amount in queue)
+                if new > 0:
+                    queue.append((now, new))
+                due = sum(amount for won, amount in queue if now - won >= self.settlement)
+                queue[:] = [(won, amount) for won, amount in queue if now - won < self.settlement]
+                held = min(due, held)
+                if held <= 0:
+                    continue
             vat.exit_gem(ilk_name, self.name, held)
             usd = model.market.sell(asset, held)
             vat.join_dai(self.name, model.dai_market.buy_dai(usd))

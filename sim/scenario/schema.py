@@ -940,6 +940,12 @@ class KeeperSpec(Strict):
     )
     gas: GasBid | None = Field(None, description="gas bidding strategy")
     latency: Duration = Field(0.0, description="delay before the keeper sees an auction or price")
+    settlement: Duration = field(
+        0.0,
+        label="settlement delay",
+        description="time from winning collateral to its sale on an exchange, when its Dai comes "
+        "back (0: sold in the same tick); the sale is at that later market price",
+    )
     flash: bool = Field(False, description="Dutch takes with flash liquidity (no Dai needed)")
 
 
