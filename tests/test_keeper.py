@@ -125,7 +125,7 @@ def test_won_collateral_is_sold_only_after_the_settlement_delay(small_scenario_f
                 assert all(model.now - won < keeper.settlement for won, _ in queue)
         return model, first_win, first_sale
 
-    at_once, won, sold = run("0s")
+    _, won, sold = run("0s")
     assert won is None  # never held at a tick's end: sold in the tick it was won
     later, won, sold = run("1h")
     assert won is not None and sold == won + 3600
