@@ -76,8 +76,9 @@ WALLET_MAX = 100.0
 GWEI_MAX = 1e6
 #: Most gas per call: 30 M gas, a whole mainnet block.
 GAS_PER_CALL_MAX = 30_000_000
-#: Largest block gas limit [gas]: 1 000 M, thirty times mainnet's 30 M maximum after London.
-GAS_LIMIT_MAX = 1_000_000_000
+#: Largest block gas limit [gas]: 10¹² — mainnet's 30 M maximum scaled with a book of ten
+#: thousand times mainnet's vaults (benchmarks scale blockspace with the book).
+GAS_LIMIT_MAX = 1_000_000_000_000
 #: Largest geometric gas bump per step: tenfold.
 BUMP_MAX = 10.0
 #: Longest duration [s]: 1 000 years (timestamps must stay below the year 9999).
