@@ -427,7 +427,8 @@ def story_of(run: object) -> str:
     """The generated story of one run, as Markdown."""
     from sim.story import story
 
-    return story(run).markdown()
+    # Under this page's own heading: the story's title one level down.
+    return story(run).markdown().replace("## What happened", "#### What happened", 1)
 
 
 def reasons_table(batch: Path, runs: pd.DataFrame) -> str:
