@@ -105,7 +105,8 @@ def scenario_data(vaults: int, ticks: int, seed: int = 1) -> dict:
                 "over": "150m",
                 "decay": "15m",
             },
-            "inclusion_spread": 0.0,
+            "block_time": "12s",
+            "gas_limit": 30_000_000,
         },
         "borrowers": [
             {
@@ -134,12 +135,13 @@ def scenario_data(vaults: int, ticks: int, seed: int = 1) -> dict:
             },
         ],
         "keepers": [
-            {"name": "keeper-a", "dai": keeper_dai, "gas_bid_gwei": 150.0, "tx_per_block": None},
-            {"name": "keeper-b", "dai": keeper_dai, "gas_bid_gwei": 200.0, "tx_per_block": None},
-            {"name": "keeper-c", "dai": keeper_dai, "gas_bid_gwei": 180.0, "tx_per_block": None},
+            {"name": "keeper-a", "dai": keeper_dai, "gas_bid_gwei": 150.0},
+            {"name": "keeper-b", "dai": keeper_dai, "gas_bid_gwei": 200.0},
+            {"name": "keeper-c", "dai": keeper_dai, "gas_bid_gwei": 180.0},
         ],
-        # The per-agent reference model implements a single gas threshold, no block capacity
-        # and borrowers before keepers; the family keeps those rules so the two stay identical.
+        # The per-agent reference model implements a single gas threshold (no p90 spread), blocks
+        # that never fill and borrowers before keepers; the family keeps those rules so the two
+        # stay identical.
         "schedule": {"order": "borrowers_first"},
         "record": {"cr_quantiles": [0.05, 0.25, 0.5, 0.75, 0.95]},
     }
@@ -179,6 +181,15 @@ def _times(section: dict | None, factor: float, *names: str) -> None:
             section[name] = section[name] * factor
 
 
+#: The block market a ``+blocks`` variant adds to a scenario without a network section: 100 gwei
+#: paid by everyone else, blocks of 15 M gas every 13 s (April–August 2021), scaled like the book.
+BLOCKS = {
+    "gas": {"process": "constant", "gwei": 100.0},
+    "block_time": "13s",
+    "gas_limit": 15_000_000,
+}
+
+
 def scaled_data(name: str, vaults: int) -> dict:
     """A shipped scenario scaled to about ``vaults`` vaults, as plain data.
 
@@ -190,18 +201,26 @@ def scaled_data(name: str, vaults: int) -> dict:
     buffer (``hump``) and the Flapper's ``lid``, the PSM's ceiling and reserves, the Dai in the
     Pot, and the depth of every market (collateral, Dai, MKR). Per-auction and per-vault amounts
     (``dust``, ``lump``, ``dunk``, ``tip``, ``sump``, ``dump``, ``bump``) are kept, so a larger
-    book means more auctions and more events, not larger ones. Prices, gas, the clock and the
-    seed are the file's.
+    book means more auctions and more events, not larger ones. The blocks' gas limit grows too
+    (the same crash with more vaults, not a chain with less room per vault). Prices, gas, the
+    clock and the seed are the file's. ``<name>+blocks`` adds the block market :data:`BLOCKS` to
+    a scenario without a network section.
 
     Args:
-        name: a scenario of :data:`CRASH_SCENARIOS` (any file in ``scenarios/`` works).
+        name: a scenario of :data:`CRASH_SCENARIOS` (any file in ``scenarios/`` works), with
+            ``+blocks`` for the block-market variant.
         vaults: the vaults wanted (the result has the cohorts' rounded sum).
 
     Returns:
         The scenario data (validate with :func:`scaled_scenario`).
     """
-    base = sim.load_scenario(SCENARIO_DIR / f"{name}.yaml")
+    file, _, variant = name.partition("+")
+    base = sim.load_scenario(SCENARIO_DIR / f"{file}.yaml")
     data = base.to_dict()
+    if variant == "blocks":
+        data["network"] = dict(BLOCKS)
+    elif variant:
+        raise ValueError(f"unknown variant {variant!r} of {file} (known: blocks)")
     factor = vaults / sum(c.vaults for c in base.borrowers)
     for cohort in data["borrowers"]:
         n = max(1, round(cohort["vaults"] * factor))
@@ -218,13 +237,16 @@ def scaled_data(name: str, vaults: int) -> dict:
     _times(system.get("psm"), factor, "line", "start", "arbitrage_usd")
     for keeper in data["keepers"]:
         _times(keeper, factor, "dai")
+    _times(data.get("network"), factor, "gas_limit")
+    if data.get("network"):
+        data["network"]["gas_limit"] = round(data["network"]["gas_limit"])
     _times(data.get("mkr"), factor, "dai", "mkr")
     markets = [c.get("market") for c in data["collateral"].values()]
     markets += [(data.get("mkr") or {}).get("market"), data.get("dai")]
     for market in markets:
         _times(market, factor, "depth_usd_2pct", "pool_usd")
     total = sum(c["vaults"] for c in data["borrowers"])
-    data["name"] = f"{name}-{total}"
+    data["name"] = f"{name.replace('+', '-')}-{total}"
     data["description"] = f"{base.description} (scaled to {total:,d} vaults)"
     return data
 

@@ -8,6 +8,7 @@ the report's cells and the discovery labels: thousands separated from 1 000 (``1
 - :func:`significant`: 4 significant digits, as box bounds and indices are printed;
 - :func:`kpi_amount`: a KPI value with its unit (``1,000,000 Dai``; ``1.3`` for a ratio);
 - :func:`duration_text`: seconds for reading (``59m46s``, ``4h``);
+- :func:`percent_text`: a fraction as a percentage (``74 %``, ``0.3 %``, ``99.7 %``);
 - :func:`parameter_value`: a swept parameter's value (a duration when its unit is ``s``);
 - :func:`number_text`: a number as written in a file name (``1000000``, ``0.5``).
 
@@ -67,6 +68,24 @@ def duration_text(seconds: float) -> str:
     return f"{sign}{d}d{r}h" if r else f"{sign}{d}d"
 
 
+def percent_text(fraction: float) -> str:
+    """A fraction as a percentage for reading: ``74 %``, ``99.7 %``, ``0.3 %``, ``0 %``.
+
+    Whole percents, except that a value that would print as 0 % or 100 % without being
+    exactly that keeps 2 significant digits (``0.31 %``, ``99.97 %``); NaN is ``n/a``.
+
+    Args:
+        fraction: the fraction (0.74 for 74 %).
+    """
+    if fraction != fraction:  # NaN
+        return "n/a"
+    pct = 100.0 * float(fraction)
+    text = f"{pct:.0f}"
+    if text in ("0", "-0", "100") and pct not in (0.0, 100.0):
+        text = f"{pct:.2g}" if abs(pct) < 1 else f"{pct:.4g}"
+    return f"{text} %"
+
+
 def kpi_amount(value: float, unit: str) -> str:
     """A KPI value with its unit: ``1,000,000 Dai``, ``1.3`` (a ratio), ``12`` (a count).
 
@@ -101,6 +120,7 @@ __all__ = [
     "kpi_amount",
     "number_text",
     "parameter_value",
+    "percent_text",
     "readable",
     "significant",
     "value_text",

@@ -173,6 +173,39 @@ def _at_end(auctions: pd.DataFrame, timeseries: pd.DataFrame, column: str) -> np
     return values
 
 
+def sold_value_usd(timeseries: pd.DataFrame, auctions: pd.DataFrame) -> np.ndarray:
+    """Market value of the collateral each auction sold, at its end tick [USD].
+
+    ``collateral_sold`` × the ilk's ``price`` at the auction's end tick (the last tick while it
+    runs; NaN without that price column). The ``collateral_sold_usd`` KPI is its sum.
+    """
+    sold = auctions["collateral_sold"].to_numpy(dtype=np.float64)
+    return sold * _at_end(auctions, timeseries, "price")
+
+
+def zero_bid_mask(timeseries: pd.DataFrame, auctions: pd.DataFrame) -> np.ndarray:
+    """Which auctions were won for ~0 Dai (the ``auctions_zero_bid`` KPI counts them).
+
+    A finished auction that sold collateral and raised, at the Dai price, less than
+    :data:`ZERO_BID_FRACTION` of the market value of the collateral it sold, both at its end
+    tick (:func:`sold_value_usd`).
+
+    Returns:
+        One bool per row of ``auctions``.
+    """
+    if len(auctions) == 0:
+        return np.zeros(0, dtype=bool)
+    finished = (auctions["end_tick"] >= 0).to_numpy()
+    sold = auctions["collateral_sold"].to_numpy(dtype=np.float64)
+    raised = auctions["dai_raised"].to_numpy(dtype=np.float64)
+    raised_usd = raised * _at_end(auctions, timeseries, "dai_price")
+    return (
+        finished
+        & (sold > 0)
+        & (raised_usd < ZERO_BID_FRACTION * sold_value_usd(timeseries, auctions))
+    )
+
+
 def _auction_kpis(timeseries: pd.DataFrame, auctions: pd.DataFrame) -> dict[str, Any]:
     """The KPIs read from the auction table."""
     if len(auctions) == 0:
@@ -186,12 +219,10 @@ def _auction_kpis(timeseries: pd.DataFrame, auctions: pd.DataFrame) -> dict[str,
             "collateral_sold_usd": 0.0,
         }
     finished = (auctions["end_tick"] >= 0).to_numpy()
-    sold = auctions["collateral_sold"].to_numpy(dtype=np.float64)
     raised = auctions["dai_raised"].to_numpy(dtype=np.float64)
     due = auctions["due"].to_numpy(dtype=np.float64)
-    value_usd = sold * _at_end(auctions, timeseries, "price")
-    raised_usd = raised * _at_end(auctions, timeseries, "dai_price")
-    zero = finished & (sold > 0) & (raised_usd < ZERO_BID_FRACTION * value_usd)
+    value_usd = sold_value_usd(timeseries, auctions)
+    zero = zero_bid_mask(timeseries, auctions)
     penalty = np.minimum(raised, auctions["tab"].to_numpy(dtype=np.float64)) - due
     coin = auctions["coin"].fillna(0.0).to_numpy() if "coin" in auctions else np.zeros(1)
     return {

@@ -3,14 +3,16 @@
 Tick order (docs/ARCHITECTURE.md):
 
 1. price-shock agents publish the exogenous prices (collateral and MKR);
-2. market: price impact decays towards the exogenous price, the Dai price towards par, the
-   tick's gas inclusion price is set;
-3. oracle: medianizer (its update fails above the oracle's gas limit) → OSM (hop) → ``spot``;
+2. market: price impact decays towards the exogenous price, the Dai price towards par; the
+   tick's gas price is set and its blocks open (:mod:`sim.market.blocks`);
+3. oracle: medianizer (the relayers' poke, bidding the oracle's gas limit, must land in the
+   tick's blocks, else it keeps its old value) → OSM (hop) → ``spot``;
 4. rates: ``Jug.drip`` per ilk, ``Pot.drip``;
 5-6. borrower cohorts (``frob``; leverage and close strategies trade in the markets) and
    keepers (``bark``/``bite``, ``redo``, ``take``/``tend``/``dent``/``deal``/``tick``) act in the
    scenario's ``schedule.order``: interleaved at random (default), or all borrowers first, or
-   all keepers first; keepers in a fresh random order each tick. The recorder samples the
+   all keepers first; keepers in the order of their gas bids, highest first (ties in a fresh
+   random order each tick), as a block builder orders transactions. The recorder samples the
    unsafe vaults just before the first keeper acts. Then the MKR bidders and the PSM
    arbitrageur;
 7. the Vow: ``flog``, ``heal``, ``flop``, ``flap``;
@@ -33,6 +35,7 @@ from sim.agents.mkr_bidder import MkrBidder, make_bidders, step_bidders
 from sim.agents.price_shock import PriceShockAgent
 from sim.market import gas as gasm
 from sim.market import prices as px
+from sim.market.blocks import BlockMarket, sigma_from_p90
 from sim.market.depth import ConstantProduct, DaiMarket, LogLinear, Market
 from sim.protocol.clip import Clipper, Curve, Dog
 from sim.protocol.flip import Cat, Flipper
@@ -43,8 +46,13 @@ from sim.protocol.psm import PSM
 from sim.protocol.vat import Vat
 from sim.protocol.vow import Flapper, Flopper, Vow
 from sim.record import Recorder
-from sim.scenario import ClipLiquidation, Scenario, correlation_matrix
+from sim.scenario import ClipLiquidation, ReplayGasSpec, Scenario, correlation_matrix
 from sim.scenario.build import build_gas_process, build_price_process
+
+
+def _minus_bid(agent: BorrowerCohort | Keeper) -> float:
+    """Sort key: the agent's gas bid, highest first."""
+    return -agent.bidder.bid()
 
 
 class InvariantError(RuntimeError):
@@ -198,8 +206,13 @@ class ProtocolModel(mesa.Model):
             gas_process = build_gas_process(net.gas, scenario)
             self._note_held("gas", gas_process)
             self.gas_path = gas_process.path(self.n_ticks, self.dt, self.streams.gas)
+            self.gas_sigma = self._background_sigma(net.gas, scenario)
+            #: The tick's blocks, shared by every agent's transactions.
+            self.blocks: BlockMarket | None = BlockMarket(net.block_time, float(net.gas_limit))
         else:
             self.gas_path = np.zeros(self.n_ticks + 1)
+            self.gas_sigma = np.zeros(self.n_ticks + 1)
+            self.blocks = None
         self.gas_price = float(self.gas_path[0])
         #: Gas used per protocol call (assumptions in sim/market/gas.py, scenario overrides).
         self.gas_used = {**gasm.GAS_USED, **(net.gas_used if net is not None else {})}
@@ -207,6 +220,19 @@ class ProtocolModel(mesa.Model):
         self.price_history = np.zeros((self.n_ticks + 1, len(self.assets)))
         self.osm_history = np.zeros((self.n_ticks + 1, len(self.assets)))
         self._asset_col = {a: k for k, a in enumerate(self.assets)}
+
+    def _background_sigma(self, spec, scenario: Scenario) -> np.ndarray:
+        """The background demand's log spread per tick [-]: from the p90 column, else 0."""
+        if not isinstance(spec, ReplayGasSpec) or spec.p90_column is None:
+            return np.zeros(self.n_ticks + 1)
+        central = build_gas_process(spec.model_copy(update={"after": None}), scenario)
+        p90 = build_gas_process(
+            spec.model_copy(update={"column": spec.p90_column, "after": None}), scenario
+        )
+        rng = np.random.default_rng(0)  # replays draw nothing
+        return sigma_from_p90(
+            central.path(self.n_ticks, self.dt, rng), p90.path(self.n_ticks, self.dt, rng)
+        )
 
     def _build_protocol(self, scenario: Scenario) -> None:
         """Vat, Jug, Pot, oracles, Vow with its auction houses, Dog/Cat and the auction houses."""
@@ -352,12 +378,20 @@ class ProtocolModel(mesa.Model):
         self.market.step(self.dt)
         self.dai_market.step(self.dt)
         self.gas_price = float(self.gas_path[t])
+        if self.blocks is not None:
+            self.blocks.open_tick(self.dt, self.gas_price, float(self.gas_sigma[t]))
         # 3 oracle
         limit = self._oracle_gas_limit
+        blocks = self.blocks
         lands = limit is None or self.gas_price <= limit
         for k, asset in enumerate(self.assets):
             price = self.market.price(asset)
             median = self.medians[asset]
+            if blocks is not None:
+                # The relayers bid their gas limit (or the tick's price) for the poke.
+                bid = self.gas_price if limit is None else limit
+                lands = blocks.send(bid, self.gas_used["poke"], 1, "oracle") == 1
+                blocks.refuse("oracle", 0 if lands else 1)
             median.poke(price, now, lands=lands)
             osm = self.osms[asset]
             osm.poke(median.value, now)
@@ -398,8 +432,11 @@ class ProtocolModel(mesa.Model):
     def _activation_order(self) -> list[BorrowerCohort | Keeper]:
         """Borrower cohorts and keepers in this tick's order (``schedule.order``).
 
-        Keepers always come in a fresh random order (the keepers' stream); ``interleaved``
-        shuffles the cohorts in among them, so a borrower's top-up can lose the race to a bark.
+        ``interleaved``: cohorts and keepers in a fresh random order (the keepers' stream), so a
+        borrower's top-up can lose the race to a bark; with a network, sorted by gas bid, highest
+        first, as a block builder orders transactions (the random order breaks ties). Otherwise
+        all cohorts before (after) all keepers, keepers in a random order, each group sorted by
+        bid with a network.
         Sets :attr:`_first_keeper`, the keeper that acts first (None without keepers).
         """
         order = self.spec.schedule.order
@@ -407,15 +444,19 @@ class ProtocolModel(mesa.Model):
         if order == "interleaved":
             agents: list[BorrowerCohort | Keeper] = [*self.cohorts, *self.keepers]
             agents = [agents[k] for k in stream.permutation(len(agents))] if agents else []
+            if self.blocks is not None:
+                agents.sort(key=_minus_bid)  # stable: the shuffle breaks ties
         else:
             keepers = (
                 [self.keepers[k] for k in stream.permutation(len(self.keepers))]
                 if self.keepers
                 else []
             )
-            agents = [*self.cohorts, *keepers] if order == "borrowers_first" else keepers
-            if order == "keepers_first":
-                agents = [*keepers, *self.cohorts]
+            cohorts = list(self.cohorts)
+            if self.blocks is not None:
+                keepers.sort(key=_minus_bid)
+                cohorts.sort(key=_minus_bid)
+            agents = [*cohorts, *keepers] if order == "borrowers_first" else [*keepers, *cohorts]
         self._first_keeper = next((a for a in agents if isinstance(a, Keeper)), None)
         return agents
 

@@ -22,7 +22,16 @@ every column is the initial state):
   - ``price`` (market) [USD/token]: it includes the impact of this tick's trades (keepers and
     closing borrowers selling collateral), so it can differ from the price the oracle read in
     this tick's oracle step; ``osm_price`` [USD/token] changes only in the oracle step;
-    ``gas_price_gwei`` (the tick's inclusion price) is set before the oracle step;
+    ``gas_price_gwei`` (the tick's gas price, what the rest of the chain pays) is set before the
+    oracle step; ``agent_gas`` [gas] is the gas of the agents' transactions landed in the tick,
+    ``block_gas`` [gas] the tick's block capacity (blocks × gas limit), ``block_fill_max`` [-] the
+    largest share of one block's limit the agents held (≤ 1; all three only with a network);
+  - with a network, per sending group (``oracle``, ``keepers.<name>``, ``borrowers.<name>``,
+    ``mkr``, ``arbitrageur``): ``txs.<group>`` [count], its transactions landed in the tick, and
+    ``priced_out.<group>`` [count], what had to wait (a keeper whose first transaction did not
+    land counts once; a cohort, each vault); per keeper group ``dai.<group>`` [Dai], the Dai its
+    keepers hold at the end of the tick, and ``idle.<group>`` [count], its keepers that could do
+    nothing in the tick (priced out with work, or wanting to bid with Dai for no bid);
   - ``debt`` (``Art·rate``) [Dai], ``collateral_value`` (``Ink`` at the market price) [USD],
     ``vaults_open`` (vaults with debt) [count], ``cr_pNN`` (quantiles of the open vaults' CR at
     the market price; vaults liquidated in the tick are no longer open) [-],
@@ -109,9 +118,16 @@ SYSTEM_FIELDS = (
     "mkr_price",
     "dai_price",
     "gas_price_gwei",
+    "agent_gas",
+    "block_gas",
+    "block_fill_max",
     "psm_debt",
     "savings",
 )
+
+
+#: The system columns of the block market (zero without a network section).
+BLOCK_FIELDS = ("agent_gas", "block_gas", "block_fill_max")
 
 
 def quantile_name(q: float) -> str:
@@ -133,6 +149,22 @@ def ilk_frame(timeseries: pd.DataFrame, ilk: str) -> pd.DataFrame:
         raise KeyError(f"no columns for ilk {ilk!r}")
     plain = [c for c in timeseries.columns if "[" not in c]
     return timeseries[plain + list(own)].rename(columns=own)
+
+
+def sender_labels(model: ProtocolModel) -> list[str]:
+    """The agent groups that send transactions, as labelled in the blocks' tally.
+
+    ``oracle``, ``keepers.<name>`` and ``borrowers.<name>`` per scenario entry, ``mkr`` and
+    ``arbitrageur`` when the scenario has them.
+    """
+    labels = ["oracle"]
+    labels += [f"keepers.{spec.name}" for spec in model.spec.keepers]
+    labels += [f"borrowers.{spec.name}" for spec in model.spec.borrowers]
+    if model.mkr_bidders:
+        labels.append("mkr")
+    if model.arbitrageur is not None:
+        labels.append("arbitrageur")
+    return labels
 
 
 def running_auction_debt(house: Clipper | Flipper) -> float:
@@ -193,6 +225,18 @@ class Recorder:
         self._ratio_cache: dict[str, tuple[int, tuple]] = {}
         # Per ilk: ((book version, rate, spot, collateral value), insolvent debt [Dai]).
         self._insolvent_cache: dict[str, tuple[tuple, float]] = {}
+        # With a network: per sender (agent group), transactions landed and priced out per tick;
+        # per keeper group, the Dai its keepers hold.
+        self.senders = sender_labels(model) if model.blocks is not None else []
+        self._groups = (
+            {
+                f"keepers.{spec.name}": [k for k in model.keepers if k.spec is spec]
+                for spec in scenario.keepers
+            }
+            if model.blocks is not None
+            else {}
+        )
+        self._agent_block = np.zeros((n, 2 * len(self.senders) + 2 * len(self._groups)))
 
     @property
     def series(self) -> dict[str, np.ndarray]:
@@ -203,8 +247,18 @@ class Recorder:
             for k, name in enumerate((*ILK_FIELDS, *self.qnames)):
                 column = block[:, k]
                 out[col(name, ilk)] = column.astype(np.int64) if name in COUNT_FIELDS else column
+        network = self.model.blocks is not None
         for k, name in enumerate(SYSTEM_FIELDS):
-            out[name] = self._sys_block[:, k]
+            if network or name not in BLOCK_FIELDS:
+                out[name] = self._sys_block[:, k]
+        m = len(self.senders)
+        for k, sender in enumerate(self.senders):
+            out[f"txs.{sender}"] = self._agent_block[:, k].astype(np.int64)
+            out[f"priced_out.{sender}"] = self._agent_block[:, m + k].astype(np.int64)
+        g = len(self._groups)
+        for k, group in enumerate(self._groups):
+            out[f"dai.{group}"] = self._agent_block[:, 2 * m + k]
+            out[f"idle.{group}"] = self._agent_block[:, 2 * m + g + k].astype(np.int64)
         return out
 
     @staticmethod
@@ -271,6 +325,7 @@ class Recorder:
         vow = model.vow
         joy, awe = vow.joy, vow.awe
         psm = model.psm
+        blocks = model.blocks
         self._sys_block[t] = (
             vat.debt,
             max(joy - awe, 0.0),
@@ -283,9 +338,22 @@ class Recorder:
             model.mkr_price(),
             dai_price,
             model.gas_price,
+            blocks.landed_gas if blocks is not None else 0.0,
+            blocks.capacity if blocks is not None else 0.0,
+            blocks.fullest if blocks is not None else 0.0,
             psm.debt if psm is not None else 0.0,
             model.pot.Pie * model.pot.chi,
         )
+        if blocks is not None:
+            row = self._agent_block[t]
+            m = len(self.senders)
+            for k, sender in enumerate(self.senders):
+                row[k] = blocks.txs.get(sender, 0)
+                row[m + k] = blocks.priced_out.get(sender, 0)
+            g = len(self._groups)
+            for k, keepers in enumerate(self._groups.values()):
+                row[2 * m + k] = sum(keeper.dai for keeper in keepers)
+                row[2 * m + g + k] = sum(keeper.idle() for keeper in keepers)
         if t == 0 or (self.snapshot_every and t % self.snapshot_every == 0) or model.finished:
             self.snapshot()
         self.rows = t + 1

@@ -6,6 +6,7 @@ package) holds:
 - a banner when a run failed or was interrupted (or a batch holds such runs): its figures
   and tables are partial;
 - what the folder is (kind, scenario, seed, status, versions, the command);
+- for a run, "What happened": its story read from its tables (:func:`sim.story.story`);
 - the resolved scenario as YAML (from the run manifest(s));
 - the KPI table with units and definitions (:data:`sim.metrics.KPIS`) of a run, or, for a
   batch, each KPI's mean, standard deviation and 5/50/95 % quantiles over the runs per scenario
@@ -39,6 +40,7 @@ from sim.plots.labels import counted, kpi_unit, parameter_label
 from sim.plots.output import MARKER, check_target, figure_bytes, save_text
 from sim.plots.overview import status_banner
 from sim.results import BatchData, Outputs, RunData, SweepData, load_folder
+from sim.story import story
 
 #: The template, in the package's ``templates`` folder.
 TEMPLATE = "report.html.j2"
@@ -46,6 +48,8 @@ TEMPLATE = "report.html.j2"
 MAX_ROWS = 60
 #: Ensemble statistics of a batch's KPI table, by column suffix.
 BATCH_STATS = ("mean", "std", "p05", "p50", "p95")
+#: The heading of a run's story.
+STORY_TITLE = "What happened"
 #: Markdown code spans in KPI definitions.
 _CODE = re.compile(r"`([^`]+)`")
 
@@ -204,6 +208,14 @@ def scenario_yaml(scenario: Mapping[str, Any]) -> str:
     return yaml.safe_dump(dict(scenario), sort_keys=False, allow_unicode=True, width=100)
 
 
+def _story_section(run: RunData) -> Section:
+    """The "What happened" section: the run's story, one paragraph a finding (:mod:`sim.story`)."""
+    if run.timeseries is None:
+        return Section(STORY_TITLE, paragraphs=["No time series was kept: no story to tell."])
+    found = story(run)
+    return Section(STORY_TITLE, paragraphs=[f.text for f in found] or ["Nothing to tell."])
+
+
 def _run_sections(run: RunData) -> tuple[list[str], list[Section]]:
     m = run.manifest
     facts = [
@@ -219,6 +231,7 @@ def _run_sections(run: RunData) -> tuple[list[str], list[Section]]:
     if keepers is not None:
         tables.append(keepers)
     sections = [
+        _story_section(run),
         Section("KPIs", tables=tables),
         Section(
             "Scenario (resolved, from manifest.json)",

@@ -78,9 +78,9 @@ def test_a_replayed_column_is_read_from_the_scenarios_folder_on_its_clock(tmp_pa
 @pytest.mark.parametrize(
     ("network", "expected"),
     [
-        ("{gas: {process: constant, gwei: 40}}", gasm.ConstantGas(40.0)),
+        ("{gas: {process: constant, gwei: 40}, gas_limit: 30.0e6}", gasm.ConstantGas(40.0)),
         (
-            "{gas: {process: spike, base: 30, peak: 400, at: 2h, over: 1h, decay: 30m}}",
+            "{gas: {process: spike, base: 30, peak: 400, at: 2h, over: 1h, decay: 30m}, gas_limit: 3.0e7}",
             gasm.SpikeGas(base=30.0, peak=400.0, at=7200.0, over=3600.0, decay=1800.0),
         ),
     ],
@@ -96,7 +96,7 @@ def test_replayed_gas_prices_are_bounded_by_the_gwei_limit(tmp_path):
     (path.parent / "p.csv").write_text(CSV.replace(",10\n", ",2e6\n", 1))  # above 1e6 gwei
     path.write_text(
         path.read_text() + "network: {gas: {process: replay, file: p.csv, column: gas, "
-        "beyond: hold}}\n"
+        "beyond: hold}, gas_limit: 30.0e6}\n"
     )
     message = only_error(path)
     assert "network.gas.file:" in message

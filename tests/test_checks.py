@@ -116,7 +116,7 @@ def test_data_that_end_before_the_run_are_an_error_naming_both_spans(tmp_path):
 def test_gas_coverage_is_checked_too(tmp_path):
     path = scenario_with(tmp_path, "p.csv")
     (path.parent / "p.csv").write_text(CSV)
-    gas = "network: {gas: {process: replay, file: p.csv, column: gas}}\n"
+    gas = "network: {gas: {process: replay, file: p.csv, column: gas}, gas_limit: 30.0e6}\n"
     path.write_text(path.read_text() + gas)
     message = only_error(path)
     assert "network.gas.file: p.csv: column 'gas' covers 2020-01-01T00:00:00Z to " in message
@@ -176,7 +176,7 @@ def test_gas_coverage_is_checked_too(tmp_path):
             "lowball keepers bid in English auctions; no ilk uses engine: flip",
         ),
         (
-            ["network={gas: {process: constant, gwei: 10}, eth: BTC}"],
+            ["network={gas: {process: constant, gwei: 10}, gas_limit: 30.0e6, eth: BTC}"],
             "network.eth",
             "unknown collateral 'BTC' to price gas with",
         ),

@@ -1,4 +1,4 @@
-"""The closed loop: market depth (the spiral), gas and inclusion, the Dai market, correlations."""
+"""The closed loop: market depth (the spiral), gas and blocks, the Dai market, correlations."""
 
 from __future__ import annotations
 
@@ -68,11 +68,11 @@ GAS = SMALL.replace(
     "keepers:\n"
     "  - {name: cheap, count: 2, dai: 1.0e6, gas_bid_gwei: 50}\n"
     "  - {name: payer, count: 1, dai: 1.0e6, gas_bid_gwei: 150}\n"
-    "network: {gas: {process: constant, gwei: 100}, inclusion_spread: 0}\n",
+    "network: {gas: {process: constant, gwei: 100}, gas_limit: 30.0e6}\n",
 )
 
 
-def test_with_a_single_threshold_keepers_below_the_inclusion_price_cannot_act(tmp_path):
+def test_keepers_bidding_below_everyone_else_cannot_act(tmp_path):
     path = tmp_path / "gas.yaml"
     path.write_text(GAS)
     result = sim.run(sim.load_scenario(path), seed=1)
@@ -112,7 +112,7 @@ def test_gas_spike_lets_a_lowballer_win_english_auctions(tmp_path):
         "keepers:\n"
         "  - {name: kp, count: 2, dai: 1.0e6, gas_bid_gwei: 40}\n"
         "  - {name: lowballer, count: 1, dai: 1.0e6, gas_bid_gwei: 300, strategy: {kind: lowball}}\n"
-        "network: {gas: {process: spike, base: 20, peak: 200, at: 1h, over: 5h, decay: 1h}}\n",
+        "network: {gas: {process: spike, base: 20, peak: 200, at: 1h, over: 5h, decay: 1h}, gas_limit: 30.0e6}\n",
     )
     path = tmp_path / "bt.yaml"
     path.write_text(text)
@@ -127,7 +127,7 @@ def test_gas_spike_lets_a_lowballer_win_english_auctions(tmp_path):
 def test_oracle_stays_stale_above_its_gas_limit(tmp_path):
     text = (
         SMALL
-        + "network: {gas: {process: spike, base: 20, peak: 500, at: 2h, over: 4h, decay: 10m}}\n"
+        + "network: {gas: {process: spike, base: 20, peak: 500, at: 2h, over: 4h, decay: 10m}, gas_limit: 30.0e6}\n"
     )
     text = text.replace(
         "system: {Hole: 1.0e8}", "system: {Hole: 1.0e8, oracle: {hop: 1h, gas_limit_gwei: 300}}"

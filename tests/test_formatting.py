@@ -12,6 +12,7 @@ from sim.formatting import (
     kpi_amount,
     number_text,
     parameter_value,
+    percent_text,
     readable,
     significant,
     value_text,
@@ -79,3 +80,16 @@ def test_parameter_values_and_file_name_numbers():
         "1e+20",
         "inf",
     ]
+
+
+def test_percentages_are_whole_unless_that_would_hide_a_small_difference():
+    assert [percent_text(x) for x in (0.74, 0.5, 0.0, 1.0, 0.0031, 0.997, 0.9997)] == [
+        "74 %",
+        "50 %",
+        "0 %",
+        "100 %",
+        "0.31 %",
+        "99.7 %",
+        "99.97 %",
+    ]
+    assert percent_text(math.nan) == "n/a"

@@ -1,4 +1,4 @@
-"""Tests for sim.market.gas: gas processes, transaction inclusion and cost."""
+"""Tests for sim.market.gas: gas processes and transaction cost."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from sim.market.gas import (
     ConstantGas,
     Replay,
     SpikeGas,
-    lands,
     tx_cost_eth,
 )
 from sim.market.prices import Replay as PriceReplay
@@ -75,17 +74,6 @@ def test_gas_processes_fit_simulate():
     assert paths.shape == (5, 2)
     np.testing.assert_array_equal(paths[:, 0], 30.0)
     assert paths[1, 1] == 100.0
-
-
-def test_lands_scalar_and_array():
-    assert lands(100.0, 100.0) is True  # equal bid lands
-    assert lands(99.9, 100.0) is False
-    assert lands(300, 200) is True
-    bids = np.array([10.0, 150.0, 300.0])
-    np.testing.assert_array_equal(lands(bids, 150.0), [False, True, True])
-    inclusion = np.array([5.0, 200.0, 400.0])
-    np.testing.assert_array_equal(lands(150.0, inclusion), [True, False, False])
-    np.testing.assert_array_equal(lands(bids, inclusion), [True, False, False])
 
 
 def test_tx_cost_eth():

@@ -1,4 +1,5 @@
-"""Whole-model invariants for random scenarios: the accounting holds every tick."""
+"""Whole-model invariants for random scenarios: the accounting holds every tick, and with a
+block market no block holds more gas than its limit."""
 
 from __future__ import annotations
 
@@ -61,7 +62,32 @@ def scenarios(draw):
         "count": draw(st.integers(1, 3)),
         "dai": draw(st.floats(1e3, 1e7)),
         "flash": draw(st.booleans()) and engine == "clip",
+        "settlement": draw(st.sampled_from(["0s", "30m"])),
     }
+    # Half the scenarios have a block market, small enough to bind: blocks of 0.3–30 M gas.
+    network = None
+    if draw(st.booleans()):
+        network = {
+            "gas": draw(
+                st.sampled_from(
+                    [
+                        {"process": "constant", "gwei": 50},
+                        {"process": "spike", "base": 20, "peak": 400, "at": "1h", "over": "2h"},
+                    ]
+                )
+            ),
+            "block_time": draw(st.sampled_from(["12s", "13s", "10m"])),
+            "gas_limit": draw(st.integers(300_000, 30_000_000)),
+        }
+        keeper["gas"] = draw(
+            st.sampled_from(
+                [
+                    {"kind": "fixed", "gwei": 100},
+                    {"kind": "market", "premium": 0.1, "cap": 300},
+                    {"kind": "geometric", "initial": 30, "every": "10m", "cap": 1000},
+                ]
+            )
+        )
     data = {
         "name": "random",
         "clock": {"tick": "10m", "duration": "8h"},
@@ -112,6 +138,9 @@ def scenarios(draw):
         ],
         "keepers": [keeper],
     }
+    if network is not None:
+        data["network"] = network
+        data["borrowers"][1]["gas"] = {"kind": "market", "premium": 0.2, "cap": 200}
     return validate_data(data, filename="<random>", base_dir=".")
 
 
@@ -125,5 +154,7 @@ def test_accounting_holds_every_tick(scenario, seed):
         for ilk in model.vat.ilks.values():
             assert np.all(ilk.ink >= 0) and np.all(ilk.art >= 0)
         assert all(v >= -1e-9 for v in model.vat.dai.values())
+        if model.blocks is not None:  # no block ever holds more than its gas limit
+            assert (model.blocks.used <= model.blocks.gas_limit).all(), model.tick
     # Dai supply reported is the Vat's debt.
     assert model.recorder.series["dai_supply"][model.tick] == model.vat.debt

@@ -62,7 +62,7 @@ def test_latency_delays_the_first_take(tmp_path):
 def test_barks_only_when_the_reward_or_the_take_pays_the_gas(tmp_path):
     # A keeper without Dai (and no flash liquidity) cannot take: only the incentive counts.
     text = keepers(SMALL, "  - {name: k, dai: 0, gas_bid_gwei: 100}\n")
-    text += "network: {gas: {process: constant, gwei: 100}}\n"
+    text += "network: {gas: {process: constant, gwei: 100}, gas_limit: 30.0e6}\n"
     no_incentive = text.replace("chip: 0.001, tip: 100", "chip: 0, tip: 0")
     assert sim.run(load(tmp_path, no_incentive), seed=1).summary["auctions"] == 0
     # A generous tip pays for it.
@@ -87,7 +87,7 @@ def test_keeper_order_is_drawn_each_tick(tmp_path):
 
 def test_gas_used_can_be_overridden_in_the_scenario(tmp_path):
     text = keepers(SMALL, "  - {name: k, dai: 1.0e7}\n")
-    text += "network: {gas: {process: constant, gwei: 100}, gas_used: {bark: 900000}}\n"
+    text += "network: {gas: {process: constant, gwei: 100}, gas_limit: 30.0e6, gas_used: {bark: 900000}}\n"
     model = sim.ProtocolModel(load(tmp_path, text), seed=1)
     assert model.gas_used["bark"] == 900_000
     assert model.gas_used["take"] > 0
@@ -95,3 +95,39 @@ def test_gas_used_can_be_overridden_in_the_scenario(tmp_path):
     barks = model.vat.log.count("bark")
     assert barks > 0
     assert model.keepers[0].gas_usd >= barks * 900_000 * 100e-9 * model.market.price("ETH") * 0.99
+
+
+def test_won_collateral_is_sold_only_after_the_settlement_delay(small_scenario_file):
+    """A taker with a 1-hour settlement holds what it wins for an hour, then sells it.
+
+    In the crash the market falls meanwhile: it sells at the later, lower price.
+    """
+
+    def run(settlement: str):
+        scenario = sim.load_scenario(
+            small_scenario_file,
+            overrides=["keepers.0.count=1", f"keepers.0.settlement={settlement}"],
+        )
+        model = sim.ProtocolModel(scenario, seed=1)
+        keeper = model.keepers[0]
+        first_win = first_sale = None
+        before = 0.0
+        while not model.finished:
+            model.step()
+            held = model.vat.gem.get(("ETH-A", keeper.name), 0.0)
+            if held > 0 and first_win is None:
+                first_win = model.now
+            if held < before and first_sale is None:
+                first_sale = model.now
+            before = held
+            # Nothing waits longer than the settlement delay.
+            for queue in keeper._settling.values():
+                assert all(model.now - won < keeper.settlement for won, _ in queue)
+        return model, first_win, first_sale
+
+    _, won, sold = run("0s")
+    assert won is None  # never held at a tick's end: sold in the tick it was won
+    later, won, sold = run("1h")
+    assert won is not None and sold == won + 3600
+    price = later.price_history[:, 0]  # the ETH market price per tick
+    assert price[round(sold / later.dt)] < 0.95 * price[round(won / later.dt)]

@@ -3,15 +3,12 @@ of a tick, and the Cat's version per ilk (issue 12's review findings, one test e
 
 from __future__ import annotations
 
-import itertools
-import math
-
 import numpy as np
 import pytest
 
 import sim
 from sim.agents.keeper import Keeper
-from sim.market.gas import BlockSlots, inclusion_probability
+from sim.market.gas import GAS_BITE
 from tests.conftest import SMALL
 from tests.test_english_auctions import FLIP
 
@@ -31,41 +28,8 @@ def keepers(text: str, spec: str) -> str:
 # ---------------------------------------------------------------------------------- gas and blocks
 
 
-def test_inclusion_is_partial_around_the_ticks_price():
-    assert inclusion_probability(100.0, 100.0, 0.3) == pytest.approx(0.5)
-    assert inclusion_probability(200.0, 100.0, 0.3) > 0.98
-    assert inclusion_probability(50.0, 100.0, 0.3) < 0.02
-    assert inclusion_probability(99.0, 100.0, 0.0) == 0.0  # a single threshold
-    assert inclusion_probability(100.0, 100.0, 0.0) == 1.0
-    probs = [inclusion_probability(b, 100.0, 0.3) for b in np.linspace(10, 400, 50)]
-    assert all(b >= a for a, b in itertools.pairwise(probs))
-
-
-@pytest.mark.parametrize("tick_s", [13.0, 60.0, 600.0, 3600.0])
-def test_block_capacity_does_not_depend_on_the_tick(tick_s):
-    """Transactions landed per hour: 5 per block × 3600/13 blocks × inclusion, any tick."""
-    rng = np.random.default_rng(1)
-    slots = BlockSlots(blocks=tick_s / 13.0, per_block=5)
-    hours = 50
-    landed = sum(slots.draw(0.4, rng) for _ in range(int(hours * 3600 / tick_s)))
-    expected = hours * 5 * 3600 / 13.0 * 0.4
-    assert landed == pytest.approx(expected, rel=0.02)
-    full = BlockSlots(blocks=tick_s / 13.0, per_block=5)
-    ticks = round(36_000 / tick_s)  # ten hours
-    landed = sum(full.draw(1.0, rng) for _ in range(ticks))
-    assert landed == pytest.approx(5 * ticks * tick_s / 13.0, abs=1)  # fractions carried over
-
-
-def test_without_a_limit_everything_lands_when_any_block_does():
-    rng = np.random.default_rng(2)
-    slots = BlockSlots(blocks=4.0, per_block=None)
-    assert slots.draw(1.0, rng) == math.inf and slots.draw(0.0, rng) == 0.0
-    share = np.mean([slots.draw(0.1, rng) == math.inf for _ in range(4000)])
-    assert share == pytest.approx(1 - 0.9**4, abs=0.03)
-
-
 def _flip_with_gas(gwei: float) -> str:
-    return FLIP + f"network: {{gas: {{process: constant, gwei: {gwei}}}}}\n"
+    return FLIP + f"network: {{gas: {{process: constant, gwei: {gwei}}}, gas_limit: 30.0e6}}\n"
 
 
 def test_a_group_with_a_bid_distribution_is_partly_included(tmp_path):
@@ -90,7 +54,7 @@ def test_a_group_with_a_bid_distribution_is_partly_included(tmp_path):
 def test_a_market_bid_follows_the_gas_price_up_to_its_cap(tmp_path):
     text = keepers(
         SMALL
-        + "network: {gas: {process: spike, base: 20, peak: 400, at: 1h, over: 2h, decay: 1h}}\n",
+        + "network: {gas: {process: spike, base: 20, peak: 400, at: 1h, over: 2h, decay: 1h}, gas_limit: 30.0e6}\n",
         "  - {name: kp, count: 1, dai: 1.0e6, gas: {kind: market, premium: 0.2, cap: 300}}\n",
     )
     model = sim.ProtocolModel(load(tmp_path, text), seed=1)
@@ -108,7 +72,7 @@ def test_a_market_bid_follows_the_gas_price_up_to_its_cap(tmp_path):
 
 
 def _whale(tick: str) -> str:
-    """One vault of 10 000 lumps among the small book; keepers land 5 bites per 13 s block."""
+    """One vault of 10 000 lumps among the small book; blocks of 10 M gas every 13 s."""
     text = FLIP.replace(
         "clock: {tick: 1m, duration: 12h}", f"clock: {{tick: {tick}, duration: 12h}}"
     )
@@ -122,7 +86,7 @@ def _whale(tick: str) -> str:
         "     strategy: {kind: target_cr, trigger: 1.7, target: 2.2}}\n",
         "",
     )
-    return text + "network: {gas: {process: constant, gwei: 50}}\n"
+    return text + "network: {gas: {process: constant, gwei: 50}, gas_limit: 10.0e6}\n"
 
 
 @pytest.mark.parametrize("tick", ["1m", "10m"])
@@ -141,8 +105,9 @@ def test_a_whale_of_many_lumps_is_bitten_within_a_bounded_time_whatever_the_tick
             cleared = model.now
             break
     assert first is not None and cleared is not None
-    # Two keepers × 5 bites per block × a block per 13 s: ~10 000 bites take ~22 minutes.
-    expected = WHALE_LUMPS / (2 * 5 / 13.0)
+    # The blocks, not the keepers, set the pace: 38 bites per 10 M gas block (257 k gas each),
+    # a block per 13 s, shared by the two keepers: ~10 000 bites take ~57 minutes.
+    expected = WHALE_LUMPS / ((10_000_000 // GAS_BITE) / 13.0)
     assert cleared - first == pytest.approx(expected, rel=0.5)
 
 

@@ -158,7 +158,9 @@ def test_overrides_may_create_optional_sections_and_entries(small_scenario_file)
     assert s.dai.depth_usd_2pct == 1e7 and s.system.psm.line == 1e8 and s.system.oracle.hop == 7200
     errs = messages_of(small_scenario_file, overrides=["network.eth=ETH"])
     assert errs == [
-        f"{small_scenario_file} (--set network.eth=ETH): network.gas: required field is missing"
+        f"{small_scenario_file} (--set network.eth=ETH): network.gas: required field is missing",
+        f"{small_scenario_file} (--set network.eth=ETH): network.gas_limit: required field is "
+        "missing",
     ]
 
 

@@ -15,6 +15,7 @@ from sim.protocol.events import COLUMNS as EVENT_COLUMNS
 from sim.protocol.vat import Ilk
 from sim.record import (
     AUCTION_COLUMNS,
+    BLOCK_FIELDS,
     COUNT_FIELDS,
     ILK_FIELDS,
     SYSTEM_FIELDS,
@@ -146,7 +147,8 @@ def test_the_tables_of_a_few_ticks(small_scenario_file):
     model.run()
     ts = timeseries_frame(model)
     per_ilk = [col(name, "ETH-A") for name in (*ILK_FIELDS, "cr_p10", "cr_p50", "cr_p97.5")]
-    assert list(ts.columns) == ["tick", "time", *per_ilk, *SYSTEM_FIELDS]
+    system = [f for f in SYSTEM_FIELDS if f not in BLOCK_FIELDS]  # no network: no block columns
+    assert list(ts.columns) == ["tick", "time", *per_ilk, *system]
     assert ts["tick"].tolist() == list(range(19))  # 18 ticks of 10 minutes and the start
     assert ts["time"].iloc[0] == pd.Timestamp("2020-01-01T00:00:00Z")
     assert (ts["time"].diff().dropna() == pd.Timedelta(minutes=10)).all()
@@ -398,3 +400,28 @@ def test_insolvent_debt_is_the_underwater_debt_of_open_vaults():
     values = row(model)
     assert values["insolvent_debt"] == pytest.approx(expected - (1.0e3 - 640.0))
     assert values["auction_debt"] == pytest.approx(1.0e3)
+
+
+def test_with_a_network_each_sending_group_has_its_columns(tmp_path):
+    """``txs``/``priced_out`` per sender, ``dai``/``idle`` per keeper group, the block columns."""
+    from tests.conftest import SMALL
+
+    path = tmp_path / "n.yaml"
+    path.write_text(
+        SMALL.replace("keepers:\n  - {name: kp, count: 2, dai: 1.0e6}\n", "keepers:\n")
+        + "  - {name: kp, count: 2, dai: 1.0e6, gas_bid_gwei: 90}\n"
+        + "network: {gas: {process: constant, gwei: 100}, block_time: 12s, gas_limit: 10.0e6}\n"
+    )
+    model = sim.ProtocolModel(sim.load_scenario(path), seed=1)
+    model.run()
+    ts = timeseries_frame(model)
+    for group in ("oracle", "keepers.kp", "borrowers.tail", "borrowers.careful"):
+        assert ts[f"txs.{group}"].dtype == np.int64 and f"priced_out.{group}" in ts
+    assert set(BLOCK_FIELDS) <= set(ts.columns)
+    # The keepers bid 90 gwei where everyone else pays 100: none of theirs lands, and when the
+    # crash gives them work both are idle (priced out with work), with all their Dai.
+    assert ts["txs.keepers.kp"].sum() == 0
+    work = ts["unsafe_vaults[ETH-A]"] > 0
+    assert work.any() and (ts.loc[work, "idle.keepers.kp"] == 2).all()
+    assert (ts["dai.keepers.kp"] == 2.0e6).all()
+    assert (ts["txs.oracle"].iloc[1:] == 1).all()  # one poke per collateral per tick

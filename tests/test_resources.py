@@ -7,11 +7,12 @@ import math
 
 import pytest
 
-from sim.record import ILK_FIELDS, SYSTEM_FIELDS
+import sim
+from sim.record import BLOCK_FIELDS, ILK_FIELDS, SYSTEM_FIELDS
 from sim.scenario import load_scenario
 from sim.scenario import resources as res
 from sim.scenario.schema import VAULTS_MAX
-from tests.conftest import SMALL
+from tests.conftest import SCENARIOS, SMALL
 from tests.scenario_helpers import error_of, write
 
 
@@ -120,7 +121,7 @@ def test_resource_estimate_adds_up(small_scenario_file):
     est = res.estimate_resources(s)
     rows = 73  # 72 ticks of 10 minutes, plus the initial state
     assert (est.ticks, est.vaults, est.snapshots) == (72, 250, 2 + 12)
-    per_row = len(ILK_FIELDS) + 3 + len(SYSTEM_FIELDS) + 2  # three CR quantiles
+    per_row = len(ILK_FIELDS) + 3 + len(SYSTEM_FIELDS) - len(BLOCK_FIELDS) + 2  # 3 quantiles
     assert est.series_bytes == rows * per_row * 8 * res.SERIES_COPIES
     assert est.path_bytes == rows * (1 * res.PATH_ARRAYS_PER_ASSET + 1) * 8
     assert est.vault_bytes == 250 * res.VAULT_BYTES
@@ -131,7 +132,18 @@ def test_resource_estimate_adds_up(small_scenario_file):
 
 def test_recorder_column_counts_match_the_recorder():
     assert res.ILK_COLUMNS == len(ILK_FIELDS)
-    assert res.SYSTEM_COLUMNS == len(SYSTEM_FIELDS) + 2  # with tick and time
+    # with tick and time; the block columns only with a network
+    assert res.SYSTEM_COLUMNS == len(SYSTEM_FIELDS) - len(BLOCK_FIELDS) + 2
+    assert res.BLOCK_COLUMNS == len(BLOCK_FIELDS)
+
+
+@pytest.mark.parametrize("name", ["black_thursday_2020", "multi_collateral", "eth_crash_liq2"])
+def test_the_estimate_counts_the_columns_a_run_records(name):
+    """Per row, the estimate's columns are the recorder's, per-group block columns included."""
+    s = sim.load_scenario(SCENARIOS / f"{name}.yaml", overrides=["clock.duration=1h"])
+    est = res.estimate_resources(s)
+    columns = len(sim.run(s).timeseries.columns)
+    assert est.series_bytes == (est.ticks + 1) * columns * 8 * res.SERIES_COPIES
 
 
 def test_memory_over_the_limit_is_refused_with_the_estimate(small_scenario_file):

@@ -98,7 +98,7 @@ def test_a_scenario_says_its_ticks_data_files_and_plain_data(tmp_path):
     path = scenario_with(tmp_path, "data/p.csv")
     (path.parent / "data").mkdir()
     (path.parent / "data" / "p.csv").write_text(CSV)
-    gas = "network: {gas: {process: replay, file: data/p.csv, column: gas, beyond: hold}}\n"
+    gas = "network: {gas: {process: replay, file: data/p.csv, column: gas, beyond: hold}, gas_limit: 30.0e6}\n"
     path.write_text(path.read_text() + gas)
     s = load_scenario(path)
     assert s.n_ticks == 72 and s.base_dir == str(path.parent)

@@ -3,7 +3,8 @@
 When Dai trades above ``par·(1 + tin)``, it sells stablecoin to the PSM for Dai and sells that Dai
 in the market until the price is back at that level (or the PSM's ``line`` is reached); when Dai
 trades below ``par·(1 − tout)``, it buys Dai in the market and redeems it for stablecoin from the
-PSM (as far as the PSM holds stablecoin).
+PSM (as far as the PSM holds stablecoin). With a network section its swap is one transaction at
+the tick's gas price; in a tick whose blocks have no room for it, it waits.
 """
 
 from __future__ import annotations
@@ -11,11 +12,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import mesa
+import numpy as np
+
+from sim.agents.bidding import land
 
 if TYPE_CHECKING:
     from sim.model import ProtocolModel
 
 ARB = "psm-arbitrageur"
+#: One transaction (the swap), for :func:`~sim.agents.bidding.land`.
+ONE = np.zeros(1, dtype=np.int64)
 
 
 class PsmArbitrageur(mesa.Agent):
@@ -38,6 +44,8 @@ class PsmArbitrageur(mesa.Agent):
         par = model.spec.system.par
         upper, lower = par * (1.0 + psm.tin), par * (1.0 - psm.tout)
         price = market.price()
+        if lower <= price <= upper or land(model, ONE, "psm_swap", "arbitrageur").size == 0:
+            return
         if price > upper:
             dai_to_sell = market.arbitrage_room(upper)  # > 0
             gem = min(dai_to_sell / (1.0 - psm.tin), psm.room(), self.usd)

@@ -16,6 +16,11 @@ protocol state and act only through ``Vat.frob_many``.
 
 Trades of a cohort in one tick are aggregated into one market order (vectorised decisions, one
 impact), and split between the vaults in proportion to their needs.
+
+With a network section each acting vault sends one transaction (``frob`` through its DSProxy;
+``close`` to unwind) at the cohort's gas bid (``borrowers[].gas``; none: the tick's gas price).
+Those that do not fit in the tick's blocks at that bid are priced out: they stay triggered and
+try again in a later tick (a top-up that loses the gas race to a bark comes too late).
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from sim.agents.bidding import GasBidder
+from sim.market.gas import tx_cost_eth
 from sim.scenario import CloseStrategy, Cohort, LeverageStrategy, TargetCrStrategy
 
 if TYPE_CHECKING:
@@ -95,6 +102,8 @@ class BorrowerCohort(mesa.Agent):
         lo, hi: the cohort's slice of the ilk's vault book.
         wallet: per-vault reserve [tokens for ``lock``, Dai for ``repay``].
         since: time each vault first fell below the trigger [s], NaN when above.
+        bidder: the cohort's gas bid (its vaults share one bot setting).
+        gas_usd: value of the gas its vaults spent [USD].
     """
 
     def __init__(self, model: ProtocolModel, spec: Cohort, lo: int, hi: int, owner_id: int):
@@ -112,6 +121,9 @@ class BorrowerCohort(mesa.Agent):
         self.since = np.full(hi - lo, np.nan)
         #: Positions that may hold a trigger time in ``since`` (those triggered last tick).
         self._waiting_at = np.zeros(0, dtype=np.int64)
+        self.bidder = GasBidder(model, spec.gas, self.stream)
+        self.sender = f"borrowers.{spec.name}"
+        self.gas_usd = 0.0
 
     def fund_wallets(self) -> None:
         """Give each vault its reserve, a fraction of its initial collateral or debt."""
@@ -130,6 +142,27 @@ class BorrowerCohort(mesa.Agent):
             self._leverage(st)
         elif isinstance(st, CloseStrategy):
             self._close(st)
+
+    def _landed(self, ready: np.ndarray, call: str) -> np.ndarray:
+        """The ready vaults whose ``call`` transactions land this tick (in vault order).
+
+        The others are priced out: they keep their trigger time and try again later.
+        """
+        model = self.model
+        blocks = model.blocks
+        if blocks is None or ready.size == 0:
+            return ready
+        bid = self.bidder.bid()
+        gas = model.gas_used[call]
+        n = blocks.send(bid, gas, ready.size, self.sender)
+        if n < ready.size:
+            blocks.refuse(self.sender, ready.size - n)
+        if n == 0:
+            self.bidder.stuck()
+            return ready[:0]
+        self.bidder.landed()
+        self.gas_usd += n * float(tx_cost_eth(gas, bid)) * model.eth_price()
+        return ready[:n]
 
     def _ready(self, triggered: np.ndarray, delay: float, react_prob: float) -> np.ndarray:
         """Positions (within the cohort) of triggered vaults that act now (a mask of them)."""
@@ -171,7 +204,7 @@ class BorrowerCohort(mesa.Agent):
         art = book.art[self.lo : self.hi]
         # CR > up  ⇔  ink·price > art·rate·up (open vaults only)
         above = (art > 0) & (ink * (price / (book.rate * st.up)) > art)
-        ready = self._ready(above, st.delay, st.react_prob)
+        ready = self._landed(self._ready(above, st.delay, st.react_prob), "frob")
         if ready.size == 0:
             return
         debt = art[ready] * book.rate
@@ -200,7 +233,7 @@ class BorrowerCohort(mesa.Agent):
         ink = book.ink[self.lo : self.hi]
         art = book.art[self.lo : self.hi]
         below = (art > 0) & (ink * (price / (book.rate * st.panic)) < art)
-        ready = self._ready(below, st.delay, st.react_prob)
+        ready = self._landed(self._ready(below, st.delay, st.react_prob), "close")
         if ready.size == 0:
             return
         # Buy exactly the Dai owed in the Dai market, then repay and free everything. A thin
@@ -245,7 +278,7 @@ class BorrowerCohort(mesa.Agent):
         ready = self._ready(below, st.delay, st.react_prob)
         if ready.size == 0:
             return
-        ready = ready[self.wallet[ready] > 0]
+        ready = self._landed(ready[self.wallet[ready] > 0], "frob")
         if ready.size == 0:
             return
         idx = ready + self.lo

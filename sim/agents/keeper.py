@@ -2,8 +2,9 @@
 
 The MKR bidders of the Vow's debt and surplus auctions are in :mod:`sim.agents.mkr_bidder`.
 
-Each tick a keeper whose transactions land (its gas bid reaches the tick's inclusion price),
-in an order drawn by the model, works every ilk:
+Each tick the keepers act in the order of their gas bids (highest first, as a block builder
+orders transactions; ties in a random order), and each works every ilk as far as its
+transactions fit in the tick's blocks at its bid (:mod:`sim.market.blocks`):
 
 - **Liquidations 2.0 (Clipper)**: ``bark`` unsafe vaults when the reward ``tip + chip·tab``
   beats the gas; ``redo`` auctions that need a reset; ``take`` lots whose price is at least
@@ -16,7 +17,13 @@ in an order drawn by the model, works every ilk:
 
 Bought collateral is sold into the market (price impact) and the proceeds buy Dai in the Dai
 market. A keeper with latency ``L`` sees prices ``L`` late and auctions ``L`` after they start.
-Each transaction costs ``gas used × gas price`` in ETH, valued at the ETH market price.
+Each transaction costs ``gas used × gas bid`` in ETH (first price), valued at the ETH market
+price.
+
+One account, one nonce sequence: while a keeper's first transaction bids below what lands in the
+tick's blocks, none of its later ones land either. A ``geometric`` bidder re-sends that pending
+transaction at a higher price every ``every`` seconds (pymaker's ``GeometricGasPrice``, the
+makerdao keepers' strategy); a ``fixed`` one stays stuck until the gas price falls to its bid.
 
 Keeper profit = Dai + market value of held collateral − starting capital − gas spent [Dai].
 """
@@ -29,11 +36,12 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim.market.gas import BlockSlots, inclusion_probability, tx_cost_eth
+from sim.agents.bidding import GasBidder
+from sim.market.gas import tx_cost_eth
 from sim.protocol import numeric as num
 from sim.protocol.clip import Clipper
 from sim.protocol.flip import Flipper
-from sim.scenario import FixedGasBid, KeeperSpec, LognormalGasBid, LowballStrategy
+from sim.scenario import FixedGasBid, KeeperSpec, KickerStrategy, LowballStrategy
 
 if TYPE_CHECKING:
     from sim.model import ProtocolModel
@@ -41,6 +49,8 @@ if TYPE_CHECKING:
 #: Fixed-point steps that refine an English ``dent`` target on the impact curve (the first
 #: guess ignores impact; two steps bring it within rounding for any realistic depth).
 DENT_ITERATIONS = 3
+#: A Dutch taker holding less than this fraction of the cheapest lot it wants is out of Dai.
+DRY_FRACTION = 0.01
 
 
 class Keeper(mesa.Agent):
@@ -50,11 +60,12 @@ class Keeper(mesa.Agent):
         name: the keeper's account name in the Vat.
         capital: Dai at the start [Dai].
         discount: required discount below the market value, after its own price impact [-].
-        gas: the gas bidding strategy (None: always pays the tick's inclusion price).
+        gas: the gas bidding strategy (None: bids the tick's gas price).
+        bidder: its gas bid and pending nonce.
         latency: delay in ticks before the keeper sees a price or an auction.
         flash: Dutch takes with flash liquidity.
         gas_usd: value of the gas spent so far [USD].
-        slots: transactions the keeper can still land this tick (``inf`` without a network).
+        txs: transactions landed so far.
     """
 
     def __init__(self, model: ProtocolModel, spec: KeeperSpec, name: str):
@@ -63,25 +74,40 @@ class Keeper(mesa.Agent):
         self.name = name
         self.capital = float(spec.dai)
         self.lowball = isinstance(spec.strategy, LowballStrategy)
-        self.discount = 0.0 if self.lowball else spec.strategy.discount
-        self.gas = spec.gas
-        if self.gas is None and spec.gas_bid_gwei is not None:
-            self.gas = FixedGasBid(kind="fixed", gwei=spec.gas_bid_gwei)
-        self._own_bid: float | None = None
-        if isinstance(self.gas, LognormalGasBid):
-            # Each keeper of the group keeps its own bot setting for the whole run.
-            z = float(model.streams.keepers.standard_normal())
-            self._own_bid = self.gas.median * math.exp(self.gas.sigma * z)
+        #: Starts auctions only (``bark``/``bite``); never redoes, takes or bids.
+        self.kicker = isinstance(spec.strategy, KickerStrategy)
+        self.discount = 0.0 if self.lowball or self.kicker else spec.strategy.discount
+        #: Starts auctions (bark/bite): all but market keepers set to bid only.
+        self.kicks = getattr(spec.strategy, "kick", True)
+        gas = spec.gas
+        if gas is None and spec.gas_bid_gwei is not None:
+            gas = FixedGasBid(kind="fixed", gwei=spec.gas_bid_gwei)
+        #: The keeper's gas bid and pending nonce (each keeper of a lognormal group keeps its
+        #: own bot setting for the whole run).
+        self.bidder = GasBidder(model, gas, model.streams.keepers)
+        self.gas = gas
+        #: The label of its group in the blocks' tally (``keepers.<name>``).
+        self.sender = f"keepers.{spec.name}"
         self.latency = round(spec.latency / model.dt)
+        #: Seconds from winning collateral to selling it (``settlement``).
+        self.settlement = float(spec.settlement)
+        #: Per ilk, the collateral waiting to be sold: (time won [s], amount [tokens]).
+        self._settling: dict[str, list[tuple[float, float]]] = {}
         self.flash = spec.flash
         self.gas_usd = 0.0
-        self.slots = math.inf
-        net = model.spec.network
-        self._blocks = (
-            BlockSlots(blocks=model.dt / net.block_time, per_block=spec.tx_per_block)
-            if net is not None
-            else None
-        )
+        self.txs = 0
+        #: The last tick in which it had work and none of its transactions landed.
+        self.priced_out_tick = -1
+        #: The last tick in which it wanted to bid but its Dai could not pay for any bid.
+        self.dry_tick = -1
+        calls = [
+            (("bark",) if self.kicker else ("bark", "redo", "take_flash" if self.flash else "take"))
+            if name in model.clippers
+            else (("bite",) if self.kicker else ("bite", "deal", "tick", "tend", "dent"))
+            for name in model.spec.ilks
+        ]
+        #: The call of this keeper that uses the least gas: if it does not land, nothing does.
+        self._smallest = min((c for group in calls for c in group), key=model.gas_used.get)
         self._house_list: list[tuple[str, Clipper | Flipper, bool, str]] | None = None
         model.vat.join_dai(name, self.capital)
 
@@ -113,47 +139,56 @@ class Keeper(mesa.Agent):
         return self.dai - self.capital + (held_usd - self.gas_usd) / model.dai_market.price()
 
     # ------------------------------------------------------------------ gas and transactions
-    def bid_gwei(self) -> float | None:
-        """This tick's gas bid [gwei], or None for a keeper that pays the inclusion price."""
-        gas = self.gas
-        if gas is None:
-            return None
-        if isinstance(gas, FixedGasBid):
-            return gas.gwei
-        if isinstance(gas, LognormalGasBid):
-            return self._own_bid
-        return min(gas.cap, self.model.gas_price * (1.0 + gas.premium))
+    @property
+    def pending_since(self) -> float | None:
+        """When its pending transaction was first sent [s] (None: nothing pending)."""
+        return self.bidder.pending_since
+
+    def bid_gwei(self) -> float:
+        """This tick's gas bid [gwei] (without a strategy, the tick's gas price)."""
+        return self.bidder.bid()
 
     def _gas_price(self) -> float:
         """The gas price this keeper pays per unit of gas this tick [gwei] (first price)."""
-        bid = self.bid_gwei()
-        return self.model.gas_price if bid is None else bid
+        return self.bidder.bid()
 
-    def inclusion(self) -> float:
-        """Probability that a block of this tick includes this keeper's transaction."""
-        bid = self.bid_gwei()
-        if bid is None:
-            return 1.0
-        net = self.model.spec.network
-        spread = net.inclusion_spread if net is not None else 0.0
-        return inclusion_probability(bid, self.model.gas_price, spread)
+    def _room(self, wanted: int | None, call: str) -> float:
+        """How many of ``wanted`` ``call`` transactions still land this tick (None: how many can).
+
+        Without a network every transaction lands (``wanted``, or ``inf`` for None).
+        """
+        blocks = self.model.blocks
+        if blocks is None:
+            return math.inf if wanted is None else wanted
+        return blocks.fits(self.bidder.bid(), self.model.gas_used[call], wanted)
+
+    def _spend(self, n: int, call: str) -> None:
+        """Put ``n`` ``call`` transactions in this tick's blocks."""
+        blocks = self.model.blocks
+        if blocks is not None and n > 0:
+            blocks.use(self.bidder.bid(), self.model.gas_used[call], n, self.sender)
+        self.txs += n
+
+    def idle(self) -> bool:
+        """Whether it could do nothing this tick: priced out with work, or out of Dai.
+
+        Out of Dai: it had lots it wanted to bid on and its Dai paid for none of them (a tend
+        at its target bid, a dent at the tab; for a Dutch take, under 1 % of the cheapest lot).
+        """
+        tick = self.model.tick
+        return self.priced_out_tick == tick or self.dry_tick == tick
 
     def lands(self) -> bool:
-        """Whether any of this keeper's transactions can land this tick (inclusion > 0)."""
-        return self.inclusion() > 0.0
+        """Whether the smallest of this keeper's transactions lands this tick."""
+        return self._room(1, self._smallest) >= 1
 
-    def _landed_this_tick(self) -> float:
-        """Transactions this keeper lands this tick: block capacity times inclusion."""
-        if self._blocks is None:
-            return math.inf
-        return self._blocks.draw(self.inclusion(), self.model.streams.keepers)
-
-    def _room(self, wanted: int) -> int:
-        """How many of ``wanted`` transactions still fit in this tick's slots."""
-        return int(min(wanted, self.slots))
-
-    def _spend(self, n: int) -> None:
-        self.slots -= n
+    def _has_work(self) -> bool:
+        """Whether any ilk has an unsafe vault or a running auction (something to send)."""
+        model = self.model
+        for ilk_name, house, _dutch, _asset in self._houses():
+            if house.active_ids().size or model.vat.ilks[ilk_name].unsafe().size:
+                return True
+        return False
 
     def gas_cost(self, gas_used: float) -> float:
         """Cost of one transaction using ``gas_used`` [USD]."""
@@ -180,20 +215,29 @@ class Keeper(mesa.Agent):
 
     # ------------------------------------------------------------------ tick
     def step(self) -> None:
-        """Work every ilk's liquidations within this tick's transactions, then sell."""
-        self.slots = self._landed_this_tick()
-        if self.slots < 1:
+        """Work every ilk's liquidations as far as its transactions land, then sell."""
+        if not self.lands():
+            # Its first transaction stays pending (or would): later nonces wait behind it.
+            if self._has_work():
+                self.bidder.stuck()
+                self.model.blocks.refuse(self.sender, 1)
+                self.priced_out_tick = self.model.tick
+            if self._settling:
+                self._sell_all()  # the exchange settles whether or not its transactions land
             return
         for ilk_name, house, dutch, _asset in self._houses():
             if dutch:
-                self._bark(ilk_name)
-                if house.active_ids().size and self.slots >= 1:
+                if self.kicks:
+                    self._bark(ilk_name)
+                if house.active_ids().size and not self.kicker:
                     self._take(ilk_name, house)
             else:
-                self._bite(ilk_name)
-                if house.active_ids().size and self.slots >= 1:
+                if self.kicks:
+                    self._bite(ilk_name)
+                if house.active_ids().size and not self.kicker:
                     self._english(ilk_name, house)
         self._sell_all()
+        self.bidder.landed()  # what was pending landed (at this tick's bid)
 
     def _houses(self) -> list[tuple[str, Clipper | Flipper, bool, str]]:
         """``(ilk, auction house, is Dutch, collateral)`` per ilk, resolved on first use."""
@@ -217,8 +261,8 @@ class Keeper(mesa.Agent):
         return idx
 
     def _takes(self) -> bool:
-        """Whether this keeper takes Dutch lots (has Dai or flash liquidity, not a lowballer)."""
-        return not self.lowball and (self.flash or self.dai > 0)
+        """Whether this keeper takes Dutch lots: Dai or flash liquidity, and a bidding strategy."""
+        return not (self.lowball or self.kicker) and (self.flash or self.dai > 0)
 
     def _bark(self, ilk_name: str) -> None:
         """``bark`` the unsafe vaults whose bark pays for its gas.
@@ -250,10 +294,10 @@ class Keeper(mesa.Agent):
                 expected = self.discount * np.minimum(tab, book.ink[idx] * market) - take_gas
                 worth = worth + np.maximum(expected, 0.0)
             idx = idx[worth > cost]
-        idx = idx[: self._room(idx.size)]
+        idx = idx[: self._room(idx.size, "bark")]
         if idx.size:
             ids = model.dog.bark(ilk_name, idx, self.name, model.now)
-            self._spend(idx.size)
+            self._spend(idx.size, "bark")
             self._pay_gas(model.gas_used["bark"], ids.size)
 
     def _seen(self, house: Clipper | Flipper, ids: np.ndarray) -> np.ndarray:
@@ -269,16 +313,16 @@ class Keeper(mesa.Agent):
         ids, done, price = clip.status_active(now)
         stale = done if not self.latency else done & self._seen(clip, ids)
         if stale.any() and clip.stopped < 2:
-            resets = ids[stale][: self._room(int(np.count_nonzero(stale)))]
+            resets = ids[stale][: self._room(int(np.count_nonzero(stale)), "redo")]
             if resets.size:
                 reset = clip.redo(resets, self.name, now)
-                self._spend(resets.size)
+                self._spend(resets.size, "redo")
                 self._pay_gas(model.gas_used["redo"], reset.size)
                 ids, done, price = clip.status_active(now)
         if self.latency:
             seen = self._seen(clip, ids)
             ids, done, price = ids[seen], done[seen], price[seen]
-        if ids.size == 0 or clip.stopped >= 3 or self.slots < 1:
+        if ids.size == 0 or clip.stopped >= 3:
             return
         asset = model.spec.ilks[ilk_name].collateral
         dai_price = model.dai_market.price()
@@ -288,7 +332,10 @@ class Keeper(mesa.Agent):
             return
         ids, price = ids[cheap], price[cheap]
         owe = np.minimum(clip.lot[ids] * price, clip.tab[ids])  # Dai to take the whole lot
-        gas_used = model.gas_used["take_flash"] if self.flash else model.gas_used["take"]
+        call = "take_flash" if self.flash else "take"
+        gas_used = model.gas_used[call]
+        if self._room(1, call) < 1:
+            return
         gas = self.gas_cost(gas_used) / dai_price  # [Dai]
         # Each lot must pay for its gas when sold alone (with the keeper's price impact) ...
         alone = self._quote_dai(asset, owe / price) - owe > gas
@@ -305,9 +352,11 @@ class Keeper(mesa.Agent):
             left = budget - spent_before[ok]
             whole = np.where(owe <= left, whole, left / price)
             owe = np.minimum(owe, left)
+        if not self.flash and ids.size and self.dai < DRY_FRACTION * float(owe.min()):
+            self.dry_tick = model.tick
         tokens = owe / price
         # ... and the lots it takes must pay together (its impact grows with what it buys).
-        n = min(self._prefix_that_pays(asset, tokens, owe, gas), self._room(ids.size))
+        n = min(self._prefix_that_pays(asset, tokens, owe, gas), self._room(ids.size, call))
         if n == 0:
             return
         ids, price, owe, whole = ids[:n], price[:n], owe[:n], whole[:n]
@@ -315,11 +364,11 @@ class Keeper(mesa.Agent):
             borrowed = float(owe.sum())
             model.vat.join_dai(self.name, borrowed)  # flash-borrowed Dai
         slice_, _paid = clip.take(ids, whole, price, self.name, now)
-        self._spend(n)
+        self._spend(n, call)
         self._pay_gas(gas_used, int(np.count_nonzero(slice_)))
         if self.flash:
             # Sell the lots within the same transaction and repay the flash loan in full.
-            self._sell_all()
+            self._sell_all(immediately=True)
             model.vat.exit_dai(self.name, borrowed)  # raises if the sale did not cover it
 
     def _prefix_that_pays(self, asset: str, tokens: np.ndarray, owe: np.ndarray, gas: float) -> int:
@@ -352,13 +401,15 @@ class Keeper(mesa.Agent):
 
     # ------------------------------------------------------------------ Liquidations 1.x
     def _bite(self, ilk_name: str) -> None:
-        """``bite`` unsafe vaults, each as often as it stays unsafe, within this tick's slots."""
+        """``bite`` unsafe vaults, each as often as it stays unsafe, within this tick's blocks."""
         idx = self._candidates(ilk_name)
         if idx.size == 0:
             return
         model = self.model
-        ids = model.cat.bite(ilk_name, idx, self.name, model.now, max_bites=self.slots)
-        self._spend(ids.size)
+        ids = model.cat.bite(
+            ilk_name, idx, self.name, model.now, max_bites=self._room(None, "bite")
+        )
+        self._spend(ids.size, "bite")
         self._pay_gas(model.gas_used["bite"], ids.size)
 
     def _english(self, ilk_name: str, flip: Flipper) -> None:
@@ -371,17 +422,17 @@ class Keeper(mesa.Agent):
         finished = ((tic != 0) & (tic < now)) | (end < now)
         if finished.any():
             has_bid = ids[finished & (tic != 0)]
-            has_bid = has_bid[: self._room(has_bid.size)]
+            has_bid = has_bid[: self._room(has_bid.size, "deal")]
             dealt = flip.deal(has_bid, now)
-            self._spend(has_bid.size)
+            self._spend(has_bid.size, "deal")
             self._pay_gas(model.gas_used["deal"], int(np.count_nonzero(dealt)))
             expired = ids[finished & (tic == 0)]
-            expired = expired[: self._room(expired.size)]
+            expired = expired[: self._room(expired.size, "tick")]
             ticked = flip.tick(expired, now)
-            self._spend(expired.size)
+            self._spend(expired.size, "tick")
             self._pay_gas(model.gas_used["tick"], int(np.count_nonzero(ticked)))
             ids = flip.active_ids()
-        if ids.size == 0 or self.slots < 1:
+        if ids.size == 0:
             return
         if self.latency:
             ids = ids[self._seen(flip, ids)]
@@ -392,11 +443,11 @@ class Keeper(mesa.Agent):
         bid, lot, tab = flip.bid[ids], flip.lot[ids], flip.tab[ids]
         if self.lowball:
             fresh = np.flatnonzero((bid == 0) & (flip.tic[ids] == 0))
-            fresh = fresh[: self._room(fresh.size)]
+            fresh = fresh[: self._room(fresh.size, "tend")]
             if fresh.size:
                 tiny = np.minimum(self.spec.strategy.bid, tab[fresh])
                 ok = flip.tend(ids[fresh], lot[fresh], tiny, self.name, now)
-                self._spend(fresh.size)
+                self._spend(fresh.size, "tend")
                 self._pay_gas(model.gas_used["tend"], int(np.count_nonzero(ok)))
             return
         asset = model.spec.ilks[ilk_name].collateral
@@ -419,15 +470,15 @@ class Keeper(mesa.Agent):
                 (target >= t_bid * (1.0 + beg)) | num.covers_array(target, t_tab)
             )
             can_tend = np.flatnonzero(can)
-            can_tend = can_tend[: self._room(can_tend.size)]
+            if can_tend.size and self.dai < float(target[can_tend].min()):
+                self.dry_tick = model.tick
+            can_tend = can_tend[: self._room(can_tend.size, "tend")]
             if can_tend.size:
                 ok = flip.tend(
                     ids[tending[can_tend]], t_lot[can_tend], target[can_tend], self.name, now
                 )
-                self._spend(can_tend.size)
+                self._spend(can_tend.size, "tend")
                 self._pay_gas(model.gas_used["tend"], int(np.count_nonzero(ok)))
-        if self.slots < 1:
-            return
         # dent: at the full tab, ask for the least collateral whose sale still covers the tab
         # with our discount (a few fixed-point steps on the impact curve from the linear guess).
         denting = np.flatnonzero(~tend_phase)
@@ -440,27 +491,43 @@ class Keeper(mesa.Agent):
             value = self._quote_dai(asset, want) * keep
             want = want * np.divide(d_tab, value, out=np.ones_like(d_tab), where=value > 0)
         can_dent = np.flatnonzero(want * (1.0 + beg) <= d_lot)
-        can_dent = can_dent[: self._room(can_dent.size)]
+        if can_dent.size and self.dai < float(d_tab[can_dent].min()):
+            self.dry_tick = model.tick
+        can_dent = can_dent[: self._room(can_dent.size, "dent")]
         if can_dent.size:
             ok = flip.dent(ids[denting[can_dent]], want[can_dent], d_tab[can_dent], self.name, now)
-            self._spend(can_dent.size)
+            self._spend(can_dent.size, "dent")
             self._pay_gas(model.gas_used["dent"], int(np.count_nonzero(ok)))
 
     # ------------------------------------------------------------------ selling
-    def _sell_all(self) -> None:
-        """Sell all held collateral into its market and buy Dai with the proceeds.
+    def _sell_all(self, immediately: bool = False) -> None:
+        """Sell won collateral into its market and buy Dai with the proceeds.
 
-        A lowballer keeps what it wins: it needs no Dai to bid, so it has no reason to sell at
-        once into a crashing market (the zero-bid winners of March 2020 kept the ETH).
+        A flash take sells within its transaction (``immediately``). Otherwise the collateral
+        settles on an exchange ``settlement`` seconds after it was won and is sold then, at that
+        tick's market price (in a falling market, for less: the taker's inventory risk); its Dai
+        is back only then. A lowballer keeps what it wins: it needs no Dai to bid, so it has no
+        reason to sell into a crashing market (the zero-bid winners of March 2020 kept the ETH).
         """
         if self.lowball:
             return
         model = self.model
         vat = model.vat
+        now = model.now
         for ilk_name, _house, _dutch, asset in self._houses():
             held = vat.gem.get((ilk_name, self.name), 0.0)
             if held <= 0:
                 continue
+            if not immediately and self.settlement > 0:
+                queue = self._settling.setdefault(ilk_name, [])
+                new = held - sum(amount for _, amount in queue)
+                if new > 0:
+                    queue.append((now, new))
+                due = sum(amount for won, amount in queue if now - won >= self.settlement)
+                queue[:] = [(won, amount) for won, amount in queue if now - won < self.settlement]
+                held = min(due, held)
+                if held <= 0:
+                    continue
             vat.exit_gem(ilk_name, self.name, held)
             usd = model.market.sell(asset, held)
             vat.join_dai(self.name, model.dai_market.buy_dai(usd))

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from sim.agents.bidding import land
 from sim.protocol import numeric as num
 from sim.protocol.vow import Flapper, Flopper
 
@@ -54,6 +55,8 @@ if TYPE_CHECKING:
 
 #: Holder of the MKR the bidders sell into the market (in the Vow's MKR ledger).
 MARKET = "mkr-market"
+#: The MKR bidders' label in the blocks' tally: their transactions bid the tick's gas price.
+SENDER = "mkr"
 #: The market asset name of MKR (:class:`sim.market.depth.Market`).
 MKR = "MKR"
 #: A bidder's first bid in a surplus auction nobody has bid on, as a fraction of the most MKR it
@@ -212,6 +215,7 @@ class MkrBidder(mesa.Agent):
                 continue
             tic, end = house.tic[ids], house.end[ids]
             ended = ids[(tic != 0) & ((tic < now) | (end < now))]
+            ended = land(model, ended, "deal", SENDER)
             if ended.size:
                 house.deal_many(ended, now, actor=self.name)
         self._restart_expired(vow.flopper, now)
@@ -246,9 +250,10 @@ class MkrBidder(mesa.Agent):
         ids, bid, new = ids[good], bid[good], new[good]
         # Each dent moves the fixed bid out of its Dai (refunded when outbid): pay in id order.
         paid = num.covers_array(self.dai, np.cumsum(bid), self.model.vat.dai_total())
-        if paid.any():
-            flop.dent_many(ids[paid], new[paid], self.name, now)
-        return bool(paid.any())
+        sent = land(self.model, np.flatnonzero(paid), "dent", SENDER)
+        if sent.size:
+            flop.dent_many(ids[sent], new[sent], self.name, now)
+        return bool(sent.size)
 
     def _tend(self, flap: Flapper, now: float) -> bool:
         """Raise surplus auctions' MKR bids by ``beg`` up to its maximum, as its MKR allows."""
@@ -267,9 +272,10 @@ class MkrBidder(mesa.Agent):
         ids, new = ids[good], new[good]
         # Not leading, it pays its whole new bid in MKR (the previous bidder is refunded).
         paid = num.covers_array(self.mkr, np.cumsum(new), self.model.vow.mkr_total())
-        if paid.any():
-            flap.tend_many(ids[paid], new[paid], self.name, now)
-        return bool(paid.any())
+        sent = land(self.model, np.flatnonzero(paid), "tend", SENDER)
+        if sent.size:
+            flap.tend_many(ids[sent], new[sent], self.name, now)
+        return bool(sent.size)
 
     def _restart_expired(self, house: Flopper | Flapper, now: float) -> None:
         """``tick`` expired auctions without bids, as many as this bidder can bid on now."""
@@ -283,8 +289,9 @@ class MkrBidder(mesa.Agent):
             can = int(self.dai // max(house.bid[expired].max(), 1.0))
         else:
             can = expired.size if self.mkr > 0 else 0
-        if can > 0:
-            house.tick_many(expired[:can], now, actor=self.name)
+        restart = land(self.model, expired[: max(can, 0)], "tick", SENDER)
+        if restart.size:
+            house.tick_many(restart, now, actor=self.name)
 
     def _biddable(self, house: Flopper | Flapper, ids: np.ndarray, now: float) -> np.ndarray:
         """Auctions still open to a bid that this bidder does not lead."""

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from sim.scenario import (
     ClipLiquidation,
     FixedGasBid,
+    GeometricGasBid,
     LognormalGasBid,
     MarketGasBid,
     Scenario,
@@ -327,13 +328,13 @@ def _gas_control(scenario: Scenario, i: int, name: str, gas: Any, fixed: float |
         return gas_control(f"keepers.{i}.gas.gwei", gas.gwei)
     if isinstance(gas, LognormalGasBid):
         return gas_control(f"keepers.{i}.gas.median", gas.median)
-    if isinstance(gas, MarketGasBid):
+    if isinstance(gas, MarketGasBid | GeometricGasBid):
         return gas_control(f"keepers.{i}.gas.cap", gas.cap)
     return gas_control(
         f"keepers.{i}.gas_bid_gwei",
         fixed,
         optional=True,
-        help="empty: the keeper pays the tick's inclusion price",
+        help="empty: the keeper bids the tick's gas price",
     )
 
 

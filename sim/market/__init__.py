@@ -1,14 +1,14 @@
-"""The environment: exogenous price and gas processes, market depth (pure numpy, no protocol).
+"""The environment: exogenous price and gas processes, blockspace, market depth (no protocol).
 
 Exogenous paths are generated once per run at build time, one value per tick boundary
 (an array of length ``n_ticks + 1``, index 0 = start of the run).
 """
 
+from sim.market.blocks import BlockMarket
 from sim.market.gas import (
     GAS_USED,
     ConstantGas,
     SpikeGas,
-    lands,
     tx_cost_eth,
 )
 from sim.market.prices import (
@@ -30,6 +30,7 @@ __all__ = [
     "GAS_USED",
     "GBM",
     "YEAR",
+    "BlockMarket",
     "Bridge",
     "ConstantGas",
     "DataError",
@@ -39,7 +40,6 @@ __all__ = [
     "Scripted",
     "SpikeGas",
     "correlated_normals",
-    "lands",
     "read_series_csv",
     "simulate",
     "tick_times",

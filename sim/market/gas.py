@@ -1,10 +1,9 @@
-"""Gas: the network's inclusion price per tick, transaction inclusion and transaction cost.
+"""Gas: the network's gas price per tick and what a transaction costs.
 
 A gas process has the same interface as the price processes
 (``path(n_ticks, dt, rng, z=None) -> ndarray`` of length ``n_ticks + 1``) and returns the
-inclusion price of each tick [gwei]: the lowest gas price that still gets a transaction into a
-block during that tick. A transaction bidding at least that price lands in the tick
-(:func:`lands`); otherwise it waits or is dropped (the caller decides). Each landed transaction
+gas price of each tick [gwei]: what the rest of the chain pays, the background demand of
+:mod:`sim.market.blocks`, which decides what lands. Each landed transaction
 costs ``gas_used · gas_price · 10⁻⁹`` ETH (:func:`tx_cost_eth`); multiply by the ETH price for
 USD or Dai.
 
@@ -12,11 +11,13 @@ Processes: :class:`ConstantGas`, :class:`SpikeGas` (a scripted spike) and
 :class:`~sim.market.prices.Replay` (re-exported here) for a CSV series such as
 ``gas_mean_gwei`` read with :func:`~sim.market.prices.read_series_csv`.
 
-Gas used per call (``GAS_*``, :data:`GAS_USED`): **modelling assumptions**, order-of-magnitude
-figures for mainnet calls of the dss contracts from keepers, not measured by this project and
-not taken from a dss source. They depend on storage state (cold/warm slots, refunds), on the
-calling contract (DSProxy, flash-swap callee) and on the hard fork; override them in a scenario
-(``network.gas_used``) when calibrating. Rationale for each is in its comment.
+Gas used per call (``GAS_*``, :data:`GAS_USED`): the Liquidations 1.x figures are on record —
+the MakerDAO forum's table of auction costs, July 2020 ("[Signal Request] Increasing the 'dust'
+amount", forum.makerdao.com/t/3445: kick 257k, tend 100k, dent 86k, deal 52k gas, rounded
+figures of mainnet transactions); the others are **assumed** (no citable figure was found: the
+gas tests of dss's ``clip.t.sol`` print theirs only when run), each with its rationale below.
+They depend on storage state (cold/warm slots, refunds), on the calling contract (DSProxy,
+flash-swap callee) and on the hard fork; override them in a scenario (``network.gas_used``).
 """
 
 from __future__ import annotations
@@ -41,20 +42,30 @@ GAS_TAKE = 300_000
 GAS_TAKE_FLASH = 700_000
 #: Clipper.redo: new ``top`` from the OSM, restart, possibly the incentive. Assumed 200 000 gas.
 GAS_REDO = 200_000
-#: Cat.bite + Flipper.kick (Liquidations 1.x). Assumed 350 000 gas.
-GAS_BITE = 350_000
-#: Flipper.tend (raise the Dai bid; ``vat.move`` to the previous bidder). Assumed 120 000 gas.
-GAS_TEND = 120_000
-#: Flipper.dent (lower the lot; collateral back to the vault owner). Assumed 120 000 gas.
-GAS_DENT = 120_000
-#: Flipper/Flopper/Flapper.deal (settle a finished auction). Assumed 100 000 gas.
-GAS_DEAL = 100_000
+#: Cat.bite + Flipper.kick (Liquidations 1.x): 257 000 gas on record (forum table, July 2020).
+GAS_BITE = 257_000
+#: Flipper.tend (raise the Dai bid; ``vat.move`` to the previous bidder): 100 000 gas on record.
+GAS_TEND = 100_000
+#: Flipper.dent (lower the lot; collateral back to the vault owner): 86 000 gas on record.
+GAS_DENT = 86_000
+#: Flipper/Flopper/Flapper.deal (settle a finished auction): 52 000 gas on record (Flipper's).
+GAS_DEAL = 52_000
 #: Flipper.tick (restart an auction that ended without bids). Assumed 60 000 gas.
 GAS_TICK = 60_000
 #: Vow.flop + Flopper.kick, or Vow.flap + Flapper.kick. Assumed 200 000 gas.
 GAS_FLOP = 200_000
-#: A borrower's vault action through a DSProxy (join/exit plus ``frob``). Assumed 300 000 gas.
+#: A borrower's vault action through a DSProxy (join/exit plus ``frob``: a top-up, a repayment, a
+#: leveraged draw). Assumed 300 000 gas (the forum's figures: over 550 k to open a vault, about
+#: 400 k to unwind one).
 GAS_FROB = 300_000
+#: Closing a vault through a DSProxy (wipe all, free all, exit): about 400 000 gas, the forum's
+#: estimate ("[Signal Request] Increasing `dust` value", forum.makerdao.com/t/5122, Nov 2020).
+GAS_CLOSE = 400_000
+#: An oracle relayer's update (Median.poke with the feeds' signatures, then OSM.poke).
+#: Assumed 250 000 gas.
+GAS_POKE = 250_000
+#: A PSM swap (sellGem/buyGem through its join). Assumed 150 000 gas.
+GAS_PSM = 150_000
 
 #: Gas used per call name (the assumptions above), for lookup by action name.
 GAS_USED: dict[str, int] = {
@@ -70,15 +81,21 @@ GAS_USED: dict[str, int] = {
     "flop": GAS_FLOP,
     "flap": GAS_FLOP,
     "frob": GAS_FROB,
+    "close": GAS_CLOSE,
+    "poke": GAS_POKE,
+    "psm_swap": GAS_PSM,
 }
 
 __all__ = [
     "GAS_BARK",
     "GAS_BITE",
+    "GAS_CLOSE",
     "GAS_DEAL",
     "GAS_DENT",
     "GAS_FLOP",
     "GAS_FROB",
+    "GAS_POKE",
+    "GAS_PSM",
     "GAS_REDO",
     "GAS_TAKE",
     "GAS_TAKE_FLASH",
@@ -86,22 +103,19 @@ __all__ = [
     "GAS_TICK",
     "GAS_USED",
     "GWEI",
-    "BlockSlots",
     "ConstantGas",
     "Replay",
     "SpikeGas",
-    "inclusion_probability",
-    "lands",
     "tx_cost_eth",
 ]
 
 
 @dataclass(frozen=True)
 class ConstantGas:
-    """The same inclusion price every tick.
+    """The same gas price every tick.
 
     Attributes:
-        gwei: inclusion price [gwei], ≥ 0.
+        gwei: gas price [gwei], ≥ 0.
     """
 
     gwei: float
@@ -128,8 +142,8 @@ class SpikeGas:
     ``base + (peak − base)·2^(−(t − at − over)/decay)``.
 
     Attributes:
-        base: normal inclusion price [gwei], ≥ 0.
-        peak: inclusion price during the spike [gwei], ≥ 0.
+        base: normal gas price [gwei], ≥ 0.
+        peak: gas price during the spike [gwei], ≥ 0.
         at: start of the spike [s since start], ≥ 0.
         over: how long the peak lasts [s], ≥ 0.
         decay: half-life of the return to ``base`` [s], > 0.
@@ -167,90 +181,6 @@ class SpikeGas:
         return self.level(tick_times(n_ticks, dt))
 
 
-def lands(
-    gas_bid_gwei: float | np.ndarray, inclusion_gwei: float | np.ndarray
-) -> bool | np.ndarray:
-    """Whether a transaction lands in a tick: its gas bid ≥ the tick's inclusion price.
-
-    Args:
-        gas_bid_gwei: the transaction's gas price bid [gwei] (scalar or array).
-        inclusion_gwei: the tick's inclusion price [gwei] (scalar or array; broadcast).
-
-    Returns:
-        ``bool`` for scalar inputs, otherwise a boolean array.
-    """
-    landed = np.greater_equal(gas_bid_gwei, inclusion_gwei)
-    if np.ndim(landed) == 0:
-        return bool(landed)
-    return landed
-
-
-def inclusion_probability(bid_gwei: float, inclusion_gwei: float, spread: float) -> float:
-    """Probability that one block of the tick includes a transaction bidding ``bid_gwei``.
-
-    Within a tick, each block's inclusion price is log-normal around the tick's price (the
-    gas process's value) with log standard deviation ``spread``: a bid at the tick's price
-    lands in half the blocks, one well above it in nearly all, one well below in few. With
-    ``spread = 0`` inclusion is the single threshold of :func:`lands`.
-
-    Args:
-        bid_gwei: the transaction's gas price bid [gwei].
-        inclusion_gwei: the tick's inclusion price [gwei].
-        spread: standard deviation of the log of a block's inclusion price [-].
-
-    Returns:
-        ``Φ(ln(bid/inclusion)/spread)``.
-    """
-    if inclusion_gwei <= 0:
-        return 1.0
-    if spread <= 0 or bid_gwei <= 0:
-        return 1.0 if bid_gwei >= inclusion_gwei else 0.0
-    z = math.log(bid_gwei / inclusion_gwei) / spread
-    return 0.5 * math.erfc(-z / math.sqrt(2.0))
-
-
-@dataclass
-class BlockSlots:
-    """The transactions an account can land per tick: block capacity times inclusion.
-
-    A tick spans ``blocks`` blocks (``tick / block_time``, fractional blocks carried over to the
-    next tick so the pace does not depend on the tick length); the account sends at most
-    ``per_block`` transactions per block, and each lands with the block's inclusion probability
-    (:func:`inclusion_probability`), drawn as a binomial. ``per_block = None`` means no limit:
-    everything lands if any block of the tick includes the account's bid.
-
-    Attributes:
-        blocks: blocks per tick [-].
-        per_block: most transactions per block, or None for no limit.
-        carry: fraction of a block's capacity carried to the next tick [-].
-    """
-
-    blocks: float
-    per_block: int | None
-    carry: float = 0.0
-
-    def draw(self, p: float, rng: np.random.Generator) -> float:
-        """Transactions landed this tick (``inf`` without a limit), given inclusion ``p``.
-
-        Draws from ``rng`` only when the outcome is random (``0 < p < 1``).
-        """
-        if self.per_block is None:
-            if p >= 1.0:
-                return math.inf
-            if p <= 0.0:
-                return 0.0
-            some_block = -math.expm1(self.blocks * math.log1p(-p))  # 1 − (1 − p)^blocks
-            return math.inf if rng.random() < some_block else 0.0
-        capacity = self.per_block * self.blocks + self.carry
-        whole = math.floor(capacity)
-        self.carry = capacity - whole
-        if p >= 1.0 or whole == 0:
-            return float(whole)
-        if p <= 0.0:
-            return 0.0
-        return float(rng.binomial(whole, p))
-
-
 def tx_cost_eth(
     gas_used: float | np.ndarray, gas_price_gwei: float | np.ndarray
 ) -> float | np.ndarray:
@@ -258,7 +188,7 @@ def tx_cost_eth(
 
     Args:
         gas_used: gas consumed by the call [gas] (e.g. :data:`GAS_BARK`).
-        gas_price_gwei: price paid per unit of gas [gwei] (the bid, under first-price inclusion).
+        gas_price_gwei: price paid per unit of gas [gwei] (the bid: first price, before EIP-1559).
 
     Returns:
         The fee in ETH (scalar or array, broadcast).

@@ -477,7 +477,11 @@ def _dai_price(ax: Axes, ts: pd.DataFrame) -> None:
 def _gas(ax: Axes, ts: pd.DataFrame, scenario: Mapping[str, Any], held: float | None) -> None:
     _held_span(ax, ts, held, "gas")
     ax.plot(
-        _x(ts), ts["gas_price_gwei"], color=st.SERIES["gas"], label="inclusion gas price", lw=1.6
+        _x(ts),
+        ts["gas_price_gwei"],
+        color=st.SERIES["gas"],
+        label="gas price (what everyone else pays)",
+        lw=1.6,
     )
     limit = ((scenario.get("system") or {}).get("oracle") or {}).get("gas_limit_gwei")
     if limit is not None:

@@ -31,8 +31,12 @@ MAX_TICKS = 50_000_000
 FLOAT_BYTES = 8
 #: Timeseries columns per ilk, besides the CR quantiles (``sim.record.ILK_FIELDS``).
 ILK_COLUMNS = 11
-#: Timeseries columns of the whole system, with ``tick`` and ``time`` (``sim.record.SYSTEM_FIELDS``).
+#: Timeseries columns of the whole system, with ``tick`` and ``time`` (``sim.record.SYSTEM_FIELDS``
+#: without the block columns).
 SYSTEM_COLUMNS = 15
+#: With a network: the block columns (``sim.record.BLOCK_FIELDS``), two per sending group
+#: (``txs``, ``priced_out``) and two per keeper group (``dai``, ``idle``).
+BLOCK_COLUMNS = 3
 #: Copies of the time series held at the end of a run (the recorder's arrays and the table).
 SERIES_COPIES = 2
 #: float64 arrays per asset over the run: the path, its shocks, market and OSM price histories.
@@ -111,6 +115,10 @@ def estimate_resources(s: Scenario) -> ResourceEstimate:
     vaults = sum(c.vaults for c in s.borrowers)
     assets = len(s.collateral) + (1 if s.mkr is not None else 0)
     per_row = len(s.ilks) * (ILK_COLUMNS + len(s.record.cr_quantiles)) + SYSTEM_COLUMNS
+    if s.network is not None:
+        senders = 1 + len(s.keepers) + len(s.borrowers) + (s.mkr is not None)
+        senders += s.system.psm is not None and s.system.psm.arbitrage
+        per_row += BLOCK_COLUMNS + 2 * senders + 2 * len(s.keepers)
     every = s.record.vault_snapshot_every
     interval = max(1, round(every / s.clock.tick)) if every else math.inf
     snapshots = 2 + (ticks // interval if math.isfinite(interval) else 0)

@@ -76,8 +76,11 @@ WALLET_MAX = 100.0
 GWEI_MAX = 1e6
 #: Most gas per call: 30 M gas, a whole mainnet block.
 GAS_PER_CALL_MAX = 30_000_000
-#: Most transactions one keeper lands per block: a 30 M gas block holds about a hundred.
-TX_PER_BLOCK_MAX = 100
+#: Largest block gas limit [gas]: 10¹² — mainnet's 30 M maximum scaled with a book of ten
+#: thousand times mainnet's vaults (benchmarks scale blockspace with the book).
+GAS_LIMIT_MAX = 1_000_000_000_000
+#: Largest geometric gas bump per step: tenfold.
+BUMP_MAX = 10.0
 #: Longest duration [s]: 1 000 years (timestamps must stay below the year 9999).
 DURATION_MAX = 1000 * _YEAR_S
 #: Largest seed: 64 bits (a seed is written to manifests and read back exactly).
@@ -801,51 +804,6 @@ Strategy = Annotated[
 ]
 
 
-class Cohort(Strict):
-    """A group of vaults sharing an ilk and a strategy."""
-
-    name: Name
-    ilk: str
-    vaults: Annotated[int, BeforeValidator(_whole), Field(ge=1, le=VAULTS_MAX)] = field(
-        unit="count"
-    )
-    debt: Amount = field(
-        unit="Dai", label="cohort debt", description="total debt of the cohort at the start [Dai]"
-    )
-    cr: CrDist
-    size: SizeDist = Field(default_factory=SizeDist)
-    strategy: Strategy = Field(default_factory=lambda: PassiveStrategy(kind="passive"))
-
-
-class MarketKeeperStrategy(Strict):
-    """Bid near the market: Dutch takes and English bids at ``discount`` below its value."""
-
-    kind: Literal["default"] = "default"
-    discount: Fraction = field(
-        0.05, label="keeper discount", description="required discount below the market price"
-    )
-
-
-class LowballStrategy(Strict):
-    """English auctions only: bid a tiny amount on every auction nobody has bid on."""
-
-    kind: Literal["lowball"]
-    bid: Amount = field(1.0e-18, unit="Dai", label="lowball bid", description="the bid [Dai]")
-
-
-def _default_kind(value: Any) -> Any:
-    if isinstance(value, dict) and "kind" not in value:
-        return {"kind": "default", **value}
-    return value
-
-
-KeeperStrategy = Annotated[
-    MarketKeeperStrategy | LowballStrategy,
-    Field(discriminator="kind"),
-    BeforeValidator(_default_kind),
-]
-
-
 class FixedGasBid(Strict):
     """Every keeper of the group bids the same gas price every tick."""
 
@@ -868,12 +826,100 @@ class MarketGasBid(Strict):
 
     kind: Literal["market"]
     premium: Premium = field(
-        0.1, label="gas bid premium", description="bid over the tick's inclusion price, 0.1 = +10 %"
+        0.1, label="gas bid premium", description="bid over the tick's gas price, 0.1 = +10 %"
     )
     cap: Gwei = field(label="gas bid cap", description="the most the keeper ever bids [gwei]")
 
 
-GasBid = Annotated[FixedGasBid | LognormalGasBid | MarketGasBid, Field(discriminator="kind")]
+class GeometricGasBid(Strict):
+    """A pending transaction re-sent at a higher price every ``every`` seconds.
+
+    pymaker's ``GeometricGasPrice``, the makerdao keepers' strategy: ``initial · coefficient^k``
+    after ``k`` steps, at most ``cap``; back to ``initial`` once it lands.
+    """
+
+    kind: Literal["geometric"]
+    initial: Gwei = field(label="initial gas bid", description="the first bid [gwei]")
+    every: PosDuration = field(label="gas bump interval", description="time between bumps")
+    coefficient: Annotated[float, Field(gt=1, le=BUMP_MAX)] = field(
+        1.125,
+        unit="-",
+        label="gas bump factor",
+        description="bid multiplier per bump (1.125: pymaker's default; a replacement must bid "
+        "at least 10 % more)",
+    )
+    cap: Gwei = field(label="gas bid cap", description="the most the keeper ever bids [gwei]")
+
+
+GasBid = Annotated[
+    FixedGasBid | LognormalGasBid | MarketGasBid | GeometricGasBid, Field(discriminator="kind")
+]
+
+
+class Cohort(Strict):
+    """A group of vaults sharing an ilk and a strategy."""
+
+    name: Name
+    ilk: str
+    vaults: Annotated[int, BeforeValidator(_whole), Field(ge=1, le=VAULTS_MAX)] = field(
+        unit="count"
+    )
+    debt: Amount = field(
+        unit="Dai", label="cohort debt", description="total debt of the cohort at the start [Dai]"
+    )
+    cr: CrDist
+    size: SizeDist = Field(default_factory=SizeDist)
+    strategy: Strategy = Field(default_factory=lambda: PassiveStrategy(kind="passive"))
+    gas: GasBid | None = Field(
+        None,
+        description="gas bidding of the cohort's vault transactions (top-ups, repayments, "
+        "closes), with a network section; none = the tick's gas price",
+    )
+
+
+class MarketKeeperStrategy(Strict):
+    """Bid near the market: Dutch takes and English bids at ``discount`` below its value."""
+
+    kind: Literal["default"] = "default"
+    discount: Fraction = field(
+        0.05, label="keeper discount", description="required discount below the market price"
+    )
+    kick: bool = Field(
+        True,
+        description="also start auctions (bark/bite); false: bid only (auction-keeper's "
+        "--bid-only, leaving kicks to kickers)",
+    )
+
+
+class LowballStrategy(Strict):
+    """English auctions only: bid a tiny amount on every auction nobody has bid on."""
+
+    kind: Literal["lowball"]
+    bid: Amount = field(1.0e-18, unit="Dai", label="lowball bid", description="the bid [Dai]")
+
+
+class KickerStrategy(Strict):
+    """Start auctions only (``bark``/``bite``, auction-keeper's ``--kick-only``), never bid.
+
+    A kicker barks a vault when the Clipper's incentive ``tip + chip·tab`` beats the bark's gas:
+    with ``tip`` 0 and a high gas price, small vaults stay unkicked. Under Liquidations 1.x
+    (no incentive) it bites every unsafe vault, as the keepers of 2020 did.
+    """
+
+    kind: Literal["kicker"]
+
+
+def _default_kind(value: Any) -> Any:
+    if isinstance(value, dict) and "kind" not in value:
+        return {"kind": "default", **value}
+    return value
+
+
+KeeperStrategy = Annotated[
+    MarketKeeperStrategy | LowballStrategy | KickerStrategy,
+    Field(discriminator="kind"),
+    BeforeValidator(_default_kind),
+]
 
 
 class KeeperSpec(Strict):
@@ -891,18 +937,16 @@ class KeeperSpec(Strict):
         None,
         label="gas bid",
         description="a fixed gas bid [gwei] (short for gas: {kind: fixed}); with neither, the "
-        "keeper always pays the tick's inclusion price",
+        "keeper bids the tick's gas price",
     )
     gas: GasBid | None = Field(None, description="gas bidding strategy")
-    tx_per_block: Annotated[int, Field(ge=1, le=TX_PER_BLOCK_MAX)] | None = field(
-        5,
-        unit="count",
-        label="transactions per block",
-        description="most transactions the keeper lands per block, when the scenario has a "
-        "network section (5: an assumption for a bot that sends several per block); none = no "
-        "limit",
-    )
     latency: Duration = Field(0.0, description="delay before the keeper sees an auction or price")
+    settlement: Duration = field(
+        0.0,
+        label="settlement delay",
+        description="time from winning collateral to its sale on an exchange, when its Dai comes "
+        "back (0: sold in the same tick); the sale is at that later market price",
+    )
     flash: bool = Field(False, description="Dutch takes with flash liquidity (no Dai needed)")
 
 
@@ -939,6 +983,12 @@ class ReplayGasSpec(Strict):
     beyond: Beyond = Field(
         "error", description="outside the data: error, or hold the first/last value"
     )
+    p90_column: str | None = Field(
+        None,
+        description="column of the 90th percentile of the gas prices paid (the background "
+        "demand's spread is estimated from it and the central column); none = every other "
+        "transaction pays the series' price",
+    )
     after: Gwei | None = field(
         None,
         label="gas price after the data",
@@ -958,17 +1008,33 @@ class Network(Strict):
     gas: GasSpec
     eth: Name = Field("ETH", description="collateral whose price converts gas costs to USD")
     gas_used: dict[
-        Literal["bark", "take", "take_flash", "redo", "bite", "tend", "dent", "deal", "tick"],
+        Literal[
+            "bark",
+            "take",
+            "take_flash",
+            "redo",
+            "bite",
+            "tend",
+            "dent",
+            "deal",
+            "tick",
+            "flop",
+            "flap",
+            "frob",
+            "close",
+            "poke",
+            "psm_swap",
+        ],
         Annotated[int, Field(gt=0, le=GAS_PER_CALL_MAX)],
     ] = Field(default_factory=dict, description="gas used per call, overriding the defaults")
     block_time: PosDuration = Field(
         13.0, description="time between blocks (13 s: Ethereum in 2020; 12 s after the merge)"
     )
-    inclusion_spread: Sigma = Field(
-        0.3,
-        description="standard deviation of the log of each block's inclusion price around the "
-        "tick's gas price: a bid near it lands in some blocks of the tick, not all or none "
-        "(0 = a single threshold)",
+    gas_limit: Annotated[int, BeforeValidator(_whole), Field(gt=0, le=GAS_LIMIT_MAX)] = field(
+        unit="gas",
+        label="block gas limit",
+        description="most gas per block (about 10 M in March 2020, 12.5 M from August 2020, "
+        "15 M from April 2021, 30 M at most after London)",
     )
 
 
