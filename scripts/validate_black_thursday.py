@@ -69,13 +69,32 @@ class Record:
 
 
 #: The public record of 12–13 March 2020 (sources: MakerDAO's post-mortem and governance calls,
-#: the White Rabbit analysis of 14 March 2020, Dai/USD trades; the ranges are those reported).
+#: the White Rabbit analysis of 14 March 2020, the debt auctions' results as reported by Smith +
+#: Crown on 1 April 2020, Dai/USD trades; the ranges are those reported).
 RECORD = (
     Record("zero_bid_share", "share of auctions won with ~0 bids", 0.36, 0.36, "White Rabbit"),
-    Record("given_away_musd", "collateral given away [M USD]", 8.32, 8.32, "White Rabbit"),
+    Record(
+        "given_away_musd",
+        "collateral given away [M USD]",
+        7.1,
+        8.32,
+        "White Rabbit: 62 890 ETH, valued at about 7.1 M USD (Cointelegraph) or 8.32 M USD",
+    ),
     Record("deficit_mdai", "system deficit [M Dai]", 5.4, 5.7, "MakerDAO post-mortem"),
-    Record("mkr_minted_k", "MKR minted by debt auctions [k MKR]", 21.0, 21.0, "debt auctions"),
-    Record("debt_auction_mdai", "Dai raised by debt auctions [M Dai]", 5.4, 5.7, "debt auctions"),
+    Record(
+        "mkr_minted_k",
+        "MKR minted by debt auctions [k MKR]",
+        20.98,
+        20.98,
+        "the debt auctions sold 20 980 MKR (Smith + Crown, 2020-04-01)",
+    ),
+    Record(
+        "debt_auction_mdai",
+        "Dai raised by debt auctions [M Dai]",
+        5.3,
+        5.3,
+        "the debt auctions raised 5.3 M Dai (Smith + Crown, 2020-04-01)",
+    ),
     Record("dai_peak", "Dai peak on 12 March [USD]", 1.10, 1.13, "Dai/USD trades"),
     Record("dai_peak_hour", "hour of that peak [UTC]", 10.0, 11.0, "Dai/USD trades"),
     Record("eth_dai_end_mdai", "Dai drawn against ETH after [M Dai]", 68.0, 68.0, "two weeks on"),
