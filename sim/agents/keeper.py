@@ -60,8 +60,7 @@ class Keeper(mesa.Agent):
         name: the keeper's account name in the Vat.
         capital: Dai at the start [Dai].
         discount: required discount below the market value, after its own price impact [-].
-        gas: the gas bidding strategy (None: bids the tick's gas price).
-        bidder: its gas bid and pending nonce.
+        bidder: its gas bid (the strategy, first price) and pending nonce.
         latency: delay in ticks before the keeper sees a price or an auction.
         flash: Dutch takes with flash liquidity.
         gas_usd: value of the gas spent so far [USD].
@@ -85,7 +84,6 @@ class Keeper(mesa.Agent):
         #: The keeper's gas bid and pending nonce (each keeper of a lognormal group keeps its
         #: own bot setting for the whole run).
         self.bidder = GasBidder(model, gas, model.streams.keepers)
-        self.gas = gas
         #: The label of its group in the blocks' tally (``keepers.<name>``).
         self.sender = f"keepers.{spec.name}"
         self.latency = round(spec.latency / model.dt)
@@ -148,10 +146,6 @@ class Keeper(mesa.Agent):
         """This tick's gas bid [gwei] (without a strategy, the tick's gas price)."""
         return self.bidder.bid()
 
-    def _gas_price(self) -> float:
-        """The gas price this keeper pays per unit of gas this tick [gwei] (first price)."""
-        return self.bidder.bid()
-
     def _room(self, wanted: int | None, call: str) -> float:
         """How many of ``wanted`` ``call`` transactions still land this tick (None: how many can).
 
@@ -192,7 +186,7 @@ class Keeper(mesa.Agent):
 
     def gas_cost(self, gas_used: float) -> float:
         """Cost of one transaction using ``gas_used`` [USD]."""
-        return tx_cost_eth(gas_used, self._gas_price()) * self.model.eth_price()
+        return tx_cost_eth(gas_used, self.bidder.bid()) * self.model.eth_price()
 
     def _pay_gas(self, gas_used: float, n: int) -> None:
         self.gas_usd += n * self.gas_cost(gas_used)
