@@ -1210,5 +1210,8 @@ def dashboard(
     sys.exit(EXIT_OK)
 
 
+# Commands kept in their own modules register themselves on ``main`` when imported.
+from sim import cli_calibrate  # noqa: E402, F401
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -88,7 +88,7 @@ class Model:
 
     def __call__(self, parameter: dict[str, float]) -> dict[str, float]:
         """The statistics of one run at ``parameter`` (pyabc's scale)."""
-        seed = int(np.random.randint(0, 2**31 - 1))
+        seed = int(np.random.randint(0, 2**31 - 1))  # noqa: NPY002 (pyabc draws from it)
         return simulate(self.calibration, to_scenario(self.calibration, parameter), seed)
 
 
@@ -125,7 +125,7 @@ def _simulate_one(payload: bytes) -> Any:
 def evaluate(task: tuple[int, bytes, int]) -> tuple[int, Any, str | None]:
     """Worker side: seed the RNGs with the candidate's seed and simulate it."""
     index, payload, seed = task
-    np.random.seed(seed % 2**32)
+    np.random.seed(seed % 2**32)  # noqa: NPY002 (pyabc draws from the global RNG)
     random.seed(seed)
     try:
         return index, _simulate_one(payload)(), None
@@ -216,10 +216,19 @@ def _sampler_class() -> type:
     return ExecutorSampler
 
 
+def quiet_pyabc() -> None:
+    """Turn pyabc's loggers (``ABC``, ``ABC.History``, …) to warnings: cdpsim reports progress."""
+    import logging
+
+    for name in ("ABC", *[n for n in logging.root.manager.loggerDict if n.startswith("ABC")]):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def make_abc(calibration: Calibration, executor: Any, progress: Progress | None = None) -> Any:
     """The pyabc ``ABCSMC`` object of a calibration, simulating on ``executor``."""
     import pyabc
 
+    quiet_pyabc()
     method = calibration.method
     sampler = _sampler_class()(executor, method.seed, progress)
     sampler.show_progress = False

@@ -54,6 +54,8 @@ from sim.experiments.store import sha256_file
 MANIFEST = "calibration.json"
 DB = "abc.db"
 FORMAT = 1
+#: Method settings a resume may change: how far to go, and how many runs judge the result.
+_MAY_CHANGE = ("generations", "max_simulations", "predictive", "fixed_seeds")
 
 
 class FolderInUse(CalibrationError):
@@ -117,12 +119,15 @@ def _claim(out: Path, calibration: Calibration, resume: bool) -> dict[str, Any]:
                 f"{out} holds a calibration of another version of {calibration.file.name} or of "
                 "its base scenario: choose another --out"
             )
-        if old.get("method") != identity["method"]:
+        fixed = {k: v for k, v in identity["method"].items() if k not in _MAY_CHANGE}
+        was = {k: v for k, v in (old.get("method") or {}).items() if k not in _MAY_CHANGE}
+        if fixed != was:
+            changed = ", ".join(k for k in fixed if fixed[k] != was.get(k))
             raise FolderInUse(
-                f"{out} was calibrated with other method settings ({old.get('method')}): "
-                "resume with the same settings, or choose another --out"
+                f"{out} was calibrated with other method settings ({changed}): resume with "
+                "the same settings, or choose another --out"
             )
-        return old
+        return {**old, "method": identity["method"], "complete": False}
     if out.is_dir() and any(out.iterdir()):
         raise FolderInUse(f"{out} exists and is not a calibration folder: choose another --out")
     return {
