@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from sim.cli_gallery import gallery_options, validate_gallery, wants_gallery
 from sim.files import is_sweep_data, name_problem, shown_path
 from sim.scenario import ScenarioError
 
@@ -219,7 +220,7 @@ def _warn(path: Path, spec: Scenario, overrides: tuple[str, ...] = ()) -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
 @click.option(
     "--set",
     "overrides",
@@ -228,10 +229,28 @@ def _warn(path: Path, spec: Scenario, overrides: tuple[str, ...] = ()) -> None:
     help="Override a field of every scenario, e.g. --set ilks.ETH-A.mat=1.45 (repeatable).",
 )
 @_data_dir_option
+@gallery_options
 def validate(
-    paths: tuple[str, ...], overrides: tuple[str, ...], data_dirs: tuple[Path, ...]
+    paths: tuple[str, ...],
+    overrides: tuple[str, ...],
+    data_dirs: tuple[Path, ...],
+    gallery: bool,
+    write: bool,
+    workers: int | None,
 ) -> None:
-    """Validate scenario and sweep files (files, folders, globs): all errors, file:line: field."""
+    """Validate scenario and sweep files (files, folders, globs): all errors, file:line: field.
+
+    With --gallery: compare the model with published figures (sim/cli_gallery.py).
+    """
+    if wants_gallery(gallery, write, workers):
+        others = {"--set": overrides, "--data-dir": data_dirs}
+        sys.exit(
+            validate_gallery(
+                paths=paths, gallery=gallery, write=write, workers=workers, others=others
+            )
+        )
+    if not paths:
+        raise click.UsageError("Missing argument 'PATHS...'.")
     from sim.files import expand_paths
 
     files, problems = expand_paths(paths)

@@ -139,7 +139,7 @@ def test_a_wrong_import_is_caught(tmp_path):
         ("matplotlib", ("sim.plots",)),
         ("solara", ("sim.app",)),
         ("mesa", ("sim.model", "sim.agents", "sim.rundir")),
-        ("click", ("sim.cli",)),
+        ("click", ("sim.cli", "sim.cli_gallery")),
     ],
 )
 def test_heavy_libraries_stay_in_their_layer(library, allowed):
