@@ -236,17 +236,23 @@ def validate(
     data_dirs: tuple[Path, ...],
     gallery: bool,
     write: bool,
+    events: bool,
     workers: int | None,
 ) -> None:
-    """Validate scenario and sweep files (files, folders, globs): all errors, file:line: field.
+    """Validate scenario, sweep, calibration and case files: all errors, file:line: field.
 
     With --gallery: compare the model with published figures (sim/cli_gallery.py).
     """
-    if wants_gallery(gallery, write, workers):
+    if wants_gallery(gallery, write, workers, events):
         others = {"--set": overrides, "--data-dir": data_dirs}
         sys.exit(
             validate_gallery(
-                paths=paths, gallery=gallery, write=write, workers=workers, others=others
+                paths=paths,
+                gallery=gallery,
+                write=write,
+                workers=workers,
+                others=others,
+                events=events,
             )
         )
     if not paths:
@@ -262,7 +268,14 @@ def validate(
     for path in files:
         try:
             data, lines = read_yaml(path)  # refuses a FIFO, a device or a folder at once
-            if is_sweep_data(data):  # decided on the top-level keys, as every command does
+            if isinstance(data, dict) and "targets" in data:  # a calibration or a case file
+                from sim.calibrate.cases import load_case
+                from sim.calibrate.spec import load_calibration
+
+                if overrides:
+                    raise click.UsageError("--set applies to scenario files")
+                (load_case if "sample" in data else load_calibration)(path)
+            elif is_sweep_data(data):  # decided on the top-level keys, as every command does
                 from sim.experiments.sweep import sweep_from_data
 
                 if overrides:

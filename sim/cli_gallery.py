@@ -39,6 +39,13 @@ def gallery_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "gallery markers).",
         ),
         click.option(
+            "--events",
+            is_flag=True,
+            help="With --gallery, also the events: Black Thursday in sample (from its committed "
+            "calibration, docs/calibrations/) and every case of scenarios/cases/ (out of "
+            "sample), run over their seeds (minutes).",
+        ),
+        click.option(
             "--workers",
             type=click.IntRange(0, MAX_GALLERY_WORKERS),
             default=None,
@@ -50,9 +57,24 @@ def gallery_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def wants_gallery(gallery: bool, write: bool, workers: int | None) -> bool:
+def wants_gallery(gallery: bool, write: bool, workers: int | None, events: bool = False) -> bool:
     """Whether any gallery option was given (then :func:`validate_gallery` takes over)."""
-    return gallery or write or workers is not None
+    return gallery or write or events or workers is not None
+
+
+def event_rows(workers: int | None) -> list[object]:
+    """The in-sample and out-of-sample rows: committed calibrations and every case file."""
+    from sim.calibrate.cases import calibration_rows
+    from sim.calibrate.cases import event_rows as case_rows
+    from sim.gallery import ROOT
+
+    calibrations = ROOT / "docs" / "calibrations"
+    rows: list[object] = []
+    for folder in sorted(p for p in calibrations.glob("*") if (p / "summary.json").is_file()):
+        calibration_file = ROOT / "scenarios" / "calibrations" / f"{folder.name}.yaml"
+        rows += calibration_rows(folder, calibration_file, folder.name)
+    cases, _ = case_rows(ROOT / "scenarios" / "cases", calibrations, workers)
+    return rows + cases
 
 
 def validate_gallery(
@@ -63,6 +85,7 @@ def validate_gallery(
     workers: int | None,
     others: dict[str, object],
     doc: Path | None = None,
+    events: bool = False,
 ) -> int:
     """Run ``cdpsim validate --gallery [--write] [--workers N]``; return the exit code.
 
@@ -73,6 +96,7 @@ def validate_gallery(
         workers: ``--workers``.
         others: the command's other options that do not apply (name → value, falsy when unset).
         doc: the document to write (default: :data:`sim.gallery.DOC`).
+        events: ``--events`` (the in-sample and out-of-sample rows too).
 
     Raises:
         click.UsageError: the options do not fit together (exit 2).
@@ -80,7 +104,7 @@ def validate_gallery(
     from sim.cli import EXIT_OK, EXIT_RUN_FAILED, _err, _out
 
     if not gallery:
-        raise click.UsageError("--write and --workers need --gallery")
+        raise click.UsageError("--write, --events and --workers need --gallery")
     if paths:
         raise click.UsageError("--gallery takes no files: validate them in another call")
     given = [name for name, value in others.items() if value]
@@ -90,7 +114,7 @@ def validate_gallery(
 
     started = time.perf_counter()
     try:
-        rows = g.gallery_rows(workers=workers)
+        rows = g.gallery_rows(event_rows(workers) if events else (), workers=workers)
     except g.GalleryError as exc:
         _err(f"cdpsim validate --gallery: {exc}")
         return EXIT_RUN_FAILED

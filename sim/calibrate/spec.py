@@ -72,8 +72,10 @@ class TargetSpec(_Strict):
         low, high = self.band
         if not all(math.isfinite(v) for v in (low, high, self.value)):
             raise ValueError("value and band must be finite numbers")
-        if not low < high:
-            raise ValueError(f"band: the low end must be below the high end (got {low}, {high})")
+        if not low <= high:
+            raise ValueError(
+                f"band: the low end must not be above the high end (got {low}, {high})"
+            )
         if not low <= self.value <= high:
             raise ValueError(f"value {self.value:g} lies outside its band [{low:g}, {high:g}]")
         return self
@@ -122,11 +124,15 @@ def target_distance(target: TargetSpec, value: float) -> float:
 
     0 at the record's value; +1 at the band's high end and −1 at its low end (the band may be
     asymmetric; a value at an end of its band is scaled by the whole band on that side);
-    clipped to ±:data:`MAX_DISTANCE`; NaN (undefined in the run) is :data:`MAX_DISTANCE`.
+    clipped to ±:data:`MAX_DISTANCE`; NaN (undefined in the run) is :data:`MAX_DISTANCE`. A
+    band of zero width (an exact figure, e.g. no zero-bid auction at all) gives 0 on the value
+    and ±:data:`MAX_DISTANCE` off it.
     """
     if not math.isfinite(value):
         return MAX_DISTANCE
     low, high = target.band
+    if low == high:
+        return 0.0 if value == target.value else math.copysign(MAX_DISTANCE, value - target.value)
     if value >= target.value:
         scale = high - target.value or high - low
     else:
@@ -163,8 +169,12 @@ def check_targets(
             )
             continue
         if target.ilks is not None:
-            if not STATISTICS[stat].by_ilk:
-                errors.add((key, name, "ilks"), f"{stat} is not counted per ilk")
+            if not STATISTICS[stat].by_ilk and set(target.ilks) != set(scenario.ilks):
+                errors.add(
+                    (key, name, "ilks"),
+                    f"{stat} is counted over the whole system, not per ilk: list every ilk of "
+                    f"the scenario ({', '.join(scenario.ilks)}) or none",
+                )
             for ilk in target.ilks:
                 if ilk not in scenario.ilks:
                     errors.add(
