@@ -252,3 +252,15 @@ def test_calibration_recovers_the_parameters_a_synthetic_record_was_made_with(fo
     assert params["ilks.ETH-A.liquidation.chop"]["median"] == pytest.approx(0.10, rel=0.15)
     eps = result.history["epsilon"].to_numpy()
     assert (np.diff(eps) < 0).all()  # the tolerance falls generation by generation
+
+
+def test_every_committed_calibration_file_is_valid():
+    from tests.conftest import SCENARIOS
+
+    files = sorted((SCENARIOS / "calibrations").glob("*.yaml"))
+    assert files
+    for path in files:
+        calibration = load_calibration(path)
+        assert path.read_text().startswith("#"), "a calibration file says what it fits, first"
+        for target in calibration.targets.values():
+            assert target.source.strip()

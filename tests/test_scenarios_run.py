@@ -8,7 +8,10 @@ import sim
 from sim.rundir import RUN_FILES
 from tests.conftest import SCENARIOS
 
-FILES = sorted(SCENARIOS.glob("*.yaml"))
+# the scenarios, the pre-registered events' and the gallery's
+FILES = sorted(
+    [*SCENARIOS.glob("*.yaml"), *SCENARIOS.glob("events/*.yaml"), *SCENARIOS.glob("gallery/*.yaml")]
+)
 
 
 def small_overrides(scenario: sim.Scenario) -> list[str]:
