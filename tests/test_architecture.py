@@ -139,7 +139,8 @@ def test_a_wrong_import_is_caught(tmp_path):
         ("matplotlib", ("sim.plots",)),
         ("solara", ("sim.app",)),
         ("mesa", ("sim.model", "sim.agents", "sim.rundir")),
-        ("click", ("sim.cli", "sim.cli_gallery")),
+        ("click", ("sim.cli", "sim.cli_gallery", "sim.cli_calibrate")),
+        ("pyabc", ("sim.calibrate.abc",)),
     ],
 )
 def test_heavy_libraries_stay_in_their_layer(library, allowed):

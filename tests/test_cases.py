@@ -9,8 +9,8 @@ import pytest
 
 from sim.calibrate.cases import case_overrides, gallery_rows, load_case, run_case
 from sim.scenario import ScenarioError
+from tests.calibrate_helpers import CRASH
 from tests.conftest import SCENARIOS
-from tests.test_calibrate import CRASH
 
 CASE = """\
 name: synthetic_event
