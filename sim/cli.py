@@ -883,7 +883,7 @@ def _points_runs(points: Any) -> str:
         return ""
     low, high = int(points[N_RUNS].min()), int(points[N_RUNS].max())
     n = f"{low}" if low == high else f"{low}–{high}"
-    return f" (statistics over n = {n} runs per point)"
+    return f" (statistics over n = {n} run{'' if high == 1 else 's'} per point)"
 
 
 def _points_warning(points: Any) -> str | None:
@@ -1054,6 +1054,7 @@ def plot(
         check_options,
         comparison,
         default_output,
+        fan_warning,
         figures_for,
     )
     from sim.plots.output import (
@@ -1118,6 +1119,9 @@ def plot(
                 _err(f"note: the fan chart has {len(pages)} pages (too many scenarios for one)")
                 if named.note:
                     _err(f"note: {named.note}")
+                warning = fan_warning(outputs.runs)  # every page's: the fewest runs
+                if warning:
+                    _err(f"warning: {warning}")
                 sys.exit(EXIT_OK)
             if len(drawn) > 1:
                 _err(
@@ -1133,6 +1137,8 @@ def plot(
         sys.exit(EXIT_BAD_INPUT)
     if named.note:
         _err(f"note: {named.note}")
+    if named.warning:
+        _err(f"warning: {named.warning}")
     _out(str(written))
     sys.exit(EXIT_OK)
 

@@ -415,18 +415,23 @@ def _sweep_sections(sweep: SweepData) -> tuple[list[str], list[Section]]:
 
 @dataclass
 class EmbeddedFigure:
-    """A figure of the page: its anchor, caption, note and PNG as base64."""
+    """A figure of the page: its anchor, caption, note, warning and PNG as base64."""
 
     name: str
     caption: str
     note: str | None
     png_base64: str
+    warning: str | None = None
 
 
 def _embed(named: NamedFigure) -> EmbeddedFigure:
     png = figure_bytes(named.figure, "png")
     return EmbeddedFigure(
-        named.name, named.caption, named.note, base64.b64encode(png).decode("ascii")
+        named.name,
+        named.caption,
+        named.note,
+        base64.b64encode(png).decode("ascii"),
+        _warning(named.warning),
     )
 
 

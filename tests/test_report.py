@@ -148,8 +148,10 @@ def test_batch_report_has_the_ensemble_tables(outputs, tmp_path):
     assert risk["header"] == ["statistic", "value", "runs", "unit", "definition"]
     assert [row[0] for row in risk["rows"]] == [k.name for k in RISK_STATS]
     assert all(row[2] == "3" for row in risk["rows"])  # the runs behind each statistic
-    # 3 runs: both tables say their tails are rough, and what a 95 % quantile of 3 runs is
-    quantiles, var_es = tail_warnings(text)
+    # 3 runs: the fan chart and both tables say their tails are rough, and what a 95 % quantile
+    # of 3 runs is
+    fan, quantiles, var_es = tail_warnings(text)
+    assert fan.startswith("Warning: the 5–95 % bands and VaR95 rest on 3 runs (fewer than 50)")
     assert quantiles.startswith(
         "Warning: the 5 % and 95 % quantiles rest on 3 runs (fewer than 50): read them as rough"
     )
