@@ -713,23 +713,12 @@ def _risk_report(ok: Any) -> None:
     One line per scenario (``small: VaR 95 % = 0 Dai, ..., (n = 4 runs)``); on stderr one
     warning when they rest on fewer than :data:`sim.metrics.MIN_TAIL_RUNS` runs.
     """
-    import pandas as pd
+    from sim.metrics import risk_by_scenario, risk_text, risk_warning
 
-    from sim.metrics import N_RUNS, risk_stats, risk_text, tail_warning
-
-    if not len(ok) or not {"bad_debt_max", "liquidated_debt"} <= set(ok.columns):
-        return
-    group = ok["scenario"].fillna("runs").astype(str) if "scenario" in ok else "runs"
-    counts = []
-    for name, rows in ok.groupby(group, sort=False):
-        stats = risk_stats(
-            pd.to_numeric(rows["bad_debt_max"], errors="coerce"),
-            pd.to_numeric(rows["liquidated_debt"], errors="coerce"),
-        )
-        _out(f"  {name}: {risk_text(stats)}")
-        counts.append(int(stats[N_RUNS]))
-    several = len(set(counts)) > 1
-    warning = tail_warning(min(counts), fewest=several)
+    stats = risk_by_scenario(ok)
+    for name, found in stats.items():
+        _out(f"  {name}: {risk_text(found)}")
+    warning = risk_warning(stats)
     if warning:
         _err(f"warning: {warning}")
 

@@ -642,3 +642,33 @@ def risk_text(stats: Mapping[str, float]) -> str:
         f"LaR 95 % = {kpi_amount(stats['liquidated_debt_lar95'], 'Dai')}, "
         f"P(bad debt) = {percent_text(stats['p_bad_debt'])} (n = {_runs(int(stats[N_RUNS]))})"
     )
+
+
+def risk_by_scenario(runs: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """:func:`risk_stats` of each scenario's runs (never pooled), in the table's order.
+
+    Args:
+        runs: rows of a runs table (``scenario``, ``bad_debt_max``, ``liquidated_debt``), the
+            runs to summarise (the ok ones); without a ``scenario`` column one group ``runs``.
+
+    Returns:
+        Scenario → statistics with their ``n_runs``; empty without runs or those KPIs.
+    """
+    if not len(runs) or not {"bad_debt_max", "liquidated_debt"} <= set(runs.columns):
+        return {}
+    names = runs["scenario"].fillna("runs").astype(str) if "scenario" in runs else "runs"
+    return {
+        str(name): risk_stats(
+            pd.to_numeric(rows["bad_debt_max"], errors="coerce").to_numpy(dtype=np.float64),
+            pd.to_numeric(rows["liquidated_debt"], errors="coerce").to_numpy(dtype=np.float64),
+        )
+        for name, rows in runs.groupby(names, sort=False)
+    }
+
+
+def risk_warning(stats: Mapping[str, Mapping[str, float]]) -> str | None:
+    """The warning of :func:`risk_by_scenario`'s statistics: the fewest runs behind them."""
+    counts = [int(s[N_RUNS]) for s in stats.values() if s[N_RUNS] > 0]
+    if not counts:
+        return None
+    return tail_warning(min(counts), fewest=len(set(counts)) > 1)
