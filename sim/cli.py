@@ -739,8 +739,28 @@ def _resume_command(argv: list[str], out: Path) -> str:
     return shlex.join(words)
 
 
-def _batch_report(table: object, out: Path) -> None:
-    """Summary line on stdout, failures on stderr; exit 1 if any run failed."""
+def _risk_report(ok: Any) -> None:
+    """The risk statistics of each scenario's ok runs on stdout, with the runs behind them.
+
+    One line per scenario (``small: VaR 95 % = 0 Dai, ..., (n = 4 runs)``); on stderr one
+    warning when they rest on fewer than :data:`sim.metrics.MIN_TAIL_RUNS` runs.
+    """
+    from sim.metrics import risk_by_scenario, risk_text, risk_warning
+
+    stats = risk_by_scenario(ok)
+    for name, found in stats.items():
+        _out(f"  {name}: {risk_text(found)}")
+    warning = risk_warning(stats)
+    if warning:
+        _err(f"warning: {warning}")
+
+
+def _batch_report(table: object, out: Path, *, risk: bool = True) -> None:
+    """Summary line on stdout, failures on stderr; exit 1 if any run failed.
+
+    With ``risk``, the risk statistics of each scenario follow the summary line
+    (:func:`_risk_report`).
+    """
     import pandas as pd
 
     assert isinstance(table, pd.DataFrame)
@@ -750,6 +770,8 @@ def _batch_report(table: object, out: Path) -> None:
     bad = table[(status != "ok") & (status != "lost")]
     counts = f"{ok} ok, {len(bad)} failed" + (f", {len(lost)} lost" if len(lost) else "")
     _out(f"{len(table)} runs: {counts} → {out / 'runs.parquet'}")
+    if risk:
+        _risk_report(table[status == "ok"])
     for warning in table.attrs.get("warnings", []):
         _err(f"warning: {warning}")
     if len(bad):
@@ -863,11 +885,40 @@ def sweep(
     _out(
         f"{spec.name}: {n_points} point{'' if n_points == 1 else 's'} × {n_seeds} "
         f"seed{'' if n_seeds == 1 else 's'} ({spec.design['kind']}) → {out / 'points.parquet'}"
+        f"{_points_runs(result.points)}"
     )
+    warning = _points_warning(result.points)
+    if warning:
+        _err(f"warning: {warning}")
     if result.sensitivity is not None:
         _out(f"sensitivity → {out / 'sensitivity.parquet'}")
         _out(format_sensitivity(result.sensitivity))
-    _batch_report(result.runs, out)
+    _batch_report(result.runs, out, risk=False)
+
+
+def _points_runs(points: Any) -> str:
+    """`` (statistics over n = 4 runs per point)``: the ``n_runs`` of the points table."""
+    from sim.metrics import N_RUNS
+
+    if N_RUNS not in points or not len(points):
+        return ""
+    low, high = int(points[N_RUNS].min()), int(points[N_RUNS].max())
+    n = f"{low}" if low == high else f"{low}–{high}"
+    return f" (statistics over n = {n} run{'' if high == 1 else 's'} per point)"
+
+
+def _points_warning(points: Any) -> str | None:
+    """The warning when a point's VaR/ES/LaR rest on too few runs (the fewest over points)."""
+    from sim.metrics import N_RUNS, tail_warning
+
+    if N_RUNS not in points or not len(points):
+        return None
+    counts = points[N_RUNS][points[N_RUNS] > 0]
+    if not len(counts):
+        return None
+    several = counts.nunique() > 1
+    what = "VaR/ES/LaR at 95 % and the 5 %/95 % quantiles of each point"
+    return tail_warning(int(counts.min()), what, fewest=several)
 
 
 @main.command()
@@ -1024,6 +1075,7 @@ def plot(
         check_options,
         comparison,
         default_output,
+        fan_warning,
         figures_for,
     )
     from sim.plots.output import (
@@ -1088,6 +1140,9 @@ def plot(
                 _err(f"note: the fan chart has {len(pages)} pages (too many scenarios for one)")
                 if named.note:
                     _err(f"note: {named.note}")
+                warning = fan_warning(outputs.runs)  # every page's: the fewest runs
+                if warning:
+                    _err(f"warning: {warning}")
                 sys.exit(EXIT_OK)
             if len(drawn) > 1:
                 _err(
@@ -1103,6 +1158,8 @@ def plot(
         sys.exit(EXIT_BAD_INPUT)
     if named.note:
         _err(f"note: {named.note}")
+    if named.warning:
+        _err(f"warning: {named.warning}")
     _out(str(written))
     sys.exit(EXIT_OK)
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from sim.formatting import value_text
+from sim.formatting import kpi_amount, percent_text, value_text
 from sim.record import quantile_name
 
 if TYPE_CHECKING:
@@ -381,13 +381,24 @@ def write_readme(path: str | Path = README) -> Path:
 # ``insolvent_debt``) and these summarise the values of the runs. NaN values (a KPI undefined in
 # a run) are left out; no values give NaN. Quantiles interpolate linearly between the order
 # statistics (numpy's default), so with few seeds the 95th percentile lies near the largest.
+# Every statistic comes with the runs it rests on (``n_runs``); a tail statistic over fewer than
+# MIN_TAIL_RUNS runs is shown with a warning (:func:`tail_warning`, :func:`runs_mark`).
 
+#: The runs a statistic rests on (its finite values): the key of :func:`risk_stats`, the suffix
+#: of :func:`ensemble_kpi_stats` (``bad_debt_max_n_runs``) [runs].
+N_RUNS = "n_runs"
 #: Quantiles of every analysed KPI over a point's runs, and their column suffixes.
 ENSEMBLE_QUANTILES: tuple[tuple[str, float], ...] = (("p05", 0.05), ("p50", 0.5), ("p95", 0.95))
 #: Level of Value at Risk, Liquidations at Risk and the expected shortfall [-].
 RISK_LEVEL = 0.95
 #: Level of the second Value at Risk (``bad_debt_var99``) [-].
 RISK_LEVEL_TAIL = 0.99
+#: A tail statistic (VaR, ES, Liquidations at Risk, a quantile beyond 10–90 %) over fewer runs
+#: than this is printed with a warning: read it as rough [runs].
+MIN_TAIL_RUNS = 50
+#: Quantiles at or inside these levels are not tail statistics (no warning below
+#: :data:`MIN_TAIL_RUNS`) [-].
+TAIL_QUANTILES_FROM = (0.10, 0.90)
 
 #: The risk statistics of a sweep point (columns of ``points.parquet``), defined once here.
 RISK_STATS: tuple[Kpi, ...] = (
@@ -426,6 +437,84 @@ def _finite(values: ArrayLike) -> np.ndarray:
     """The finite values of a sample, as float64."""
     array = np.asarray(values, dtype=np.float64).ravel()
     return array[np.isfinite(array)]
+
+
+def finite_count(values: ArrayLike) -> int:
+    """How many runs a statistic of ``values`` rests on: the finite values [runs]."""
+    return int(_finite(values).size)
+
+
+def is_tail_quantile(q: float) -> bool:
+    """Whether a quantile level (0–1) is a tail statistic: beyond 10–90 %."""
+    low, high = TAIL_QUANTILES_FROM
+    return q < low or q > high
+
+
+def only_largest_at_or_above(n: int, level: float = RISK_LEVEL) -> bool:
+    """Whether, over ``n`` runs, only the largest run lies at or above the ``level`` quantile.
+
+    With linear interpolation the quantile sits at position ``level·(n − 1)`` of the sorted
+    values; past ``n − 2`` it lies between the two largest runs, and the expected shortfall is
+    the largest run alone (at 95 %: 20 runs or fewer).
+    """
+    return n > 0 and level * (n - 1) > n - 2 + 1e-9
+
+
+def _runs(n: int) -> str:
+    return f"{n} run" if n == 1 else f"{n} runs"
+
+
+def _percent(level: float) -> str:
+    """A level as the page writes it: 0.95 → ``95 %``."""
+    return f"{level * 100:g} %"
+
+
+#: The risk statistics a warning names (:func:`tail_warning`).
+RISK_WHAT = "VaR/ES/LaR at 95 %"
+#: The tail quantiles of :func:`ensemble_kpi_stats` a warning names.
+QUANTILES_WHAT = "the 5 % and 95 % quantiles"
+
+
+def tail_warning(
+    n: int, what: str = RISK_WHAT, level: float = RISK_LEVEL, *, fewest: bool = False
+) -> str | None:
+    """The warning for a tail statistic over ``n`` runs, or ``None`` (enough runs, or none).
+
+    Args:
+        n: the runs the statistic rests on (its finite values; the fewest over groups).
+        what: the statistics, as the sentence names them (``VaR/ES/LaR at 95 %``).
+        level: their quantile level (0–1), for the note on very few runs.
+        fewest: ``n`` is the fewest of several groups (``rest on as few as 4 runs``).
+
+    Returns:
+        ``"VaR/ES at 95 % rest on 20 runs (fewer than 50): read them as rough"``, and, when
+        only the largest run lies at or above the ``level`` quantile
+        (:func:`only_largest_at_or_above`), what the statistic then is; ``None`` for
+        ``n`` ≥ :data:`MIN_TAIL_RUNS` or ``n`` = 0 (no statistic).
+    """
+    if n <= 0 or n >= MIN_TAIL_RUNS:
+        return None
+    some = "as few as " if fewest else ""
+    text = f"{what} rest on {some}{_runs(n)} (fewer than {MIN_TAIL_RUNS}): read them as rough"
+    if only_largest_at_or_above(n, level):
+        text += (
+            f"; with so few runs the {_percent(level)} quantile lies between the two largest "
+            "runs and the expected shortfall is the largest run alone"
+        )
+    return text
+
+
+def runs_mark(n: int, level: float = RISK_LEVEL) -> str:
+    """The short mark of a figure's tail statistic: ``(n = 20, < 50: rough)``.
+
+    ``(n = 80)`` from :data:`MIN_TAIL_RUNS` runs on; with only the largest run at or above the
+    ``level`` quantile, ``(n = 4, < 50: rough; 95 % tail = largest run)``.
+    """
+    if n >= MIN_TAIL_RUNS:
+        return f"(n = {n})"
+    if only_largest_at_or_above(n, level):
+        return f"(n = {n}, < {MIN_TAIL_RUNS}: rough; {_percent(level)} tail = largest run)"
+    return f"(n = {n}, < {MIN_TAIL_RUNS}: rough)"
 
 
 def ensemble_mean(values: ArrayLike) -> float:
@@ -505,11 +594,16 @@ def ensemble_kpi_stats(name: str, values: ArrayLike) -> dict[str, float]:
         values: its value in each run (the KPI's unit).
 
     Returns:
-        ``{name_mean, name_std, name_p05, name_p50, name_p95}``, in the KPI's unit.
+        ``{name_mean, name_std, name_p05, name_p50, name_p95}``, in the KPI's unit, and
+        ``name_n_runs``: the runs they rest on (the finite values) [runs].
     """
-    stats = {f"{name}_mean": ensemble_mean(values), f"{name}_std": ensemble_std(values)}
+    stats: dict[str, float] = {
+        f"{name}_mean": ensemble_mean(values),
+        f"{name}_std": ensemble_std(values),
+    }
     for suffix, q in ENSEMBLE_QUANTILES:
         stats[f"{name}_{suffix}"] = ensemble_quantile(values, q)
+    stats[f"{name}_{N_RUNS}"] = finite_count(values)
     return stats
 
 
@@ -521,7 +615,9 @@ def risk_stats(bad_debt: ArrayLike, liquidated_debt: ArrayLike) -> dict[str, flo
         liquidated_debt: each run's ``liquidated_debt`` [Dai].
 
     Returns:
-        Statistic name → value (units in :data:`RISK_STATS`).
+        Statistic name → value (units in :data:`RISK_STATS`), and ``n_runs``: the runs they
+        rest on, the finite values of ``bad_debt`` and of ``liquidated_debt`` (the fewer of the
+        two, should they differ) [runs].
     """
     return {
         "bad_debt_var95": value_at_risk(bad_debt, RISK_LEVEL),
@@ -529,4 +625,50 @@ def risk_stats(bad_debt: ArrayLike, liquidated_debt: ArrayLike) -> dict[str, flo
         "bad_debt_es95": expected_shortfall(bad_debt, RISK_LEVEL),
         "p_bad_debt": probability_of_bad_debt(bad_debt),
         "liquidated_debt_lar95": liquidations_at_risk(liquidated_debt, RISK_LEVEL),
+        N_RUNS: min(finite_count(bad_debt), finite_count(liquidated_debt)),
     }
+
+
+def risk_text(stats: Mapping[str, float]) -> str:
+    """:func:`risk_stats` as one line, with the runs behind them.
+
+    Returns:
+        ``VaR 95 % = 3,200,000 Dai, ES 95 % = 3,400,000 Dai, LaR 95 % = 9,000,000 Dai,
+        P(bad debt) = 25 % (n = 20 runs)``.
+    """
+    return (
+        f"VaR 95 % = {kpi_amount(stats['bad_debt_var95'], 'Dai')}, "
+        f"ES 95 % = {kpi_amount(stats['bad_debt_es95'], 'Dai')}, "
+        f"LaR 95 % = {kpi_amount(stats['liquidated_debt_lar95'], 'Dai')}, "
+        f"P(bad debt) = {percent_text(stats['p_bad_debt'])} (n = {_runs(int(stats[N_RUNS]))})"
+    )
+
+
+def risk_by_scenario(runs: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """:func:`risk_stats` of each scenario's runs (never pooled), in the table's order.
+
+    Args:
+        runs: rows of a runs table (``scenario``, ``bad_debt_max``, ``liquidated_debt``), the
+            runs to summarise (the ok ones); without a ``scenario`` column one group ``runs``.
+
+    Returns:
+        Scenario → statistics with their ``n_runs``; empty without runs or those KPIs.
+    """
+    if not len(runs) or not {"bad_debt_max", "liquidated_debt"} <= set(runs.columns):
+        return {}
+    names = runs["scenario"].fillna("runs").astype(str) if "scenario" in runs else "runs"
+    return {
+        str(name): risk_stats(
+            pd.to_numeric(rows["bad_debt_max"], errors="coerce").to_numpy(dtype=np.float64),
+            pd.to_numeric(rows["liquidated_debt"], errors="coerce").to_numpy(dtype=np.float64),
+        )
+        for name, rows in runs.groupby(names, sort=False)
+    }
+
+
+def risk_warning(stats: Mapping[str, Mapping[str, float]]) -> str | None:
+    """The warning of :func:`risk_by_scenario`'s statistics: the fewest runs behind them."""
+    counts = [int(s[N_RUNS]) for s in stats.values() if s[N_RUNS] > 0]
+    if not counts:
+        return None
+    return tail_warning(min(counts), fewest=len(set(counts)) > 1)

@@ -10,8 +10,9 @@ package) holds:
 - the resolved scenario as YAML (from the run manifest(s));
 - the KPI table with units and definitions (:data:`sim.metrics.KPIS`) of a run, or, for a
   batch, each KPI's mean, standard deviation and 5/50/95 % quantiles over the runs per scenario
-  with the risk statistics (:data:`sim.metrics.RISK_STATS`); for a sweep, the points table, the
-  sensitivity indices and the discovered boxes;
+  with the risk statistics (:data:`sim.metrics.RISK_STATS`), each with the runs it rests on and
+  a warning when a tail statistic rests on fewer than :data:`sim.metrics.MIN_TAIL_RUNS`; for a
+  sweep, the points table (with ``n_runs``), the sensitivity indices and the discovered boxes;
 - every figure that applies (:func:`sim.plots.figures.all_figures`), embedded as base64 PNG.
 
 Nothing on the page is fetched: no external images, stylesheets or scripts.
@@ -34,7 +35,17 @@ from markupsafe import Markup
 
 from sim.derived import is_ok
 from sim.formatting import value_text
-from sim.metrics import KPI_BY_NAME, KPIS, RISK_STATS, ensemble_kpi_stats, risk_stats
+from sim.metrics import (
+    KPI_BY_NAME,
+    KPIS,
+    N_RUNS,
+    QUANTILES_WHAT,
+    RISK_STATS,
+    ensemble_kpi_stats,
+    finite_count,
+    risk_stats,
+    tail_warning,
+)
 from sim.plots.figures import NamedFigure, PlotError, all_figures, folder_kind_of
 from sim.plots.labels import counted, kpi_unit, parameter_label
 from sim.plots.output import MARKER, check_target, figure_bytes, save_text
@@ -64,6 +75,8 @@ class Table:
         rows: body cells (already formatted).
         note: said under the table (e.g. rows left out), or ``None``.
         numeric: per column, whether it is right-aligned.
+        warning: shown under the table as a warning (a tail statistic over too few runs:
+            :func:`sim.metrics.tail_warning`), or ``None``.
     """
 
     caption: str
@@ -71,6 +84,7 @@ class Table:
     rows: list[list[str]]
     note: str | None = None
     numeric: list[bool] = field(default_factory=list)
+    warning: str | None = None
 
 
 def fmt(value: Any) -> str:
@@ -123,44 +137,70 @@ def ensemble_table(runs: pd.DataFrame, caption: str) -> Table:
         caption: the table's caption.
 
     Returns:
-        Rows: KPI, unit, n, mean, std, 5 %, 50 %, 95 %; then the risk statistics.
+        Rows: KPI, unit, runs (the finite values the statistics rest on), mean, std, 5 %,
+        50 %, 95 %; a warning when the 5 % and 95 % quantiles rest on fewer than
+        :data:`sim.metrics.MIN_TAIL_RUNS` runs.
     """
     ok = runs[is_ok(runs)]
     rows: list[list[Any]] = []
+    counts = []
     for kpi in KPIS:
         if kpi.name not in ok.columns:
             continue
         values = pd.to_numeric(ok[kpi.name], errors="coerce").to_numpy(dtype=float)
         stats = ensemble_kpi_stats(kpi.name, values)
+        n = int(stats[f"{kpi.name}_{N_RUNS}"])
+        counts.append(n)
         rows.append(
-            [kpi.name, kpi.unit, fmt(len(values))]
-            + [fmt(stats[f"{kpi.name}_{s}"]) for s in BATCH_STATS]
+            [kpi.name, kpi.unit, fmt(n)] + [fmt(stats[f"{kpi.name}_{s}"]) for s in BATCH_STATS]
         )
     failed = len(runs) - len(ok)
     note = f"{counted(failed, 'failed run')} left out." if failed else None
+    shown = [n for n in counts if n > 0]
+    warning = (
+        tail_warning(min(shown), QUANTILES_WHAT, fewest=len(set(shown)) > 1) if shown else None
+    )
     return Table(
         caption,
         ["KPI", "unit", "runs", "mean", "std", "5 %", "median", "95 %"],
         rows,
         note=note,
         numeric=[False, False, True, True, True, True, True, True],
+        warning=_warning(warning),
     )
+
+
+def _warning(text: str | None) -> str | None:
+    """A warning of the page (``Warning: <text>.``), or ``None`` without a text."""
+    return f"Warning: {text}." if text else None
 
 
 def risk_table(runs: pd.DataFrame, caption: str) -> Table | None:
-    """The risk statistics (:data:`sim.metrics.RISK_STATS`) over the ok runs, if computable."""
+    """The risk statistics (:data:`sim.metrics.RISK_STATS`) over the ok runs, if computable.
+
+    Each row says the runs the statistic rests on; a warning follows the table when they are
+    fewer than :data:`sim.metrics.MIN_TAIL_RUNS`.
+    """
     ok = runs[is_ok(runs)]
     if not {"bad_debt_max", "liquidated_debt"} <= set(ok.columns):
         return None
-    risk = risk_stats(
-        pd.to_numeric(ok["bad_debt_max"], errors="coerce").to_numpy(dtype=float),
-        pd.to_numeric(ok["liquidated_debt"], errors="coerce").to_numpy(dtype=float),
-    )
+    bad = pd.to_numeric(ok["bad_debt_max"], errors="coerce").to_numpy(dtype=float)
+    liquidated = pd.to_numeric(ok["liquidated_debt"], errors="coerce").to_numpy(dtype=float)
+    risk = risk_stats(bad, liquidated)
+    # the runs behind each: the finite values of the KPI it is a statistic of
+    n = {
+        k.name: finite_count(liquidated if k.name.startswith("liquidated") else bad)
+        for k in RISK_STATS
+    }
     return Table(
         caption,
-        ["statistic", "value", "unit", "definition"],
-        [[k.name, fmt(risk[k.name]), k.unit, _definition(k.definition)] for k in RISK_STATS],
-        numeric=[False, True, False, False],
+        ["statistic", "value", "runs", "unit", "definition"],
+        [
+            [k.name, fmt(risk[k.name]), fmt(n[k.name]), k.unit, _definition(k.definition)]
+            for k in RISK_STATS
+        ],
+        numeric=[False, True, True, False, False],
+        warning=_warning(tail_warning(int(risk[N_RUNS]))),
     )
 
 
@@ -294,6 +334,19 @@ def _values(parameter: Mapping[str, Any]) -> str:
     return ", ".join(fmt(v) for v in parameter.get("values") or [])
 
 
+def _points_warning(points: pd.DataFrame, kpis: Sequence[str]) -> str | None:
+    """The warning when a point's tail statistics rest on too few runs (the fewest points)."""
+    columns = [c for c in (N_RUNS, *(f"{k}_{N_RUNS}" for k in kpis)) if c in points]
+    if not columns or not len(points):
+        return None
+    counts = points[columns].to_numpy().ravel()
+    counts = counts[counts > 0]
+    if not counts.size:
+        return None
+    what = "VaR/ES/LaR at 95 % and the 5 % and 95 % quantiles of each point"
+    return tail_warning(int(counts.min()), what, fewest=len(set(counts.tolist())) > 1)
+
+
 def _sweep_sections(sweep: SweepData) -> tuple[list[str], list[Section]]:
     facts, sections = _batch_sections(sweep)
     section = sweep.sweep
@@ -320,11 +373,15 @@ def _sweep_sections(sweep: SweepData) -> tuple[list[str], list[Section]]:
             for p in sweep.parameters
         ],
     )
-    columns = ["point", *sweep.parameter_names, "n", "n_failed"]
+    table = sweep.points
+    columns = ["point", *sweep.parameter_names, "n", "n_failed", N_RUNS]
     for kpi in sweep.kpis:
         columns += [f"{kpi}_mean", f"{kpi}_p95"]
+        behind = f"{kpi}_{N_RUNS}"  # shown where it differs from n_runs (NaN in some runs)
+        if behind in table and N_RUNS in table and (table[behind] != table[N_RUNS]).any():
+            columns.append(behind)
     columns += [k.name for k in RISK_STATS]
-    columns = [c for c in columns if c in sweep.points.columns]
+    columns = [c for c in columns if c in table.columns]
     labels = {p["name"]: parameter_label(str(p["name"]), p) for p in sweep.parameters}
     points = _frame_table(
         sweep.points,
@@ -332,6 +389,7 @@ def _sweep_sections(sweep: SweepData) -> tuple[list[str], list[Section]]:
         columns,
     )
     points.columns = [labels.get(c, h) for c, h in zip(columns, points.columns, strict=True)]
+    points.warning = _warning(_points_warning(table, sweep.kpis))
     tables = [params, points]
     if sweep.sensitivity is not None and len(sweep.sensitivity):
         sens = sweep.sensitivity
@@ -357,18 +415,23 @@ def _sweep_sections(sweep: SweepData) -> tuple[list[str], list[Section]]:
 
 @dataclass
 class EmbeddedFigure:
-    """A figure of the page: its anchor, caption, note and PNG as base64."""
+    """A figure of the page: its anchor, caption, note, warning and PNG as base64."""
 
     name: str
     caption: str
     note: str | None
     png_base64: str
+    warning: str | None = None
 
 
 def _embed(named: NamedFigure) -> EmbeddedFigure:
     png = figure_bytes(named.figure, "png")
     return EmbeddedFigure(
-        named.name, named.caption, named.note, base64.b64encode(png).decode("ascii")
+        named.name,
+        named.caption,
+        named.note,
+        base64.b64encode(png).decode("ascii"),
+        _warning(named.warning),
     )
 
 

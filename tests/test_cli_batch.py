@@ -65,13 +65,23 @@ def signal_after(
     return subprocess.CompletedProcess(command, proc.returncode, stdout, stderr)
 
 
-def test_a_batch_writes_its_folder_and_one_line_on_stdout(cdpsim_cmd, inputs, tmp_path):
+def test_a_batch_writes_its_folder_and_its_summary_on_stdout(cdpsim_cmd, inputs, tmp_path):
     out = tmp_path / "batch"
     res = cdpsim(
         cdpsim_cmd, "batch", str(inputs), "--seeds", "2", "--workers", "2", "--out", str(out)
     )
     assert res.returncode == 0, res.stderr
-    assert res.stdout == f"4 runs: 4 ok, 0 failed → {out / 'runs.parquet'}\n"
+    summary, *risk = res.stdout.splitlines()
+    assert summary == f"4 runs: 4 ok, 0 failed → {out / 'runs.parquet'}"
+    # each scenario's risk statistics with the runs behind them, then one warning on stderr
+    assert [line.split(":")[0] for line in risk] == ["  small", "  other"]
+    assert all("VaR 95 % = " in line and line.endswith("(n = 2 runs)") for line in risk)
+    warnings = [line for line in res.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        "warning: VaR/ES/LaR at 95 % rest on 2 runs (fewer than 50): read them as rough; with "
+        "so few runs the 95 % quantile lies between the two largest runs and the expected "
+        "shortfall is the largest run alone"
+    ]
     table = pd.read_parquet(out / "runs.parquet")
     assert len(table) == 4 and set(table["scenario"]) == {"small", "other"}
     manifest = json.loads((out / "batch.json").read_text())
@@ -163,3 +173,35 @@ def test_failed_runs_exit_1_with_a_summary(inputs, tmp_path, monkeypatch):
     assert res.exit_code == 1
     assert "2 runs: 1 ok, 1 failed" in res.output
     assert "other-seed3: tick 2: ZeroDivisionError: as the test asked" in res.output
+
+
+def test_a_batch_of_60_runs_gives_its_risk_statistics_without_a_warning(tmp_path):
+    from click.testing import CliRunner
+
+    from sim.cli import main
+
+    (tmp_path / "a.yaml").write_text(SMALL)
+    out = tmp_path / "b"
+    args = ["batch", str(tmp_path / "a.yaml"), "--seeds", "60", "--workers", "0", "--out", str(out)]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    (line,) = [x for x in res.stdout.splitlines() if x.startswith("  small: ")]
+    assert line.endswith("(n = 60 runs)") and "ES 95 % = " in line and "LaR 95 % = " in line
+    assert "warning" not in res.stderr
+
+
+def test_a_batch_of_4_runs_warns_but_exits_0(tmp_path):
+    from click.testing import CliRunner
+
+    from sim.cli import main
+
+    (tmp_path / "a.yaml").write_text(SMALL)
+    out = tmp_path / "b"
+    args = ["batch", str(tmp_path / "a.yaml"), "--seeds", "4", "--workers", "0", "--out", str(out)]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert "(n = 4 runs)" in res.stdout and "warning" not in res.stdout
+    (warning,) = res.stderr.splitlines()[-1:]
+    assert warning.startswith(
+        "warning: VaR/ES/LaR at 95 % rest on 4 runs (fewer than 50): read them as rough"
+    )

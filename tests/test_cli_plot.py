@@ -94,11 +94,19 @@ def test_each_folder_gets_its_figure(outputs, tmp_path):
         (outputs.sweep_grid, ["--kind", "line", "--kpi", "liquidated_debt"], "line"),
         (outputs.sweep_sobol, ["--kind", "heatmap", "--stat", "var95"], "heatmap"),
     ]
+    warned = []
     for folder, extra, kind in cases:
         target = tmp_path / f"{folder.name}-{kind}.png"
         code, _, err = cdpsim("plot", str(folder), *extra, "--out", str(target))
         assert code == 0, (folder, err)
         assert target.read_bytes().startswith(b"\x89PNG")
+        warned += [(kind, line) for line in err.splitlines() if line.startswith("warning:")]
+    # tails over fewer than 50 runs: one warning line each, on stderr, exit code 0
+    assert [kind for kind, _ in warned] == ["fan", "line", "heatmap"]
+    fan, line, var95 = (text for _, text in warned)
+    assert fan.startswith("warning: the 5–95 % bands and VaR95 rest on 3 runs (fewer than 50)")
+    assert line.startswith("warning: liquidated_debt p95 of each point rest on 1 run (fewer")
+    assert var95.startswith("warning: bad_debt_max var95 of each point rest on ")
 
 
 def test_sweep_views_get_a_file_per_kpi_statistic_and_parameters(outputs, tmp_path):
@@ -127,6 +135,8 @@ def test_the_sweep_summary_counts_in_the_singular(outputs, tmp_path):
     )
     assert code == 0, err
     assert "small_grid: 4 points × 1 seed (grid)" in out
+    assert "(statistics over n = 1 run per point)" in out
+    assert "rest on 1 run (fewer than 50)" in err
 
 
 def test_a_summary_batch_plot_says_why_it_is_short(outputs, tmp_path):

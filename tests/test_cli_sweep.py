@@ -40,15 +40,23 @@ def test_a_sweep_writes_its_folder_and_reports_on_stdout(cdpsim_cmd, sweep_file,
     res = cdpsim(cdpsim_cmd, "sweep", str(sweep_file), "--workers", "2", "--out", str(out))
     assert res.returncode == 0, res.stderr
     assert res.stdout.splitlines() == [
-        f"cli: 6 points × 4 seeds (grid) → {out / 'points.parquet'}",
+        f"cli: 6 points × 4 seeds (grid) → {out / 'points.parquet'} (statistics over n = 4 "
+        "runs per point)",
         f"24 runs: 24 ok, 0 failed → {out / 'runs.parquet'}",
+    ]
+    # 4 runs a point: one warning, on stderr, and the exit code stays 0
+    warnings = [line for line in res.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        "warning: VaR/ES/LaR at 95 % and the 5 %/95 % quantiles of each point rest on 4 runs "
+        "(fewer than 50): read them as rough; with so few runs the 95 % quantile lies between "
+        "the two largest runs and the expected shortfall is the largest run alone"
     ]
     manifest = json.loads((out / "batch.json").read_text())
     assert manifest["kind"] == "cdpsim-batch" and manifest["keep"] == "summary"
     assert manifest["command"].startswith("cdpsim sweep ")
     assert manifest["sweep"]["file"] == "../sweep.yaml"  # relative to the sweep folder
     points = pd.read_parquet(out / "points.parquet")
-    assert len(points) == 6 and (points["n"] == 4).all()
+    assert len(points) == 6 and (points["n"] == 4).all() and (points["n_runs"] == 4).all()
     assert len(pd.read_parquet(out / "runs.parquet")) == 24
 
 

@@ -93,8 +93,8 @@ def test_compare_two_batches_of_one_scenario_each_overlays_their_bands(outputs):
     assert len(edges) == 4
     # the key: a kind per column, a batch per row
     assert key_labels(fig) == [
-        "batch1: 5–95 % (edges)",
-        "batch: 5–95 % (edges)",
+        "batch1: 5–95 % of 3 runs (edges)",  # the runs behind each batch's band
+        "batch: 5–95 % of 3 runs (edges)",
         "batch1: 25–75 %",
         "batch: 25–75 %",
         "batch1: median",

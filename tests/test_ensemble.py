@@ -9,6 +9,7 @@ import re
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sim.metrics import value_at_risk
@@ -58,13 +59,20 @@ def test_fan_chart_of_a_batch(outputs):
         }, ax.get_title()
         assert ax.get_legend() is None, ax.get_title()  # the shared key explains the bands
     assert key_labels(fig) == [
-        "5–95 % of the runs",
-        "25–75 % of the runs",
+        "5–95 % of 3 runs",  # the runs behind the bands
+        "25–75 % of 3 runs",
         "median over the runs",
     ]
+    # 3 runs: the title says the tails are rough, and what a 95 % quantile of so few is
+    assert fig.get_suptitle().endswith(
+        "\n5–95 % bands and VaR95 (n = 3, < 50: rough; 95 % tail = largest run)"
+    )
     var95 = value_at_risk(batch.runs["bad_debt_max"])
     divisor, prefix = st.amount_scale(batch.runs["bad_debt_max"].to_numpy())
-    var_label = f"eth_crash_liq2 VaR95 = {var95 / divisor:,.3g} {prefix}Dai"
+    var_label = (
+        f"eth_crash_liq2 VaR95 = {var95 / divisor:,.3g} {prefix}Dai "
+        "(n = 3, < 50: rough; 95 % tail = largest run)"
+    )
     assert var_label in labels(panels[4])
     var_line = next(ln for ln in panels[4].get_lines() if ln.get_label() == var_label)
     assert var_line.get_xdata()[0] == pytest.approx(var95 / divisor)
@@ -147,7 +155,9 @@ def test_fan_of_a_batch_of_several_scenarios_has_a_row_each(outputs):
     divisor, _prefix = st.amount_scale(batch.runs["bad_debt_max"].to_numpy())
     var_line = next(ln for ln in strip.get_lines() if ln.get_label() == "black_thursday_liq2 VaR95")
     assert var_line.get_xdata()[0] == pytest.approx(value_at_risk(thursday) / divisor)
-    assert set(key_labels(fig)) >= {"5–95 % of the runs", "VaR95 (95 % of the runs)"}
+    assert set(key_labels(fig)) >= {"5–95 % of each scenario's runs", "VaR95 (95 % of the runs)"}
+    title = " ".join(fig.get_suptitle().split())
+    assert "5–95 % bands and VaR95 (n = 2, < 50: rough; 95 % tail = largest run)" in title
     # the key and the title stay clear of every panel
     key = next(ax for ax in fig.axes if ax.get_label() == st.KEY_LABEL)
     legend_box = key.get_legend().get_window_extent()
@@ -289,3 +299,20 @@ def test_summary_only_batch_shows_the_distribution_and_says_why(outputs):
     assert fig.get_supxlabel() == SUMMARY_ONLY_NOTE
     assert panels[0].get_ylabel() == "runs [count]"
     assert has_unit(panels[0].get_xlabel())
+
+
+def test_a_fan_of_60_runs_shows_n_without_calling_its_tail_rough():
+    runs = pd.DataFrame(
+        {
+            "run_id": [f"r{k}" for k in range(60)],
+            "scenario": "s",
+            "status": "ok",
+            "bad_debt_max": np.linspace(0.0, 5.9e6, 60),
+        }
+    )
+    fig = ensemble_fan(runs)  # summaries only: the distribution of bad debt
+    assert "rough" not in fig.get_suptitle()
+    (var_label,) = [x for x in all_labels(fig) if "VaR95 = " in x]
+    assert var_label.endswith("(n = 60)")
+    few = ensemble_fan(runs.iloc[:30])
+    assert few.get_suptitle().endswith("\n5–95 % bands and VaR95 (n = 30, < 50: rough)")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.container import ErrorbarContainer
 
@@ -58,8 +59,31 @@ def test_real_grid_sweep_heatmap(outputs):
     np.testing.assert_allclose(image, expected.to_numpy() / divisor)
     assert "small_grid" in named.figure.get_suptitle()
     assert ax.get_title(loc="left") == "one cell per design point (1 run each)"  # seeds: 1
+    assert named.warning is None  # a mean is no tail statistic
     (line,) = figures_for(sweep, "line", kpi="bad_debt_max", params=[DAI])
     assert data_axes(line.figure)[0].get_xlabel() == DAI_LABEL
+    # the 5–95 % band and a 95 % quantile of one run a point: marked rough, and warned of
+    assert line.warning is not None and "p95 of each point rest on 1 run" in line.warning
+    (band,) = [x for x in labels(data_axes(line.figure)[0]) if x.startswith("5–95 %")]
+    assert band.endswith(" (n = 1, < 50: rough; 95 % tail = largest run)")
+    (p95,) = figures_for(sweep, "heatmap", kpi="bad_debt_max", stat="p95")
+    subtitle = data_axes(p95.figure)[0].get_title(loc="left").replace("\n", " ")
+    assert subtitle.endswith("; p95 of each point (n = 1, < 50: rough; 95 % tail = largest run)")
+    assert p95.warning is not None and p95.warning.startswith(
+        "bad_debt_max p95 of each point rest on 1 run (fewer than 50): read them as rough"
+    )
+
+
+def test_a_fan_chart_warns_of_its_few_runs(outputs):
+    (fan,) = figures_for(load_folder(outputs.batch))  # 3 runs
+    assert fan.warning is not None and fan.warning.startswith(
+        "the 5–95 % bands and VaR95 rest on 3 runs (fewer than 50): read them as rough"
+    )
+    runs = pd.DataFrame({"scenario": "s", "status": "ok", "run_id": [f"r{k}" for k in range(60)]})
+    assert figures.fan_warning(runs) is None  # 60 runs: enough
+    mixed = load_folder(outputs.mixed).runs  # 2 runs of each scenario
+    assert "rest on 2 runs (fewer than 50)" in (figures.fan_warning(mixed) or "")
+    assert "rest on as few as 1 run" in (figures.fan_warning(mixed.iloc[1:]) or "")
 
 
 def test_real_sobol_and_morris_sweeps(outputs):

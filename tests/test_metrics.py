@@ -257,11 +257,48 @@ def test_ensemble_statistics_leave_out_nan_and_need_values():
         "k_p05": pytest.approx(1.1),
         "k_p50": 2.0,
         "k_p95": pytest.approx(2.9),
+        "k_n_runs": 2,  # the finite values they rest on, not the 3 runs
     }
     assert math.isnan(metrics.ensemble_std([5.0]))
     empty = metrics.risk_stats([], [])
-    assert set(empty) == {k.name for k in metrics.RISK_STATS}
-    assert all(math.isnan(v) for v in empty.values())
+    assert set(empty) == {k.name for k in metrics.RISK_STATS} | {"n_runs"}
+    assert empty["n_runs"] == 0
+    assert all(math.isnan(v) for k, v in empty.items() if k != "n_runs")
+
+
+def test_risk_stats_count_the_runs_they_rest_on():
+    stats = metrics.risk_stats([1.0, np.nan, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0])
+    assert stats["n_runs"] == 3  # the fewer finite values of the two KPIs
+    assert metrics.risk_stats(np.zeros(60), np.ones(60))["n_runs"] == 60
+    text = metrics.risk_text(metrics.risk_stats([0.0, 2e6, 0.0, 0.0], [1.0] * 4))
+    assert text.startswith("VaR 95 % = ") and text.endswith("P(bad debt) = 25 % (n = 4 runs)")
+    assert "ES 95 % = 2,000,000 Dai" in text
+
+
+def test_a_tail_statistic_over_fewer_than_min_tail_runs_gets_a_warning():
+    assert metrics.MIN_TAIL_RUNS == 50
+    four = metrics.tail_warning(4)
+    assert four is not None and four.startswith(
+        "VaR/ES/LaR at 95 % rest on 4 runs (fewer than 50): read them as rough"
+    )
+    assert "the 95 % quantile lies between the two largest runs" in four
+    assert "expected shortfall is the largest run alone" in four
+    thirty = metrics.tail_warning(30, "VaR/ES at 95 %")
+    assert thirty == "VaR/ES at 95 % rest on 30 runs (fewer than 50): read them as rough"
+    assert "as few as 7 runs" in (metrics.tail_warning(7, fewest=True) or "")
+    assert metrics.tail_warning(60) is None and metrics.tail_warning(50) is None
+    assert metrics.tail_warning(0) is None  # no statistic, nothing to warn of
+    # the 95 % quantile of n runs sits past the second largest up to 20 runs
+    assert metrics.only_largest_at_or_above(20) and not metrics.only_largest_at_or_above(21)
+    assert metrics.only_largest_at_or_above(1) and not metrics.only_largest_at_or_above(0)
+    values = np.arange(20.0)
+    assert metrics.expected_shortfall(values) == 19.0  # the largest run alone
+    assert metrics.expected_shortfall(np.arange(21.0)) == 19.5
+    assert metrics.runs_mark(20) == "(n = 20, < 50: rough; 95 % tail = largest run)"
+    assert metrics.runs_mark(30) == "(n = 30, < 50: rough)"
+    assert metrics.runs_mark(60) == "(n = 60)"
+    assert metrics.is_tail_quantile(0.05) and metrics.is_tail_quantile(0.95)
+    assert not metrics.is_tail_quantile(0.1) and not metrics.is_tail_quantile(0.5)
 
 
 # ---------------------------------------------------------------------------------------- text

@@ -30,6 +30,7 @@ from sim.plots.sweep import (
     parameter_spans,
     scatter_bins,
     stat_column,
+    tail_note,
 )
 from tests import test_plots
 from tests.test_plots import data_axes, drawn, has_unit, labels, overlap, title_artist
@@ -216,11 +217,14 @@ def test_line_over_one_parameter():
     fig = sweep_line(points, BUF, "liquidated_debt", parameters=PARAMETERS)
     ax = data_axes(fig)[0]
     # keeper Dai varies too: each x is the mean over its values, and the labels say so
-    assert {
-        f"mean over seeds and over {DAI}",
-        f"median over seeds, averaged over {DAI}",
-        f"5–95 % over seeds, averaged over {DAI}",
-    } <= set(labels(ax))
+    assert (
+        {
+            f"mean over seeds and over {DAI}",
+            f"median over seeds, averaged over {DAI}",
+            f"5–95 % over seeds, averaged over {DAI} (n = 4, < 50: rough; 95 % tail = largest run)",  # 4 runs a point
+        }
+        <= set(labels(ax))
+    )
     assert not any("of the runs" in label for label in labels(ax))
     assert ax.get_xlabel() == BUF_LABEL and ax.get_ylabel() == "liquidated_debt [M Dai]"
     mean = next(ln for ln in ax.get_lines() if ln.get_label().startswith("mean over seeds"))
@@ -235,7 +239,8 @@ def test_line_of_the_only_swept_parameter_keeps_the_plain_labels():
     points = points[points[DAI] == 5e6].drop(columns=DAI)
     fig = sweep_line(points, BUF, "liquidated_debt", parameters=PARAMETERS[:1])
     ax = data_axes(fig)[0]
-    assert {"mean over seeds", "median over seeds", "5–95 % of the runs (seeds)"} <= set(labels(ax))
+    band = "5–95 % of the runs (seeds) (n = 4, < 50: rough; 95 % tail = largest run)"
+    assert {"mean over seeds", "median over seeds", band} <= set(labels(ax))
     assert ax.get_title(loc="left") == "one point per design value"
 
 
@@ -366,3 +371,28 @@ def test_discovery_boxes_trade_off_and_limits():
     assert spans[DAI] == (1e6, 2e7)
     with pytest.raises(SweepPlotError, match="no boxes"):
         discovery_boxes(boxes().iloc[0:0])
+
+
+def test_a_tail_statistic_of_points_with_few_runs_is_marked_rough():
+    points = grid_points().assign(n_runs=4, bad_debt_max_n_runs=4)
+    fig = sweep_heatmap(points, BUF, DAI, "bad_debt_max", "var95", parameters=PARAMETERS)
+    subtitle = data_axes(fig)[0].get_title(loc="left").replace("\n", " ")
+    assert subtitle == (
+        "one cell per design point (4 runs each); var95 of each point (n = 4, < 50: rough; "
+        "95 % tail = largest run)"
+    )
+    note = tail_note(points, "bad_debt_max", "var95")
+    assert note is not None and note.startswith(
+        "bad_debt_max var95 of each point rest on 4 runs (fewer than 50): read them as rough"
+    )
+    assert tail_note(points, "bad_debt_max", "mean") is None  # not a tail statistic
+    # the KPI's own quantiles rest on its finite values: a point with fewer says so
+    points.loc[0, "bad_debt_max_n_runs"] = 3
+    assert "as few as 3 runs" in (tail_note(points, "bad_debt_max", "p95") or "")
+    # 60 runs a point: n is shown, and nothing is rough
+    many = grid_points().assign(n=60, n_runs=60, bad_debt_max_n_runs=60)
+    fig = sweep_heatmap(many, BUF, DAI, "bad_debt_max", "var95", parameters=PARAMETERS)
+    assert data_axes(fig)[0].get_title(loc="left") == "one cell per design point (60 runs each)"
+    assert tail_note(many, "bad_debt_max", "var95") is None
+    line = sweep_line(many, BUF, "bad_debt_max", parameters=PARAMETERS)
+    assert f"5–95 % over seeds, averaged over {DAI} (n = 60)" in labels(data_axes(line)[0])

@@ -33,11 +33,13 @@ def test_points_table_counts_runs_and_summarises_only_the_ok_ones():
         "bad_debt_max_p05",
         "bad_debt_max_p50",
         "bad_debt_max_p95",
+        "bad_debt_max_n_runs",
         "bad_debt_var95",
         "bad_debt_var99",
         "bad_debt_es95",
         "p_bad_debt",
         "liquidated_debt_lar95",
+        "n_runs",
     ]
     first, second, third = table.to_dict("records")
     counts = [(row["n"], row["n_failed"], row["n_missing"]) for row in (first, second, third)]
@@ -49,6 +51,10 @@ def test_points_table_counts_runs_and_summarises_only_the_ok_ones():
     assert second["p_bad_debt"] == 1.0 and second["bad_debt_max_std"] == 0.0
     assert math.isnan(third["bad_debt_max_mean"]) and math.isnan(third["p_bad_debt"])
     assert (table[["point", *COUNT_COLUMNS]].dtypes == np.int64).all()
+    # the runs behind each statistic: the finite values of the point's ok runs
+    assert table["n_runs"].tolist() == [2, 2, 0]
+    assert table["bad_debt_max_n_runs"].tolist() == [2, 2, 0]
+    assert (table[["n_runs", "bad_debt_max_n_runs"]].dtypes == np.int64).all()
 
 
 def test_a_points_table_before_any_run_has_every_run_missing():

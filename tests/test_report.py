@@ -16,7 +16,13 @@ import yaml
 
 from sim.metrics import KPIS, RISK_STATS
 from sim.plots.output import MARKER, OutputFileError
-from sim.report import default_report_path, render_report, write_report
+from sim.report import (
+    default_report_path,
+    ensemble_table,
+    render_report,
+    risk_table,
+    write_report,
+)
 from sim.results import load_folder
 from tests import test_plots
 
@@ -90,6 +96,12 @@ class Page(HTMLParser):
         return next(t for t in self.tables if t["caption"].startswith(caption_start))
 
 
+def tail_warnings(text: str) -> list[str]:
+    """The warnings under the tables of a page (tail statistics over too few runs)."""
+    found = re.findall(r'<p class="warning tail-warning" role="note">(.*?)</p>', text, re.S)
+    return [html.unescape(w) for w in found]
+
+
 def assert_self_contained(page: Page, n_figures: int) -> None:
     assert page.figures == n_figures
     assert len(page.images) == n_figures
@@ -125,14 +137,26 @@ def test_run_report(outputs, tmp_path):
 
 
 def test_batch_report_has_the_ensemble_tables(outputs, tmp_path):
-    page = Page(write_report(outputs.batch, tmp_path / "batch.html").read_text())
+    text = write_report(outputs.batch, tmp_path / "batch.html").read_text()
+    page = Page(text)
     assert_self_contained(page, 1)
     table = page.table("KPIs over the runs")
     assert table["header"] == ["KPI", "unit", "runs", "mean", "std", "5 %", "median", "95 %"]
     assert [row[0] for row in table["rows"]] == [k.name for k in KPIS]
     assert all(row[2] == "3" for row in table["rows"])
     risk = page.table("Risk statistics over the runs")
+    assert risk["header"] == ["statistic", "value", "runs", "unit", "definition"]
     assert [row[0] for row in risk["rows"]] == [k.name for k in RISK_STATS]
+    assert all(row[2] == "3" for row in risk["rows"])  # the runs behind each statistic
+    # 3 runs: the fan chart and both tables say their tails are rough, and what a 95 % quantile
+    # of 3 runs is
+    fan, quantiles, var_es = tail_warnings(text)
+    assert fan.startswith("Warning: the 5–95 % bands and VaR95 rest on 3 runs (fewer than 50)")
+    assert quantiles.startswith(
+        "Warning: the 5 % and 95 % quantiles rest on 3 runs (fewer than 50): read them as rough"
+    )
+    assert var_es.startswith("Warning: VaR/ES/LaR at 95 % rest on 3 runs (fewer than 50)")
+    assert "expected shortfall is the largest run alone" in var_es
     runs = page.table("The runs")
     assert len(runs["rows"]) == 3
     assert page.pre  # the resolved scenario
@@ -156,6 +180,12 @@ def test_sweep_report(outputs, tmp_path):
     assert len(points["rows"]) == len(sweep.points)
     assert "start price over OSM, ETH-A [-]" in points["header"]
     assert "bad_debt_var95 [Dai]" in points["header"]
+    n_runs = points["header"].index("n_runs [count]")  # the runs behind each point's statistics
+    assert [row[n_runs] for row in points["rows"]] == [f"{n:,}" for n in sweep.points["n_runs"]]
+    (warning,) = tail_warnings((tmp_path / "sweep.html").read_text())
+    n = int(sweep.points["n_runs"].min())
+    assert warning.startswith("Warning: VaR/ES/LaR at 95 % and the 5 % and 95 % quantiles")
+    assert f"of each point rest on {n} run" in warning and "(fewer than 50)" in warning
     sensitivity = page.table("Sensitivity indices")
     assert {"S1", "ST", "S1_conf", "ST_conf"} <= set(sensitivity["header"])
     boxes = page.table("Discovered boxes")
@@ -233,3 +263,33 @@ def test_a_batch_with_runs_that_did_not_finish_says_so_at_the_top(outputs, tmp_p
     assert banner_of(text).startswith("1 of 3 runs did not finish (failed or interrupted)")
     page = Page(text)
     assert page.table("KPIs over the runs")["rows"][0][2] == "2"  # the finished runs only
+
+
+def _runs(n: int, bad_debt: float = 0.0) -> pd.DataFrame:
+    """A runs table of ``n`` ok runs (no folder): the KPIs the ensemble tables read."""
+    return pd.DataFrame(
+        {
+            "status": ["ok"] * n,
+            "bad_debt_max": [bad_debt * k for k in range(n)],
+            "liquidated_debt": [1.0e6] * n,
+            "min_cr_p05": [float("nan")] + [1.2] * (n - 1),
+        }
+    )
+
+
+def test_the_ensemble_tables_warn_below_min_tail_runs_only():
+    many = risk_table(_runs(60, 10.0), "Risk")
+    assert many is not None and many.warning is None
+    assert {row[2] for row in many.rows} == {"60"}
+    few = risk_table(_runs(4, 10.0), "Risk")
+    assert few is not None and few.warning is not None
+    assert few.warning.startswith("Warning: VaR/ES/LaR at 95 % rest on 4 runs (fewer than 50)")
+    table = ensemble_table(_runs(60), "KPIs")
+    assert table.warning is None
+    runs = {row[0]: row[2] for row in table.rows}
+    assert runs == {"bad_debt_max": "60", "liquidated_debt": "60", "min_cr_p05": "59"}  # finite
+    few_kpis = ensemble_table(_runs(30), "KPIs").warning
+    assert few_kpis == (
+        "Warning: the 5 % and 95 % quantiles rest on as few as 29 runs (fewer than 50): read "
+        "them as rough."
+    )

@@ -143,7 +143,7 @@ def test_sweep_folder_contract(tmp_path):
     kpi_stats = [
         f"{k}_{s}"
         for k in ("bad_debt_max", "liquidated_debt")
-        for s in ("mean", "std", "p05", "p50", "p95")
+        for s in ("mean", "std", "p05", "p50", "p95", "n_runs")
     ]
     assert list(points.columns) == [
         "point",
@@ -158,8 +158,10 @@ def test_sweep_folder_contract(tmp_path):
         "bad_debt_es95",
         "p_bad_debt",
         "liquidated_debt_lar95",
+        "n_runs",
     ]
     assert (points["n"] == 2).all() and (points["n_failed"] == 0).all()
+    assert (points["n_runs"] == 2).all() and (points["bad_debt_max_n_runs"] == 2).all()
     assert (points["n_missing"] == 0).all()
     pd.testing.assert_frame_equal(points, result.points)
     # a deeper crash liquidates more, at either mat

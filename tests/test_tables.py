@@ -18,6 +18,8 @@ from sim.app.tables import (
     kpi_cells,
     kpi_columns,
     kpi_table_html,
+    risk_rows,
+    risk_table_html,
     shown_columns,
     table_items,
 )
@@ -175,3 +177,30 @@ def test_the_kpi_table_is_escaped_html_a_few_to_a_row():
     assert kpi_table_html({}) == ""
     (odd,) = [cell for cell in kpi_cells(summary) if cell[0] == "<b>odd</b>"]
     assert odd == ("<b>odd</b>", "x<y", "", "")  # not a KPI: no unit, no definition
+
+
+def _batch_runs(n: int, scenario: str = "s") -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "run_id": [f"{scenario}{k}" for k in range(n)],
+            "scenario": scenario,
+            "status": "ok",
+            "bad_debt_max": [1e6 * (k % 4 == 0) for k in range(n)],
+            "liquidated_debt": [2e6] * n,
+        }
+    )
+
+
+def test_the_risk_table_shows_the_runs_behind_each_scenario_and_warns_below_50():
+    few = pd.concat([_batch_runs(4), _batch_runs(60, "<b>")], ignore_index=True)
+    few.loc[few.index[0], "status"] = "failed"  # left out: 3 runs of s behind its statistics
+    rows, warning = risk_rows(few)
+    assert [(r[0], r[-1]) for r in rows] == [("s", "3"), ("<b>", "60")]
+    assert rows[1][1:5] == ("1,000,000", "1,000,000", "2,000,000", "25 %")
+    assert warning is not None and warning.startswith(
+        "Warning: VaR/ES/LaR at 95 % rest on as few as 3 runs (fewer than 50): read them as rough"
+    )
+    text = risk_table_html(rows)
+    assert "<th>n_runs</th>" in text and "&lt;b&gt;" in text and "<b>" not in text
+    many_rows, none = risk_rows(_batch_runs(60))
+    assert none is None and many_rows[0][-1] == "60"

@@ -25,19 +25,27 @@ from sim.app.controls import controls_for
 from sim.app.tables import kpi_table_html
 from sim.app.targets import Target
 from sim.app.views import (
+    BatchPanel,
     BatchView,
     ControlInput,
     Dashboard,
     Figure,
     KpiTable,
+    RiskTable,
     RunPanel,
+    SweepPanel,
     SweepView,
     _loaded,
     fan_page_labels,
 )
-from sim.results import FolderError
+from sim.results import FolderError, load_folder
 from sim.scenario import load_scenario
+from tests import test_plots
 from tests.conftest import SCENARIOS
+from tests.test_tables import _batch_runs
+
+#: The session's output folders (a fixture of tests/test_plots.py).
+outputs = test_plots.outputs
 
 
 def test_fan_pages_are_labelled_by_their_scenarios():
@@ -163,3 +171,28 @@ def test_the_kpi_table_is_the_tables_html(render):
     found = render(KpiTable(summary, "KPIs so far"))
     (table,) = found.find(tag="table").widgets
     assert table.unsafe_innerHTML == kpi_table_html(summary)
+
+
+def test_the_risk_table_shows_n_runs_and_warns_below_50_runs(render):
+    found = render(RiskTable(_batch_runs(4)))
+    (table,) = found.find(tag="table").widgets
+    assert "<th>n_runs</th>" in table.unsafe_innerHTML and "<td>4</td>" in table.unsafe_innerHTML
+    (warning,) = _alerts(found, "warning")
+    assert warning.startswith("Warning: VaR/ES/LaR at 95 % rest on 4 runs (fewer than 50)")
+    assert _alerts(render(RiskTable(_batch_runs(60))), "warning") == []
+
+
+def test_a_batch_and_a_sweep_say_their_tails_rest_on_few_runs(render, outputs):
+    batch = load_folder(outputs.batch)  # 3 runs
+    found = render(BatchPanel(Target("batch", outputs.batch), batch, on_live=lambda _r: None))
+    (table,) = found.find(tag="table").widgets
+    assert "<td>3</td>" in table.unsafe_innerHTML  # n_runs
+    warnings = sorted(_alerts(found, "warning"))  # under the risk table, under the fan chart
+    assert len(warnings) == 2
+    assert warnings[0].startswith("Warning: VaR/ES/LaR at 95 % rest on 3 runs (fewer than 50)")
+    assert warnings[1].startswith(
+        "Warning: the 5–95 % bands and VaR95 rest on 3 runs (fewer than 50)"
+    )
+    sweep = load_folder(outputs.sweep_grid)  # 1 seed: the default view, a mean, is no tail
+    found = render(SweepPanel(Target("sweep", outputs.sweep_grid), sweep, on_live=lambda _r: 0))
+    assert _alerts(found, "warning") == []

@@ -1,6 +1,8 @@
-"""The runs table of a batch or sweep as the page shows it.
+"""The runs table of a batch or sweep as the page shows it, and a batch's risk statistics.
 
-Filtered, trimmed to a few columns, numbers rounded for reading. No solara here.
+Filtered, trimmed to a few columns, numbers rounded for reading; each scenario's VaR, ES, LaR
+and probability of bad debt with the runs behind them (``n_runs``) and the warning when they
+are fewer than :data:`sim.metrics.MIN_TAIL_RUNS`. No solara here.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from typing import Any
 
 import pandas as pd
 
+from sim.derived import is_ok
 from sim.filters import filter_rows
-from sim.formatting import value_text
-from sim.metrics import KPI_BY_NAME, unit_of
+from sim.formatting import percent_text, value_text
+from sim.metrics import KPI_BY_NAME, N_RUNS, risk_by_scenario, risk_warning, unit_of
 
 #: Columns shown first, when the table has them.
 ID_COLUMNS = ("run_id", "scenario", "seed", "status")
@@ -38,6 +41,15 @@ AMOUNT_UNITS = ("Dai", "USD", "MKR")
 MILLION = 1e6
 #: KPIs per row of the KPI table.
 KPIS_PER_ROW = 3
+#: Header of the risk table: each scenario's statistics over its ok runs, and how many.
+RISK_HEADER = (
+    "scenario",
+    "VaR 95 % [Dai]",
+    "ES 95 % [Dai]",
+    "LaR 95 % [Dai]",
+    "P(bad debt)",
+    N_RUNS,
+)
 
 
 def filter_runs(runs: pd.DataFrame, query: str = "", status: str = "all") -> pd.DataFrame:
@@ -151,3 +163,39 @@ def kpi_table_html(summary: Mapping[str, Any], per_row: int = KPIS_PER_ROW) -> s
     ]
     rows = ["".join(cells[k : k + per_row]) for k in range(0, len(cells), per_row)]
     return "".join(f"<tr>{row}</tr>" for row in rows)
+
+
+def risk_rows(runs: pd.DataFrame) -> tuple[list[tuple[str, ...]], str | None]:
+    """Each scenario's risk statistics over its ok runs, and the warning they call for.
+
+    Args:
+        runs: the batch's runs table.
+
+    Returns:
+        Rows in the order of :data:`RISK_HEADER` (values as ``cdpsim batch`` prints them, the
+        runs behind them last), and ``"Warning: VaR/ES/LaR at 95 % rest on 3 runs ..."`` when
+        they are fewer than :data:`sim.metrics.MIN_TAIL_RUNS` (else ``None``).
+    """
+    stats = risk_by_scenario(runs[is_ok(runs)] if "status" in runs else runs)
+    rows = [
+        (
+            name,
+            value_text(s["bad_debt_var95"]),
+            value_text(s["bad_debt_es95"]),
+            value_text(s["liquidated_debt_lar95"]),
+            percent_text(s["p_bad_debt"]),
+            str(int(s[N_RUNS])),
+        )
+        for name, s in stats.items()
+    ]
+    warning = risk_warning(stats)
+    return rows, (f"Warning: {warning}." if warning else None)
+
+
+def risk_table_html(rows: Sequence[Sequence[str]]) -> str:
+    """The risk rows (:func:`risk_rows`) as an HTML table's header and rows, escaped."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in RISK_HEADER)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows
+    )
+    return f"<tr>{head}</tr>{body}"

@@ -12,6 +12,7 @@ import html
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import solara
 import solara.lab
@@ -26,6 +27,8 @@ from sim.app.tables import (
     headers,
     kpi_columns,
     kpi_table_html,
+    risk_rows,
+    risk_table_html,
     shown_columns,
     table_items,
 )
@@ -33,10 +36,13 @@ from sim.app.targets import Target, TargetError, check_inside, scenario_of_run
 from sim.filters import FilterError
 from sim.plots import fan_pages, figures_for
 from sim.plots.ensemble import SUMMARY_ONLY_NOTE
-from sim.plots.figures import available_kinds
-from sim.plots.sweep import SweepPlotError, stat_column
+from sim.plots.figures import available_kinds, fan_warning
+from sim.plots.sweep import SweepPlotError, stat_column, tail_note
 from sim.results import BatchData, FolderError, RunData, SweepData, load_folder
 from sim.scenario import Scenario, ScenarioError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Statistics the sweep view offers (those the sweep's table has).
 SWEEP_STATS = ("mean", "p50", "p95", "std", "var95", "var99", "es95", "lar95")
@@ -53,6 +59,9 @@ CSS = """
 .cdpsim-kpis .kpi-value { text-align: right; font-family: monospace; }
 .cdpsim-kpis .kpi-unit { color: #666; padding-right: 24px; }
 img.cdpsim-figure { max-width: 100% !important; height: auto !important; }
+.cdpsim-risk { font-size: 0.8rem; border-collapse: collapse; margin: 6px 0; }
+.cdpsim-risk td, .cdpsim-risk th { padding: 1px 8px; text-align: right; }
+.cdpsim-risk td:first-child, .cdpsim-risk th:first-child { text-align: left; }
 """
 
 
@@ -383,6 +392,23 @@ def BatchView(target: Target, on_live: Callable[[LiveRequest], None]) -> None:
 
 
 @solara.component
+def RiskTable(runs: pd.DataFrame) -> None:
+    """Each scenario's VaR, ES, LaR and P(bad debt) with ``n_runs``, and the warning of few runs."""
+    rows, warning = risk_rows(runs)
+    if not rows:
+        return
+    solara.HTML(tag="table", unsafe_innerHTML=risk_table_html(rows), classes=["cdpsim-risk"])
+    if warning:
+        solara.Warning(warning, classes=["cdpsim-tail-warning"])
+
+
+def _warning_note(text: str | None) -> None:
+    """A figure's tail warning (:attr:`sim.plots.figures.NamedFigure.warning`) under it."""
+    if text:
+        solara.Warning(f"Warning: {text}.", classes=["cdpsim-tail-warning"])
+
+
+@solara.component
 def BatchPanel(target: Target, data: BatchData, on_live: Callable[[LiveRequest], None]) -> None:
     """The views of a batch folder that could be read."""
     tab = solara.use_reactive(0)
@@ -397,6 +423,7 @@ def BatchPanel(target: Target, data: BatchData, on_live: Callable[[LiveRequest],
     with solara.lab.Tabs(value=tab):
         with solara.lab.Tab("Runs"):
             RunsTable(data, pick)
+            RiskTable(data.runs)
             if not data.kept_full:
                 solara.Info(SUMMARY_ONLY_NOTE)
             number = labels.index(page.value) if page.value in labels else 0
@@ -409,6 +436,7 @@ def BatchPanel(target: Target, data: BatchData, on_live: Callable[[LiveRequest],
                 key=f"fan:{target.path}:{number}",
                 classes=["cdpsim-fan"],
             )
+            _warning_note(fan_warning(data.runs))
         with solara.lab.Tab(f"Run {picked.value}" if picked.value else "Run"):
             if picked.value:
                 folder = data.run_folder(picked.value)
@@ -473,6 +501,9 @@ def SweepPanel(target: Target, data: SweepData, on_live: Callable[[LiveRequest],
                 key=f"{view}:{target.path}:{kpi.value}:{stat.value}:{params}",
                 classes=["cdpsim-heatmap"],
             )
+            # the line view draws the 5–95 % band; the heatmap the statistic chosen
+            shown_stat = stat.value if view == "heatmap" else "p95"
+            _warning_note(tail_note(data.points, kpi.value, shown_stat))
             if sensitivity:
                 Figure(
                     lambda: figures_for(data, sensitivity[0])[0].figure,

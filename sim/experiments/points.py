@@ -5,9 +5,10 @@ A table in, a table out; nothing here reads or writes a folder
 
 Each row holds the point's parameters, how many of its runs succeeded, failed and are not done
 yet (``n``, ``n_failed``, ``n_missing``: an interrupted sweep's table is of the runs done),
-each analysed KPI's mean, standard deviation and 5/50/95 % quantiles over the seeds, and the
-risk statistics of :data:`sim.metrics.RISK_STATS` (Value at Risk and expected shortfall of the
-realised deficit ``bad_debt_max``, probability of bad debt, Liquidations at Risk).
+each analysed KPI's mean, standard deviation and 5/50/95 % quantiles over the seeds with the
+runs they rest on (``<kpi>_n_runs``: its finite values), and the risk statistics of
+:data:`sim.metrics.RISK_STATS` (Value at Risk and expected shortfall of the realised deficit
+``bad_debt_max``, probability of bad debt, Liquidations at Risk) with theirs (``n_runs``).
 
 Units: KPI statistics are in the KPI's unit (``sim.metrics.KPIS``); counts are runs.
 """
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.metrics import ensemble_kpi_stats, risk_stats
+from sim.metrics import N_RUNS, ensemble_kpi_stats, risk_stats
 from sim.rundir import STATUS_FAILED, STATUS_OK
 
 #: Run counts of each point in the points table: ok, failed, not done yet (interrupted sweep).
@@ -36,15 +37,17 @@ def points_table(
         runs: the runs table (a ``point`` column, ``status`` and the KPIs).
         design: the design: ``point`` and one column per parameter, one row per point (points
             without runs get ``n = 0`` and NaN statistics).
-        kpis: the KPIs to summarise (``k_mean``, ``k_std``, ``k_p05``, ``k_p50``, ``k_p95``).
+        kpis: the KPIs to summarise (``k_mean``, ``k_std``, ``k_p05``, ``k_p50``, ``k_p95``,
+            ``k_n_runs``).
         n_seeds: the runs each point has when the sweep is complete (its seeds).
 
     Returns:
         ``point``, the parameter columns, ``n`` (ok runs), ``n_failed`` (failed runs),
         ``n_missing`` (runs not done yet: ``n_seeds − n − n_failed``, above zero only in an
-        interrupted sweep), the KPI statistics over the ok runs (the KPI's unit), then
-        ``bad_debt_var95``, ``bad_debt_var99``, ``bad_debt_es95`` [Dai], ``p_bad_debt`` [-],
-        ``liquidated_debt_lar95`` [Dai] (:data:`sim.metrics.RISK_STATS`).
+        interrupted sweep), the KPI statistics over the ok runs (the KPI's unit; ``k_n_runs``:
+        the runs behind them), then ``bad_debt_var95``, ``bad_debt_var99``, ``bad_debt_es95``
+        [Dai], ``p_bad_debt`` [-], ``liquidated_debt_lar95`` [Dai]
+        (:data:`sim.metrics.RISK_STATS`) and ``n_runs`` (the runs behind them).
     """
     ok: dict[int, pd.DataFrame] = {}
     failed: dict[int, int] = {}
@@ -77,7 +80,8 @@ def points_table(
     table = pd.DataFrame(rows)
     if len(table):
         table["point"] = table["point"].astype("int64")
-        for name in COUNT_COLUMNS:
+        counts = [*COUNT_COLUMNS, N_RUNS, *(f"{kpi}_{N_RUNS}" for kpi in kpis)]
+        for name in counts:
             table[name] = table[name].astype("int64")
     return table
 

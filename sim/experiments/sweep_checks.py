@@ -43,7 +43,7 @@ from sim.experiments.sweep_schema import (
     quoted,
 )
 from sim.files import file_problem, is_sweep_data
-from sim.metrics import ENSEMBLE_QUANTILES, KPI_BY_NAME, RISK_STATS
+from sim.metrics import ENSEMBLE_QUANTILES, KPI_BY_NAME, N_RUNS, RISK_STATS
 from sim.scenario import (
     MAX_ERRORS,
     ErrorItem,
@@ -607,9 +607,11 @@ def _reserved_columns(kpis: Sequence[str]) -> set[str]:
         "point",
         *KPI_BY_NAME,
         *(k.name for k in RISK_STATS),
+        N_RUNS,
     }
     for kpi in kpis:
         names |= {f"{kpi}_mean", f"{kpi}_std", *(f"{kpi}_{s}" for s, _ in ENSEMBLE_QUANTILES)}
+        names.add(f"{kpi}_{N_RUNS}")
     return names
 
 

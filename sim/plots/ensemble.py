@@ -50,7 +50,13 @@ from sim.derived import (
     quantile_bands,
     run_paths,
 )
-from sim.metrics import RISK_LEVEL, probability_of_bad_debt, value_at_risk
+from sim.metrics import (
+    MIN_TAIL_RUNS,
+    RISK_LEVEL,
+    probability_of_bad_debt,
+    runs_mark,
+    value_at_risk,
+)
 from sim.plots import style as st
 from sim.plots.labels import counted
 
@@ -455,7 +461,7 @@ def _distribution(ax_hist: Axes, ax_ecdf: Axes, runs: pd.DataFrame, group: str) 
             hatch=None if k == 0 or len(styles) == 1 else "//",
             label=label,
         )
-        var_label = f"{name} VaR95 = {level:,.3g} {prefix}Dai"
+        var_label = f"{name} VaR95 = {level:,.3g} {prefix}Dai {runs_mark(mine.size)}"
         for ax in (ax_hist, ax_ecdf):
             ax.axvline(
                 level,
@@ -621,8 +627,19 @@ def _beside_data(ax: Axes, reach: float, above: bool) -> Callable[[RendererBase]
     return transform
 
 
+def _of_runs(counts: Mapping[str, int] | None, name: str) -> str:
+    """Whose runs a band is of: ``3 runs`` (one scenario), ``each scenario's runs`` (several)."""
+    if counts is None or name not in counts:
+        return "each scenario's runs"
+    return counted(counts[name], "run")
+
+
 def _key_handles(
-    styles: Mapping[str, st.Style], *, strip: bool, bands: bool = True
+    styles: Mapping[str, st.Style],
+    *,
+    strip: bool,
+    bands: bool = True,
+    counts: Mapping[str, int] | None = None,
 ) -> list[Artist]:
     """The shared key: what the bands mean, per series when there are several.
 
@@ -630,18 +647,22 @@ def _key_handles(
         styles: the series' looks.
         strip: add the distribution strip's dot and VaR bar.
         bands: add the bands' and medians' entries (not when only the strip is drawn).
+        counts: the runs of each series (``""`` for a single one) when the figure draws one
+            scenario (``5–95 % of 20 runs``); ``None`` with several (each row's title says).
     """
     if not bands:
         handles: list[Artist] = []
     elif len(styles) <= 1:
+        of = _of_runs(counts, next(iter(counts)) if counts and len(counts) == 1 else "")
         handles = [
-            Patch(color="0.45", alpha=st.BAND_ALPHA_OUTER, label="5–95 % of the runs"),
-            Patch(color="0.45", alpha=st.BAND_ALPHA_INNER, label="25–75 % of the runs"),
+            Patch(color="0.45", alpha=st.BAND_ALPHA_OUTER, label=f"5–95 % of {of}"),
+            Patch(color="0.45", alpha=st.BAND_ALPHA_INNER, label=f"25–75 % of {of}"),
             Line2D([], [], color="0.25", linewidth=1.6, label="median over the runs"),
         ]
     else:  # the key fills column by column: one kind per column, one series per row
         handles = []
         for name, s in styles.items():
+            of = f" of {counted(counts[name], 'run')}" if counts and name in counts else ""
             handles += [
                 Line2D(
                     [],
@@ -649,7 +670,7 @@ def _key_handles(
                     color=s.color,
                     linestyle=s.linestyle,
                     linewidth=0.9,
-                    label=f"{name}: 5–95 % (edges)",
+                    label=f"{name}: 5–95 %{of} (edges)",
                 ),
                 Patch(
                     color=s.color,
@@ -681,6 +702,12 @@ def _key_handles(
             Line2D([], [], color=st.BLACK, linewidth=2.2, label="VaR95 (95 % of the runs)"),
         ]
     return handles
+
+
+def fewest_runs(rows: Sequence[Row]) -> int:
+    """The fewest runs behind a band or a VaR95 of the figure: its smallest series (0: none)."""
+    counts = [len(m) for row in rows for m in row.series.values() if m]
+    return min(counts) if counts else 0
 
 
 def _rows(runs: pd.DataFrame, group: str, series: str | None) -> list[Row]:
@@ -732,7 +759,8 @@ def _one_row(
             ax.sharex(grid[0, 0])
         _time_label(ax, kind)
     _distribution(grid[2, 0], grid[2, 1], mine, series_column)
-    st.key(key_ax, _key_handles(styles, strip=False), ncols=3)
+    counts = {name: len(members) for name, members in row.series.items()}
+    st.key(key_ax, _key_handles(styles, strip=False, counts=counts), ncols=3)
 
 
 def _small_multiples(
@@ -856,6 +884,9 @@ def ensemble_fan(
         else f"Ensemble over {counted(n_runs, 'run')} of {len(names)} scenarios"
     )
     notes = []
+    fewest = fewest_runs(shown)
+    if 0 < fewest < MIN_TAIL_RUNS:  # the bands' 5 % and 95 % and VaR95 of so few runs
+        notes.append(f"5–95 % bands and VaR95 {runs_mark(fewest)}")
     if len(rows) > len(shown):
         notes.append(
             f"scenarios 1–{len(shown)} of {len(rows)} shown; not shown: "

@@ -21,6 +21,8 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sim.derived import is_ok
+from sim.metrics import tail_warning
 from sim.plots.compare import (
     BatchTables,
     ComparisonError,
@@ -40,6 +42,7 @@ from sim.plots.sweep import (
     sobol_bars,
     sweep_heatmap,
     sweep_line,
+    tail_note,
 )
 from sim.results import BatchData, FolderError, Outputs, RunData, SweepData, held_after
 
@@ -81,6 +84,9 @@ class NamedFigure:
         caption: one sentence saying what it shows.
         figure: the figure.
         note: something the reader must know (e.g. only summaries were kept), or ``None``.
+        warning: a tail statistic it draws rests on fewer than
+            :data:`sim.metrics.MIN_TAIL_RUNS` runs (:func:`sim.metrics.tail_warning`), or
+            ``None``.
     """
 
     kind: str
@@ -88,6 +94,7 @@ class NamedFigure:
     caption: str
     figure: Figure
     note: str | None = None
+    warning: str | None = None
 
 
 def folder_kind_of(outputs: Outputs) -> str:
@@ -153,6 +160,24 @@ def _overview(run: RunData) -> NamedFigure:
     return NamedFigure("overview", "overview", caption, fig, banner)
 
 
+def fan_warning(runs: pd.DataFrame, series: str | None = None) -> str | None:
+    """The warning of a fan chart whose bands and VaR95 rest on too few runs, or ``None``.
+
+    Args:
+        runs: the runs drawn (rows of the runs table); each scenario's ok runs (and, with
+            ``series``, each batch's of it) make a band.
+        series: a column whose values are overlaid (``batch``), if any.
+    """
+    ok = runs[is_ok(runs)] if "status" in runs else runs
+    if not len(ok):
+        return None
+    keys = [c for c in ("scenario", series) if c is not None and c in ok]
+    counts = ok.groupby(keys, sort=False).size() if keys else pd.Series([len(ok)])
+    return tail_warning(
+        int(counts.min()), "the 5–95 % bands and VaR95", fewest=counts.nunique() > 1
+    )
+
+
 def fan_pages(batch: BatchData) -> list[list[str]]:
     """The batch's scenario names in the fan chart's pages of at most :data:`MAX_ROWS` each.
 
@@ -205,7 +230,7 @@ def _fan(batch: BatchData, only: int | None = None) -> list[NamedFigure]:
         page_caption = caption
         if len(pages) > 1:
             page_caption += f" Page {k + 1} of {len(pages)}: {', '.join(page)}."
-        out.append(NamedFigure("fan", name, page_caption, fig, note))
+        out.append(NamedFigure("fan", name, page_caption, fig, note, fan_warning(runs)))
     return out
 
 
@@ -276,7 +301,8 @@ def _sweep_figure(
             )
             caption = f"{k} ({stat} over seeds) at each design point over {x} and {y}."
             name = f"heatmap-{k}-{stat}" + (f"-{x}-{y}" if params else "")
-            return [NamedFigure(kind, name, caption, fig)]
+            warning = tail_note(sweep.points, k, stat)
+            return [NamedFigure(kind, name, caption, fig, warning=warning)]
         if kind == "line":
             k = _pick_kpi(sweep, kpi)
             (x,) = _pick_params(sweep, params, 1)
@@ -288,7 +314,10 @@ def _sweep_figure(
                 title=_sweep_title(sweep, f"{k} over {x}"),
             )
             caption = f"{k}: mean and median over seeds, and the 5–95 % band, against {x}."
-            return [NamedFigure(kind, f"line-{k}" + (f"-{x}" if params else ""), caption, fig)]
+            name = f"line-{k}" + (f"-{x}" if params else "")
+            return [
+                NamedFigure(kind, name, caption, fig, warning=tail_note(sweep.points, k, "p95"))
+            ]
         if kind in ("sobol", "morris"):
             draw = sobol_bars if kind == "sobol" else morris_scatter
             what = "Sobol indices" if kind == "sobol" else "Morris screening"
@@ -499,7 +528,15 @@ def comparison(a: Outputs, b: Outputs) -> NamedFigure:
                 f"Only the first {MAX_ROWS} of {len(pairing.rows)} shared scenarios drawn."
             )
         caption = f"The ensembles of {a.label} and {b.label} overlaid, scenario by scenario."
-        return NamedFigure("compare", "compare", caption, fig, " ".join(notes) or None)
+        drawn = [  # the runs of the compared scenarios, a series per batch
+            x.runs[x.runs["scenario"].astype(str).isin([row[k] for row in pairing.rows])]
+            if "scenario" in x.runs
+            else x.runs
+            for k, x in ((1, a), (2, b))
+        ]
+        both = pd.concat([runs.assign(batch=k) for k, runs in enumerate(drawn)])
+        warning = fan_warning(both, "batch")
+        return NamedFigure("compare", "compare", caption, fig, " ".join(notes) or None, warning)
     raise PlotError(
         f"a comparison takes two runs or two batches, not a {kinds[0]} ({a.path}) and a "
         f"{kinds[1]} ({b.path})"

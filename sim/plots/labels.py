@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sim.metrics import KPI_BY_NAME, RISK_STATS
+from sim.metrics import KPI_BY_NAME, N_RUNS, RISK_STATS
 
 #: What each ensemble statistic of a KPI is called on an axis.
 STAT_NAMES = {
@@ -27,7 +27,12 @@ STAT_NAMES = {
 }
 #: Units of the ensemble columns that are not KPIs (the risk statistics of a sweep point, the
 #: run counts).
-EXTRA_UNITS = {**{k.name: k.unit for k in RISK_STATS}, "n": "count", "n_failed": "count"}
+EXTRA_UNITS = {
+    **{k.name: k.unit for k in RISK_STATS},
+    "n": "count",
+    "n_failed": "count",
+    N_RUNS: "count",
+}
 
 
 def counted(n: int, noun: str, plural: str | None = None) -> str:
@@ -47,6 +52,8 @@ def kpi_unit(kpi: str) -> str:
         return KPI_BY_NAME[kpi].unit
     if kpi in EXTRA_UNITS:
         return EXTRA_UNITS[kpi]
+    if kpi.endswith(f"_{N_RUNS}"):  # the runs behind a KPI's statistics
+        return "count"
     for name, spec in KPI_BY_NAME.items():
         if kpi.startswith(f"{name}_"):
             return spec.unit

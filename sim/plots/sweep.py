@@ -28,6 +28,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from sim.metrics import MIN_TAIL_RUNS, N_RUNS, RISK_STATS, runs_mark, tail_warning
 from sim.plots import style as st
 from sim.plots.labels import counted, kpi_label, kpi_unit, parameter_label
 from sim.units import parse_duration
@@ -76,8 +77,57 @@ MAX_BOXES = 6
 PERCENT = 100.0
 
 
+#: The statistics of a point that are tail statistics (quantiles beyond 10–90 %, VaR, ES, LaR):
+#: over fewer than :data:`sim.metrics.MIN_TAIL_RUNS` runs they are marked rough.
+TAIL_STATS = ("p05", "p95", "var95", "var99", "es95", "lar95")
+
+
 class SweepPlotError(ValueError):
     """A sweep view cannot be drawn from these tables (the message says why)."""
+
+
+def runs_column(points: pd.DataFrame, kpi: str, column: str) -> str | None:
+    """The column of the runs behind a statistic's column of ``points.parquet``.
+
+    ``n_runs`` for a risk statistic (``bad_debt_var95``), ``<kpi>_n_runs`` for a KPI's own
+    (``bad_debt_max_p95``), else ``n`` (a points table without them: the ok runs); ``None``
+    when the table has none.
+    """
+    risk = {k.name for k in RISK_STATS}
+    for name in (N_RUNS if column in risk else f"{kpi}_{N_RUNS}", "n"):
+        if name in points.columns:
+            return name
+    return None
+
+
+def fewest_runs(points: pd.DataFrame, kpi: str, column: str) -> int:
+    """The fewest runs behind a statistic over the points that have any (0: none)."""
+    name = runs_column(points, kpi, column)
+    if name is None:
+        return 0
+    counts = pd.to_numeric(points[name], errors="coerce").to_numpy(dtype=float)
+    counts = counts[np.isfinite(counts) & (counts > 0)]
+    return int(counts.min()) if counts.size else 0
+
+
+def tail_note(points: pd.DataFrame, kpi: str, stat: str) -> str | None:
+    """The warning of a view of a tail statistic (:data:`TAIL_STATS`) over too few runs.
+
+    Returns:
+        ``"bad_debt_max var95 of each point rest on 4 runs (fewer than 50): ..."``
+        (:func:`sim.metrics.tail_warning`), or ``None``: not a tail statistic, not in the
+        table, or enough runs.
+    """
+    if stat not in TAIL_STATS:
+        return None
+    try:
+        column = stat_column(points, kpi, stat)
+    except SweepPlotError:
+        return None
+    name = runs_column(points, kpi, column)
+    n = fewest_runs(points, kpi, column)
+    several = name is not None and points[name][points[name] > 0].nunique() > 1
+    return tail_warning(n, f"{kpi} {stat} of each point", fewest=several)
 
 
 def stat_column(points: pd.DataFrame, kpi: str, stat: str = "mean") -> str:
@@ -317,9 +367,16 @@ def sweep_heatmap(
         if (counts == 0).any():
             notes.append("blank: no design point")
         head = title or f"{kpi} ({stat}) over {x} and {y}"
-        seeds = points["n"].unique() if "n" in points else []
+        behind = runs_column(points, kpi, column)
+        seeds = points[behind].unique() if behind is not None else []
         per_point = f" ({counted(int(seeds[0]), 'run')} each)" if len(seeds) == 1 else ""
-        subtitle = _subtitle(notes) if notes else f"one cell per design point{per_point}"
+        fewest = fewest_runs(points, kpi, column)
+        if not per_point and fewest:
+            per_point = f" (at least {counted(fewest, 'run')} each)"
+        parts = notes or [f"one cell per design point{per_point}"]
+        if stat in TAIL_STATS and 0 < fewest < MIN_TAIL_RUNS:  # a tail of so few runs
+            parts = [*parts, f"{stat} of each point {runs_mark(fewest)}"]
+        subtitle = _subtitle(parts)
         ax.set_title(subtitle, loc="left", fontsize=9, fontweight="normal")
         fig.suptitle(st.wrap(head))
     return fig
@@ -386,6 +443,9 @@ def sweep_line(
                     "median": "median over seeds",
                 }
             )
+            fewest = fewest_runs(points, kpi, columns["p95"])
+            if fewest:  # the runs behind the band at the point with the fewest
+                names["band"] += f" {runs_mark(fewest)}"
             divisor, prefix = (
                 st.amount_scale(table.to_numpy()) if kpi_unit(kpi) in ("Dai", "USD") else (1.0, "")
             )
