@@ -25,11 +25,7 @@ import numpy as np
 import pandas as pd
 
 from sim.calibrate.spec import TargetSpec, combined, target_distance
-from sim.metrics import ENSEMBLE_QUANTILES
-
-#: Below this many runs a tail statistic (a 5 % or 95 % quantile) is little more than the
-#: second-smallest or second-largest run.
-MIN_TAIL_RUNS = 50
+from sim.metrics import ENSEMBLE_QUANTILES, MIN_TAIL_RUNS
 
 
 def distances(runs: pd.DataFrame, targets: Mapping[str, TargetSpec]) -> pd.DataFrame:
