@@ -77,6 +77,29 @@ def event_rows(workers: int | None) -> list[object]:
     return rows + cases
 
 
+def write_calibration_summaries(doc: Path) -> None:
+    """Each committed calibration's summary.md into ``doc``, between its own markers.
+
+    The markers are ``<!-- calibration:NAME:begin -->`` and ``<!-- calibration:NAME:end -->``;
+    a calibration without them in the document is left out. The summary's title is dropped.
+    """
+    from sim import gallery as g
+    from sim.atomic import write_text
+
+    text = doc.read_text(encoding="utf-8")
+    new = text
+    for folder in sorted((g.ROOT / "docs" / "calibrations").glob("*")):
+        summary = folder / "summary.md"
+        begin = f"<!-- calibration:{folder.name}:begin -->"
+        if not summary.is_file() or begin not in new:
+            continue
+        body = summary.read_text(encoding="utf-8").split("\n", 1)[1].strip()
+        body = body.replace("\n## ", "\n#### ")
+        new = g.replace_between_markers(new, body, begin, f"<!-- calibration:{folder.name}:end -->")
+    if new != text:
+        write_text(doc, new)
+
+
 def validate_gallery(
     *,
     paths: tuple[str, ...],
@@ -135,6 +158,8 @@ def validate_gallery(
         target = g.DOC if doc is None else doc
         try:
             g.write_gallery(table, target)
+            if events:
+                write_calibration_summaries(target)
         except (g.GalleryError, OSError) as exc:
             _err(f"cdpsim validate --gallery: {exc}")
             return EXIT_RUN_FAILED
