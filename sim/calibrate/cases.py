@@ -299,7 +299,5 @@ def event_rows(
         runs, scored = run_case(case, posterior=posterior, workers=workers)
         runs_by_case[case.name] = runs
         kind = case.spec.sample
-        rows += gallery_rows(
-            case.spec.description or case.name, kind, scored, case.spec.targets, path.name
-        )
+        rows += gallery_rows(case.name, kind, scored, case.spec.targets, path.name)
     return rows, runs_by_case
