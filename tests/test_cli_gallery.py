@@ -58,3 +58,41 @@ def test_a_failing_exact_case_exits_1(monkeypatch, capsys):
     monkeypatch.setattr(g, "GROUPS", {"one": lambda: [bad]})
     assert validate_gallery(paths=(), gallery=True, write=False, workers=None, others={}) == 1
     assert "exact case failed: e" in capsys.readouterr().err
+
+
+def test_events_write_each_committed_calibration_summary_between_its_markers(tmp_path):
+    from sim.cli_gallery import write_calibration_summaries
+
+    doc = tmp_path / "VALIDATION.md"
+    doc.write_text(
+        "intro\n<!-- calibration:black_thursday_2020:begin -->\nSTALE TEXT\n"
+        "<!-- calibration:black_thursday_2020:end -->\nafter\n"
+    )
+    write_calibration_summaries(doc)
+    text = doc.read_text()
+    summary = (g.ROOT / "docs/calibrations/black_thursday_2020/summary.md").read_text()
+    assert "STALE TEXT" not in text and text.startswith("intro\n") and text.endswith("after\n")
+    assert "#### Posterior" in text and "## Posterior" not in text.replace("#### Posterior", "")
+    assert summary.splitlines()[2] in text  # the summary's first line after its title
+
+
+def test_validate_reads_calibration_and_case_files(cdpsim_cmd, tmp_path):
+    from tests.conftest import SCENARIOS
+
+    files = [
+        *sorted((SCENARIOS / "calibrations").glob("*.yaml")),
+        *sorted((SCENARIOS / "cases").glob("*.yaml")),
+    ]
+    done = cdpsim(cdpsim_cmd, "validate", *map(str, files))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count(": ok") == len(files)
+    bad = tmp_path / "bad_case.yaml"
+    bad.write_text(
+        (SCENARIOS / "cases" / "may_2021.yaml")
+        .read_text()
+        .replace("sample: out_of_sample", "sample: sideways")
+    )
+    (tmp_path / "events").mkdir()
+    done = cdpsim(cdpsim_cmd, "validate", str(bad))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"{bad}:" in done.stderr and "sample" in done.stderr
