@@ -79,3 +79,19 @@ def test_calibration_recovers_the_parameters_a_synthetic_record_was_made_with(fo
     assert params["ilks.ETH-A.liquidation.chop"]["median"] == pytest.approx(0.10, rel=0.15)
     eps = result.history["epsilon"].to_numpy()
     assert (np.diff(eps) < 0).all()  # the tolerance falls generation by generation
+
+
+@pytest.mark.slow
+def test_a_calibration_on_a_dask_cluster_gives_the_pools_posterior(folder, monkeypatch):
+    pytest.importorskip("distributed")
+    from sim.calibrate.run import calibrate
+
+    monkeypatch.chdir(folder)  # where Dask would leave its dask-scratch-space
+    (folder / "cal.yaml").write_text(calibration_text(truth_targets(folder), METHOD_SMALL))
+    local = calibrate(folder / "cal.yaml", folder / "local", workers=0)
+    dask = calibrate(folder / "cal.yaml", folder / "dask", workers=2, backend="dask")
+    pd.testing.assert_frame_equal(local.posterior, dask.posterior)
+    pd.testing.assert_frame_equal(local.fixed, dask.fixed)
+    assert not (folder / "dask-scratch-space").exists()
+    assert not (folder / "dask" / ".tmp").exists()
+    assert "dask" in json.loads((folder / "dask" / "calibration.json").read_text())["executor"]

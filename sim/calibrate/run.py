@@ -234,7 +234,8 @@ def calibrate(
     method = calibration.method
     started = time.perf_counter()
     db = f"sqlite:///{(out / DB).resolve()}"
-    with make_executor(backend, workers, scheduler) as executor:
+    scratch = out / ".tmp" if backend == "dask" and scheduler is None else None
+    with make_executor(backend, workers, scheduler, scratch) as executor:
         manifest["executor"] = executor.describe()
         write_json(out / MANIFEST, manifest)
         abc = make_abc(calibration, executor, progress)
