@@ -105,6 +105,7 @@ def calibrate(
         _err(f"cdpsim calibrate needs {exc.name}: pip install 'cdpsim[calibrate]'")
         sys.exit(EXIT_BAD_INPUT)
     from sim.calibrate.run import FolderInUse
+    from sim.metrics import tail_warning
     from sim.scenario import ScenarioError
 
     if scheduler is not None and backend != "dask":
@@ -163,9 +164,7 @@ def calibrate(
         )
     _out(joint_lines(s["predictive"]).replace("**", ""))
     _out(targets_table(s["predictive"]))
-    if s["predictive"]["few_runs"]:
-        _err(
-            f"warning: the quantiles rest on {s['predictive']['n_runs']} runs (fewer than 50): "
-            "read them as rough (--predictive sets more)"
-        )
+    warning = tail_warning(s["predictive"]["n_runs"], "the 5 % and 95 % quantiles")
+    if warning is not None:
+        _err(f"warning: {warning} (--predictive sets more runs)")
     sys.exit(EXIT_OK)

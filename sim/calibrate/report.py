@@ -7,8 +7,8 @@ from typing import Any
 
 import pandas as pd
 
-from sim.calibrate.scoring import MIN_TAIL_RUNS
 from sim.calibrate.spec import Calibration
+from sim.metrics import tail_warning
 
 
 def fmt(value: float) -> str:
@@ -31,13 +31,9 @@ def _prior(record: Mapping[str, Any]) -> str:
 
 
 def few_runs_note(n: int) -> str:
-    """The warning for a quantile resting on ``n`` runs (empty when there are enough)."""
-    if n >= MIN_TAIL_RUNS:
-        return ""
-    return (
-        f"*{n} runs (fewer than {MIN_TAIL_RUNS}): the 5 % and 95 % quantiles are little more "
-        "than the extreme runs; read them as rough.*"
-    )
+    """The warning for quantiles resting on ``n`` runs (empty when there are enough)."""
+    warning = tail_warning(n, "the 5 % and 95 % quantiles")
+    return "" if warning is None else f"*{warning[0].upper()}{warning[1:]}.*"
 
 
 def targets_table(scored: Mapping[str, Any]) -> str:
