@@ -24,14 +24,23 @@ def folder(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_posterior_is_the_same_for_any_worker_count_and_after_a_resume(folder):
+def test_the_posterior_is_the_same_in_process_on_a_pool_on_dask_and_after_a_resume(
+    folder, monkeypatch
+):
     from sim.calibrate.run import FolderInUse, calibrate
 
+    monkeypatch.chdir(folder)  # where Dask would leave its dask-scratch-space
     (folder / "cal.yaml").write_text(calibration_text(truth_targets(folder), METHOD_SMALL))
     one = calibrate(folder / "cal.yaml", folder / "one", workers=0)
     two = calibrate(folder / "cal.yaml", folder / "two", workers=2)
     pd.testing.assert_frame_equal(one.posterior, two.posterior)
     pd.testing.assert_frame_equal(one.predictive, two.predictive)
+    dask = calibrate(folder / "cal.yaml", folder / "dask", workers=2, backend="dask")
+    pd.testing.assert_frame_equal(one.posterior, dask.posterior)
+    pd.testing.assert_frame_equal(one.fixed, dask.fixed)
+    assert not (folder / "dask-scratch-space").exists()
+    assert not (folder / "dask" / ".tmp").exists()
+    assert "dask" in json.loads((folder / "dask" / "calibration.json").read_text())["executor"]
     # stopped after one generation, then resumed to two: the same posterior
     short = load_calibration(folder / "cal.yaml").with_method(generations=1)
     calibrate(short, folder / "resumed", workers=0)
@@ -67,7 +76,7 @@ def test_calibration_recovers_the_parameters_a_synthetic_record_was_made_with(fo
     """The calibration's Ishigami test: targets from a run at known parameters, fitted back."""
     from sim.calibrate.run import calibrate
 
-    method = "{population: 24, generations: 4, predictive: 10, fixed_seeds: 5, seed: 1}"
+    method = "{population: 20, generations: 4, predictive: 10, fixed_seeds: 5, seed: 1}"
     (folder / "cal.yaml").write_text(calibration_text(truth_targets(folder), method))
     result = calibrate(folder / "cal.yaml", folder / "out", workers=2)
     params = result.summary["parameters"]
@@ -79,19 +88,3 @@ def test_calibration_recovers_the_parameters_a_synthetic_record_was_made_with(fo
     assert params["ilks.ETH-A.liquidation.chop"]["median"] == pytest.approx(0.10, rel=0.15)
     eps = result.history["epsilon"].to_numpy()
     assert (np.diff(eps) < 0).all()  # the tolerance falls generation by generation
-
-
-@pytest.mark.slow
-def test_a_calibration_on_a_dask_cluster_gives_the_pools_posterior(folder, monkeypatch):
-    pytest.importorskip("distributed")
-    from sim.calibrate.run import calibrate
-
-    monkeypatch.chdir(folder)  # where Dask would leave its dask-scratch-space
-    (folder / "cal.yaml").write_text(calibration_text(truth_targets(folder), METHOD_SMALL))
-    local = calibrate(folder / "cal.yaml", folder / "local", workers=0)
-    dask = calibrate(folder / "cal.yaml", folder / "dask", workers=2, backend="dask")
-    pd.testing.assert_frame_equal(local.posterior, dask.posterior)
-    pd.testing.assert_frame_equal(local.fixed, dask.fixed)
-    assert not (folder / "dask-scratch-space").exists()
-    assert not (folder / "dask" / ".tmp").exists()
-    assert "dask" in json.loads((folder / "dask" / "calibration.json").read_text())["executor"]
