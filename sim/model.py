@@ -6,8 +6,11 @@ Tick order (docs/ARCHITECTURE.md):
 2. market: price impact decays towards the exogenous price, the Dai price towards par; the
    tick's gas price is set and its blocks open (:mod:`sim.market.blocks`);
 3. oracle: medianizer (the relayers' poke, bidding the oracle's gas limit, must land in the
-   tick's blocks, else it keeps its old value) → OSM (hop) → ``spot``;
-4. rates: ``Jug.drip`` per ilk, ``Pot.drip``;
+   tick's blocks, else it keeps its old value) → OSM (hop) → ``spot``; when an OSM advanced, the
+   ClipperMom breaker of each of its ilks that has one is tripped if it can be (anyone may call
+   ``tripBreaker``; here the system does, right after the poke, at no gas);
+4. rates: ``Jug.drip`` per ilk, ``Pot.drip``; then ``DssAutoLine.exec`` for each ilk with a DC-IAM
+   (anyone may call it; here the system does once a tick, at no gas; the tick is its block);
 5-6. borrower cohorts (``frob``; leverage and close strategies trade in the markets) and
    keepers (``bark``/``bite``, ``redo``, ``take``/``tend``/``dent``/``deal``/``tick``) act in the
    scenario's ``schedule.order``: interleaved at random (default), or all borrowers first, or
@@ -37,7 +40,9 @@ from sim.market import gas as gasm
 from sim.market import prices as px
 from sim.market.blocks import BlockMarket, sigma_from_p90
 from sim.market.depth import ConstantProduct, DaiMarket, LogLinear, Market
+from sim.protocol.autoline import AutoLine
 from sim.protocol.clip import Clipper, Curve, Dog
+from sim.protocol.clipper_mom import ClipperMom
 from sim.protocol.flip import Cat, Flipper
 from sim.protocol.jug import Jug
 from sim.protocol.oracle import OSM, Medianizer, spot_price
@@ -148,6 +153,12 @@ class ProtocolModel(mesa.Model):
             (self.vat.ilks[name], self.osms[spec.collateral], spec.mat)
             for name, spec in scenario.ilks.items()
         ]
+        #: Per asset, the Clippers whose breaker reads its OSM.
+        self._breakers: dict[str, list[Clipper]] = {}
+        for name, spec in scenario.ilks.items():
+            liq = spec.liquidation
+            if isinstance(liq, ClipLiquidation) and liq.breaker is not None:
+                self._breakers.setdefault(spec.collateral, []).append(self.clippers[name])
         for k, asset in enumerate(self.assets):
             self.price_history[0, k] = self.market.price(asset)
             self.osm_history[0, k] = self.osms[asset].cur
@@ -289,6 +300,17 @@ class ProtocolModel(mesa.Model):
                 else:
                     self.cat.add_ilk(flip, chop=chop, dunk=liq.dunk, version="1.2")
                 self.flippers[name] = flip
+        #: DC-IAM: the ilks whose ceiling follows their debt (DssAutoLine).
+        self.autoline = AutoLine(self.vat)
+        #: The Clippers' circuit breaker (ClipperMom).
+        self.clipper_mom = ClipperMom()
+        for name, spec in scenario.ilks.items():
+            if spec.autoline is not None:
+                a = spec.autoline
+                self.autoline.set_ilk(name, line=a.line, gap=a.gap, ttl=a.ttl)
+            liq = spec.liquidation
+            if isinstance(liq, ClipLiquidation) and liq.breaker is not None:
+                self.clipper_mom.set_price_tolerance(self.clippers[name], liq.breaker.tolerance)
         self.psm: PSM | None = None
         if sysp.psm is not None:
             p = sysp.psm
@@ -394,7 +416,10 @@ class ProtocolModel(mesa.Model):
                 blocks.refuse("oracle", 0 if lands else 1)
             median.poke(price, now, lands=lands)
             osm = self.osms[asset]
-            osm.poke(median.value, now)
+            if osm.poke(median.value, now):
+                for clip in self._breakers.get(asset, ()):
+                    if self.clipper_mom.can_trip(clip, osm, now):
+                        self.clipper_mom.trip_breaker(clip, osm, now)
             self.price_history[t, k] = price
             self.osm_history[t, k] = osm.cur
         for book, osm, mat in self._spotter:
@@ -404,6 +429,8 @@ class ProtocolModel(mesa.Model):
             self.jug.drip(name, now)
         if self.pot.Pie > 0 or self.pot.dsr > 0:
             self.pot.drip(now)
+        for name in self.autoline.ilks:
+            self.autoline.exec(name, now, t)
         # 5-6 borrowers and keepers, in the scenario's order; the recorder samples the unsafe
         # vaults just before the first keeper acts (Ilk.unsafe is cached: the look is free)
         for agent in self._activation_order():

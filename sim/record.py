@@ -36,6 +36,10 @@ every column is the initial state):
     ``vaults_open`` (vaults with debt) [count], ``cr_pNN`` (quantiles of the open vaults' CR at
     the market price; vaults liquidated in the tick are no longer open) [-],
     ``auctions_active`` (collateral auctions running) [count];
+  - only for an ilk with a DC-IAM (``ilks.<ILK>.autoline``): ``line`` [Dai], its debt ceiling
+    (DssAutoLine's ``exec`` runs after the rates step); only for a Clipper ilk with a breaker
+    (``liquidation.breaker``): ``stopped`` [level 0-3], the Clipper's ``stopped`` (2 once the
+    ClipperMom breaker tripped);
   - system: ``dai_supply`` (Vat ``debt``, unbacked Dai included) [Dai], ``surplus`` (Vow Dai
     above its sin) [Dai], ``mkr_minted`` / ``mkr_burned`` (cumulative since tick 0, by debt /
     surplus auctions) [MKR], ``debt_auction_dai`` (cumulative Dai the debt auctions raised: the
@@ -237,6 +241,14 @@ class Recorder:
             else {}
         )
         self._agent_block = np.zeros((n, 2 * len(self.senders) + 2 * len(self._groups)))
+        # Governance levers, only where configured: (column, book or Clipper, attribute).
+        self._levers: list[tuple[str, Any, str]] = []
+        for ilk, spec in scenario.ilks.items():
+            if spec.autoline is not None:
+                self._levers.append((col("line", ilk), model.vat.ilks[ilk], "line"))
+            if getattr(spec.liquidation, "breaker", None) is not None:
+                self._levers.append((col("stopped", ilk), model.clippers[ilk], "stopped"))
+        self._lever_block = np.zeros((n, len(self._levers)))
 
     @property
     def series(self) -> dict[str, np.ndarray]:
@@ -247,6 +259,9 @@ class Recorder:
             for k, name in enumerate((*ILK_FIELDS, *self.qnames)):
                 column = block[:, k]
                 out[col(name, ilk)] = column.astype(np.int64) if name in COUNT_FIELDS else column
+        for k, (name, _, attr) in enumerate(self._levers):
+            column = self._lever_block[:, k]
+            out[name] = column.astype(np.int64) if attr == "stopped" else column
         network = self.model.blocks is not None
         for k, name in enumerate(SYSTEM_FIELDS):
             if network or name not in BLOCK_FIELDS:
@@ -322,6 +337,8 @@ class Recorder:
                 row[q:] = cr_lo + (scale / upper - cr_lo) * frac
             else:
                 row[q:] = np.nan
+        if self._levers:
+            self._lever_block[t] = [getattr(obj, attr) for _, obj, attr in self._levers]
         vow = model.vow
         joy, awe = vow.joy, vow.awe
         psm = model.psm

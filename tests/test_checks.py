@@ -236,3 +236,11 @@ def test_advisories_warn_without_refusing(small_scenario_file):
     assert warning.startswith(
         "clock.tick: a tick of 3h is longer than ilks.ETH-A.liquidation.tail 2h: keepers act once"
     )
+
+
+def test_autoline_needs_a_system_line_at_least_the_ilk_line(tmp_path):
+    text = SMALL.replace("system: {Hole: 1.0e8}", "system: {Hole: 1.0e8, Line: 5.0e8}").replace(
+        "tip: 100}", "tip: 100}\n    autoline: {line: 1.0e9, gap: 1.0e6, ttl: 1h}"
+    )
+    errs = messages_of(write(tmp_path, text))
+    assert any("ilks.ETH-A.autoline" in e and "exec reverts" in e for e in errs), errs

@@ -103,3 +103,48 @@ def test_the_model_records_when_each_replay_runs_out_of_data():
         overrides=["clock.duration=3d", *(f"borrowers.{i}.vaults=20" for i in range(4))],
     )
     assert sim.ProtocolModel(scenario).data_held == {"ETH": 47 * 3600.0, "gas": 23 * 3600.0}
+
+
+# ---------------------------------------------------------------------------------- levers
+def _levers_scenario(tmp_path: Path) -> sim.Scenario:
+    """conftest's small scenario with a DC-IAM and a breaker, ETH −40 % in 30 min at 1 h."""
+    from tests.conftest import SMALL
+
+    text = SMALL.replace(
+        "crash: {depth: 0.4, at: 1h, over: 4h}", "crash: {depth: 0.4, at: 1h, over: 30m}"
+    )
+    text = text.replace(
+        "tip: 100}",
+        "tip: 100, breaker: {tolerance: 0.7}}\n    autoline: {line: 5.0e6, gap: 1.0e6, ttl: 2h}",
+    )
+    path = tmp_path / "levers.yaml"
+    path.write_text(text)
+    return sim.load_scenario(path)
+
+
+def test_breaker_trips_at_the_osm_poke_and_stops_barks(tmp_path):
+    result = sim.run(_levers_scenario(tmp_path), seed=1)
+    ts, ev = result.timeseries, result.events
+    stopped = ts["stopped[ETH-A]"].to_numpy()
+    # The 2 h poke: cur = 2 000 (read at 1 h), nxt = 1 200 < 0.7 × 2 000.
+    assert (stopped[:12] == 0).all() and (stopped[12:] == 2).all()
+    trips = ev[ev.event == "breaker"]
+    assert trips.tick.tolist() == [12] and trips.price.iloc[0] == pytest.approx(1200.0)
+    assert (ev.event == "bark").sum() == 0
+    assert ts["unsafe_vaults_after[ETH-A]"].iloc[-1] > 0
+
+
+def test_autoline_sets_the_line_every_tick_by_dss_rules(tmp_path):
+    result = sim.run(_levers_scenario(tmp_path), seed=1)
+    ts = result.timeseries
+    line, debt = ts["line[ETH-A]"].to_numpy(), ts["debt[ETH-A]"].to_numpy()
+    assert line[0] == 1.0e9  # the scenario's line until the first exec
+    assert line[1] == pytest.approx(debt[1] + 1.0e6)  # a decrease: at once
+    ups = np.flatnonzero(np.diff(line[1:]) > 0) + 2
+    assert ups.size >= 2 and (np.diff(ups) >= 12).all()  # increases 2 h (12 ticks) apart
+    assert (line[1:] <= 5.0e6).all()
+
+
+def test_no_lever_columns_unless_configured(small):
+    columns = sim.run(small, seed=1).timeseries.columns
+    assert not any(c.startswith(("line[", "stopped[")) for c in columns)

@@ -43,3 +43,32 @@ def test_failed_medianizer_update_stays_stale():
 def test_spot():
     assert spot_price(150.0, 1.0, 1.5) == pytest.approx(100.0)
     assert spot_price(150.0, 1.02, 1.5) == pytest.approx(150.0 / 1.02 / 1.5)
+
+
+# ---------------------------------------------------------------------------------- stop, void
+def test_stopped_osm_refuses_pokes_and_keeps_its_prices():
+    """osm.sol ``stoppable``: a stopped OSM's poke reverts; ``start`` lets pokes through again."""
+    osm = OSM.start(100.0, hop=3600.0)
+    assert osm.poke(80.0, 3600.0)
+    osm.stop()
+    assert osm.stopped == 1
+    assert not osm.poke(50.0, 7200.0)
+    assert (osm.cur, osm.nxt, osm.zzz) == (100.0, 80.0, 3600.0)
+    osm.resume()
+    assert osm.poke(50.0, 7200.0)
+    assert (osm.cur, osm.nxt) == (80.0, 50.0)
+
+
+def test_void_clears_both_prices_and_stops():
+    """osm.sol ``void``: ``cur = nxt = Feed(0, 0)``, ``stopped = 1``; peek and peep invalid."""
+    osm = OSM.start(100.0, hop=3600.0)
+    osm.void()
+    assert osm.peek() == (0.0, False) and osm.peep() == (0.0, False)
+    assert spot_price(osm.cur, 1.0, 1.5) == 0.0  # the Spotter files 0 without a valid price
+    assert not osm.poke(90.0, 3600.0)
+    osm.resume()
+    # The first poke after a void moves the invalid nxt into cur: still no current price.
+    assert osm.poke(90.0, 3600.0)
+    assert osm.peek() == (0.0, False) and osm.peep() == (90.0, True)
+    assert osm.poke(95.0, 7200.0)
+    assert osm.peek() == (90.0, True)

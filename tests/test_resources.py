@@ -130,6 +130,19 @@ def test_resource_estimate_adds_up(small_scenario_file):
     assert est.total_bytes == parts + res.PROCESS_BYTES
 
 
+def test_lever_columns_count_in_the_estimate(small_scenario_file):
+    plain = res.estimate_resources(load_scenario(small_scenario_file)).series_bytes
+    levers = load_scenario(
+        small_scenario_file,
+        [
+            "ilks.ETH-A.autoline={line: 1.0e9, gap: 1.0e6, ttl: 1h}",
+            "ilks.ETH-A.liquidation.breaker={tolerance: 0.5}",
+        ],
+    )
+    rows = 73
+    assert res.estimate_resources(levers).series_bytes == plain + rows * 2 * 8 * res.SERIES_COPIES
+
+
 def test_recorder_column_counts_match_the_recorder():
     assert res.ILK_COLUMNS == len(ILK_FIELDS)
     # with tick and time; the block columns only with a network

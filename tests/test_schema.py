@@ -280,3 +280,29 @@ def test_a_symlink_pointing_outside_is_refused(tmp_path):
 def test_a_missing_file_inside_the_folder_is_not_found(tmp_path):
     message = only_error(scenario_with(tmp_path, "nope.csv"))
     assert "collateral.ETH.price.file: file not found" in message
+
+
+def test_autoline_and_breaker_sections(small_scenario_file):
+    ok = load_scenario(
+        small_scenario_file,
+        [
+            "ilks.ETH-A.autoline={line: 1.5e10, gap: 1.5e8, ttl: 6h}",
+            "ilks.ETH-A.liquidation.breaker={tolerance: 0.5}",
+        ],
+    )
+    ilk = ok.ilks["ETH-A"]
+    assert (ilk.autoline.line, ilk.autoline.gap, ilk.autoline.ttl) == (1.5e10, 1.5e8, 21600.0)
+    assert ilk.liquidation.breaker.tolerance == 0.5
+    err = error_of(
+        small_scenario_file,
+        [
+            "ilks.ETH-A.autoline={line: 0, gap: -1, ttl: 6h}",
+            "ilks.ETH-A.liquidation.breaker={tolerance: 1.5}",
+        ],
+    )
+    paths = {e.path for e in err.errors}
+    assert {
+        "ilks.ETH-A.autoline.line",
+        "ilks.ETH-A.autoline.gap",
+        "ilks.ETH-A.liquidation.breaker.tolerance",
+    } <= paths, paths

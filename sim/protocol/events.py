@@ -9,7 +9,10 @@ Columns (``events.parquet``):
 
 - ``tick``: the model tick at which the event happened.
 - ``event``: the dss verb (``frob``, ``bark``, ``kick``, ``take``, ``redo``, ``bite``, ``tend``,
-  ``dent``, ``deal``, ``tick``, ``flop``, ``flap``, ``heal``, ``suck``, ...).
+  ``dent``, ``deal``, ``tick``, ``flop``, ``flap``, ``heal``, ``suck``, ...); ``exec`` is a
+  DssAutoLine change of an ilk's ceiling (``dai`` = the new ``line``), ``breaker`` a ClipperMom
+  change of a Clipper's ``stopped`` (``auction`` = the level set, ``price`` = the OSM's next price
+  when tripped).
 - ``ilk``: the collateral type, or ``""`` for system events.
 - ``vault``: the vault index within the ilk's book, or -1.
 - ``auction``: the auction id (per ilk for liquidation auctions, per house for flop/flap), or -1.

@@ -300,6 +300,11 @@ def _check_capacity(s: Scenario) -> Problems:
                     f"the cohorts of {name} start with {total:.6g} Dai, above its line {ilk.line:.6g}",
                 )
             )
+    for name, ilk in s.ilks.items():
+        if ilk.autoline is not None and s.system.Line is not None and s.system.Line < ilk.line:
+            problems.append(
+                (("ilks", name, "autoline"), "system Line is below the ilk's line: exec reverts")
+            )
     total = sum(per_ilk.values())
     psm = s.system.psm
     if psm is not None:

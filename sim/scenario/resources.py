@@ -115,6 +115,11 @@ def estimate_resources(s: Scenario) -> ResourceEstimate:
     vaults = sum(c.vaults for c in s.borrowers)
     assets = len(s.collateral) + (1 if s.mkr is not None else 0)
     per_row = len(s.ilks) * (ILK_COLUMNS + len(s.record.cr_quantiles)) + SYSTEM_COLUMNS
+    # A DC-IAM adds a ``line`` column, a Clipper breaker a ``stopped`` column.
+    per_row += sum(
+        (ilk.autoline is not None) + (getattr(ilk.liquidation, "breaker", None) is not None)
+        for ilk in s.ilks.values()
+    )
     if s.network is not None:
         senders = 1 + len(s.keepers) + len(s.borrowers) + (s.mkr is not None)
         senders += s.system.psm is not None and s.system.psm.arbitrage

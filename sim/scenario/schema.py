@@ -540,6 +540,15 @@ class ExponentialCurve(Strict):
 Curve = Annotated[LinearCurve | StairstepCurve | ExponentialCurve, Field(discriminator="kind")]
 
 
+class BreakerSpec(Strict):
+    """ClipperMom's breaker (``tripBreaker``): tried at each OSM poke; tripped, ``stopped`` is 2."""
+
+    tolerance: Fraction = field(
+        label="breaker tolerance",
+        description="trips when the OSM's next price < tolerance × its current price; 0 never",
+    )
+
+
 class ClipLiquidation(Strict):
     """Liquidations 2.0 (Dog + Clipper, Dutch auctions). Defaults: ETH-A, 2021."""
 
@@ -572,6 +581,7 @@ class ClipLiquidation(Strict):
     stopped: Literal[0, 1, 2, 3] = field(
         0, label="circuit breaker level", description="circuit breaker level"
     )
+    breaker: BreakerSpec | None = Field(None, description="ClipperMom breaker; none = no breaker")
 
 
 class FlipLiquidation(Strict):
@@ -597,6 +607,14 @@ class FlipLiquidation(Strict):
 Liquidation = Annotated[ClipLiquidation | FlipLiquidation, Field(discriminator="engine")]
 
 
+class AutoLineSpec(Strict):
+    """DC-IAM (DssAutoLine): ``exec`` each tick sets ``line = min(debt + gap, max)``."""
+
+    line: Amount = field(unit="Dai", label="maximum debt ceiling", description="the most [Dai]")
+    gap: AmountOrZero = field(unit="Dai", label="debt ceiling gap", description="room [Dai]")
+    ttl: Duration = field(label="ceiling increase interval", description="time between increases")
+
+
 class IlkSpec(Strict):
     """A collateral type (vault type) of the Vat."""
 
@@ -608,6 +626,7 @@ class IlkSpec(Strict):
         0.0, unit="Dai", label="minimum vault debt", description="minimum vault debt [Dai]"
     )
     liquidation: Liquidation
+    autoline: AutoLineSpec | None = Field(None, description="DC-IAM; none = the line stays fixed")
 
 
 # ---------------------------------------------------------------------------------------- system
