@@ -88,6 +88,14 @@ def advisories(s: Scenario) -> list[str]:
                 "tick, so every Dutch auction needs a reset (redo, paying tip + chip) before any "
                 "keeper sees its price fall; use a tick no longer than tail"
             )
+    gov = s.governance
+    for i in range(len(gov.spells) if gov is not None else 0):
+        if gov.tick(i, s.clock) > s.n_ticks:
+            out.append(
+                f"governance.spells.{i}: {gov.label(i)} takes effect "
+                f"{format_duration(gov.effect_s(i, s.clock.start))} after the start, after the "
+                f"run's end ({format_duration(s.n_ticks * s.clock.tick)}): it never takes effect"
+            )
     return out
 
 
