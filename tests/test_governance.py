@@ -96,14 +96,21 @@ def test_a_bad_path_or_value_is_refused_with_the_file_and_the_line_of_the_entry(
 
 
 def test_a_spell_failing_the_cross_checks_is_refused_at_its_entry(tmp_path):
-    # dust above the cohorts' vaults: the scenario with the spell fails the book's checks,
-    # blamed on the spell's entry with the field the check is about.
-    path = with_spells(tmp_path, SPELLS.replace("ilks.ETH-A.line: 2.0e9", "ilks.ETH-A.dust: 1.0e6"))
-    line = path.read_text().splitlines().index("    - at: 30m") + 1
+    # dust above the cohorts' vaults at the start: the book cannot open, blamed on the spell's
+    # entry with the field the check is about.
+    text = SPELLS.replace("ilks.ETH-A.line: 2.0e9", "ilks.ETH-A.dust: 1.0e6")
+    path = with_spells(tmp_path, text.replace("at: 30m", "at: 0s"))
+    line = path.read_text().splitlines().index("    - at: 0s") + 1
     assert messages_of(path)[0] == (
         f"{path}:{line}: governance.spells.1: borrowers.0.debt: 10000 Dai per vault is below the "
         "ilk's dust 1e+06"
     )
+    # During the run governance may raise dust above vaults' debts (they become dusty), but a
+    # lid below bump is refused at any time.
+    assert load_scenario(with_spells(tmp_path, text)).governance is not None
+    text = SPELLS.replace("ilks.ETH-A.line: 2.0e9", "system.vow.lid: 10")
+    (message,) = messages_of(with_spells(tmp_path, text))
+    assert "governance.spells.1.set.system.vow.lid: lid 10 is below bump 10000" in message
 
 
 def test_a_spell_before_the_run_start_is_an_error(tmp_path):

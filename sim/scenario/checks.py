@@ -63,6 +63,17 @@ def cross_check(s: Scenario) -> Problems:
     return problems + _check_processes(s, reported)
 
 
+def parameter_checks(s: Scenario) -> Problems:
+    """The cross-checks that hold at any time of a run, not only at its start.
+
+    What the scenario a spell puts in force during a run must pass (the checks of the book as it
+    opens — CRs above ``mat``, debts above ``dust``, cohorts under the ceilings — concern the
+    start only: a spell may raise ``mat`` or ``dust`` or lower a ceiling below the debt, as
+    governance can).
+    """
+    return [*_check_names(s), *_check_market_sections(s)]
+
+
 def advisories(s: Scenario) -> list[str]:
     """Things a valid scenario does that are probably not what its author meant.
 

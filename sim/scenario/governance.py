@@ -4,8 +4,9 @@ A spell (``governance.spells``) changes scenario fields at a time: its ``set`` h
 paths and values, applied with :func:`~sim.scenario.overrides.apply_override` to the scenario
 in force before it. Spells take effect in the order of their effect times (ties in file order);
 each one's scenario (the base with every spell up to it applied) is validated as a whole
-scenario is at start-up (schema and cross-checks), and then compared with the scenario before
-it: every field that differs must be one a spell may change (:data:`CHANGEABLE`: protocol
+scenario is at start-up (the schema; the cross-checks: all of them for a spell at the start,
+which the model is built with, else those that hold at any time,
+:func:`~sim.scenario.checks.parameter_checks`), and then compared with the scenario before it: every field that differs must be one a spell may change (:data:`CHANGEABLE`: protocol
 parameters the contracts let governance ``file``), else the spell is refused ("… cannot change
 during a run").
 
@@ -27,7 +28,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from sim.scenario.checks import cross_check
+from sim.scenario.checks import cross_check, parameter_checks
 from sim.scenario.messages import message
 from sim.scenario.overrides import OverrideError, apply_override, override_path, parse_override
 from sim.scenario.paths import data_path, field_path
@@ -205,7 +206,8 @@ def _walk(scenario: Scenario) -> tuple[Timeline, list[Problem]]:
         except ValidationError as exc:
             problems += _schema_problems(exc, after, gov.spells[i].set, here)
             continue
-        found = cross_check(new)
+        # A spell at the start is part of the scenario the model is built from: every check.
+        found = cross_check(new) if gov.tick(i, scenario.clock) <= 0 else parameter_checks(new)
         if found:
             keys = _set_paths(after, gov.spells[i].set)
             for path, msg in found:
