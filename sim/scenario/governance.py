@@ -261,12 +261,24 @@ def _set_paths(data: dict[str, Any], sets: Mapping[str, Any]) -> dict[DataPath, 
 
 
 def _blame(path: tuple[Any, ...], keys: Mapping[DataPath, str], here: DataPath) -> DataPath:
-    """The ``set`` entry a problem at ``path`` is blamed on (the spell when none set it)."""
+    """The ``set`` entry a problem at ``path`` is blamed on (the spell when none set it).
+
+    The entry whose path shares the most leading parts with ``path`` (all of the shorter one, or
+    at least a section and an entry: ``ilks.ETH-A``), so that a field left wrong by an entry that
+    changed its neighbour (a new ``engine``) is blamed on that entry.
+    """
+    best: tuple[bool, int] = (False, 1)
+    blamed = here
     for set_path, key in keys.items():
-        n = min(len(set_path), len(path))
-        if tuple(set_path[:n]) == tuple(path[:n]):
-            return (*here, "set", key)
-    return here
+        n = 0
+        for a, b in zip(set_path, path, strict=False):
+            if a != b:
+                break
+            n += 1
+        score = (n == min(len(set_path), len(path)), n)
+        if score > best:
+            best, blamed = score, (*here, "set", key)
+    return blamed
 
 
 def _inner(path: tuple[Any, ...] | str, msg: str, where: DataPath) -> str:
