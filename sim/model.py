@@ -21,6 +21,10 @@ Tick order (docs/ARCHITECTURE.md):
 7. the Vow: ``flog``, ``heal``, ``flop``, ``flap``;
 8. the recorder writes one row.
 
+Governance spells (``governance.spells``) take effect at the start of their tick, before the
+prices (:meth:`ProtocolModel.apply_spell`); one taking effect at the start is part of the
+scenario the model is built from.
+
 Tick ``k`` ends at ``now = k · tick`` seconds; tick 0 is the initial state.
 """
 
@@ -53,6 +57,7 @@ from sim.protocol.vow import Flapper, Flopper, Vow
 from sim.record import Recorder
 from sim.scenario import ClipLiquidation, ReplayGasSpec, Scenario, correlation_matrix
 from sim.scenario.build import build_gas_process, build_price_process
+from sim.scenario.governance import Change, SpellStep, timeline
 
 
 def _minus_bid(agent: BorrowerCohort | Keeper) -> float:
@@ -102,6 +107,17 @@ def _curve(spec) -> Curve:
     return Curve(kind="exponential", cut=spec.cut)
 
 
+def _shown(value) -> str:
+    """A scenario value as the event log shows it (a number in up to 10 digits)."""
+    if value is None:
+        return "none"
+    if isinstance(value, float):
+        return f"{value:.10g}"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_shown(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
 class _FeedPrice:
     """Clipper feed price ``osm.cur / par`` (a picklable callable, dss ``getFeedPrice``)."""
 
@@ -119,7 +135,9 @@ class ProtocolModel(mesa.Model):
     Use it as a mesa model (``step()``, ``run_for(n)``) or through :func:`sim.run`.
 
     Attributes:
-        spec: the scenario (mesa reserves ``scenario`` for its own concept).
+        spec: the scenario in force (mesa reserves ``scenario`` for its own concept): the one
+            given with the spells that took effect so far applied.
+        given: the scenario as given (what the manifest records).
         seed: the run seed.
         tick: ticks completed.
         now: seconds since the start.
@@ -132,7 +150,12 @@ class ProtocolModel(mesa.Model):
     def __init__(self, scenario: Scenario, seed: int | None = None):
         seed = scenario.seed if seed is None else int(seed)
         super().__init__(rng=seed)
+        self.given = scenario
+        plan = timeline(scenario)
+        scenario = plan.start
         self.spec = scenario
+        #: Spells still to take effect, in order.
+        self._spells: list[SpellStep] = list(plan.later)
         self.seed = seed
         self.dt = scenario.clock.tick
         self.n_ticks = scenario.n_ticks
@@ -164,6 +187,8 @@ class ProtocolModel(mesa.Model):
             self.osm_history[0, k] = self.osms[asset].cur
 
         self.recorder = Recorder(self)
+        for step in plan.at_start:
+            self._log_spell(step)
         self.recorder.record()
 
     # ------------------------------------------------------------------ construction
@@ -394,6 +419,9 @@ class ProtocolModel(mesa.Model):
         self.now = self.tick * self.dt
         self.vat.log.tick = self.tick
         now, t = self.now, self.tick
+        # 0 governance: spells taking effect in this tick
+        while self._spells and self._spells[0].tick <= t:
+            self.apply_spell(self._spells.pop(0))
         # 1 exogenous prices
         self.price_agent.step()
         # 2 markets and gas
@@ -455,6 +483,150 @@ class ProtocolModel(mesa.Model):
             problems = self.vat.check(full=t % 100 == 0 or self.finished)
             if problems:
                 raise InvariantError(f"tick {t}: " + "; ".join(problems))
+
+    # ------------------------------------------------------------------ governance
+    def apply_spell(self, step: SpellStep) -> None:
+        """Put a spell's scenario in force: its changes in the live protocol, logged."""
+        self.apply_changes(step.scenario, step.changes)
+        self.spec = step.scenario
+        self._log_spell(step)
+
+    def _log_spell(self, step: SpellStep) -> None:
+        """One ``spell`` event per changed field (actor ``NAME: field old → new``)."""
+        for change in step.changes:
+            ilk = str(change.path[1]) if change.path[0] == "ilks" else ""
+            self.vat.log.add(
+                "spell",
+                ilk=ilk,
+                actor=f"{step.name}: {change.field} {_shown(change.old)} → {_shown(change.new)}",
+            )
+
+    def apply_changes(self, new: Scenario, changes: list[Change] | tuple[Change, ...]) -> None:
+        """Set the changed fields of ``new`` on the live protocol, as governance would ``file`` them.
+
+        Only the fields of :data:`sim.scenario.governance.CHANGEABLE` (validation refuses a
+        spell changing any other). The stability fee and the base fee are changed after a
+        ``drip`` at the old rate up to now (dss ``Jug.file`` requires it); the DSR after the
+        Pot's ``drip``. A new ``mat`` reaches ``spot`` in this tick's oracle step; a new ``dust``
+        or ``chop`` recaches the Clipper's ``chost`` (dss ``upchost``).
+
+        Args:
+            new: the scenario in force from now on.
+            changes: the fields that differ from the scenario in force until now.
+
+        Raises:
+            ValueError: a change of a field that cannot change during a run.
+        """
+        now = self.now
+        for change in changes:
+            path = change.path
+            if path[0] == "ilks":
+                self._file_ilk(str(path[1]), new, path[2:])
+            elif path[0] == "system":
+                self._file_system(new, path[1:], now)
+            else:
+                raise ValueError(f"{change.field} cannot change during a run")
+
+    def _file_ilk(self, name: str, new: Scenario, path: tuple) -> None:
+        """An ilk's changed parameter (``path`` below ``ilks.<name>``)."""
+        spec = new.ilks[name]
+        book = self.vat.ilks[name]
+        what = path[0]
+        if what == "mat":
+            self._spotter = [
+                (self.vat.ilks[n], self.osms[s.collateral], s.mat) for n, s in new.ilks.items()
+            ]
+            for cohort in self.cohorts:
+                if cohort.ilk == name:
+                    cohort.mat = spec.mat
+        elif what == "stability_fee":
+            self.jug.drip(name, self.now)
+            self.jug.duty[name] = spec.stability_fee
+        elif what == "line":
+            book.line = spec.line
+        elif what == "dust":
+            book.dust = spec.dust
+            if name in self.clippers:
+                self.clippers[name].upchost()
+        elif what == "liquidation":
+            self._file_liquidation(name, spec.liquidation, str(path[1]))
+        else:
+            raise ValueError(f"ilks.{name}.{what} cannot change during a run")
+
+    def _file_liquidation(self, name: str, liq, what: str) -> None:
+        """An ilk's changed liquidation parameter: its Dog/Cat entry and auction house."""
+        if isinstance(liq, ClipLiquidation):
+            clip = self.clippers[name]
+            if what == "chop":
+                self.dog.ilks[name].chop = clip.chop = 1.0 + liq.chop
+                clip.upchost()
+            elif what == "hole":
+                self.dog.ilks[name].hole = liq.hole
+            elif what == "curve":
+                clip.curve = _curve(liq.curve)
+            elif what in ("buf", "tail", "cusp", "chip", "tip"):
+                setattr(clip, what, float(getattr(liq, what)))
+            else:
+                raise ValueError(f"ilks.{name}.liquidation.{what} cannot change during a run")
+            clip._status_memo = None  # prices and reset flags follow the new parameters
+            return
+        flip = self.flippers[name]
+        if what == "chop":
+            self.cat.ilks[name].chop = 1.0 + liq.chop
+        elif what in ("lump", "dunk"):
+            setattr(self.cat.ilks[name], what, float(getattr(liq, what)))
+        elif what in ("beg", "ttl", "tau"):
+            setattr(flip, what, float(getattr(liq, what)))
+        else:
+            raise ValueError(f"ilks.{name}.liquidation.{what} cannot change during a run")
+
+    def _file_system(self, new: Scenario, path: tuple, now: float) -> None:
+        """A changed system parameter (``path`` below ``system``)."""
+        sysp = new.system
+        what = path[0]
+        if what == "Line":
+            self.vat.Line = np.inf if sysp.Line is None else sysp.Line
+        elif what == "Hole":
+            self.dog.Hole = sysp.Hole
+        elif what == "box":
+            self.cat.box = np.inf if sysp.box is None else sysp.box
+        elif what == "base_fee":
+            for name in self._ilk_names:
+                self.jug.drip(name, now)
+            self.jug.base = sysp.base_fee
+        elif what == "dsr":
+            self.pot.drip(now)
+            self.pot.dsr = sysp.dsr
+        elif what == "oracle" and path[1] == "hop":
+            for osm in self.osms.values():
+                osm.hop = sysp.oracle.hop
+        elif what == "vow":
+            self._file_vow(sysp.vow, path[1:])
+        elif what == "psm" and self.psm is not None and sysp.psm is not None:
+            if path[1] in ("tin", "tout"):
+                setattr(self.psm, path[1], getattr(sysp.psm, path[1]))
+            elif path[1] == "line":
+                self.vat.ilks[self.psm.ilk].line = sysp.psm.line
+            else:
+                raise ValueError(f"system.psm.{path[1]} cannot change during a run")
+        else:
+            raise ValueError(f"system.{'.'.join(map(str, path))} cannot change during a run")
+
+    def _file_vow(self, v, path: tuple) -> None:
+        """A changed Vow parameter, or one of its auction houses'."""
+        what = path[0]
+        vow = self.vow
+        if what in ("wait", "sump", "dump", "bump", "hump"):
+            setattr(vow, what, float(getattr(v, what)))
+        elif what == "pad":
+            vow.flopper.pad = 1.0 + v.pad
+        elif what == "lid":
+            vow.flapper.lid = v.lid
+        elif what in ("flop", "flap") and len(path) > 1:
+            house = vow.flopper if what == "flop" else vow.flapper
+            setattr(house, path[1], float(getattr(getattr(v, what), path[1])))
+        else:
+            raise ValueError(f"system.vow.{'.'.join(map(str, path))} cannot change during a run")
 
     def _activation_order(self) -> list[BorrowerCohort | Keeper]:
         """Borrower cohorts and keepers in this tick's order (``schedule.order``).

@@ -218,7 +218,7 @@ def build_manifest(
     return {
         "kind": MANIFEST_KIND,
         "format": RUN_FORMAT,
-        "scenario": model.spec.to_dict(),
+        "scenario": model.given.to_dict(),
         "seed": model.seed,
         "ticks": model.recorder.rows - 1,
         "status": status,
@@ -231,7 +231,7 @@ def build_manifest(
         "pyarrow": pyarrow.__version__,
         "mesa": mesa.__version__,
         "wall_time_s": round(wall_time_s, 3),
-        "warnings": advisories(model.spec),
+        "warnings": advisories(model.given),
         "data_held": dict(model.data_held),
         "files": list(RUN_FILES),
     }

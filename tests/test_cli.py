@@ -147,3 +147,42 @@ def test_validate_takes_folders_sweep_files_and_overrides(cdpsim_cmd, tmp_path):
     empty.mkdir()
     none = cdpsim(cdpsim_cmd, "validate", str(empty))
     assert none.returncode == 2 and "no scenario files" in none.stderr
+
+
+SPELL = """\
+governance:
+  delay: 1h
+  spells:
+    - {name: lower-chop, at: 2h, set: {ilks.ETH-A.liquidation.chop: 0.05}}
+"""
+
+
+def test_validate_and_run_a_scenario_with_spells(cdpsim_cmd, tmp_path):
+    path = tmp_path / "spells.yaml"
+    path.write_text(SMALL + SPELL)
+    ok = cdpsim(cdpsim_cmd, "validate", str(path))
+    assert ok.returncode == 0, ok.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(SMALL + SPELL.replace("ilks.ETH-A.liquidation.chop: 0.05", "clock.tick: 5m"))
+    res = cdpsim(cdpsim_cmd, "validate", str(bad))
+    line = (
+        bad.read_text()
+        .splitlines()
+        .index(next(x for x in bad.read_text().splitlines() if "5m" in x))
+        + 1
+    )
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert (
+        f"{bad}:{line}: governance.spells.0.set.clock.tick: clock.tick cannot change during a run"
+    ) in res.stderr
+    out = tmp_path / "run"
+    run = cdpsim(
+        cdpsim_cmd, "run", str(path), "--out", str(out), "--set", "governance.spells.0.delay=2h"
+    )
+    assert run.returncode == 0, run.stderr
+    events = pd.read_parquet(out / "events.parquet")
+    spells = events[events["event"] == "spell"]
+    assert list(spells["tick"]) == [24]  # cast at 2 h, effective 2 h later: 4 h of 10 minutes
+    assert list(spells["actor"]) == ["lower-chop: ilks.ETH-A.liquidation.chop 0.13 → 0.05"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["scenario"]["governance"]["spells"][0]["delay"] == "2h"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -148,3 +149,214 @@ def test_autoline_sets_the_line_every_tick_by_dss_rules(tmp_path):
 def test_no_lever_columns_unless_configured(small):
     columns = sim.run(small, seed=1).timeseries.columns
     assert not any(c.startswith(("line[", "stopped[")) for c in columns)
+
+
+# ---------------------------------------------------------------------------------------- spells
+
+#: A spell of pure parameter changes (ilk, liquidation and system), cast at ``{at}``.
+SPELL = """\
+governance:
+  spells:
+    - name: retune
+      at: {at}
+      set:
+        ilks.ETH-A.liquidation.chop: 0.05
+        ilks.ETH-A.liquidation.tip: 40
+        ilks.ETH-A.stability_fee: 0.3
+        ilks.ETH-A.mat: 1.52
+        system.Hole: 5.0e6
+"""
+#: The same values as --set overrides.
+SPELL_VALUES = [
+    "ilks.ETH-A.liquidation.chop=0.05",
+    "ilks.ETH-A.liquidation.tip=40",
+    "ilks.ETH-A.stability_fee=0.3",
+    "ilks.ETH-A.mat=1.52",
+    "system.Hole=5.0e6",
+]
+
+
+def _run_with_spell(tmp_path, at: str, overrides=()):
+    from tests.conftest import SMALL
+
+    path = tmp_path / f"spell-{at.strip(chr(34))}.yaml"
+    path.write_text(SMALL + SPELL.format(at=at))
+    return sim.run(sim.load_scenario(path, overrides=list(overrides)))
+
+
+def _digests(result, events=None):
+    from tests.test_golden_runs import frame_digest
+
+    tables = {t: frame_digest(getattr(result, t)) for t in ("timeseries", "auctions", "vaults")}
+    ev = result.events if events is None else events
+    tables["events"] = frame_digest(ev.reset_index(drop=True))
+    return tables
+
+
+def test_a_spell_at_the_start_is_the_value_in_the_file_bit_for_bit(small_scenario_file, tmp_path):
+    spelled = _run_with_spell(tmp_path, "0s")
+    filed = sim.run(sim.load_scenario(small_scenario_file, overrides=SPELL_VALUES))
+    assert len(filed.auctions) > 0  # the comparison covers liquidations
+    ev = spelled.events
+    logged = ev[ev["event"] == "spell"]
+    assert list(logged["tick"]) == [0] * 5  # logged at tick 0, one row per field
+    assert _digests(spelled, ev[ev["event"] != "spell"]) == _digests(filed)
+    assert spelled.summary == filed.summary
+
+
+def test_a_spell_after_the_run_end_changes_nothing_bit_for_bit(small_scenario_file, tmp_path):
+    spelled = _run_with_spell(tmp_path, "13h")
+    plain = sim.run(sim.load_scenario(small_scenario_file))
+    assert _digests(spelled) == _digests(plain)
+    assert spelled.summary == plain.summary
+    assert spelled.manifest["warnings"] and "never takes effect" in spelled.manifest["warnings"][0]
+
+
+def test_a_spell_changes_nothing_before_its_tick_and_is_in_force_after(
+    small_scenario_file, tmp_path
+):
+    spelled = _run_with_spell(tmp_path, "185m")
+    plain = sim.run(sim.load_scenario(small_scenario_file))
+    k = 19  # the first 10-minute tick ending at or after 185 min
+    before = spelled.timeseries[spelled.timeseries["tick"] < k].reset_index(drop=True)
+    plain_before = plain.timeseries[plain.timeseries["tick"] < k].reset_index(drop=True)
+    from tests.test_golden_runs import frame_digest
+
+    assert frame_digest(before) == frame_digest(plain_before)
+    assert not spelled.timeseries.iloc[k:].equals(plain.timeseries.iloc[k:])
+    # The new chop in the auctions started from the spell's tick on, the old one before.
+    auctions = spelled.auctions
+    late = auctions["start_tick"] >= k
+    assert late.any() and (~late).any()
+    assert np.allclose(auctions.loc[late, "tab"] / auctions.loc[late, "due"], 1.05)
+    assert np.allclose(auctions.loc[~late, "tab"] / auctions.loc[~late, "due"], 1.13)
+    # The event log: one row per field, at the spell's tick, with old → new.
+    ev = spelled.events
+    logged = ev[ev["event"] == "spell"]
+    assert set(logged["tick"]) == {k} and set(logged["ilk"]) == {"ETH-A", ""}
+    assert "retune: ilks.ETH-A.liquidation.chop 0.13 → 0.05" in set(logged["actor"])
+    assert "retune: system.Hole 100000000 → 5000000" in set(logged["actor"])
+    # The manifest keeps the scenario as given (its spells included, the old values).
+    scenario = spelled.manifest["scenario"]
+    assert scenario["ilks"]["ETH-A"]["liquidation"]["chop"] == 0.13
+    assert scenario["governance"]["spells"][0]["name"] == "retune"
+
+
+def test_a_new_stability_fee_starts_after_a_drip_at_the_old_one(small_scenario_file, tmp_path):
+    from sim.protocol.jug import accrue
+
+    path = tmp_path / "fee.yaml"
+    path.write_text(small_scenario_file.read_text() + SPELL.format(at="1h"))
+    model = sim.ProtocolModel(sim.load_scenario(path))
+    for _ in range(5):
+        model.step()
+    rate = model.vat.ilks["ETH-A"].rate
+    model.step()  # tick 6: the spell, then the tick's own drip
+    assert model.vat.ilks["ETH-A"].rate == accrue(rate, 0.08, 600.0)
+    assert model.jug.duty["ETH-A"] == 0.3 and model.spec.ilks["ETH-A"].stability_fee == 0.3
+    rate = model.vat.ilks["ETH-A"].rate
+    model.step()
+    assert model.vat.ilks["ETH-A"].rate == accrue(rate, 0.3, 600.0)
+    assert model.given.ilks["ETH-A"].stability_fee == 0.08
+
+
+#: Every field a spell may change, a new value and where the live model holds it.
+LIVE = {
+    "ilks.ETH-A.mat": (1.7, lambda m: (m._spotter[0][2], m.cohorts[0].mat)),
+    "ilks.ETH-A.stability_fee": (0.2, lambda m: m.jug.duty["ETH-A"]),
+    "ilks.ETH-A.line": (3.0e9, lambda m: m.vat.ilks["ETH-A"].line),
+    "ilks.ETH-A.dust": (50.0, lambda m: (m.vat.ilks["ETH-A"].dust, m.clippers["ETH-A"].chost)),
+    "ilks.ETH-A.liquidation.chop": (
+        0.2,
+        lambda m: (m.dog.ilks["ETH-A"].chop, m.clippers["ETH-A"].chop),
+    ),
+    "ilks.ETH-A.liquidation.hole": (7.0e6, lambda m: m.dog.ilks["ETH-A"].hole),
+    "ilks.ETH-A.liquidation.buf": (1.5, lambda m: m.clippers["ETH-A"].buf),
+    "ilks.ETH-A.liquidation.tail": ("3h", lambda m: m.clippers["ETH-A"].tail),
+    "ilks.ETH-A.liquidation.cusp": (0.3, lambda m: m.clippers["ETH-A"].cusp),
+    "ilks.ETH-A.liquidation.chip": (0.01, lambda m: m.clippers["ETH-A"].chip),
+    "ilks.ETH-A.liquidation.tip": (55, lambda m: m.clippers["ETH-A"].tip),
+    "ilks.ETH-A.liquidation.curve": (
+        {"kind": "linear", "tau": "2h"},
+        lambda m: (m.clippers["ETH-A"].curve.kind, m.clippers["ETH-A"].curve.tau),
+    ),
+    "ilks.ETH-B.liquidation.chop": (0.2, lambda m: m.cat.ilks["ETH-B"].chop),
+    "ilks.ETH-B.liquidation.lump": (20.0, lambda m: m.cat.ilks["ETH-B"].lump),
+    "ilks.ETH-B.liquidation.dunk": (9.0e4, lambda m: m.cat.ilks["ETH-B"].dunk),
+    "ilks.ETH-B.liquidation.beg": (0.1, lambda m: m.flippers["ETH-B"].beg),
+    "ilks.ETH-B.liquidation.ttl": ("20m", lambda m: m.flippers["ETH-B"].ttl),
+    "ilks.ETH-B.liquidation.tau": ("1d", lambda m: m.flippers["ETH-B"].tau),
+    "system.Line": (4.0e9, lambda m: m.vat.Line),
+    "system.Hole": (6.0e6, lambda m: m.dog.Hole),
+    "system.box": (8.0e6, lambda m: m.cat.box),
+    "system.base_fee": (0.01, lambda m: m.jug.base),
+    "system.dsr": (0.02, lambda m: m.pot.dsr),
+    "system.oracle.hop": ("2h", lambda m: m.osms["ETH"].hop),
+    "system.vow.wait": ("1h", lambda m: m.vow.wait),
+    "system.vow.sump": (6.0e4, lambda m: m.vow.sump),
+    "system.vow.dump": (300.0, lambda m: m.vow.dump),
+    "system.vow.bump": (2.0e4, lambda m: m.vow.bump),
+    "system.vow.hump": (1.0e6, lambda m: m.vow.hump),
+    "system.vow.pad": (0.2, lambda m: m.vow.flopper.pad),
+    "system.vow.lid": (2.0e5, lambda m: m.vow.flapper.lid),
+    "system.vow.flop": ({"beg": 0.1, "ttl": "1h", "tau": "1d"}, lambda m: m.vow.flopper.ttl),
+    "system.vow.flap": ({"beg": 0.1, "ttl": "1h", "tau": "1d"}, lambda m: m.vow.flapper.tau),
+    "system.psm.tin": (0.01, lambda m: m.psm.tin),
+    "system.psm.tout": (0.02, lambda m: m.psm.tout),
+    "system.psm.line": (5.0e8, lambda m: m.vat.ilks["PSM-USDC-A"].line),
+}
+#: What each of LIVE's getters reads once the value is in force.
+LIVE_WANT = {
+    "ilks.ETH-A.mat": (1.7, 1.7),
+    "ilks.ETH-A.dust": (50.0, 50.0 * 1.2),  # chost = dust · the spell's new chop
+    "ilks.ETH-A.liquidation.chop": (1.2, 1.2),
+    "ilks.ETH-A.liquidation.tail": 10800.0,
+    "ilks.ETH-A.liquidation.curve": ("linear", 7200.0),
+    "ilks.ETH-B.liquidation.chop": 1.2,
+    "ilks.ETH-B.liquidation.ttl": 1200.0,
+    "ilks.ETH-B.liquidation.tau": 86400.0,
+    "system.oracle.hop": 7200.0,
+    "system.vow.wait": 3600.0,
+    "system.vow.pad": 1.2,
+    "system.vow.flop": 3600.0,
+    "system.vow.flap": 86400.0,
+}
+#: SMALL with a Liquidations 1.2 ilk and a PSM, so that every changeable field exists.
+EVERY_ENGINE = """\
+  ETH-B:
+    collateral: ETH
+    mat: 1.5
+    line: 1.0e9
+    liquidation: {engine: flip, version: "1.2"}
+"""
+
+
+def test_every_changeable_field_reaches_the_live_model(tmp_path):
+    from sim.scenario.governance import CHANGEABLE
+    from tests.conftest import SMALL
+
+    concrete = {".".join("ETH-A" if p == "*" else p for p in pattern) for pattern in CHANGEABLE} | {
+        ".".join("ETH-B" if p == "*" else p for p in pattern) for pattern in CHANGEABLE
+    }
+    flip_only = {"lump", "dunk", "beg", "ttl", "tau"}
+    wanted = {
+        path
+        for path in concrete
+        if not (path.startswith("ilks.ETH-A.liquidation.") and path.rsplit(".", 1)[1] in flip_only)
+        and not (path.startswith("ilks.ETH-B") and path not in LIVE)
+    }
+    assert wanted == set(LIVE), "LIVE names every field of CHANGEABLE once"
+    text = SMALL.replace(
+        "system: {Hole: 1.0e8}", EVERY_ENGINE + "system: {Hole: 1.0e8, psm: {line: 1.0e8}}"
+    )
+    entries = "".join(f"        {p}: {json.dumps(value)}\n" for p, (value, _) in LIVE.items())
+    path = tmp_path / "every.yaml"
+    path.write_text(text + "governance:\n  spells:\n    - at: 30m\n      set:\n" + entries)
+    model = sim.ProtocolModel(sim.load_scenario(path))
+    before = {p: get(model) for p, (_, get) in LIVE.items()}
+    for _ in range(3):
+        model.step()
+    for p, (value, get) in LIVE.items():
+        want = LIVE_WANT.get(p, value)
+        assert get(model) == want, p
+        assert before[p] != want, f"{p}: the test's value is the start value"

@@ -193,3 +193,30 @@ def test_a_run_without_auctions_says_so():
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert "no collateral auctions in this run" in texts
     assert "no CR quantiles recorded (record.cr_quantiles)" in texts
+
+
+def test_every_panel_marks_the_spells_the_run_put_in_force(tmp_path):
+    import sim
+    from sim.plots.overview import SPELL_COLOUR
+    from tests.conftest import SMALL
+
+    path = tmp_path / "spells.yaml"
+    path.write_text(
+        SMALL
+        + "governance:\n  spells:\n"
+        + "    - {name: lower-chop, at: 2h, set: {ilks.ETH-A.liquidation.chop: 0.05}}\n"
+        + "    - {name: too-late, at: 20h, set: {ilks.ETH-A.liquidation.tip: 50}}\n"
+    )
+    result = sim.run(sim.load_scenario(path, overrides=["borrowers.0.vaults=20"]))
+    fig = run_overview(result.timeseries, result.auctions, result.manifest["scenario"])
+    when = mdates.date2num(pd.Timestamp("2020-01-01T02:00:00"))
+    for ax in fig.axes:
+        marks = [
+            line
+            for line in ax.get_lines()
+            if line.get_color() == SPELL_COLOUR and line.get_linestyle() == ":"
+        ]
+        assert len(marks) == 1, ax.get_title(loc="left")  # the spell after the end is not drawn
+        assert mdates.date2num(marks[0].get_xdata()[0]) == pytest.approx(when)
+    names = [t.get_text() for ax in fig.axes[:2] for t in ax.texts]
+    assert names.count("lower-chop") == 2 and "too-late" not in names

@@ -273,3 +273,27 @@ def test_the_example_script_runs_tiny_and_writes_its_section_with_the_load(tmp_p
     assert ", load average (1 min) " in text and " at the end:" in text
     assert "is indistinguishable from 0 at N = 2" in text
     assert "`cdpsim discover OUT --kpi bad_debt_max --above 1e+06`" in text
+
+
+def test_a_sweep_over_a_spell_s_delay(tmp_path):
+    """A spell's fields are sweepable like any field: the chop spell's delay, two values."""
+    (tmp_path / "base.yaml").write_text(
+        SMALL
+        + "governance:\n  spells:\n"
+        + "    - {name: chop, at: 1h, set: {ilks.ETH-A.liquidation.chop: 0.05}}\n"
+    )
+    path = tmp_path / "sweep.yaml"
+    path.write_text(
+        GRID.replace(
+            "  ilks.ETH-A.mat: {values: [1.3, 1.5]}\n"
+            "  collateral.ETH.price.crash.depth: {values: [0.2, 0.4, 0.6]}\n",
+            "  governance.spells.0.delay: {values: [0s, 20h]}\n",
+        )
+        .replace("seeds: 2", "seeds: 1")
+        .replace("kpis: [bad_debt_max, liquidated_debt]", "kpis: [penalty_collected]")
+    )
+    result = sweeps.run_sweep(path, workers=0, out=tmp_path / "out")
+    assert (result.runs["status"] == "ok").all(), result.runs["error"].tolist()
+    penalty = result.points.set_index("governance.spells.0.delay")["penalty_collected_mean"]
+    # In force from 1 h (penalty 5 %) or never within the 6 h run (13 %).
+    assert len(penalty) == 2 and penalty.iloc[0] < penalty.iloc[1]

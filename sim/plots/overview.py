@@ -17,7 +17,9 @@ Panels (two columns):
 
 Where a replayed series (``process: replay`` with ``beyond: hold``) has run out of data, its
 panel shades the rest of the run "data held". A run that failed or was interrupted says so in a
-banner over the title (``banner``), since its panels end early.
+banner over the title (``banner``), since its panels end early. Every panel marks each
+governance spell the run put in force with a dotted vertical line at its tick (its name on the
+top panels).
 
 The panels draw what :mod:`sim.derived` computes from the run's tables (auction outcomes,
 auctions started per bin, prices relative to the start).
@@ -37,6 +39,7 @@ from sim.derived import PERCENT, auction_counts, auction_outcomes, percent_of, s
 from sim.metrics import ZERO_BID_FRACTION
 from sim.plots import style as st
 from sim.record import col, quantile_name
+from sim.scenario.governance import spell_marks
 from sim.units import parse_duration
 
 #: OSM updates marked with a dot when there are at most this many (more would be a smear).
@@ -71,6 +74,8 @@ ZERO_BID_SIZE = 70.0
 HELD_COLOUR, HELD_ALPHA = "0.55", 0.16
 #: Fill behind the banner of a failed or interrupted run.
 BANNER_FILL = "#FBE3D6"
+#: Colour of the lines marking governance spells.
+SPELL_COLOUR = "0.25"
 #: Key of the gas series in ``held`` (the other keys are collaterals).
 GAS = "gas"
 
@@ -125,6 +130,39 @@ def _held_span(ax: Axes, ts: pd.DataFrame, seconds: float | None, what: str) -> 
         zorder=0,
         label=f"{what}: data held (beyond: hold)",
     )
+
+
+def _spells(axes: list[Axes], ts: pd.DataFrame, scenario: Mapping[str, Any]) -> None:
+    """A vertical line where each spell took effect, on every panel; its name on the top ones."""
+    marks = spell_marks(scenario)
+    if not marks or len(ts) == 0:
+        return
+    tick_s = _tick_seconds(scenario)
+    for name, seconds in marks:
+        if "time" in ts:
+            start = pd.to_datetime(ts["time"].iloc[0], utc=True).tz_localize(None)
+            x: Any = np.datetime64(start + pd.Timedelta(seconds=float(seconds)))
+        elif tick_s:
+            x = seconds / tick_s
+        else:
+            continue
+        for k, ax in enumerate(axes):
+            if not ax.get_visible():
+                continue
+            ax.axvline(x, color=SPELL_COLOUR, linestyle=":", linewidth=1.0, zorder=1)
+            if k < 2:
+                ax.annotate(
+                    name,
+                    (x, 1.0),
+                    xycoords=("data", "axes fraction"),
+                    xytext=(2, -2),
+                    textcoords="offset points",
+                    rotation=90,
+                    va="top",
+                    ha="left",
+                    fontsize="x-small",
+                    color=SPELL_COLOUR,
+                )
 
 
 def _prices(
@@ -563,6 +601,7 @@ def run_overview(
             if ax is not fig.axes[0]:
                 ax.sharex(fig.axes[0])
             _time_axis(ax, timeseries)
+        _spells(fig.axes, timeseries, scenario)
         head = title or overview_title(scenario, seed)
         if banner:
             fig.suptitle(

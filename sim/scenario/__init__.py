@@ -11,6 +11,8 @@ The package, one concept per module:
 - :mod:`~sim.scenario.overrides`: ``--set path.to.field=value``;
 - :mod:`~sim.scenario.resources`: the run's ticks and memory, estimated and bounded;
 - :mod:`~sim.scenario.checks`: checks across sections, including replayed data coverage;
+- :mod:`~sim.scenario.governance`: spells (``governance``), the scenarios in force during a
+  run, each checked, and which fields a spell may change;
 - :mod:`~sim.scenario.loader`: :func:`load_scenario`, :func:`validate_data`,
   :func:`with_overrides`;
 - :mod:`~sim.scenario.errors`: :class:`ErrorItem`, :class:`ScenarioError`.

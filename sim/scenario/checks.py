@@ -63,6 +63,17 @@ def cross_check(s: Scenario) -> Problems:
     return problems + _check_processes(s, reported)
 
 
+def parameter_checks(s: Scenario) -> Problems:
+    """The cross-checks that hold at any time of a run, not only at its start.
+
+    What the scenario a spell puts in force during a run must pass (the checks of the book as it
+    opens — CRs above ``mat``, debts above ``dust``, cohorts under the ceilings — concern the
+    start only: a spell may raise ``mat`` or ``dust`` or lower a ceiling below the debt, as
+    governance can).
+    """
+    return [*_check_names(s), *_check_market_sections(s)]
+
+
 def advisories(s: Scenario) -> list[str]:
     """Things a valid scenario does that are probably not what its author meant.
 
@@ -87,6 +98,14 @@ def advisories(s: Scenario) -> list[str]:
                 f"ilks.{name}.liquidation.tail {format_duration(liq.tail)}: keepers act once per "
                 "tick, so every Dutch auction needs a reset (redo, paying tip + chip) before any "
                 "keeper sees its price fall; use a tick no longer than tail"
+            )
+    gov = s.governance
+    for i in range(len(gov.spells) if gov is not None else 0):
+        if gov.tick(i, s.clock) > s.n_ticks:
+            out.append(
+                f"governance.spells.{i}: {gov.label(i)} takes effect "
+                f"{format_duration(gov.effect_s(i, s.clock.start))} after the start, after the "
+                f"run's end ({format_duration(s.n_ticks * s.clock.tick)}): it never takes effect"
             )
     return out
 

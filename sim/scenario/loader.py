@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from sim.files import is_sweep_data
 from sim.scenario.checks import cross_check
 from sim.scenario.errors import ErrorItem, ScenarioError
+from sim.scenario.governance import spell_problems
 from sim.scenario.messages import locator, schema_errors
 from sim.scenario.overrides import apply_overrides
 from sim.scenario.schema import LOADER_FIELDS, Scenario
@@ -133,6 +134,9 @@ def validate_data(
         items, omitted = schema_errors(exc, data, locate)
         raise ScenarioError(items, omitted) from None
     problems = list(dict.fromkeys(cross_check(scenario)))  # the same finding once
+    if not problems:
+        # Each spell's scenario, checked as the base was (only once the base is sound).
+        problems = list(dict.fromkeys(spell_problems(scenario)))
     if problems:
         items = []
         for path, message in problems:

@@ -24,7 +24,12 @@ from sim.scenario.yamlfile import DataPath, load_value
 #: Maps of named entries that an override may change but not extend, and what an entry is.
 NAMED_ENTRIES = {"collateral": "collateral", "ilks": "ilk"}
 #: What an item of each list is called in messages.
-LIST_ITEMS = {"borrowers": "cohort", "keepers": "keeper group", "points": "point"}
+LIST_ITEMS = {
+    "borrowers": "cohort",
+    "keepers": "keeper group",
+    "points": "point",
+    "spells": "spell",
+}
 
 
 class OverrideError(ValueError):

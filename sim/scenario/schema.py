@@ -745,6 +745,96 @@ class System(Strict):
     psm: PsmSpec | None = None
 
 
+# ---------------------------------------------------------------------------------------- governance
+
+
+def _spell_time(value: Any) -> Any:
+    """A spell's ``at``: a duration since the run's start, or an absolute (ISO-8601) UTC time."""
+    if isinstance(value, dt.date):
+        return _timestamp(value)
+    if isinstance(value, str):
+        try:
+            parse_duration(value)
+        except ValueError:
+            try:
+                return _timestamp(value)
+            except ValueError:
+                raise ValueError(
+                    f"{value!r} is neither a duration since the start (e.g. '30h') nor an "
+                    "ISO-8601 time (e.g. '2023-03-11T16:00:00Z')"
+                ) from None
+    return _duration(value)
+
+
+def _show_spell_time(value: float | dt.datetime) -> str:
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_duration(value)
+
+
+#: A spell's ``at``: seconds since the run's start, or a UTC time.
+SpellTime = Annotated[
+    float | dt.datetime,
+    BeforeValidator(_spell_time),
+    PlainSerializer(_show_spell_time, return_type=str),
+]
+
+
+class Spell(Strict):
+    """A governance spell: scenario fields changed at a time during the run.
+
+    The change takes effect ``delay`` (the spell's own, else :attr:`Governance.delay`) after
+    ``at``, at the start of the first tick ending at or after that time.
+    """
+
+    name: Name | None = Field(None, description="the spell's name (default: spell-<index>)")
+    at: SpellTime = Field(
+        description="when the spell is cast: a duration since the run's start ('30h') or a UTC "
+        "time ('2023-03-11T16:00:00Z')"
+    )
+    delay: Duration | None = field(
+        None,
+        label="spell delay",
+        description="delay between the cast and the effect; none = governance.delay",
+    )
+    set: dict[str, Any] = Field(
+        min_length=1,
+        description="fields to change, as --set paths and values (ilks.ETH-A.liquidation.tip: "
+        "600); only protocol parameters may change during a run",
+    )
+
+
+class Governance(Strict):
+    """Governance: spells scheduled during the run, behind the GSM pause ``delay``."""
+
+    delay: Duration = field(
+        0.0,
+        label="GSM pause delay",
+        description="default delay between a spell's cast (at) and its effect",
+    )
+    spells: list[Spell] = Field(default_factory=list)
+
+    def label(self, index: int) -> str:
+        """Spell ``index``'s name, ``spell-<index>`` when it has none."""
+        name = self.spells[index].name
+        return name if name is not None else f"spell-{index}"
+
+    def effect_s(self, index: int, start: dt.datetime) -> float:
+        """When spell ``index`` takes effect [s since the run's ``start``]."""
+        spell = self.spells[index]
+        at = spell.at
+        cast = (at - start).total_seconds() if isinstance(at, dt.datetime) else float(at)
+        return cast + (self.delay if spell.delay is None else spell.delay)
+
+    def tick(self, index: int, clock: Clock) -> int:
+        """The tick at whose start spell ``index`` takes effect.
+
+        The first tick ending at or after its effect time: ``ceil(effect_s / tick)`` (0: the
+        run's start; negative: before it).
+        """
+        return math.ceil(self.effect_s(index, clock.start) / clock.tick - 1e-9)
+
+
 # ---------------------------------------------------------------------------------------- agents
 
 
@@ -1111,6 +1201,9 @@ class Scenario(Strict):
     network: Network | None = None
     schedule: Schedule = Field(default_factory=Schedule)
     record: Record = Field(default_factory=Record)
+    governance: Governance | None = Field(
+        None, description="spells changing protocol parameters during the run"
+    )
 
     #: The folder relative paths are resolved against (set by the loader, not in YAML).
     base_dir: str = Field(".", exclude=True)
