@@ -68,7 +68,7 @@ def _out(message: str) -> None:
             os.close(devnull)
 
 
-#: Largest seed (:data:`sim.scenario.schema.SEED_MAX`, repeated so that ``--help`` needs no
+#: Largest seed (:data:`sim.scenario.fields.SEED_MAX`, repeated so that ``--help`` needs no
 #: schema): a seed is written to manifests and runs tables as a 64-bit unsigned integer.
 SEED_MAX = 2**64 - 1
 #: Most seeds of ``--seeds`` and ``--seed-list`` (a sweep's limit of runs,

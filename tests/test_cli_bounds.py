@@ -32,7 +32,7 @@ from sim.experiments.executors import (
 )
 from sim.files import name_problem
 from sim.scenario import Scenario, ScenarioError
-from sim.scenario.schema import SEED_MAX
+from sim.scenario.fields import SEED_MAX
 from tests.conftest import SMALL
 from tests.test_cli_batch import finished_runs, signal_after
 from tests.test_cli_input import HANG_S, SCRIPTED, cdpsim, refused, write

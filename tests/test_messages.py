@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from sim.experiments.sweep_schema import SweepFile
 from sim.scenario.errors import MAX_ERRORS
+from sim.scenario.fields import Strict
 from sim.scenario.messages import (
     SHOWN_VALUE_CHARS,
     locator,
@@ -20,7 +21,7 @@ from sim.scenario.messages import (
     shown,
     suggestion,
 )
-from sim.scenario.schema import Scenario, Strict
+from sim.scenario.schema import Scenario
 from tests.scenario_helpers import error_of
 
 

@@ -11,7 +11,7 @@ import sim
 from sim.record import BLOCK_FIELDS, ILK_FIELDS, SYSTEM_FIELDS
 from sim.scenario import load_scenario
 from sim.scenario import resources as res
-from sim.scenario.schema import VAULTS_MAX
+from sim.scenario.fields import VAULTS_MAX
 from tests.conftest import SCENARIOS, SMALL
 from tests.scenario_helpers import error_of, write
 

@@ -46,7 +46,7 @@ from sim.experiments.store import (
 from sim.files import expand_paths
 from sim.rundir import MANIFEST_KIND, RUN_FORMAT, STATUS_FAILED, STATUS_LOST, STATUS_OK
 from sim.scenario import Scenario, ScenarioError, load_scenario, with_overrides
-from sim.scenario.schema import SEED_MAX
+from sim.scenario.fields import SEED_MAX
 
 Keep = Literal["full", "summary"]
 #: Files a run kept as a summary holds.
@@ -367,7 +367,7 @@ def resolve_seeds(
 
     Raises:
         ValueError: fewer than one seed, a seed or master seed outside 0 to 2**64 - 1
-            (:data:`~sim.scenario.schema.SEED_MAX`: manifests and runs tables hold 64 bits), a
+            (:data:`~sim.scenario.fields.SEED_MAX`: manifests and runs tables hold 64 bits), a
             repeated seed.
     """
     if not 0 <= int(master_seed) <= SEED_MAX:

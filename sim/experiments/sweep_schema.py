@@ -27,8 +27,9 @@ from pydantic import (
 
 from sim.experiments import designs
 from sim.metrics import KPI_BY_NAME
+from sim.scenario.fields import NAME_MAX_CHARS, SEED_MAX
 from sim.scenario.messages import shown
-from sim.scenario.schema import NAME_MAX_CHARS, SEED_MAX, Scenario
+from sim.scenario.schema import Scenario
 from sim.units import parse_duration
 
 #: Most runs (design points × seeds) in one sweep: a million runs of a minute each is two

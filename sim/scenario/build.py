@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from sim.market import gas as gasm
 from sim.market import prices as px
+from sim.scenario.fields import GWEI_MAX, PRICE_MAX, PRICE_MIN
 from sim.scenario.schema import (
-    GWEI_MAX,
-    PRICE_MAX,
-    PRICE_MIN,
     BridgePrice,
     ConstantGasSpec,
     GasSpec,

@@ -16,21 +16,23 @@ from typing import Any
 import numpy as np
 
 from sim.market.prices import YEAR, DataError, Replay, correlated_normals
+from sim.scenario.agent_specs import (
+    CloseStrategy,
+    LeverageStrategy,
+    LowballStrategy,
+    TargetCrStrategy,
+)
 from sim.scenario.resources import check_resources
 from sim.scenario.schema import (
     BridgePrice,
     ClipLiquidation,
-    CloseStrategy,
     FlipLiquidation,
     GbmPrice,
     JumpDiffusionPrice,
-    LeverageStrategy,
-    LowballStrategy,
     ReplayGasSpec,
     ReplayPrice,
     Scenario,
     ScriptedPrice,
-    TargetCrStrategy,
     correlation_matrix,
 )
 from sim.scenario.yamlfile import DataPath

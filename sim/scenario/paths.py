@@ -13,8 +13,8 @@ are stepped over, and a union of sections is resolved by its tag field (``proces
   :func:`field_path` gives the path the user wrote (``collateral.ETH.price.vol``) and
   :func:`data_path` its longest prefix in the data (for its YAML line).
 
-The unit and label of a field are the schema's metadata (:data:`~sim.scenario.schema.UNIT`,
-:data:`~sim.scenario.schema.LABEL`), on the field or on its type.
+The unit and label of a field are the schema's metadata (:data:`~sim.scenario.fields.UNIT`,
+:data:`~sim.scenario.fields.LABEL`), on the field or on its type.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from sim.scenario.schema import LABEL, UNIT, Scenario
+from sim.scenario.fields import LABEL, UNIT
+from sim.scenario.schema import Scenario
 from sim.scenario.yamlfile import DataPath
 
 #: Fields whose value selects the member of a union of sections.
