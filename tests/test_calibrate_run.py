@@ -35,6 +35,10 @@ def test_the_posterior_is_the_same_in_process_on_a_pool_on_dask_and_after_a_resu
     two = calibrate(folder / "cal.yaml", folder / "two", workers=2)
     pd.testing.assert_frame_equal(one.posterior, two.posterior)
     pd.testing.assert_frame_equal(one.predictive, two.predictive)
+    # each particle's statistics are its own parameters' (a run's penalty is at most its chop)
+    chop = "ilks.ETH-A.liquidation.chop"
+    assert (one.posterior["effective_penalty"] <= one.posterior[chop] + 1e-12).all()
+    assert (one.predictive["effective_penalty"] <= one.predictive[chop] + 1e-12).all()
     dask = calibrate(folder / "cal.yaml", folder / "dask", workers=2, backend="dask")
     pd.testing.assert_frame_equal(one.posterior, dask.posterior)
     pd.testing.assert_frame_equal(one.fixed, dask.fixed)
