@@ -130,7 +130,7 @@ def test_one_file_with_every_kind_of_mistake_reports_them_all_at_once(tmp_path):
     messages = errors_of(path)
     assert messages == [
         f"{path}:3: overrides.ilks.ETH-A.matt: unknown field 'matt' in ilks.ETH-A (allowed: "
-        "collateral, mat, stability_fee, line, dust, liquidation); did you mean 'mat'?",
+        "collateral, mat, stability_fee, line, dust, liquidation, autoline); did you mean 'mat'?",
         f"{path}:6: parameters.ilks.ETH-A.mat: value 0.9: Input should be greater than 1 (got 0.9)",
         f"{path}:7: parameters.ilks.ETH-B.liquidation.chop: unknown ilk 'ETH-B' (defined: ETH-A); "
         "did you mean 'ETH-A'?",
