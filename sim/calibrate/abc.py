@@ -249,11 +249,7 @@ def observed(calibration: Calibration) -> dict[str, float]:
 
 def weighted_median(values: Sequence[float], weights: Sequence[float]) -> float:
     """The weighted median (the smallest value with at least half the weight at or below)."""
-    v = np.asarray(values, dtype=np.float64)
-    w = np.asarray(weights, dtype=np.float64)
-    order = np.argsort(v, kind="stable")
-    cum = np.cumsum(w[order]) / w.sum()
-    return float(v[order][int(np.searchsorted(cum, 0.5))])
+    return weighted_quantile(values, weights, 0.5)
 
 
 def weighted_quantile(values: Sequence[float], weights: Sequence[float], q: float) -> float:

@@ -20,17 +20,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import numpy as np
 import pandas as pd
-from pydantic import Field, ValidationError
+from pydantic import Field
 
+from sim.calibrate.report import fmt
 from sim.calibrate.scoring import score
-from sim.calibrate.spec import TargetSpec, _Strict, check_targets, target_values
+from sim.calibrate.spec import (
+    TargetSpec,
+    _Strict,
+    check_targets,
+    posterior_draws,
+    read_validated,
+    target_values,
+)
 from sim.experiments.batch import derive_seeds
-from sim.experiments.sweep_checks import Problems
 from sim.scenario import Scenario, load_scenario
-from sim.scenario.messages import schema_errors
-from sim.scenario.yamlfile import read_yaml
+
+#: The draws of case runs, apart from a calibration's posterior-predictive draws.
+_CASE_STREAM = 30
 
 
 class PosteriorSpec(_Strict):
@@ -91,14 +98,9 @@ def load_case(path: str | Path) -> Case:
         ScenarioError: every problem, as ``file:line: field: message``.
     """
     path = Path(path)
-    data, lines = read_yaml(path)
-    errors = Problems(str(path), lines)
-    try:
-        spec = CaseFile.model_validate(data)
-    except ValidationError as exc:
-        errors.extend(*schema_errors(exc, data, errors.locate, CaseFile))
-        errors.raise_any()
-        raise AssertionError("unreachable") from exc
+    spec, errors, _ = read_validated(
+        path, CaseFile, "a case file (name, scenario, sample, seeds, targets, …)"
+    )
     scenario_file = path.parent / spec.scenario
     scenario = load_scenario(scenario_file)
     check_targets(spec.targets, scenario, errors)
@@ -108,14 +110,6 @@ def load_case(path: str | Path) -> Case:
             errors.add(("posterior", "calibration"), f"no calibration file {calibration_file}")
     errors.raise_any()
     return Case(path, spec, scenario_file, scenario)
-
-
-def draws(posterior: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
-    """``n`` parameter sets drawn by weight from a posterior table (``weight`` column)."""
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 30]))
-    w = posterior["weight"].to_numpy(dtype=np.float64)
-    picks = rng.choice(len(posterior), size=n, p=w / w.sum())
-    return posterior.iloc[picks].reset_index(drop=True)
 
 
 def case_overrides(case: Case, posterior: pd.DataFrame | None) -> list[list[str]]:
@@ -128,7 +122,7 @@ def case_overrides(case: Case, posterior: pd.DataFrame | None) -> list[list[str]
     missing = [k for k in case.spec.posterior.map if k not in posterior]
     if missing:
         raise ValueError(f"the posterior has no parameter {', '.join(missing)}")
-    picked = draws(posterior, n, 0)
+    picked = posterior_draws(posterior, n, 0, _CASE_STREAM)
     return [
         [f"{path}={float(picked[k].iloc[i])!r}" for k, path in case.spec.posterior.map.items()]
         for i in range(n)
@@ -201,15 +195,9 @@ def run_case(
 # ---------------------------------------------------------------------------------------- gallery
 
 
-def _fmt(value: float) -> str:
-    from sim.calibrate.report import fmt
-
-    return fmt(value)
-
-
 def _band(t: dict[str, Any] | TargetSpec) -> str:
     low, high = t.band if isinstance(t, TargetSpec) else t["band"]
-    return _fmt(low) if low == high else f"{_fmt(low)} – {_fmt(high)}"
+    return fmt(low) if low == high else f"{fmt(low)} – {fmt(high)}"
 
 
 def gallery_rows(
@@ -238,8 +226,8 @@ def gallery_rows(
                 name=f"{label}: {name}" + (f" ({', '.join(t.ilks)})" if t.ilks else ""),
                 kind=kind,  # type: ignore[arg-type]
                 source=t.source,
-                record=f"{_fmt(t.value)} (band {_band(t)})",
-                result=f"median {_fmt(median)} (5–95 % {_fmt(s['p05'])} – {_fmt(s['p95'])})",
+                record=f"{fmt(t.value)} (band {_band(t)})",
+                result=f"median {fmt(median)} (5–95 % {fmt(s['p05'])} – {fmt(s['p95'])})",
                 n_runs=n,
                 passed=bool(low <= median <= high) if median == median else False,
                 note=f"inside the band in {s['inside']:.0%} of runs; p = {s['p_value']:.2f}"

@@ -86,7 +86,7 @@ def summary_markdown(
         "",
         "## Posterior",
         "",
-        f"| parameter | prior | median | 5–95 % of {len(calibration.parameters) and next(iter(summary['parameters'].values()))['n_particles']} particles |",
+        f"| parameter | prior | median | 5–95 % of {summary['population']} particles |",
         "|---|---|---|---|",
     ]
     for name, p in summary["parameters"].items():
@@ -113,7 +113,7 @@ def summary_markdown(
         f"Each run takes one parameter set drawn from the posterior (by weight) and its own seed. "
         f"The spread is parameter uncertainty and event randomness together; the last column is "
         f"the share of each statistic's variance the parameters explain (1 − variance over "
-        f"{pp['targets'] and next(iter(pp['targets'].values())).get('n_fixed', 0)} seeds at the "
+        f"{summary.get('fixed_runs', method.fixed_seeds)} seeds at the "
         "posterior median / variance over these runs).",
         "",
         joint_lines(pp),

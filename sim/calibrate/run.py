@@ -30,7 +30,6 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from sim.atomic import write_json, write_parquet, write_text
@@ -46,7 +45,7 @@ from sim.calibrate.abc import (
 )
 from sim.calibrate.report import summary_markdown
 from sim.calibrate.scoring import score
-from sim.calibrate.spec import Calibration, load_calibration
+from sim.calibrate.spec import Calibration, load_calibration, posterior_draws
 from sim.experiments.batch import derive_seeds
 from sim.experiments.executors import make_executor
 from sim.experiments.store import sha256_file
@@ -55,6 +54,8 @@ MANIFEST = "calibration.json"
 DB = "abc.db"
 FORMAT = 1
 #: Method settings a resume may change: how far to go, and how many runs judge the result.
+#: The draws of posterior-predictive runs (apart from a case's draws).
+_PREDICTIVE_STREAM = 20
 _MAY_CHANGE = ("generations", "max_simulations", "predictive", "fixed_seeds")
 
 
@@ -159,7 +160,7 @@ def _history(abc_history: Any) -> pd.DataFrame:
 def _posterior(calibration: Calibration, abc_history: Any) -> pd.DataFrame:
     t = abc_history.max_t
     frame, weights = abc_history.get_distribution(m=0, t=t)
-    stats_weights, stats = abc_history.get_weighted_sum_stats(t=t)
+    _, stats = abc_history.get_weighted_sum_stats(t=t)
     distances = abc_history.get_weighted_distances(t=t)
     rows = []
     for (_, internal), w, d, s in zip(
@@ -167,15 +168,7 @@ def _posterior(calibration: Calibration, abc_history: Any) -> pd.DataFrame:
     ):
         values = to_scenario(calibration, internal.to_dict())
         rows.append({**values, "weight": float(w), "distance": float(d), **s})
-    del stats_weights
     return pd.DataFrame(rows)
-
-
-def _draws(posterior: pd.DataFrame, names: list[str], n: int, seed: int) -> list[dict[str, float]]:
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 20]))
-    w = posterior["weight"].to_numpy(dtype=np.float64)
-    picks = rng.choice(len(posterior), size=n, p=w / w.sum())
-    return [{k: float(posterior[k].iloc[i]) for k in names} for i in picks]
 
 
 def _runs(
@@ -259,7 +252,8 @@ def calibrate(
         history = _history(abc.history)
         posterior = _posterior(calibration, abc.history)
         names = calibration.parameter_names
-        draws = _draws(posterior, names, method.predictive, method.seed)
+        picked = posterior_draws(posterior, method.predictive, method.seed, _PREDICTIVE_STREAM)
+        draws = [{k: float(picked[k].iloc[i]) for k in names} for i in range(len(picked))]
         predictive = _runs(
             executor,
             calibration,
@@ -283,6 +277,7 @@ def calibrate(
         "simulations": int(history["simulations"].sum()),
         "epsilon": float(history["epsilon"].iloc[-1]),
         "population": method.population,
+        "fixed_runs": len(fixed),
         "parameters": {
             k: {
                 "median": weighted_median(posterior[k], posterior["weight"]),

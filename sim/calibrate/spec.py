@@ -242,6 +242,43 @@ class Calibration:
         )
 
 
+def read_validated[M: BaseModel](
+    path: Path, model: type[M], what: str
+) -> tuple[M, Problems, dict[DataPath, int]]:
+    """A YAML file validated against ``model``; the problems collector and the YAML lines.
+
+    Args:
+        path: the file.
+        model: its schema.
+        what: what the file is, for the message when it is not a mapping.
+
+    Raises:
+        ScenarioError: the file is not a mapping, or fails the schema (``file:line: field``).
+    """
+    data, lines = read_yaml(path)
+    errors = Problems(str(path), lines)
+    if not isinstance(data, dict):
+        errors.add((), f"{what} is a mapping")
+        errors.raise_any()
+    try:
+        return model.model_validate(data), errors, lines
+    except ValidationError as exc:
+        errors.extend(*schema_errors(exc, data, errors.locate, model))
+        errors.raise_any()
+        raise AssertionError("unreachable") from exc
+
+
+def posterior_draws(posterior: pd.DataFrame, n: int, seed: int, stream: int) -> pd.DataFrame:
+    """``n`` rows drawn by weight (``weight`` column) from a posterior table, seeded.
+
+    ``stream`` keeps the draws of different uses apart (posterior-predictive runs, case runs).
+    """
+    rng = np.random.default_rng(np.random.SeedSequence([seed, stream]))
+    w = posterior["weight"].to_numpy(dtype=np.float64)
+    picks = rng.choice(len(posterior), size=n, p=w / w.sum())
+    return posterior.iloc[picks].reset_index(drop=True)
+
+
 def load_calibration(path: str | Path) -> Calibration:
     """Load and validate a calibration file, its base scenario and its parameters' ranges.
 
@@ -249,18 +286,10 @@ def load_calibration(path: str | Path) -> Calibration:
         ScenarioError: every problem, as ``file:line: field: message``.
     """
     path = Path(path)
-    data, lines = read_yaml(path)
     filename = str(path)
-    errors = Problems(filename, lines)
-    if not isinstance(data, dict):
-        errors.add((), "a calibration file is a mapping (name, base, parameters, targets, method)")
-        errors.raise_any()
-    try:
-        spec = CalibrationFile.model_validate(data)
-    except ValidationError as exc:
-        errors.extend(*schema_errors(exc, data, errors.locate, CalibrationFile))
-        errors.raise_any()
-        raise AssertionError("unreachable") from exc
+    spec, errors, lines = read_validated(
+        path, CalibrationFile, "a calibration file (name, base, parameters, targets, method)"
+    )
     for name, parameter in spec.parameters.items():
         if parameter.range is None:
             errors.add(("parameters", name), "a prior is a range: [low, high] (and a dist)")
