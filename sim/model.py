@@ -22,8 +22,11 @@ Tick order (docs/ARCHITECTURE.md):
 8. the recorder writes one row.
 
 Governance spells (``governance.spells``) take effect at the start of their tick, before the
-prices (:meth:`ProtocolModel.apply_spell`); one taking effect at the start is part of the
-scenario the model is built from.
+prices (:meth:`ProtocolModel.apply_spell`: their ``set``, then their ``do`` actions); one
+taking effect at the start is part of the scenario the model is built from (its actions are
+called on the model just built). Governors (``governance.governors``) read the tick's recorded
+row at its end (:class:`~sim.scenario.governance.Governors`); a firing takes effect at the start
+of a later tick, after that tick's spells (:meth:`ProtocolModel.apply_firing`).
 
 Tick ``k`` ends at ``now = k · tick`` seconds; tick 0 is the initial state.
 """
@@ -57,7 +60,8 @@ from sim.protocol.vow import Flapper, Flopper, Vow
 from sim.record import Recorder
 from sim.scenario import ClipLiquidation, ReplayGasSpec, Scenario, correlation_matrix
 from sim.scenario.build import build_gas_process, build_price_process
-from sim.scenario.governance import Change, SpellStep, timeline
+from sim.scenario.actions import apply_action
+from sim.scenario.governance import Change, Firing, Governors, SpellStep, rebase, timeline
 
 
 def _minus_bid(agent: BorrowerCohort | Keeper) -> float:
@@ -128,6 +132,10 @@ class _FeedPrice:
     def __call__(self) -> float:
         return self.osm.cur / self.par
 
+    def valid(self) -> bool:
+        """Whether the OSM's current price is valid (dss ``peek``'s ``has``)."""
+        return self.osm.cur_has
+
 
 class ProtocolModel(mesa.Model):
     """A MakerDAO-style protocol with its agents, built from a :class:`~sim.scenario.Scenario`.
@@ -156,6 +164,14 @@ class ProtocolModel(mesa.Model):
         self.spec = scenario
         #: Spells still to take effect, in order.
         self._spells: list[SpellStep] = list(plan.later)
+        gov = scenario.governance
+        #: The governors (None without any).
+        self.governors: Governors | None = (
+            Governors(gov, scenario.clock.tick) if gov is not None and gov.governors else None
+        )
+        #: Whether a governor changed a parameter (later spells then apply their set again on
+        #: the scenario in force, not the one computed before the run).
+        self._governed = False
         self.seed = seed
         self.dt = scenario.clock.tick
         self.n_ticks = scenario.n_ticks
@@ -189,7 +205,9 @@ class ProtocolModel(mesa.Model):
         self.recorder = Recorder(self)
         for step in plan.at_start:
             self._log_spell(step)
+            self._act(step.name, step.actions)
         self.recorder.record()
+        self._observe()
 
     # ------------------------------------------------------------------ construction
     def _note_held(self, name: str, process: px.PriceProcess) -> None:
@@ -302,11 +320,13 @@ class ProtocolModel(mesa.Model):
             liq = spec.liquidation
             chop = 1.0 + liq.chop
             if isinstance(liq, ClipLiquidation):
+                feed = self._feed(spec.collateral)
                 clip = Clipper(
                     self.vat,
                     name,
                     self.vow,
-                    feed_price=self._feed(spec.collateral),
+                    feed_price=feed,
+                    feed_valid=feed.valid,
                     buf=liq.buf,
                     tail=liq.tail,
                     cusp=liq.cusp,
@@ -422,6 +442,9 @@ class ProtocolModel(mesa.Model):
         # 0 governance: spells taking effect in this tick
         while self._spells and self._spells[0].tick <= t:
             self.apply_spell(self._spells.pop(0))
+        if self.governors is not None:
+            for firing in self.governors.due(t):
+                self.apply_firing(firing)
         # 1 exogenous prices
         self.price_agent.step()
         # 2 markets and gas
@@ -451,7 +474,8 @@ class ProtocolModel(mesa.Model):
             self.price_history[t, k] = price
             self.osm_history[t, k] = osm.cur
         for book, osm, mat in self._spotter:
-            book.spot = spot_price(osm.cur, self.par, mat)
+            # dss spot.sol poke (lines 98-103): an invalid price (a voided OSM) files spot 0.
+            book.spot = spot_price(osm.cur, self.par, mat) if osm.cur_has else 0.0
         # 4 rates
         for name in self._ilk_names:
             self.jug.drip(name, now)
@@ -478,6 +502,7 @@ class ProtocolModel(mesa.Model):
         if self.finished:
             self.running = False
         self.recorder.record()
+        self._observe()
         if self.check_invariants and (t % 10 == 0 or self.finished):
             # Scalar accounts every 10 ticks; the per-vault sums every 100 ticks and at the end.
             problems = self.vat.check(full=t % 100 == 0 or self.finished)
@@ -486,10 +511,64 @@ class ProtocolModel(mesa.Model):
 
     # ------------------------------------------------------------------ governance
     def apply_spell(self, step: SpellStep) -> None:
-        """Put a spell's scenario in force: its changes in the live protocol, logged."""
-        self.apply_changes(step.scenario, step.changes)
-        self.spec = step.scenario
-        self._log_spell(step)
+        """Put a spell's scenario in force: its changes in the live protocol, then its actions.
+
+        After a governor changed a parameter, the spell's ``set`` is applied again on the
+        scenario in force (the one computed before the run did not know the governor's values);
+        should that fail the checks, the spell's changes are refused and logged.
+        """
+        if self._governed and step.sets:
+            try:
+                new, changes = rebase(self.spec, step.sets)
+            except ValueError as exc:
+                self.vat.log.add("spell", actor=f"{step.name}: refused: {exc}")
+            else:
+                step = SpellStep(
+                    step.index, step.name, step.effect_s, step.tick, new, changes, step.actions
+                )
+                self.apply_changes(new, changes)
+                self.spec = new
+                self._log_spell(step)
+        else:
+            self.apply_changes(step.scenario, step.changes)
+            self.spec = step.scenario
+            self._log_spell(step)
+        self._act(step.name, step.actions)
+
+    def apply_firing(self, firing: Firing) -> None:
+        """Put a governor's firing in force: its values on the scenario in force, its actions.
+
+        Logged as ``spell`` events with the governor's name; values that no longer pass the
+        checks (a spell changed a field they depend on) are refused and logged.
+        """
+        if firing.values:
+            try:
+                new, changes = rebase(self.spec, firing.values)
+            except ValueError as exc:
+                self.vat.log.add("spell", actor=f"{firing.name}: refused: {exc}")
+            else:
+                self.apply_changes(new, changes)
+                self.spec = new
+                self._governed = True
+                self._log_spell(SpellStep(-1, firing.name, self.now, self.tick, new, changes))
+        self._act(firing.name, firing.actions)
+
+    def _act(self, name: str, actions) -> None:
+        """Call a spell's or a governor's actions in order; one ``spell`` event each."""
+        for action in actions:
+            ilk, text = apply_action(self, action)
+            self.vat.log.add("spell", ilk=ilk, actor=f"{name}: {text}")
+
+    def _observe(self) -> None:
+        """Show the governors the tick's recorded row; log the firings they refused."""
+        if self.governors is None:
+            return
+        t = self.tick
+        _, refused = self.governors.observe(
+            t, lambda q: self.recorder.value(q, t), self.spec
+        )
+        for name, reason in refused:
+            self.vat.log.add("spell", actor=f"{name}: not fired: {reason}")
 
     def _log_spell(self, step: SpellStep) -> None:
         """One ``spell`` event per changed field (actor ``NAME: field old → new``)."""

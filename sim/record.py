@@ -130,6 +130,10 @@ SYSTEM_FIELDS = (
 )
 
 
+#: Position of each system / ilk field in its block of a row.
+_SYSTEM_INDEX = {name: k for k, name in enumerate(SYSTEM_FIELDS)}
+_ILK_INDEX = {name: k for k, name in enumerate(ILK_FIELDS)}
+
 #: The system columns of the block market (zero without a network section).
 BLOCK_FIELDS = ("agent_gas", "block_gas", "block_fill_max")
 
@@ -275,6 +279,23 @@ class Recorder:
             out[f"dai.{group}"] = self._agent_block[:, 2 * m + k]
             out[f"idle.{group}"] = self._agent_block[:, 2 * m + g + k].astype(np.int64)
         return out
+
+    def value(self, name: str, tick: int) -> float:
+        """One recorded value: a system column (``dai_price``) or an ilk's (``price[ETH-A]``).
+
+        What the governors read at the end of a tick (in the column's unit, see the module
+        docstring). Only :data:`SYSTEM_FIELDS` and :data:`ILK_FIELDS` columns.
+
+        Raises:
+            KeyError: no such column.
+        """
+        if name in _SYSTEM_INDEX:
+            return float(self._sys_block[tick, _SYSTEM_INDEX[name]])
+        field_, _, rest = name.partition("[")
+        block = self._ilk_blocks.get(rest[:-1])
+        if block is None or field_ not in _ILK_INDEX or not rest.endswith("]"):
+            raise KeyError(f"no recorded quantity {name!r}")
+        return float(block[tick, _ILK_INDEX[field_]])
 
     @staticmethod
     def _unsafe(book) -> tuple[int, float]:

@@ -180,7 +180,8 @@ class Keeper(mesa.Agent):
         """Whether any ilk has an unsafe vault or a running auction (something to send)."""
         model = self.model
         for ilk_name, house, _dutch, _asset in self._houses():
-            if house.active_ids().size or model.vat.ilks[ilk_name].unsafe().size:
+            book = model.vat.ilks[ilk_name]
+            if house.active_ids().size or (book.spot > 0 and book.unsafe().size):
                 return True
         return False
 
@@ -245,9 +246,14 @@ class Keeper(mesa.Agent):
 
     # ------------------------------------------------------------------ Liquidations 2.0
     def _candidates(self, ilk_name: str) -> np.ndarray:
-        """Unsafe vaults this keeper has seen (unsafe at the OSM price ``latency`` ago too)."""
+        """Unsafe vaults this keeper has seen (unsafe at the OSM price ``latency`` ago too).
+
+        None at ``spot`` 0 (a voided OSM): dss ``bark`` and ``bite`` require ``spot > 0``.
+        """
         model = self.model
         book = model.vat.ilks[ilk_name]
+        if book.spot <= 0:
+            return np.zeros(0, dtype=np.int64)
         idx = book.unsafe()
         if idx.size and self.latency:
             spot_seen = model.spot_seen(ilk_name, self.latency)
@@ -306,7 +312,7 @@ class Keeper(mesa.Agent):
         now = model.now
         ids, done, price = clip.status_active(now)
         stale = done if not self.latency else done & self._seen(clip, ids)
-        if stale.any() and clip.stopped < 2:
+        if stale.any() and clip.stopped < 2 and clip.has_price():  # redo reads the feed
             resets = ids[stale][: self._room(int(np.count_nonzero(stale)), "redo")]
             if resets.size:
                 reset = clip.redo(resets, self.name, now)

@@ -225,6 +225,7 @@ class Clipper(AuctionTable):
         vow: the Vow (its Vat account receives the proceeds and pays the incentives).
         feed_price: returns the OSM current price divided by ``par`` [Dai/token] (dss
             ``getFeedPrice``).
+        feed_valid: returns whether that price is valid (the OSM's ``has``; None: always).
         buf: ``top = feed_price · buf`` [-].
         tail: age after which a sale needs a reset [s].
         cusp: ``price / top`` below which a sale needs a reset [-].
@@ -248,6 +249,7 @@ class Clipper(AuctionTable):
         vow: Vow,
         feed_price: Callable[[], float],
         *,
+        feed_valid: Callable[[], bool] | None = None,
         buf: float = 1.0,
         tail: float = np.inf,
         cusp: float = 0.0,
@@ -265,6 +267,7 @@ class Clipper(AuctionTable):
         self.ilk = ilk
         self.vow = vow
         self.feed_price = feed_price
+        self.feed_valid = feed_valid
         self.buf = float(buf)
         self.tail = float(tail)
         self.cusp = float(cusp)
@@ -286,8 +289,20 @@ class Clipper(AuctionTable):
         self.chost = self.vat.ilks[self.ilk].dust * self.chop
         return self.chost
 
+    def has_price(self) -> bool:
+        """Whether the feed price is valid (dss clip.sol ``getFeedPrice`` requires it)."""
+        return self.feed_valid is None or bool(self.feed_valid())
+
     def _top(self) -> tuple[float, float]:
-        """The feed price and ``top = feed · buf``; raise if ``top`` is not positive."""
+        """The feed price and ``top = feed · buf``.
+
+        Raises:
+            ProtocolError: the feed price is invalid (a voided OSM; dss clip.sol
+                ``getFeedPrice`` line 216, ``Clipper/invalid-price``), or ``top`` is not
+                positive (``Clipper/zero-top-price``).
+        """
+        if not self.has_price():
+            raise ProtocolError("Clipper/invalid-price")
         feed = float(self.feed_price())
         top = feed * self.buf
         if not top > 0:
@@ -436,7 +451,9 @@ class Clipper(AuctionTable):
             The ids actually reset.
 
         Raises:
-            ProtocolError: stopped (level ≥ 2), unknown id, or no price; nothing is changed.
+            ProtocolError: stopped (level ≥ 2), unknown id, or no valid price (a sale to reset
+                and an invalid feed: ``Clipper/invalid-price``); nothing is changed. ``take``
+                reads no feed price (dss clip.sol): it goes on with an invalid one.
         """
         if self.stopped >= 2:
             raise ProtocolError("Clipper/stopped-incorrect: redo is stopped")

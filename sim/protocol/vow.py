@@ -706,6 +706,10 @@ class Vow:
         mkr_burned: MKR burned by surplus auctions [MKR].
         mkr_given: MKR credited from outside the model (:meth:`give_mkr`) [MKR].
         flop_dai: Dai raised by debt auctions (each auction's first bid, paid to the Vow) [Dai].
+        flopping: whether :meth:`step` kicks debt auctions (governance's ``flop`` action; on
+            mainnet, governance files ``sump`` to its maximum, so that no free debt covers it).
+        flapping: whether :meth:`step` kicks surplus auctions (governance's ``flap`` action; on
+            mainnet, ``bump`` filed to its maximum). Running auctions go on either way.
     """
 
     vat: Vat
@@ -724,6 +728,8 @@ class Vow:
     mkr_burned: float = 0.0
     mkr_given: float = 0.0
     flop_dai: float = 0.0
+    flopping: bool = True
+    flapping: bool = True
 
     def __post_init__(self) -> None:
         if self.flopper is None:
@@ -852,6 +858,8 @@ class Vow:
     def step(self, now: float) -> dict[str, float | list[int]]:
         """The Vow's work of one tick: ``flog``, ``heal``, then the flop/flap kicks allowed.
 
+        No debt (surplus) auction is kicked while :attr:`flopping` (:attr:`flapping`) is off.
+
         Returns:
             ``released`` and ``healed`` [Dai], and the new ``flops`` / ``flaps`` auction ids.
         """
@@ -861,10 +869,10 @@ class Vow:
         flaps: list[int] = []
         # Cheap pre-checks first: most ticks neither auction can start.
         joy, awe = self.joy, self.awe
-        if num.covers(awe - self.Sin - self.Ash, self.sump):
+        if self.flopping and num.covers(awe - self.Sin - self.Ash, self.sump):
             while self.can_flop() and len(flops) < MAX_KICKS:  # each kick takes sump off woe
                 flops.append(self.flop(now))
-        if num.covers(joy, awe + self.bump + self.hump):
+        if self.flapping and num.covers(joy, awe + self.bump + self.hump):
             while self.can_flap():  # each kick takes bump off joy and adds it to the lid's fill
                 flaps.append(self.flap(now))
         return {"released": released, "healed": healed, "flops": flops, "flaps": flaps}

@@ -14,8 +14,30 @@ A spell taking effect at the run's start is folded into the scenario the model i
 (:attr:`Timeline.start`), so it is exactly a run with the value in the file; a spell taking
 effect after the last tick never takes effect (:func:`~sim.scenario.checks.advisories` warns).
 
-Spells that call actions (``cage``, stopping an OSM, circuit breakers) and conditional
-governors are not modelled.
+A spell may also call actions (``do``: stop, void or start an OSM, set a Clipper's breaker,
+turn the Vow's surplus or debt auctions off or on; the registry is
+:data:`sim.scenario.actions.ACTIONS`), in list order after its ``set`` at the same tick; a
+spell needs a ``set`` or a ``do``. Each action's asset or ilk is checked before the run.
+
+**Governors** (``governance.governors``) are bounded, conditional rules — a "risk oracle" with
+its hands tied: each reads one recorded quantity (:data:`SYSTEM_QUANTITIES`, an ilk's
+:data:`ILK_QUANTITIES` as ``FIELD[ILK]``, the timeseries' columns) at the end of every tick
+(:class:`Governors`). When the quantity has been below (or above) its threshold at the end of
+every tick for ``when.hold`` (measured from the first tick it held; 0: at once), the governor
+fires, unless it fired less than ``cooldown`` before or its last firing has not taken effect
+yet. A firing moves each ``set`` field by its ``by`` from its value (the one in force, or the
+value a firing still waiting set), clamped to ``[min, max]``; a governor whose fields all sit at
+their bounds does not fire (one with only ``do`` fires whenever its trigger allows). The new
+values are validated as a spell's are (:func:`rebase`: the schema, the checks that hold at any
+time, :data:`CHANGEABLE`); a firing they fail is refused (and logged). The firing takes effect
+``delay`` later (the governor's own, else ``governance.delay``), at the start of the first tick
+after the firing's that ends at or after that time (with no delay: the next tick), after the
+spells of that tick: its values are set on the scenario then in force, and its ``do`` actions
+called. Before the run each governor is checked: its quantity known, one of ``below`` /
+``above``, each ``set`` path a number a spell may change, with a bound in the direction of
+``by`` (``max`` for a rise), the scenario valid with the field at ``min`` and at ``max``, each
+action's asset or ilk known. Governors draw no random numbers: a run whose governors never
+fire is the run without them.
 """
 
 from __future__ import annotations
@@ -28,11 +50,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from sim.scenario.actions import action_problems
 from sim.scenario.checks import cross_check, parameter_checks
 from sim.scenario.messages import message
 from sim.scenario.overrides import OverrideError, apply_override, override_path, parse_override
-from sim.scenario.paths import data_path, field_path
-from sim.scenario.schema import Scenario
+from sim.scenario.paths import data_path, field_path, value_at
+from sim.scenario.schema import Governance, Governor, Scenario
 from sim.scenario.yamlfile import DataPath
 from sim.units import format_duration
 
@@ -110,6 +133,8 @@ class SpellStep:
         tick: the tick at whose start it takes effect, ``ceil(effect_s / tick)``.
         scenario: the scenario in force from then on.
         changes: the fields it changed, in path order.
+        actions: its ``do`` actions, called in order after the changes.
+        sets: its ``set`` entries as given (to apply them again on another scenario).
     """
 
     index: int
@@ -118,6 +143,8 @@ class SpellStep:
     tick: int
     scenario: Scenario
     changes: tuple[Change, ...]
+    actions: tuple[Any, ...] = ()
+    sets: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -198,7 +225,15 @@ def _walk(scenario: Scenario) -> tuple[Timeline, list[Problem]]:
                 )
             )
             continue
-        after = _apply(data, gov.spells[i].set, here, problems)
+        spell = gov.spells[i]
+        if not spell.set and not spell.do:
+            problems.append((here, "a spell needs a set (fields to change) or a do (actions)"))
+            continue
+        found_do = action_problems(scenario, spell.do)
+        if found_do:
+            problems += [((*here, "do", *where), msg) for where, msg in found_do]
+            continue
+        after = _apply(data, spell.set, here, problems)
         if after is None:
             continue
         try:
@@ -223,7 +258,16 @@ def _walk(scenario: Scenario) -> tuple[Timeline, list[Problem]]:
             ]
             continue
         steps.append(
-            SpellStep(i, gov.label(i), effect, gov.tick(i, scenario.clock), new, tuple(changes))
+            SpellStep(
+                i,
+                gov.label(i),
+                effect,
+                gov.tick(i, scenario.clock),
+                new,
+                tuple(changes),
+                tuple(spell.do),
+                dict(spell.set),
+            )
         )
         data, before = after, new
     at_start = tuple(s for s in steps if s.tick == 0)
@@ -307,15 +351,17 @@ def _schema_problems(
 
 
 def spell_problems(scenario: Scenario) -> list[Problem]:
-    """Every problem of a valid scenario's spells (none without a ``governance`` section).
+    """Every problem of a valid scenario's spells and governors (none without ``governance``).
 
     Returns:
         ``(data path, message)`` pairs: a ``set`` entry that names no field, gives a bad value,
         makes the scenario fail its checks or changes a field fixed for the run is blamed on
-        its entry (``governance.spells.<i>.set.<path>``); a spell taking effect before the run's
-        start on its ``at``.
+        its entry (``governance.spells.<i>.set.<path>``); a ``do`` entry naming an unknown asset
+        or ilk on its field (``governance.spells.<i>.do.<j>.asset``); a spell taking effect
+        before the run's start on its ``at``; a governor's on its field
+        (:func:`governor_problems`).
     """
-    return _walk(scenario)[1]
+    return _walk(scenario)[1] + governor_problems(scenario)
 
 
 def timeline(scenario: Scenario) -> Timeline:
@@ -326,6 +372,7 @@ def timeline(scenario: Scenario) -> Timeline:
             :func:`~sim.scenario.load_scenario` never has).
     """
     found, problems = _walk(scenario)
+    problems += governor_problems(scenario)
     if problems:
         raise ValueError("; ".join(f"{'.'.join(map(str, p))}: {m}" for p, m in problems))
     return found
@@ -361,3 +408,286 @@ def spell_marks(scenario: Mapping[str, Any]) -> list[tuple[str, float]]:
         if 0 <= tick <= n_ticks:
             marks.append((gov.effect_s(i, clock.start), i, gov.label(i), tick * clock.tick))
     return [(name, at) for _, _, name, at in sorted(marks)]
+
+
+# ---------------------------------------------------------------------------------------- governors
+
+#: System quantities a governor's trigger may read: timeseries columns (sim/record.py) [their
+#: units: Dai, USD/Dai for ``dai_price``, USD/MKR for ``mkr_price``, gwei for ``gas_price_gwei``].
+SYSTEM_QUANTITIES = (
+    "dai_price",
+    "surplus",
+    "bad_debt",
+    "auction_debt",
+    "insolvent_debt",
+    "dai_supply",
+    "psm_debt",
+    "savings",
+    "mkr_price",
+    "gas_price_gwei",
+)
+#: Per-ilk quantities, read as ``FIELD[ILK]`` (``price[ETH-A]``: the ilk's collateral's market
+#: price [USD/token]; ``osm_price`` [USD/token]; ``debt``, ``unsafe_debt`` (before the keepers
+#: act), ``unsafe_debt_after`` [Dai]; ``collateral_value`` [USD]; ``auctions_active``,
+#: ``liquidations`` [count]).
+ILK_QUANTITIES = (
+    "price",
+    "osm_price",
+    "debt",
+    "collateral_value",
+    "unsafe_debt",
+    "unsafe_debt_after",
+    "auctions_active",
+    "liquidations",
+)
+#: Slack of time comparisons [s] (tick times are multiples of the tick, as floats).
+_TIME_SLACK = 1e-6
+
+
+def quantity_problem(scenario: Scenario, quantity: str) -> str | None:
+    """What is wrong with a trigger's quantity in a scenario (None: it is recorded)."""
+    if quantity in SYSTEM_QUANTITIES:
+        if quantity == "mkr_price" and scenario.mkr is None:
+            return "mkr_price needs an mkr section (without one it is not recorded)"
+        return None
+    field_, bracket, rest = quantity.partition("[")
+    if bracket and rest.endswith("]") and field_ in ILK_QUANTITIES:
+        ilk = rest[:-1]
+        if ilk in scenario.ilks:
+            return None
+        return f"unknown ilk {ilk!r} in {quantity} (defined: {', '.join(scenario.ilks)})"
+    return (
+        f"unknown quantity {quantity!r}: one of {', '.join(SYSTEM_QUANTITIES)}, or FIELD[ILK] "
+        f"with FIELD one of {', '.join(ILK_QUANTITIES)}"
+    )
+
+
+def rebase(scenario: Scenario, sets: Mapping[str, Any]) -> tuple[Scenario, tuple[Change, ...]]:
+    """``scenario`` with ``set`` entries applied, checked as a spell's scenario during a run.
+
+    The schema, the checks that hold at any time (:func:`~sim.scenario.checks.parameter_checks`)
+    and :data:`CHANGEABLE`, as :func:`timeline` checks a spell after the start.
+
+    Returns:
+        The new scenario and the fields that changed, in path order.
+
+    Raises:
+        ValueError: the first problem, as ``field: message``.
+    """
+    data = scenario.to_dict()
+    problems: list[Problem] = []
+    after = _apply(data, sets, (), problems)
+    if after is None:
+        raise ValueError(f"{problems[0][0][-1]}: {problems[0][1]}")
+    try:
+        new = _validated(after, scenario)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False, include_context=True)[0]
+        raise ValueError(f"{field_path(tuple(err['loc']), after)}: {message(err)}") from None
+    found = parameter_checks(new)
+    if found:
+        path, msg = found[0]
+        dotted = path if isinstance(path, str) else ".".join(map(str, path))
+        raise ValueError(f"{dotted}: {msg}")
+    changes = differences(data, new.to_dict())
+    for change in changes:
+        if not changeable(change.path):
+            raise ValueError(f"{change.field}: cannot change during a run")
+    return new, tuple(changes)
+
+
+def _step_problems(
+    scenario: Scenario, data: dict[str, Any], key: str, step: Any, at: DataPath
+) -> list[Problem]:
+    """The problems of one ``set`` entry of a governor (``at`` its data path)."""
+    out: list[Problem] = []
+    if step.by == 0:
+        out.append(((*at, "by"), "by is 0: the governor would never change the field"))
+    elif step.by > 0 and step.max is None:
+        out.append((at, "a step up (by > 0) needs a max"))
+    elif step.by < 0 and step.min is None:
+        out.append((at, "a step down (by < 0) needs a min"))
+    if step.min is not None and step.max is not None and step.min > step.max:
+        out.append((at, f"min {step.min:g} is above max {step.max:g}"))
+    try:
+        parts, _ = parse_override(f"{key}=")
+        path = override_path(data, parts)
+    except OverrideError as exc:
+        return [*out, (at, exc.message)]
+    except ValueError as exc:
+        return [*out, (at, str(exc))]
+    dotted = ".".join(map(str, path))
+    if not changeable(path):
+        return [*out, (at, f"{dotted} cannot change during a run")]
+    old = value_at(data, path)
+    if isinstance(old, bool) or not isinstance(old, int | float):
+        return [*out, (at, f"a governor steps numbers; {dotted} is {old!r}")]
+    for bound in ("min", "max"):
+        value = getattr(step, bound)
+        if value is None:
+            continue
+        try:
+            rebase(scenario, {key: value})
+        except ValueError as exc:
+            out.append(((*at, bound), f"{bound} {value:g}: {exc}"))
+    return out
+
+
+def governor_problems(scenario: Scenario) -> list[Problem]:
+    """Every problem of a valid scenario's governors found before the run.
+
+    Returns:
+        ``(data path, message)`` pairs, each on the governor's field it is about
+        (``governance.governors.<i>.when.quantity``, ``….set.<path>.max``, ``….do.<j>.ilk``).
+    """
+    gov = scenario.governance
+    if gov is None or not gov.governors:
+        return []
+    data = scenario.to_dict()
+    out: list[Problem] = []
+    names = [g.name for g in gov.governors]
+    for i, g in enumerate(gov.governors):
+        here: DataPath = ("governance", "governors", i)
+        if names.index(g.name) != i:
+            out.append(((*here, "name"), f"governor name {g.name!r} is used twice"))
+        found = quantity_problem(scenario, g.when.quantity)
+        if found is not None:
+            out.append(((*here, "when", "quantity"), found))
+        if (g.when.below is None) == (g.when.above is None):
+            out.append(((*here, "when"), "give one of below or above"))
+        if not g.set and not g.do:
+            out.append((here, "a governor needs a set (fields to step) or a do (actions)"))
+        for key, step in g.set.items():
+            out += _step_problems(scenario, data, key, step, (*here, "set", key))
+        out += [((*here, "do", *where), msg) for where, msg in action_problems(scenario, g.do)]
+    return out
+
+
+@dataclass(frozen=True)
+class Firing:
+    """A governor's firing, waiting for its effect.
+
+    Attributes:
+        index: the governor's position in ``governance.governors``.
+        name: its name.
+        fired: the tick at whose end it fired.
+        tick: the tick at whose start it takes effect.
+        values: the new value of each ``set`` entry that moves (its key as given).
+        actions: its ``do`` actions.
+    """
+
+    index: int
+    name: str
+    fired: int
+    tick: int
+    values: Mapping[str, float]
+    actions: tuple[Any, ...]
+
+
+class Governors:
+    """The governors of a run: which triggers hold, and the firings waiting for their effect.
+
+    Deterministic and drawing nothing: the model shows it each tick's recorded quantities
+    (:meth:`observe`) and applies the firings due at the start of a tick (:meth:`due`).
+    """
+
+    def __init__(self, governance: Governance, tick: float) -> None:
+        """The governors of ``governance`` on a clock of ``tick`` seconds."""
+        self.rules: list[Governor] = list(governance.governors)
+        self.default_delay = governance.delay
+        self.dt = tick
+        #: Per governor, when its trigger started to hold [s since the start] (None: it does not).
+        self.since: list[float | None] = [None] * len(self.rules)
+        #: Per governor, when it last fired [s since the start].
+        self.last: list[float | None] = [None] * len(self.rules)
+        #: Firings not yet in effect, in effect order (ties in firing order).
+        self.pending: list[Firing] = []
+
+    def due(self, tick: int) -> list[Firing]:
+        """The firings taking effect at the start of ``tick`` (removed from :attr:`pending`)."""
+        out = [f for f in self.pending if f.tick <= tick]
+        if out:
+            self.pending = [f for f in self.pending if f.tick > tick]
+        return out
+
+    def effect_tick(self, rule: Governor, tick: int) -> int:
+        """The tick a firing at the end of ``tick`` takes effect in (after ``tick``)."""
+        delay = self.default_delay if rule.delay is None else rule.delay
+        return max(tick + 1, math.ceil((tick * self.dt + delay) / self.dt - 1e-9))
+
+    def observe(
+        self, tick: int, read: Any, scenario: Scenario
+    ) -> tuple[list[Firing], list[tuple[str, str]]]:
+        """Read the quantities at the end of ``tick``; fire the governors whose time has come.
+
+        Args:
+            tick: the tick just recorded.
+            read: ``read(quantity)`` → its value at the end of the tick.
+            scenario: the scenario in force.
+
+        Returns:
+            The new firings (also added to :attr:`pending`) and the refused ones as
+            ``(governor name, reason)``.
+        """
+        now = tick * self.dt
+        fired: list[Firing] = []
+        refused: list[tuple[str, str]] = []
+        data: dict[str, Any] | None = None
+        for i, rule in enumerate(self.rules):
+            when = rule.when
+            value = float(read(when.quantity))
+            holds = (when.below is not None and value < when.below) or (
+                when.above is not None and value > when.above
+            )
+            if not holds:
+                self.since[i] = None
+                continue
+            if self.since[i] is None:
+                self.since[i] = now
+            since, last = self.since[i], self.last[i]
+            if now - since < when.hold - _TIME_SLACK:
+                continue
+            if last is not None and now - last < rule.cooldown - _TIME_SLACK:
+                continue
+            if any(f.index == i for f in self.pending):
+                continue
+            if data is None:
+                data = scenario.to_dict()
+            values = self._step(rule, data)
+            if rule.set and not values:
+                continue  # every field at its bound
+            if values:
+                try:
+                    rebase(scenario, values)
+                except ValueError as exc:
+                    self.last[i] = now
+                    refused.append((rule.name, str(exc)))
+                    continue
+            firing = Firing(i, rule.name, tick, self.effect_tick(rule, tick), values, tuple(rule.do))
+            self.last[i] = now
+            fired.append(firing)
+            self.pending.append(firing)
+        self.pending.sort(key=lambda f: f.tick)  # stable: firing order within a tick
+        return fired, refused
+
+    def _step(self, rule: Governor, data: dict[str, Any]) -> dict[str, float]:
+        """The new value of each of the rule's fields that moves (from the planned value)."""
+        out: dict[str, float] = {}
+        for key, step in rule.set.items():
+            old = self._planned(key, data)
+            new = old + step.by
+            if step.max is not None:
+                new = min(new, step.max)
+            if step.min is not None:
+                new = max(new, step.min)
+            if new != old:
+                out[key] = float(new)
+        return out
+
+    def _planned(self, key: str, data: dict[str, Any]) -> float:
+        """A field's value once the firings waiting have taken effect."""
+        for firing in reversed(self.pending):
+            if key in firing.values:
+                return float(firing.values[key])
+        parts, _ = parse_override(f"{key}=")
+        return float(value_at(data, override_path(data, parts)))

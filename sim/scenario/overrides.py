@@ -29,6 +29,8 @@ LIST_ITEMS = {
     "keepers": "keeper group",
     "points": "point",
     "spells": "spell",
+    "governors": "governor",
+    "do": "action",
 }
 
 

@@ -34,7 +34,7 @@ from sim.scenario.schema import Scenario
 from sim.scenario.yamlfile import DataPath
 
 #: Fields whose value selects the member of a union of sections.
-TAG_FIELDS = ("process", "engine", "kind")
+TAG_FIELDS = ("process", "engine", "kind", "action")
 
 #: pydantic's labels of union members and validator wrappers in an error's location
 #: (``list[int]``, ``constrained-int``, ``function-after[…]``, ``int``), not the user's keys.

@@ -26,6 +26,7 @@ from pydantic import (
     field_validator,
 )
 
+from sim.scenario.actions import Action
 from sim.scenario.agent_specs import Cohort, KeeperSpec
 from sim.scenario.fields import (
     AGENTS_MAX,
@@ -58,6 +59,7 @@ from sim.scenario.fields import (
     Vol,
     _data_file,
     _duration,
+    _number,
     _pair,
     _timestamp,
     _whole,
@@ -560,14 +562,98 @@ class Spell(Strict):
         description="delay between the cast and the effect; none = governance.delay",
     )
     set: dict[str, Any] = Field(
-        min_length=1,
+        default_factory=dict,
         description="fields to change, as --set paths and values (ilks.ETH-A.liquidation.tip: "
         "600); only protocol parameters may change during a run",
+    )
+    do: list[Action] = Field(
+        default_factory=list,
+        description="actions called after the set, in order (stop_osm, void_osm, start_osm, "
+        "breaker, flap, flop; sim/scenario/actions.py); a spell needs a set or a do",
+    )
+
+
+#: A threshold of a governor's trigger, in the unit of its quantity.
+Threshold = Annotated[float, BeforeValidator(_number), Field(allow_inf_nan=False)]
+
+
+class Trigger(Strict):
+    """When a governor fires: a recorded quantity below or above a threshold for a while."""
+
+    quantity: str = Field(
+        description="a quantity recorded each tick: dai_price, surplus, bad_debt, auction_debt, "
+        "insolvent_debt, dai_supply, psm_debt, savings, mkr_price, gas_price_gwei, or an ilk's "
+        "column, its field then the ilk in square brackets, as in the timeseries (price, "
+        "osm_price, debt, collateral_value, unsafe_debt, unsafe_debt_after, auctions_active, "
+        "liquidations)"
+    )
+    below: Threshold | None = field(
+        None,
+        unit="quantity's unit",
+        label="trigger threshold (below)",
+        description="holds while the quantity is below this",
+    )
+    above: Threshold | None = field(
+        None,
+        unit="quantity's unit",
+        label="trigger threshold (above)",
+        description="holds while the quantity is above this",
+    )
+    hold: Duration = field(
+        0.0,
+        label="trigger hold",
+        description="how long the condition must hold without a break before the governor fires",
+    )
+
+
+class Step(Strict):
+    """A governor's bounded step of one numeric field: ``by`` per firing, within ``[min, max]``."""
+
+    by: Threshold = field(
+        unit="field's unit", label="governor step", description="change per firing (signed)"
+    )
+    min: Threshold | None = field(
+        None,
+        unit="field's unit",
+        label="governor lower bound",
+        description="the lowest value (required when by < 0)",
+    )
+    max: Threshold | None = field(
+        None,
+        unit="field's unit",
+        label="governor upper bound",
+        description="the highest value (required when by > 0)",
+    )
+
+
+class Governor(Strict):
+    """A conditional governor: a bounded rule that steps parameters when a quantity strays.
+
+    When its trigger has held for ``when.hold``, it fires (not again within ``cooldown``): each
+    ``set`` field moves by its step, clamped to its bounds, and its ``do`` actions are called,
+    ``delay`` later (the GSM pause), at the start of a tick.
+    """
+
+    name: Name = Field(description="the governor's name (its events' actor)")
+    when: Trigger
+    set: dict[str, Step] = Field(
+        default_factory=dict,
+        description="numeric fields to step, as --set paths (system.psm.tin: {by: 0.002, max: "
+        "0.01}); only protocol parameters",
+    )
+    do: list[Action] = Field(default_factory=list, description="actions called at each firing")
+    cooldown: Duration = field(
+        0.0, label="governor cooldown", description="no second firing within this of the last"
+    )
+    delay: Duration | None = field(
+        None,
+        label="governor delay",
+        description="delay between a firing and its effect; none = governance.delay",
     )
 
 
 class Governance(Strict):
-    """Governance: spells scheduled during the run, behind the GSM pause ``delay``."""
+    """Governance: spells scheduled during the run and governors, behind the GSM pause ``delay``."""
 
     delay: Duration = field(
         0.0,
@@ -575,6 +661,9 @@ class Governance(Strict):
         description="default delay between a spell's cast (at) and its effect",
     )
     spells: list[Spell] = Field(default_factory=list)
+    governors: list[Governor] = Field(
+        default_factory=list, description="rules that step parameters when a quantity strays"
+    )
 
     def label(self, index: int) -> str:
         """Spell ``index``'s name, ``spell-<index>`` when it has none."""

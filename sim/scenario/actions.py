@@ -1,0 +1,224 @@
+"""Governance actions: what a spell's (or a governor's) ``do`` list calls on the live protocol.
+
+A spell's ``set`` files parameters; its ``do`` list calls the levers governance holds beside
+them, in list order after the ``set``, at the same tick. Each action is one entry of the
+registry :data:`ACTIONS`, keyed by its ``action`` tag, and an entry holds the three things the
+rest of the code needs:
+
+- ``schema``: the pydantic section of the action in a scenario file (a :class:`Strict` model
+  whose ``action`` field is ``Literal["<tag>"]``); the scenario schema's ``do`` lists accept
+  the union of every entry's section (:data:`Action`), so the registry is the one place to add
+  an action;
+- ``check(scenario, action)``: what cannot be seen in the action alone (an unknown asset or
+  ilk, a breaker on a flip ilk), as a list of ``(field, message)`` pairs; the loader reports
+  each as ``file:line: governance.spells.<i>.do.<j>.<field>: message`` before the run;
+- ``apply(model, action)``: the call on the live model (a
+  :class:`~sim.model.ProtocolModel`; this package never imports it, the entry reads the
+  attributes it needs) at the model's ``now``, returning ``(ilk, text)`` for the ``spell``
+  event the model logs (``ilk`` ``""`` for a system action).
+
+Adding an action, say Emergency Shutdown's ``{action: cage}``, is one section and one entry::
+
+    class Cage(Strict):
+        action: Literal["cage"]
+
+    ACTIONS["cage"] = ActionKind(Cage, check=_nothing, apply=lambda m, a: ("", m.cage()))
+
+(the entry's ``apply`` calls the model's hook and returns the event's text). The tag must also
+not collide with an existing one; :func:`action_union` builds the schema's union from the
+registry when the schema module is imported, so entries are added in this module.
+
+The actions (each cites the contract it follows):
+
+- ``stop_osm`` / ``start_osm`` (``asset``): the OsmMom stops the asset's OSM (pokes refused,
+  its prices frozen; makerdao/osm-mom ``OsmMom.stop``) or governance starts it again (osm
+  ``start``, :meth:`~sim.protocol.oracle.OSM.resume`).
+- ``void_osm`` (``asset``): osm ``void``: both prices cleared and invalid, the OSM stopped; the
+  Spotter then files ``spot = 0`` (dss spot.sol ``poke`` lines 98-103: ``has`` false → 0), so
+  no vault can be barked (dss dog.sol ``bark`` line 181 requires ``spot > 0``) and no auction
+  kicked or reset (dss clip.sol ``getFeedPrice`` line 216, ``Clipper/invalid-price``; ``take``
+  does not read the price and goes on). A voided OSM started again needs two hops to give a
+  valid current price (its next price is invalid too).
+- ``breaker`` (``ilk``, ``level`` 0-3, ``delay``): ClipperMom ``setBreaker`` on the ilk's
+  Clipper (clipper-mom ``setBreaker`` lines 125-132): level 1 refuses kicks, 2 resets too, 3
+  takes too; tripping is locked for ``delay``. A flip ilk has no Clipper: refused.
+- ``flap`` / ``flop`` (``on``): surplus / debt auctions off (or on again). Governance turns them
+  off in practice by filing the Vow's ``bump`` / ``sump`` to the largest value (no auction can
+  then be kicked: dss vow.sol ``flap`` requires ``bump`` of surplus, ``flop`` ``sump`` of free
+  debt); here the Vow keeps its parameters and skips the kick while off. Running auctions go on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+
+from pydantic import Field
+
+from sim.scenario.fields import Duration, Name, Strict, field
+
+if TYPE_CHECKING:
+    from sim.scenario.schema import Scenario
+
+
+class StopOsm(Strict):
+    """Stop an asset's OSM (OsmMom ``stop``): pokes refused, its prices frozen."""
+
+    action: Literal["stop_osm"]
+    asset: Name = Field(description="the collateral whose OSM is stopped")
+
+
+class StartOsm(Strict):
+    """Start a stopped OSM again (osm ``start``)."""
+
+    action: Literal["start_osm"]
+    asset: Name = Field(description="the collateral whose OSM is started")
+
+
+class VoidOsm(Strict):
+    """Void an asset's OSM (osm ``void``): prices cleared and invalid, ``spot`` 0, OSM stopped."""
+
+    action: Literal["void_osm"]
+    asset: Name = Field(description="the collateral whose OSM is voided")
+
+
+class Breaker(Strict):
+    """Set a Clipper's circuit breaker (ClipperMom ``setBreaker``)."""
+
+    action: Literal["breaker"]
+    ilk: Name = Field(description="the Liquidations 2.0 ilk whose Clipper is set")
+    level: Literal[0, 1, 2, 3] = Field(
+        description="0 none, 1 no new auctions, 2 also no resets, 3 also no takes"
+    )
+    delay: Duration = field(
+        0.0,
+        label="breaker lock",
+        description="how long anyone's tripBreaker is refused after it",
+    )
+
+
+class Flap(Strict):
+    """Turn the Vow's surplus auctions off or on again."""
+
+    action: Literal["flap"]
+    on: bool = Field(description="whether the Vow kicks surplus auctions")
+
+
+class Flop(Strict):
+    """Turn the Vow's debt auctions off or on again."""
+
+    action: Literal["flop"]
+    on: bool = Field(description="whether the Vow kicks debt auctions")
+
+
+#: ``check(scenario, action)`` → ``(field, message)`` problems (field ``""``: the entry itself).
+Check = Callable[["Scenario", Any], list[tuple[str, str]]]
+#: ``apply(model, action)`` → ``(ilk, text)`` of the event logged (ilk ``""``: system).
+Apply = Callable[[Any, Any], tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class ActionKind:
+    """One registered action: its section in a scenario file, its checks and its call.
+
+    Attributes:
+        schema: the pydantic section (its ``action`` field a one-tag ``Literal``).
+        check: the problems of an action in a scenario, before the run.
+        apply: the call on the live model at its ``now``; returns the event's ilk and text.
+    """
+
+    schema: type[Strict]
+    check: Check
+    apply: Apply
+
+
+def _asset_known(scenario: Scenario, action: Any) -> list[tuple[str, str]]:
+    if action.asset in scenario.collateral:
+        return []
+    have = ", ".join(scenario.collateral)
+    return [("asset", f"unknown asset {action.asset!r} (collateral: {have})")]
+
+
+def _clip_ilk(scenario: Scenario, action: Any) -> list[tuple[str, str]]:
+    spec = scenario.ilks.get(action.ilk)
+    if spec is None:
+        return [("ilk", f"unknown ilk {action.ilk!r} (defined: {', '.join(scenario.ilks)})")]
+    if spec.liquidation.engine != "clip":
+        return [
+            (
+                "ilk",
+                f"{action.ilk} liquidates with a Flipper (engine: flip): the breaker is the "
+                "Clipper's (ClipperMom setBreaker)",
+            )
+        ]
+    return []
+
+
+def _nothing(scenario: Scenario, action: Any) -> list[tuple[str, str]]:
+    return []
+
+
+def _stop_osm(model: Any, action: StopOsm) -> tuple[str, str]:
+    model.osms[action.asset].stop()
+    return "", f"stop_osm {action.asset}"
+
+
+def _start_osm(model: Any, action: StartOsm) -> tuple[str, str]:
+    model.osms[action.asset].resume()
+    return "", f"start_osm {action.asset}"
+
+
+def _void_osm(model: Any, action: VoidOsm) -> tuple[str, str]:
+    model.osms[action.asset].void()
+    return "", f"void_osm {action.asset}"
+
+
+def _breaker(model: Any, action: Breaker) -> tuple[str, str]:
+    model.clipper_mom.set_breaker(model.clippers[action.ilk], action.level, action.delay, model.now)
+    return action.ilk, f"breaker {action.ilk} level {action.level}"
+
+
+def _flap(model: Any, action: Flap) -> tuple[str, str]:
+    model.vow.flapping = action.on
+    return "", f"flap {'on' if action.on else 'off'}"
+
+
+def _flop(model: Any, action: Flop) -> tuple[str, str]:
+    model.vow.flopping = action.on
+    return "", f"flop {'on' if action.on else 'off'}"
+
+
+#: The registry: action tag → its section, checks and call (see the module docstring).
+ACTIONS: dict[str, ActionKind] = {
+    "stop_osm": ActionKind(StopOsm, _asset_known, _stop_osm),
+    "start_osm": ActionKind(StartOsm, _asset_known, _start_osm),
+    "void_osm": ActionKind(VoidOsm, _asset_known, _void_osm),
+    "breaker": ActionKind(Breaker, _clip_ilk, _breaker),
+    "flap": ActionKind(Flap, _nothing, _flap),
+    "flop": ActionKind(Flop, _nothing, _flop),
+}
+
+
+def action_union() -> Any:
+    """The schema type of one ``do`` entry: the registry's sections, told apart by ``action``."""
+    members = tuple(kind.schema for kind in ACTIONS.values())
+    return Annotated[Union[members], Field(discriminator="action")]  # noqa: UP007
+
+
+#: One ``do`` entry (any registered action).
+Action = action_union()
+
+
+def action_problems(scenario: Scenario, actions: list[Any]) -> list[tuple[tuple, str]]:
+    """The problems of a ``do`` list in a scenario: ``((j, field…), message)`` per problem."""
+    out: list[tuple[tuple, str]] = []
+    for j, action in enumerate(actions):
+        for where, message in ACTIONS[action.action].check(scenario, action):
+            out.append(((j, where) if where else (j,), message))
+    return out
+
+
+def apply_action(model: Any, action: Any) -> tuple[str, str]:
+    """Call ``action`` on the live model; returns the event's ilk and text."""
+    return ACTIONS[action.action].apply(model, action)
