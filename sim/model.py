@@ -59,8 +59,8 @@ from sim.protocol.vat import Vat
 from sim.protocol.vow import Flapper, Flopper, Vow
 from sim.record import Recorder
 from sim.scenario import ClipLiquidation, ReplayGasSpec, Scenario, correlation_matrix
-from sim.scenario.build import build_gas_process, build_price_process
 from sim.scenario.actions import apply_action
+from sim.scenario.build import build_gas_process, build_price_process
 from sim.scenario.governance import Change, Firing, Governors, SpellStep, rebase, timeline
 
 
@@ -564,9 +564,7 @@ class ProtocolModel(mesa.Model):
         if self.governors is None:
             return
         t = self.tick
-        _, refused = self.governors.observe(
-            t, lambda q: self.recorder.value(q, t), self.spec
-        )
+        _, refused = self.governors.observe(t, lambda q: self.recorder.value(q, t), self.spec)
         for name, reason in refused:
             self.vat.log.add("spell", actor=f"{name}: not fired: {reason}")
 

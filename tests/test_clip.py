@@ -194,6 +194,26 @@ def test_redo_resets_only_done_sales_from_the_new_feed_price():
     assert sys.vat.dai.get("k", 0.0) == 0.0  # tip = chip = 0: no incentive
 
 
+def test_an_invalid_feed_price_refuses_kick_and_redo_but_not_take():
+    """dss clip.sol: kick and redo read getFeedPrice (require has, Clipper/invalid-price)."""
+    valid = {"has": True}
+    sys = make_system(n=2, buf=1.3, tail=600.0, feed_valid=lambda: valid["has"])
+    ids = crash_and_bark(sys, price=100.0, now=0.0)
+    clip = sys.clip
+    valid["has"] = False  # the OSM voided
+    assert not clip.has_price()
+    tops = clip.top[ids].copy()
+    with pytest.raises(ProtocolError, match="Clipper/invalid-price"):
+        clip.redo(ids, "k", 601.0)
+    np.testing.assert_array_equal(clip.top[ids], tops)  # nothing changed
+    assert sys.vat.log.count("redo") == 0
+    with pytest.raises(ProtocolError, match="Clipper/invalid-price"):
+        clip.kick(np.array([10.0]), np.array([1.0]), np.array([0]), "k", 601.0)
+    sys.vat.join_dai("taker", 1e6)
+    slice_, _ = clip.take(ids[:1], np.array([1.0]), np.array([200.0]), "taker", 10.0)
+    assert slice_[0] > 0  # take reads no feed price
+
+
 def test_status_of_active_sales_is_fresh_after_a_redo_in_the_same_tick():
     sys = make_system(n=2, buf=1.3, tail=600.0)
     ids = crash_and_bark(sys, price=100.0, now=0.0)

@@ -210,3 +210,23 @@ def test_flap_tick_restarts_an_auction_without_bids():
     vow.flapper.tick(i, TAU + 1)
     assert vow.flapper.end[i] == TAU + 1 + TAU
     assert vow.flapper.lot[i] == BUMP
+
+
+def test_auctions_turned_off_are_not_kicked_and_running_ones_go_on():
+    vow = make_vow()
+    bad_debt(vow, 3 * SUMP)
+    vow.flopping = False
+    assert vow.step(0.0)["flops"] == []  # free debt of 3 sump, but debt auctions are off
+    vow.flopping = True
+    assert len(vow.step(0.0)["flops"]) == 3
+    vow.flopping = False
+    fl = vow.flopper
+    (i,) = fl.active_ids()[:1]
+    fl.dent(int(i), DUMP / 2, SUMP, "k1", 1.0)  # a running auction takes bids while off
+    assert vow.vat.log.count("dent") == 1
+    surplus = make_vow()
+    surplus.vat.join_dai("vow", 3 * BUMP + HUMP)
+    surplus.flapping = False
+    assert surplus.step(0.0)["flaps"] == []
+    surplus.flapping = True
+    assert len(surplus.step(0.0)["flaps"]) == 3

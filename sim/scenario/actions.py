@@ -102,14 +102,14 @@ class Flap(Strict):
     """Turn the Vow's surplus auctions off or on again."""
 
     action: Literal["flap"]
-    on: bool = Field(description="whether the Vow kicks surplus auctions")
+    enabled: bool = Field(description="whether the Vow kicks surplus auctions")
 
 
 class Flop(Strict):
     """Turn the Vow's debt auctions off or on again."""
 
     action: Literal["flop"]
-    on: bool = Field(description="whether the Vow kicks debt auctions")
+    enabled: bool = Field(description="whether the Vow kicks debt auctions")
 
 
 #: ``check(scenario, action)`` → ``(field, message)`` problems (field ``""``: the entry itself).
@@ -180,13 +180,13 @@ def _breaker(model: Any, action: Breaker) -> tuple[str, str]:
 
 
 def _flap(model: Any, action: Flap) -> tuple[str, str]:
-    model.vow.flapping = action.on
-    return "", f"flap {'on' if action.on else 'off'}"
+    model.vow.flapping = action.enabled
+    return "", f"flap {'on' if action.enabled else 'off'}"
 
 
 def _flop(model: Any, action: Flop) -> tuple[str, str]:
-    model.vow.flopping = action.on
-    return "", f"flop {'on' if action.on else 'off'}"
+    model.vow.flopping = action.enabled
+    return "", f"flop {'on' if action.enabled else 'off'}"
 
 
 #: The registry: action tag → its section, checks and call (see the module docstring).

@@ -663,7 +663,9 @@ class Governors:
                     self.last[i] = now
                     refused.append((rule.name, str(exc)))
                     continue
-            firing = Firing(i, rule.name, tick, self.effect_tick(rule, tick), values, tuple(rule.do))
+            firing = Firing(
+                i, rule.name, tick, self.effect_tick(rule, tick), values, tuple(rule.do)
+            )
             self.last[i] = now
             fired.append(firing)
             self.pending.append(firing)
