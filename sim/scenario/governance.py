@@ -31,8 +31,7 @@ their bounds does not fire (one with only ``do`` fires whenever its trigger allo
 values are validated as a spell's are (:func:`rebase`: the schema, the checks that hold at any
 time, :data:`CHANGEABLE`); a firing they fail is refused (and logged). The firing takes effect
 ``delay`` later (the governor's own, else ``governance.delay``), at the start of the first tick
-after the firing's that ends at or after that time (with no delay: the next tick), after the
-spells of that tick: its values are set on the scenario then in force, and its ``do`` actions
+that starts at or after that time (with no delay: the next tick), after the spells of that tick: its values are set on the scenario then in force, and its ``do`` actions
 called. Before the run each governor is checked: its quantity known, one of ``below`` /
 ``above``, each ``set`` path a number a spell may change, with a bound in the direction of
 ``by`` (``max`` for a rise), the scenario valid with the field at ``min`` and at ``max``, each
@@ -611,9 +610,13 @@ class Governors:
         return out
 
     def effect_tick(self, rule: Governor, tick: int) -> int:
-        """The tick a firing at the end of ``tick`` takes effect in (after ``tick``)."""
+        """The tick a firing at the end of ``tick`` takes effect in.
+
+        The first tick that starts at or after ``delay`` has elapsed (tick ``k`` starts at
+        ``(k − 1)·dt``; without a delay: the next tick).
+        """
         delay = self.default_delay if rule.delay is None else rule.delay
-        return max(tick + 1, math.ceil((tick * self.dt + delay) / self.dt - 1e-9))
+        return math.ceil((tick * self.dt + delay) / self.dt - 1e-9) + 1
 
     def observe(
         self, tick: int, read: Any, scenario: Scenario
