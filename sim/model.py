@@ -18,8 +18,8 @@ Tick order (docs/ARCHITECTURE.md):
    random order each tick), as a block builder orders transactions. The recorder samples the
    unsafe vaults just before the first keeper acts. Then the MKR bidders and the PSM
    arbitrageur;
-7. the Vow: ``flog``, ``heal``, ``flop``, ``flap``;
-8. the recorder writes one row.
+7. the Vow: ``flog``, ``heal``, ``flop``, ``flap`` (each unless governance turned it off);
+8. the recorder writes one row; the governors read it.
 
 Governance spells (``governance.spells``) take effect at the start of their tick, before the
 prices (:meth:`ProtocolModel.apply_spell`: their ``set``, then their ``do`` actions); one

@@ -17,8 +17,9 @@ Columns (``events.parquet``):
 - ``vault``: the vault index within the ilk's book, or -1.
 - ``auction``: the auction id (per ilk for liquidation auctions, per house for flop/flap), or -1.
 - ``actor``: who called (keeper name, cohort name, ``"system"``); for a ``spell`` event (one per
-  field a governance spell changed; ``ilk`` is the field's ilk or ``""``) the spell and its
-  change, ``NAME: field old → new``.
+  field a governance spell or governor changed; ``ilk`` is the field's ilk or ``""``) the spell
+  or governor and its change, ``NAME: field old → new``; one per action called, ``NAME: stop_osm
+  ETH``; a governor's firing refused by the checks, ``NAME: not fired: reason``.
 - ``collateral``: collateral amount moved [tokens] (MKR for flop/flap).
 - ``dai``: Dai amount moved [Dai].
 - ``price``: the price the event used [Dai per token], NaN if none.

@@ -17,16 +17,21 @@ rest of the code needs:
   attributes it needs) at the model's ``now``, returning ``(ilk, text)`` for the ``spell``
   event the model logs (``ilk`` ``""`` for a system action).
 
-Adding an action, say Emergency Shutdown's ``{action: cage}``, is one section and one entry::
+Adding an action, say Emergency Shutdown's ``{action: cage}``, is one section, one call and one
+entry of :data:`ACTIONS`, in this module::
 
     class Cage(Strict):
         action: Literal["cage"]
 
-    ACTIONS["cage"] = ActionKind(Cage, check=_nothing, apply=lambda m, a: ("", m.cage()))
+    def _cage(model, action):
+        model.cage()  # the model's hook (sim/protocol/end.py behind it)
+        return "", "cage"
 
-(the entry's ``apply`` calls the model's hook and returns the event's text). The tag must also
-not collide with an existing one; :func:`action_union` builds the schema's union from the
-registry when the schema module is imported, so entries are added in this module.
+    ACTIONS = {..., "cage": ActionKind(Cage, _nothing, _cage)}
+
+:data:`Action` (the schema's union) is built from the registry when this module is imported, so
+the new tag is then accepted in every ``do`` list, checked, listed in the "unknown action"
+message and called; its tag must be new.
 
 The actions (each cites the contract it follows):
 
