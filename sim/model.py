@@ -58,6 +58,7 @@ from sim.record import Recorder
 from sim.scenario import ClipLiquidation, ReplayGasSpec, Scenario, correlation_matrix
 from sim.scenario.build import build_gas_process, build_price_process
 from sim.scenario.governance import Change, SpellStep, timeline
+from sim.shutdown import Shutdown, build_end
 
 
 def _minus_bid(agent: BorrowerCohort | Keeper) -> float:
@@ -168,6 +169,9 @@ class ProtocolModel(mesa.Model):
 
         self._build_environment(scenario)
         self._build_protocol(scenario)
+        #: Emergency Shutdown: the End, the ESM, and the process once :meth:`cage` was called.
+        self.end, self.esm = build_end(self)
+        self.shutdown: Shutdown | None = None
         self._build_agents(scenario)
         # What the tick reads of the scenario, resolved once (attribute chains cost per tick).
         self._oracle_gas_limit = scenario.system.oracle.gas_limit_gwei
@@ -450,15 +454,38 @@ class ProtocolModel(mesa.Model):
                         self.clipper_mom.trip_breaker(clip, osm, now)
             self.price_history[t, k] = price
             self.osm_history[t, k] = osm.cur
-        for book, osm, mat in self._spotter:
-            book.spot = spot_price(osm.cur, self.par, mat)
+        shutdown = self.shutdown
+        if shutdown is None:  # after cage the Spotter, Jug and DC-IAM can no longer file
+            for book, osm, mat in self._spotter:
+                book.spot = spot_price(osm.cur, self.par, mat)
         # 4 rates
-        for name in self._ilk_names:
-            self.jug.drip(name, now)
+        if shutdown is None:
+            for name in self._ilk_names:
+                self.jug.drip(name, now)
         if self.pot.Pie > 0 or self.pot.dsr > 0:
             self.pot.drip(now)
-        for name in self.autoline.ilks:
+        for name in self.autoline.ilks if shutdown is None else ():
             self.autoline.exec(name, now, t)
+        if shutdown is not None:
+            # Emergency Shutdown: no agent acts; the End's process runs (sim/shutdown.py)
+            self.recorder.sample_unsafe()
+            shutdown.step(now)
+        else:
+            self._agents_step()
+        # 7 vow
+        self.vow.step(now)
+        # 8 record
+        if self.finished:
+            self.running = False
+        self.recorder.record()
+        if self.check_invariants and (t % 10 == 0 or self.finished):
+            # Scalar accounts every 10 ticks; the per-vault sums every 100 ticks and at the end.
+            problems = self.vat.check(full=t % 100 == 0 or self.finished)
+            if problems:
+                raise InvariantError(f"tick {t}: " + "; ".join(problems))
+
+    def _agents_step(self) -> None:
+        """Steps 5-6 of the tick: borrowers, keepers, MKR bidders and the arbitrageur."""
         # 5-6 borrowers and keepers, in the scenario's order; the recorder samples the unsafe
         # vaults just before the first keeper acts (Ilk.unsafe is cached: the look is free)
         for agent in self._activation_order():
@@ -472,17 +499,30 @@ class ProtocolModel(mesa.Model):
             step_bidders(self.mkr_bidders)
         if self.arbitrageur is not None:
             self.arbitrageur.step()
-        # 7 vow
-        self.vow.step(now)
-        # 8 record
-        if self.finished:
-            self.running = False
-        self.recorder.record()
-        if self.check_invariants and (t % 10 == 0 or self.finished):
-            # Scalar accounts every 10 ticks; the per-vault sums every 100 ticks and at the end.
-            problems = self.vat.check(full=t % 100 == 0 or self.finished)
-            if problems:
-                raise InvariantError(f"tick {t}: " + "; ".join(problems))
+
+    # ------------------------------------------------------------------ emergency shutdown
+    def cage(self, now: float | None = None) -> None:
+        """Start Emergency Shutdown now: the End cages and every ilk's cage price is fixed.
+
+        The single entry point of shutdown (the ESM's ``fire`` and a governance ``cage``
+        action call it). ``End.cage`` and ``cage(ilk)`` for every ilk (at its OSM's current
+        price) happen at once, at the current tick's time; from the next tick on, no agent
+        acts and the process of :class:`sim.shutdown.Shutdown` runs: auctions snipped and
+        skipped, vaults skimmed, collateral freed, and after ``system.end.wait`` thaw, flow and
+        every Dai holder's pack and cash.
+
+        Args:
+            now: the time of the cage [s]; must be the model's current time (default).
+
+        Raises:
+            ValueError: ``now`` is not the current time.
+            ProtocolError: already caged (``End/not-live``).
+        """
+        if now is not None and now != self.now:
+            raise ValueError(f"cage at {now!r} s: the model is at {self.now!r} s")
+        shutdown = Shutdown(self)
+        shutdown.start(self.now)
+        self.shutdown = shutdown
 
     # ------------------------------------------------------------------ governance
     def apply_spell(self, step: SpellStep) -> None:

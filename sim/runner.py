@@ -131,6 +131,7 @@ def result_of(
         vaults=vaults_frame(model, consume=final),
         summary=summary,
         manifest=build_manifest(model, wall_time_s=wall_time_s, status=status, error=error),
+        shutdown=shutdown_frame(model.shutdown),
     )
 
 

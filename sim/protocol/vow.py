@@ -123,6 +123,8 @@ class _House(AuctionTable):
         self.beg = float(beg)
         self.ttl = float(ttl)
         self.tau = float(tau)
+        #: 1 until the Vow's ``cage`` (then kicks and deals stop and auctions can be yanked).
+        self.live = 1
         self._init_table(16)
 
     @property
@@ -230,6 +232,11 @@ class _House(AuctionTable):
         """Name of the current high bidder of auction ``id``."""
         return self.names[int(self.guy[id])]
 
+    def _check_yank(self, id: int) -> int:
+        if self.live:
+            raise ProtocolError(f"{self.kind}/still-live")
+        return self._check_id(id)
+
 
 class Flopper(_House):
     """Debt auctions (dss ``Flopper``): newly minted MKR sold for a fixed ``sump`` of Dai.
@@ -262,7 +269,33 @@ class Flopper(_House):
 
     def kick(self, gal: str, lot: float, bid: float, now: float) -> int:
         """Start a debt auction selling up to ``lot`` MKR for ``bid`` Dai paid to ``gal``."""
+        if not self.live:
+            raise ProtocolError("Flopper/not-live")
         return self._new(gal, lot, bid, now)
+
+    def cage(self) -> None:
+        """Stop debt auctions (dss ``cage``, called by ``Vow.cage``): ``live = 0``.
+
+        Source: makerdao/dss@fa4f6630:src/flop.sol lines 170-173.
+        """
+        self.live = 0
+
+    def yank(self, id: int, actor: str = "keeper") -> float:
+        """Cancel a debt auction after ``cage``: the bid is refunded as new Dai (dss ``yank``).
+
+        ``vat.suck(vow, guy, bid)``: the Vow books the sin, the high bidder (the Vow itself
+        before any dent) gets its Dai back. Source: makerdao/dss@fa4f6630:src/flop.sol
+        lines 174-179.
+
+        Returns:
+            The Dai refunded [Dai].
+        """
+        id = self._check_yank(id)
+        bid = float(self.bid[id])
+        self.vat.suck(VOW, self.winner(id), bid)
+        self._close(id)
+        self.vat.log.add("yank", auction=id, actor=actor, collateral=float(self.lot[id]), dai=bid)
+        return bid
 
     def dent(self, id: int, lot: float, bid: float, who: str, now: float) -> None:
         """Accept less MKR for the fixed Dai bid (dss ``dent``).
@@ -494,6 +527,8 @@ class Flapper(_House):
         Raises:
             ProtocolError: when ``fill + lot`` would exceed ``lid``; nothing is changed.
         """
+        if not self.live:
+            raise ProtocolError("Flapper/not-live")
         if not self.has_room(lot):
             raise ProtocolError(
                 f"Flapper/overflow-lid: {self.fill!r} Dai on sale, lid {self.lid!r}, lot {lot!r}"
@@ -501,6 +536,30 @@ class Flapper(_House):
         self.vat.move(src, FLAP, lot)
         self.fill += lot
         return self._new(src, lot, bid, now)
+
+    def cage(self, rad: float) -> None:
+        """Stop surplus auctions, ``rad`` of the Dai on sale back to the Vow (dss ``cage``).
+
+        Source: makerdao/dss@fa4f6630:src/flap.sol lines 167-170.
+        """
+        self.live = 0
+        self.vat.move(FLAP, VOW, rad)
+
+    def yank(self, id: int, actor: str = "keeper") -> float:
+        """Cancel a surplus auction after ``cage``: the MKR bid back to its bidder (dss ``yank``).
+
+        Source: makerdao/dss@fa4f6630:src/flap.sol lines 171-176.
+
+        Returns:
+            The MKR returned [MKR].
+        """
+        id = self._check_yank(id)
+        bid = float(self.bid[id])
+        if bid > 0:
+            self.vow.move_mkr(FLAP, self.winner(id), bid)
+        self._close(id)
+        self.vat.log.add("yank", auction=id, actor=actor, collateral=bid, dai=float(self.lot[id]))
+        return bid
 
     def tend(self, id: int, lot: float, bid: float, who: str, now: float) -> None:
         """Bid more MKR for the Dai lot (dss ``tend``).
@@ -724,6 +783,8 @@ class Vow:
     mkr_burned: float = 0.0
     mkr_given: float = 0.0
     flop_dai: float = 0.0
+    #: 1 until Emergency Shutdown (:meth:`cage`).
+    live: int = 1
 
     def __post_init__(self) -> None:
         if self.flopper is None:
@@ -798,6 +859,30 @@ class Vow:
         self.Ash = num.debit(self.Ash, rad)
         self.vat.heal(VOW, rad)
 
+    def cage(self) -> float:
+        """Shut the Vow down (dss ``cage``, called by ``End.cage``).
+
+        ``live = 0``, ``Sin = Ash = 0`` (the queue is forgotten: all sin is free), the Flapper
+        is caged with the Dai on sale moved back, the Flopper is caged, and ``min(dai, sin)`` is
+        healed. Source: makerdao/dss@fa4f6630:src/vow.sol lines 154-162.
+
+        Returns:
+            The amount healed [Dai].
+        """
+        if not self.live:
+            raise ProtocolError("Vow/not-live")
+        self.live = 0
+        self.Sin = 0.0
+        self.Ash = 0.0
+        self.queue.clear()
+        self.flapper.cage(self.vat.dai.get(FLAP, 0.0))
+        self.flopper.cage()
+        rad = min(self.joy, self.awe)
+        if rad > 0:
+            self.vat.heal(VOW, rad)
+            self.vat.log.add("heal", dai=rad)
+        return rad
+
     # ------------------------------------------------------------------ debt and surplus auctions
     def can_flop(self) -> bool:
         """Whether :meth:`flop` is allowed: free debt ``>= sump`` and no surplus."""
@@ -859,6 +944,8 @@ class Vow:
         healed = self.heal()
         flops: list[int] = []
         flaps: list[int] = []
+        if not self.live:  # after cage only heal (the auction houses are caged)
+            return {"released": released, "healed": healed, "flops": flops, "flaps": flaps}
         # Cheap pre-checks first: most ticks neither auction can start.
         joy, awe = self.joy, self.awe
         if num.covers(awe - self.Sin - self.Ash, self.sump):
