@@ -38,6 +38,7 @@ from sim.rundir import (
     write_with_fallback,
 )
 from sim.scenario import Scenario, load_scenario
+from sim.shutdown import shutdown_frame
 
 #: Errors building a model that mean the scenario's pieces do not fit together (bad input).
 BAD_INPUT_ERRORS = (ProtocolError, DataError, ValueError)

@@ -75,6 +75,7 @@ class OsmRead:
         self.osm = osm
 
     def __call__(self) -> float:
+        """The OSM's current price, 0 when it has none (``read`` would revert)."""
         return float(self.osm.cur) if self.osm.cur_has else 0.0
 
 
@@ -85,6 +86,7 @@ class FixedPrice:
         self.price = float(price)
 
     def __call__(self) -> float:
+        """The fixed price."""
         return self.price
 
 
@@ -265,8 +267,10 @@ class Shutdown:
         self.done = True
 
     def holders(self) -> dict[str, float]:
-        """Every Dai holder and its Dai [Dai]: the Vat's accounts but the Vow's and the Pot's,
-        and :data:`MARKET` for the Dai outside the Vat (``vat.debt − Σ vat.dai``).
+        """Every Dai holder and its Dai [Dai].
+
+        The Vat's accounts but the Vow's and the Pot's, and :data:`MARKET` for the Dai outside
+        the Vat (``vat.debt − Σ vat.dai``).
 
         Raises:
             ProtocolError: the agents hold more Dai than the Vat issued (only possible when a
