@@ -262,6 +262,8 @@ class Shutdown:
                 continue
             end.pack(holder, dai)
             for name in vat.ilks:
+                if end.fix[name] == 0:
+                    continue  # no collateral owed in this ilk: dss's cash would revert
                 got = end.cash(name, holder, dai)
                 self.rows.append(_row(tick, "cash", name, holder, dai=dai, collateral=got))
         self.done = True
