@@ -66,6 +66,7 @@ CASES: dict[str, tuple[str, tuple[str, ...]]] = {
     "black_thursday_liq2_may2021": ("black_thursday_liq2_may2021.yaml", ("clock.duration=36h",)),
     "autoline_breaker": ("autoline_breaker.yaml", ("clock.duration=20h",)),
     "governance_tip_spell": ("governance_tip_spell.yaml", ("clock.duration=20h",)),
+    "shutdown_crash": ("shutdown_crash.yaml", ("clock.duration=12h",)),
     "liq2_gas_spike": (
         "liq2_gas_spike.yaml",
         ("clock.duration=12h", *(f"borrowers.{i}.vaults={n}" for i, n in enumerate((600, 100, 4)))),

@@ -223,7 +223,6 @@ def test_skip_refunds_the_bidder_and_refuses_the_dent_phase():
     s.vat.ilks["BTC"].spot = 5_000.0
     ids = s.cat.bite("BTC", np.array([0, 1]))
     tab = float(s.flip.tab[ids[0]])
-    s.vat.exit_dai  # the bidder's Dai comes from the Dai drawn by the vaults
     s.vat.join_dai("bidder", 3_000.0 + tab)
     s.flip.tend(ids[0], 1.0, 3_000.0, "bidder", 0.0)
     s.flip.tend(ids[1], 1.0, tab, "bidder", 0.0)  # bid == tab: dent phase
