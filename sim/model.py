@@ -62,11 +62,16 @@ from sim.scenario import ClipLiquidation, ReplayGasSpec, Scenario, correlation_m
 from sim.scenario.actions import apply_action
 from sim.scenario.build import build_gas_process, build_price_process
 from sim.scenario.governance import Change, Firing, Governors, SpellStep, rebase, timeline
+from sim.shutdown import Shutdown, build_end
 
 
 def _minus_bid(agent: BorrowerCohort | Keeper) -> float:
     """Sort key: the agent's gas bid, highest first."""
     return -agent.bidder.bid()
+
+
+#: Why a spell's or governor's parameter change after an Emergency Shutdown is refused.
+SHUT_DOWN = "the system is shut down (the caged Vat, Jug and Spotter refuse file)"
 
 
 class InvariantError(RuntimeError):
@@ -184,6 +189,9 @@ class ProtocolModel(mesa.Model):
 
         self._build_environment(scenario)
         self._build_protocol(scenario)
+        #: Emergency Shutdown: the End, the ESM, and the process once :meth:`cage` was called.
+        self.end, self.esm = build_end(self)
+        self.shutdown: Shutdown | None = None
         self._build_agents(scenario)
         # What the tick reads of the scenario, resolved once (attribute chains cost per tick).
         self._oracle_gas_limit = scenario.system.oracle.gas_limit_gwei
@@ -473,29 +481,25 @@ class ProtocolModel(mesa.Model):
                         self.clipper_mom.trip_breaker(clip, osm, now)
             self.price_history[t, k] = price
             self.osm_history[t, k] = osm.cur
-        for book, osm, mat in self._spotter:
-            # dss spot.sol poke (lines 98-103): an invalid price (a voided OSM) files spot 0.
-            book.spot = spot_price(osm.cur, self.par, mat) if osm.cur_has else 0.0
+        shutdown = self.shutdown
+        if shutdown is None:  # after cage the Spotter, Jug and DC-IAM can no longer file
+            for book, osm, mat in self._spotter:
+                # dss spot.sol poke (lines 98-103): an invalid price (a voided OSM) files spot 0.
+                book.spot = spot_price(osm.cur, self.par, mat) if osm.cur_has else 0.0
         # 4 rates
-        for name in self._ilk_names:
-            self.jug.drip(name, now)
+        if shutdown is None:
+            for name in self._ilk_names:
+                self.jug.drip(name, now)
         if self.pot.Pie > 0 or self.pot.dsr > 0:
             self.pot.drip(now)
-        for name in self.autoline.ilks:
+        for name in self.autoline.ilks if shutdown is None else ():
             self.autoline.exec(name, now, t)
-        # 5-6 borrowers and keepers, in the scenario's order; the recorder samples the unsafe
-        # vaults just before the first keeper acts (Ilk.unsafe is cached: the look is free)
-        for agent in self._activation_order():
-            if agent is self._first_keeper:
-                self.recorder.sample_unsafe()
-            agent.step()
-        if self._first_keeper is None:
+        if shutdown is not None:
+            # Emergency Shutdown: no agent acts; the End's process runs (sim/shutdown.py)
             self.recorder.sample_unsafe()
-        # then the MKR bidders and the arbitrageur
-        if self.mkr_bidders:
-            step_bidders(self.mkr_bidders)
-        if self.arbitrageur is not None:
-            self.arbitrageur.step()
+            shutdown.step(now)
+        else:
+            self._agents_step()
         # 7 vow
         self.vow.step(now)
         # 8 record
@@ -509,15 +513,59 @@ class ProtocolModel(mesa.Model):
             if problems:
                 raise InvariantError(f"tick {t}: " + "; ".join(problems))
 
+    def _agents_step(self) -> None:
+        """Steps 5-6 of the tick: borrowers, keepers, MKR bidders and the arbitrageur."""
+        # 5-6 borrowers and keepers, in the scenario's order; the recorder samples the unsafe
+        # vaults just before the first keeper acts (Ilk.unsafe is cached: the look is free)
+        for agent in self._activation_order():
+            if agent is self._first_keeper:
+                self.recorder.sample_unsafe()
+            agent.step()
+        if self._first_keeper is None:
+            self.recorder.sample_unsafe()
+        # then the MKR bidders and the arbitrageur
+        if self.mkr_bidders:
+            step_bidders(self.mkr_bidders)
+        if self.arbitrageur is not None:
+            self.arbitrageur.step()
+
+    # ------------------------------------------------------------------ emergency shutdown
+    def cage(self, now: float | None = None) -> None:
+        """Start Emergency Shutdown now: the End cages and every ilk's cage price is fixed.
+
+        The single entry point of shutdown (the ESM's ``fire`` and a governance ``cage``
+        action call it). ``End.cage`` and ``cage(ilk)`` for every ilk (at its OSM's current
+        price) happen at once, at the current tick's time; from the next tick on, no agent
+        acts and the process of :class:`sim.shutdown.Shutdown` runs: auctions snipped and
+        skipped, vaults skimmed, collateral freed, and after ``system.end.wait`` thaw, flow and
+        every Dai holder's pack and cash.
+
+        Args:
+            now: the time of the cage [s]; must be the model's current time (default).
+
+        Raises:
+            ValueError: ``now`` is not the current time.
+            ProtocolError: already caged (``End/not-live``).
+        """
+        if now is not None and now != self.now:
+            raise ValueError(f"cage at {now!r} s: the model is at {self.now!r} s")
+        shutdown = Shutdown(self)
+        shutdown.start(self.now)
+        self.shutdown = shutdown
+
     # ------------------------------------------------------------------ governance
     def apply_spell(self, step: SpellStep) -> None:
         """Put a spell's scenario in force: its changes in the live protocol, then its actions.
 
         After a governor changed a parameter, the spell's ``set`` is applied again on the
         scenario in force (the one computed before the run did not know the governor's values);
-        should that fail the checks, the spell's changes are refused and logged.
+        should that fail the checks, the spell's changes are refused and logged. After an
+        Emergency Shutdown its changes are refused and logged (the caged contracts refuse
+        ``file``); its actions are still called (each refuses what a shutdown forbids).
         """
-        if self._governed and step.sets:
+        if self.shutdown is not None and (step.changes or step.sets):
+            self.vat.log.add("spell", actor=f"{step.name}: refused: {SHUT_DOWN}")
+        elif self._governed and step.sets:
             try:
                 new, changes = rebase(self.spec, step.sets)
             except ValueError as exc:
@@ -539,9 +587,12 @@ class ProtocolModel(mesa.Model):
         """Put a governor's firing in force: its values on the scenario in force, its actions.
 
         Logged as ``spell`` events with the governor's name; values that no longer pass the
-        checks (a spell changed a field they depend on) are refused and logged.
+        checks (a spell changed a field they depend on), or come after an Emergency Shutdown, are
+        refused and logged.
         """
-        if firing.values:
+        if firing.values and self.shutdown is not None:
+            self.vat.log.add("spell", actor=f"{firing.name}: refused: {SHUT_DOWN}")
+        elif firing.values:
             try:
                 new, changes = rebase(self.spec, firing.values)
             except ValueError as exc:

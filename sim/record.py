@@ -671,6 +671,9 @@ class RunResult:
     vaults: pd.DataFrame
     summary: dict[str, Any]
     manifest: dict[str, Any] = field(default_factory=dict)
+    #: Emergency Shutdown's table (``shutdown.parquet``, :func:`sim.shutdown.shutdown_frame`);
+    #: None when the run had no shutdown.
+    shutdown: pd.DataFrame | None = None
 
     def ilk(self, name: str) -> pd.DataFrame:
         """One ilk's timeseries with plain column names."""

@@ -63,6 +63,10 @@ RUN_FILES = (
     "vaults.parquet",
     "summary.json",
 )
+#: The Emergency Shutdown table, in a run folder only when the run had a shutdown.
+SHUTDOWN_FILE = "shutdown.parquet"
+#: Every file a run folder may hold.
+ALL_RUN_FILES = (*RUN_FILES, SHUTDOWN_FILE)
 #: ``manifest["kind"]`` of a run folder's manifest.
 MANIFEST_KIND = "cdpsim-run"
 #: ``manifest["format"]``: the version of the run folder's layout (its files, their columns,
@@ -233,7 +237,7 @@ def build_manifest(
         "wall_time_s": round(wall_time_s, 3),
         "warnings": advisories(model.given),
         "data_held": dict(model.data_held),
-        "files": list(RUN_FILES),
+        "files": list(RUN_FILES) + ([SHUTDOWN_FILE] if model.shutdown is not None else []),
     }
 
 
@@ -291,7 +295,7 @@ def _only_run_files(path: Path) -> bool:
         entries = list(path.iterdir())
     except OSError:
         return False
-    return all(p.name in RUN_FILES and p.is_file() and not p.is_symlink() for p in entries)
+    return all(p.name in ALL_RUN_FILES and p.is_file() and not p.is_symlink() for p in entries)
 
 
 def _describe(names: list[str]) -> str:
@@ -470,7 +474,7 @@ def _remove_run_files(folder: Path) -> bool:
         return False
     try:
         for entry in folder.iterdir():
-            if entry.name in RUN_FILES:
+            if entry.name in ALL_RUN_FILES:
                 entry.unlink()
         folder.rmdir()
     except OSError:
@@ -540,7 +544,7 @@ def run_files(result: RunResult) -> tuple[str, ...]:
     ``summary.json``.
     """
     files = tuple(result.manifest.get("files", RUN_FILES))
-    unknown = set(files) - set(RUN_FILES)
+    unknown = set(files) - set(ALL_RUN_FILES)
     if unknown or _MANIFEST not in files:
         raise ValueError(f"a run folder holds the manifest and some of {RUN_FILES}, not {files}")
     return files
@@ -555,6 +559,8 @@ def _write_files(result: RunResult, folder: Path) -> None:
         "auctions.parquet": result.auctions,
         "vaults.parquet": result.vaults,
     }
+    if result.shutdown is not None:
+        tables[SHUTDOWN_FILE] = result.shutdown
     for name, frame in tables.items():
         if name in files:
             frame.to_parquet(folder / name, index=False)
@@ -631,6 +637,9 @@ def _write_in_place(result: RunResult, target: Path) -> None:
             files = run_files(result)
             for name in sorted(files, key=lambda f: f == _MANIFEST):  # the manifest last
                 os.replace(tmp / name, target / name)
+            stale = target / SHUTDOWN_FILE
+            if SHUTDOWN_FILE not in files and stale.is_file() and not stale.is_symlink():
+                stale.unlink()  # an earlier run's shutdown table does not describe this run
             tmp.rmdir()
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

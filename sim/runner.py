@@ -38,6 +38,7 @@ from sim.rundir import (
     write_with_fallback,
 )
 from sim.scenario import Scenario, load_scenario
+from sim.shutdown import shutdown_frame
 
 #: Errors building a model that mean the scenario's pieces do not fit together (bad input).
 BAD_INPUT_ERRORS = (ProtocolError, DataError, ValueError)
@@ -131,6 +132,7 @@ def result_of(
         vaults=vaults_frame(model, consume=final),
         summary=summary,
         manifest=build_manifest(model, wall_time_s=wall_time_s, status=status, error=error),
+        shutdown=shutdown_frame(model.shutdown),
     )
 
 

@@ -180,3 +180,47 @@ def test_actions_follow_the_spells_set_in_the_same_tick(tmp_path):
     actors = [a for a in model.vat.log.columns()["actor"] if a.startswith("act:")]
     assert actors == ["act: ilks.ETH-A.liquidation.tip 100 → 300", "act: stop_osm ETH"]
     assert model.osms["ETH"].stopped == 1 and np.isclose(model.clippers["ETH-A"].tip, 300)
+
+
+# ------------------------------------------------------------------------- emergency shutdown
+
+
+def test_a_cage_spell_shuts_down_and_later_changes_and_cages_are_refused(tmp_path, plain):
+    text = TINY + (
+        "governance:\n  spells:\n"
+        "    - {name: shut, at: 2h, do: [{action: cage}]}\n"
+        "    - {name: fee, at: 3h, set: {ilks.ETH-A.stability_fee: 0.2}}\n"
+        "    - {name: again, at: 4h, do: [{action: cage}, {action: esm, mkr: 1.0e6}]}\n"
+    )
+    result = run(tmp_path, text)
+    ev = result.events
+    spells = list(ev.loc[ev["event"] == "spell", "actor"])
+    assert spells[0] == "shut: cage"
+    assert spells[1].startswith("fee: refused: the system is shut down")
+    assert spells[2].startswith("again: cage refused") and spells[3].startswith(
+        "again: esm refused"
+    )
+    cage = ev.loc[(ev["event"] == "cage") & (ev["ilk"] == ""), "tick"]
+    assert list(cage) == [12]  # 2 h at 10-minute ticks
+    # Before the cage's tick the run is the plain run's.
+    ts, base = result.timeseries, plain.timeseries
+    pd.testing.assert_frame_equal(ts[ts["tick"] < 12], base[base["tick"] < 12])
+    assert not kinds_from(ev, 12) & {"frob", "bark", "take", "redo"}
+
+
+def test_the_esm_fires_once_its_minimum_is_joined(tmp_path):
+    text = (
+        TINY.replace("system: {Hole: 1.0e8}", "system: {Hole: 1.0e8, esm: {min: 100000}}")
+        + "governance:\n  spells:\n"
+        + "    - {name: some, at: 1h, do: [{action: esm, mkr: 60000}]}\n"
+        + "    - {name: rest, at: 2h, do: [{action: esm, mkr: 40000}]}\n"
+    )
+    result = run(tmp_path, text)
+    ev = result.events
+    spells = list(ev.loc[ev["event"] == "spell", "actor"])
+    assert spells == [
+        "some: esm: 60000 MKR joined, 60000 of 100000",
+        "rest: esm: 40000 MKR joined, 100000 of 100000: fired",
+    ]
+    assert list(ev.loc[ev["event"] == "esm_fire", "tick"]) == [12]
+    assert result.shutdown is not None

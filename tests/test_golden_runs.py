@@ -67,6 +67,7 @@ CASES: dict[str, tuple[str, tuple[str, ...]]] = {
     "autoline_breaker": ("autoline_breaker.yaml", ("clock.duration=20h",)),
     "governance_tip_spell": ("governance_tip_spell.yaml", ("clock.duration=20h",)),
     "governor_psm_fee": ("governor_psm_fee.yaml", ()),
+    "shutdown_crash": ("shutdown_crash.yaml", ("clock.duration=12h",)),
     "liq2_gas_spike": (
         "liq2_gas_spike.yaml",
         ("clock.duration=12h", *(f"borrowers.{i}.vaults={n}" for i, n in enumerate((600, 100, 4)))),

@@ -15,6 +15,7 @@ from sim.protocol.vat import (
     FROB_CEILING,
     FROB_DUST,
     FROB_NEGATIVE,
+    FROB_NOT_LIVE,
     FROB_NOT_SAFE,
     FROB_OK,
     FROB_REASONS,
@@ -139,7 +140,14 @@ def test_ink_or_art_below_zero_is_negative():
     assert state(vat) == before
     with pytest.raises(ProtocolError, match="Vat/negative"):
         vat.frob(ILK, 0, 0.0, -101.0)
-    assert set(FROB_REASONS) == {FROB_OK, FROB_NOT_SAFE, FROB_CEILING, FROB_DUST, FROB_NEGATIVE}
+    assert set(FROB_REASONS) == {
+        FROB_OK,
+        FROB_NOT_SAFE,
+        FROB_CEILING,
+        FROB_DUST,
+        FROB_NEGATIVE,
+        FROB_NOT_LIVE,
+    }
 
 
 def test_repaying_and_freeing_everything_leaves_exact_zeros():

@@ -603,6 +603,37 @@ class Clipper(AuctionTable):
         )
         return slice_, owe
 
+    def yank(self, id: int, to: str) -> tuple[float, float, int]:
+        """Cancel a running sale, its collateral to ``to`` (dss ``yank``, called by ``End.snip``).
+
+        ``dog.digs(ilk, tab)``, the ``lot`` moved from the Clipper to ``to``, the sale removed.
+        The sale's record keeps its ``tab`` (Dai not raised); its ``lot`` becomes 0 and
+        ``winner`` is ``to``. Source: makerdao/dss@fa4f6630:src/clip.sol lines 466-472.
+
+        Args:
+            id: sale id.
+            to: account receiving the collateral (the End).
+
+        Returns:
+            ``(tab, lot, usr)`` of the sale before it was removed [Dai, tokens, vault index].
+
+        Raises:
+            ProtocolError: the sale is not running.
+        """
+        id = int(self._check_ids(np.array([id]))[0])
+        if not self.active[id]:
+            raise ProtocolError("Clipper/not-running-auction")
+        tab, lot, usr = float(self.tab[id]), float(self.lot[id]), int(self.usr[id])
+        if self.dog is not None:
+            self.dog.digs(self.ilk, tab)
+        self.vat.flux(self.ilk, self.account, to, lot)
+        self.lot[id] = 0.0
+        self.winner[id] = to
+        self._set_active(id, False)
+        self.end_tick[id] = self.vat.log.tick
+        self._status_memo = None
+        return tab, lot, usr
+
     # ------------------------------------------------------------------ views
     def running_tab(self) -> float:
         """Dai still to raise by the running sales, ``Σ tab`` [Dai]."""
@@ -713,6 +744,15 @@ class Dog:
         self.Hole = float(Hole)
         self.Dirt = 0.0
         self.ilks: dict[str, DogIlk] = {}
+        #: 1 until ``End.cage`` (dss ``live``; ``bark`` requires it).
+        self.live = 1
+
+    def cage(self) -> None:
+        """Stop liquidations (dss ``cage``): ``live = 0``.
+
+        Source: makerdao/dss@fa4f6630:src/dog.sol lines 245-248 (``bark`` requires ``live``).
+        """
+        self.live = 0
 
     def add_ilk(self, clip: Clipper, *, chop: float, hole: float = np.inf) -> DogIlk:
         """Register the Clipper of ``clip.ilk`` with its penalty ``chop`` and limit ``hole`` [Dai].
@@ -753,6 +793,8 @@ class Dog:
             ProtocolError: the ilk's Clipper is stopped (level ≥ 1) or has no price; nothing is
                 changed.
         """
+        if not self.live:
+            raise ProtocolError("Dog/not-live")
         entry = self.ilks[ilk_name]
         clip = entry.clip
         ilk = self.vat.ilks[ilk_name]

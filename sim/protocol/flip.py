@@ -465,6 +465,43 @@ class Flipper(AuctionTable):
         self.vat.log.add("tick", ilk=self.ilk, vault=self.usr[i], auction=i, actor=actor)
         return ok
 
+    def yank(self, id: int, to: str) -> tuple[float, float, float, int]:
+        """Cancel a running auction in its tend phase (dss ``yank``, called by ``End.skip``).
+
+        Requires ``bid < tab`` (``Flipper/already-dent-phase``). The Cat ``claw``s the tab, the
+        ``lot`` moves to ``to``, and ``to`` pays the high bidder its ``bid`` back (``to`` must
+        hold it: the End ``suck``s it first). Source: makerdao/dss@fa4f6630:src/flip.sol
+        lines 190-197.
+
+        Returns:
+            ``(bid, lot, tab, usr)`` before the auction was removed [Dai, tokens, Dai, vault].
+
+        Raises:
+            ProtocolError: not running, or in the dent phase.
+        """
+        id = int(self._ids(id)[0])
+        if not self.active[id]:
+            raise ProtocolError("Flipper/guy-not-set")
+        bid, lot, tab, usr = (
+            float(self.bid[id]),
+            float(self.lot[id]),
+            float(self.tab[id]),
+            int(self.usr[id]),
+        )
+        if not bid < tab:
+            raise ProtocolError("Flipper/already-dent-phase")
+        if self.cat is not None:
+            self.cat.claw(tab)
+        self.vat.flux(self.ilk, self.account, to, lot)
+        guy = int(self.guy[id])
+        if guy >= 0 and bid > 0:
+            self.vat.move(to, self.names[guy], bid)
+        self.lot[id] = 0.0
+        self.winner[id] = to
+        self._set_active(id, False)
+        self.end_tick[id] = self.vat.log.tick
+        return bid, lot, tab, usr
+
     # ------------------------------------------------------------------ queries
     def running_tab(self) -> float:
         """Dai the running auctions may still raise, ``Σ (tab − bid)`` [Dai].
@@ -550,6 +587,15 @@ class Cat:
         self.box = float(box)
         self.litter = 0.0
         self.ilks: dict[str, CatIlk] = {}
+        #: 1 until ``End.cage`` (dss ``live``; ``bite`` requires it).
+        self.live = 1
+
+    def cage(self) -> None:
+        """Stop liquidations (dss ``cage``): ``live = 0``.
+
+        Source: makerdao/dss@fa4f6630:src/cat.sol lines 186-188 (``bite`` requires ``live``).
+        """
+        self.live = 0
 
     def add_ilk(
         self,
@@ -610,6 +656,8 @@ class Cat:
         Returns:
             The ids of the auctions started, in the order they started.
         """
+        if not self.live:
+            raise ProtocolError("Cat/not-live")
         idx = np.atleast_1d(np.asarray(idx, dtype=np.int64))
         _, first = np.unique(idx, return_index=True)
         if first.shape[0] < idx.shape[0]:

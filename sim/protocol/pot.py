@@ -46,6 +46,17 @@ class Pot:
     pie: dict[str, float] = field(default_factory=dict)
     vow: str = "vow"
     account: str = POT
+    #: 1 until ``End.cage``.
+    live: int = 1
+
+    def cage(self) -> None:
+        """Stop the savings rate (dss ``cage``): ``live = 0``, ``dsr = ONE`` (0 %/yr here).
+
+        Savers keep their ``pie`` and may still ``exit``. Source:
+        makerdao/dss@fa4f6630:src/pot.sol lines 138-141.
+        """
+        self.live = 0
+        self.dsr = 0.0
 
     def drip(self, now: float) -> float:
         """Accrue ``chi`` since ``rho`` and ``suck`` the interest ``Pie·Δchi`` (dss ``drip``).

@@ -48,12 +48,14 @@ FROB_NOT_SAFE = 1
 FROB_CEILING = 2
 FROB_DUST = 3
 FROB_NEGATIVE = 4
+FROB_NOT_LIVE = 5
 FROB_REASONS = {
     FROB_OK: "ok",
     FROB_NOT_SAFE: "Vat/not-safe: the vault would be unsafe (or less safe) after the action",
     FROB_CEILING: "Vat/ceiling-exceeded: drawing would exceed the ilk line or the system Line",
     FROB_DUST: "Vat/dust: a vault with debt must owe at least dust",
     FROB_NEGATIVE: "Vat/negative: ink or art would become negative",
+    FROB_NOT_LIVE: "Vat/not-live: the system is shut down (End.cage)",
 }
 
 
@@ -210,6 +212,9 @@ class Vat:
     #: Largest ``debt`` so far [Dai]: balances carry the rounding error of the largest amounts
     #: they were computed from, even after the debt is repaid.
     debt_peak: float = 0.0
+    #: 1 while the system runs, 0 after Emergency Shutdown (dss ``live``; ``frob``, ``fold`` and
+    #: ``file`` revert with ``Vat/not-live`` once it is 0).
+    live: int = 1
 
     def dai_total(self) -> float:
         """All Dai issued (at its peak) or joined: the scale of Dai balances [Dai].
@@ -243,6 +248,14 @@ class Vat:
         )
         self.ilks[name] = ilk
         return ilk
+
+    def cage(self) -> None:
+        """Stop the Vat (dss ``cage``, called by ``End.cage``): ``live = 0``.
+
+        Source: makerdao/dss@fa4f6630:src/vat.sol lines 116-118 (``cage``); ``frob`` (line 145),
+        ``fold`` (239) and ``file`` (105, 110) require ``live``.
+        """
+        self.live = 0
 
     # ------------------------------------------------------------------ vault operations
     def frob_many(
@@ -281,6 +294,9 @@ class Vat:
         ink = ilk.ink[idx] + dink
         art = ilk.art[idx] + dart
         code = np.zeros(idx.shape, dtype=np.int8)
+        if not self.live:
+            code[:] = FROB_NOT_LIVE
+            return code
         # Float residue from repaying (or freeing) everything is zero.
         art = num.zero_residue(art, ilk.art[idx])
         ink = num.zero_residue(ink, ilk.ink[idx])
@@ -390,8 +406,9 @@ class Vat:
         Args:
             ilk_name: the ilk.
             idx: vault indices (distinct).
-            dink: collateral taken per vault [tokens] (positive).
-            dart: normalised debt taken per vault (positive).
+            dink: collateral taken per vault [tokens] (positive; negative gives collateral back
+                from ``gem_to``, as ``End.snip``/``End.skip`` do — the caller checks the balance).
+            dart: normalised debt taken per vault (positive; negative books debt back).
             gem_to: account receiving the collateral (the auction house).
             sin_to: account booked with the system debt.
 
@@ -407,6 +424,7 @@ class Vat:
         ilk.art[idx] = num.zero_residue(ilk.art[idx], dart)
         sum_dink = float(np.sum(dink))
         ilk.Art = max(ilk.Art - float(np.sum(dart)), 0.0)
+        ilk.Art_peak = max(ilk.Art_peak, ilk.Art)  # End.snip grabs debt back (negative dart)
         ilk.Ink -= sum_dink
         due = dart * ilk.rate
         total = float(np.sum(due))
@@ -422,6 +440,8 @@ class Vat:
         Returns:
             The Dai created [Dai].
         """
+        if not self.live:
+            raise ProtocolError("Vat/not-live: fold after End.cage")
         ilk = self.ilks[ilk_name]
         rad = ilk.Art * drate
         ilk.rate += drate

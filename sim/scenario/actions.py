@@ -17,14 +17,14 @@ rest of the code needs:
   attributes it needs) at the model's ``now``, returning ``(ilk, text)`` for the ``spell``
   event the model logs (``ilk`` ``""`` for a system action).
 
-Adding an action, say Emergency Shutdown's ``{action: cage}``, is one section, one call and one
-entry of :data:`ACTIONS`, in this module::
+Adding an action is one section, one call and one entry of :data:`ACTIONS`, in this module
+(``cage`` below is the smallest example)::
 
     class Cage(Strict):
         action: Literal["cage"]
 
     def _cage(model, action):
-        model.cage()  # the model's hook (sim/protocol/end.py behind it)
+        model.cage()  # the model's single entry point of shutdown
         return "", "cage"
 
     ACTIONS = {..., "cage": ActionKind(Cage, _nothing, _cage)}
@@ -51,6 +51,17 @@ The actions (each cites the contract it follows):
   off in practice by filing the Vow's ``bump`` / ``sump`` to the largest value (no auction can
   then be kicked: dss vow.sol ``flap`` requires ``bump`` of surplus, ``flop`` ``sump`` of free
   debt); here the Vow keeps its parameters and skips the kick while off. Running auctions go on.
+- ``cage``: Emergency Shutdown by governance (dss end.sol ``cage``, which governance can call
+  with the End's authority): :meth:`~sim.model.ProtocolModel.cage` cages the End and every ilk
+  at its OSM price, and the shutdown process runs to the end of the run
+  (:mod:`sim.shutdown`).
+- ``esm`` (``mkr``): MKR holders join ``mkr`` MKR into the Emergency Shutdown Module
+  (makerdao/esm ``join``); once the module holds its ``min`` (``system.esm.min``) it is fired
+  (``fire``, which anyone may call), which cages the End as ``cage`` does.
+
+After a shutdown, a spell's or governor's ``cage`` or ``esm`` is refused and logged (dss
+``End/not-live``, ``ESM/system-already-shutdown``), as is a ``set`` (the caged Vat, Jug and
+Spotter refuse ``file``).
 """
 
 from __future__ import annotations
@@ -61,7 +72,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import Field
 
-from sim.scenario.fields import Duration, Name, Strict, field
+from sim.scenario.fields import Amount, Duration, Name, Strict, field
 
 if TYPE_CHECKING:
     from sim.scenario.schema import Scenario
@@ -115,6 +126,21 @@ class Flop(Strict):
 
     action: Literal["flop"]
     enabled: bool = Field(description="whether the Vow kicks debt auctions")
+
+
+class Cage(Strict):
+    """Emergency Shutdown by governance: the End is caged (dss end.sol ``cage``)."""
+
+    action: Literal["cage"]
+
+
+class Esm(Strict):
+    """MKR joined into the Emergency Shutdown Module; fired once it holds its ``min``."""
+
+    action: Literal["esm"]
+    mkr: Amount = field(
+        unit="MKR", label="MKR joined", description="MKR committed to the ESM (burnt, not returned)"
+    )
 
 
 #: ``check(scenario, action)`` → ``(field, message)`` problems (field ``""``: the entry itself).
@@ -194,6 +220,30 @@ def _flop(model: Any, action: Flop) -> tuple[str, str]:
     return "", f"flop {'on' if action.enabled else 'off'}"
 
 
+def _cage(model: Any, action: Cage) -> tuple[str, str]:
+    if model.shutdown is not None:
+        return "", "cage refused: the system is already shut down (End/not-live)"
+    model.cage()
+    return "", "cage"
+
+
+#: The ESM joiners' name in the MKR ledger (the MKR is credited to it from outside the model).
+ESM_JOINERS = "esm-joiners"
+
+
+def _esm(model: Any, action: Esm) -> tuple[str, str]:
+    esm = model.esm
+    if model.shutdown is not None:
+        return "", "esm refused: the system is already shut down (ESM/system-already-shutdown)"
+    model.vow.give_mkr(ESM_JOINERS, action.mkr)
+    esm.join(ESM_JOINERS, action.mkr)
+    text = f"esm: {action.mkr:.10g} MKR joined, {esm.Sum:.10g} of {esm.min:.10g}"
+    if esm.Sum >= esm.min:
+        esm.fire(model.now)
+        return "", text + ": fired"
+    return "", text
+
+
 #: The registry: action tag → its section, checks and call (see the module docstring).
 ACTIONS: dict[str, ActionKind] = {
     "stop_osm": ActionKind(StopOsm, _asset_known, _stop_osm),
@@ -202,6 +252,8 @@ ACTIONS: dict[str, ActionKind] = {
     "breaker": ActionKind(Breaker, _clip_ilk, _breaker),
     "flap": ActionKind(Flap, _nothing, _flap),
     "flop": ActionKind(Flop, _nothing, _flop),
+    "cage": ActionKind(Cage, _nothing, _cage),
+    "esm": ActionKind(Esm, _nothing, _esm),
 }
 
 

@@ -475,6 +475,30 @@ class VowSpec(Strict):
     )
 
 
+class EndSpec(Strict):
+    """The End (Emergency Shutdown's settlement engine, dss ``end.sol``)."""
+
+    wait: Duration = field(
+        259_200.0,
+        label="shutdown processing time",
+        description=(
+            "End wait: time between cage and thaw for processing vaults and auctions (72 h "
+            "assumed for mainnet; not read from the chainlog)"
+        ),
+    )
+
+
+class EsmSpec(Strict):
+    """The Emergency Shutdown Module (makerdao/esm ``ESM.sol``)."""
+
+    min: Amount = field(
+        150_000.0,
+        unit="MKR",
+        label="ESM threshold",
+        description="MKR that must be joined to fire the ESM [MKR] (150 000 assumed for mainnet)",
+    )
+
+
 class System(Strict):
     """System-wide parameters."""
 
@@ -507,6 +531,8 @@ class System(Strict):
         0.0, unit="Dai", label="Dai in the Pot", description="Dai in the Pot at the start [Dai]"
     )
     psm: PsmSpec | None = None
+    end: EndSpec = Field(default_factory=EndSpec, description="Emergency Shutdown's End")
+    esm: EsmSpec = Field(default_factory=EsmSpec, description="Emergency Shutdown Module")
 
 
 # ---------------------------------------------------------------------------------------- governance
