@@ -84,7 +84,9 @@ class Streams:
 
     Adding vaults, cohorts or keepers never changes the price path: each purpose has its own
     stream, and each cohort its own child of the borrowers' stream. ``mkr`` draws the MKR
-    bidders' margins (a child spawned from the start for it, so using it moves no other stream).
+    bidders' margins (a child spawned from the start for it, so using it moves no other stream);
+    ``gem`` the PSM stablecoin's price path (a seventh child: ``spawn`` numbers its children, so
+    the first six are what they were before it existed).
     """
 
     prices: np.random.Generator
@@ -92,18 +94,20 @@ class Streams:
     borrowers: list[np.random.Generator]
     gas: np.random.Generator
     mkr: np.random.Generator
+    gem: np.random.Generator
 
     @classmethod
     def from_seed(cls, seed: int, n_cohorts: int) -> Streams:
         """Derive the streams of a run."""
         root = np.random.SeedSequence(seed)
-        prices, borrowers, keepers, gas, mkr, _market = root.spawn(6)
+        prices, borrowers, keepers, gas, mkr, _market, gem = root.spawn(7)
         return cls(
             prices=np.random.default_rng(prices),
             keepers=np.random.default_rng(keepers),
             borrowers=[np.random.default_rng(s) for s in borrowers.spawn(n_cohorts)],
             gas=np.random.default_rng(gas),
             mkr=np.random.default_rng(mkr),
+            gem=np.random.default_rng(gem),
         )
 
 
@@ -257,6 +261,15 @@ class ProtocolModel(mesa.Model):
         self._has_mkr = scenario.mkr is not None
         self.price_agent = PriceShockAgent(self, names, paths)
         self.price_agent.publish(0)
+        psm = scenario.system.psm
+        #: The PSM stablecoin's market price per tick [USD/token] (None: pegged at 1).
+        self.gem_path: np.ndarray | None = None
+        if psm is not None and psm.price is not None:
+            gem_process = build_price_process(psm.price, scenario)
+            self._note_held(f"PSM-{psm.gem}", gem_process)
+            self.gem_path = gem_process.path(self.n_ticks, self.dt, self.streams.gem)
+        #: The PSM stablecoin's market price this tick [USD/token].
+        self.gem_price = 1.0 if self.gem_path is None else float(self.gem_path[0])
         dai = scenario.dai
         self.dai_market = (
             DaiMarket(dai.depth_usd_2pct, dai.recovery_half_life, par=self.par)
@@ -371,6 +384,9 @@ class ProtocolModel(mesa.Model):
             if p.start > 0:
                 self.psm.sell_gem("psm-start", p.start)
                 self.vat.exit_dai("psm-start", self.vat.dai.get("psm-start", 0.0))
+            if p.autoline is not None:
+                a = p.autoline
+                self.autoline.set_ilk(self.psm.ilk, line=a.line, gap=a.gap, ttl=a.ttl)
         if sysp.dsr_deposits > 0:
             self.vat.join_dai("savers", sysp.dsr_deposits)
             self.pot.join("savers", sysp.dsr_deposits / self.pot.chi)
@@ -455,6 +471,8 @@ class ProtocolModel(mesa.Model):
                 self.apply_firing(firing)
         # 1 exogenous prices
         self.price_agent.step()
+        if self.gem_path is not None:
+            self.gem_price = float(self.gem_path[t])
         # 2 markets and gas
         self.market.step(self.dt)
         self.dai_market.step(self.dt)
@@ -735,6 +753,13 @@ class ProtocolModel(mesa.Model):
                 setattr(self.psm, path[1], getattr(sysp.psm, path[1]))
             elif path[1] == "line":
                 self.vat.ilks[self.psm.ilk].line = sysp.psm.line
+            elif path[1] == "autoline":
+                # DssExecLib.setIlkAutoLineParameters: setIlk afresh (its last/lastInc reset).
+                a = sysp.psm.autoline
+                if a is None:
+                    self.autoline.rem_ilk(self.psm.ilk)
+                else:
+                    self.autoline.set_ilk(self.psm.ilk, line=a.line, gap=a.gap, ttl=a.ttl)
             else:
                 raise ValueError(f"system.psm.{path[1]} cannot change during a run")
         else:

@@ -45,6 +45,9 @@ every column is the initial state):
     surplus auctions) [MKR], ``debt_auction_dai`` (cumulative Dai the debt auctions raised: the
     first bid of each) [Dai], ``mkr_price`` [USD/MKR], ``dai_price`` (Dai market) [USD/Dai],
     ``psm_debt`` (Dai minted by the PSM) [Dai], ``savings`` (Dai in the Pot, ``Pie·chi``) [Dai];
+    only with a PSM DC-IAM (``system.psm.autoline``): ``psm_line`` [Dai], the PSM ilk's ceiling;
+    only with a PSM stablecoin price (``system.psm.price``): ``psm_gem_price`` [USD/token], the
+    stablecoin's market price, and ``psm_gem`` [tokens], the stablecoin the PSM holds;
   - system deficit and exposure, kept apart:
 
     - ``auction_debt`` [Dai]: debt awaiting collateral-auction proceeds, ``Σ max(due − raised,
@@ -252,6 +255,12 @@ class Recorder:
                 self._levers.append((col("line", ilk), model.vat.ilks[ilk], "line"))
             if getattr(spec.liquidation, "breaker", None) is not None:
                 self._levers.append((col("stopped", ilk), model.clippers[ilk], "stopped"))
+        psm = scenario.system.psm
+        if psm is not None and psm.autoline is not None:
+            self._levers.append(("psm_line", model.vat.ilks[model.psm.ilk], "line"))
+        if psm is not None and psm.price is not None:
+            self._levers.append(("psm_gem_price", model, "gem_price"))
+            self._levers.append(("psm_gem", model.psm, "gem"))
         self._lever_block = np.zeros((n, len(self._levers)))
 
     @property

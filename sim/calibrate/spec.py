@@ -51,6 +51,9 @@ from sim.scenario.yamlfile import DataPath, read_yaml
 #: zero-bid auction in a run without one) and the largest any one target contributes.
 MAX_DISTANCE = 100.0
 
+#: The statistics a target may limit to its first hours (``within_h``).
+_WITHIN = ("dai_peak", "dai_peak_hour", "dai_low", "dai_low_hour")
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -181,8 +184,10 @@ def check_targets(
                         (key, name, "ilks"),
                         f"no ilk {ilk!r} in the scenario; it has {', '.join(scenario.ilks)}",
                     )
-        if target.within_h is not None and stat not in ("dai_peak", "dai_peak_hour"):
-            errors.add((key, name, "within_h"), "within_h applies to dai_peak and dai_peak_hour")
+        if target.within_h is not None and stat not in _WITHIN:
+            errors.add(
+                (key, name, "within_h"), "within_h applies to dai_peak(_hour), dai_low(_hour)"
+            )
 
 
 # ---------------------------------------------------------------------------------------- problem

@@ -13,7 +13,15 @@ module adds the figures the public record of a crash gives and the KPIs do not:
 - ``takers``: the distinct keepers that won (bought from) an auction;
 - ``debt_auction_dai``: Dai raised by debt auctions (flop) by the end [Dai];
 - ``dai_peak`` [USD] and ``dai_peak_hour`` [h after the start]: the highest Dai price and when;
-  ``within_h`` limits both to the first hours of the run (a record that covers one day).
+  ``within_h`` limits both to the first hours of the run (a record that covers one day);
+- ``dai_low`` [USD] and ``dai_low_hour`` [h after the start]: the lowest Dai price and when
+  (``within_h`` as for the peak);
+- ``psm_gem_growth``: the stablecoin the PSM took in over the run, ``psm_debt`` at the end less
+  at the start [Dai] (the PSM mints one Dai per token; negative when it paid out);
+- ``dai_supply_change``: Dai supply (the Vat's ``debt``) at the end less at the start [Dai];
+- ``psm_depeg_loss``: what the PSM paid above market for stablecoin it took below par,
+  ``Σ max(Δpsm_debt, 0)·max(1 − psm_gem_price, 0)`` over ticks [USD] — its loss had the
+  stablecoin stayed where it was taken (0 without a stablecoin price).
 
 ``compute(result, spec)`` evaluates one; :data:`STATISTICS` lists them with their units.
 """
@@ -69,6 +77,16 @@ _EXTRA = (
     ),
     Statistic("dai_peak", "USD", "highest Dai price (within within_h hours of the start)", False),
     Statistic("dai_peak_hour", "h", "hours from the start to that peak", False),
+    Statistic("dai_low", "USD", "lowest Dai price (within within_h hours of the start)", False),
+    Statistic("dai_low_hour", "h", "hours from the start to that low", False),
+    Statistic("psm_gem_growth", "Dai", "stablecoin the PSM took in: psm_debt end − start", False),
+    Statistic("dai_supply_change", "Dai", "Dai supply at the end less at the start", False),
+    Statistic(
+        "psm_depeg_loss",
+        "USD",
+        "par paid above market for stablecoin the PSM took below par",
+        False,
+    ),
 )
 #: KPIs of the auction table, which ``ilks:`` can restrict.
 _AUCTION_KPIS = (
@@ -140,6 +158,24 @@ def compute(
         inside = hours <= within_h if within_h is not None else np.ones(len(dai), bool)
         peak = int(np.argmax(np.where(inside, dai, -np.inf)))
         return float(dai[peak] if name == "dai_peak" else hours[peak])
+    if name in ("dai_low", "dai_low_hour"):
+        hours = _hours(ts)
+        dai = ts["dai_price"].to_numpy(dtype=np.float64)
+        inside = hours <= within_h if within_h is not None else np.ones(len(dai), bool)
+        low = int(np.argmin(np.where(inside, dai, np.inf)))
+        return float(dai[low] if name == "dai_low" else hours[low])
+    if name == "psm_gem_growth":
+        psm = ts["psm_debt"].to_numpy(dtype=np.float64)
+        return float(psm[-1] - psm[0])
+    if name == "dai_supply_change":
+        supply = ts["dai_supply"].to_numpy(dtype=np.float64)
+        return float(supply[-1] - supply[0])
+    if name == "psm_depeg_loss":
+        if "psm_gem_price" not in ts:
+            return 0.0
+        taken = np.maximum(np.diff(ts["psm_debt"].to_numpy(dtype=np.float64)), 0.0)
+        below = np.maximum(1.0 - ts["psm_gem_price"].to_numpy(dtype=np.float64)[1:], 0.0)
+        return float(np.sum(taken * below))
     if name == "debt_auction_dai":
         return float(ts["debt_auction_dai"].iloc[-1]) if "debt_auction_dai" in ts else 0.0
     if len(auctions) == 0:

@@ -348,6 +348,9 @@ def _price_specs(s: Scenario) -> list[tuple[DataPath, Any]]:
     ]
     if s.mkr is not None:
         specs.append((("mkr", "price"), s.mkr.price))
+    psm = s.system.psm
+    if psm is not None and psm.price is not None:
+        specs.append((("system", "psm", "price"), psm.price))
     return specs
 
 

@@ -98,6 +98,7 @@ CHANGEABLE: tuple[tuple[str, ...], ...] = (
     ("system", "psm", "tin"),
     ("system", "psm", "tout"),
     ("system", "psm", "line"),
+    ("system", "psm", "autoline"),
 )
 
 #: A problem: the data path to blame and the message.
