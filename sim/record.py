@@ -57,7 +57,10 @@ every column is the initial state):
     - ``bad_debt`` [Dai]: the realised deficit, ``max(sin − dai − auction_debt, 0)`` with ``sin``
       and ``dai`` the Vow's: Vow debt covered neither by its Dai nor by the debt running auctions
       must still raise. Queued debt and debt on flop auctions count until Dai comes in for them;
-      keeper incentives the Vow paid count;
+      keeper incentives the Vow paid count. After an Emergency Shutdown, the debt the End moved
+      to the Vow is covered by the collateral it holds, valued at the cage prices, until holders
+      cash it (:meth:`sim.shutdown.Shutdown.backing`): the deficit then adds the ilks' ``gap``
+      (underwater debt at the cage price), the loss Dai holders bear in ``fix``;
     - ``insolvent_debt`` [Dai]: debt of open vaults above the value of their collateral,
       ``Σ max(art·rate − ink·price/dai_price, 0)`` (collateral at the market price, in Dai at the
       Dai price): underwater debt not yet liquidated. Summed over the vaults unsafe at ``spot``
@@ -373,10 +376,13 @@ class Recorder:
         joy, awe = vow.joy, vow.awe
         psm = model.psm
         blocks = model.blocks
+        deficit = awe - joy - auction_debt
+        if model.shutdown is not None:  # skimmed debt the End's collateral covers
+            deficit -= model.shutdown.backing()
         self._sys_block[t] = (
             vat.debt,
             max(joy - awe, 0.0),
-            max(awe - joy - auction_debt, 0.0),
+            max(deficit, 0.0),
             auction_debt,
             insolvent,
             vow.mkr_minted,

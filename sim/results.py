@@ -36,6 +36,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from sim.experiments.discovery import Discovery
 from sim.experiments.errors import AnalysisError
@@ -566,6 +567,41 @@ def held_after(run: RunData) -> dict[str, float]:
     """
     recorded = run.manifest.get("data_held") or {}
     return {str(k): float(v) for k, v in recorded.items()}
+
+
+#: A ``spell`` event that changed nothing (a refused change or action, a governor that did not
+#: fire): not a mark on the figures.
+_NOT_IN_FORCE = (": refused", ": not fired", " refused: ")
+
+
+def governance_marks(run: RunData) -> list[tuple[str, float]]:
+    """The governance changes a run made, for the figures: ``(name, seconds since the start)``.
+
+    Read from the run's event log: its ``spell`` rows are the spells that took effect and the
+    governors' firings (which only the run knows), each at the start of its tick; rows of a
+    refused change or action, or of a governor that did not fire, are left out, and a spell
+    that logged several rows is one mark. Without a readable event log (a run kept as a
+    summary, a damaged file), the scenario's spells (:func:`~sim.scenario.governance.spell_marks`).
+    """
+    from sim.scenario.governance import spell_marks
+    from sim.scenario.schema import Clock
+
+    path = run.path / "events.parquet"
+    try:
+        clock = Clock.model_validate(run.scenario.get("clock") or {})
+        table = pq.read_table(path, columns=["event", "tick", "actor"])
+    except (OSError, ValueError, KeyError, pa.ArrowException):
+        return spell_marks(run.scenario)
+    frame = table.to_pandas()
+    rows = frame[frame["event"].astype(str) == "spell"]
+    marks: list[tuple[str, float]] = []
+    for tick, actor in zip(rows["tick"], rows["actor"].astype(str), strict=True):
+        if any(text in actor for text in _NOT_IN_FORCE):
+            continue
+        mark = (actor.split(": ", 1)[0], int(tick) * clock.tick)
+        if mark not in marks:
+            marks.append(mark)
+    return marks
 
 
 def folder_kind(path: str | Path) -> str:

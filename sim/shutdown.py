@@ -138,6 +138,17 @@ class Shutdown:
         self.processed = False
         self.rows: list[dict[str, Any]] = []
 
+    def backing(self) -> float:
+        """The Dai value at the cage prices of the collateral the End holds [Dai].
+
+        ``Σ custody(ilk) / tag(ilk)``: the debt that ``skim`` (and ``snip``/``skip``) moved to
+        the Vow and that this collateral covers, until holders ``cash`` it. What ``skim`` moved
+        and it does not cover is the ilks' ``gap`` (at the cage price), the loss Dai holders
+        bear; the recorder's ``bad_debt`` counts it and not the rest.
+        """
+        end = self.end
+        return sum(end.custody(ilk) / tag for ilk, tag in end.tag.items() if tag > 0)
+
     # ------------------------------------------------------------------ the steps
     def start(self, now: float) -> None:
         """``End.cage`` at ``now`` and ``cage(ilk)`` for every ilk at its OSM price then."""

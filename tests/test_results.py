@@ -320,3 +320,31 @@ def test_a_format_version_other_than_this_one_is_refused(outputs, tmp_path, vers
     edit_json(run / "manifest.json", format=version)
     with pytest.raises(FolderError, match=rf"^{re.escape(str(run))}: .*run it again with this"):
         load_run(run)
+
+
+def test_governance_marks_are_the_changes_the_run_made(tmp_path):
+    """A governor's firings (known only to the run) are marks; refused changes are not; the
+    scenario's spells stand in when the run kept no event log."""
+    from sim.results import governance_marks, load_run
+    from sim.scenario.governance import spell_marks
+    from tests.test_actions import TINY
+
+    text = TINY + (
+        "governance:\n"
+        "  governors:\n"
+        "    - {name: tip-up, when: {quantity: 'price[ETH-A]', below: 1800, hold: 10m},\n"
+        "       set: {ilks.ETH-A.liquidation.tip: {by: 50, max: 200}}, cooldown: 1h}\n"
+        "  spells:\n"
+        "    - {name: shut, at: 12h, do: [{action: cage}]}\n"
+        "    - {name: fee, at: 13h, set: {ilks.ETH-A.stability_fee: 0.1}}\n"
+    )
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    sim.run(sim.load_scenario(path), out=tmp_path / "run")
+    run = load_run(tmp_path / "run")
+    marks = governance_marks(run)
+    assert [name for name, _ in marks] == ["tip-up", "tip-up", "shut"]  # fee was refused
+    assert marks[-1] == ("shut", 12 * 3600.0)
+    assert marks[1][1] - marks[0][1] == pytest.approx(3600.0, abs=600.0)  # the cooldown
+    (tmp_path / "run" / "events.parquet").unlink()
+    assert governance_marks(run) == spell_marks(run.scenario)

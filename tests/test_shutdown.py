@@ -124,3 +124,20 @@ def test_run_folder_holds_the_shutdown_table(tmp_path, run):
 
     table = pd.read_parquet(folder / "shutdown.parquet")
     assert set(table.kind) == {"free", "ilk", "cash"}
+
+
+def test_bad_debt_after_the_cage_is_the_dai_the_collateral_does_not_back(run):
+    """The recorder's deficit after a shutdown: Dai outstanding minus the End's collateral at the
+    cage prices, i.e. debt·(1 − Σ fix/tag) — the loss Dai holders bear — and 0 once all is cashed
+    (not the whole skimmed debt, which the End's collateral covers)."""
+    from sim.runner import result_of
+
+    model, *_, cage_tick = run
+    ts = result_of(model, wall_time_s=0.0).timeseries.set_index("tick")
+    end = model.end
+    per_dai = sum(end.fix[ilk] / end.tag[ilk] for ilk in end.fix)  # Dai value of one Dai's claim
+    unbacked = end.debt * (1.0 - per_dai)
+    assert unbacked > 1e6  # underwater vaults: holders lose
+    assert ts.loc[cage_tick, "bad_debt"] == pytest.approx(unbacked, rel=1e-9)
+    assert ts.loc[model.shutdown.thawed - 1, "bad_debt"] == pytest.approx(unbacked, rel=1e-9)
+    assert ts["bad_debt"].iloc[-1] == pytest.approx(0.0, abs=1e-3)

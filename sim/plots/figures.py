@@ -44,7 +44,15 @@ from sim.plots.sweep import (
     sweep_line,
     tail_note,
 )
-from sim.results import BatchData, FolderError, Outputs, RunData, SweepData, held_after
+from sim.results import (
+    BatchData,
+    FolderError,
+    Outputs,
+    RunData,
+    SweepData,
+    governance_marks,
+    held_after,
+)
 
 #: Figure kinds per folder kind, default first.
 KINDS = {
@@ -151,6 +159,7 @@ def _overview(run: RunData) -> NamedFigure:
         title=overview_title(run.scenario, run.seed),
         banner=banner,
         held=held_after(run),
+        marks=governance_marks(run),
     )
     caption = (
         f"Run overview of {run.label}: prices and the oracle, the CR distribution against "

@@ -132,9 +132,15 @@ def _held_span(ax: Axes, ts: pd.DataFrame, seconds: float | None, what: str) -> 
     )
 
 
-def _spells(axes: list[Axes], ts: pd.DataFrame, scenario: Mapping[str, Any]) -> None:
+def _spells(
+    axes: list[Axes],
+    ts: pd.DataFrame,
+    scenario: Mapping[str, Any],
+    marks: list[tuple[str, float]] | None,
+) -> None:
     """A vertical line where each spell took effect, on every panel; its name on the top ones."""
-    marks = spell_marks(scenario)
+    if marks is None:
+        marks = spell_marks(scenario)
     if not marks or len(ts) == 0:
         return
     tick_s = _tick_seconds(scenario)
@@ -552,6 +558,7 @@ def run_overview(
     title: str | None = None,
     banner: str | None = None,
     held: Mapping[str, float] | None = None,
+    marks: list[tuple[str, float]] | None = None,
 ) -> Figure:
     """The run overview: a run's time series panel by panel (listed in the module docstring).
 
@@ -567,6 +574,9 @@ def run_overview(
         held: per collateral (and :data:`GAS`), the time from which a replayed series holds
             its last value because its data ended [s since the start]
             (:func:`sim.results.held_after`); that span is shaded.
+        marks: the governance changes to mark, ``(name, seconds since the start)``
+            (:func:`sim.results.governance_marks`, which knows the governors' firings); default:
+            the scenario's spells.
 
     Returns:
         The figure: 8 panels, 9 with a Dai market, 10 with a Dai market and gas.
@@ -601,7 +611,7 @@ def run_overview(
             if ax is not fig.axes[0]:
                 ax.sharex(fig.axes[0])
             _time_axis(ax, timeseries)
-        _spells(fig.axes, timeseries, scenario)
+        _spells(fig.axes, timeseries, scenario, marks)
         head = title or overview_title(scenario, seed)
         if banner:
             fig.suptitle(
