@@ -53,8 +53,10 @@ STATS = ("dai_low", "dai_low_hour", "psm_gem_growth", "dai_supply_change", "psm_
 
 def stats_of(run) -> dict[str, float]:
     """The case's statistics of one run (and the PSM's inflow after 13 March 13:00 UTC)."""
-    out = {name: compute(run, name, within_h=48 if name.startswith("dai_low") else None)
-           for name in STATS}
+    out = {
+        name: compute(run, name, within_h=48 if name.startswith("dai_low") else None)
+        for name in STATS
+    }
     ts = run.timeseries
     late = pd.to_datetime(ts["time"], utc=True) >= pd.Timestamp("2023-03-13T13:00:00Z")
     psm = ts["psm_debt"].to_numpy()
@@ -82,9 +84,7 @@ def event_table() -> tuple[str, dict[str, pd.DataFrame], list]:
                     start = pd.Timestamp(result.timeseries["time"].iloc[0])
                     marks = [
                         (name, start + pd.Timedelta(seconds=s_))
-                        for name, s_ in spell_marks(
-                            result.manifest["scenario"]
-                        )
+                        for name, s_ in spell_marks(result.manifest["scenario"])
                     ]
     head = (
         "| assumption | run | Dai low [USD] | its hour | PSM inflow [B] | Dai supply change [B] "
@@ -135,8 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     delays = delay_table(args.sweep)
     save_figure(
-        spell_delay(delays, on_record_h=ON_RECORD_H,
-                    title="The 11 March 2023 emergency spell (tin 1 %, gap 250 M) by its delay"),
+        spell_delay(
+            delays,
+            on_record_h=ON_RECORD_H,
+            title="The 11 March 2023 emergency spell (tin 1 %, gap 250 M) by its delay",
+        ),
         IMAGES / "usdc_spell_delay.png",
     )
     lines = [
