@@ -581,9 +581,11 @@ class ProtocolModel(mesa.Model):
         Emergency Shutdown its changes are refused and logged (the caged contracts refuse
         ``file``); its actions are still called (each refuses what a shutdown forbids).
         """
-        if self.shutdown is not None and (step.changes or step.sets):
+        if not step.sets:
+            pass  # actions only: the scenario in force stays as it is (a governor's values too)
+        elif self.shutdown is not None:
             self.vat.log.add("spell", actor=f"{step.name}: refused: {SHUT_DOWN}")
-        elif self._governed and step.sets:
+        elif self._governed:
             try:
                 new, changes = rebase(self.spec, step.sets)
             except ValueError as exc:
@@ -629,8 +631,12 @@ class ProtocolModel(mesa.Model):
             self.vat.log.add("spell", ilk=ilk, actor=f"{name}: {text}")
 
     def _observe(self) -> None:
-        """Show the governors the tick's recorded row; log the firings they refused."""
-        if self.governors is None:
+        """Show the governors the tick's recorded row; log the firings they refused.
+
+        After an Emergency Shutdown the governors no longer watch (nothing they change would
+        be accepted).
+        """
+        if self.governors is None or self.shutdown is not None:
             return
         t = self.tick
         _, refused = self.governors.observe(t, lambda q: self.recorder.value(q, t), self.spec)

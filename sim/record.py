@@ -58,9 +58,9 @@ every column is the initial state):
       and ``dai`` the Vow's: Vow debt covered neither by its Dai nor by the debt running auctions
       must still raise. Queued debt and debt on flop auctions count until Dai comes in for them;
       keeper incentives the Vow paid count. After an Emergency Shutdown, the debt the End moved
-      to the Vow is covered by the collateral it holds, valued at the cage prices, until holders
-      cash it (:meth:`sim.shutdown.Shutdown.backing`): the deficit then adds the ilks' ``gap``
-      (underwater debt at the cage price), the loss Dai holders bear in ``fix``;
+      to the Vow is covered by the collateral it holds, valued at the cage prices: the deficit
+      is the Dai outstanding that collateral does not back, and from ``thaw`` on the loss Dai
+      holders bear as settled, ``debt·(1 − Σ fix/tag)`` (:meth:`sim.shutdown.Shutdown.deficit`);
     - ``insolvent_debt`` [Dai]: debt of open vaults above the value of their collateral,
       ``Σ max(art·rate − ink·price/dai_price, 0)`` (collateral at the market price, in Dai at the
       Dai price): underwater debt not yet liquidated. Summed over the vaults unsafe at ``spot``
@@ -377,8 +377,8 @@ class Recorder:
         psm = model.psm
         blocks = model.blocks
         deficit = awe - joy - auction_debt
-        if model.shutdown is not None:  # skimmed debt the End's collateral covers
-            deficit -= model.shutdown.backing()
+        if model.shutdown is not None:  # the Dai the End's collateral does not back
+            deficit = model.shutdown.deficit(deficit)
         self._sys_block[t] = (
             vat.debt,
             max(joy - awe, 0.0),

@@ -136,7 +136,24 @@ class Shutdown:
         self.thawed = -1
         self.done = False
         self.processed = False
+        #: The Dai holders' loss fixed at settlement [Dai] (None before ``thaw``).
+        self.loss: float | None = None
+        #: The ilks whose auctions have been snipped or skipped.
+        self._processed: set[str] = set()
         self.rows: list[dict[str, Any]] = []
+
+    def deficit(self, vow_deficit: float) -> float:
+        """The run's deficit during the shutdown [Dai] (the recorder's ``bad_debt``).
+
+        Until settlement, the Vow's deficit (``sin − dai − auction_debt``) less the debt the
+        End's collateral covers (:meth:`backing`): the Dai outstanding that the collateral does
+        not back at the cage prices. From ``thaw`` on, that shortfall as settled,
+        ``debt·(1 − Σ fix/tag)``: the loss Dai holders bear in what they cash (after they have
+        packed and cashed, the Vow's books are empty and would read 0).
+        """
+        if self.loss is not None:
+            return self.loss
+        return vow_deficit - self.backing()
 
     def backing(self) -> float:
         """The Dai value at the cage prices of the collateral the End holds [Dai].
@@ -151,24 +168,48 @@ class Shutdown:
 
     # ------------------------------------------------------------------ the steps
     def start(self, now: float) -> None:
-        """``End.cage`` at ``now`` and ``cage(ilk)`` for every ilk at its OSM price then."""
+        """``End.cage`` at ``now`` and ``cage(ilk)`` for every ilk at its OSM price then.
+
+        An ilk whose OSM has no valid price (voided) cannot be caged yet (dss ``cage(ilk)``
+        reverts: ``pip.read`` requires one): it is tried again every tick (:meth:`step`), once
+        governance has started its OSM again and a hop has passed; until then its auctions and
+        vaults wait, and nothing is settled.
+        """
         end = self.end
         end.cage(now)
         self.started = self.model.tick
+        self._cage_ilks()
+
+    def _cage_ilks(self) -> None:
+        """``cage(ilk)`` for every ilk not caged yet that has a valid price."""
+        end = self.end
         for name in self.model.vat.ilks:
-            end.cage_ilk(name)
+            if name in end.tag:
+                continue
+            try:
+                end.cage_ilk(name)
+            except ProtocolError:
+                continue  # no valid price yet: tried again next tick
+
+    @property
+    def caged_all(self) -> bool:
+        """Whether every ilk has its cage price (``tag``)."""
+        return all(name in self.end.tag for name in self.model.vat.ilks)
 
     def step(self, now: float) -> None:
         """One tick of the process (the first processes every auction and vault)."""
         if self.done:
+            self._deal_dent_phase(now)  # their winners still get their lots
             return
         if not self.processed:
-            self._process(now)
+            self._yank_vow_auctions()
             self.processed = True
+        self._cage_ilks()
+        self._process(now)
         self._deal_dent_phase(now)
         self._skim_and_free()
         self.model.vow.heal()
-        if self.thawed < 0 and now >= self.end.when + self.end.wait:
+        if self.thawed < 0 and self.caged_all and now >= self.end.when + self.end.wait:
             self._settle(now)
 
     def _owner_account(self, ilk: str):
@@ -179,21 +220,29 @@ class Shutdown:
         names = [c.name for c in model.cohorts]
         return lambda owner: names[owner] if 0 <= owner < len(names) else f"owner-{owner}"
 
-    def _process(self, now: float) -> None:
-        """Yank the Vow's auctions; snip and skip the liquidation auctions."""
-        model, end = self.model, self.end
+    def _yank_vow_auctions(self) -> None:
+        """Yank the Vow's surplus and debt auctions (bids returned)."""
+        model = self.model
         flapper, flopper = model.vow.flapper, model.vow.flopper
         for id in flapper.active_ids().copy():
             flapper.yank(int(id), actor=END)
         for id in flopper.active_ids().copy():
             flopper.yank(int(id), actor=END)
+
+    def _process(self, now: float) -> None:
+        """Snip and skip the liquidation auctions of the caged ilks (once per ilk)."""
+        model, end = self.model, self.end
         for name, clip in model.clippers.items():
-            for id in clip.active_ids().copy():
-                end.snip(name, int(id))
+            if name in end.tag and name not in self._processed:
+                for id in clip.active_ids().copy():
+                    end.snip(name, int(id))
+                self._processed.add(name)
         for name, flip in model.flippers.items():
-            ids = flip.active_ids().copy()
-            for id in ids[flip.bid[ids] < flip.tab[ids]]:
-                end.skip(name, int(id))
+            if name in end.tag and name not in self._processed:
+                ids = flip.active_ids().copy()
+                for id in ids[flip.bid[ids] < flip.tab[ids]]:
+                    end.skip(name, int(id))
+                self._processed.add(name)
 
     def _deal_dent_phase(self, now: float) -> None:
         """Deal the Flipper auctions left (dent phase) once they are over."""
@@ -239,6 +288,9 @@ class Shutdown:
         except ProtocolError as exc:
             if "surplus-not-zero" in str(exc):
                 return  # the Vow's surplus exceeds its debt: dss cannot thaw (try again later)
+            if "End/debt-zero" in str(exc):
+                self.done = True  # no Dai outstanding: nothing to settle
+                return
             raise
         self.thawed = model.tick
         tick = model.tick
@@ -261,6 +313,7 @@ class Shutdown:
                     fix=fix,
                 )
             )
+        self.loss = max(end.debt * (1.0 - sum(end.fix[n] / end.tag[n] for n in end.fix)), 0.0)
         pot = model.pot
         for saver, pie in list(pot.pie.items()):
             if pie > 0:

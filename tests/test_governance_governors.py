@@ -191,3 +191,76 @@ parameters:
         7200.0,
         3600.0,
     )
+
+
+#: TINY with a PSM charging 1 % to sell USDC (the governors below step its fee).
+PSM = TINY.replace(
+    "system: {Hole: 1.0e8}",
+    "system:\n  Hole: 1.0e8\n  psm: {gem: USDC, tin: 0.01, tout: 0.0, line: 3.0e7, start: 1.0e7}",
+)
+#: Lowers the PSM's tin by 0.2 % an hour at most while ETH is under 1 950 (from the start).
+FEE_DOWN = (
+    "  governors:\n"
+    "    - {name: g, when: {quantity: 'price[ETH-A]', below: 1950},\n"
+    "       set: {system.psm.tin: {by: -0.002, min: 0.001}}, cooldown: 1h}\n"
+)
+
+
+def fee_moves(tmp_path, spells: str, governors: str = FEE_DOWN) -> list[str]:
+    text = PSM + "governance:\n  spells:\n" + spells + governors
+    model = ProtocolModel(sim.load_scenario(write(tmp_path, text)))
+    model.run()
+    ev = model.vat.log.columns()
+    return [a for e, a in zip(ev["event"], ev["actor"], strict=True) if e == "spell"]
+
+
+def test_a_spell_of_actions_only_keeps_the_values_a_governor_set(tmp_path):
+    moves = fee_moves(
+        tmp_path,
+        "    - {at: 10m, set: {system.psm.tout: 0.001}}\n"
+        "    - {name: noflap, at: 3h, do: [{action: flap, enabled: false}]}\n",
+    )
+    steps = [m for m in moves if m.startswith("g: system.psm.tin")]
+    olds = [float(m.split()[2]) for m in steps]
+    news = [float(m.split()[4]) for m in steps]
+    assert "noflap: flap off" in moves
+    assert all(b < a for a, b in zip(olds, news, strict=True))  # only ever down
+    assert olds[1:] == news[:-1]  # each step from where the last one left it
+
+
+def test_a_step_never_moves_against_its_sign_and_a_removed_field_is_refused(tmp_path):
+    # A spell puts the fee above the governor's max: a step up leaves it there.
+    up = FEE_DOWN.replace("by: -0.002, min: 0.001", "by: 0.001, max: 0.01")
+    moves = fee_moves(tmp_path, "    - {at: 10m, set: {system.psm.tin: 0.05}}\n", up)
+    assert not [m for m in moves if m.startswith("g: system.psm.tin")]
+    # A spell removes the section the governor steps: refused and logged, not a crash.
+    auto = PSM.replace(
+        "start: 1.0e7}", "start: 1.0e7, autoline: {line: 1.0e8, gap: 2.0e7, ttl: 1h}}"
+    )
+    text = auto + (
+        "governance:\n  spells:\n    - {at: 1h, set: {system.psm.autoline: null}}\n"
+        + FEE_DOWN.replace(
+            "system.psm.tin: {by: -0.002, min: 0.001}",
+            "system.psm.autoline.gap: {by: -1.0e6, min: 1.0e6}",
+        )
+    )
+    model = ProtocolModel(sim.load_scenario(write(tmp_path, text, "removed.yaml")))
+    model.run()
+    ev = model.vat.log.columns()
+    assert "g: not fired: a field it steps is no longer set" in set(ev["actor"])
+
+
+def test_psm_debt_needs_a_psm_and_a_shutdown_needs_the_dai_it_settles(tmp_path):
+    rule = FEE_DOWN.replace("'price[ETH-A]', below: 1950", "psm_debt, below: 1").replace(
+        "set: {system.psm.tin: {by: -0.002, min: 0.001}}", "do: [{action: flap, enabled: false}]"
+    )
+    path = write(tmp_path, TINY + "governance:\n" + rule, "nopsm.yaml")
+    (message,) = messages_of(path)
+    assert "psm_debt needs a system.psm section" in message
+    rich = TINY.replace("dai: 1.0e6", "dai: 5.0e6") + (
+        "governance:\n  spells:\n    - {name: shut, at: 2h, do: [{action: cage}]}\n"
+    )
+    path = write(tmp_path, rich, "rich.yaml")
+    (message,) = messages_of(path)
+    assert f"{path}:{line_of(rich, 'name: shut')}: governance.spells.0.do.0: " in message
+    assert "the agents start with 10,000,000 Dai from outside (keepers 10,000,000 Dai)" in message

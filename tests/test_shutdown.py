@@ -128,8 +128,8 @@ def test_run_folder_holds_the_shutdown_table(tmp_path, run):
 
 def test_bad_debt_after_the_cage_is_the_dai_the_collateral_does_not_back(run):
     """The recorder's deficit after a shutdown: Dai outstanding minus the End's collateral at the
-    cage prices, i.e. debt·(1 − Σ fix/tag) — the loss Dai holders bear — and 0 once all is cashed
-    (not the whole skimmed debt, which the End's collateral covers)."""
+    cage prices, i.e. debt·(1 − Σ fix/tag) — the loss Dai holders bear — held from settlement
+    on (not the whole skimmed debt, which the End's collateral covers)."""
     from sim.runner import result_of
 
     model, *_, cage_tick = run
@@ -140,4 +140,49 @@ def test_bad_debt_after_the_cage_is_the_dai_the_collateral_does_not_back(run):
     assert unbacked > 1e6  # underwater vaults: holders lose
     assert ts.loc[cage_tick, "bad_debt"] == pytest.approx(unbacked, rel=1e-9)
     assert ts.loc[model.shutdown.thawed - 1, "bad_debt"] == pytest.approx(unbacked, rel=1e-9)
-    assert ts["bad_debt"].iloc[-1] == pytest.approx(0.0, abs=1e-3)
+    assert ts["bad_debt"].iloc[-1] == pytest.approx(unbacked, rel=1e-9)  # held once settled
+
+
+def test_settled_at_once_the_loss_still_shows_and_dent_auctions_end(tmp_path):
+    """With no End wait the shutdown settles in its first tick: bad_debt still reads the
+    holders' loss, and Flipper auctions past their Dai-bid phase are dealt afterwards."""
+    result = sim.run(
+        sim.load_scenario(SCENARIO, overrides=["system.end.wait=0s", "clock.duration=16h"])
+    )
+    assert result.summary["bad_debt_max"] > 1e6
+    assert result.summary["bad_debt_final"] == result.summary["bad_debt_max"]
+    ev = result.events
+    cage_tick = int(ev.loc[ev["event"] == "thaw", "tick"].iloc[0])
+    assert (ev.loc[ev["event"] == "deal", "tick"] > cage_tick).any()
+
+
+def test_a_voided_oracle_delays_its_ilk_s_cage_price_not_the_run(tmp_path):
+    """dss cage(ilk) needs a price: an ilk whose OSM was voided is caged once governance has
+    started the OSM again and it has a price; nothing is settled before. Never started, the
+    run goes on without settling."""
+    spells = (
+        "governance:\n  spells:\n"
+        "    - {name: void, at: 9h, do: [{action: void_osm, asset: ETH}]}\n"
+        "    - {name: shut, at: 10h, do: [{action: cage}]}\n"
+    )
+    kept = [
+        line
+        for line in SCENARIO.read_text().splitlines()
+        if not line.startswith(("governance:", "  spells:")) and "emergency-shutdown" not in line
+    ]
+    text = "\n".join(kept) + "\n" + spells
+    plain = tmp_path / "void.yaml"
+    plain.write_text(text)
+    stuck = sim.run(sim.load_scenario(plain, overrides=["clock.duration=18h"]))
+    caged = stuck.events.query("event == 'cage'")["ilk"]
+    assert "ETH-A" not in set(caged) and "WBTC-A" in set(caged)
+    assert stuck.shutdown is None or not (stuck.shutdown["kind"] == "cash").any()
+    restart = plain.with_name("restart.yaml")
+    restart.write_text(
+        text + "    - {name: start, at: 11h, do: [{action: start_osm, asset: ETH}]}\n"
+    )
+    done = sim.run(sim.load_scenario(restart))
+    ev = done.events
+    eth = ev.loc[(ev["event"] == "cage") & (ev["ilk"] == "ETH-A"), "tick"]
+    assert len(eth) == 1 and int(eth.iloc[0]) > 11 * 12  # two hops after the start
+    assert (done.shutdown["kind"] == "cash").any()

@@ -186,7 +186,9 @@ class End:
         self._require_tag(ilk)
         clip = self.clippers[ilk]
         rate = self.vat.ilks[ilk].rate
-        tab = float(clip.tab[id]) if 0 <= id < clip.kicks else 0.0
+        if not (0 <= id < clip.kicks and clip.active[id]):
+            raise ProtocolError("Clipper/not-running-auction")
+        tab = float(clip.tab[id])
         self.vat.suck(VOW, VOW, tab)
         tab, lot, usr = clip.yank(id, self.account)
         art = tab / rate

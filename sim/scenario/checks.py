@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.formatting import kpi_amount
 from sim.market.prices import YEAR, DataError, Replay, correlated_normals
 from sim.scenario.agent_specs import (
     CloseStrategy,
@@ -60,6 +61,7 @@ def cross_check(s: Scenario) -> Problems:
         *_check_market_sections(s),
         *_check_capacity(s),
         *_check_price_ranges(s),
+        *_check_shutdown_dai(s),
     ]
     reported = {path for path, _ in problems}
     return problems + _check_processes(s, reported)
@@ -119,6 +121,53 @@ def run_end(s: Scenario) -> dt.datetime:
         OverflowError: when that is after the year 9999.
     """
     return s.clock.start + dt.timedelta(seconds=s.n_ticks * s.clock.tick)
+
+
+def _shutdown_entries(s: Scenario) -> list[DataPath]:
+    """The ``do`` entries of spells and governors that can shut the system down."""
+    gov = s.governance
+    if gov is None:
+        return []
+    out: list[DataPath] = []
+    for kind, rules in (("spells", gov.spells), ("governors", gov.governors)):
+        for i, rule in enumerate(rules):
+            for j, action in enumerate(rule.do):
+                if action.action in ("cage", "esm"):
+                    out.append(("governance", kind, i, "do", j))
+    return out
+
+
+def _check_shutdown_dai(s: Scenario) -> Problems:
+    """A scenario that can shut down gives agents no more Dai from outside than it draws.
+
+    Settlement (:mod:`sim.shutdown`) pays every Dai holder, the Dai outside the Vat's accounts
+    being the Dai drawn less the Dai the agents hold; agents given Dai from outside the model
+    (keepers', MKR bidders' ``dai``, ``system.dsr_deposits``) beyond the Dai the book draws at
+    the start would leave that negative.
+    """
+    where = _shutdown_entries(s)
+    if not where:
+        return []
+    given = {
+        "keepers": sum(k.count * k.dai for k in s.keepers),
+        "MKR bidders": s.mkr.bidders * s.mkr.dai if s.mkr is not None else 0.0,
+        "DSR deposits": s.system.dsr_deposits,
+    }
+    drawn = sum(c.debt for c in s.borrowers) + (
+        s.system.psm.start if s.system.psm is not None else 0.0
+    )
+    total = sum(given.values())
+    if total <= drawn:
+        return []
+    parts = ", ".join(f"{name} {kpi_amount(v, 'Dai')}" for name, v in given.items() if v > 0)
+    return [
+        (
+            where[0],
+            f"a shutdown settles every Dai holder, but the agents start with "
+            f"{kpi_amount(total, 'Dai')} from outside ({parts}) and the book draws only "
+            f"{kpi_amount(drawn, 'Dai')}: give them less Dai or draw more",
+        )
+    ]
 
 
 def _check_clock(s: Scenario) -> Problems:

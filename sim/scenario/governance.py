@@ -449,6 +449,8 @@ def quantity_problem(scenario: Scenario, quantity: str) -> str | None:
     if quantity in SYSTEM_QUANTITIES:
         if quantity == "mkr_price" and scenario.mkr is None:
             return "mkr_price needs an mkr section (without one it is not recorded)"
+        if quantity == "psm_debt" and scenario.system.psm is None:
+            return "psm_debt needs a system.psm section (without a PSM it is always 0)"
         return None
     field_, bracket, rest = quantity.partition("[")
     if bracket and rest.endswith("]") and field_ in ILK_QUANTITIES:
@@ -657,7 +659,13 @@ class Governors:
                 continue
             if data is None:
                 data = scenario.to_dict()
-            values = self._step(rule, data)
+            try:
+                values = self._step(rule, data)
+            except (TypeError, ValueError, KeyError, OverrideError):
+                # A spell removed (or nulled) a field the rule steps: refused, not a crash.
+                self.last[i] = now
+                refused.append((rule.name, "a field it steps is no longer set"))
+                continue
             if rule.set and not values:
                 continue  # every field at its bound
             if values:
@@ -677,7 +685,14 @@ class Governors:
         return fired, refused
 
     def _step(self, rule: Governor, data: dict[str, Any]) -> dict[str, float]:
-        """The new value of each of the rule's fields that moves (from the planned value)."""
+        """The new value of each of the rule's fields that moves (from the planned value).
+
+        A step moves only in the direction of ``by``: ``old + by`` clamped to the bound, and a
+        value already beyond the bound (a spell set it there) stays where it is.
+
+        Raises:
+            TypeError: a field is no longer set (a spell removed its section).
+        """
         out: dict[str, float] = {}
         for key, step in rule.set.items():
             old = self._planned(key, data)
@@ -686,6 +701,7 @@ class Governors:
                 new = min(new, step.max)
             if step.min is not None:
                 new = max(new, step.min)
+            new = max(new, old) if step.by > 0 else min(new, old)
             if new != old:
                 out[key] = float(new)
         return out
