@@ -304,9 +304,16 @@ LIVE = {
     "system.psm.tin": (0.01, lambda m: m.psm.tin),
     "system.psm.tout": (0.02, lambda m: m.psm.tout),
     "system.psm.line": (5.0e8, lambda m: m.vat.ilks["PSM-USDC-A"].line),
+    "system.psm.autoline": (
+        {"line": 6.0e8, "gap": 5.0e8, "ttl": "1h"},
+        lambda m: (
+            (a.line, a.gap, a.ttl) if (a := m.autoline.ilks.get("PSM-USDC-A")) is not None else None
+        ),
+    ),
 }
 #: What each of LIVE's getters reads once the value is in force.
 LIVE_WANT = {
+    "system.psm.autoline": (6.0e8, 5.0e8, 3600.0),  # gap = the line: Line stays
     "ilks.ETH-A.mat": (1.7, 1.7),
     "ilks.ETH-A.dust": (50.0, 50.0 * 1.2),  # chost = dust · the spell's new chop
     "ilks.ETH-A.liquidation.chop": (1.2, 1.2),

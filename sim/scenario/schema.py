@@ -443,8 +443,8 @@ class PsmSpec(Strict):
     )
     price: PriceSpec | None = Field(
         None,
-        description="the stablecoin's market price [USD/token] (a price process, e.g. a replay); "
-        "none = pegged at 1. The PSM still swaps it for Dai at par",
+        description="the stablecoin's market price in USD per token (a price process, e.g. a "
+        "replay); none = pegged at 1. The PSM still swaps it for Dai at par",
     )
     autoline: AutoLineSpec | None = Field(
         None, description="DC-IAM on the PSM's ilk; none = its line stays fixed"
