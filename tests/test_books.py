@@ -92,7 +92,9 @@ def test_a_book_opens_with_its_totals_per_ilk_at_tick_0(tmp_path, kind):
         frame.to_csv(tmp_path / name, index=False)
     else:  # normalised debt, the rate a field of the book
         name = "book.csv"
-        frame.assign(art=frame.debt / 1.25).drop(columns="debt").to_csv(tmp_path / name, index=False)
+        frame.assign(art=frame.debt / 1.25).drop(columns="debt").to_csv(
+            tmp_path / name, index=False
+        )
         extra = ", rate: 1.25"
     scenario = sim.load_scenario(write_scenario(tmp_path, name, extra))
     result = sim.run(scenario, out=tmp_path / "run")
@@ -110,8 +112,9 @@ def test_a_book_opens_with_its_totals_per_ilk_at_tick_0(tmp_path, kind):
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     want = hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()
     assert manifest["data_files"] == [{"file": name, "sha256": want}]
-    assert "rate" not in manifest["scenario"]["borrowers"][0] and "vaults" not in (
-        manifest["scenario"]["borrowers"][0]
+    assert (
+        "rate" not in manifest["scenario"]["borrowers"][0]
+        and "vaults" not in (manifest["scenario"]["borrowers"][0])
     )
 
 
@@ -158,7 +161,9 @@ BAD: dict[str, tuple[str, str, str]] = {
     "header_only": ("b.csv", "ilk,ink,debt\n", "b.csv:2:ilk: no vaults"),
     "not_a_book": ("b.txt", "ilk,ink,debt\n", "b.txt: a vault book is a .csv or .parquet file"),
 }
-ONE_ILK = SCENARIO.split("  WBTC-A:")[0].replace("  WBTC:\n    price: {{process: gbm, start: 40000, vol: 0.5}}\n", "")
+ONE_ILK = SCENARIO.split("  WBTC-A:")[0].replace(
+    "  WBTC:\n    price: {{process: gbm, start: 40000, vol: 0.5}}\n", ""
+)
 
 
 def bad_scenario(folder: Path, name: str) -> Path:
@@ -191,12 +196,14 @@ def test_bad_books_are_refused_by_the_cli_with_file_row_column(cdpsim_cmd, tmp_p
         mine = [line for line in lines if line.startswith(f"{path}:")]
         assert len(mine) == 1, (name, res.stderr)
         where = f"{path.parent / BAD[name][2]}"
-        assert f"borrowers.0.book" in mine[0] and where in mine[0], (name, mine[0])
+        assert "borrowers.0.book" in mine[0] and where in mine[0], (name, mine[0])
     from click.testing import CliRunner
 
     from sim.cli import main
 
-    run = CliRunner().invoke(main, ["run", str(paths["not_a_number"]), "--out", str(tmp_path / "o")])
+    run = CliRunner().invoke(
+        main, ["run", str(paths["not_a_number"]), "--out", str(tmp_path / "o")]
+    )
     assert run.exit_code == 2 and "Traceback" not in run.output, run.output
     assert f"{tmp_path / 'not_a_number' / 'b.csv'}:3:ink: not a number" in run.output
     assert not (tmp_path / "o").exists()
@@ -212,14 +219,19 @@ def test_parquet_rows_are_numbered_as_a_spreadsheet_shows_them(tmp_path):
 def test_a_book_outside_the_scenario_folder_is_refused(tmp_path):
     book_frame().to_csv(tmp_path / "book.csv", index=False)
     path = write_scenario(tmp_path / "inner", "../book.csv")
-    with pytest.raises(sim.ScenarioError, match=r"borrowers\.0\.book\.file: file '\.\./book\.csv' is outside"):
+    with pytest.raises(
+        sim.ScenarioError, match=r"borrowers\.0\.book\.file: file '\.\./book\.csv' is outside"
+    ):
         sim.load_scenario(path)
 
 
 @pytest.mark.parametrize(
     ("yaml", "words"),
     [
-        ("vaults: 3, book: {file: book.csv}", "a cohort with a book reads its vaults from the file: remove vaults"),
+        (
+            "vaults: 3, book: {file: book.csv}",
+            "a cohort with a book reads its vaults from the file: remove vaults",
+        ),
         ("book: {file: book.csv, classes: [x]}", "class: no such column"),
         ("book: {file: book.csv, rate: 1.1}", "rate is for an art column"),
     ],
@@ -230,7 +242,7 @@ def test_book_fields_that_do_not_fit_are_refused(tmp_path, yaml, words):
         "{name: eth, ilk: ETH-A, book: {file: book.csv}}", f"{{name: eth, ilk: ETH-A, {yaml}}}"
     )
     (tmp_path / "s.yaml").write_text(text)
-    with pytest.raises(sim.ScenarioError, match="borrowers.0") as err:
+    with pytest.raises(sim.ScenarioError, match=r"borrowers\.0") as err:
         sim.load_scenario(tmp_path / "s.yaml")
     assert words in str(err.value)
 
@@ -253,7 +265,7 @@ def test_cohorts_split_a_book_by_class_and_may_not_share_rows(tmp_path):
     ]
     assert advisories(scenario) == []
     (tmp_path / "s.yaml").write_text(text.replace("classes: [b]", "classes: [b, a]"))
-    with pytest.raises(sim.ScenarioError, match="borrowers.0 reads the same vaults of ETH-A"):
+    with pytest.raises(sim.ScenarioError, match=r"borrowers\.0 reads the same vaults of ETH-A"):
         sim.load_scenario(tmp_path / "s.yaml")
 
 

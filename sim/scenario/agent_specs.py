@@ -217,9 +217,7 @@ class BookSpec(Strict):
         description="CSV or Parquet path, relative to the scenario file",
         json_schema_extra=DATA_FILE,
     )
-    classes: (
-        list[Annotated[str, Field(min_length=1, max_length=NAME_MAX_CHARS)]] | None
-    ) = Field(
+    classes: list[Annotated[str, Field(min_length=1, max_length=NAME_MAX_CHARS)]] | None = Field(
         None,
         min_length=1,
         description="values of the file's class column this cohort takes (none: every row "

@@ -205,7 +205,11 @@ def _parquet_columns(shown: str) -> tuple[list[str], dict[str, list[Any]], np.nd
 
 
 def _book(
-    shown: str, header: list[str], columns: dict[str, list[Any]], rows: np.ndarray, rate: float | None
+    shown: str,
+    header: list[str],
+    columns: dict[str, list[Any]],
+    rows: np.ndarray,
+    rate: float | None,
 ) -> VaultBook:
     if len(set(header)) != len(header):
         twice = next(h for h in header if header.count(h) > 1)
@@ -464,7 +468,12 @@ def _row_problems(
 
 
 def _resample_problems(
-    cohort: Cohort, ink: np.ndarray, debt: np.ndarray, ilk: Any, price: float, where: tuple[Any, ...]
+    cohort: Cohort,
+    ink: np.ndarray,
+    debt: np.ndarray,
+    ilk: Any,
+    price: float,
+    where: tuple[Any, ...],
 ) -> list[tuple[tuple[Any, ...], str]]:
     """A resampled cohort: enough source vaults, CRs above mat after the shift, sizes above dust."""
     res = cohort.book.resample
