@@ -293,3 +293,16 @@ def test_the_shipped_book_is_labelled_synthetic():
     on_disk = pd.read_csv(OUT)
     assert len(on_disk) == len(rows)
     assert on_disk["ink"].to_numpy() == pytest.approx([float(r["ink"]) for r in rows])
+
+
+def test_resample_debt_defaults_to_the_rows_mean_and_batches_record_the_book(tmp_path):
+    frame = book_frame(60)
+    frame.to_csv(tmp_path / "book.csv", index=False)
+    scenario = sim.load_scenario(write_scenario(tmp_path, "book.csv", ", resample: {vaults: 7}"))
+    eth = frame[frame.ilk == "ETH-A"]["debt"]
+    assert scenario.borrowers[0].debt == pytest.approx(eth.mean() * 7, rel=1e-12)
+    from sim.experiments.batch import load_inputs
+
+    (entry,) = load_inputs([tmp_path / "s.yaml"])
+    digest = hashlib.sha256((tmp_path / "book.csv").read_bytes()).hexdigest()
+    assert entry.data == ((str((tmp_path / "book.csv").resolve()), digest),)
