@@ -243,7 +243,7 @@ def build_manifest(
     }
 
 
-def data_file_digests(scenario: Any) -> list[dict[str, str]]:
+def data_file_digests(scenario: Any) -> list[dict[str, str | None]]:
     """Every data file the scenario reads (replayed series, vault books) with its SHA-256.
 
     Paths are relative to the scenario's folder, as the scenario names them, so that no
