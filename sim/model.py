@@ -60,6 +60,7 @@ from sim.protocol.vow import Flapper, Flopper, Vow
 from sim.record import Recorder
 from sim.scenario import ClipLiquidation, ReplayGasSpec, Scenario, correlation_matrix
 from sim.scenario.actions import apply_action
+from sim.scenario.books import cohort_rows
 from sim.scenario.build import build_gas_process, build_price_process
 from sim.scenario.governance import Change, Firing, Governors, SpellStep, rebase, timeline
 from sim.shutdown import Shutdown, build_end
@@ -402,7 +403,8 @@ class ProtocolModel(mesa.Model):
             cohort = BorrowerCohort(self, spec, lo, hi, owner_id=k)
             asset = scenario.ilks[spec.ilk].collateral
             dust = scenario.ilks[spec.ilk].dust
-            ink, debt = initial_book(spec, self.market.price(asset), cohort.stream, dust)
+            book = cohort_rows(scenario, spec) if spec.book is not None else None
+            ink, debt = initial_book(spec, self.market.price(asset), cohort.stream, dust, book)
             self.vat.open_vaults(spec.ilk, np.arange(lo, hi), ink, debt, owner=k)
             cohort.fund_wallets()
             self.cohorts.append(cohort)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import hashlib
 import json
 import os
 import platform
@@ -237,8 +238,35 @@ def build_manifest(
         "wall_time_s": round(wall_time_s, 3),
         "warnings": advisories(model.given),
         "data_held": dict(model.data_held),
+        "data_files": data_file_digests(model.given),
         "files": list(RUN_FILES) + ([SHUTDOWN_FILE] if model.shutdown is not None else []),
     }
+
+
+def data_file_digests(scenario: Any) -> list[dict[str, str | None]]:
+    """Every data file the scenario reads (replayed series, vault books) with its SHA-256.
+
+    Paths are relative to the scenario's folder, as the scenario names them, so that no
+    absolute path of the machine is recorded; a batch's ``batch.json`` records the same files
+    for ``--resume``.
+
+    Returns:
+        ``[{"file": "data/eth_a_book.csv", "sha256": "…"}, …]`` in the scenario's order
+        (``sha256`` ``None`` for a file that can no longer be read).
+    """
+    out = []
+    for path in scenario.data_files():
+        digest: Any = hashlib.sha256()
+        try:
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+            digest = digest.hexdigest()
+        except OSError:  # gone since the run read it: nothing to vouch for
+            digest = None
+        shown = Path(os.path.relpath(path, scenario.base_dir)).as_posix()
+        out.append({"file": shown, "sha256": digest})
+    return out
 
 
 def _json_default(value: Any) -> Any:

@@ -68,6 +68,7 @@ CASES: dict[str, tuple[str, tuple[str, ...]]] = {
     "governance_tip_spell": ("governance_tip_spell.yaml", ("clock.duration=20h",)),
     "governor_psm_fee": ("governor_psm_fee.yaml", ()),
     "shutdown_crash": ("shutdown_crash.yaml", ("clock.duration=12h",)),
+    "eth_book_crash": ("eth_book_crash.yaml", ("clock.duration=12h",)),
     "liq2_gas_spike": (
         "liq2_gas_spike.yaml",
         ("clock.duration=12h", *(f"borrowers.{i}.vaults={n}" for i, n in enumerate((600, 100, 4)))),

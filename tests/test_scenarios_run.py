@@ -17,7 +17,10 @@ FILES = sorted(
 def small_overrides(scenario: sim.Scenario) -> list[str]:
     out = [f"clock.duration={min(scenario.clock.duration, 48 * scenario.clock.tick):g}s"]
     for i, cohort in enumerate(scenario.borrowers):
-        out.append(f"borrowers.{i}.vaults={min(cohort.vaults, 40)}")
+        if cohort.book is None:
+            out.append(f"borrowers.{i}.vaults={min(cohort.vaults, 40)}")
+        elif cohort.book.resample is not None:  # a book's own rows stay as they are
+            out.append(f"borrowers.{i}.book.resample.vaults={min(cohort.vaults, 40)}")
     return out
 
 

@@ -31,6 +31,7 @@ import mesa
 import numpy as np
 
 from sim.agents.bidding import GasBidder
+from sim.agents.resample import resample_book
 from sim.market.gas import tx_cost_eth
 from sim.scenario import CloseStrategy, Cohort, LeverageStrategy, TargetCrStrategy
 
@@ -39,22 +40,36 @@ if TYPE_CHECKING:
 
 
 def initial_book(
-    cohort: Cohort, price: float, rng: np.random.Generator, dust: float = 0.0
+    cohort: Cohort,
+    price: float,
+    rng: np.random.Generator,
+    dust: float = 0.0,
+    book: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Draw the cohort's starting vaults.
+    """Draw (or read) the cohort's starting vaults.
 
     Log-normal vault sizes are drawn, then any vault below ``dust`` is raised to ``dust`` and
     the others scaled down so that the cohort's total debt is kept (when ``vaults·dust`` fits).
+    A cohort with a ``book`` opens the book's vaults as they are; with ``book.resample`` it
+    draws ``resample.vaults`` from a kernel density fitted to them
+    (:func:`sim.agents.resample.resample_book`, from ``rng``), rescaled to the cohort's debt,
+    CRs shifted by ``cr_shift``, then floored at ``dust`` as above.
 
     Args:
-        cohort: the cohort spec (vault count, total debt, CR and size distributions).
+        cohort: the cohort spec (vault count, total debt, CR and size distributions, or book).
         price: collateral price at the start [USD/token].
         rng: the cohort's generator.
         dust: the ilk's minimum vault debt [Dai].
+        book: the book's ``(ink, debt)`` rows [tokens, Dai] for a cohort with a book
+            (:func:`sim.scenario.books.cohort_rows`).
 
     Returns:
         ``(ink, debt)`` per vault: collateral [tokens] and debt [Dai].
     """
+    if cohort.book is not None:
+        if book is None:
+            raise ValueError(f"cohort {cohort.name} reads a book: pass its rows")
+        return _from_book(cohort, price, rng, dust, *book)
     n = cohort.vaults
     if cohort.size.dist == "equal":
         weights = np.full(n, 1.0 / n)
@@ -74,6 +89,34 @@ def initial_book(
     cr = np.clip(cr, lo, hi)
     ink = debt * cr / price
     return ink, debt
+
+
+def _from_book(
+    cohort: Cohort,
+    price: float,
+    rng: np.random.Generator,
+    dust: float,
+    ink: np.ndarray,
+    debt: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A book cohort's vaults: the rows as they are, or drawn like them (``resample``)."""
+    res = cohort.book.resample
+    if res is None:
+        return np.array(ink, dtype=np.float64), np.array(debt, dtype=np.float64)
+    owing = debt > 0
+    cr = np.zeros(debt.shape)
+    cr[owing] = ink[owing] * price / debt[owing]
+    sizes, crs = resample_book(
+        debt,
+        cr,
+        res.vaults,
+        rng,
+        total=cohort.debt,
+        cr_shift=res.cr_shift,
+        bandwidth=res.bandwidth,
+    )
+    sizes = _floor_at_dust(sizes, cohort.debt, dust)
+    return sizes * crs / price, sizes
 
 
 def _floor_at_dust(debt: np.ndarray, total: float, dust: float) -> np.ndarray:

@@ -12,11 +12,18 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     BeforeValidator,
     Field,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+    model_validator,
 )
 
 from sim.scenario.fields import (
     AGENTS_MAX,
     BUMP_MAX,
+    CR_MAX,
+    DATA_FILE,
+    NAME_MAX_CHARS,
     VAULTS_MAX,
     Amount,
     AmountOrZero,
@@ -30,6 +37,8 @@ from sim.scenario.fields import (
     Sigma,
     Strict,
     Wallet,
+    _data_file,
+    _float,
     _whole,
     field,
 )
@@ -164,25 +173,141 @@ GasBid = Annotated[
 ]
 
 
+#: Largest accumulated rate of a book's ``art`` [-]: a thousandfold (mainnet's are near 1.1).
+RATE_ACCUMULATED_MAX = 1e3
+#: Largest KDE bandwidth [standard deviations]: wider smooths the book into one blob.
+BANDWIDTH_MAX = 10.0
+
+
+class BookResample(Strict):
+    """Draw the cohort's vaults from a kernel density fitted to the book's vaults.
+
+    See :func:`sim.agents.resample.resample_book`: a Gaussian kernel density over (log debt,
+    log CR) of the book's vaults with debt, bandwidth by Scott's rule on whitened data (or
+    Silverman's, or a number of standard deviations), sampled within the book's ranges.
+    """
+
+    vaults: Annotated[int, BeforeValidator(_whole), Field(ge=1, le=VAULTS_MAX)] = field(
+        unit="count", label="resampled vaults", description="vaults to draw"
+    )
+    debt: Amount | None = field(
+        None,
+        unit="Dai",
+        label="resampled cohort debt",
+        description="total debt of the drawn vaults [Dai]; default: the book's mean debt per "
+        "vault times vaults",
+    )
+    cr_shift: _float("-", ge=-CR_MAX, le=CR_MAX) = field(
+        0.0,
+        label="CR shift",
+        description="added to every drawn CR (-0.1: 10 points of collateral ratio less)",
+    )
+    bandwidth: Literal["scott", "silverman"] | _float("-", gt=0, le=BANDWIDTH_MAX) = field(
+        "scott",
+        label="KDE bandwidth",
+        description="kernel width in standard deviations of the whitened (log debt, log CR), "
+        "or scott / silverman (n^(-1/6), (n·3/4)^(-1/6) for two dimensions)",
+    )
+
+
+class BookSpec(Strict):
+    """A cohort's vaults read from a CSV or Parquet file (schema: :mod:`sim.scenario.books`)."""
+
+    file: str = Field(
+        description="CSV or Parquet path, relative to the scenario file",
+        json_schema_extra=DATA_FILE,
+    )
+    classes: list[Annotated[str, Field(min_length=1, max_length=NAME_MAX_CHARS)]] | None = Field(
+        None,
+        min_length=1,
+        description="values of the file's class column this cohort takes (none: every row "
+        "of its ilk)",
+    )
+    rate: _float("-", gt=0, le=RATE_ACCUMULATED_MAX) | None = field(
+        None,
+        label="accumulated rate",
+        description="the ilk's rate for an art column (debt = art·rate) without a rate column",
+    )
+    resample: BookResample | None = Field(
+        None, description="draw vaults from a density fitted to the book instead"
+    )
+
+    _exists = field_validator("file")(classmethod(lambda cls, v, info: _data_file(v, info)))
+
+    @model_validator(mode="after")
+    def _readable(self, info: ValidationInfo) -> BookSpec:
+        from sim.scenario.books import book_path, read_book
+
+        read_book(book_path(self, info.context), self.rate)  # BookError is a ValueError
+        return self
+
+
+#: Cohort fields that describe drawn vaults, which a book replaces.
+DRAWN_FIELDS = ("vaults", "debt", "cr", "size")
+
+
 class Cohort(Strict):
-    """A group of vaults sharing an ilk and a strategy."""
+    """A group of vaults sharing an ilk and a strategy.
+
+    Its vaults are drawn (``vaults``, ``debt``, ``cr``, ``size``) or read from a file
+    (``book``); for a book, ``vaults`` and ``debt`` are filled in from the file when the
+    scenario is validated (and left out of its written form).
+    """
 
     name: Name
     ilk: str
-    vaults: Annotated[int, BeforeValidator(_whole), Field(ge=1, le=VAULTS_MAX)] = field(
-        unit="count"
+    vaults: Annotated[int, BeforeValidator(_whole), Field(ge=1, le=VAULTS_MAX)] | None = field(
+        None, unit="count"
     )
-    debt: Amount = field(
-        unit="Dai", label="cohort debt", description="total debt of the cohort at the start [Dai]"
+    debt: Amount | None = field(
+        None,
+        unit="Dai",
+        label="cohort debt",
+        description="total debt of the cohort at the start [Dai]",
     )
-    cr: CrDist
+    cr: CrDist | None = None
     size: SizeDist = Field(default_factory=SizeDist)
+    book: BookSpec | None = Field(
+        None, description="read the vaults from a CSV or Parquet file instead of drawing them"
+    )
     strategy: Strategy = Field(default_factory=lambda: PassiveStrategy(kind="passive"))
     gas: GasBid | None = Field(
         None,
         description="gas bidding of the cohort's vault transactions (top-ups, repayments, "
         "closes), with a network section; none = the tick's gas price",
     )
+
+    @model_validator(mode="after")
+    def _vaults_source(self, info: ValidationInfo) -> Cohort:
+        if self.book is None:
+            missing = [k for k in ("vaults", "debt", "cr") if getattr(self, k) is None]
+            if missing:
+                raise ValueError(
+                    f"{', '.join(missing)} required (or a book: {{file: ...}} to read the vaults "
+                    "from a file)"
+                )
+            return self
+        given = [k for k in DRAWN_FIELDS if k in self.model_fields_set]
+        if given:
+            raise ValueError(
+                f"a cohort with a book reads its vaults from the file: remove {', '.join(given)} "
+                "(book.resample draws a number of vaults and a total debt)"
+            )
+        from sim.scenario.books import cohort_size
+
+        vaults, debt = cohort_size(self, info.context)  # BookError is a ValueError
+        return self.model_copy(update={"vaults": vaults, "debt": debt})
+
+    @model_serializer(mode="wrap")
+    def _written(self, handler: Any) -> Any:
+        data = handler(self)
+        if isinstance(data, dict):
+            if self.book is None:
+                data.pop("book", None)
+            else:
+                for key in DRAWN_FIELDS:
+                    data.pop(key, None)
+        return data
 
 
 class MarketKeeperStrategy(Strict):

@@ -23,6 +23,7 @@ from sim.scenario.agent_specs import (
     LowballStrategy,
     TargetCrStrategy,
 )
+from sim.scenario.books import check_books, unread_rows
 from sim.scenario.resources import check_resources
 from sim.scenario.schema import (
     BridgePrice,
@@ -57,6 +58,7 @@ def cross_check(s: Scenario) -> Problems:
     problems = [
         *_check_names(s),
         *_check_cohorts(s),
+        *check_books(s),
         *_check_keepers(s),
         *_check_market_sections(s),
         *_check_capacity(s),
@@ -103,6 +105,7 @@ def advisories(s: Scenario) -> list[str]:
                 "tick, so every Dutch auction needs a reset (redo, paying tip + chip) before any "
                 "keeper sees its price fall; use a tick no longer than tail"
             )
+    out.extend(unread_rows(s))
     gov = s.governance
     for i in range(len(gov.spells) if gov is not None else 0):
         if gov.tick(i, s.clock) > s.n_ticks:
@@ -220,6 +223,9 @@ def _check_cohorts(s: Scenario) -> Problems:
                     f"unknown ilk {cohort.ilk!r} (defined: {', '.join(s.ilks)})",
                 )
             )
+            continue
+        if cohort.book is not None:  # its vaults are checked row by row (check_books)
+            problems.extend(_check_strategy(i, cohort.strategy, ilk.mat))
             continue
         cr = cohort.cr
         floor = cr.min if cr.min is not None else (cr.median if cr.dist == "fixed" else None)
