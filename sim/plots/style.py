@@ -107,6 +107,8 @@ ROOM_MAX = 0.7
 PATH_FONT_SIZE, PATH_COLOUR = 7.0, "0.4"
 #: gid of those small-type paths (tests and layouts find them by it).
 PATH_GID = "cdpsim-parameter-path"
+#: gid of the names :func:`row_labels` writes beside a panel's rows.
+ROW_NAME_GID = "cdpsim-row-name"
 #: Distance from the axis line to a row label's right edge: tick length + pad [points].
 ROW_LABEL_PAD_PT = 7.0
 #: Room a repelled label keeps from a point's centre, a whisker and another label [points].
@@ -353,6 +355,7 @@ def row_labels(
             ha="right",
             va="bottom" if path else "center",
             fontsize=fontsize,
+            gid=ROW_NAME_GID,
             annotation_clip=False,
         )
         if path:
