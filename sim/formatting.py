@@ -7,6 +7,8 @@ the report's cells and the discovery labels: thousands separated from 1 000 (``1
 - :func:`value_text`: any KPI value (NaN is ``n/a``; what is not a float as ``str``);
 - :func:`significant`: 4 significant digits, as box bounds and indices are printed;
 - :func:`kpi_amount`: a KPI value with its unit (``1,000,000 Dai``; ``1.3`` for a ratio);
+- :func:`compact`: a number in its own scale, for figures (``37.2 M``, ``1.32 k``, ``388``);
+- :func:`compact_amount`: the same with its unit (``37.2 M Dai``, ``388 Dai``);
 - :func:`duration_text`: seconds for reading (``59m46s``, ``4h``);
 - :func:`percent_text`: a fraction as a percentage (``74 %``, ``0.3 %``, ``99.7 %``);
 - :func:`parameter_value`: a swept parameter's value (a duration when its unit is ``s``);
@@ -24,6 +26,10 @@ import math
 UNITLESS = ("", "-", "count")
 #: From this magnitude on a number is printed whole with thousands separators.
 THOUSANDS = 1000
+#: Scale suffixes of :func:`compact`: (from, divisor, suffix), largest first.
+SCALES = ((1e9, 1e9, "bn"), (1e6, 1e6, "M"), (1e3, 1e3, "k"))
+#: Significant digits of :func:`compact`.
+COMPACT_DIGITS = 3
 
 
 def significant(value: float) -> str:
@@ -101,6 +107,40 @@ def kpi_amount(value: float, unit: str) -> str:
     return f"{readable(value)} {unit}"
 
 
+def compact(value: float, digits: int = COMPACT_DIGITS) -> str:
+    """A number in its own scale, for a figure: ``37.2 M``, ``1.32 k``, ``388``, ``0.05``.
+
+    Every value gets the suffix of its own magnitude (never ``0.000388`` for 388 on an axis
+    in millions). Rounding may carry a value to the next scale: 999 999 is ``1 M``.
+
+    Args:
+        value: the number (NaN and infinities print as ``n/a`` and ``inf``).
+        digits: significant digits.
+    """
+    if value != value:  # NaN
+        return "n/a"
+    if not math.isfinite(value):
+        return "inf" if value > 0 else "-inf"
+    for threshold, divisor, suffix in SCALES:
+        if abs(float(f"{value:.{digits}g}")) >= threshold:
+            return f"{float(f'{value / divisor:.{digits}g}'):g} {suffix}"
+    return f"{float(f'{value:.{digits}g}'):g}"
+
+
+def compact_amount(value: float, unit: str, digits: int = COMPACT_DIGITS) -> str:
+    """An amount in its own scale with its unit: ``37.2 M Dai``, ``388 Dai``, ``0.5`` (a ratio).
+
+    Args:
+        value: the amount, in ``unit``.
+        unit: its unit; none, ``-`` and ``count`` print the number alone, ``s`` a duration.
+        digits: significant digits.
+    """
+    if unit == "s":
+        return duration_text(value)
+    text = compact(value, digits)
+    return text if unit in UNITLESS else f"{text} {unit}"
+
+
 def parameter_value(value: float, unit: str | None) -> str:
     """A parameter's value as printed: a duration when ``unit`` is ``s``, else 4 digits."""
     return duration_text(value) if unit == "s" else significant(value)
@@ -114,8 +154,11 @@ def number_text(x: float) -> str:
 
 
 __all__ = [
+    "SCALES",
     "THOUSANDS",
     "UNITLESS",
+    "compact",
+    "compact_amount",
     "duration_text",
     "kpi_amount",
     "number_text",

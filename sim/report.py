@@ -5,6 +5,13 @@ package) holds:
 
 - a banner when a run failed or was interrupted (or a batch holds such runs): its figures
   and tables are partial;
+- the headline (:class:`Headline`, first on the page): what happened in words and numbers —
+  for a run its worst deficit, when, and why (its story's crash, liquidations and zero-bid
+  causes, :mod:`sim.story`); for a batch the worst run (with the why of its own story when
+  its time series were kept) and the spread over the runs with ``n_runs``, then the scenario ×
+  KPI comparison table (:func:`comparison_table`: medians and the tail per scenario, with
+  units and runs); for a sweep the most influential parameter (its Sobol ST or Morris μ*) and
+  the range of each KPI over the design points;
 - what the folder is (kind, scenario, seed, status, versions, the command);
 - for a run, "What happened": its story read from its tables (:func:`sim.story.story`);
 - the resolved scenario as YAML (from the run manifest(s));
@@ -34,7 +41,7 @@ import yaml
 from markupsafe import Markup
 
 from sim.derived import is_ok
-from sim.formatting import value_text
+from sim.formatting import compact_amount, percent_text, value_text
 from sim.metrics import (
     KPI_BY_NAME,
     KPIS,
@@ -47,11 +54,11 @@ from sim.metrics import (
     tail_warning,
 )
 from sim.plots.figures import NamedFigure, PlotError, all_figures, folder_kind_of
-from sim.plots.labels import counted, kpi_unit, parameter_label
+from sim.plots.labels import counted, kpi_unit, parameter_info, parameter_label
 from sim.plots.output import MARKER, check_target, figure_bytes, save_text
 from sim.plots.overview import status_banner
-from sim.results import BatchData, Outputs, RunData, SweepData, load_folder
-from sim.story import story
+from sim.results import BatchData, Outputs, RunData, SweepData, load_folder, load_run
+from sim.story import Story, story
 
 #: The template, in the package's ``templates`` folder.
 TEMPLATE = "report.html.j2"
@@ -61,6 +68,18 @@ MAX_ROWS = 60
 BATCH_STATS = ("mean", "std", "p05", "p50", "p95")
 #: The heading of a run's story.
 STORY_TITLE = "What happened"
+#: The scenario × KPI comparison of a batch: (KPI, statistics over its runs), in columns.
+COMPARED = (
+    ("bad_debt_max", ("p50", "p95")),
+    ("liquidated_debt", ("p50", "p95")),
+    ("vaults_liquidated", ("p50",)),
+    ("auctions_zero_bid", ("p50",)),
+    ("dai_supply_min", ("p50",)),
+)
+#: How a statistic of the comparison reads in its column's header.
+STAT_HEADERS = {"p50": "median", "p95": "95 %"}
+#: The story findings that say why, under a run's headline (in the story's order).
+WHY_KINDS = ("crash", "liquidations", "zero_bid", "zero_bid_causes")
 #: Markdown code spans in KPI definitions.
 _CODE = re.compile(r"`([^`]+)`")
 
@@ -435,6 +454,204 @@ def _embed(named: NamedFigure) -> EmbeddedFigure:
     )
 
 
+@dataclass
+class Headline:
+    """The first thing on the page: what happened, in words and numbers.
+
+    Attributes:
+        text: one sentence with the outcome's numbers (``Worst deficit 13.8 M Dai at
+            2020-03-13 02:10 UTC.``).
+        why: the sentences that explain it (a run's story), or that spread it (a batch).
+        table: a batch's scenario × KPI comparison (:func:`comparison_table`), or ``None``.
+    """
+
+    text: str
+    why: list[str] = field(default_factory=list)
+    table: Table | None = None
+
+
+def _when(stamp: pd.Timestamp | None) -> str:
+    return f" at {stamp.strftime('%Y-%m-%d %H:%M')} UTC" if stamp is not None else ""
+
+
+def story_headline(found: Story, summary: Mapping[str, Any]) -> Headline:
+    """A run's headline from its story: the worst deficit, when, and the findings that say why.
+
+    Args:
+        found: the run's story (:func:`sim.story.story`).
+        summary: the run's KPIs (``bad_debt_max`` when the story has no outcome).
+
+    Returns:
+        ``Worst deficit 13.8 M Dai at 2020-03-13 02:10 UTC; 4.1 M Dai at the end.`` (or ``No
+        bad debt: ...``) and the crash, liquidation and zero-bid sentences of the story.
+    """
+    outcome = found.of_kind("outcome")
+    values = outcome[0].values if outcome else {}
+    worst = float(values.get("bad_debt_max", summary.get("bad_debt_max", float("nan"))))
+    final = values.get("bad_debt_final", summary.get("bad_debt_final"))
+    if worst > 0:
+        text = f"Worst deficit {compact_amount(worst, 'Dai')}{_when(outcome[0].start if outcome else None)}"
+        if isinstance(final, int | float):
+            text += f"; {compact_amount(float(final), 'Dai')} at the end"
+    elif worst == 0:
+        text = "No bad debt: the system's collateral covered every liquidation"
+    else:
+        text = "Bad debt not known (no bad_debt_max in the run's KPIs)"
+    why = [f.text for f in found if f.kind in WHY_KINDS]
+    return Headline(text + ".", why)
+
+
+def _run_headline(run: RunData) -> Headline:
+    if run.timeseries is None:
+        return story_headline(Story(str(run.scenario.get("name")), []), run.summary)
+    return story_headline(story(run), run.summary)
+
+
+def comparison_table(runs: pd.DataFrame) -> Table:
+    """The scenario × KPI comparison of a batch: one row per scenario, the key KPIs in columns.
+
+    Each cell is a statistic over the scenario's ok runs with a finite value (the median and
+    95 % quantile of ``bad_debt_max`` and ``liquidated_debt``, the median of the others,
+    :data:`COMPARED`), amounts in their own scale (``16.4 M``); the headers carry the units;
+    ``runs`` is the ok runs of each scenario and ``P(bad debt)`` the share of them with any.
+    A warning follows when the tail rests on fewer than :data:`sim.metrics.MIN_TAIL_RUNS`.
+
+    Args:
+        runs: the runs table (``scenario``, ``status``, the KPIs).
+    """
+    ok = runs[is_ok(runs)]
+    group = ok["scenario"].astype(str) if "scenario" in ok else pd.Series("runs", ok.index)
+    columns = ["scenario", "runs", "P(bad debt)"]
+    wanted = [(k, s) for k, stats in COMPARED if k in ok for s in stats]
+    columns += [f"{k} {STAT_HEADERS[s]} [{KPI_BY_NAME[k].unit}]" for k, s in wanted]
+    rows, counts = [], []
+    for name, mine in ok.groupby(group, sort=False):
+        bad = pd.to_numeric(mine.get("bad_debt_max"), errors="coerce")
+        row = [
+            str(name),
+            fmt(len(mine)),
+            percent_text(float((bad > 0).mean())) if len(mine) else "n/a",
+        ]
+        for kpi, stat in wanted:
+            values = pd.to_numeric(mine[kpi], errors="coerce").to_numpy(dtype=float)
+            stats = ensemble_kpi_stats(kpi, values)
+            counts.append(int(stats[f"{kpi}_{N_RUNS}"]))
+            value = stats[f"{kpi}_{stat}"]
+            unit = KPI_BY_NAME[kpi].unit
+            row.append(compact_amount(value, "") if unit not in ("count", "-") else fmt(value))
+        rows.append(row)
+    shown = [n for n in counts if n > 0]
+    warning = (
+        tail_warning(min(shown), "the 95 % quantiles", fewest=len(set(shown)) > 1)
+        if shown
+        else None
+    )
+    return Table(
+        "Scenarios compared: each KPI over the scenario's runs (median and 95 % quantile)",
+        columns,
+        rows,
+        numeric=[False] + [True] * (len(columns) - 1),
+        warning=_warning(warning),
+        note=f"{counted(len(runs) - len(ok), 'failed run')} left out."
+        if len(runs) > len(ok)
+        else None,
+    )
+
+
+def _batch_headline(batch: BatchData) -> Headline | None:
+    runs = batch.runs
+    ok = runs[is_ok(runs)]
+    bad = pd.to_numeric(ok.get("bad_debt_max"), errors="coerce") if len(ok) else None
+    table = comparison_table(runs) if not isinstance(batch, SweepData) else None
+    if bad is None or not bad.notna().any():
+        return Headline("No finished run with a bad_debt_max to compare.", table=table)
+    worst = ok.loc[bad.idxmax()]
+    n = int(bad.notna().sum())
+    where = f" (scenario {worst['scenario']}, seed {worst.get('seed')})" if "scenario" in ok else ""
+    if float(bad.max()) > 0:
+        text = f"Worst deficit {compact_amount(float(bad.max()), 'Dai')} in run {worst['run_id']}{where}"
+    else:
+        text = f"No bad debt in any of the {counted(n, 'run')}"
+    q05, q50, q95 = (float(bad.quantile(q)) for q in (0.05, 0.5, 0.95))
+    why = [
+        f"Over the {counted(n, 'run')} (n_runs = {n}): median {compact_amount(q50, 'Dai')}, "
+        f"5–95 % {compact_amount(q05, 'Dai')} – {compact_amount(q95, 'Dai')}; "
+        f"{percent_text(float((bad > 0).sum()) / n)} of the runs had bad debt."
+    ]
+    if float(bad.max()) > 0:
+        why += _worst_run_why(batch, str(worst["run_id"]))
+    return Headline(text + ".", why, table)
+
+
+def _worst_run_why(batch: BatchData, run_id: str) -> list[str]:
+    """The story of a batch's worst run (its time, crash, zero-bid causes), when it was kept."""
+    if not batch.kept_full:
+        return []
+    try:
+        run = load_run(batch.run_folder(run_id))
+    except (OSError, ValueError):  # FolderError is a ValueError: a damaged run says nothing
+        return []
+    if run.timeseries is None:
+        return []
+    headline = story_headline(story(run), run.summary)
+    return [f"In that run: {headline.text[0].lower()}{headline.text[1:]}", *headline.why]
+
+
+def _sweep_headline(sweep: SweepData) -> Headline:
+    """The most influential parameter (Sobol ST or Morris μ*) and each KPI's range over points."""
+    infos = {p["name"]: parameter_info(str(p["name"]), p) for p in sweep.parameters if "name" in p}
+    text = "No sensitivity indices: the design computes none (a sobol or morris design does)"
+    sens = sweep.sensitivity
+    if sens is not None and len(sens):
+        kpi = sweep.kpis[0] if sweep.kpis else str(sens["kpi"].iloc[0])
+        mine = sens[sens["kpi"].astype(str) == kpi]
+        method = "sobol" if "sobol" in set(mine["method"].astype(str)) else "morris"
+        key = "ST" if method == "sobol" else "mu_star"
+        mine = mine[mine["method"].astype(str) == method]
+        score = pd.to_numeric(mine[key], errors="coerce")
+        if score.notna().any():
+            top = mine.loc[score.idxmax()]
+            name = str(top["parameter"])
+            label = infos[name].name if name in infos else name
+            value = (
+                f"{float(top[key]):.2g}"
+                if method == "sobol"
+                else compact_amount(float(top[key]), kpi_unit(kpi))
+            )
+            what = "total Sobol index ST" if method == "sobol" else "Morris μ*"
+            text = f"Most influential on {kpi}: {label} ({name}; {what} {value})"
+    why = []
+    for kpi in sweep.kpis:
+        column = f"{kpi}_mean"
+        if column not in sweep.points:
+            continue
+        values = pd.to_numeric(sweep.points[column], errors="coerce")
+        if not values.notna().any():
+            continue
+        unit = kpi_unit(kpi)
+        low, high = float(values.min()), float(values.max())
+        n = sweep.points[N_RUNS] if N_RUNS in sweep.points else sweep.points.get("n")
+        runs = ""
+        if n is not None and len(n):
+            spread = f"{int(n.min())}" + (f"–{int(n.max())}" if n.max() > n.min() else "")
+            runs = f" (n_runs {spread} per point)"
+        why.append(
+            f"{kpi} (mean over seeds) ranges from {compact_amount(low, unit)} to "
+            f"{compact_amount(high, unit)} over the {counted(len(values.dropna()), 'design point')}{runs}."
+        )
+    return Headline(text + ".", why)
+
+
+def headline(outputs: Outputs) -> Headline | None:
+    """The page's headline (:class:`Headline`) of a run, batch or sweep folder."""
+    if isinstance(outputs, SweepData):
+        return _sweep_headline(outputs)
+    if isinstance(outputs, BatchData):
+        return _batch_headline(outputs)
+    assert isinstance(outputs, RunData)
+    return _run_headline(outputs)
+
+
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.PackageLoader("sim", "templates"),
@@ -509,6 +726,7 @@ def render_report(outputs: Outputs, figures: Sequence[NamedFigure] | None = None
         .render(
             title=f"cdpsim {kind} report — {name}",
             banner=report_banner(outputs),
+            headline=headline(outputs),
             kind=kind,
             name=name,
             description=description,

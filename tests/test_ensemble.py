@@ -128,9 +128,9 @@ def test_fan_of_a_batch_of_several_scenarios_has_a_row_each(outputs):
             index="tick", columns="run_id", values="bad_debt"
         )
         median = next(ln for ln in row[1].get_lines() if ln.get_label() == "median")
-        divisor = st.amount_scale(wide.to_numpy())[0]
-        # this scenario's runs only: never pooled with the other scenarios
-        np.testing.assert_allclose(median.get_ydata(), wide.median(axis=1) / divisor)
+        # this scenario's runs only: never pooled with the other scenarios; in Dai, each tick
+        # in its own scale (no row in M Dai beside one in k Dai)
+        np.testing.assert_allclose(median.get_ydata(), wide.median(axis=1))
         assert [ax.get_ylabel().split(" [")[0] for ax in row[1:]] == [
             "bad debt",
             "liquidated debt",
@@ -316,3 +316,34 @@ def test_a_fan_of_60_runs_shows_n_without_calling_its_tail_rough():
     assert var_label.endswith("(n = 60)")
     few = ensemble_fan(runs.iloc[:30])
     assert few.get_suptitle().endswith("\n5–95 % bands and VaR95 (n = 30, < 50: rough)")
+
+
+def test_small_multiples_tick_amounts_in_their_own_scale_and_say_when_rows_differ(outputs):
+    """One shared scale over the rows, or a note: never M Dai in one row and k Dai in the next."""
+    from sim.plots.scales import ROW_SCALE_GID
+
+    batch = load_folder(outputs.mixed)
+    fig = drawn(
+        ensemble_fan(batch.runs, batch.timeseries, batch.auctions, scenarios=batch.scenarios)
+    )
+    panels = data_axes(fig)
+    rows = [panels[4 * i : 4 * i + 4] for i in range(3)]
+    for row in rows:
+        assert [ax.get_ylabel() for ax in row[1:]] == [
+            "bad debt [Dai]",
+            "liquidated debt [Dai]",
+            "Dai supply [Dai]",
+        ]
+        for ax in row[1:]:  # a tick reads its amount: "2 M", "500 k", "20", never "0.00002"
+            ticks = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+            assert all(
+                len(t.split(" ")[0].replace("-", "").replace(".", "")) <= 4 for t in ticks
+            ), ticks
+    peaks = batch.runs.groupby("scenario", sort=False)["bad_debt_max"].max()
+    tops = {ax.get_ylim()[1] for ax in (row[1] for row in rows)}
+    note = next((t.get_text() for t in fig.texts if t.get_gid() == ROW_SCALE_GID), "")
+    if peaks[peaks > 0].max() > 20 * peaks[peaks > 0].min():  # rows far apart: said so
+        assert "bad debt: each row on its own y range (peaks from" in note.replace("\n", " ")
+        assert len(tops) > 1
+    else:  # rows that compare: one range
+        assert len(tops) == 1 and "bad debt:" not in note

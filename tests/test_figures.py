@@ -13,6 +13,7 @@ import pytest
 from matplotlib.container import ErrorbarContainer
 
 from sim.experiments import discover
+from sim.formatting import compact_amount
 from sim.plots import PlotError, available_kinds, figures, figures_for
 from sim.plots.figures import all_figures
 from sim.results import held_after, load_folder
@@ -54,9 +55,8 @@ def test_real_grid_sweep_heatmap(outputs):
     ax = data_axes(named.figure)[0]
     image = np.asarray(ax.get_images()[0].get_array())
     assert image.shape == (2, 2)
-    divisor = 1e6
     expected = sweep.points.pivot(index=DAI, columns=BUF, values="liquidated_debt_mean")
-    np.testing.assert_allclose(image, expected.to_numpy() / divisor)
+    np.testing.assert_allclose(image, expected.to_numpy())  # in Dai, ticked in its own scale
     assert "small_grid" in named.figure.get_suptitle()
     assert ax.get_title(loc="left") == "one cell per design point (1 run each)"  # seeds: 1
     assert named.warning is None  # a mean is no tail statistic
@@ -93,8 +93,14 @@ def test_real_sobol_and_morris_sweeps(outputs):
     assert named.kind == "sobol"
     assert len(data_axes(named.figure)) == len(sobol.kpis)
     (boxes_fig,) = figures_for(sobol, "boxes")
-    expected = f"liquidated_debt above {outputs.threshold:,.0f} Dai"
+    expected = f"liquidated_debt above {compact_amount(outputs.threshold, 'Dai')} (CART and PRIM)"
     assert expected in boxes_fig.figure.get_suptitle()
+    # the folder holds CART's boxes; PRIM's are found for the figure, beside them, and it says so
+    _trade, cart, prim = data_axes(boxes_fig.figure)
+    assert cart.get_title(loc="left").startswith("CART") and prim.get_title(loc="left").startswith(
+        "PRIM"
+    )
+    assert "PRIM found for this figure from the runs table, not saved" in (boxes_fig.note or "")
     morris = load_folder(outputs.sweep_morris)
     assert available_kinds(morris)[0] == "morris"
     (named,) = figures_for(morris)
@@ -127,7 +133,7 @@ def test_a_discovery_without_a_box_says_why(outputs, tmp_path):
     named = next(
         f for f in figures_for(load_folder(sweep), "boxes") if f.name.endswith("above--1-cart")
     )
-    assert named.note == result.note
+    assert (named.note or "").startswith(result.note)
     texts = [t.get_text() for ax in named.figure.axes for t in ax.texts]
     assert " ".join(texts).replace("\n", " ") == result.note[0].upper() + result.note[1:]
-    assert "liquidated_debt above -1 Dai (CART)" in named.figure.get_suptitle()
+    assert "liquidated_debt above -1 Dai (CART and PRIM)" in named.figure.get_suptitle()

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from sim.formatting import (
+    compact,
+    compact_amount,
     duration_text,
     kpi_amount,
     number_text,
@@ -93,3 +95,23 @@ def test_percentages_are_whole_unless_that_would_hide_a_small_difference():
         "99.97 %",
     ]
     assert percent_text(math.nan) == "n/a"
+
+
+def test_compact_numbers_carry_the_suffix_of_their_own_magnitude():
+    values = (37.2e6, 1320.0, 388.0, 0.000388, 0.0, 999_999.0, 1.5e9, -2500.0, 12.345)
+    assert [compact(v) for v in values] == [
+        "37.2 M",
+        "1.32 k",
+        "388",
+        "0.000388",
+        "0",
+        "1 M",  # rounding carries it to the next scale
+        "1.5 bn",
+        "-2.5 k",
+        "12.3",
+    ]
+    assert compact(float("nan")) == "n/a" and compact(math.inf) == "inf"
+    assert compact_amount(388.0, "Dai") == "388 Dai"
+    assert compact_amount(2.06e6, "Dai") == "2.06 M Dai"
+    assert compact_amount(0.5, "-") == "0.5" and compact_amount(12.0, "count") == "12"
+    assert compact_amount(5400.0, "s") == "1h30m"

@@ -193,6 +193,19 @@ def test_a_run_without_auctions_says_so():
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert "no collateral auctions in this run" in texts
     assert "no CR quantiles recorded (record.cr_quantiles)" in texts
+    # a run still going (the live dashboard) says "so far", never "in this run"
+    ts.loc[:, "liquidations[ETH-A]"] = 0.0
+    ts.loc[:, "auctions_active[ETH-A]"] = 0.0
+    scenario = {"name": "calm", "ilks": {"ETH-A": {"mat": 1.5}}}
+    going = [
+        t.get_text()
+        for ax in run_overview(ts, None, scenario, complete=False).axes
+        for t in ax.texts
+    ]
+    assert {"no liquidation so far", "no collateral auctions so far"} <= set(going)
+    assert not any("in this run" in t for t in going)
+    done = [t.get_text() for ax in run_overview(ts, None, scenario).axes for t in ax.texts]
+    assert "no liquidation in this run" in done
 
 
 def test_every_panel_marks_the_spells_the_run_put_in_force(tmp_path):

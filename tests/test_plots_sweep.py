@@ -16,18 +16,17 @@ from matplotlib.container import BarContainer, ErrorbarContainer
 from matplotlib.image import AxesImage
 
 from sim.plots import (
-    discovery_boxes,
     morris_scatter,
     sobol_bars,
     sweep_heatmap,
     sweep_line,
 )
+from sim.plots import style as st
 from sim.plots.sweep import (
     CONSTANT_KPI,
     SUBTITLE_CHARS,
     SweepPlotError,
     parameter_order,
-    parameter_spans,
     scatter_bins,
     stat_column,
     tail_note,
@@ -37,7 +36,9 @@ from tests.test_plots import data_axes, drawn, has_unit, labels, overlap, title_
 
 BUF, DAI, SCALE = "ilks.ETH-A.liquidation.buf", "keepers.0.dai", "debt_scale"
 #: Their axis labels: the schema fields' labels and units.
-BUF_LABEL, DAI_LABEL = "start price over OSM, ETH-A [-]", "capital per keeper, keepers 0 [Dai]"
+BUF_LABEL, DAI_LABEL = "start price over OSM (ETH-A) [-]", "capital per keeper (keepers 0) [Dai]"
+#: Their human names (the labels without units), as points and rows are named.
+BUF_NAME, DAI_NAME = "start price over OSM (ETH-A)", "capital per keeper (keepers 0)"
 PARAMETERS = [
     {"name": BUF, "kind": "value", "paths": [BUF], "range": [1.05, 1.5], "dist": "uniform"},
     {"name": DAI, "kind": "value", "paths": [DAI], "values": [1e6, 5e6, 2e7]},
@@ -147,14 +148,16 @@ def test_heatmap_of_a_grid_shows_each_point():
     image = next(a for a in ax.get_images() if isinstance(a, AxesImage))
     values = image.get_array()
     expected = points.pivot(index=DAI, columns=BUF, values="bad_debt_max_mean").to_numpy()
-    divisor = 1e6  # the largest mean is a few M Dai
-    np.testing.assert_allclose(np.asarray(values), expected / divisor)
+    np.testing.assert_allclose(np.asarray(values), expected)  # in Dai, ticked in its own scale
     assert ax.get_xlabel() == BUF_LABEL
     assert ax.get_ylabel() == DAI_LABEL
+    paths = sorted(t.get_text() for t in ax.texts if t.get_gid() == st.PATH_GID)
+    assert paths == sorted([BUF, DAI])  # the paths in small type under the labels
     colorbar = next(a for a in fig.axes if a.get_label() == "<colorbar>")
-    assert colorbar.get_ylabel() == "bad_debt_max, mean [M Dai]"
-    assert len(ax.texts) == len(points)  # every cell written in
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["1M", "5M", "20M"]
+    assert colorbar.get_ylabel() == "bad_debt_max, mean [Dai]"
+    cells = [t for t in ax.texts if t.get_gid() != st.PATH_GID]
+    assert len(cells) == len(points)  # every cell written in
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["1 M", "5 M", "20 M"]
     assert ax.get_title(loc="left") == "one cell per design point (4 runs each)"
 
 
@@ -219,9 +222,9 @@ def test_line_over_one_parameter():
     # keeper Dai varies too: each x is the mean over its values, and the labels say so
     assert (
         {
-            f"mean over seeds and over {DAI}",
-            f"median over seeds, averaged over {DAI}",
-            f"5–95 % over seeds, averaged over {DAI} (n = 4, < 50: rough; 95 % tail = largest run)",  # 4 runs a point
+            f"mean over seeds and over {DAI_NAME}",
+            f"median over seeds, averaged over {DAI_NAME}",
+            f"5–95 % over seeds, averaged over {DAI_NAME} (n = 4, < 50: rough; 95 % tail = largest run)",  # 4 runs a point
         }
         <= set(labels(ax))
     )
@@ -231,7 +234,7 @@ def test_line_over_one_parameter():
     expected = points.groupby(BUF)["liquidated_debt_mean"].mean() / 1e6
     np.testing.assert_allclose(mean.get_ydata(), expected)
     subtitle = ax.get_title(loc="left").replace("\n", " ")
-    assert f"averaged over {DAI}" in subtitle and f"not the spread over {DAI}" in subtitle
+    assert f"averaged over {DAI_NAME}" in subtitle and f"not the spread over {DAI_NAME}" in subtitle
 
 
 def test_line_of_the_only_swept_parameter_keeps_the_plain_labels():
@@ -295,16 +298,18 @@ def test_sobol_panels_share_one_parameter_order_and_say_when_a_kpi_is_constant()
         kpi="auctions", S1=np.nan, ST=np.nan, S1_conf=np.nan, ST_conf=np.nan
     )
     table = pd.concat([table, constant], ignore_index=True)
-    fig = sobol_bars(table)
+    fig = sobol_bars(table, parameters=PARAMETERS)
     axes = data_axes(fig)
     assert len(axes) == 3
     expected = [BUF, DAI, SCALE]  # by bad_debt_max's ST, largest on top
     assert parameter_order(table, ["bad_debt_max", "liquidated_debt"]) == expected
-    for ax in axes[::2]:  # the first panel of each row names the parameters
-        ticks = sorted(
-            zip(ax.get_yticks(), (t.get_text() for t in ax.get_yticklabels()), strict=True)
-        )
-        assert [name for _y, name in ticks][::-1] == expected, ax.get_title(loc="left")
+    names = {BUF: BUF_NAME, DAI: DAI_NAME, SCALE: SCALE}
+    for ax in axes[::2]:  # the first panel of each row names the parameters, paths under them
+        rows = sorted((t.xy[1], t.get_text()) for t in ax.texts if t.get_gid() == st.ROW_NAME_GID)
+        assert [name for _y, name in rows][::-1] == [names[n] for n in expected]
+        paths = sorted((t.xy[1], t.get_text()) for t in ax.texts if t.get_gid() == st.PATH_GID)
+        assert [p for _y, p in paths][::-1] == [BUF, DAI, "borrowers.0.debt"]
+    assert not [t for t in axes[1].texts if t.get_gid() == st.ROW_NAME_GID]
     for ax in axes[1:]:
         assert ax.get_shared_y_axes().joined(axes[0], ax)
     flipped_ax = axes[1]
@@ -312,7 +317,8 @@ def test_sobol_panels_share_one_parameter_order_and_say_when_a_kpi_is_constant()
     widths = {round(b.get_y() + b.get_height() / 2 - 0.19, 6): b.get_width() for b in st_bars}
     assert widths[2.0] == pytest.approx(0.1)  # BUF on top, with liquidated_debt's own ST
     constant_ax = axes[2]
-    assert [t.get_text() for t in constant_ax.texts] == [CONSTANT_KPI]
+    said = [t.get_text() for t in constant_ax.texts if t.get_gid() not in st_gids()]
+    assert said == [CONSTANT_KPI]
     assert not [c for c in constant_ax.containers if isinstance(c, BarContainer)]
 
 
@@ -323,8 +329,8 @@ def test_morris_labels_are_dark_and_do_not_overlap():
     table.loc[near, "sigma"] = [1.0e6, 1.02e6, 0.98e6]
     fig = drawn(morris_scatter(table, "bad_debt_max"))
     ax = data_axes(fig)[0]
-    names = [t for t in ax.texts if t.get_text() in (BUF, DAI, SCALE)]
-    assert sorted(t.get_text() for t in names) == sorted([BUF, DAI, SCALE])
+    names = [t for t in ax.texts if t.get_text() in (BUF_NAME, DAI_NAME, SCALE)]
+    assert sorted(t.get_text() for t in names) == sorted([BUF_NAME, DAI_NAME, SCALE])
     boxes = [t.get_window_extent() for t in names]
     for a, b in itertools.combinations(boxes, 2):
         assert not overlap(a, b)
@@ -342,35 +348,15 @@ def test_morris_scatter():
     ax = data_axes(fig)[0]
     points = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
     assert len(points) == 3
-    assert {BUF, DAI, SCALE} <= set(labels(ax))
+    assert {BUF_NAME, DAI_NAME, SCALE} <= set(labels(ax))
+    paths = next(t for t in fig.texts if t.get_gid() == st.PATH_GID).get_text().replace("\n", " ")
+    assert f"{BUF_NAME} = {BUF}" in paths and f"{DAI_NAME} = {DAI}" in paths
     assert {"σ/μ* = 0.1", "σ/μ* = 0.5", "σ/μ* = 1"} <= set(labels(ax))
     assert ax.get_xlabel() == "μ*: mean |elementary effect| [M Dai per parameter range]"
     assert has_unit(ax.get_ylabel())
     mine = table[(table["kpi"] == "bad_debt_max")]
     xs = sorted(c.lines[0].get_xdata()[0] for c in points)
     np.testing.assert_allclose(xs, sorted(mine["mu_star"] / 1e6))
-
-
-def test_discovery_boxes_trade_off_and_limits():
-    fig = discovery_boxes(boxes(), trajectory(), parameters=PARAMETERS, title="bad debt above 1M")
-    trade, limits = data_axes(fig)
-    assert has_unit(trade.get_xlabel()) and has_unit(trade.get_ylabel())
-    assert "PRIM peeling trajectory (each step: a smaller box)" in labels(trade)
-    assert {"prim box 0", "prim box 1"} <= set(labels(trade))
-    markers = [c for c in trade.collections if isinstance(c, PathCollection)]
-    assert len(markers) == 2
-    bars = [p for c in limits.containers if isinstance(c, BarContainer) for p in c]
-    assert len(bars) == 6  # 2 boxes × 3 parameters
-    assert has_unit(limits.get_xlabel())
-    ticks = {t.get_text() for t in limits.get_yticklabels()}
-    assert {BUF_LABEL, DAI_LABEL, f"{SCALE} [× base value]"} <= ticks
-    texts = {t.get_text() for t in limits.texts}
-    assert "1.35 – 1.5" in texts and "1M – 6M" in texts
-    assert not any(t.startswith("0.5") for t in texts)  # unrestricted: not labelled
-    spans = parameter_spans(PARAMETERS)
-    assert spans[DAI] == (1e6, 2e7)
-    with pytest.raises(SweepPlotError, match="no boxes"):
-        discovery_boxes(boxes().iloc[0:0])
 
 
 def test_a_tail_statistic_of_points_with_few_runs_is_marked_rough():
@@ -395,4 +381,25 @@ def test_a_tail_statistic_of_points_with_few_runs_is_marked_rough():
     assert data_axes(fig)[0].get_title(loc="left") == "one cell per design point (60 runs each)"
     assert tail_note(many, "bad_debt_max", "var95") is None
     line = sweep_line(many, BUF, "bad_debt_max", parameters=PARAMETERS)
-    assert f"5–95 % over seeds, averaged over {DAI} (n = 60)" in labels(data_axes(line)[0])
+    assert f"5–95 % over seeds, averaged over {DAI_NAME} (n = 60)" in labels(data_axes(line)[0])
+
+
+def st_gids() -> tuple[str, str]:
+    """The gids of the row names and paths :func:`sim.plots.style.row_labels` writes."""
+    return (st.ROW_NAME_GID, st.PATH_GID)
+
+
+def test_a_heatmap_cell_reads_its_own_amount_in_its_own_scale():
+    """388 Dai next to 37 M Dai reads 388, not 0.000388 (cells once shared the bar's M)."""
+    points = grid_points()
+    points.loc[0, "bad_debt_max_mean"] = 388.0
+    points.loc[1, "bad_debt_max_mean"] = 37.2e6
+    points.loc[2, "bad_debt_max_mean"] = 1320.0
+    fig = sweep_heatmap(points, BUF, DAI, "bad_debt_max", "mean", parameters=PARAMETERS)
+    ax = data_axes(fig)[0]
+    cells = {round(t.get_position()[0]): t.get_text() for t in ax.texts if t.get_position()[1] == 0}
+    assert (cells[0], cells[1], cells[2]) == ("388", "37.2 M", "1.32 k")
+    colorbar = next(a for a in fig.axes if a.get_label() == "<colorbar>")
+    drawn(fig)
+    ticks = [t.get_text() for t in colorbar.get_yticklabels() if t.get_text()]
+    assert ticks and all(t.endswith(" M") or t == "0" for t in ticks), ticks

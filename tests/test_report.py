@@ -14,11 +14,14 @@ import pandas as pd
 import pytest
 import yaml
 
+from sim.formatting import compact_amount
 from sim.metrics import KPIS, RISK_STATS
 from sim.plots.output import MARKER, OutputFileError
 from sim.report import (
+    comparison_table,
     default_report_path,
     ensemble_table,
+    headline,
     render_report,
     risk_table,
     write_report,
@@ -150,7 +153,8 @@ def test_batch_report_has_the_ensemble_tables(outputs, tmp_path):
     assert all(row[2] == "3" for row in risk["rows"])  # the runs behind each statistic
     # 3 runs: the fan chart and both tables say their tails are rough, and what a 95 % quantile
     # of 3 runs is
-    fan, quantiles, var_es = tail_warnings(text)
+    # the headline's comparison table first (before the figures), then the figure and tables
+    _comparison, fan, quantiles, var_es = tail_warnings(text)
     assert fan.startswith("Warning: the 5–95 % bands and VaR95 rest on 3 runs (fewer than 50)")
     assert quantiles.startswith(
         "Warning: the 5 % and 95 % quantiles rest on 3 runs (fewer than 50): read them as rough"
@@ -178,7 +182,7 @@ def test_sweep_report(outputs, tmp_path):
     assert [row[0] for row in params["rows"]] == sweep.parameter_names
     points = page.table("Design points")
     assert len(points["rows"]) == len(sweep.points)
-    assert "start price over OSM, ETH-A [-]" in points["header"]
+    assert "start price over OSM (ETH-A) [-]" in points["header"]
     assert "bad_debt_var95 [Dai]" in points["header"]
     n_runs = points["header"].index("n_runs [count]")  # the runs behind each point's statistics
     assert [row[n_runs] for row in points["rows"]] == [f"{n:,}" for n in sweep.points["n_runs"]]
@@ -293,3 +297,104 @@ def test_the_ensemble_tables_warn_below_min_tail_runs_only():
         "Warning: the 5 % and 95 % quantiles rest on as few as 29 runs (fewer than 50): read "
         "them as rough."
     )
+
+
+# -------------------------------------------------------------------------------------- headline
+
+
+def headline_of(text: str) -> str:
+    """The page's headline section as plain text (it comes before the figures)."""
+    found = re.search(r'<section class="headline".*?</section>', text, re.S)
+    assert found is not None and text.index(found.group(0)) < text.index('id="figures"')
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", found.group(0))).split())
+
+
+def test_a_run_s_headline_says_its_worst_deficit_when_and_why(outputs):
+    run = load_folder(outputs.thursday)  # black Thursday, small: zero-bid auctions, bad debt
+    worst = run.summary["bad_debt_max"]
+    assert worst > 0
+    found = headline(run)
+    peak = run.timeseries["bad_debt"].idxmax()
+    when = pd.Timestamp(run.timeseries["time"].iloc[peak]).strftime("%Y-%m-%d %H:%M")
+    assert found.text.startswith(f"Worst deficit {compact_amount(worst, 'Dai')} at {when} UTC")
+    # why: the story's crash, liquidations and zero-bid causes, in words and numbers
+    assert found.why[0].startswith("ETH fell ")
+    assert any(line.startswith("Why they went for nothing: ") for line in found.why)
+    text = headline_of(render_report(run, figures=[]))
+    assert found.text in text and found.why[-1] in text
+    calm = load_folder(outputs.liq1)
+    if calm.summary["bad_debt_max"] == 0:
+        assert headline(calm).text.startswith("No bad debt")
+
+
+def test_a_batch_s_headline_names_the_worst_run_and_the_spread(outputs):
+    batch = load_folder(outputs.mixed)
+    runs = batch.runs
+    worst = runs.loc[runs["bad_debt_max"].idxmax()]
+    found = headline(batch)
+    assert found.text == (
+        f"Worst deficit {compact_amount(worst['bad_debt_max'], 'Dai')} in run {worst['run_id']} "
+        f"(scenario {worst['scenario']}, seed {worst['seed']})."
+    )
+    median = compact_amount(float(runs["bad_debt_max"].median()), "Dai")
+    assert found.why[0].startswith(
+        f"Over the {len(runs)} runs (n_runs = {len(runs)}): median {median}"
+    )
+    assert found.why[1].startswith("In that run: worst deficit ")  # the worst run's own story
+    page = Page(render_report(batch, figures=[]))
+    table = page.table("Scenarios compared")
+    assert table["header"][:3] == ["scenario", "runs", "P(bad debt)"]
+    assert (
+        "bad_debt_max median [Dai]" in table["header"]
+        and "bad_debt_max 95 % [Dai]" in table["header"]
+    )
+    assert [row[0] for row in table["rows"]] == list(dict.fromkeys(runs["scenario"]))
+    column = table["header"].index("liquidated_debt median [Dai]")
+    for row in table["rows"]:
+        mine = runs.loc[runs["scenario"] == row[0], "liquidated_debt"]
+        assert row[1] == str(len(mine))
+        assert row[column] == compact_amount(float(mine.median()), "")
+
+
+def test_the_comparison_table_s_cells_are_the_scenarios_statistics():
+    runs = pd.DataFrame(
+        {
+            "run_id": [f"r{k}" for k in range(6)],
+            "scenario": ["calm"] * 3 + ["crash"] * 3,
+            "status": ["ok"] * 5 + ["failed"],
+            "bad_debt_max": [0.0, 0.0, 0.0, 388.0, 2.0e6, 9.9e9],
+            "vaults_liquidated": [0, 1, 2, 10, 30, 99],
+        }
+    )
+    table = comparison_table(runs)
+    assert table.columns == [
+        "scenario",
+        "runs",
+        "P(bad debt)",
+        "bad_debt_max median [Dai]",
+        "bad_debt_max 95 % [Dai]",
+        "vaults_liquidated median [count]",
+    ]
+    crash_median = compact_amount(float(pd.Series([388.0, 2.0e6]).median()), "")
+    crash_p95 = compact_amount(float(pd.Series([388.0, 2.0e6]).quantile(0.95)), "")
+    assert table.rows == [
+        ["calm", "3", "0 %", "0", "0", "1"],
+        ["crash", "2", "100 %", crash_median, crash_p95, "20"],  # the failed run left out
+    ]
+    assert table.note == "1 failed run left out."
+    assert table.warning is not None and "rest on as few as 2 runs" in table.warning
+
+
+def test_a_sweep_s_headline_names_the_most_influential_parameter_and_the_kpi_ranges(outputs):
+    from sim.plots.labels import parameter_info
+
+    sweep = load_folder(outputs.sweep_sobol)
+    found = headline(sweep)
+    kpi = sweep.kpis[0]
+    sens = sweep.sensitivity
+    mine = sens[(sens["kpi"] == kpi) & (sens["method"] == "sobol")]
+    top = str(mine.loc[mine["ST"].idxmax(), "parameter"])
+    assert found.text.startswith(f"Most influential on {kpi}: {parameter_info(top).name} ({top}; ")
+    means = sweep.points[f"{kpi}_mean"]
+    low, high = compact_amount(means.min(), "Dai"), compact_amount(means.max(), "Dai")
+    assert found.why[0].startswith(f"{kpi} (mean over seeds) ranges from {low} to {high} over the")

@@ -6,8 +6,9 @@ state; rendered by the Agg, SVG or PDF canvas when saved):
 
 - :func:`run_overview` — one run (:mod:`sim.plots.overview`);
 - :func:`ensemble_fan` — a batch over seeds (:mod:`sim.plots.ensemble`);
-- :func:`sweep_heatmap`, :func:`sweep_line`, :func:`sobol_bars`, :func:`morris_scatter`,
-  :func:`discovery_boxes` — a sweep (:mod:`sim.plots.sweep`);
+- :func:`sweep_heatmap`, :func:`sweep_line`, :func:`sobol_bars`, :func:`morris_scatter` — a
+  sweep (:mod:`sim.plots.sweep`); :func:`discovery_boxes` — its discovered boxes, PRIM beside
+  CART (:mod:`sim.plots.discovery`);
 - :func:`compare_runs`, :func:`compare_batches` — two of them overlaid (:mod:`sim.plots.compare`).
 
 Around them: :mod:`sim.plots.figures` picks the figure that fits a folder (``cdpsim plot``, the report);
@@ -26,6 +27,7 @@ Example::
 """
 
 from sim.plots.compare import BatchTables, RunTables, compare_batches, compare_runs
+from sim.plots.discovery import discovery_boxes
 from sim.plots.ensemble import ensemble_fan
 from sim.plots.figures import (
     KINDS,
@@ -41,7 +43,6 @@ from sim.plots.output import OutputFileError, save_figure
 from sim.plots.overview import run_overview
 from sim.plots.sweep import (
     SweepPlotError,
-    discovery_boxes,
     morris_scatter,
     sobol_bars,
     sweep_heatmap,

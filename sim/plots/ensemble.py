@@ -40,6 +40,7 @@ from matplotlib.backend_bases import RendererBase
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
 from matplotlib.transforms import ScaledTranslation, Transform
 
 from sim.derived import (
@@ -50,6 +51,7 @@ from sim.derived import (
     quantile_bands,
     run_paths,
 )
+from sim.formatting import compact, compact_amount
 from sim.metrics import (
     MIN_TAIL_RUNS,
     RISK_LEVEL,
@@ -59,6 +61,7 @@ from sim.metrics import (
 )
 from sim.plots import style as st
 from sim.plots.labels import counted
+from sim.plots.scales import ROW_SCALE_GID, own_ranges_note, peak, share_rows
 
 #: Quantiles of the bands: the outer band, the inner band, the median (:data:`QUANTILES`).
 OUTER, INNER, MEDIAN = (QUANTILES[0], QUANTILES[4]), (QUANTILES[1], QUANTILES[3]), QUANTILES[2]
@@ -125,8 +128,7 @@ QUANTITIES = ("price", "bad_debt", "liquidated", "dai_supply")
 
 def amount_text(value: float, unit: str = "Dai") -> str:
     """An amount in its own scale: 5 860 → ``5.86 k Dai``, 19.8 → ``19.8 Dai``."""
-    divisor, prefix = st.amount_scale([value])
-    return f"{value / divisor:,.3g} {prefix}{unit}"
+    return compact_amount(value, unit)
 
 
 @dataclass(frozen=True)
@@ -372,19 +374,14 @@ def _price_title(assets: Sequence[str]) -> str:
     return f"{names} market prices over the runs"
 
 
-def _amounts(
-    ax: Axes,
+def _amount_paths(
     quantity: str,
     row: Row,
     ticks: pd.Index,
-    x: np.ndarray,
     timeseries: pd.DataFrame,
     auctions: pd.DataFrame | None,
-    styles: Mapping[str, st.Style],
-    *,
-    small: bool,
-) -> None:
-    """Bad debt, cumulative liquidated debt or Dai supply of the row's runs, per series."""
+) -> dict[str, pd.DataFrame]:
+    """Bad debt, cumulative liquidated debt or Dai supply of the row's runs (ticks × runs) [Dai]."""
     per_series: dict[str, pd.DataFrame] = {}
     if quantity == "liquidated":
         mine = timeseries[timeseries["run_id"].isin(row.run_ids)]
@@ -399,8 +396,37 @@ def _amounts(
     else:
         for name, members in row.series.items():
             per_series[name] = run_paths(timeseries, quantity, members, ticks)
-    values = np.concatenate([p.to_numpy(dtype=float).ravel() for p in per_series.values()])
-    divisor, prefix = st.amount_scale(values)
+    return per_series
+
+
+def _values(per_series: Mapping[str, pd.DataFrame]) -> np.ndarray:
+    return np.concatenate([p.to_numpy(dtype=float).ravel() for p in per_series.values()])
+
+
+def _amounts(
+    ax: Axes,
+    quantity: str,
+    row: Row,
+    ticks: pd.Index,
+    x: np.ndarray,
+    timeseries: pd.DataFrame,
+    auctions: pd.DataFrame | None,
+    styles: Mapping[str, st.Style],
+    *,
+    small: bool,
+    paths: Mapping[str, pd.DataFrame] | None = None,
+    scale: tuple[float, str] | None = None,
+) -> None:
+    """Bad debt, cumulative liquidated debt or Dai supply of the row's runs, per series.
+
+    ``paths`` (:func:`_amount_paths`) and ``scale`` (divisor, prefix) are given when the rows
+    of a figure share them; by default both are the row's own.
+    """
+    per_series = (
+        paths if paths is not None else _amount_paths(quantity, row, ticks, timeseries, auctions)
+    )
+    values = _values(per_series)
+    divisor, prefix = scale if scale is not None else st.amount_scale(values)
     for name, paths in per_series.items():
         _fan(
             ax,
@@ -787,19 +813,44 @@ def _small_multiples(
             for i in range(len(rows))
         ]
         spans = []
-        for i, row in enumerate(rows):
-            ticks, x, kind = _x_axis(timeseries, row, hours=True)
+        axes_of = [(row, *_x_axis(timeseries, row, hours=True)) for row in rows]
+        paths = {
+            (i, q): _amount_paths(q, row, ticks, timeseries, auctions)
+            for i, (row, ticks, _x, _kind) in enumerate(axes_of)
+            for q in QUANTITIES[1:]
+        }
+        for i, (row, ticks, x, kind) in enumerate(axes_of):
             spans.append((kind, float(np.nanmax(x)) if len(x) else 0.0))
             for j, quantity in enumerate(QUANTITIES):
                 ax = axes[i][j]
                 if quantity == "price":
                     _prices(ax, timeseries, row, ticks, x, scenarios, styles, relative=True)
                 else:
-                    _amounts(ax, quantity, row, ticks, x, timeseries, auctions, styles, small=True)
+                    _amounts(
+                        ax,
+                        quantity,
+                        row,
+                        ticks,
+                        x,
+                        timeseries,
+                        auctions,
+                        styles,
+                        small=True,
+                        paths=paths[i, quantity],
+                        scale=(1.0, ""),
+                    )
+                    # each tick in its own scale (20 M, 500 k, 20): never M Dai in one row
+                    # and k Dai in the next, nor 0.00002 M Dai
+                    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: compact(v)))
                 ax.tick_params(labelsize=7.5)
                 ax.yaxis.label.set_size(8.5)
             n = sum(len(m) for m in row.series.values())
             st.panel_title(axes[i][0], f"{row.name} ({counted(n, 'run')})")
+        notes = share_y_scales(
+            axes, [[paths[i, q] for q in QUANTITIES[1:]] for i in range(len(rows))]
+        )
+        if notes:
+            fig.supxlabel(st.wrap(notes, 160), fontsize=8, color="0.3", gid=ROW_SCALE_GID)
         shared = len(set(spans)) == 1
         for i, row_axes in enumerate(axes):
             for j, ax in enumerate(row_axes):
@@ -812,6 +863,29 @@ def _small_multiples(
     _strip(fig.add_subplot(gs[-1, :]), runs, rows, styles)
     handles = _key_handles(styles, strip=True, bands=full)
     st.key(key_ax, handles, ncols=5 if len(styles) <= 1 else 4)
+
+
+def share_y_scales(
+    axes: Sequence[Sequence[Axes]], paths: Sequence[Sequence[Mapping[str, pd.DataFrame]]]
+) -> str:
+    """One y range per amount column of the small multiples where the rows compare.
+
+    Args:
+        axes: the panels, per row: price, bad debt, liquidated debt, Dai supply.
+        paths: per row, the amount columns' paths (:func:`_amount_paths`), in that order.
+
+    Returns:
+        The note for the figure on the columns whose rows keep their own ranges
+        (:func:`sim.plots.scales.share_rows`), or ``""``.
+    """
+    said = []
+    for j, quantity in enumerate(QUANTITIES[1:], start=1):
+        peaks = [peak(_values(row[j - 1])) for row in paths]
+        what = {"bad_debt": "bad debt", "liquidated": "liquidated debt"}.get(quantity)
+        column = [row[j] for row in axes]
+        if not share_rows(column, peaks, from_zero=what is not None):
+            said.append(own_ranges_note(what or "Dai supply", peaks, "Dai", level=what is None))
+    return "; ".join(said) + "." if said else ""
 
 
 def ensemble_fan(

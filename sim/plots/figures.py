@@ -22,7 +22,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.derived import is_ok
-from sim.metrics import tail_warning
+from sim.experiments.discovery import METHODS as DISCOVERY_METHODS
+from sim.experiments.discovery import Discovery
+from sim.formatting import compact_amount
+from sim.metrics import tail_warning, unit_of
 from sim.plots.compare import (
     BatchTables,
     ComparisonError,
@@ -32,12 +35,12 @@ from sim.plots.compare import (
     differences_note,
     pair_scenarios,
 )
+from sim.plots.discovery import discovery_boxes
 from sim.plots.ensemble import MAX_ROWS, SUMMARY_ONLY_NOTE, ensemble_fan
-from sim.plots.labels import counted
+from sim.plots.labels import counted, parameter_infos
 from sim.plots.overview import overview_title, run_overview, status_banner
 from sim.plots.sweep import (
     SweepPlotError,
-    discovery_boxes,
     morris_scatter,
     sobol_bars,
     sweep_heatmap,
@@ -299,6 +302,7 @@ def _sweep_figure(
         if kind == "heatmap":
             k = _pick_kpi(sweep, kpi)
             x, y = _pick_params(sweep, params, 2)
+            names = parameter_infos(parameters, (x, y))
             fig = sweep_heatmap(
                 sweep.points,
                 x,
@@ -306,23 +310,30 @@ def _sweep_figure(
                 k,
                 stat,
                 parameters=parameters,
-                title=_sweep_title(sweep, f"{k} ({stat}) over {x} and {y}"),
+                title=_sweep_title(sweep, f"{k} ({stat}) over {names[x].name} and {names[y].name}"),
             )
-            caption = f"{k} ({stat} over seeds) at each design point over {x} and {y}."
+            caption = (
+                f"{k} ({stat} over seeds) at each design point over {names[x].name} ({x}) and "
+                f"{names[y].name} ({y})."
+            )
             name = f"heatmap-{k}-{stat}" + (f"-{x}-{y}" if params else "")
             warning = tail_note(sweep.points, k, stat)
             return [NamedFigure(kind, name, caption, fig, warning=warning)]
         if kind == "line":
             k = _pick_kpi(sweep, kpi)
             (x,) = _pick_params(sweep, params, 1)
+            names = parameter_infos(parameters, (x,))
             fig = sweep_line(
                 sweep.points,
                 x,
                 k,
                 parameters=parameters,
-                title=_sweep_title(sweep, f"{k} over {x}"),
+                title=_sweep_title(sweep, f"{k} over {names[x].name}"),
             )
-            caption = f"{k}: mean and median over seeds, and the 5–95 % band, against {x}."
+            caption = (
+                f"{k}: mean and median over seeds, and the 5–95 % band, against "
+                f"{names[x].name} ({x})."
+            )
             name = f"line-{k}" + (f"-{x}" if params else "")
             return [
                 NamedFigure(kind, name, caption, fig, warning=tail_note(sweep.points, k, "p95"))
@@ -330,7 +341,9 @@ def _sweep_figure(
         if kind in ("sobol", "morris"):
             draw = sobol_bars if kind == "sobol" else morris_scatter
             what = "Sobol indices" if kind == "sobol" else "Morris screening"
-            fig = draw(sweep.sensitivity, kpi, title=_sweep_title(sweep, what))
+            fig = draw(
+                sweep.sensitivity, kpi, parameters=parameters, title=_sweep_title(sweep, what)
+            )
             caption = (
                 "First-order (S1) and total (ST) Sobol indices of each parameter, with their "
                 "confidence intervals."
@@ -346,22 +359,88 @@ def _sweep_figure(
                     + (f" for {kpi}" if kpi else "")
                     + " (run cdpsim discover first)"
                 )
-            out = []
-            for d in found:
-                fig = discovery_boxes(
-                    d.boxes,
-                    d.trajectory,
-                    parameters=parameters,
-                    points=sweep.points,
-                    title=_sweep_title(sweep, f"Scenario discovery: {d.label}"),
-                    note=d.note,
-                )
-                caption = f"Boxes of parameter space where {d.label}."
-                out.append(NamedFigure(kind, f"boxes-{d.name}", caption, fig, d.note or None))
-            return out
+            return [_boxes_figure(sweep, group) for group in discovery_groups(found)]
     except SweepPlotError as exc:
         raise PlotError(f"{sweep.path}: {exc}") from None
     raise PlotError(f"unknown kind {kind!r}")
+
+
+def discovery_groups(found: Sequence[Discovery]) -> list[list[Discovery]]:
+    """The discoveries of one question together: same KPI, side and threshold, by method."""
+    groups: dict[tuple[str, str, float], list[Discovery]] = {}
+    for d in found:
+        groups.setdefault((d.kpi, d.side, float(d.threshold)), []).append(d)
+    return list(groups.values())
+
+
+def partner_method(sweep: SweepData, saved: Discovery, method: str) -> Discovery:
+    """The other method's boxes for a saved discovery, found now from the sweep's runs table.
+
+    The figure shows PRIM beside CART; when the folder holds only one of them (``cdpsim
+    discover`` ran one method), the other is found here, for the figure only (nothing is
+    written). Without EMA Workbench (the ``prim`` extra) PRIM's panel says how to get it.
+
+    Args:
+        sweep: the sweep folder read back.
+        saved: the discovery in the folder.
+        method: the method to find (``cart`` or ``prim``).
+    """
+    from sim.experiments.discovery import find_boxes
+    from sim.experiments.errors import AnalysisError
+
+    try:
+        return find_boxes(
+            sweep.runs,
+            sweep.parameters,
+            kpi=saved.kpi,
+            side=saved.side,
+            threshold=saved.threshold,
+            method=method,  # type: ignore[arg-type]
+            complete=saved.complete,
+            where=str(sweep.path),
+        )
+    except AnalysisError as exc:
+        return Discovery(
+            saved.kpi, saved.side, saved.threshold, method, pd.DataFrame(), note=str(exc)
+        )
+
+
+def _boxes_figure(sweep: SweepData, group: Sequence[Discovery]) -> NamedFigure:
+    """One question's boxes: CART's beside PRIM's, the missing one found for the figure."""
+    first = group[0]
+    by_method = {d.method: d for d in group}
+    computed = []
+    for method in DISCOVERY_METHODS:
+        if method not in by_method:
+            by_method[method] = partner_method(sweep, first, method)
+            if by_method[method].n_runs is not None:  # found (not: PRIM not installed)
+                computed.append(method.upper())
+    shown = [by_method[m] for m in DISCOVERY_METHODS]
+    tables = [d.boxes for d in shown if d.boxes is not None and len(d.boxes)]
+    boxes = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+    prim = by_method["prim"]
+    question = (  # "liquidated_debt above 214 M Dai"
+        f"{first.kpi} {first.side} {compact_amount(first.threshold, unit_of(first.kpi))}"
+    )
+    fig = discovery_boxes(
+        boxes,
+        prim.trajectory,
+        parameters=sweep.parameters,
+        points=sweep.points,
+        title=_sweep_title(sweep, f"Scenario discovery: {question} (CART and PRIM)"),
+        note=first.note,
+        methods=list(DISCOVERY_METHODS),
+        notes={d.method: d.note for d in shown},
+    )
+    caption = f"Boxes of parameter space where {question}: CART's leaves beside PRIM's box."
+    note = first.note or None
+    if computed:
+        found_now = (
+            f"{' and '.join(computed)} found for this figure from the runs table, not saved "
+            f"(cdpsim discover --method {computed[0].lower()} saves it)."
+        )
+        note = f"{note} {found_now}" if note else found_now
+    return NamedFigure("boxes", f"boxes-{first.name}", caption, fig, note)
 
 
 def figures_for(

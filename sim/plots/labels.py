@@ -1,14 +1,16 @@
 """Axis labels with units: KPIs (from :data:`sim.metrics.KPIS`) and swept scenario parameters.
 
 A swept parameter is named by its scenario field's label and shown in its unit, both the
-schema's metadata (:func:`sim.scenario.paths.field_at`): ``crash depth, ETH [-]`` for
-``collateral.ETH.price.crash.depth``; a ``scale`` parameter is a multiplier of the scenario's
-value (``× base``).
+schema's metadata (:func:`sim.scenario.paths.field_at`): ``crash depth (ETH) [-]`` for
+``collateral.ETH.price.crash.depth``, the path itself kept for small type under the label
+(:func:`parameter_info`, the one place a sweep figure gets a parameter's name from); a
+``scale`` parameter is a multiplier of the scenario's value (``× base``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sim.metrics import KPI_BY_NAME, N_RUNS, RISK_STATS
@@ -75,33 +77,87 @@ def kpi_label(kpi: str, stat: str | None = None, prefix: str = "") -> str:
     return f"{text} [{prefix}{unit}]" if unit != "-" or not prefix else f"{text} [× {prefix}]"
 
 
-def parameter_label(name: str, spec: Mapping[str, Any] | None = None) -> str:
-    """An axis label for a swept parameter, with its unit: the schema field's label and unit.
+@dataclass(frozen=True)
+class ParameterLabel:
+    """How a swept parameter is named in a figure.
+
+    Attributes:
+        name: the human name: the schema field's label and where on the path it sits
+            (``crash depth (ETH)``), or the parameter's own name where its path is no field.
+        unit: its unit (``-``, ``Dai``, ``s``, ``× base value`` for a ``scale`` parameter).
+        path: the scenario path it sets (``collateral.ETH.price.crash.depth``; several joined
+            by ``, ``), shown in small type under the name; ``None`` when it adds nothing (the
+            name is the path).
+    """
+
+    name: str
+    unit: str
+    path: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The name with its unit: ``crash depth (ETH) [-]``."""
+        return f"{self.name} [{self.unit}]"
+
+
+def parameter_info(name: str, spec: Mapping[str, Any] | None = None) -> ParameterLabel:
+    """A swept parameter's human name, unit and path, from the schema's field metadata.
 
     Args:
-        name: the parameter's key (its column in ``points.parquet``).
+        name: the parameter's key (its column in ``points.parquet``; by default its path).
         spec: its entry in ``batch.json``'s ``sweep.parameters`` (``kind``, ``paths``,
             ``unit``), if known; without a ``unit`` the schema's is used.
 
     Returns:
-        ``"start price over OSM, ETH-A [-]"`` (``ilks.ETH-A.liquidation.buf``: the field's label
-        and the named entries or list items on its path), ``"debt ceiling, ETH-A [Dai]"`` or,
-        for a ``scale`` parameter, ``"debt_scale [× base value]"``; the name itself where the
-        path is no scenario field.
+        ``crash depth (ETH)`` in ``-`` for ``collateral.ETH.price.crash.depth`` (the field's
+        label and the named entries or list items on its path: ``start price over OSM
+        (ETH-A)``, ``capital per keeper (keepers 0)``); ``debt_scale`` in ``× base value`` for
+        a ``scale`` parameter; the name itself where the path is no scenario field.
     """
     from sim.scenario.paths import field_at, parts_of
     from sim.scenario.schema import Scenario
 
     spec = spec or {}
+    paths = [str(p) for p in spec.get("paths") or [name]]
+    shown = ", ".join(paths)
     if spec.get("kind") == "scale":
-        return f"{name} [× base value]"
-    path = str((spec.get("paths") or [name])[0])
-    found = field_at(Scenario, path)
-    unit = spec.get("unit") or (found.unit if found is not None else None) or "-"
+        return ParameterLabel(name, "× base value", shown if shown != name else None)
+    found = field_at(Scenario, paths[0])
+    unit = str(spec.get("unit") or (found.unit if found is not None else None) or "-")
     if found is None:
-        return f"{name} [{unit}]"
-    parts = parts_of(path)
-    where = [f"{held} {key}" if isinstance(key, int) else str(key) for held, key in found.keys]
-    if not where and len(parts) > 1:
-        where = [".".join(parts[:-1])]
-    return f"{', '.join([found.title, *where])} [{unit}]"
+        return ParameterLabel(name, unit, shown if shown != name else None)
+    where: list[str] = []
+    for path in paths:  # several paths (one parameter setting each): where each sits
+        at = field_at(Scenario, path) if path != paths[0] else found
+        if at is None:
+            continue
+        mine = [f"{held} {key}" if isinstance(key, int) else str(key) for held, key in at.keys]
+        parts = parts_of(path)
+        if not mine and len(parts) > 1:
+            mine = [".".join(parts[:-1])]
+        where += [w for w in mine if w not in where]
+    human = found.title + (f" ({', '.join(where)})" if where else "")
+    return ParameterLabel(human, unit, shown if shown != human else None)
+
+
+def parameter_label(name: str, spec: Mapping[str, Any] | None = None) -> str:
+    """An axis label for a swept parameter, with its unit (:func:`parameter_info`'s text).
+
+    Args:
+        name: the parameter's key (its column in ``points.parquet``).
+        spec: its entry in ``batch.json``'s ``sweep.parameters``, if known.
+
+    Returns:
+        ``"start price over OSM (ETH-A) [-]"`` (``ilks.ETH-A.liquidation.buf``), ``"debt
+        ceiling (ETH-A) [Dai]"`` or, for a ``scale`` parameter, ``"debt_scale [× base
+        value]"``; the name itself where the path is no scenario field.
+    """
+    return parameter_info(name, spec).text
+
+
+def parameter_infos(
+    parameters: Sequence[Mapping[str, Any]] | None, names: Sequence[str]
+) -> dict[str, ParameterLabel]:
+    """:func:`parameter_info` of each name, its spec looked up in ``parameters`` by ``name``."""
+    specs = {str(p.get("name")): p for p in parameters or ()}
+    return {n: parameter_info(n, specs.get(n)) for n in names}

@@ -310,8 +310,13 @@ def _cr(ax: Axes, ts: pd.DataFrame, scenario: Mapping[str, Any], ilks: list[str]
     st.top_legend(ax, ncols=3 if len(ilks) > 1 else 2, fontsize=7.5)
 
 
+def in_run(complete: bool) -> str:
+    """How an empty panel ends its sentence: ``in this run``, or ``so far`` in a running one."""
+    return "in this run" if complete else "so far"
+
+
 def _per_ilk_before_after(
-    ax: Axes, ts: pd.DataFrame, ilks: list[str], field: str, *, amount: bool
+    ax: Axes, ts: pd.DataFrame, ilks: list[str], field: str, *, amount: bool, complete: bool = True
 ) -> None:
     x = _x(ts)
     styles = st.ilk_colours(ilks)
@@ -343,7 +348,7 @@ def _per_ilk_before_after(
     else:
         ax.set_ylabel("unsafe vaults [count]")
         st.panel_title(ax, "Unsafe vaults (at the oracle price)")
-    _from_zero(ax, ts[cols].to_numpy(dtype=float), "no unsafe vault in this run")
+    _from_zero(ax, ts[cols].to_numpy(dtype=float), f"no unsafe vault {in_run(complete)}")
     st.legend(ax, fontsize=7.5)
 
 
@@ -392,7 +397,9 @@ def _tick_seconds(scenario: Mapping[str, Any]) -> float | None:
     return None
 
 
-def _auctions(ax: Axes, ts: pd.DataFrame, scenario: Mapping[str, Any], ilks: list[str]) -> None:
+def _auctions(
+    ax: Axes, ts: pd.DataFrame, scenario: Mapping[str, Any], ilks: list[str], complete: bool
+) -> None:
     x = _x(ts)
     styles = st.ilk_colours(ilks)
     per_bin, bin_name = bin_ticks(ts, _tick_seconds(scenario))
@@ -423,11 +430,13 @@ def _auctions(ax: Axes, ts: pd.DataFrame, scenario: Mapping[str, Any], ilks: lis
     ax.set_ylabel("auctions [count]")
     st.panel_title(ax, f"Liquidations: auctions started per {bin_name} and running")
     cols = [col(f, ilk) for ilk in ilks for f in ("liquidations", "auctions_active")]
-    _from_zero(ax, ts[cols].to_numpy(dtype=float), "no liquidation in this run")
+    _from_zero(ax, ts[cols].to_numpy(dtype=float), f"no liquidation {in_run(complete)}")
     st.legend(ax, fontsize=7.5)
 
 
-def _outcomes(ax: Axes, ts: pd.DataFrame, auctions: pd.DataFrame | None, ilks: list[str]) -> None:
+def _outcomes(
+    ax: Axes, ts: pd.DataFrame, auctions: pd.DataFrame | None, ilks: list[str], complete: bool
+) -> None:
     styles = st.ilk_colours(ilks)
     outcomes = auction_outcomes(ts, auctions)
     ax.axhline(PERCENT, color=st.BLACK, linestyle="--", linewidth=1.0, label="market price")
@@ -458,7 +467,7 @@ def _outcomes(ax: Axes, ts: pd.DataFrame, auctions: pd.DataFrame | None, ilks: l
         )
     counts = auction_counts(auctions, outcomes)
     if counts["started"] == 0:
-        st.note(ax, "no collateral auctions in this run")
+        st.note(ax, f"no collateral auctions {in_run(complete)}")
     summary = (
         f"{counts['sold']} finished with a sale · {counts['zero_bid']} zero-bid · "
         f"{counts['running']} still running"
@@ -559,6 +568,7 @@ def run_overview(
     banner: str | None = None,
     held: Mapping[str, float] | None = None,
     marks: list[tuple[str, float]] | None = None,
+    complete: bool = True,
 ) -> Figure:
     """The run overview: a run's time series panel by panel (listed in the module docstring).
 
@@ -577,6 +587,8 @@ def run_overview(
         marks: the governance changes to mark, ``(name, seconds since the start)``
             (:func:`sim.results.governance_marks`, which knows the governors' firings); default:
             the scenario's spells.
+        complete: the run has ended; a run still going (the live dashboard) says "no
+            liquidation so far" in an empty panel, not "in this run".
 
     Returns:
         The figure: 8 panels, 9 with a Dai market, 10 with a Dai market and gas.
@@ -594,10 +606,13 @@ def run_overview(
         grid = np.asarray(fig.axes).reshape(rows, 2)
         _prices(grid[0, 0], timeseries, scenario, ilks, held)
         _cr(grid[0, 1], timeseries, scenario, ilks)
-        _per_ilk_before_after(grid[1, 0], timeseries, ilks, "unsafe_vaults", amount=False)
-        _per_ilk_before_after(grid[1, 1], timeseries, ilks, "unsafe_debt", amount=True)
-        _auctions(grid[2, 0], timeseries, scenario, ilks)
-        _outcomes(grid[2, 1], timeseries, auctions, ilks)
+        for ax, field, amount in (
+            (grid[1, 0], "unsafe_vaults", False),
+            (grid[1, 1], "unsafe_debt", True),
+        ):
+            _per_ilk_before_after(ax, timeseries, ilks, field, amount=amount, complete=complete)
+        _auctions(grid[2, 0], timeseries, scenario, ilks, complete)
+        _outcomes(grid[2, 1], timeseries, auctions, ilks, complete)
         _supply(grid[3, 0], timeseries)
         _bad_debt(grid[3, 1], timeseries)
         cells = list(grid[4:].ravel())

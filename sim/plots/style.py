@@ -103,6 +103,14 @@ ROOM_GID = "cdpsim-legend-room"
 ROOM_MARGIN = 0.03
 #: A legend taking more than this share of a panel's height is left where it is [-].
 ROOM_MAX = 0.7
+#: Size [points] and gray of a scenario path written in small type under a human label.
+PATH_FONT_SIZE, PATH_COLOUR = 7.0, "0.4"
+#: gid of those small-type paths (tests and layouts find them by it).
+PATH_GID = "cdpsim-parameter-path"
+#: gid of the names :func:`row_labels` writes beside a panel's rows.
+ROW_NAME_GID = "cdpsim-row-name"
+#: Distance from the axis line to a row label's right edge: tick length + pad [points].
+ROW_LABEL_PAD_PT = 7.0
 #: Room a repelled label keeps from a point's centre, a whisker and another label [points].
 LABEL_CLEARANCE_PT = {"marker": 5.5, "whisker": 2.5, "label": 1.5}
 
@@ -291,6 +299,84 @@ def key(ax: Axes, handles: Sequence[Artist], ncols: int, **kwargs: Any) -> None:
             columnspacing=1.6,
             **kwargs,
         )
+
+
+def labelled_axis(ax: Axes, axis: str, text: str, path: str | None) -> None:
+    """An axis label, and under it (beside it, on a y axis) the scenario path in small type.
+
+    Args:
+        ax: the panel.
+        axis: ``x`` or ``y``.
+        text: the label (``crash depth (ETH) [-]``).
+        path: the path it names (``collateral.ETH.price.crash.depth``), or ``None``.
+    """
+    label = ax.set_xlabel(text) if axis == "x" else ax.set_ylabel(text)
+    if not path:
+        return
+    under = {"xy": (0.5, 0.0), "xytext": (0, -1), "ha": "center", "va": "top", "rotation": 0}
+    beside = {"xy": (0.0, 0.5), "xytext": (-1, 0), "ha": "right", "va": "center", "rotation": 90}
+    ax.annotate(
+        path,
+        xycoords=label,
+        textcoords="offset points",
+        fontsize=PATH_FONT_SIZE,
+        color=PATH_COLOUR,
+        gid=PATH_GID,
+        **(under if axis == "x" else beside),
+    )
+
+
+def row_labels(
+    ax: Axes,
+    positions: Sequence[float],
+    labels: Sequence[tuple[str, str | None]],
+    fontsize: float = 8.0,
+) -> None:
+    """Y tick labels of two lines: a human name, and the path under it in small type.
+
+    The ticks stay at ``positions`` without text; each name sits just above its tick's height
+    and its path (if any) just below, right-aligned against the axis as tick labels are.
+
+    Args:
+        ax: the panel.
+        positions: the rows' y values [data].
+        labels: per row, ``(name, path)`` (``path`` ``None``: the name alone, centred).
+        fontsize: the names' size [points].
+    """
+    ax.set_yticks(list(positions), [""] * len(positions))
+    where = ax.get_yaxis_transform()
+    for y, (name, path) in zip(positions, labels, strict=True):
+        ax.annotate(
+            name,
+            (0, y),
+            xycoords=where,
+            xytext=(-ROW_LABEL_PAD_PT, 0.5 if path else 0),
+            textcoords="offset points",
+            ha="right",
+            va="bottom" if path else "center",
+            fontsize=fontsize,
+            gid=ROW_NAME_GID,
+            annotation_clip=False,
+        )
+        if path:
+            ax.annotate(
+                path,
+                (0, y),
+                xycoords=where,
+                xytext=(-ROW_LABEL_PAD_PT, -0.5),
+                textcoords="offset points",
+                ha="right",
+                va="top",
+                fontsize=PATH_FONT_SIZE,
+                color=PATH_COLOUR,
+                gid=PATH_GID,
+                annotation_clip=False,
+            )
+
+
+def paths_note(labels: Sequence[tuple[str, str | None]]) -> str:
+    """``"crash depth (ETH) = collateral.ETH.price.crash.depth; ..."`` for the labels with a path."""
+    return "; ".join(f"{name} = {path}" for name, path in labels if path)
 
 
 def panels(fig: Figure) -> list[Axes]:

@@ -10,12 +10,14 @@
   the parameters in one order in every panel;
 - :func:`morris_scatter`: Morris μ* against σ with μ*'s confidence interval, the points
   labelled where the labels do not collide;
-- :func:`discovery_boxes`: boxes where a KPI exceeds a threshold (PRIM / CART): the
-  coverage–density trade-off (PRIM's peeling trajectory) and each box's limits within the swept
-  ranges.
+- the boxes where a KPI exceeds a threshold (PRIM beside CART) are drawn by
+  :mod:`sim.plots.discovery`.
 
-Inputs are the sweep folder's tables (``points.parquet``, ``sensitivity.parquet``,
-``discovery/*.parquet``) and the ``sweep`` section of ``batch.json`` for parameter units.
+Every parameter is named by its schema label and unit with its path in small type
+(:func:`sim.plots.labels.parameter_info`); amounts carry the scale suffix of their own
+magnitude (:func:`sim.formatting.compact`).
+
+Inputs are the sweep folder's tables (``points.parquet``, ``sensitivity.parquet``) and the ``sweep`` section of ``batch.json`` for parameter units.
 """
 
 from __future__ import annotations
@@ -27,10 +29,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
+from sim.formatting import compact
 from sim.metrics import MIN_TAIL_RUNS, N_RUNS, RISK_STATS, runs_mark, tail_warning
 from sim.plots import style as st
-from sim.plots.labels import counted, kpi_label, kpi_unit, parameter_label
+from sim.plots.labels import ParameterLabel, counted, kpi_label, kpi_unit, parameter_info
 from sim.units import parse_duration
 
 #: A parameter with at most this many distinct values is a grid axis; more are binned.
@@ -55,8 +59,6 @@ SOBOL_AXIS_MAX = 1.5
 CONSTANT_KPI = "KPI constant over the design: no indices"
 #: Heatmap cells get their value written in when there are at most this many.
 MAX_ANNOTATED_CELLS = 120
-#: Compact parameter values on ticks: (from, divisor, suffix), largest first.
-COMPACT_SUFFIXES = ((1e9, 1e9, "bn"), (1e6, 1e6, "M"), (1e4, 1e3, "k"))
 #: A cell smaller than this fraction of the largest is shown as 0 (float noise) [-].
 ZERO_RELATIVE = 1e-9
 #: Width of a single-panel sweep figure [inches] (its title wraps at style.TITLE_CHARS).
@@ -71,10 +73,6 @@ MAX_KPI_PANELS = 4
 SOBOL_MARGIN = 0.05
 #: Morris reference lines σ/μ* (linear and monotonic below 0.1, non-linear or interacting above 1).
 MORRIS_RATIOS = (0.1, 0.5, 1.0)
-#: Most boxes whose limits are drawn.
-MAX_BOXES = 6
-#: Percent per unit.
-PERCENT = 100.0
 
 
 #: The statistics of a point that are tail statistics (quantiles beyond 10–90 %, VaR, ES, LaR):
@@ -175,9 +173,16 @@ def _spec(parameters: Sequence[Mapping[str, Any]] | None, name: str) -> Mapping[
 def _varying(
     points: pd.DataFrame, parameters: Sequence[Mapping[str, Any]] | None, shown: Sequence[str]
 ) -> list[str]:
-    """The swept parameters not on the axes that take more than one value in ``points``."""
+    """The swept parameters not on the axes that take more than one value in ``points``.
+
+    Each by its human name (``capital per keeper (keepers 0)``), as the notes print them.
+    """
     names = [str(p.get("name")) for p in parameters or ()]
-    return [n for n in names if n not in shown and n in points and points[n].nunique() > 1]
+    return [
+        parameter_info(n, _spec(parameters, n)).name
+        for n in names
+        if n not in shown and n in points and points[n].nunique() > 1
+    ]
 
 
 def scatter_bins(n_points: int) -> int:
@@ -244,22 +249,26 @@ def _axis_ticks(ax: Axes, axis: str, centres: np.ndarray, edges: np.ndarray | No
 
 
 def _format(value: float, top: float) -> str:
-    """A cell's value: 3 significant digits; rounding noise next to the largest value is 0."""
+    """A cell's value in its own scale (``37.2 M``, ``1.32 k``, ``388``: never ``0.000388`` M).
+
+    3 significant digits (:func:`sim.formatting.compact`); rounding noise next to the largest
+    value is 0; NaN is blank.
+    """
     if not np.isfinite(value):
         return ""
     if abs(value) <= ZERO_RELATIVE * abs(top):
         return "0"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.3g}"
+    return compact(value)
+
+
+def _info(parameters: Sequence[Mapping[str, Any]] | None, name: str) -> ParameterLabel:
+    """A swept parameter's human name, unit and path (:func:`sim.plots.labels.parameter_info`)."""
+    return parameter_info(name, _spec(parameters, name))
 
 
 def _tick_text(value: float, digits: int = 4) -> str:
-    """A parameter value, compact: 20 000 000 → ``20M``, 1.0625 → ``1.062`` (``digits`` 4)."""
-    for threshold, divisor, suffix in COMPACT_SUFFIXES:
-        if abs(value) >= threshold:
-            return f"{value / divisor:.3g}{suffix}"
-    return f"{value:.{digits}g}"
+    """A parameter value, compact: 20 000 000 → ``20 M``, 1.0625 → ``1.062`` (``digits`` 4)."""
+    return compact(value, digits)
 
 
 def _subtitle(notes: Sequence[str]) -> str:
@@ -319,10 +328,6 @@ def sweep_heatmap(
     np.add.at(counts, (yi[ok], xi[ok]), 1)
     with np.errstate(invalid="ignore"):
         grid = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-    divisor, prefix = (
-        st.amount_scale(grid[np.isfinite(grid)]) if kpi_unit(kpi) in ("Dai", "USD") else (1.0, "")
-    )
-    grid = grid / divisor
     others = _varying(points, parameters, (x, y))
     with st.styled():
         fig = Figure(figsize=(SINGLE_WIDTH_IN, 6.6), layout="constrained")
@@ -351,10 +356,12 @@ def sweep_heatmap(
                         fontsize=CELL_FONT_SIZE,
                         color="black" if value > middle else "white",
                     )
-        ax.set_xlabel(parameter_label(x, _spec(parameters, x)) + ("" if x_grid else ", bins"))
-        ax.set_ylabel(parameter_label(y, _spec(parameters, y)) + ("" if y_grid else ", bins"))
-        bar = fig.colorbar(mesh, ax=ax)
-        bar.set_label(kpi_label(kpi, stat if column != kpi else None, prefix))
+        for axis, name, on_grid in (("x", x, x_grid), ("y", y, y_grid)):
+            info = _info(parameters, name)
+            st.labelled_axis(ax, axis, info.text + ("" if on_grid else ", bins"), info.path)
+        # the colour bar's ticks in their own scale, as the cells: 10 M, 20 M, 500 k
+        bar = fig.colorbar(mesh, ax=ax, format=FuncFormatter(lambda v, _pos: compact(v)))
+        bar.set_label(kpi_label(kpi, stat if column != kpi else None))
         notes = []
         if not (x_grid and y_grid):
             notes.append(
@@ -542,7 +549,8 @@ def sweep_line(
                 f"within a bin, {', '.join(others)} vary" if others else "",
             ]
             subtitle = _subtitle([n for n in notes if n])
-        ax.set_xlabel(parameter_label(x, _spec(parameters, x)))
+        info = _info(parameters, x)
+        st.labelled_axis(ax, "x", info.text, info.path)
         ax.set_ylabel(kpi_label(kpi, None, prefix))
         st.plain_numbers(ax)
         st.top_legend(ax, ncols=2, fontsize=8)
@@ -602,6 +610,7 @@ def sobol_bars(
     sensitivity: pd.DataFrame,
     kpi: str | Sequence[str] | None = None,
     *,
+    parameters: Sequence[Mapping[str, Any]] | None = None,
     title: str | None = None,
 ) -> Figure:
     """First-order (S1) and total (ST) Sobol indices per parameter, with confidence intervals.
@@ -614,6 +623,8 @@ def sobol_bars(
     Args:
         sensitivity: ``sensitivity.parquet`` (rows with ``method == "sobol"``).
         kpi: the KPI(s) to show (default: each KPI in the table, up to :data:`MAX_KPI_PANELS`).
+        parameters: ``batch.json``'s ``sweep.parameters`` (their labels and paths: each row
+            is named by its schema label, the path in small type under it).
         title: the figure title.
 
     Returns:
@@ -631,7 +642,7 @@ def sobol_bars(
         fig = st.new_figure(
             nrows,
             ncols,
-            height=nrows * max(3.0, 0.5 * n_params + 1.4) + 1.2,
+            height=nrows * max(3.0, 0.62 * n_params + 1.4) + 1.2,
             sharey=True,
         )
         if ncols == 1:
@@ -639,7 +650,8 @@ def sobol_bars(
         axes = fig.axes
         ys = np.arange(n_params)[::-1]  # the first parameter on top
         height = 0.38
-        for ax, name in zip(axes, kpis, strict=False):
+        names = [(i.name, i.path) for i in (_info(parameters, n) for n in order)]
+        for k, (ax, name) in enumerate(zip(axes, kpis, strict=False)):
             mine = (
                 rows[rows["kpi"] == name]
                 .assign(parameter=lambda t: t["parameter"].astype(str))
@@ -648,7 +660,10 @@ def sobol_bars(
             )
             estimates = mine[["S1", "ST"]].to_numpy(dtype=float)
             finite = estimates[np.isfinite(estimates)]
-            ax.set_yticks(ys, order)
+            if k % ncols == 0:  # the rows are named once per row of panels (shared y)
+                st.row_labels(ax, ys, names)
+            else:
+                ax.set_yticks(ys, [""] * len(ys))
             ax.axvline(0, color="0.3", linewidth=0.8)
             ax.set_xlabel("Sobol index [-] (share of the KPI's variance)")
             st.panel_title(ax, f"{name} [{kpi_unit(name)}]")
@@ -717,6 +732,7 @@ def morris_scatter(
     sensitivity: pd.DataFrame,
     kpi: str | Sequence[str] | None = None,
     *,
+    parameters: Sequence[Mapping[str, Any]] | None = None,
     title: str | None = None,
 ) -> Figure:
     """Morris screening: μ* (mean absolute elementary effect) against σ, per parameter.
@@ -729,6 +745,8 @@ def morris_scatter(
     Args:
         sensitivity: ``sensitivity.parquet`` (rows with ``method == "morris"``).
         kpi: the KPI(s) to show (default: each KPI in the table, up to :data:`MAX_KPI_PANELS`).
+        parameters: ``batch.json``'s ``sweep.parameters`` (each point is labelled with its
+            parameter's schema label; the paths are listed in small type under the panels).
         title: the figure title.
 
     Returns:
@@ -746,6 +764,7 @@ def morris_scatter(
             fig.set_figwidth(SINGLE_WIDTH_IN)
         names = list(dict.fromkeys(rows["parameter"].astype(str)))
         styles = {n: st.style(k) for k, n in enumerate(names)}
+        info = {n: _info(parameters, n) for n in names}
         labelled: list[tuple[Axes, list[float], list[float], list[str], list[str], list]] = []
         for ax, name in zip(fig.axes, kpis, strict=False):
             mine = rows[rows["kpi"] == name]
@@ -766,12 +785,12 @@ def morris_scatter(
                     markersize=7,
                     capsize=3,
                     linestyle="none",
-                    label=str(row.parameter),
+                    label=info[str(row.parameter)].name,
                 )
                 if np.isfinite(row.mu_star) and np.isfinite(row.sigma):
                     xs.append(row.mu_star / divisor)
                     ys.append(row.sigma / divisor)
-                    texts.append(str(row.parameter))
+                    texts.append(info[str(row.parameter)].name)
                     colours.append(s.color)
                     half = row.mu_star_conf / divisor if np.isfinite(row.mu_star_conf) else 0.0
                     y = row.sigma / divisor
@@ -815,6 +834,14 @@ def morris_scatter(
             labelled.append((ax, xs, ys, texts, colours, whiskers))
         st.hide_unused(fig.axes[len(kpis) :])
         fig.suptitle(title or "Morris screening: effect size (μ*) vs non-linearity (σ)")
+        paths = st.paths_note([(i.name, i.path) for i in info.values()])
+        if paths:  # what each label sets, in small type under the panels
+            fig.supxlabel(
+                st.wrap(f"parameters: {paths}", 150 if ncols > 1 else 110),
+                fontsize=st.PATH_FONT_SIZE,
+                color=st.PATH_COLOUR,
+                gid=st.PATH_GID,
+            )
         for ax, xs, ys, texts, colours, whiskers in labelled:  # after the layout: measured
             st.repel_labels(ax, xs, ys, texts, colours, avoid=whiskers)
     return fig
@@ -827,171 +854,3 @@ def _as_number(value: Any) -> float:
         except ValueError:
             return parse_duration(value)
     return float(value)
-
-
-def parameter_spans(
-    parameters: Sequence[Mapping[str, Any]] | None, points: pd.DataFrame | None = None
-) -> dict[str, tuple[float, float]]:
-    """Each swept parameter's whole span: its ``range``, else its values' (or the points') ends.
-
-    Durations written with a unit (``"30m"``) are read in seconds, as the tables hold them. A
-    parameter of values that are not numbers (``[clip, flip]``) has no span.
-    """
-    spans: dict[str, tuple[float, float]] = {}
-    for p in parameters or ():
-        name = str(p.get("name"))
-        if p.get("range") is not None:
-            low, high = (_as_number(v) for v in p["range"])
-        elif p.get("values"):
-            try:
-                numbers = [_as_number(v) for v in p["values"]]
-            except ValueError:  # categorical values
-                continue
-            low, high = min(numbers), max(numbers)
-        elif points is not None and name in points:
-            low, high = float(points[name].min()), float(points[name].max())
-        else:
-            continue
-        spans[name] = (low, high)
-    return spans
-
-
-def _trade_off(ax: Axes, boxes: pd.DataFrame, trajectory: pd.DataFrame | None) -> None:
-    if trajectory is not None and len(trajectory):
-        ax.plot(
-            trajectory["coverage"] * PERCENT,
-            trajectory["density"] * PERCENT,
-            color=st.BLUE,
-            marker="o",
-            markersize=3.5,
-            label="PRIM peeling trajectory (each step: a smaller box)",
-        )
-    summary = boxes.groupby(["method", "box"], sort=True)[["coverage", "density"]].first()
-    for k, ((method, box), row) in enumerate(summary.iterrows()):
-        s = st.style(k + 1)
-        ax.scatter(
-            row["coverage"] * PERCENT,
-            row["density"] * PERCENT,
-            s=90,
-            color=s.color,
-            marker=s.marker,
-            edgecolors="black",
-            linewidths=0.6,
-            zorder=4,
-            label=f"{method} box {box}",
-        )
-    ax.set_xlabel("coverage [%] (share of the cases of interest inside the box)")
-    ax.set_ylabel("density [%] (share of the box's runs that are of interest)")
-    ax.set_xlim(0, 103)
-    ax.set_ylim(0, 103)
-    st.panel_title(ax, "Coverage–density trade-off")
-    st.legend(ax, fontsize=7.5, loc="lower left")
-
-
-def _limits(
-    ax: Axes,
-    boxes: pd.DataFrame,
-    spans: Mapping[str, tuple[float, float]],
-    parameters: Sequence[Mapping[str, Any]] | None,
-) -> None:
-    keys = list(boxes.groupby(["method", "box"], sort=True).groups)[:MAX_BOXES]
-    names = list(dict.fromkeys(boxes["parameter"].astype(str)))
-    height = 0.8 / max(len(keys), 1)
-    for k, key in enumerate(keys):
-        s = st.style(k + 1)
-        mine = boxes[(boxes["method"] == key[0]) & (boxes["box"] == key[1])]
-        for row in mine.itertuples():
-            name = str(row.parameter)
-            low, high = spans.get(name, (row.lower, row.upper))
-            width = (high - low) or 1.0
-            lo = (max(row.lower, low) - low) / width * PERCENT
-            hi = (min(row.upper, high) - low) / width * PERCENT
-            y = names.index(name) + (k - (len(keys) - 1) / 2) * height
-            ax.barh(
-                y,
-                hi - lo,
-                height * 0.9,
-                left=lo,
-                color=s.color,
-                alpha=0.75,
-                hatch=None if k == 0 else "//",
-                edgecolor="black",
-                linewidth=0.5,
-                label=f"{key[0]} box {key[1]}" if row.Index == mine.index[0] else None,
-            )
-            restricted = getattr(row, "restricted", lo > 0 or hi < PERCENT)
-            if restricted:
-                ax.text(
-                    min(hi, PERCENT) + 1,
-                    y,
-                    f"{_tick_text(row.lower)} – {_tick_text(row.upper)}",
-                    va="center",
-                    fontsize=7.5,
-                )
-    ax.set_yticks(
-        range(len(names)), [parameter_label(n, _spec(parameters, n)) for n in names], fontsize=8
-    )
-    ax.invert_yaxis()  # the first parameter on top, box 0 above box 1
-    ax.set_xlim(0, 135)
-    ax.set_xticks([0, 25, 50, 75, 100])
-    ax.set_xlabel("position within the swept range [%] (0 = its low end, 100 = its high end)")
-    ax.grid(axis="y", visible=False)
-    st.panel_title(ax, "Box limits (restricted parameters labelled with their limits)")
-    st.legend(ax, fontsize=7.5, loc="lower right")
-
-
-def discovery_boxes(
-    boxes: pd.DataFrame,
-    trajectory: pd.DataFrame | None = None,
-    *,
-    parameters: Sequence[Mapping[str, Any]] | None = None,
-    points: pd.DataFrame | None = None,
-    title: str | None = None,
-    note: str = "",
-) -> Figure:
-    """Boxes of parameter space where a KPI is above (or below) a threshold (``cdpsim discover``).
-
-    Args:
-        boxes: ``discovery/<kpi>-<above|below>-<X>-<method>.parquet`` (one row per box and
-            parameter).
-        trajectory: PRIM's ``...-trajectory.parquet``, if any.
-        parameters: ``batch.json``'s ``sweep.parameters`` (ranges and units).
-        points: ``points.parquet`` (the spans of parameters without a ``range``).
-        title: the figure title (say which KPI and threshold).
-        note: why no box was found (the discovery's own note), when the table is empty.
-
-    Returns:
-        Two panels: the trade-off and the box limits (with ``note`` in place of boxes when
-        there are none).
-
-    Raises:
-        SweepPlotError: the box table is empty and there is no note saying why.
-    """
-    if boxes is None or len(boxes) == 0:
-        if not note:
-            raise SweepPlotError("no boxes were found (the discovery table is empty)")
-        with st.styled():
-            has_trajectory = trajectory is not None and len(trajectory) > 0
-            fig = st.new_figure(1, 2 if has_trajectory else 1, height=3.2)
-            if not has_trajectory:
-                fig.set_figwidth(SINGLE_WIDTH_IN)
-            if has_trajectory:
-                _trade_off(fig.axes[0], boxes.iloc[0:0], trajectory)
-            said = fig.axes[-1]
-            said.set_axis_off()
-            st.note(said, st.wrap(note[0].upper() + note[1:], 70))
-            fig.suptitle(st.wrap(title or "Scenario discovery: no box", st.TITLE_CHARS))
-        return fig
-    spans = parameter_spans(parameters, points)
-    n_params = boxes["parameter"].nunique()
-    with st.styled():
-        fig = st.new_figure(
-            1,
-            2,
-            height=max(4.6, 0.5 * n_params + 2.0),
-            gridspec_kw={"width_ratios": [1, 1.35]},
-        )
-        _trade_off(fig.axes[0], boxes, trajectory)
-        _limits(fig.axes[1], boxes, spans, parameters)
-        fig.suptitle(title or "Scenario discovery: where the KPI exceeds the threshold")
-    return fig
