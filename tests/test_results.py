@@ -18,7 +18,7 @@ import sim
 from sim.app.targets import TargetError, resolve
 from sim.experiments.store import BATCH_FORMAT
 from sim.experiments.store import load_runs as runs_of_folders
-from sim.formatting import number_text
+from sim.formatting import compact_amount, number_text
 from sim.metrics import KPIS
 from sim.plots import figures_for
 from sim.results import (
@@ -218,9 +218,9 @@ def test_discoveries_are_read_by_their_file_name(outputs, tmp_path):
         (f"liquidated_debt-below-{x}-cart", "liquidated_debt", "below", "cart"),
     ]
     titles = [f.figure.get_suptitle() for f in figures_for(data, "boxes")]
-    number = f"{found.threshold:,.0f}"
-    assert any(f"liquidated_debt above {number} Dai (CART)" in t for t in titles)
-    assert any(f"liquidated_debt below {number} Dai (CART)" in t for t in titles)
+    number = compact_amount(found.threshold, "Dai")
+    assert any(f"liquidated_debt above {number} (CART and PRIM)" in t for t in titles)
+    assert any(f"liquidated_debt below {number} (CART and PRIM)" in t for t in titles)
     assert len(figures_for(data, "boxes", kpi="liquidated_debt")) == 2
 
 
