@@ -800,4 +800,8 @@ def _batch_report(table: object, out: Path, *, risk: bool = True) -> None:
 from sim import cli_calibrate, cli_output, cli_sweep  # noqa: E402, F401
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    # ``python -m sim.cli``: the commands of the modules above register on ``sim.cli.main``,
+    # the module as imported, not on this ``__main__`` copy of it.
+    from sim.cli import main as registered
+
+    registered()
