@@ -99,7 +99,7 @@ def test_default_out_folder_is_runs_name_and_a_set_run_gets_its_own(
     baseline = tmp_path / "runs" / "small" / "manifest.json"
     kept = baseline.read_bytes()
     assert "set" not in json.loads(kept)
-    sets = ["clock.duration=30m", "ilks.ETH-A.mat = 1.6"]
+    sets = ["clock.duration=30m", "ilks.ETH-A.mat = 1.4"]
     words = [w for o in sets for w in ("--set", o)]
     res = cdpsim(cdpsim_cmd, "run", str(small_scenario_file), *words, cwd=tmp_path)
     assert res.returncode == 0, res.stderr
@@ -108,7 +108,7 @@ def test_default_out_folder_is_runs_name_and_a_set_run_gets_its_own(
     assert res.stdout.splitlines()[0].endswith(f"→ {folder}")  # says where it went
     manifest = json.loads((tmp_path / folder / "manifest.json").read_text())
     assert manifest["set"] == {"overrides": sets, "digest": digest}
-    assert manifest["scenario"]["ilks"]["ETH-A"]["mat"] == 1.6
+    assert manifest["scenario"]["ilks"]["ETH-A"]["mat"] == 1.4
     assert baseline.read_bytes() == kept  # the run without --set is left as it was
 
 
