@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sim.cli_gallery import gallery_options, validate_gallery, wants_gallery
-from sim.files import is_sweep_data, name_problem, shown_path
+from sim.files import is_sweep_data, name_problem, overrides_digest, set_folder, shown_path
 from sim.scenario import ScenarioError
 
 if TYPE_CHECKING:
@@ -310,14 +310,15 @@ def validate(
     "--out",
     type=_Path(path_type=Path, file_okay=False),
     default=None,
-    help="Run folder (default: runs/<scenario name>).",
+    help="Run folder (default: runs/<scenario name>; with --set runs/<name>-set-<digest>).",
 )
 @click.option(
     "--set",
     "overrides",
     multiple=True,
     metavar="PATH=VALUE",
-    help="Override a scenario field, e.g. --set ilks.ETH-A.mat=1.45 (repeatable).",
+    help="Override a scenario field, e.g. --set ilks.ETH-A.mat=1.45 (repeatable); the run goes "
+    "to its own folder runs/<name>-set-<digest of the overrides> unless --out.",
 )
 @_data_dir_option
 @click.option(
@@ -351,12 +352,18 @@ def run(
         _err(str(exc))
         sys.exit(EXIT_BAD_INPUT)
     _warn(scenario, spec, overrides)
-    out = out if out is not None else Path("runs") / spec.name
+    out = out if out is not None else set_folder(Path("runs") / spec.name, overrides)
+    extra = {"set": {"overrides": list(overrides), "digest": overrides_digest(overrides)}}
     progress = _Bar(spec.n_ticks, spec.name, "tick")
     replacing = is_run_folder(out)
     try:
         result, folder = run_and_write(
-            spec, out, seed=seed, force=force, progress=lambda d, _t: progress.update(d)
+            spec,
+            out,
+            seed=seed,
+            force=force,
+            progress=lambda d, _t: progress.update(d),
+            manifest_extra=extra if overrides else None,
         )
     except OutputError as exc:  # refused before running
         progress.close()
@@ -561,7 +568,8 @@ def _workers(
     "--out",
     type=_Path(path_type=Path),
     default=None,
-    help="Batch folder (default: runs/batch-<UTC time>).",
+    help="Batch folder (default: runs/batch-<UTC time>, with --set runs/batch-<UTC "
+    "time>-set-<digest>).",
 )
 @click.option(
     "--resume", is_flag=True, help="Continue the batch in --out: run only the runs missing there."
@@ -619,7 +627,7 @@ def batch(
     _sigterm_as_interrupt()
     seeds = seed_list if seed_list is not None else n_seeds
     workers = _workers(workers, backend, scheduler, oversubscribe)
-    out = out if out is not None else _default_batch_out()
+    out = out if out is not None else set_folder(_default_batch_out(), overrides)
     argv = ["cdpsim", *sys.argv[1:]]
     command = shlex.join(argv)
     table = _run_experiment(
@@ -788,202 +796,12 @@ def _batch_report(table: object, out: Path, *, risk: bool = True) -> None:
     sys.exit(EXIT_RUN_FAILED if len(bad) or len(lost) else EXIT_OK)
 
 
-# ---------------------------------------------------------------------------------------- sweeps
-
-
-@main.command()
-@click.argument("sweep_file", type=_Path(path_type=Path))
-@_workers_option
-@_oversubscribe_option
-@_backend_option
-@_scheduler_option
-@click.option(
-    "--out",
-    type=_Path(path_type=Path),
-    default=None,
-    help="Sweep folder (default: runs/sweep-<name>, so that --resume finds it again).",
-)
-@click.option(
-    "--resume", is_flag=True, help="Continue the sweep in --out: run only the runs missing there."
-)
-@click.option(
-    "--keep",
-    type=click.Choice(["full", "summary"]),
-    default="summary",
-    show_default=True,
-    help="summary: keep only each run's manifest and KPIs — all a sweep's tables and indices "
-    "are computed from, while thousands of full run folders take gigabytes; full: also each "
-    "run's Parquet files.",
-)
-@_retry_failed_option
-@_force_resume_option
-@_data_dir_option
-def sweep(
-    sweep_file: Path,
-    workers: int | None,
-    oversubscribe: bool,
-    backend: str,
-    scheduler: str | None,
-    out: Path | None,
-    resume: bool,
-    keep: str,
-    retry_failed: bool,
-    force: bool,
-    data_dirs: tuple[Path, ...],
-) -> None:
-    """Run a parameter sweep (a file like scenarios/sweeps/*.yaml) into a sweep folder.
-
-    The sweep file, its base scenario and every design point are validated first (all errors
-    at once, exit 2). Every point runs with the same seeds; OUT is a batch folder
-    (batch.json, runs/, runs.parquet) plus points.parquet (statistics per point: mean,
-    quantiles, VaR and expected shortfall of the realised deficit, probability of bad debt,
-    LaR) and, for Sobol and Morris designs, sensitivity.parquet. Ctrl-C keeps the finished
-    runs and writes points.parquet for them (n_missing per point; batch.json says complete:
-    false until every run is ok); the same command with --resume runs only what is missing
-    (and lost: runs whose worker died), rewrites the tables and computes the indices again.
-    Then: cdpsim discover OUT --kpi K --above X (or --below X).
-    """
-    from sim.experiments.sensitivity import format_sensitivity
-    from sim.experiments.sweep import default_out, load_sweep, run_sweep
-
-    if scheduler is not None and backend != "dask":
-        raise click.UsageError("--scheduler needs --backend dask")
-    _sigterm_as_interrupt()
-    try:
-        spec = load_sweep(sweep_file, data_dirs=data_dirs)
-    except ScenarioError as exc:
-        _err(str(exc))
-        sys.exit(EXIT_BAD_INPUT)
-    workers = _workers(workers, backend, scheduler, oversubscribe)
-    out = out if out is not None else default_out(spec)
-    args = sys.argv[1:]
-    given_out = "--out" in args or any(a.startswith("--out=") for a in args)
-    argv = ["cdpsim", *args, *([] if given_out else ["--out", str(out)])]
-    command = shlex.join(argv)
-    result = _run_experiment(
-        lambda progress: run_sweep(
-            spec,
-            workers=workers,
-            backend=backend,
-            scheduler=scheduler,
-            out=out,
-            resume=resume,
-            keep=keep,  # type: ignore[arg-type]
-            progress=progress,
-            command=command,
-            retry_failed=retry_failed,
-            force=force,
-            oversubscribe=oversubscribe,
-        ),
-        out,
-        argv,
-        kept_note=(
-            " (points.parquet is of those: n_missing per point, complete: false in batch.json)"
-        ),
-    )
-    n_points, n_seeds = len(spec.points), len(spec.seeds)
-    _out(
-        f"{spec.name}: {n_points} point{'' if n_points == 1 else 's'} × {n_seeds} "
-        f"seed{'' if n_seeds == 1 else 's'} ({spec.design['kind']}) → {out / 'points.parquet'}"
-        f"{_points_runs(result.points)}"
-    )
-    warning = _points_warning(result.points)
-    if warning:
-        _err(f"warning: {warning}")
-    if result.sensitivity is not None:
-        _out(f"sensitivity → {out / 'sensitivity.parquet'}")
-        _out(format_sensitivity(result.sensitivity))
-    _batch_report(result.runs, out, risk=False)
-
-
-def _points_runs(points: Any) -> str:
-    """`` (statistics over n = 4 runs per point)``: the ``n_runs`` of the points table."""
-    from sim.metrics import N_RUNS
-
-    if N_RUNS not in points or not len(points):
-        return ""
-    low, high = int(points[N_RUNS].min()), int(points[N_RUNS].max())
-    n = f"{low}" if low == high else f"{low}–{high}"
-    return f" (statistics over n = {n} run{'' if high == 1 else 's'} per point)"
-
-
-def _points_warning(points: Any) -> str | None:
-    """The warning when a point's VaR/ES/LaR rest on too few runs (the fewest over points)."""
-    from sim.metrics import N_RUNS, tail_warning
-
-    if N_RUNS not in points or not len(points):
-        return None
-    counts = points[N_RUNS][points[N_RUNS] > 0]
-    if not len(counts):
-        return None
-    several = counts.nunique() > 1
-    what = "VaR/ES/LaR at 95 % and the 5 %/95 % quantiles of each point"
-    return tail_warning(int(counts.min()), what, fewest=several)
-
-
-@main.command()
-@click.argument("sweep_dir", type=_Path(path_type=Path))
-@click.option("--kpi", required=True, help="The KPI, e.g. bad_debt_max.")
-@click.option(
-    "--above",
-    type=float,
-    default=None,
-    help="Threshold in the KPI's unit: the cases of interest are the runs above it.",
-)
-@click.option(
-    "--below",
-    type=float,
-    default=None,
-    help="Threshold in the KPI's unit: the cases are the runs below it (for KPIs where low is "
-    "bad: min_cr_p05, dai_supply_min). Give --above or --below.",
-)
-@click.option(
-    "--method",
-    type=click.Choice(["cart", "prim"]),
-    default="cart",
-    show_default=True,
-    help="cart: scikit-learn's decision tree, a box per leaf in which more than half of the "
-    "runs are cases (always installed); prim: EMA Workbench's PRIM with its peeling trajectory "
-    "(pip install 'cdpsim[prim]').",
-)
-def discover(
-    sweep_dir: Path, kpi: str, above: float | None, below: float | None, method: str
-) -> None:
-    """Find the regions of a sweep's parameter space where a KPI is above (or below) a threshold.
-
-    Works on the sweep's ok runs (every seed of every point). Writes
-    SWEEP_DIR/discovery/<kpi>-above-<X>-<method>.parquet (or -below-; box, method, coverage,
-    density, mass, parameter, lower, upper, restricted) and, for PRIM, its
-    -trajectory.parquet, and prints the boxes. When the threshold is crossed in most runs
-    (80 % or more) there is no box, and it says so.
-    """
-    from sim.experiments.discovery import format_discovery
-    from sim.experiments.errors import AnalysisError
-    from sim.experiments.store import StoreError
-    from sim.experiments.sweep_analysis import discover as find_boxes
-
-    if (above is None) == (below is None):
-        raise click.UsageError("give --above X or --below X (one of them)")
-    try:
-        result = find_boxes(
-            sweep_dir,
-            kpi=kpi,
-            above=above,
-            below=below,
-            method=method,  # type: ignore[arg-type]
-        )
-    except (AnalysisError, StoreError) as exc:
-        _err(str(exc))
-        sys.exit(EXIT_BAD_INPUT)
-    except OSError as exc:  # its table could not be written (disk full, no permission)
-        _err(f"cannot write {exc.filename or sweep_dir}: {exc.strerror or exc}")
-        sys.exit(EXIT_RUN_FAILED)
-    _out(format_discovery(result))
-    sys.exit(EXIT_OK)
-
-
 # Commands kept in their own modules register themselves on ``main`` when imported.
-from sim import cli_calibrate, cli_output  # noqa: E402, F401
+from sim import cli_calibrate, cli_output, cli_sweep  # noqa: E402, F401
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    # ``python -m sim.cli``: the commands of the modules above register on ``sim.cli.main``,
+    # the module as imported, not on this ``__main__`` copy of it.
+    from sim.cli import main as registered
+
+    registered()

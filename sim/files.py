@@ -7,7 +7,10 @@
 - :func:`name_problem`: a path whose name is not UTF-8 text (bytes such as 0xff), refused
   before a run: run folders record paths in JSON and Parquet files, which hold UTF-8 only;
 - :func:`is_sweep_data`: whether a parsed YAML document is a sweep file or a scenario file,
-  decided on its top-level keys, the same way by every command.
+  decided on its top-level keys, the same way by every command;
+- :func:`overrides_digest`, :func:`set_folder`: the short digest of ``--set`` overrides and the
+  default output folder it names (``runs/<name>-set-3f9a1c``), so that a run with overrides
+  never replaces the run without them.
 
 Nothing here imports more than the standard library, so that any reader may use it.
 """
@@ -15,9 +18,10 @@ Nothing here imports more than the standard library, so that any reader may use 
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +31,42 @@ SCENARIO_SUFFIXES = (".yaml", ".yml")
 SWEEP_KEYS = frozenset({"base", "design"})
 #: Top-level keys every scenario file has (one of them is enough to call a file a scenario).
 SCENARIO_KEYS = frozenset({"clock", "collateral", "ilks"})
+#: Hex digits of the ``--set`` digest in a default folder's name (16.7 M values).
+DIGEST_CHARS = 6
+
+
+def _normal_override(text: str) -> str:
+    """``path=value`` with the spaces around the path's parts and the value dropped."""
+    key, sep, raw = text.partition("=")
+    return ".".join(p.strip() for p in key.split(".")) + sep + raw.strip()
+
+
+def overrides_digest(overrides: Sequence[str]) -> str:
+    """The first :data:`DIGEST_CHARS` hex digits of the SHA-256 of ``--set`` overrides.
+
+    The overrides are taken in order (a later one on the same path wins, so order matters),
+    each without the spaces around its path's parts and its value: ``a.b = 1`` and ``a.b=1``
+    have the same digest.
+
+    Args:
+        overrides: ``path=value`` texts, as given to ``--set``.
+
+    Returns:
+        Six lower-case hex digits, e.g. ``3f9a1c``.
+    """
+    text = "\n".join(_normal_override(o) for o in overrides)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:DIGEST_CHARS]
+
+
+def set_folder(folder: Path, overrides: Sequence[str]) -> Path:
+    """A default output folder for a command with ``--set``: ``<folder>-set-<digest>``.
+
+    Without overrides, ``folder`` itself: the default folder of a scenario run as written
+    (``runs/eth_crash_liq2``) is never taken by a run with overrides.
+    """
+    if not overrides:
+        return folder
+    return folder.with_name(f"{folder.name}-set-{overrides_digest(overrides)}")
 
 
 def _kind_of_mode(mode: int) -> str:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from sim.market.prices import DataError
 from sim.metrics import keeper_profits, summarize
@@ -143,6 +144,7 @@ def run_and_write(
     *,
     progress: Callable[[int, int], None] | None = None,
     force: bool = False,
+    manifest_extra: Mapping[str, Any] | None = None,
 ) -> tuple[RunResult, Path]:
     """Run a scenario and write its run folder, keeping what was computed whatever happens.
 
@@ -160,6 +162,8 @@ def run_and_write(
         progress: called as ``progress(ticks_done, ticks_total)`` after each tick.
         force: write into an existing folder that is not a cdpsim run folder (only the run
             files are written there).
+        manifest_extra: entries added to the run's manifest (``cdpsim run --set`` records its
+            overrides and their digest under ``set``).
 
     Returns:
         The result (check ``result.manifest["status"]``: ``ok`` or ``failed``) and the folder.
@@ -175,7 +179,9 @@ def run_and_write(
     check_output_folder(out, force=force)
     lock = lock_run_folder(out)  # a second cdpsim run on this folder is refused until we end
     try:
-        return _run_and_write(scenario, out, seed, progress=progress, force=force)
+        return _run_and_write(
+            scenario, out, seed, progress=progress, force=force, extra=manifest_extra
+        )
     finally:
         lock.release()
 
@@ -187,6 +193,7 @@ def _run_and_write(
     *,
     progress: Callable[[int, int], None] | None,
     force: bool,
+    extra: Mapping[str, Any] | None = None,
 ) -> tuple[RunResult, Path]:
     started = time.perf_counter()
     try:
@@ -214,6 +221,7 @@ def _run_and_write(
             error=error,
             final=True,
         )
+        result.manifest.update(extra or {})
         try:
             folder, write_error = write_with_fallback(result, out, force=force), None
         except WriteError as exc:

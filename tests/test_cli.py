@@ -88,12 +88,28 @@ def test_run_writes_six_files_and_prints_kpis(cdpsim_cmd, small_scenario_file, t
     assert len(ts) == 37
 
 
-def test_default_out_folder_is_runs_name(cdpsim_cmd, small_scenario_file, tmp_path):
-    res = cdpsim(
-        cdpsim_cmd, "run", str(small_scenario_file), "--set", "clock.duration=1h", cwd=tmp_path
-    )
+def test_default_out_folder_is_runs_name_and_a_set_run_gets_its_own(
+    cdpsim_cmd, small_scenario_file, tmp_path
+):
+    from sim.files import overrides_digest
+
+    small_scenario_file.write_text(small_scenario_file.read_text().replace("12h", "1h"))
+    res = cdpsim(cdpsim_cmd, "run", str(small_scenario_file), cwd=tmp_path)
     assert res.returncode == 0, res.stderr
-    assert (tmp_path / "runs" / "small" / "summary.json").exists()
+    baseline = tmp_path / "runs" / "small" / "manifest.json"
+    kept = baseline.read_bytes()
+    assert "set" not in json.loads(kept)
+    sets = ["clock.duration=30m", "ilks.ETH-A.mat = 1.4"]
+    words = [w for o in sets for w in ("--set", o)]
+    res = cdpsim(cdpsim_cmd, "run", str(small_scenario_file), *words, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    digest = overrides_digest(sets)
+    folder = Path("runs") / f"small-set-{digest}"
+    assert res.stdout.splitlines()[0].endswith(f"→ {folder}")  # says where it went
+    manifest = json.loads((tmp_path / folder / "manifest.json").read_text())
+    assert manifest["set"] == {"overrides": sets, "digest": digest}
+    assert manifest["scenario"]["ilks"]["ETH-A"]["mat"] == 1.4
+    assert baseline.read_bytes() == kept  # the run without --set is left as it was
 
 
 def test_vaults_over_the_ceiling_are_bad_input(cdpsim_cmd, small_scenario_file, tmp_path):

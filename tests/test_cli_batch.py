@@ -205,3 +205,62 @@ def test_a_batch_of_4_runs_warns_but_exits_0(tmp_path):
     assert warning.startswith(
         "warning: VaR/ES/LaR at 95 % rest on 4 runs (fewer than 50): read them as rough"
     )
+
+
+def test_a_batch_with_set_gets_its_own_default_folder(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from sim.cli import main
+    from sim.files import overrides_digest
+
+    (tmp_path / "a.yaml").write_text(SMALL)
+    monkeypatch.chdir(tmp_path)
+    args = ["batch", "a.yaml", "--workers", "0", "--set", "clock.duration=1h"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    (folder,) = (tmp_path / "runs").iterdir()
+    digest = overrides_digest(["clock.duration=1h"])
+    assert folder.name.startswith("batch-") and folder.name.endswith(f"-set-{digest}")
+    manifest = json.loads((folder / "batch.json").read_text())
+    assert manifest["overrides"] == ["clock.duration=1h"] and manifest["set_digest"] == digest
+    assert f"→ {Path('runs') / folder.name / 'runs.parquet'}" in res.stdout
+
+
+def test_the_interrupted_count_is_of_the_runs_kept_once_the_pool_stopped(tmp_path, monkeypatch):
+    """Ctrl-C while a run is in flight: it still finishes as the pool stops, and is counted.
+
+    A stand-in pool runs each task in this process but holds the third back, "in flight",
+    and writes it only when it is closed (as a worker may finish a run while the pool stops);
+    the interrupt comes while it is held. Counted before the pool stopped, the message would
+    say 2 runs where 3 are kept.
+    """
+    from click.testing import CliRunner
+
+    from sim.cli import main
+    from sim.experiments import batch as batch_module
+    from sim.experiments.executors import InProcess
+
+    class LatePool(InProcess):
+        held = None
+
+        def imap_unordered(self, fn, tasks, on_lost):
+            for k, task in enumerate(tasks):
+                if k == 2:
+                    self.held = (fn, task)
+                    raise KeyboardInterrupt  # Ctrl-C with this run in flight
+                yield fn(task)
+
+        def close(self):
+            if self.held is not None:
+                fn, task = self.held
+                fn(task)  # the worker finishes its run while the pool stops
+
+    monkeypatch.setattr(batch_module, "make_executor", lambda *a, **k: LatePool())
+    (tmp_path / "a.yaml").write_text(SMALL)
+    out = tmp_path / "b"
+    args = ["batch", str(tmp_path / "a.yaml"), "--seeds", "5", "--set", "clock.duration=1h"]
+    res = CliRunner().invoke(main, [*args, "--workers", "2", "--out", str(out)])
+    assert res.exit_code == 130, res.output
+    kept = finished_runs(out)
+    assert len(kept) == 3 == len(pd.read_parquet(out / "runs.parquet"))
+    assert f"interrupted: {len(kept)} of 5 runs are done and kept in {out}" in res.stderr

@@ -287,3 +287,120 @@ def test_discover_below_and_its_threshold_arguments(cdpsim_cmd, finished):
     for args in ([], ["--above", "1", "--below", "2"]):
         bad = cdpsim(cdpsim_cmd, "discover", str(out), "--kpi", "min_cr_p05", *args)
         assert bad.returncode == 2 and "give --above X or --below X" in bad.stderr
+
+
+# ------------------------------------------------------------------ --n, --seeds, --set; rankings
+
+CRASH_MORRIS = Path(__file__).resolve().parents[1] / "scenarios" / "sweeps" / "crash_morris.yaml"
+
+
+def _invoke(*args: str):
+    from click.testing import CliRunner
+
+    from sim.cli import main
+
+    return CliRunner().invoke(main, list(args))
+
+
+def test_crash_morris_at_trial_size_runs_as_written(cdpsim_cmd, tmp_path, monkeypatch):
+    from sim.files import overrides_digest
+
+    # the command of the brief, made small: a one-hour clock (the crash starts at 6 h), 40 vaults
+    sets = ["clock.duration=1h", *(f"borrowers.{k}.vaults=10" for k in range(4))]
+    words = [w for o in sets for w in ("--set", o)]
+    res = cdpsim(
+        cdpsim_cmd, "sweep", str(CRASH_MORRIS), "--n", "4", "--seeds", "1", *words,
+        "--workers", "0", cwd=tmp_path,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    folder = Path("runs") / f"sweep-crash_morris-n4-seeds1-set-{overrides_digest(sets)}"
+    assert res.stdout.startswith(
+        f"crash_morris: 36 points × 1 seed (morris) → {folder / 'points.parquet'}"
+    )
+    section = json.loads((tmp_path / folder / "batch.json").read_text())["sweep"]
+    assert section["command_line"] == {
+        "n": 4, "seeds": 1, "set": sets, "set_digest": overrides_digest(sets)
+    }  # fmt: skip
+    assert section["as_written"] == {
+        "design": {"kind": "morris", "n": 20, "levels": 4, "seed": 0},
+        "seeds": 2,
+    }
+    assert section["design"]["n"] == 4 and section["points"] == 36 and len(section["seeds"]) == 1
+    assert section["set"] == sets and not set(sets) & set(section["overrides"])  # kept apart
+    assert not (tmp_path / "runs" / "sweep-crash_morris").exists()  # the file's own folder
+    # --resume with other options is refused, saying what they were
+    monkeypatch.chdir(tmp_path)
+    given = " ".join(f"--set {o}" for o in sets)
+    other = _invoke("sweep", str(CRASH_MORRIS), "--n", "2", "--seeds", "1", *words, "--out",
+                    str(folder), "--resume")  # fmt: skip
+    assert other.exit_code == 2
+    assert (
+        f"{folder} holds crash_morris started with --n 4 --seeds 1 {given}; this command gives "
+        f"--n 2 --seeds 1 {given} (another --n)"
+    ) in other.stderr
+    # without --out the other options name another folder: the message points at this one
+    lost = _invoke("sweep", str(CRASH_MORRIS), "--n", "2", "--seeds", "1", *words, "--resume")
+    assert lost.exit_code == 2 and "there is no sweep to resume here" in lost.stderr
+    assert f"{folder} (--n 4 --seeds 1 {given})" in lost.stderr
+
+
+def test_n_and_set_are_checked_against_the_sweep(sweep_file, tmp_path):
+    from tests.sweep_stand_ins import sweep_file as stand_in_file
+
+    out = str(tmp_path / "out")
+    (tmp_path / "sobol").mkdir()
+    sobol = stand_in_file(tmp_path / "sobol", "{kind: sobol, n: 8}")
+    cases = [
+        (
+            [str(sobol), "--n", "12"],
+            f"{sobol} (--n 12): design.n: a Sobol design needs n a power of two",
+        ),
+        (
+            [str(sweep_file), "--n", "5"],
+            f"{sweep_file} (--n 5): design.levels: a grid runs every combination",
+        ),
+        (
+            [str(sweep_file), "--set", "ilks.ETH-A.mat=1.4"],
+            f"{tmp_path / 'base.yaml'} (--set ilks.ETH-A.mat=1.4): ilks.ETH-A.mat: the sweep varies "
+            "ilks.ETH-A.mat (parameters.ilks.ETH-A.mat)",
+        ),
+        (
+            [str(sweep_file), "--set", "clock.tik=1m"],
+            f"{tmp_path / 'base.yaml'} (--set clock.tik=1m): clock.tik: unknown field 'tik'",
+        ),
+    ]
+    for args, expected in cases:
+        res = _invoke("sweep", *args, "--out", out)
+        assert res.exit_code == 2 and expected in res.stderr, res.stderr
+        assert "Traceback" not in res.stderr and not Path(out).exists()
+
+
+def _tied_runner(spec):
+    """``y = a + 0.9·b`` plus noise drawn per point: a and b matter alike."""
+    import numpy as np
+
+    from tests.sweep_stand_ins import unit_inputs, write_stand_in
+
+    u = unit_inputs(spec)
+    noise = np.random.default_rng(spec.parameters["point"]).normal(0, 0.3)
+    return write_stand_in(spec, {"bad_debt_max": u[0] + 0.9 * u[1] + noise, "liquidated_debt": 0})
+
+
+def test_a_design_too_small_to_rank_warns_and_a_larger_one_does_not(tmp_path, monkeypatch):
+    from tests.sweep_stand_ins import linear_runner
+    from tests.sweep_stand_ins import sweep_file as stand_in_file
+
+    path = stand_in_file(tmp_path, "{kind: morris, n: 20, levels: 4, seed: 0}")
+    monkeypatch.setattr("sim.experiments.batch.execute", _tied_runner)
+    small = _invoke("sweep", str(path), "--n", "4", "--workers", "0", "--out", str(tmp_path / "a"))
+    assert small.exit_code == 0, small.output
+    (warning,) = [x for x in small.stderr.splitlines() if "not resolved" in x]
+    tied = warning.split(" (by mu_star) is not resolved")[0]
+    assert tied.startswith("warning: bad_debt_max: the order of ")
+    assert "collateral.ETH.price.crash.depth" in tied and "ilks.ETH-A.liquidation.buf" in tied
+    assert warning.endswith("--n 8 (now 4 trajectories)")
+    table = pd.read_parquet(tmp_path / "a" / "sensitivity.parquet")
+    assert warning == f"warning: {table['ranking'].iloc[0]}"  # stored with the indices
+    monkeypatch.setattr("sim.experiments.batch.execute", linear_runner)
+    clear = _invoke("sweep", str(path), "--n", "4", "--workers", "0", "--out", str(tmp_path / "b"))
+    assert clear.exit_code == 0 and "not resolved" not in clear.stderr

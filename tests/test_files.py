@@ -15,6 +15,8 @@ from sim.files import (
     file_problem,
     is_sweep_data,
     name_problem,
+    overrides_digest,
+    set_folder,
     shown_path,
 )
 from tests.conftest import SMALL
@@ -153,3 +155,16 @@ def test_the_kind_of_a_file_is_decided_on_its_top_level_keys():
     assert not is_sweep_data({"base": "b.yaml", "clock": {}})  # mixed: a scenario, refused
     assert not is_sweep_data({"name": "x", "clock": {}})
     assert not is_sweep_data(["base"])
+
+
+def test_the_set_digest_ignores_spacing_but_not_order_or_values():
+    digest = overrides_digest(["a.b=1", "c=2"])
+    assert len(digest) == 6 and int(digest, 16) >= 0
+    assert overrides_digest([" a . b = 1 ", "c=2"]) == digest
+    assert overrides_digest(["c=2", "a.b=1"]) != digest  # a later one on a path wins
+    assert overrides_digest(["a.b=1.5", "c=2"]) != digest
+    assert set_folder(Path("runs") / "x", []) == Path("runs") / "x"
+    assert (
+        set_folder(Path("runs") / "x", ["c=2"])
+        == Path("runs") / f"x-set-{overrides_digest(['c=2'])}"
+    )

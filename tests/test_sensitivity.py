@@ -15,11 +15,13 @@ from sim.experiments.batch import BatchInterrupted, RunSpec
 from sim.experiments.discovery import format_discovery
 from sim.experiments.errors import AnalysisError
 from sim.experiments.sensitivity import (
+    RANKING_COLUMN,
     SENSITIVITY2_COLUMNS,
     SENSITIVITY_COLUMNS,
     format_sensitivity,
     morris_indices,
     parameter_names,
+    ranking_note,
     sensitivity_table,
     sobol_indices,
 )
@@ -38,6 +40,62 @@ from tests.sweep_stand_ins import (
 )
 
 # ---------------------------------------------------------------------------------------- SALib
+
+
+def _morris_table(slopes: tuple[float, float], noise: float) -> pd.DataFrame:
+    """Morris indices of ``a``, ``b``, ``c`` over 4 trajectories of ``y = slopes·(a, b) + noise``."""
+    from sim.experiments import designs
+
+    u = designs.morris_unit(4, 3, 0)
+    y = (
+        slopes[0] * u[:, 0]
+        + slopes[1] * u[:, 1]
+        + np.random.default_rng(0).normal(0, noise, len(u))
+    )
+    points = pd.DataFrame({"point": np.arange(len(u)), "bad_debt_max_mean": y})
+    for j, name in enumerate("abc"):
+        points[name] = u[:, j]
+    section = {
+        "design": {"kind": "morris", "n": 4, "levels": 4},
+        "parameters": [{"name": n} for n in "abc"],
+        "kpis": ["bad_debt_max"],
+    }
+    table, _ = sensitivity_table(points, section)
+    return table.set_index("parameter")
+
+
+def test_overlapping_intervals_of_the_top_parameters_get_a_ranking_note():
+    table = _morris_table((1.0, 0.9), noise=0.3)
+    low = table["mu_star"] - table["mu_star_conf"]
+    high = table["mu_star"] + table["mu_star_conf"]
+    assert table["mu_star"].idxmax() == "a" and high["b"] >= low["a"] > high["c"]  # a, b tied
+    (note,) = set(table[RANKING_COLUMN])  # the KPI's note on each of its rows
+    assert note.startswith("bad_debt_max: the order of a and b (by mu_star) is not resolved")
+    assert "95 % confidence intervals overlap" in note and " c " not in note
+    assert note.endswith("a larger design narrows them: --n 8 (now 4 trajectories)")
+
+
+def test_a_clear_ranking_has_no_note():
+    table = _morris_table((10.0, 1.0), noise=0.01)
+    low = table["mu_star"] - table["mu_star_conf"]
+    high = table["mu_star"] + table["mu_star_conf"]
+    assert low["a"] > high.drop("a").max()
+    assert (table[RANKING_COLUMN] == "").all()
+
+
+def test_a_sobol_ranking_note_suggests_the_next_power_of_two():
+    rows = {
+        "method": "sobol",
+        "kpi": "bad_debt_max",
+        "parameter": ["x", "y", "z"],
+        "ST": [0.5, 0.45, 0.1],
+        "ST_conf": [0.1, 0.1, 0.02],
+    }
+    note = ranking_note(pd.DataFrame(rows), {"kind": "sobol", "n": 64})
+    assert note is not None and "the order of x and y (by ST)" in note
+    assert note.endswith("--n 128 (now 64 base samples)")
+    rows["ST_conf"] = [0.01, 0.01, 0.01]
+    assert ranking_note(pd.DataFrame(rows), {"kind": "sobol", "n": 64}) is None
 
 
 def test_sobol_confidence_intervals_are_reproducible_with_design_seed_zero():
@@ -83,7 +141,7 @@ def test_sensitivity_table_is_long_with_every_column_and_second_order_pairs():
     y = np.random.default_rng(0).random(n * 6)  # second order: n·(2D + 2) points
     points = pd.DataFrame({"point": np.arange(len(y))[::-1], "bad_debt_max_mean": y[::-1]})
     table, second = sensitivity_table(points, _section("sobol", second_order=True, seed=2))
-    assert list(table.columns) == list(SENSITIVITY_COLUMNS)
+    assert list(table.columns) == [*SENSITIVITY_COLUMNS, RANKING_COLUMN]
     assert table[["method", "kpi", "parameter"]].values.tolist() == [
         ["sobol", "bad_debt_max", "a"],
         ["sobol", "bad_debt_max", "b"],
@@ -137,7 +195,7 @@ def test_sobol_recovers_the_ishigami_indices_through_the_sweep_path(tmp_path):
     n = 1024 * (len(ISHIGAMI) + 2)
     assert len(result.runs) == len(result.points) == n and (result.runs["status"] == "ok").all()
     table = pd.read_parquet(tmp_path / "out" / "sensitivity.parquet")
-    assert list(table.columns) == list(SENSITIVITY_COLUMNS)
+    assert list(table.columns) == [*SENSITIVITY_COLUMNS, RANKING_COLUMN]
     bad = table[table["kpi"] == "bad_debt_max"].set_index("parameter").loc[list(ISHIGAMI)]
     assert (bad["method"] == "sobol").all() and bad["mu_star"].isna().all()
     np.testing.assert_allclose(bad["S1"], ISHIGAMI_S1, atol=INDEX_TOL)
@@ -172,6 +230,8 @@ def test_morris_ranks_a_linear_model_by_its_slopes(tmp_path):
     np.testing.assert_allclose(bad["sigma"], 0.0, atol=1e-9)
     constant = table[table["kpi"] == "liquidated_debt"]
     np.testing.assert_allclose(constant["mu_star"], 0.0)
+    # exact slopes: every interval is a point, the ranking is clear; a constant KPI has none
+    assert (table[RANKING_COLUMN] == "").all()
 
 
 def test_indices_are_nan_for_a_constant_kpi_and_refused_for_other_designs(tmp_path):

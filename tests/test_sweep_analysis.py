@@ -13,7 +13,11 @@ import sim
 from sim.experiments.batch import BatchInterrupted, RunSpec, run_batch
 from sim.experiments.discovery import BOX_COLUMNS, format_discovery
 from sim.experiments.errors import AnalysisError
-from sim.experiments.sensitivity import SENSITIVITY2_COLUMNS, SENSITIVITY_COLUMNS
+from sim.experiments.sensitivity import (
+    RANKING_COLUMN,
+    SENSITIVITY2_COLUMNS,
+    SENSITIVITY_COLUMNS,
+)
 from sim.experiments.store import StoreError, SweepFolder
 from sim.experiments.sweep import run_sweep
 from sim.experiments.sweep_analysis import discover, sensitivity
@@ -44,7 +48,7 @@ def test_sensitivity_computes_the_indices_again_from_the_folder(morris):
     written = pd.read_parquet(morris / "sensitivity.parquet")
     (morris / "sensitivity.parquet").unlink()
     table = sensitivity(morris)
-    assert list(table.columns) == list(SENSITIVITY_COLUMNS)
+    assert list(table.columns) == [*SENSITIVITY_COLUMNS, RANKING_COLUMN]
     pd.testing.assert_frame_equal(table, written)
     pd.testing.assert_frame_equal(pd.read_parquet(morris / "sensitivity.parquet"), table)
     assert set(table["kpi"]) == {"bad_debt_max", "liquidated_debt"}
@@ -83,7 +87,7 @@ def test_an_incomplete_sweep_has_no_indices_unless_asked(tmp_path):
     )
     assert not (out / "sensitivity.parquet").exists()
     table = sensitivity(out, require_complete=False)  # as run_sweep does before marking it
-    assert list(table.columns) == list(SENSITIVITY_COLUMNS)
+    assert list(table.columns) == [*SENSITIVITY_COLUMNS, RANKING_COLUMN]
     assert (out / "sensitivity.parquet").is_file()
 
 

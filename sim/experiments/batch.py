@@ -43,7 +43,7 @@ from sim.experiments.store import (
     sha256_text,
     versions,
 )
-from sim.files import expand_paths
+from sim.files import expand_paths, overrides_digest
 from sim.rundir import MANIFEST_KIND, RUN_FORMAT, STATUS_FAILED, STATUS_LOST, STATUS_OK
 from sim.scenario import Scenario, ScenarioError, load_scenario, with_overrides
 from sim.scenario.fields import SEED_MAX
@@ -512,6 +512,9 @@ def execute_all(
                             )
                         )
     except KeyboardInterrupt as exc:
+        # Counted only here, once the executor has stopped (its context has exited and every
+        # worker process is gone): a run in flight at the interrupt can still write its folder
+        # while the pool stops, and the count must be of the folders as they are left.
         _table_with(out, unwritten)
         raise BatchInterrupted(out, len(store.done()), len(specs)) from exc
     except WorkersLost as exc:
@@ -629,6 +632,7 @@ def run_batch(
         overrides=overrides,
         keep=keep,
         command=command,
+        extra={"set_digest": overrides_digest(overrides)} if overrides else None,
     )
     return run_in_folder(
         specs,

@@ -361,15 +361,28 @@ class LocalPool(Executor):
 _END = object()
 
 
+#: Seconds a terminated worker has to exit before it is killed (it may be renaming a finished
+#: run's folder into place, which holds SIGTERM until done).
+TERMINATE_WAIT_S = 5.0
+
+
 def _terminate(pool: ProcessPoolExecutor) -> None:
-    """Shut a pool down now: cancel what has not started and stop the worker processes."""
-    processes = list(getattr(pool, "_processes", {}).values())
+    """Shut a pool down now: cancel what has not started and stop the worker processes.
+
+    Returns only once every worker process has exited (SIGTERM, then SIGKILL after
+    :data:`TERMINATE_WAIT_S`), so that no run folder appears after it: what a batch counts as
+    kept after stopping its pool is what stays.
+    """
+    processes = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         if process.is_alive():
             process.terminate()
     for process in processes:
-        process.join(timeout=5)
+        process.join(timeout=TERMINATE_WAIT_S)
+        if process.is_alive():
+            process.kill()
+            process.join()
 
 
 class DaskCluster(Executor):

@@ -11,7 +11,11 @@ Frames in, frames out; nothing here reads or writes a folder (the glue,
 - :func:`sensitivity_table`: both for every KPI of a sweep, in long format
   (:data:`SENSITIVITY_COLUMNS`), computed on each point's **mean over seeds**: the seeds are
   common random numbers, so the mean removes seed noise without mixing it into the indices;
-- :func:`format_sensitivity`: the most influential parameters per KPI, as text.
+- :func:`format_sensitivity`: the most influential parameters per KPI, as text;
+- :func:`ranking_note`: whether the indices rank the most influential parameter at all: when
+  the bootstrap confidence intervals of the top-ranked parameters overlap, their order is not
+  resolved by the design (too few points), and the note says which and how to resolve it. The
+  table carries it in its :data:`RANKING_COLUMN`.
 
 Units: Sobol indices are shares of the variance [-]; Morris ``mu_star``, ``sigma`` and ``mu``
 are in the KPI's unit per whole range of the parameter (the elementary effect of a step divided
@@ -48,6 +52,18 @@ SENSITIVITY_COLUMNS = (
 )
 #: Columns of the second-order Sobol table, in order.
 SENSITIVITY2_COLUMNS = ("method", "kpi", "parameter", "parameter2", "S2", "S2_conf")
+#: The sensitivity table's last column: the KPI's ranking note (:func:`ranking_note`) on each
+#: of its rows, empty when the design ranks its most influential parameter.
+RANKING_COLUMN = "ranking"
+#: The index that ranks the parameters, and its confidence half-width, per method.
+RANKED_BY: dict[str, tuple[str, str]] = {
+    "sobol": ("ST", "ST_conf"),
+    "morris": ("mu_star", "mu_star_conf"),
+}
+#: Most tied parameters whose intervals a ranking note quotes (it names them all).
+_SHOWN = 3
+#: What a design's ``n`` counts, per method (for the note's advice).
+_N_UNIT = {"sobol": "base samples", "morris": "trajectories"}
 
 
 def parameter_names(section: dict[str, Any]) -> list[str]:
@@ -239,10 +255,68 @@ def sensitivity_table(
         if name not in table:
             table[name] = np.nan
     table = table[list(SENSITIVITY_COLUMNS)]
+    notes = {
+        kpi: ranking_note(group, design, conf_level=options["conf_level"])
+        for kpi, group in table.groupby("kpi", sort=False)
+    }
+    table[RANKING_COLUMN] = [notes.get(kpi) or "" for kpi in table["kpi"]]
     second_table = None
     if pairs:
         second_table = pd.concat(pairs, ignore_index=True)[list(SENSITIVITY2_COLUMNS)]
     return table, second_table
+
+
+def ranking_note(
+    group: pd.DataFrame, design: dict[str, Any], conf_level: float = 0.95
+) -> str | None:
+    """Whether one KPI's indices rank its most influential parameter; a warning when not.
+
+    The parameters are ranked by ``ST`` (Sobol) or ``mu_star`` (Morris), each with its
+    bootstrap confidence interval (the index ± its ``*_conf`` half-width). When the interval of
+    a lower-ranked parameter reaches the top parameter's, the design cannot tell which of them
+    matters most: the note names every parameter whose interval overlaps the top one's.
+
+    Args:
+        group: the sensitivity rows of one KPI (:data:`SENSITIVITY_COLUMNS`).
+        design: the sweep's design (``kind``, ``n``), for the advice.
+        conf_level: the intervals' confidence level [-].
+
+    Returns:
+        The note (``bad_debt_max: the order of buf and tip (by mu_star) is not resolved: …``),
+        or ``None`` when the top parameter's interval is clear of every other's, or there is no
+        index to rank (a constant KPI, a missing confidence interval).
+    """
+    if group.empty:
+        return None
+    method = str(group["method"].iloc[0])
+    if method not in RANKED_BY:
+        return None
+    key, conf = RANKED_BY[method]
+    ranked = group[[key, conf, "parameter"]].dropna(subset=[key])
+    ranked = ranked.sort_values(key, ascending=False, kind="stable")
+    if len(ranked) < 2 or ranked[conf].isna().any() or not ranked[key].iloc[0] > 0:
+        return None
+    top_low = ranked[key].iloc[0] - ranked[conf].iloc[0]
+    tied = ranked[ranked[key] + ranked[conf] >= top_low]
+    if len(tied) < 2:
+        return None
+    kpi = str(group["kpi"].iloc[0])
+    unit = "" if method == "sobol" or not unit_of(kpi) else f" {unit_of(kpi)}"
+    names = [str(p) for p in tied["parameter"]]
+    listed = ", ".join(names[:-1]) + f" and {names[-1]}"
+    shown = [
+        f"{row.parameter} {significant(getattr(row, key))} ± {getattr(row, conf):.2g}{unit}"
+        for row in tied.head(_SHOWN).itertuples()
+    ]
+    values = ", ".join(shown) + (f", … {len(tied) - _SHOWN} more" if len(tied) > _SHOWN else "")
+    n = design.get("n")
+    advice = "a larger design narrows them"
+    if isinstance(n, int) and not isinstance(n, bool):
+        advice += f": --n {2 * n} (now {n} {_N_UNIT.get(method, 'points')})"
+    return (
+        f"{kpi}: the order of {listed} (by {key}) is not resolved: their "
+        f"{conf_level * 100:g} % confidence intervals overlap ({values}); {advice}"
+    )
 
 
 def format_sensitivity(table: pd.DataFrame, top: int = 5) -> str:
@@ -276,11 +350,13 @@ def format_sensitivity(table: pd.DataFrame, top: int = 5) -> str:
 
 
 __all__ = [
+    "RANKING_COLUMN",
     "SENSITIVITY2_COLUMNS",
     "SENSITIVITY_COLUMNS",
     "format_sensitivity",
     "morris_indices",
     "parameter_names",
+    "ranking_note",
     "sensitivity_table",
     "sobol_indices",
 ]

@@ -38,6 +38,15 @@ handed to a worker: :class:`~sim.experiments.sweep_checks.PointScenarios`,
 told so (:data:`SCENARIO_FILE_MESSAGE`), decided on the top-level keys as every command does
 (:func:`sim.files.is_sweep_data`).
 
+The command line may change a sweep without editing its file (:class:`CommandLine`,
+``cdpsim sweep FILE --n K --seeds S --set path=value``): ``n`` is the design's size (Morris
+trajectories, Sobol base samples, random or LHS points; a grid's ``levels``, when it splits
+ranges), checked against the design as written and blamed on the option; ``seeds`` the seeds
+per point; ``--set`` overrides of the base scenario, after the file's ``overrides``. The
+sweep's record in ``batch.json`` keeps the file's values (``as_written``) and the command
+line's (``command_line``) apart; the default folder names them
+(``runs/sweep-<name>-n4-seeds1-set-<digest>``), and ``--resume`` refuses other ones.
+
 Runs: every design point runs with the same seeds (common random numbers: a difference between
 points is the parameters', not the luck of the draw) through the batch layer
 (:func:`sim.experiments.batch.execute_all`: any executor, one atomic run folder per run,
@@ -54,8 +63,9 @@ indices, until ``--resume`` finishes it.
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -74,17 +84,54 @@ from sim.experiments.batch import (
 from sim.experiments.points import points_table
 from sim.experiments.store import (
     BatchFolder,
+    StoreError,
     SweepFolder,
     recorded_path,
     sha256_file,
     sha256_text,
 )
 from sim.experiments.sweep_checks import PointOverrides, SweepParameter, check_sweep, plain
-from sim.experiments.sweep_schema import MAX_RUNS, SCENARIO_FILE_MESSAGE
-from sim.scenario import Scenario
+from sim.experiments.sweep_schema import MAX_RUNS, MAX_VALUES, SCENARIO_FILE_MESSAGE
+from sim.files import overrides_digest, set_folder
+from sim.scenario import ErrorItem, Scenario, ScenarioError
 from sim.scenario.yamlfile import DataPath, read_yaml
 
 # ---------------------------------------------------------------------------------------- model
+
+
+@dataclass(frozen=True)
+class CommandLine:
+    """What ``cdpsim sweep`` changes of a sweep file: its size, its seeds, its base.
+
+    Attributes:
+        n: the design's size (``--n``): Morris trajectories, Sobol base samples, random or LHS
+            points, or the levels a grid splits its ranges into; ``None``: the file's.
+        seeds: seeds per point (``--seeds``), derived from the file's ``master_seed``;
+            ``None``: the file's.
+        overrides: ``--set path=value`` overrides of the base scenario, after the file's.
+    """
+
+    n: int | None = None
+    seeds: int | None = None
+    overrides: tuple[str, ...] = ()
+
+    def record(self) -> dict[str, Any]:
+        """How ``batch.json``'s sweep section records it (``command_line``)."""
+        digest = overrides_digest(self.overrides) if self.overrides else None
+        return {"n": self.n, "seeds": self.seeds, "set": list(self.overrides), "set_digest": digest}
+
+    def words(self) -> str:
+        """The options as typed (``--n 4 --seeds 1``), or a phrase when there are none."""
+        return _options_text(self.record())
+
+
+def _options_text(record: Mapping[str, Any]) -> str:
+    """``--n 4 --seeds 1 --set a=b`` from a ``command_line`` record."""
+    words = [f"--n {record['n']}"] if record.get("n") is not None else []
+    if record.get("seeds") is not None:
+        words.append(f"--seeds {record['seeds']}")
+    words += [f"--set {o}" for o in record.get("set") or []]
+    return " ".join(words) if words else "no --n, --seeds or --set"
 
 
 @dataclass(frozen=True, eq=False)
@@ -109,6 +156,8 @@ class Sweep:
             (:class:`~sim.experiments.sweep_checks.PointScenarios`: a sweep holds its design,
             not a scenario per point).
         point_overrides: each point's ``path=value`` settings, made when indexed.
+        command_line: what the command line changed (``--n``, ``--seeds``, ``--set``).
+        as_written: the file's own ``design`` and ``seeds``, before the command line.
     """
 
     name: str
@@ -126,6 +175,13 @@ class Sweep:
     points: pd.DataFrame
     scenarios: Sequence[Scenario]
     point_overrides: Sequence[tuple[str, ...]]
+    command_line: CommandLine = CommandLine()
+    as_written: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def base_overrides(self) -> tuple[str, ...]:
+        """Every override of the base: the file's, then the command line's ``--set``."""
+        return self.overrides + self.command_line.overrides
 
     @property
     def n_runs(self) -> int:
@@ -154,6 +210,9 @@ class Sweep:
             "file": self.file if out is None else recorded_path(self.file, out),
             "base": str(self.base_file) if out is None else recorded_path(self.base_file, out),
             "overrides": list(self.overrides),
+            "set": list(self.command_line.overrides),
+            "as_written": dict(self.as_written),
+            "command_line": self.command_line.record(),
             "design": {**self.design, "points": len(self.points)},
             "parameters": [p.record(levels) for p in self.parameters],
             "kpis": list(self.kpis),
@@ -172,24 +231,119 @@ class Sweep:
 # ---------------------------------------------------------------------------------------- loading
 
 
-def load_sweep(path: str | Path, data_dirs: Sequence[str | Path] = ()) -> Sweep:
+def load_sweep(
+    path: str | Path,
+    data_dirs: Sequence[str | Path] = (),
+    command_line: CommandLine | None = None,
+) -> Sweep:
     """Load and validate a sweep file, its base scenario and every design point.
 
     Args:
         path: the sweep file.
         data_dirs: folders besides the base scenario's own that its data files may come from.
+        command_line: ``--n``, ``--seeds`` and ``--set`` of ``cdpsim sweep`` (none: the file
+            as written).
 
     Returns:
         The sweep, every point's scenario validated.
 
     Raises:
-        ScenarioError: every problem, as ``file:line: field: message``, before any run.
+        ScenarioError: every problem, as ``file:line: field: message`` (``file (--n 3):
+            design.n: message`` for an option), before any run.
     """
     path = Path(path)
     data, lines = read_yaml(path)
     return sweep_from_data(
-        data, filename=str(path), base_dir=path.parent, lines=lines, data_dirs=data_dirs
+        data,
+        filename=str(path),
+        base_dir=path.parent,
+        lines=lines,
+        data_dirs=data_dirs,
+        command_line=command_line,
     )
+
+
+#: The sampling designs' smallest ``n`` (SALib's Morris and Sobol designs, a Latin hypercube).
+_MIN_N = {"random": 1, "lhs": 2, "sobol": 2, "morris": 2}
+#: What ``n`` counts, per design kind.
+_N_MEANS = {
+    "random": "points",
+    "lhs": "points",
+    "sobol": "base samples (n·(D+2) points)",
+    "morris": "trajectories (n·(D+1) points)",
+}
+
+
+def _n_problem(data: Any, n: int) -> tuple[str, str] | None:
+    """What is wrong with ``--n n`` for the design as written: ``(field, message)``, or ``None``.
+
+    A design of no known kind is left to the file's own checks (which report it).
+    """
+    design = data.get("design") if isinstance(data, dict) else None
+    kind = design.get("kind") if isinstance(design, dict) else None
+    if kind == "grid":
+        parameters = data.get("parameters")
+        ranges = isinstance(parameters, dict) and any(
+            isinstance(p, dict) and "range" in p for p in parameters.values()
+        )
+        if not ranges:
+            return (
+                "design.levels",
+                "a grid runs every combination of its parameters' values, so --n does not "
+                "size it; change the values in the sweep file (--n sets the levels a grid "
+                "splits ranges into)",
+            )
+        if not 2 <= n <= MAX_VALUES:
+            return "design.levels", f"a grid splits a range into 2 to {MAX_VALUES:,} levels"
+        return None
+    if kind not in _MIN_N:
+        return None
+    if n < _MIN_N[kind]:
+        return "design.n", f"a {kind} design needs n ≥ {_MIN_N[kind]} {_N_MEANS[kind]}"
+    if kind == "sobol" and not designs.is_power_of_two(n):
+        below = 1 << (n.bit_length() - 1)
+        return (
+            "design.n",
+            f"a Sobol design needs n a power of two (Saltelli's sampling keeps the Sobol' "
+            f"sequence's balance only then); try {below} or {below * 2}",
+        )
+    return None
+
+
+def with_command_line(
+    data: Any, command_line: CommandLine, filename: str = "<sweep>"
+) -> tuple[Any, dict[str, Any]]:
+    """The sweep data with ``--n`` and ``--seeds`` applied, and the file's values they replace.
+
+    Args:
+        data: the sweep file's data (not changed).
+        command_line: the options.
+        filename: the sweep file, for messages.
+
+    Returns:
+        ``(data, as_written)``: a copy with ``design.n`` (a grid's ``design.levels``) and
+        ``seeds`` set, and the file's own ``design`` and ``seeds``.
+
+    Raises:
+        ScenarioError: ``--n`` does not fit the design (blamed on the option, e.g.
+            ``crash_sobol.yaml (--n 3): design.n: a Sobol design needs n a power of two``).
+    """
+    if not isinstance(data, dict):
+        return data, {}
+    as_written = {"design": copy.deepcopy(data.get("design")), "seeds": data.get("seeds")}
+    out = dict(data)
+    n = command_line.n
+    if n is not None:
+        problem = _n_problem(data, n)
+        if problem is not None:
+            raise ScenarioError([ErrorItem(f"{filename} (--n {n})", None, *problem)])
+        design = data.get("design")
+        if isinstance(design, dict) and design.get("kind") in ("grid", *_MIN_N):
+            key = "levels" if design["kind"] == "grid" else "n"
+            out["design"] = {**design, key: n}
+    if command_line.seeds is not None:
+        out["seeds"] = command_line.seeds
+    return out, as_written
 
 
 def sweep_from_data(
@@ -199,6 +353,7 @@ def sweep_from_data(
     base_dir: str | Path = ".",
     lines: Mapping[DataPath, int] | None = None,
     data_dirs: Sequence[str | Path] = (),
+    command_line: CommandLine | None = None,
 ) -> Sweep:
     """Validate sweep data (a sweep file's YAML as Python data).
 
@@ -208,6 +363,7 @@ def sweep_from_data(
         base_dir: the folder ``base`` is relative to.
         lines: the YAML line of each data path (for messages).
         data_dirs: extra data folders of the base scenario.
+        command_line: ``--n``, ``--seeds`` and ``--set`` (:func:`with_command_line`).
 
     Returns:
         The validated sweep.
@@ -215,8 +371,15 @@ def sweep_from_data(
     Raises:
         ScenarioError: every problem, before any run.
     """
+    command_line = command_line or CommandLine()
+    data, as_written = with_command_line(data, command_line, filename)
     checked = check_sweep(
-        data, filename=filename, base_dir=base_dir, lines=lines, data_dirs=data_dirs
+        data,
+        filename=filename,
+        base_dir=base_dir,
+        lines=lines,
+        data_dirs=data_dirs,
+        cli_overrides=command_line.overrides,
     )
     spec = checked.spec
     return Sweep(
@@ -235,6 +398,8 @@ def sweep_from_data(
         points=checked.points,
         scenarios=checked.scenarios,
         point_overrides=PointOverrides(checked.scenarios),
+        command_line=command_line,
+        as_written=as_written,
     )
 
 
@@ -279,7 +444,7 @@ class SweepSpecs(Sequence[RunSpec]):
             run_id=run_id,
             scenario=sweep.scenarios[k],
             scenario_file=str(sweep.base_file),
-            overrides=sweep.overrides + tuple(sweep.point_overrides[k]),
+            overrides=sweep.base_overrides + tuple(sweep.point_overrides[k]),
             seed=int(seed),
             folder=str(self._folder.run_folder(run_id)),
             keep=self._keep,
@@ -310,8 +475,68 @@ class SweepResult:
 
 
 def default_out(sweep: Sweep) -> Path:
-    """``runs/sweep-<name>``: the same folder every time, so that ``--resume`` finds it."""
-    return Path("runs") / f"sweep-{sweep.name}"
+    """``runs/sweep-<name>``: the same folder every time, so that ``--resume`` finds it.
+
+    The command line's changes name their own folder, so that a sweep at trial size never
+    replaces the sweep as written: ``runs/sweep-<name>-n4-seeds1`` for ``--n 4 --seeds 1``,
+    and ``-set-<digest>`` (:func:`sim.files.set_folder`) for ``--set``.
+    """
+    cli = sweep.command_line
+    name = f"sweep-{sweep.name}"
+    if cli.n is not None:
+        name += f"-n{cli.n}"
+    if cli.seeds is not None:
+        name += f"-seeds{cli.seeds}"
+    return set_folder(Path("runs") / name, cli.overrides)
+
+
+def check_resume(sweep: Sweep, out: Path) -> None:
+    """Refuse ``--resume`` with other ``--n``, ``--seeds`` or ``--set`` than the sweep began with.
+
+    Also, when ``out`` holds no sweep, name the folders next to it that hold this sweep (a
+    sweep's default folder is named by its options: other options look in another folder).
+
+    Raises:
+        StoreError: what differs, and what to do.
+    """
+    existing = BatchFolder(out).read_manifest()
+    if existing is None:
+        others = _sweeps_named(sweep.name, out.parent) if out.parent.is_dir() else []
+        if others:
+            listed = "; ".join(f"{path} ({_options_text(record)})" for path, record in others)
+            raise StoreError(
+                f"{out}: there is no sweep to resume here; the default folder is named by "
+                f"--n/--seeds/--set ({sweep.command_line.words()} here), and {sweep.name} was "
+                f"started in: {listed}. Give the same options, or --out with the folder"
+            )
+        return
+    section = existing.get("sweep")
+    if not isinstance(section, dict):
+        return  # not a sweep's: the store refuses it
+    before = section.get("command_line")
+    before = before if isinstance(before, dict) else {"n": None, "seeds": None, "set": []}
+    now = sweep.command_line.record()
+    keys = [k for k in ("n", "seeds", "set") if (before.get(k) or None) != (now[k] or None)]
+    if keys:
+        changed = ", ".join(f"--{k}" for k in keys)
+        raise StoreError(
+            f"{out} holds {section.get('name', 'a sweep')} started with "
+            f"{_options_text(before)}; this command gives {sweep.command_line.words()} "
+            f"(another {changed}): --resume continues a sweep only with the options it started "
+            "with. Give the same ones, or choose another --out for the new sweep"
+        )
+
+
+def _sweeps_named(name: str, folder: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """The sweep folders in ``folder`` named ``sweep-<name>…`` holding that sweep."""
+    found = []
+    for path in sorted(folder.glob(f"sweep-{name}*")):
+        manifest = BatchFolder(path).read_manifest() if path.is_dir() else None
+        section = manifest.get("sweep") if manifest else None
+        if isinstance(section, dict) and section.get("name") == name:
+            record = section.get("command_line")
+            found.append((path, record if isinstance(record, dict) else {}))
+    return found
 
 
 def _tables(out: Path, sweep: Sweep, runs: pd.DataFrame) -> pd.DataFrame:
@@ -388,6 +613,8 @@ def run_sweep(
     if keep not in ("full", "summary"):
         raise BatchInputError([f"keep must be 'full' or 'summary', not {keep!r}"])
     out = Path(out) if out is not None else default_out(sweep)
+    if resume:
+        check_resume(sweep, out)
     specs = sweep.specs(out, keep)
     manifest = batch_manifest(
         [Input(str(sweep.base_file), sweep.base, sweep.base_sha256, sweep_data(sweep))],
@@ -395,7 +622,7 @@ def run_sweep(
         out=out,
         seeds_record=list(sweep.seeds),
         master_seed=sweep.master_seed,
-        overrides=sweep.overrides,
+        overrides=sweep.base_overrides,
         keep=keep,
         command=command,
         parameters=sweep.identity(),
@@ -442,6 +669,7 @@ def sweep_data(sweep: Sweep) -> tuple[tuple[str, str], ...]:
 __all__ = [
     "MAX_RUNS",
     "SCENARIO_FILE_MESSAGE",
+    "CommandLine",
     "Sweep",
     "SweepParameter",
     "SweepResult",
@@ -449,4 +677,5 @@ __all__ = [
     "load_sweep",
     "run_sweep",
     "sweep_from_data",
+    "with_command_line",
 ]

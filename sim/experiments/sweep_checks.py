@@ -54,7 +54,7 @@ from sim.scenario import (
     validate_data,
 )
 from sim.scenario.messages import locator, schema_errors
-from sim.scenario.overrides import override_path
+from sim.scenario.overrides import apply_overrides, override_path
 from sim.scenario.paths import parts_of, value_at
 from sim.scenario.yamlfile import DataPath, read_yaml
 from sim.units import format_duration, parse_duration
@@ -232,6 +232,8 @@ class Checked:
         seeds: the seeds every point runs with.
         points: the design: ``point`` and one column per parameter (durations in seconds).
         scenarios: each point's scenario, built when indexed.
+        cli_overrides: the command line's ``--set`` overrides, applied to the base after the
+            file's (as given).
     """
 
     spec: SweepFile
@@ -242,6 +244,7 @@ class Checked:
     seeds: tuple[int, ...]
     points: pd.DataFrame
     scenarios: PointScenarios
+    cli_overrides: tuple[str, ...] = ()
 
 
 def check_sweep(
@@ -251,6 +254,7 @@ def check_sweep(
     base_dir: str | Path = ".",
     lines: Mapping[DataPath, int] | None = None,
     data_dirs: Sequence[str | Path] = (),
+    cli_overrides: Sequence[str] = (),
 ) -> Checked:
     """Validate sweep data (a sweep file's YAML as Python data), layer by layer.
 
@@ -260,6 +264,10 @@ def check_sweep(
         base_dir: the folder ``base`` is relative to.
         lines: the YAML line of each data path (for messages).
         data_dirs: extra data folders of the base scenario.
+        cli_overrides: ``--set path=value`` overrides of the base scenario, applied after the
+            file's ``overrides`` and blamed as ``cdpsim run --set`` blames them
+            (``base.yaml (--set path=value): field: message``); one that sets a swept field is
+            refused (the points would replace it).
 
     Returns:
         The sweep's parts, every design point validated.
@@ -287,11 +295,12 @@ def check_sweep(
     if problem is not None:
         errors.add(("base",), f"the base scenario {base_file}: {problem}")
         errors.raise_any()
-    base, overrides, dropped = _load_base(spec, base_file, errors, data_dirs)
+    base, overrides, dropped = _load_base(spec, base_file, errors, data_dirs, cli_overrides)
     resolved = base.to_dict()
     parameters = _resolve_parameters(
         spec, resolved, errors, parsed.kind, design_ok=parsed.design_ok, dropped=dropped
     )
+    _check_swept_sets(cli_overrides, parameters, base_file, errors)
     seeds = _seeds(spec, base)
     if not parsed.design_ok or _check_size(spec, parameters, len(seeds), errors):
         _check_ends(spec, parameters, base, resolved, errors, parsed.kind)  # with the others
@@ -308,7 +317,35 @@ def check_sweep(
         seeds=tuple(seeds),
         points=points,
         scenarios=PointScenarios(parameters, points, base, resolved),
+        cli_overrides=tuple(cli_overrides),
     )
+
+
+def _check_swept_sets(
+    cli_overrides: Sequence[str],
+    parameters: Sequence[SweepParameter],
+    base_file: Path,
+    errors: Problems,
+) -> None:
+    """Refuse a ``--set`` of a field a parameter sweeps (every point would replace it)."""
+    for text in cli_overrides:
+        key = [p.strip() for p in text.partition("=")[0].split(".")]
+        for parameter in parameters:
+            for path in parameter.paths:
+                swept = [p.strip() for p in path.split(".")]
+                if key[: len(swept)] == swept:
+                    errors.extend(
+                        [
+                            ErrorItem(
+                                f"{base_file} (--set {text})",
+                                None,
+                                ".".join(key),
+                                f"the sweep varies {path} (parameters.{parameter.name}): every "
+                                "point would replace this value; change the parameter in the "
+                                "sweep file instead",
+                            )
+                        ]
+                    )
 
 
 @dataclass(frozen=True)
@@ -378,7 +415,11 @@ def _parse_file(data: dict[str, Any], errors: Problems) -> _Parsed | None:
 
 
 def _load_base(
-    spec: SweepFile, base_file: Path, errors: Problems, data_dirs: Sequence[str | Path]
+    spec: SweepFile,
+    base_file: Path,
+    errors: Problems,
+    data_dirs: Sequence[str | Path],
+    cli_overrides: Sequence[str] = (),
 ) -> tuple[Scenario, tuple[str, ...], tuple[str, ...]]:
     """The base scenario with the fixed overrides, problems blamed on the sweep's lines.
 
@@ -392,7 +433,7 @@ def _load_base(
     """
     refused: set[str] = set()
     while True:
-        base, texts, blamed = _try_base(spec, base_file, errors, data_dirs, refused)
+        base, texts, blamed = _try_base(spec, base_file, errors, data_dirs, refused, cli_overrides)
         if base is not None:
             return base, texts, tuple(k for k in spec.overrides if k in refused)
         if not blamed or blamed <= refused:
@@ -406,8 +447,12 @@ def _try_base(
     errors: Problems,
     data_dirs: Sequence[str | Path],
     refused: set[str],
+    cli_overrides: Sequence[str] = (),
 ) -> tuple[Scenario | None, tuple[str, ...], set[str]]:
-    """The base with the overrides but ``refused``; else the overrides its errors blame.
+    """The base with the overrides but ``refused``, then ``cli_overrides``; else the blamed.
+
+    The overrides its errors blame are returned; a ``--set``'s problems are its own, reported
+    as ``cdpsim run`` reports them, and stop the validation there.
 
     Returns:
         ``(base, texts, set())`` when it validates; ``(None, (), keys)`` when every problem is
@@ -434,6 +479,13 @@ def _try_base(
                 errors.add(("overrides", key), exc.message, f"overrides.{key}")
             continue
         texts.append(override_text(key, value))
+    if cli_overrides and isinstance(base_data, dict):
+        try:  # after the file's overrides: the command line has the last word
+            overridden.update(apply_overrides(base_data, cli_overrides, str(base_file)))
+        except ScenarioError as exc:
+            if report:
+                errors.extend(exc.errors, exc.omitted)
+            return None, (), set()
     try:  # without the overrides refused above, so that the parameters are checked too
         base = validate_data(
             base_data,
