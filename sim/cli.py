@@ -336,6 +336,7 @@ def run(
 ) -> None:
     """Run one scenario, write its run folder and print its KPIs.
 
+    SCENARIO is a scenario file, or the name of a shipped example (cdpsim examples lists them).
     The run folder must be new, empty or hold an earlier cdpsim run (which is replaced), unless
     --force. Ctrl-C or SIGTERM stop the run and keep the ticks computed (exit 130).
     """
@@ -344,7 +345,9 @@ def run(
     from sim.runner import BuildError, RunInterrupted, run_and_write
 
     _sigterm_as_interrupt()
+    from sim.cli_examples import scenario_path
 
+    scenario = scenario_path(scenario)  # a bare name that is no file here: a shipped example
     try:
         spec = load_scenario(scenario, overrides=overrides, data_dirs=data_dirs)
     except ScenarioError as exc:
@@ -983,7 +986,7 @@ def discover(
 
 
 # Commands kept in their own modules register themselves on ``main`` when imported.
-from sim import cli_calibrate, cli_output  # noqa: E402, F401
+from sim import cli_calibrate, cli_examples, cli_export, cli_output  # noqa: E402, F401
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -139,7 +139,17 @@ def test_a_wrong_import_is_caught(tmp_path):
         ("matplotlib", ("sim.plots",)),
         ("solara", ("sim.app",)),
         ("mesa", ("sim.model", "sim.agents", "sim.rundir")),
-        ("click", ("sim.cli", "sim.cli_gallery", "sim.cli_calibrate", "sim.cli_output")),
+        (
+            "click",
+            (
+                "sim.cli",
+                "sim.cli_gallery",
+                "sim.cli_calibrate",
+                "sim.cli_output",
+                "sim.cli_export",
+                "sim.cli_examples",
+            ),
+        ),
         ("pyabc", ("sim.calibrate.abc",)),
     ],
 )
