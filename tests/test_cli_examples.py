@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from click.testing import CliRunner
 
 from sim.cli import main
-from sim.examples import EXAMPLES
 from tests.conftest import SCENARIOS
 
 
@@ -41,19 +38,15 @@ def test_examples_lists_and_copies(tmp_path):
     assert (tmp_path / "x" / "spiral.yaml").read_bytes() == (SCENARIOS / "spiral.yaml").read_bytes()
 
 
-def test_run_takes_a_shipped_example_by_name(tmp_path, monkeypatch):
+def test_run_refuses_a_name_that_is_no_example(tmp_path, monkeypatch):
+    """A name runs its example (tests/test_examples.py runs one from the wheel); others exit 2."""
     monkeypatch.chdir(tmp_path)  # no scenarios/ here
-    code, out, err = cdpsim(
-        "run", "eth_crash_liq2", "--set", "clock.duration=20m", "--set", "borrowers.0.vaults=10"
-    )
-    assert code == 0, err
-    assert f"running the shipped example {EXAMPLES / 'eth_crash_liq2.yaml'}" in err
-    assert (tmp_path / "runs" / "eth_crash_liq2" / "summary.json").is_file()
     code, out, err = cdpsim("run", "no_such_example")
     assert code == 2 and out == ""
-    assert "no such file, and no shipped example scenario of that name" in err
+    assert "no_such_example: no such file, and no shipped example scenario of that name" in err
     assert "eth_crash_liq2" in err  # the names to choose from
     (tmp_path / "eth_crash_liq2").mkdir()  # a path that exists is never taken for a name
     code, _, err = cdpsim("run", "eth_crash_liq2")
     assert code == 2 and "shipped example" not in err
-    assert Path("eth_crash_liq2").is_dir()
+    code, _, err = cdpsim("run", "eth_crash_liq2.yaml")  # a file name: not looked up
+    assert code == 2 and "shipped example" not in err

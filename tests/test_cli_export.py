@@ -35,7 +35,7 @@ def test_export_writes_next_to_the_folder_and_replaces_only_its_own(run_copy):
     code, out, err = cdpsim("export", str(run_copy))
     book = run_copy.parent / "crash.xlsx"
     assert code == 0, err
-    assert out.strip() == f"{book} (sheets: about, summary, timeseries, auctions)"
+    assert out.strip() == f"{book} (sheets: about, summary, keepers, timeseries, auctions)"
     assert "bad_debt [Dai]" in pd.read_excel(book, sheet_name="timeseries").columns
     code, _, err = cdpsim("export", str(run_copy))  # its own file: replaced
     assert code == 0, err
