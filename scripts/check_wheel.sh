@@ -11,13 +11,14 @@
 # Work happens in a temporary folder, removed at the end (kept with KEEP=1).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$repo"  # python3.12 as the repository selects it (.python-version under pyenv)
 work=$(mktemp -d -t cdpsim-wheel-XXXXXX)
 if [[ "${KEEP:-0}" != 1 ]]; then
     trap 'rm -rf "$work"' EXIT
 fi
 start=$SECONDS
 
-python3.12 -m pip wheel -q --no-deps "$repo" -w "$work/dist"
+python3.12 -m pip wheel -q --no-deps . -w "$work/dist"
 wheel=$(ls "$work"/dist/cdpsim-*.whl)
 echo "built $(basename "$wheel") in $((SECONDS - start)) s"
 
@@ -30,7 +31,7 @@ cd "$work"
 "$work/venv/bin/cdpsim" examples "$work/x"
 test -f "$work/x/eth_crash_liq2.yaml"
 test -f "$work/x/data/black_thursday_2020_hourly.csv"
-"$work/venv/bin/cdpsim" run eth_crash_liq2 --set clock.duration=12h --out "$work/x/run"
+"$work/venv/bin/cdpsim" run eth_crash_liq2 --out "$work/x/run"
 test -f "$work/x/run/summary.json"
 "$work/venv/bin/cdpsim" export "$work/x/run" --to xlsx
 test -f "$work/x/run.xlsx"
