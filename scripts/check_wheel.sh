@@ -33,6 +33,9 @@ test -f "$work/x/eth_crash_liq2.yaml"
 test -f "$work/x/data/black_thursday_2020_hourly.csv"
 "$work/venv/bin/cdpsim" run eth_crash_liq2 --out "$work/x/run"
 test -f "$work/x/run/summary.json"
+# The core install draws, reports and exports (no extra needed for any of them).
+"$work/venv/bin/cdpsim" plot "$work/x/run"
+"$work/venv/bin/cdpsim" report "$work/x/run"
 "$work/venv/bin/cdpsim" export "$work/x/run" --to xlsx
-test -f "$work/x/run.xlsx"
+test -f "$work/x/run-overview.png" && test -f "$work/x/run-report.html" && test -f "$work/x/run.xlsx"
 echo "wheel check passed in $((SECONDS - start)) s"
