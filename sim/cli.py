@@ -337,6 +337,7 @@ def run(
 ) -> None:
     """Run one scenario, write its run folder and print its KPIs.
 
+    SCENARIO is a scenario file, or the name of a shipped example (cdpsim examples lists them).
     The run folder must be new, empty or hold an earlier cdpsim run (which is replaced), unless
     --force. Ctrl-C or SIGTERM stop the run and keep the ticks computed (exit 130).
     """
@@ -345,7 +346,9 @@ def run(
     from sim.runner import BuildError, RunInterrupted, run_and_write
 
     _sigterm_as_interrupt()
+    from sim.cli_examples import scenario_path
 
+    scenario = scenario_path(scenario)  # a bare name that is no file here: a shipped example
     try:
         spec = load_scenario(scenario, overrides=overrides, data_dirs=data_dirs)
     except ScenarioError as exc:
@@ -797,7 +800,7 @@ def _batch_report(table: object, out: Path, *, risk: bool = True) -> None:
 
 
 # Commands kept in their own modules register themselves on ``main`` when imported.
-from sim import cli_calibrate, cli_output, cli_sweep  # noqa: E402, F401
+from sim import cli_calibrate, cli_examples, cli_export, cli_output, cli_sweep  # noqa: E402, F401
 
 if __name__ == "__main__":  # pragma: no cover
     # ``python -m sim.cli``: the commands of the modules above register on ``sim.cli.main``,

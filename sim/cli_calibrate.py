@@ -95,6 +95,14 @@ def calibrate(
     fixed.parquet (the posterior median over seeds), summary.json and summary.md (posterior,
     joint fit, per-target p-values). Exit 2 on a bad file or folder, 1 if a simulation fails.
     """
+    import importlib.util
+
+    if importlib.util.find_spec("pyabc") is None:  # the "calibrate" extra is not installed
+        _err(
+            "cdpsim calibrate needs pyabc, the calibrate extra: pip install -e '.[calibrate]' "
+            "-c constraints.txt (from a checkout), or pip install 'cdpsim[calibrate]'"
+        )
+        sys.exit(EXIT_BAD_INPUT)
     try:
         from sim.calibrate.abc import CalibrationError
         from sim.calibrate.report import joint_lines, targets_table

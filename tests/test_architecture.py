@@ -141,7 +141,15 @@ def test_a_wrong_import_is_caught(tmp_path):
         ("mesa", ("sim.model", "sim.agents", "sim.rundir")),
         (
             "click",
-            ("sim.cli", "sim.cli_gallery", "sim.cli_calibrate", "sim.cli_output", "sim.cli_sweep"),
+            (
+                "sim.cli",
+                "sim.cli_gallery",
+                "sim.cli_calibrate",
+                "sim.cli_output",
+                "sim.cli_sweep",
+                "sim.cli_export",
+                "sim.cli_examples",
+            ),
         ),
         ("pyabc", ("sim.calibrate.abc",)),
     ],

@@ -414,9 +414,10 @@ class DaskCluster(Executor):
         """
         try:
             from distributed import Client, LocalCluster
-        except ImportError as exc:  # pragma: no cover - it is a dependency
+        except ImportError as exc:  # the dask extra is not installed
             raise ExecutorError(
-                "the dask backend needs dask.distributed: pip install 'distributed'"
+                "the dask backend needs dask.distributed, the dask extra: pip install -e "
+                "'.[dask]' -c constraints.txt (from a checkout), or pip install 'cdpsim[dask]'"
             ) from exc
         try:
             if self.scheduler is not None:

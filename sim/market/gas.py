@@ -165,7 +165,7 @@ class SpikeGas:
         )
 
     def level(self, t: np.ndarray) -> np.ndarray:
-        """Inclusion price at times ``t`` [s] [gwei]."""
+        """Inclusion price [gwei] at times ``t`` [s]."""
         t = np.asarray(t, dtype=np.float64)
         end = self.at + self.over
         # clip keeps the exponent ≤ 0 before the decay starts (those values are replaced anyway)
