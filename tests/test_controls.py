@@ -46,7 +46,7 @@ def test_controls_hold_the_scenarios_values_in_display_units():
     assert controls["crash_over"].value == 24.0  # hours
     assert controls["tail"].value == 140.0  # minutes
     assert controls["mat"].value == 1.45
-    assert controls["market_depth"].value is None and controls["market_depth"].optional
+    assert controls["market_depth"].value == 2.0e6 and controls["market_depth"].optional
     assert controls["keeper_dai_0"].value == 5.0e6
     assert controls["seed"].value == 7
     for c in controls.values():

@@ -41,7 +41,8 @@ TABLES = ("timeseries", "events", "auctions", "vaults", "summary")
 #: ``black_thursday_2020-flop`` shortens the Vow's wait and leaves three market keepers, so that
 #: the lowballers leave a deficit and debt auctions and the MKR bidders run within the case;
 #: ``eth_crash_liq2-flap`` lowers the surplus buffer so that the penalties start many surplus
-#: auctions, on which the MKR bidders bid against each other.
+#: auctions, on which the MKR bidders bid against each other (in a deeper ETH market than the
+#: scenario's 2 M USD per 2 %, in which the crash leaves bad debt instead of surplus).
 CASES: dict[str, tuple[str, tuple[str, ...]]] = {
     "baseline": ("baseline.yaml", ("clock.duration=10d",)),
     "spiral": ("spiral.yaml", ("clock.duration=30h",)),
@@ -50,7 +51,12 @@ CASES: dict[str, tuple[str, tuple[str, ...]]] = {
     "eth_crash_liq1": ("eth_crash_liq1.yaml", ("clock.duration=20h",)),
     "eth_crash_liq2-flap": (
         "eth_crash_liq2.yaml",
-        ("clock.duration=20h", "system.vow.hump=1e5", "system.vow.lid=1e6"),
+        (
+            "clock.duration=20h",
+            "system.vow.hump=1e5",
+            "system.vow.lid=1e6",
+            "collateral.ETH.market.depth_usd_2pct=1e7",
+        ),
     ),
     "black_thursday_2020": ("black_thursday_2020.yaml", ("clock.duration=36h",)),
     "black_thursday_2020-flop": (
