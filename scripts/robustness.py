@@ -27,6 +27,7 @@ import math
 import sys
 import time
 import traceback
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,8 +58,17 @@ Overrides = list[str]
 
 
 def _debt(s: Scenario, f: float, factors: dict[str, float]) -> Overrides:
-    """Cohort debts × f; ceilings grow with them (never shrink), so the book still opens."""
-    out = [f"borrowers.{i}.debt={c.debt * f!r}" for i, c in enumerate(s.borrowers)]
+    """Cohort debts × f; ceilings grow with them (never shrink), so the book still opens.
+
+    A cohort read from a vault book keeps the file's debts; a resampled one scales its drawn
+    total (``book.resample.debt``).
+    """
+    out = []
+    for i, c in enumerate(s.borrowers):
+        if c.book is None:
+            out.append(f"borrowers.{i}.debt={c.debt * f!r}")
+        elif c.book.resample is not None:
+            out.append(f"borrowers.{i}.book.resample.debt={c.debt * f!r}")
     if f > 1:
         out += [f"ilks.{name}.line={ilk.line * f!r}" for name, ilk in s.ilks.items()]
         if s.system.Line is not None:
@@ -73,7 +83,11 @@ def _vaults(s: Scenario, f: float, factors: dict[str, float]) -> Overrides:
     for i, c in enumerate(s.borrowers):
         dust = s.ilks[c.ilk].dust
         most = math.floor(c.debt * debt_f / dust) if dust > 0 else c.vaults * 100
-        out.append(f"borrowers.{i}.vaults={max(1, min(round(c.vaults * f), most))}")
+        count = max(1, min(round(c.vaults * f), most))
+        if c.book is None:
+            out.append(f"borrowers.{i}.vaults={count}")
+        elif c.book.resample is not None:  # a book's own rows are what they are
+            out.append(f"borrowers.{i}.book.resample.vaults={count}")
     return out
 
 
@@ -90,10 +104,16 @@ def _price_overrides(path: str, spec: object, f: float) -> Overrides:
 
 
 def _prices(s: Scenario, f: float, factors: dict[str, float]) -> Overrides:
-    """Every simulated price (collateral and MKR) × f; replayed data is left as recorded."""
+    """Every simulated price (collateral and MKR) × f; replayed data is left as recorded.
+
+    So is the price of a collateral some cohort reads from a vault book: the book's collateral
+    and debt are fixed, so a scaled price would open its vaults at other CRs (unsafe ones at
+    × 0.1), which is not a perturbation of the same book.
+    """
+    booked = {s.ilks[c.ilk].collateral for c in s.borrowers if c.book is not None}
     out = []
     for name, coll in s.collateral.items():
-        if not isinstance(coll.price, ReplayPrice):
+        if not isinstance(coll.price, ReplayPrice) and name not in booked:
             out += _price_overrides(f"collateral.{name}.price", coll.price, f)
     if s.mkr is not None:
         out += _price_overrides("mkr.price", s.mkr.price, f)
@@ -170,11 +190,12 @@ def cases(files: list[Path], n_random: int, seed: int) -> Iterator[Case]:
     """The cases of each file: all groups at 0.1× and at 10×, then ``n_random`` random draws.
 
     A random draw scales each group by an independent log-uniform factor in
-    :data:`FACTOR_RANGE`.
+    :data:`FACTOR_RANGE`. Each file draws from its own stream (``seed`` and the file's name), so
+    adding a scenario leaves the other files' cases as they were.
     """
-    rng = np.random.default_rng(seed)
     lo, hi = np.log(FACTOR_RANGE[0]), np.log(FACTOR_RANGE[1])
     for path in files:
+        rng = np.random.default_rng([seed, zlib.crc32(path.stem.encode())])
         for corner in FACTOR_RANGE:
             yield Case(path, f"all×{corner:g}", dict.fromkeys(GROUPS, corner))
         for k in range(n_random):

@@ -94,7 +94,10 @@ def _trade_off(ax: Axes, boxes: pd.DataFrame, trajectory: pd.DataFrame | None) -
             markersize=3.5,
             label="PRIM peeling trajectory (each step: a smaller box)",
         )
-    summary = boxes.groupby(["method", "box"], sort=False)[["coverage", "density"]].first()
+    if boxes.empty or not {"coverage", "density"} <= set(boxes.columns):
+        summary = pd.DataFrame(columns=["coverage", "density"])  # no box to place
+    else:
+        summary = boxes.groupby(["method", "box"], sort=False)[["coverage", "density"]].first()
     for k, ((method, box), row) in enumerate(summary.iterrows()):
         s = st.style(k + 1)
         ax.scatter(
