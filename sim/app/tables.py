@@ -155,10 +155,15 @@ def kpi_cells(summary: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
 
 
 def kpi_table_html(summary: Mapping[str, Any], per_row: int = KPIS_PER_ROW) -> str:
-    """The KPIs as the rows of an HTML table, ``per_row`` to a row; definitions as tooltips."""
+    """The KPIs as the rows of an HTML table, ``per_row`` to a row; definitions as tooltips.
+
+    Each value's cell has the class ``kpi-<name>`` and the exact value in ``data-value``
+    (Python's ``repr``: a float read back is the same float), for scripts reading the page.
+    """
     cells = [
         f'<td class="kpi-name" title="{html.escape(d)}">{html.escape(n)}</td>'
-        f'<td class="kpi-value">{html.escape(v)}</td><td class="kpi-unit">{html.escape(u)}</td>'
+        f'<td class="kpi-value kpi-{html.escape(n)}" data-value="{html.escape(repr(summary[n]))}">'
+        f'{html.escape(v)}</td><td class="kpi-unit">{html.escape(u)}</td>'
         for n, v, u, d in kpi_cells(summary)
     ]
     rows = ["".join(cells[k : k + per_row]) for k in range(0, len(cells), per_row)]
