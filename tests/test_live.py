@@ -95,7 +95,8 @@ def _wait_for(condition, what: str, timeout_s: float = 120.0) -> None:
 
 
 def test_the_worker_plays_in_frames_of_k_ticks_until_paused_or_done(tmp_path):
-    base = _small(tmp_path)
+    # long enough (7 200 ticks) that the pause comes before the end: a frame costs little now
+    base = _small(tmp_path, SMALL.replace("{tick: 10m, duration: 12h}", "{tick: 1m, duration: 5d}"))
     session, frames = _session(base)
     cancel = threading.Event()
     worker = threading.Thread(target=session.run, args=(cancel,), daemon=True)

@@ -113,8 +113,18 @@ def _panels(scenario: Mapping[str, Any], ilks: list[str]) -> list[Panel]:
     panels = [
         Panel("Market price vs oracle (OSM) price", "price [USD/token]"),
         Panel("Collateral ratio of open vaults (market price) vs mat", "collateral ratio [-]"),
-        Panel("Unsafe vaults (at the oracle price)", "unsafe vaults [count]", "no unsafe vault", unsafe),
-        Panel("Liquidations: auctions started and running", "auctions [count]", "no liquidation", started),
+        Panel(
+            "Unsafe vaults (at the oracle price)",
+            "unsafe vaults [count]",
+            "no unsafe vault",
+            unsafe,
+        ),
+        Panel(
+            "Liquidations: auctions started and running",
+            "auctions [count]",
+            "no liquidation",
+            started,
+        ),
         Panel("Dai supply (Vat debt, unbacked Dai included)", "Dai supply [Dai]"),
         Panel("Bad debt and the Vow's surplus", "amount [Dai]", "no bad debt", ("bad_debt",)),
     ]
@@ -201,10 +211,14 @@ def _traces(
     out.append((Trace("bad debt", "bad_debt", 5), {"line": {"color": SERIES["bad_debt"]}}))
     panel = 6
     if scenario.get("dai"):
-        out.append((Trace("Dai price", "dai_price", panel), {"line": {"color": SERIES["dai_price"]}}))
+        out.append(
+            (Trace("Dai price", "dai_price", panel), {"line": {"color": SERIES["dai_price"]}})
+        )
         panel += 1
     if scenario.get("network"):
-        out.append((Trace("gas price", "gas_price_gwei", panel), {"line": {"color": SERIES["gas"]}}))
+        out.append(
+            (Trace("gas price", "gas_price_gwei", panel), {"line": {"color": SERIES["gas"]}})
+        )
     return out
 
 
@@ -264,7 +278,9 @@ def live_figure(
         fig.add_scatter(
             x=[start_ms, end_ms],
             y=[float(mat)] * 2,
-            name=f"{ilk} mat = {float(mat):g}" if len(ilks) > 1 else f"liquidation ratio mat = {float(mat):g}",
+            name=f"{ilk} mat = {float(mat):g}"
+            if len(ilks) > 1
+            else f"liquidation ratio mat = {float(mat):g}",
             mode="lines",
             line={"color": SERIES["mat"], "dash": "dash", "width": 1},
             legendgroup="1",

@@ -24,6 +24,7 @@ from sim.app.render import Drawable, png
 from sim.app.tables import (
     ROWS_PER_PAGE,
     STATUSES,
+    filter_help,
     filter_runs,
     headers,
     kpi_columns,
@@ -259,9 +260,7 @@ def RunCard(session: LiveSession, frame: solara.Reactive, pending: solara.Reacti
 
 
 @solara.component
-def ParameterCard(
-    session: LiveSession, pending: solara.Reactive, applied: solara.Reactive
-) -> None:
+def ParameterCard(session: LiveSession, pending: solara.Reactive, applied: solara.Reactive) -> None:
     """The scenario's controls: the values Reset will apply, marked where the model differs."""
     built = applied.value
 
@@ -377,12 +376,14 @@ def RunsTable(batch: BatchData, on_pick: Callable[[str], None]) -> None:
         rows, problem = batch.runs.iloc[0:0], str(exc)
     with solara.Columns([1, 3, 4]):
         solara.Select("status", values=list(STATUSES), value=status)
-        solara.InputText(
-            "filter, e.g. bad_debt_max > 1e6 and seed != 3 (columns, numbers, 'text', comparisons, and/or/not, in [...])",
-            value=query,
-            continuous_update=False,
-            classes=["cdpsim-filter"],
-        )
+        with solara.Column(gap="0px"):
+            solara.InputText(
+                "filter, e.g. bad_debt_max > 1e6 and seed != 3",
+                value=query,
+                continuous_update=False,
+                classes=["cdpsim-filter"],
+            )
+            solara.Text(filter_help(batch.runs), classes=["cdpsim-help", "cdpsim-filter-help"])
         solara.SelectMultiple("KPI columns", values=kpis, all_values=kpi_columns(batch.runs))
     with solara.Column():  # always there, so that the table below keeps its place
         if problem:
