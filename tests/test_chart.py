@@ -10,10 +10,10 @@ import pytest
 
 pytest.importorskip("plotly")
 
-from sim.app.chart import live_figure, notes, points  # noqa: E402
-from sim.model import ProtocolModel  # noqa: E402
-from sim.scenario import load_scenario  # noqa: E402
-from tests.conftest import SMALL  # noqa: E402
+from sim.app.chart import live_figure, notes, points
+from sim.model import ProtocolModel
+from sim.scenario import load_scenario
+from tests.conftest import SMALL
 
 
 @pytest.fixture

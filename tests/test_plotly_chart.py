@@ -11,8 +11,8 @@ import pytest
 pytest.importorskip("ipyvue")
 pytest.importorskip("plotly")
 
-from sim.app.chart import live_figure  # noqa: E402
-from sim.app.plotly_chart import SCRIPT_PATH, PlotlyChart, annotations  # noqa: E402
+from sim.app.chart import live_figure
+from sim.app.plotly_chart import SCRIPT_PATH, PlotlyChart, annotations
 
 
 @pytest.fixture

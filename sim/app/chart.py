@@ -271,7 +271,7 @@ def live_figure(
     start_ms = pd.Timestamp(start).value / 1e6
     dt_ms = dt * 1000.0
     end_ms = start_ms + n_ticks * dt_ms
-    for k, ilk in enumerate(ilks):  # mat: drawn whole at once, over the whole run
+    for ilk in ilks:  # mat: drawn whole at once, over the whole run
         mat = (scenario["ilks"][ilk] or {}).get("mat")
         if mat is None:
             continue

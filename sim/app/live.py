@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import queue
 import threading
-from time import monotonic
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from time import monotonic
 from typing import Any
 
 import numpy as np
