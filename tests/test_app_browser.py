@@ -228,6 +228,8 @@ def test_live_run_steps_resets_with_new_values_and_shows_errors(
         expect(figure).to_be_visible()
         _chart_points(page, 1)
         expect(figure).to_contain_text("no liquidation so far")
+        expect(figure.get_by_role("button", name="Zoom in")).to_have_count(1)  # interactive
+        expect(figure.get_by_role("button", name="Share chart...")).to_have_count(0)  # no upload
         expect(page.locator(".cdpsim-kpis").first).to_contain_text("bad_debt_max")
         expect(page.get_by_text("KPIs so far (tick 0 of 72)")).to_be_visible()
 
