@@ -126,8 +126,14 @@ def _get(app, path: str) -> tuple[list[dict], bool]:
     async def inner(scope, receive, send):
         passed.append(True)
 
-    async def receive():
-        return {"type": "http.request", "body": b"", "more_body": False}
+    requested: list[bool] = []
+
+    async def receive():  # the request, then nothing until the response is done (no disconnect)
+        if not requested:
+            requested.append(True)
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.sleep(3600)
+        return {"type": "http.disconnect"}
 
     async def send(message):
         sent.append(message)
