@@ -70,7 +70,10 @@ def free_port() -> int:
 def _serving(target: Path) -> Iterator[str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
-    command = [sys.executable, "-m", "sim.cli", "dashboard", str(target), "--port", str(port)]
+    # not ``-m sim.cli``: run as __main__, sim.cli's commands kept in other modules register on
+    # another copy of the group, and ``dashboard`` is one of them
+    command = [sys.executable, "-c", "from sim.cli import main; main()", "dashboard"]
+    command += [str(target), "--port", str(port)]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(600):
@@ -141,7 +144,7 @@ def take(out_dir: Path) -> list[Path]:
 
         with _serving(CRASH) as url:
             page.goto(url)
-            expect(page.locator("img.cdpsim-live-figure")).to_be_visible()
+            expect(page.locator(".cdpsim-live-chart .js-plotly-plot")).to_be_visible()
             every = page.locator(".cdpsim-every").get_by_role("slider")
             every.focus()
             every.press("End")
@@ -151,7 +154,11 @@ def take(out_dir: Path) -> list[Path]:
                 expect(page.locator(".cdpsim-status")).to_contain_text(
                     f"tick {tick} /", timeout=60_000
                 )
-            time.sleep(2)  # the last frame's picture reaches the page
+            page.wait_for_function(  # the chart holds ticks 0 … 1500
+                "() => document.querySelector('.cdpsim-live-chart .js-plotly-plot')"
+                ".data[0].x.length === 1501"
+            )
+            time.sleep(1)
             written.append(out_dir / "dashboard-live.png")
             page.screenshot(path=str(written[-1]))
 

@@ -1,6 +1,7 @@
 """One live run (sim/app/live.py): the session's commands carried out in order by its worker,
-a frame after each (tick, KPIs, the run overview as PNG, the values the model was built with),
-a refused reset that keeps the model, and the render interval.
+a frame after each (tick, KPIs, the chart's series so far, the values the model was built
+with), a refused reset that keeps the model, the render interval, and the KPIs' pace while
+playing.
 """
 
 from __future__ import annotations
@@ -41,12 +42,17 @@ def test_session_builds_steps_and_resets_with_the_controls_values(tmp_path):
     session.drain()
     first = frames.last
     assert (first.tick, first.n_ticks, first.generation) == (0, base.n_ticks, 1)
-    assert first.png.startswith(b"\x89PNG") and first.kpis["dai_supply_start"] == 3.0e6
+    assert first.kpis["dai_supply_start"] == 3.0e6 and first.kpi_tick == 0
+    assert first.chart is not None and set(first.series) == set(first.chart.columns)
+    assert all(len(v) == 1 for v in first.series.values())  # tick 0: the initial state
     session.render_every(4)
     session.step()
     session.drain()
-    assert frames.last.tick == 4 and frames.last.every == 4
-    assert frames.last.png != first.png
+    assert frames.last.tick == 4 and frames.last.every == 4 and frames.last.kpi_tick == 4
+    assert all(len(v) == 5 for v in frames.last.series.values())
+    recorded = session.model.recorder.series
+    for column, values in frames.last.series.items():
+        assert list(values) == list(recorded[column][:5]), column
     values = {**session.initial_values, "mat": 1.52, "seed": 5}
     session.reset(values)
     session.drain()
@@ -89,7 +95,8 @@ def _wait_for(condition, what: str, timeout_s: float = 120.0) -> None:
 
 
 def test_the_worker_plays_in_frames_of_k_ticks_until_paused_or_done(tmp_path):
-    base = _small(tmp_path)
+    # long enough (7 200 ticks) that the pause comes before the end: a frame costs little now
+    base = _small(tmp_path, SMALL.replace("{tick: 10m, duration: 12h}", "{tick: 1m, duration: 5d}"))
     session, frames = _session(base)
     cancel = threading.Event()
     worker = threading.Thread(target=session.run, args=(cancel,), daemon=True)
@@ -132,4 +139,27 @@ def test_a_run_at_100k_vaults_steps_and_draws(tmp_path):
     session.step()
     session.drain()
     assert frames.last.vaults == 100_000 and frames.last.tick == 12
-    assert frames.last.png.startswith(b"\x89PNG")
+    assert len(frames.last.series["price[ETH-A]"]) == 13
+
+
+def test_while_playing_the_kpis_are_recomputed_at_most_every_half_second(tmp_path, monkeypatch):
+    """Frames come every few ticks; the KPIs (a tenth of a frame's cost) at most every
+    KPI_EVERY_S of wall time, and for the tick reached whenever the run stops."""
+    import sim.app.live as live
+
+    clock = iter(range(0, 10**6))
+    monkeypatch.setattr(live, "monotonic", lambda: next(clock) * 0.1)  # 0.1 s per frame
+    base = _small(tmp_path)
+    session, frames = _session(base)
+    session.render_every(2)
+    session.drain()
+    session._playing = True  # as the play command leaves it, without the worker's thread
+    for _ in range(12):
+        session._advance()
+    played = frames[1:]
+    fresh = [f.tick for f in played if f.kpi_tick == f.tick]
+    assert 2 <= len(fresh) <= 4, [(f.tick, f.kpi_tick) for f in played]  # 1.2 s of frames
+    assert all(f.kpi_tick <= f.tick for f in played)
+    session.pause()
+    session.drain()
+    assert frames.last.kpi_tick == frames.last.tick == 24

@@ -16,7 +16,7 @@ import pytest
 
 from sim.app import APP_MODULE, DATA_DIRS_ENV, TARGET_ENV
 from sim.app.guard import AccessGuard, allowed_hosts, cookie_name
-from sim.app.server import CLOSED_TAB_KEPT, SOLARA_ENV, port_problem, serve, url
+from sim.app.server import CLOSED_TAB_KEPT, SOLARA_ENV, ChartScript, port_problem, serve, url
 
 
 def test_the_page_s_address():
@@ -82,7 +82,8 @@ def test_serve_runs_solara_s_app_inside_the_guard(started, tmp_path):
         "small.yaml", host="10.0.0.5", port=9000, data_dirs=["data", tmp_path / "more"], token="t"
     )
     ((guard, kwargs),) = started.calls
-    assert isinstance(guard, AccessGuard) and guard.app is started.app
+    assert isinstance(guard, AccessGuard) and isinstance(guard.app, ChartScript)
+    assert guard.app.app is started.app  # Plotly's script served inside the guard
     assert guard.hosts == allowed_hosts("10.0.0.5", 9000)
     assert guard.token == "t" and guard.cookie == cookie_name(9000)
     assert (kwargs["host"], kwargs["port"]) == ("10.0.0.5", 9000)
@@ -113,3 +114,51 @@ def test_an_address_not_of_this_machine_says_so_rather_than_blame_the_port():
     assert problem is not None and problem.startswith(f"cannot listen on 192.0.2.1:{port}: ")
     assert problem.endswith("192.0.2.1 is not an address of this machine; choose another --host")
     assert "--port" not in problem
+
+
+def _get(app, path: str) -> tuple[list[dict], bool]:
+    """A GET of ``path`` through ``app``: the ASGI messages sent, and whether the inner app ran."""
+    import asyncio
+
+    sent: list[dict] = []
+    passed: list[bool] = []
+
+    async def inner(scope, receive, send):
+        passed.append(True)
+
+    requested: list[bool] = []
+
+    async def receive():  # the request, then nothing until the response is done (no disconnect)
+        if not requested:
+            requested.append(True)
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.sleep(3600)
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": path, "headers": [], "query_string": b""}
+    asyncio.run(
+        app(inner)(scope, receive, send) if app is ChartScript else app(scope, receive, send)
+    )
+    return sent, bool(passed)
+
+
+def test_the_live_chart_s_plotly_is_served_from_the_plotly_package():
+    pytest.importorskip("plotly")
+    pytest.importorskip("starlette")
+    from sim.app.plotly_chart import SCRIPT_PATH, script_file
+
+    sent, passed = _get(ChartScript, SCRIPT_PATH)
+    assert not passed
+    start = sent[0]
+    assert start["status"] == 200
+    headers = {k.decode(): v.decode() for k, v in start["headers"]}
+    assert headers["content-type"].startswith("text/javascript")
+    assert "immutable" in headers["cache-control"]
+    body = b"".join(m.get("body", b"") for m in sent[1:])
+    assert body == script_file().read_bytes() and b"window.Plotly = Plotly" in body
+    for other in ("/", "/static/plotly.min.js", SCRIPT_PATH + ".map"):
+        sent, passed = _get(ChartScript, other)
+        assert passed and sent == [], other

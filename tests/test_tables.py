@@ -5,6 +5,7 @@ columns shown, cells the browser can show and sort, headers with units, and the 
 from __future__ import annotations
 
 import html
+import re
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,7 @@ import pytest
 from sim.app.tables import (
     DEFAULT_KPIS,
     JS_SAFE_INTEGER,
+    filter_help,
     filter_runs,
     headers,
     kpi_cells,
@@ -177,6 +179,26 @@ def test_the_kpi_table_is_escaped_html_a_few_to_a_row():
     assert kpi_table_html({}) == ""
     (odd,) = [cell for cell in kpi_cells(summary) if cell[0] == "<b>odd</b>"]
     assert odd == ("<b>odd</b>", "x<y", "", "")  # not a KPI: no unit, no definition
+
+
+def test_each_kpi_value_carries_its_exact_value_for_scripts():
+    value = 1234567.891011121
+    table = kpi_table_html({"bad_debt_final": value, "auctions": 3})
+    found = re.search(r'class="kpi-value kpi-bad_debt_final" data-value="([^"]+)"', table)
+    assert found and float(found.group(1)) == value  # the float itself, not its rounding
+    assert 'class="kpi-value kpi-auctions" data-value="3"' in table
+
+
+def test_the_filter_help_lists_every_column_as_a_filter_writes_it():
+    runs = pd.DataFrame(
+        {"run_id": ["a"], "seed": [1], "ilks.ETH-A.liquidation.buf": [1.2], "bad_debt_max": [0.0]}
+    )
+    text = filter_help(runs)
+    assert text.endswith("Columns (4): run_id, seed, `ilks.ETH-A.liquidation.buf`, bad_debt_max.")
+    assert "comparisons" in text and "and / or / not" in text
+    # every name as shown there is accepted by the filter itself
+    for name in ("run_id", "seed", "`ilks.ETH-A.liquidation.buf`", "bad_debt_max"):
+        assert len(filter_runs(runs, f"{name} == {name}")) == 1, name
 
 
 def _batch_runs(n: int, scenario: str = "s") -> pd.DataFrame:

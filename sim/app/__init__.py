@@ -4,8 +4,9 @@ A Solara web app around :mod:`sim` and :mod:`sim.plots`; it holds no model logic
 
 - **live run** of a scenario: the scenario's key parameters as controls, step / play / reset
   (reset rebuilds the model from the controls' current values through
-  :func:`sim.scenario.with_overrides`, so a bad value is a message in the page), the run
-  overview redrawn every *k* ticks and the KPI table;
+  :func:`sim.scenario.with_overrides`, so a bad value is a message in the page), an
+  interactive Plotly chart of the run that gets each frame's new ticks (every *k* ticks), and
+  the KPI table;
 - **explore a folder**: a run's overview, a batch's fan chart and runs table (filter, pick a
   run → its overview, or run it live), a sweep's heatmaps and sensitivity indices.
 
@@ -15,9 +16,10 @@ Plain Solara, not mesa's SolaraViz (built on Solara too): in mesa 3.5 SolaraViz'
 no place for a validation message and no folder views.
 
 Modules: :mod:`~sim.app.controls` (controls ↔ scenario overrides), :mod:`~sim.app.live` (one
-live run and the worker thread that alone touches its model), :mod:`~sim.app.render` (figures
-to PNG, one at a time), :mod:`~sim.app.targets` (what was asked to show), :mod:`~sim.app.views`
-(the Solara components), :mod:`~sim.app.app` (the page, as in mesa's examples' ``app.py``),
+live run and the worker thread that alone touches its model), :mod:`~sim.app.chart` and
+:mod:`~sim.app.plotly_chart` (the live chart and its widget), :mod:`~sim.app.render` (the
+folder views' figures to PNG, one at a time), :mod:`~sim.app.targets` (what was asked to
+show), :mod:`~sim.app.views` (the Solara components), :mod:`~sim.app.app` (the page, as in mesa's examples' ``app.py``),
 :mod:`~sim.app.guard` (who may talk to the server: Host, Origin, token) and
 :mod:`~sim.app.server` (the web server). Only this package imports solara, and this module
 imports nothing heavy: the CLI asks it whether the extra is installed.

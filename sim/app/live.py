@@ -5,10 +5,12 @@ The page never steps or builds the model itself. Its buttons put commands on a q
 :meth:`~LiveSession.pause`, :meth:`~LiveSession.render_every`); one worker
 (:meth:`LiveSession.run`, in a thread the page starts) carries them out in order and, after
 each, hands the page a :class:`Frame`: an immutable picture of the run (tick, KPI table, the
-run overview as PNG, the values the model was built with). So a click never waits for a
+chart's series so far, the values the model was built with). So a click never waits for a
 tick, a reset can never interleave with a step, and a frame always belongs to the model that
-is current. While playing, the worker advances *k* ticks (``render_every``) between frames:
-drawing the run overview (about half a second) costs far more than a tick, even at 100 000 vaults.
+is current. While playing, the worker advances *k* ticks (``render_every``) between frames; the
+page appends the new points to its interactive chart (:mod:`sim.app.chart`) rather than drawing
+a picture of the whole run, so a frame costs milliseconds, not the half second a matplotlib
+run overview takes to draw (five seconds at tick 2 880 of the shipped crash).
 
 Reset builds a new model from the controls' current values through
 :func:`sim.app.controls.apply` (:func:`sim.scenario.with_overrides`): a value the scenario
@@ -21,16 +23,17 @@ import queue
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from time import monotonic
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from sim.app.chart import ChartSpec, live_figure, notes
 from sim.app.controls import Control, Value, apply, controls_for, values_of
-from sim.app.render import Drawable, png
 from sim.market.prices import DataError
 from sim.metrics import keeper_profits, summarize
 from sim.model import ProtocolModel
-from sim.plots import run_overview
 from sim.protocol.vat import ProtocolError
 from sim.record import auctions_frame, timeseries_frame
 from sim.scenario import Scenario, ScenarioError
@@ -39,6 +42,8 @@ from sim.scenario import Scenario, ScenarioError
 FRAMES_PER_RUN = 100
 #: Longest render interval the page offers [ticks].
 MAX_EVERY = 500
+#: Shortest wall time between two computations of the KPIs while playing [s].
+KPI_EVERY_S = 0.5
 #: How long the idle worker waits for a command before looking at its cancel flag again [s].
 IDLE_WAIT_S = 0.2
 #: Errors building a model from a valid scenario that are the scenario's fault (as the CLI's).
@@ -50,7 +55,7 @@ def default_every(n_ticks: int) -> int:
     return max(1, min(MAX_EVERY, round(n_ticks / FRAMES_PER_RUN)))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Frame:
     """What the page shows of a live run at one moment.
 
@@ -65,7 +70,12 @@ class Frame:
         values: each control's value in the model's scenario (what it was built with).
         kpis: the KPIs so far (:func:`sim.metrics.summarize`; units in
             :data:`sim.metrics.KPI_BY_NAME`).
-        png: the run overview so far (:func:`sim.plots.run_overview`), as PNG.
+        kpi_tick: the tick the KPIs were computed at: while playing they are recomputed at
+            most every :data:`KPI_EVERY_S` (a tenth of the shipped crash's time went into
+            them, at every frame); a paused, stepped or finished run's are its tick's.
+        chart: the model's live chart (its figure and what each trace plots).
+        series: the chart's columns so far, one value per tick recorded (tick 0 first).
+        notes: per panel of the chart, its note (``no liquidation so far``; ``""`` for none).
         playing: the worker is advancing the run.
         every: ticks between frames while playing, and per Step.
         errors: why the last reset was refused (empty: it was applied).
@@ -81,7 +91,10 @@ class Frame:
     time: str
     values: Mapping[str, Value]
     kpis: Mapping[str, float]
-    png: bytes
+    kpi_tick: int
+    chart: ChartSpec | None
+    series: Mapping[str, np.ndarray]
+    notes: tuple[str, ...]
     playing: bool
     every: int
     errors: tuple[str, ...] = ()
@@ -133,6 +146,8 @@ class LiveSession:
         self._errors: tuple[str, ...] = ()
         self._failed: str | None = None
         self._last: Frame | None = None
+        self._chart: ChartSpec | None = None
+        self._kpis_at = 0.0
 
     # ------------------------------------------------------------------ commands (any thread)
     def reset(self, values: Mapping[str, Value]) -> None:
@@ -219,6 +234,13 @@ class LiveSession:
             return
         self.model = model
         self._scenario = scenario.to_dict()
+        self._chart = live_figure(
+            self._scenario,
+            n_ticks=model.n_ticks,
+            dt=model.dt,
+            start=scenario.clock.start,
+            quantiles=scenario.record.cr_quantiles,
+        )
         self._generation += 1
         self._errors = ()
         self._failed = None
@@ -243,14 +265,30 @@ class LiveSession:
             self._publish(self._empty_frame())
             return
         last = self._last
-        if redraw or last is None or last.generation != self._generation:
+        fresh = last is None or last.generation != self._generation
+        if redraw or fresh or last.tick != model.tick:
+            assert self._chart is not None
+            recorded, rows = model.recorder.series, model.recorder.rows
+            series = {c: recorded[c][:rows] for c in self._chart.columns}
+            texts = tuple(notes(self._chart, series, finished=self._finished()))
+            start = pd.Timestamp(model.spec.clock.start)
+            time = (start + pd.Timedelta(seconds=model.tick * model.dt)).strftime(
+                "%Y-%m-%d %H:%M UTC"
+            )
+        else:
+            assert last is not None
+            series, texts, time = last.series, last.notes, last.time
+        now = monotonic()
+        stale = fresh or last.kpi_tick != model.tick
+        due = not self._playing or now - self._kpis_at >= KPI_EVERY_S
+        if stale and (due or fresh):
             ts = timeseries_frame(model)
             auctions = auctions_frame(model)
             kpis = summarize(ts, auctions, keeper_profit=sum(keeper_profits(model).values()))
-            picture = png(lambda: self._overview(ts, auctions))
-            time = pd.Timestamp(ts["time"].iloc[-1]).strftime("%Y-%m-%d %H:%M UTC")
+            kpi_tick, self._kpis_at = model.tick, now
         else:
-            picture, kpis, time = last.png, last.kpis, last.time
+            assert last is not None
+            kpis, kpi_tick = last.kpis, last.kpi_tick
         frame = Frame(
             generation=self._generation,
             name=model.spec.name,
@@ -261,7 +299,10 @@ class LiveSession:
             time=time,
             values=values_of(self.controls, model.spec),
             kpis=kpis,
-            png=picture,
+            kpi_tick=kpi_tick,
+            chart=self._chart,
+            series=series,
+            notes=texts,
             playing=self._playing,
             every=self._every,
             errors=self._errors,
@@ -269,16 +310,6 @@ class LiveSession:
         )
         self._last = frame
         self._publish(frame)
-
-    def _overview(self, ts: pd.DataFrame, auctions: pd.DataFrame) -> Drawable:
-        """The run overview so far, its time axis spanning the whole run (it fills as it runs)."""
-        model = self.model
-        assert model is not None
-        fig = run_overview(ts, auctions, self._scenario, seed=model.seed)
-        start = pd.Timestamp(model.spec.clock.start).tz_convert(None)
-        end = start + pd.Timedelta(seconds=model.n_ticks * model.dt)
-        fig.axes[0].set_xlim(start.to_datetime64(), end.to_datetime64())  # the panels share x
-        return fig
 
     def _empty_frame(self) -> Frame:
         return Frame(
@@ -291,7 +322,10 @@ class LiveSession:
             time="",
             values={},
             kpis={},
-            png=b"",
+            kpi_tick=0,
+            chart=None,
+            series={},
+            notes=(),
             playing=False,
             every=self._every,
             errors=self._errors,

@@ -1,7 +1,8 @@
 """Serving the dashboard: Solara's web app under uvicorn, on one address, until stopped.
 
 Settings that matter on a machine without internet access and for a local tool: the page's
-JavaScript and fonts come from the ``solara-assets`` package (no CDN), Solara's usage
+JavaScript and fonts come from the ``solara-assets`` package (no CDN), the live chart's Plotly
+from the ``plotly`` package (:class:`ChartScript`), Solara's usage
 telemetry is off, the "runs on Solara" banner is hidden, production mode (no tracebacks in the
 page), and the state of a closed browser tab (its model) is dropped after
 :data:`CLOSED_TAB_KEPT` instead of Solara's 24 hours.
@@ -20,7 +21,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sim.app import APP_MODULE, DATA_DIRS_ENV, TARGET_ENV
-from sim.app.guard import TOKEN_PARAM, AccessGuard, allowed_hosts, cookie_name
+from sim.app.guard import (
+    TOKEN_PARAM,
+    AccessGuard,
+    ASGIApp,
+    Receive,
+    Scope,
+    Send,
+    allowed_hosts,
+    cookie_name,
+)
 
 #: How long the state of a closed tab is kept, for a reload to find it (Solara's syntax).
 CLOSED_TAB_KEPT = "2m"
@@ -33,6 +43,34 @@ SOLARA_ENV = {
     "SOLARA_KERNEL_CULL_TIMEOUT": CLOSED_TAB_KEPT,
     "SOLARA_MODE": "production",
 }
+
+
+class ChartScript:
+    """Serves Plotly's JavaScript for the live chart at :data:`sim.app.plotly_chart.SCRIPT_PATH`.
+
+    The file is the one the installed ``plotly`` package ships (so the page never asks a CDN);
+    its name carries the version, so the browser may keep it (``Cache-Control: immutable``).
+    Every other request goes to ``app``.
+    """
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer a GET of the script, pass anything else on."""
+        from sim.app.plotly_chart import SCRIPT_PATH, script_file
+
+        if scope["type"] == "http" and scope.get("path") == SCRIPT_PATH:
+            from starlette.responses import FileResponse
+
+            response = FileResponse(
+                script_file(),
+                media_type="text/javascript",
+                headers={"Cache-Control": "public, max-age=31536000, immutable"},
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def url(host: str, port: int, token: str | None = None) -> str:
@@ -98,7 +136,7 @@ def serve(
     settings.theme.show_banner = False
     settings.telemetry.mixpanel_enable = False
     guarded = AccessGuard(
-        app, hosts=allowed_hosts(host, port), token=token, cookie=cookie_name(port)
+        ChartScript(app), hosts=allowed_hosts(host, port), token=token, cookie=cookie_name(port)
     )
     uvicorn.run(
         guarded,

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
 from sim.derived import is_ok
-from sim.filters import filter_rows
+from sim.filters import ALLOWED, filter_rows
 from sim.formatting import percent_text, value_text
 from sim.metrics import KPI_BY_NAME, N_RUNS, risk_by_scenario, risk_warning, unit_of
 
@@ -73,6 +74,23 @@ def filter_runs(runs: pd.DataFrame, query: str = "", status: str = "all") -> pd.
     if status != "all" and "status" in out.columns:
         out = out[out["status"].astype(str) == status]
     return filter_rows(out, query)
+
+
+#: A column name the filter takes as it is; any other goes in backticks (:mod:`sim.filters`).
+_PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def filter_help(runs: pd.DataFrame) -> str:
+    """The help shown next to the runs filter: what a filter may hold and every column it accepts.
+
+    Names that are not plain words are shown in backticks, as the filter must write them
+    (```ilks.ETH-A.liquidation.buf` < 1.2``).
+
+    Args:
+        runs: the batch's or sweep's runs table (the filter accepts exactly its columns).
+    """
+    names = [c if _PLAIN_NAME.match(c) else f"`{c}`" for c in map(str, runs.columns)]
+    return f"A filter may hold {ALLOWED}. Columns ({len(names)}): {', '.join(names)}."
 
 
 def kpi_columns(runs: pd.DataFrame) -> list[str]:
@@ -155,10 +173,15 @@ def kpi_cells(summary: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
 
 
 def kpi_table_html(summary: Mapping[str, Any], per_row: int = KPIS_PER_ROW) -> str:
-    """The KPIs as the rows of an HTML table, ``per_row`` to a row; definitions as tooltips."""
+    """The KPIs as the rows of an HTML table, ``per_row`` to a row; definitions as tooltips.
+
+    Each value's cell has the class ``kpi-<name>`` and the exact value in ``data-value``
+    (Python's ``repr``: a float read back is the same float), for scripts reading the page.
+    """
     cells = [
         f'<td class="kpi-name" title="{html.escape(d)}">{html.escape(n)}</td>'
-        f'<td class="kpi-value">{html.escape(v)}</td><td class="kpi-unit">{html.escape(u)}</td>'
+        f'<td class="kpi-value kpi-{html.escape(n)}" data-value="{html.escape(repr(summary[n]))}">'
+        f'{html.escape(v)}</td><td class="kpi-unit">{html.escape(u)}</td>'
         for n, v, u, d in kpi_cells(summary)
     ]
     rows = ["".join(cells[k : k + per_row]) for k in range(0, len(cells), per_row)]

@@ -19,10 +19,12 @@ import solara.lab
 
 from sim.app.controls import Control, Value, shown
 from sim.app.live import MAX_EVERY, Frame, LiveSession
+from sim.app.plotly_chart import PlotlyChart
 from sim.app.render import Drawable, png
 from sim.app.tables import (
     ROWS_PER_PAGE,
     STATUSES,
+    filter_help,
     filter_runs,
     headers,
     kpi_columns,
@@ -146,105 +148,158 @@ def _built_with(controls: list[Control], values: Mapping[str, Value]) -> str:
     )
 
 
+def _kpi_title(frame: Frame) -> str:
+    """``KPIs so far (tick 145 of 2,880)`` while the run goes on, ``KPIs of the whole run`` after.
+
+    The tick is the one the KPIs were computed at (:attr:`Frame.kpi_tick`).
+    """
+    if frame.kpi_tick >= frame.n_ticks:
+        return "KPIs of the whole run"
+    return f"KPIs so far (tick {frame.kpi_tick:,} of {frame.n_ticks:,})"
+
+
+@solara.component
+def LiveChart(frame: Frame) -> None:
+    """The run's interactive chart (zoom, pan, hover), grown by the points of each frame."""
+    element = PlotlyChart.element()
+
+    def show() -> None:
+        chart = solara.get_widget(element)
+        assert isinstance(chart, PlotlyChart) and frame.chart is not None
+        chart.show(frame.generation, frame.chart, frame.series, list(frame.notes))
+
+    solara.use_effect(show, [frame])
+
+
 @solara.component
 def LiveView(scenario: Scenario, values: Mapping[str, Value] | None = None) -> None:
-    """A live run of ``scenario``: controls, step / play / reset, the run overview and the KPIs.
+    """A live run of ``scenario``: controls, step / play / reset, the chart and the KPIs.
+
+    The worker publishes a frame every few ticks; only the components that show a frame
+    (:func:`RunCard`, :func:`LiveResults`) read it, so a frame does not rebuild the controls.
+    The controls read the model's values from their own reactive, which changes on a reset.
 
     Args:
         scenario: the scenario the controls start from.
         values: control values for the first model instead of the scenario's (e.g. a seed).
     """
     frame = solara.use_reactive(None)
+    applied = solara.use_reactive({})
+
+    def publish(new: Frame) -> None:
+        frame.set(new)
+        applied.set(dict(new.values))  # unchanged values: no re-render
 
     def make_session() -> LiveSession:
-        return LiveSession(scenario, frame.set, values)
+        return LiveSession(scenario, publish, values)
 
     session: LiveSession = solara.use_memo(make_session, [])
     pending = solara.use_reactive(dict(session.initial_values))
     solara.use_thread(session.run, dependencies=[], intrusive_cancel=False)
+
+    with solara.Columns([1, 3]):
+        with solara.Column():
+            RunCard(session, frame, pending)
+            ParameterCard(session, pending, applied)
+        with solara.Column():
+            LiveResults(session, frame)
+
+
+@solara.component
+def RunCard(session: LiveSession, frame: solara.Reactive, pending: solara.Reactive) -> None:
+    """The run's status, Reset / Play / Step and the render interval."""
     current: Frame | None = frame.value
-    applied = dict(current.values) if current is not None else {}
+    with solara.Card("Run"):
+        if current is None:
+            solara.Text("building the model…", classes=["cdpsim-status"])
+        else:
+            solara.Text(_status(current), classes=["cdpsim-status"])
+            solara.ProgressLinear(value=100 * current.tick / max(current.n_ticks, 1))
+        playing = current is not None and current.playing
+        done = current is None or current.finished
+        with solara.Row():
+            solara.Button(
+                "Reset",
+                color="primary",
+                on_click=lambda: session.reset(pending.value),
+                classes=["cdpsim-reset"],
+            )
+            solara.Button(
+                "Pause" if playing else "Play",
+                color="primary",
+                on_click=session.pause if playing else session.play,
+                disabled=done and not playing,
+                classes=["cdpsim-play"],
+            )
+            solara.Button(
+                "Step",
+                color="primary",
+                on_click=session.step,
+                disabled=playing or done,
+                classes=["cdpsim-step"],
+            )
+        every = current.every if current is not None else 1
+        top = max(1, min(MAX_EVERY, current.n_ticks if current is not None else 1))
+        solara.Text(
+            f"render every {every} tick(s) (also the length of a Step)",
+            classes=["cdpsim-label"],
+        )
+        with solara.Column(classes=["cdpsim-every"]):
+            solara.SliderInt(
+                "",
+                value=min(every, top),
+                min=1,
+                max=top,
+                on_value=session.render_every,
+                thumb_label=False,
+            )
+        solara.Text(
+            "Reset rebuilds the model from the parameters' current values.",
+            classes=["cdpsim-help"],
+        )
+
+
+@solara.component
+def ParameterCard(session: LiveSession, pending: solara.Reactive, applied: solara.Reactive) -> None:
+    """The scenario's controls: the values Reset will apply, marked where the model differs."""
+    built = applied.value
 
     def set_value(key: str) -> Callable[[Value], None]:
         return lambda v: pending.set({**pending.value, key: v})
 
-    with solara.Columns([1, 3]):
-        with solara.Column():
-            with solara.Card("Run"):
-                if current is None:
-                    solara.Text("building the model…", classes=["cdpsim-status"])
-                else:
-                    solara.Text(_status(current), classes=["cdpsim-status"])
-                    solara.ProgressLinear(value=100 * current.tick / max(current.n_ticks, 1))
-                playing = current is not None and current.playing
-                done = current is None or current.finished
-                with solara.Row():
-                    solara.Button(
-                        "Reset",
-                        color="primary",
-                        on_click=lambda: session.reset(pending.value),
-                        classes=["cdpsim-reset"],
-                    )
-                    solara.Button(
-                        "Pause" if playing else "Play",
-                        color="primary",
-                        on_click=session.pause if playing else session.play,
-                        disabled=done and not playing,
-                        classes=["cdpsim-play"],
-                    )
-                    solara.Button(
-                        "Step",
-                        color="primary",
-                        on_click=session.step,
-                        disabled=playing or done,
-                        classes=["cdpsim-step"],
-                    )
-                every = current.every if current is not None else 1
-                top = max(1, min(MAX_EVERY, current.n_ticks if current is not None else 1))
-                solara.Text(
-                    f"render every {every} tick(s) (also the length of a Step)",
-                    classes=["cdpsim-label"],
-                )
-                with solara.Column(classes=["cdpsim-every"]):
-                    solara.SliderInt(
-                        "",
-                        value=min(every, top),
-                        min=1,
-                        max=top,
-                        on_value=session.render_every,
-                        thumb_label=False,
-                    )
-                solara.Text(
-                    "Reset rebuilds the model from the parameters' current values.",
-                    classes=["cdpsim-help"],
-                )
-            with solara.Card("Scenario parameters"):
-                for control in session.controls:
-                    ControlInput(
-                        control,
-                        pending.value.get(control.key),
-                        applied.get(control.key, pending.value.get(control.key)),
-                        set_value(control.key),
-                    ).key(control.key)
-                if session.base.network is None and session.base.keepers:
-                    solara.Text(
-                        "No gas bid controls: the scenario has no network section, so every "
-                        "transaction lands and gas bids are ignored.",
-                        classes=["cdpsim-help"],
-                    )
-        with solara.Column():
-            if current is not None:
-                for message in current.errors:
-                    solara.Error(message, classes=["cdpsim-error"])
-                if current.failed:
-                    solara.Error(f"the run stopped at {current.failed}", classes=["cdpsim-error"])
-                solara.Text(
-                    "model built with: " + _built_with(session.controls, current.values),
-                    classes=["cdpsim-built", "cdpsim-help"],
-                )
-                KpiTable(current.kpis, "KPIs so far")
-                if current.png:
-                    solara.Image(current.png, classes=["cdpsim-figure", "cdpsim-live-figure"])
+    with solara.Card("Scenario parameters"):
+        for control in session.controls:
+            ControlInput(
+                control,
+                pending.value.get(control.key),
+                built.get(control.key, pending.value.get(control.key)),
+                set_value(control.key),
+            ).key(control.key)
+        if session.base.network is None and session.base.keepers:
+            solara.Text(
+                "No gas bid controls: the scenario has no network section, so every "
+                "transaction lands and gas bids are ignored.",
+                classes=["cdpsim-help"],
+            )
+
+
+@solara.component
+def LiveResults(session: LiveSession, frame: solara.Reactive) -> None:
+    """The frame's messages, the values the model was built with, the KPIs and the chart."""
+    current: Frame | None = frame.value
+    if current is None:
+        return
+    for message in current.errors:
+        solara.Error(message, classes=["cdpsim-error"])
+    if current.failed:
+        solara.Error(f"the run stopped at {current.failed}", classes=["cdpsim-error"])
+    solara.Text(
+        "model built with: " + _built_with(session.controls, current.values),
+        classes=["cdpsim-built", "cdpsim-help"],
+    )
+    KpiTable(current.kpis, _kpi_title(current))
+    if current.chart is not None:
+        LiveChart(current)
 
 
 # ---------------------------------------------------------------------------------------- folders
@@ -321,12 +376,14 @@ def RunsTable(batch: BatchData, on_pick: Callable[[str], None]) -> None:
         rows, problem = batch.runs.iloc[0:0], str(exc)
     with solara.Columns([1, 3, 4]):
         solara.Select("status", values=list(STATUSES), value=status)
-        solara.InputText(
-            "filter, e.g. bad_debt_max > 1e6 and seed != 3 (columns, numbers, 'text', comparisons, and/or/not, in [...])",
-            value=query,
-            continuous_update=False,
-            classes=["cdpsim-filter"],
-        )
+        with solara.Column(gap="0px"):
+            solara.InputText(
+                "filter, e.g. bad_debt_max > 1e6 and seed != 3",
+                value=query,
+                continuous_update=False,
+                classes=["cdpsim-filter"],
+            )
+            solara.Text(filter_help(batch.runs), classes=["cdpsim-help", "cdpsim-filter-help"])
         solara.SelectMultiple("KPI columns", values=kpis, all_values=kpi_columns(batch.runs))
     with solara.Column():  # always there, so that the table below keeps its place
         if problem:
