@@ -3,7 +3,7 @@
 Run from the repository root::
 
     python -m benchmarks.scaling            # measure, fit, predict (about 2 minutes on 2 cores)
-    python -m benchmarks.scaling --quick    # fewer sizes (a smoke run)
+    python -m benchmarks.scaling --quick    # a smoke run: 4 points for 4 terms, w not to be trusted
 
 The model of a sweep of N runs on W workers (``sim.run_sweep``, local pool; W = 1 runs in the
 parent)::
@@ -313,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     for w, pr in f["predictions"].items():
         print(
             f"  W = {w:>3d}: {pr['total_s']:>9.0f} s ({pr['total_s'] / 3600:.2f} h): compute "
-            f"{pr['compute_s']:.0f} s, parent's serial tables {pr['parent_serial_s']:.0f} s, "
+            f"{pr['compute_s']:.0f} s, parent's serial work {pr['parent_serial_s']:.0f} s, "
             f"start {pr['start_s']:.1f} s; a result every {1e3 * pr['result_interval_s']:.2f} ms"
         )
     print(json.dumps(f, default=str))
