@@ -386,7 +386,15 @@ def _terminate(pool: ProcessPoolExecutor) -> None:
 
 
 class DaskCluster(Executor):
-    """A Dask cluster: an existing scheduler, or a local cluster on 127.0.0.1."""
+    """A Dask cluster: an existing scheduler, or a local cluster on 127.0.0.1.
+
+    On start, every worker reports its versions and whether it sees the batch folder
+    (:mod:`sim.experiments.cluster`): a worker that cannot import cdpsim or has other versions
+    stops the batch before it begins; a worker that does not see the batch folder ships its
+    runs back to be written here. The number of tasks in flight follows the workers the
+    scheduler has (workers may join late or leave). A scheduler that goes away stops the batch
+    (:class:`WorkersLost`) with the finished runs kept for ``--resume``.
+    """
 
     name = "dask"
 
@@ -395,22 +403,39 @@ class DaskCluster(Executor):
         workers: int | None = None,
         scheduler: str | None = None,
         scratch: str | Path | None = None,
+        results: str = "auto",
     ) -> None:
         super().__init__(workers if workers is not None else default_workers())
         problem = scheduler_problem(scheduler) if scheduler is not None else None
         if problem is not None:
             raise ExecutorError(f"--scheduler: {problem}")
+        from sim.experiments.cluster import RESULTS, RESULTS_ENV
+
+        if results not in RESULTS:
+            raise ExecutorError(
+                f"{RESULTS_ENV}: {results!r} is not one of {', '.join(RESULTS)} (auto: workers "
+                "that see the batch folder write there, the others ship their runs back; "
+                "ship: every run is shipped back and written here)"
+            )
         self.scheduler = scheduler.strip() if scheduler is not None else None
         self.scratch = scratch
+        self.results = results
+        #: Runs shipped back and written here by this executor (workers without the store).
+        self.shipped = 0
         self._client: Any = None
         self._cluster: Any = None
         self._scratch_dir: str | None = None
+        self._token: Any = None
+        self._versions: dict[str, str] = {}
+        self._threads_at = 0.0
 
     def start(self) -> None:
-        """Connect to the scheduler, or start a local cluster of single-threaded processes.
+        """Connect to the scheduler (or start a local cluster) and check every worker.
 
         Raises:
-            ExecutorError: dask.distributed is not installed, or the scheduler cannot be reached.
+            ExecutorError: dask.distributed is not installed, the scheduler cannot be reached,
+                no worker joins it within :data:`DASK_WORKER_WAIT_S`, or a worker cannot
+                import cdpsim or has other versions than this process.
         """
         try:
             from distributed import Client, LocalCluster
@@ -419,10 +444,10 @@ class DaskCluster(Executor):
                 "the dask backend needs dask.distributed, the dask extra: pip install -e "
                 "'.[dask]' -c constraints.txt (from a checkout), or pip install 'cdpsim[dask]'"
             ) from exc
+        where = self.scheduler or "a local cluster on 127.0.0.1"
         try:
             if self.scheduler is not None:
                 self._client = Client(self.scheduler, timeout="10s")
-                self.workers = max(1, sum(self._client.nthreads().values()))
             else:
                 # The workers' spill and lock files go to a temporary folder of ours (in the
                 # output's temporary area when given), removed on close, not to a
@@ -440,63 +465,172 @@ class DaskCluster(Executor):
                     local_directory=self._scratch_dir,
                 )
                 self._client = Client(self._cluster)
+            self._check_workers(where)
+        except ExecutorError:
+            self.close()
+            raise
         except (OSError, TimeoutError, ValueError) as exc:
             self.close()
-            where = self.scheduler or "a local cluster on 127.0.0.1"
             raise ExecutorError(f"cannot start the dask backend at {where}: {exc}") from None
+
+    def _check_workers(self, where: str) -> None:
+        """Wait for a worker, write the store's token, and check every worker's report.
+
+        Raises:
+            ExecutorError: no worker, or workers that cannot run the batch.
+        """
+        from sim.experiments.cluster import check_reports, make_token, worker_report
+        from sim.experiments.store import versions
+
+        try:
+            self._client.wait_for_workers(1, timeout=DASK_WORKER_WAIT_S)
+        except TimeoutError:
+            raise ExecutorError(
+                f"the scheduler at {where} has no worker ({DASK_WORKER_WAIT_S:g} s waited): "
+                f"start some with `dask worker {where} --nthreads 1`"
+            ) from None
+        if self.scratch is not None:
+            self._token = make_token(self.scratch)
+        self._versions = versions()
+        reports = self._client.run(worker_report, self._token, on_error="return")
+        problems = check_reports(reports, self._versions)
+        if problems:
+            raise ExecutorError("\n".join(problems))
+        self.workers = self._threads()
+
+    def _threads(self) -> int:
+        """The threads of the cluster's workers now (at least 1), asked at most once a second."""
+        now = time.monotonic()
+        if now - self._threads_at >= 1.0 or self._threads_at == 0.0:
+            self._threads_at = now
+            with contextlib.suppress(OSError, TimeoutError):
+                self.workers = max(1, sum(self._client.nthreads().values()))
+        return self.workers
 
     def close(self) -> None:
         """Disconnect, and stop the local cluster if this executor started it."""
+        from sim.experiments.cluster import remove_token
+
         client, self._client = self._client, None
         cluster, self._cluster = self._cluster, None
         if client is not None:
-            client.close()
+            with contextlib.suppress(OSError, TimeoutError, RuntimeError):
+                client.close()
         if cluster is not None:
             cluster.close()
+        token, self._token = self._token, None
+        remove_token(token)
         scratch, self._scratch_dir = self._scratch_dir, None
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
-            with contextlib.suppress(
-                OSError
-            ):  # the temporary area, if this made it and it is empty
-                if self.scratch is not None:
-                    Path(self.scratch).rmdir()
+        # the temporary area, if this made it and it is empty
+        if self.scratch is not None:
+            with contextlib.suppress(OSError):
+                Path(self.scratch).rmdir()
 
     def describe(self) -> str:
         """One line naming the scheduler, e.g. ``dask at tcp://10.0.0.1:8786 (8 workers)``."""
         where = self.scheduler or "a local cluster"
         return f"dask at {where} ({self.workers} worker{'s' if self.workers != 1 else ''})"
 
+    def _lost_scheduler(self) -> str | None:
+        """Why the scheduler is gone, or ``None`` while the client is connected."""
+        status = getattr(self._client, "status", "closed")
+        if status in ("running", "connecting"):
+            return None
+        where = self.scheduler or "the local cluster"
+        return (
+            f"the connection to the dask scheduler at {where} was lost (client {status}); "
+            "the runs that finished are kept"
+        )
+
     def imap_unordered(
         self, fn: TaskFunction, tasks: Iterable[Task], on_lost: LostHandler
     ) -> Iterator[Result]:
-        """Yield results as tasks finish, keeping ``TASKS_PER_WORKER × workers`` in flight."""
-        from distributed import as_completed
+        """Yield results as tasks finish, keeping ``TASKS_PER_WORKER ×`` the workers in flight.
+
+        A run a worker ships back (:class:`sim.experiments.cluster.Shipped`) is written here
+        before its row is yielded. A task whose worker dies is rescheduled by Dask; one that
+        kills workers repeatedly (``distributed.scheduler.allowed-failures``) goes to
+        ``on_lost``.
+
+        Raises:
+            WorkersLost: the scheduler went away, or a worker that joined late cannot run
+                cdpsim's tasks (other versions).
+        """
+        from distributed import KilledWorker, as_completed
+
+        from sim.experiments.cluster import ClusterError, Shipped, land, run_on_worker
 
         if self._client is None:
             raise ExecutorError("the dask backend is not started (use it as a context manager)")
         todo = iter(tasks)
-        limit = TASKS_PER_WORKER * self.workers
         owner: dict[str, Task] = {}
         running = as_completed()
-        for task in todo:
-            future = self._client.submit(fn, task, pure=False)
-            owner[future.key] = task
-            running.add(future)
-            if len(owner) >= limit:
-                break
+        ship = self.results == "ship"
+
+        def top_up() -> None:
+            limit = TASKS_PER_WORKER * self._threads()
+            while len(owner) < limit:
+                task = next(todo, _END)
+                if task is _END:
+                    return
+                task = _absolute_folder(task)
+                future = self._client.submit(
+                    run_on_worker, fn, task, self._token, ship, self._versions, pure=False
+                )
+                owner[future.key] = task
+                running.add(future)
+
+        top_up()
         for future in running:
             task = owner.pop(future.key)
             if future.status == "finished":
-                yield future.result()
+                result = future.result()
+                if isinstance(result, Shipped):
+                    result = land(result, task.folder)
+                    self.shipped += 1
+                future.release()
+                yield result
             else:
-                yield on_lost(task, future.exception() or RuntimeError(future.status))
-            future.release()
-            nxt = next(todo, _END)
-            if nxt is not _END:
-                more = self._client.submit(fn, nxt, pure=False)
-                owner[more.key] = nxt
-                running.add(more)
+                lost = self._lost_scheduler()
+                if lost is not None:
+                    raise WorkersLost(lost)
+                exc = future.exception() if future.status == "error" else None
+                if isinstance(exc, ClusterError):
+                    raise WorkersLost(str(exc))
+                if exc is not None and not isinstance(exc, KilledWorker):
+                    # cdpsim's task functions return failures as data: an exception here is
+                    # the cluster's (a worker that cannot unpickle or import the task), and
+                    # every other task would meet it too
+                    raise WorkersLost(
+                        f"a task failed on a dask worker: {type(exc).__name__}: {exc}"
+                    )
+                future.release()
+                yield on_lost(task, exc or RuntimeError(f"its task was {future.status}"))
+            top_up()
+
+
+#: Seconds a Dask client waits for the scheduler's first worker before giving up.
+DASK_WORKER_WAIT_S = 60.0
+
+
+def _absolute_folder(task: Task) -> Task:
+    """A task whose relative paths are made absolute (workers have their own current folder).
+
+    A batch run's ``folder`` (where it writes) and ``scenario_file`` (recorded relative to the
+    batch folder) are read on the worker: given relative, they would name the worker's files.
+    """
+    changes = {}
+    for name in ("folder", "scenario_file"):
+        value = getattr(task, name, None)
+        if isinstance(value, str) and not value.startswith("<") and not Path(value).is_absolute():
+            changes[name] = str(Path(value).absolute())
+    if changes:
+        import dataclasses
+
+        return dataclasses.replace(task, **changes)
+    return task
 
 
 BACKENDS = ("local", "dask")
@@ -514,7 +648,10 @@ def make_executor(
     """The executor for ``--backend``/``--workers``/``--scheduler``.
 
     ``workers`` of 0 or 1 with the local backend runs in this process; ``None`` uses every core.
-    ``scratch`` is a temporary folder for a local Dask cluster's files (removed on close).
+    ``scratch`` is a temporary folder for a local Dask cluster's files and the batch folder's
+    token that shows which workers see it (removed on close). On the dask backend the
+    environment variable ``CDPSIM_DASK_RESULTS`` (``auto`` or ``ship``) says where runs are
+    written (:mod:`sim.experiments.cluster`).
     Local workers (a pool, or a local Dask cluster) are counted by :func:`local_workers`: at
     most the cores (unless ``oversubscribe``) and at most ``tasks``. A remote scheduler's
     cluster has the workers it has.
@@ -528,10 +665,13 @@ def make_executor(
     if scheduler is not None and backend != "dask":
         raise ValueError("--scheduler needs --backend dask")
     if backend == "dask":
+        from sim.experiments.cluster import RESULTS_ENV
+
+        results = os.environ.get(RESULTS_ENV, "auto").strip() or "auto"
         if scheduler is not None:
-            return DaskCluster(workers, scheduler)
+            return DaskCluster(workers, scheduler, scratch, results)
         return DaskCluster(
-            local_workers(workers, tasks, oversubscribe=oversubscribe), None, scratch
+            local_workers(workers, tasks, oversubscribe=oversubscribe), None, scratch, results
         )
     if workers is not None and workers <= 1:
         return InProcess()
