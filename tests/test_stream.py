@@ -54,7 +54,7 @@ def _streamed(scenario, out: Path, *, fail_at: int | None = None, **limits):
 def test_a_run_flushed_every_few_ticks_reads_back_as_in_memory(name, tmp_path):
     scenario = _scenario(name)
     memory = sim.run(scenario)
-    result, stream = _streamed(scenario, tmp_path / "run", flush_ticks=7, flush_bytes=20_000)
+    result, _stream = _streamed(scenario, tmp_path / "run", flush_ticks=7, flush_bytes=20_000)
     # Every growing table went out in many row groups, and none is held by the result.
     for table in STREAMED_TABLES:
         assert pq.ParquetFile(tmp_path / "run" / f"{table}.parquet").num_row_groups > 1, table
@@ -73,7 +73,7 @@ def test_a_run_that_fits_one_window_writes_the_same_bytes(tmp_path):
     scenario = _scenario("eth_crash_liq2")
     memory = sim.run(scenario)
     write_run_folder(memory, tmp_path / "memory")
-    result, stream = _streamed(scenario, tmp_path / "run")
+    _result, stream = _streamed(scenario, tmp_path / "run")
     assert stream.opened == []  # nothing needed a flush: every table held, written in one go
     for table in (*STREAMED_TABLES, "auctions"):
         name = f"{table}.parquet"
@@ -82,7 +82,7 @@ def test_a_run_that_fits_one_window_writes_the_same_bytes(tmp_path):
 
 def test_an_error_in_the_tick_loop_keeps_every_flushed_row(tmp_path):
     scenario = _scenario("eth_crash_liq2")
-    result, _ = _streamed(scenario, tmp_path / "run", fail_at=100, flush_ticks=16)
+    _result, _ = _streamed(scenario, tmp_path / "run", fail_at=100, flush_ticks=16)
     manifest = read_manifest(tmp_path / "run")
     assert manifest["status"] == "failed" and "MemoryError" in manifest["error"]
     assert manifest["ticks"] == 100
