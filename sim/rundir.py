@@ -771,8 +771,9 @@ def write_with_fallback(
         force: as in :func:`write_run_folder`.
         folder: the run folder made before the run (a streamed run's, holding its stored
             tables): committed rather than a new one written. It is removed once the run is
-            in ``out`` or in the fallback folder, and kept when both fail (its tables are the
-            only copy; :func:`clean_leftovers` removes it once this process has ended).
+            in ``out`` or in the fallback folder; when both fail it is kept if it holds tables
+            the run streamed (their only copy; :func:`clean_leftovers` removes it once this
+            process has ended).
 
     Returns:
         ``out``, written.
@@ -797,7 +798,10 @@ def write_with_fallback(
     except (OSError, OutputError) as exc:
         fallback_reason = f"{fallback}: {_reason(exc)}"
         if folder is not None:
-            fallback_reason += f"; the run's tables are kept in {folder.tmp}"
+            if any(result.stored(t) for t in ("timeseries", "events", "vaults")):
+                fallback_reason += f"; the tables it streamed are kept in {folder.tmp}"
+            else:
+                folder.discard()
         raise WriteError(
             out, reason, ticks=ticks, fallback=None, fallback_reason=fallback_reason, result=result
         ) from first
