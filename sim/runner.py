@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pyarrow.parquet as pq
 
 from sim.market.prices import DataError
@@ -184,6 +185,35 @@ def _streamed_result(
     return result
 
 
+def _out_of_memory(model: ProtocolModel, *, wall_time_s: float) -> RunResult:
+    """What a streamed run keeps when its last tables do not fit in memory: a failed run.
+
+    Every writer is closed with the row groups it wrote (readable files); the folder lists
+    only those tables and the manifest (``files``), with ``status: failed`` and the reason.
+    """
+    stream: RunStream = model.recorder.stream
+    stream.abort()
+    kept = [name for name in stream.opened_files() if name.exists()]
+    error = (
+        f"tick {model.tick}: MemoryError: out of memory while finishing the run's tables; "
+        f"kept: {', '.join(p.name for p in kept) or 'no table'} (the rows written in row "
+        "groups during the run)"
+    )
+    manifest = build_manifest(model, wall_time_s=wall_time_s, status=STATUS_FAILED, error=error)
+    manifest["files"] = ["manifest.json", *(p.name for p in kept)]
+    empty = pd.DataFrame()
+    result = StoredRunResult(
+        timeseries=None,
+        events=None,
+        auctions=empty,
+        vaults=None,
+        summary={},
+        manifest=manifest,
+    )
+    result.folder = stream.folder
+    return result
+
+
 def run_and_write(
     scenario: Scenario,
     out: str | Path,
@@ -269,13 +299,16 @@ def _run_and_write(
     ticks = model.recorder.rows - 1
     result: RunResult | None = None
     try:
-        result = result_of(
-            model,
-            wall_time_s=time.perf_counter() - started,
-            status=status,
-            error=error,
-            final=True,
-        )
+        try:
+            result = result_of(
+                model,
+                wall_time_s=time.perf_counter() - started,
+                status=status,
+                error=error,
+                final=True,
+            )
+        except MemoryError:
+            result = _out_of_memory(model, wall_time_s=time.perf_counter() - started)
         result.manifest.update(extra or {})
         try:
             written = write_with_fallback(result, out, force=force, folder=folder)

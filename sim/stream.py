@@ -86,11 +86,14 @@ def write_frame(frame: pd.DataFrame, path: str | Path) -> None:
 def read_frame(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
     """A table written by :func:`write_frame` or a :class:`TableSink`, as ``pd.read_parquet``.
 
+    On one thread: a thread pool's stacks and allocator arenas cost address space, which a
+    run under ``ulimit -v`` may not have.
+
     Args:
         path: the Parquet file.
         columns: the columns to read (all by default).
     """
-    return pq.read_table(str(path), columns=columns).to_pandas()
+    return pq.read_table(str(path), columns=columns, use_threads=False).to_pandas()
 
 
 def _stream_schema(schema: pa.Schema) -> pa.Schema:
@@ -188,9 +191,11 @@ class RunStream:
         self,
         folder: str | Path,
         *,
-        flush_ticks: int = FLUSH_TICKS,
-        flush_bytes: int = FLUSH_BYTES,
+        flush_ticks: int | None = None,
+        flush_bytes: int | None = None,
     ):
+        flush_ticks = FLUSH_TICKS if flush_ticks is None else flush_ticks
+        flush_bytes = FLUSH_BYTES if flush_bytes is None else flush_bytes
         if flush_ticks < 1 or flush_bytes < 1:
             raise ValueError("flush_ticks and flush_bytes must be positive")
         self.folder = Path(folder)
@@ -285,8 +290,12 @@ class RunStream:
 
     @property
     def opened(self) -> list[str]:
-        """The tables written in row groups so far."""
+        """The tables being written in row groups (their writers open)."""
         return [name for name, sink in self.sinks.items() if sink.opened]
+
+    def opened_files(self) -> list[Path]:
+        """The files of the tables that have rows written in row groups (open or closed)."""
+        return [sink.path for sink in self.sinks.values() if sink.row_groups]
 
 
 class _StoredTable:

@@ -74,7 +74,7 @@ def test_a_run_that_fits_one_window_writes_the_same_bytes(tmp_path):
     memory = sim.run(scenario)
     write_run_folder(memory, tmp_path / "memory")
     _result, stream = _streamed(scenario, tmp_path / "run")
-    assert stream.opened == []  # nothing needed a flush: every table held, written in one go
+    assert stream.opened_files() == []  # nothing needed a flush: every table held, in one go
     for table in (*STREAMED_TABLES, "auctions"):
         name = f"{table}.parquet"
         assert (tmp_path / "run" / name).read_bytes() == (tmp_path / "memory" / name).read_bytes()
@@ -112,3 +112,33 @@ def test_a_summary_only_batch_run_leaves_no_streamed_table(tmp_path):
 def test_flush_limits_must_be_positive(tmp_path):
     with pytest.raises(ValueError, match="positive"):
         RunStream(tmp_path, flush_ticks=0)
+
+
+def test_out_of_memory_at_the_end_keeps_the_streamed_tables(
+    small_scenario_file, tmp_path, monkeypatch
+):
+    from click.testing import CliRunner
+
+    import sim.runner
+    import sim.stream
+    from sim.cli import main
+
+    def no_memory(model):
+        raise MemoryError
+
+    monkeypatch.setattr(sim.stream, "FLUSH_TICKS", 10)
+    monkeypatch.setattr(sim.runner, "auctions_frame", no_memory)
+    out = tmp_path / "run"
+    res = CliRunner().invoke(main, ["run", str(small_scenario_file), "--out", str(out)])
+    assert res.exit_code == 1, res.output
+    assert "Traceback" not in res.output and "out of memory" in res.output
+    manifest = read_manifest(out)
+    assert manifest["status"] == "failed" and manifest["ticks"] == 72
+    assert sorted(p.name for p in out.iterdir()) == sorted(manifest["files"])
+    assert set(manifest["files"]) == {
+        "manifest.json",
+        "timeseries.parquet",
+        "vaults.parquet",
+        "events.parquet",
+    }
+    assert read_frame(out / "timeseries.parquet")["tick"].tolist() == list(range(73))
