@@ -69,18 +69,58 @@ COMPRESSION = "snappy"
 STREAMED_TABLES = ("timeseries", "events", "vaults")
 
 
+#: Arrow schemas (with their pandas metadata) of the tables written, by their columns' names,
+#: dtypes and categories: a batch writes tables of the same layout thousands of times.
+_SCHEMAS: dict[tuple, pa.Schema] = {}
+#: Layouts kept at most (a process running many different scenarios does not grow with them).
+_SCHEMAS_MAX = 256
+
+
+def arrow_table(frame: pd.DataFrame) -> pa.Table:
+    """``pa.Table.from_pandas(frame, preserve_index=False)``, faster for a layout seen before.
+
+    The schema and its pandas metadata are computed once per layout (column names, dtypes,
+    categories) and each column is converted alone (``pa.array(..., from_pandas=True)``, as
+    ``from_pandas`` does): a third less time for a tiny run's tables, the same table (the
+    tests compare the files' bytes with ``DataFrame.to_parquet``'s).
+    """
+    key = tuple(
+        (
+            name,
+            str(dtype),
+            tuple(dtype.categories) if isinstance(dtype, pd.CategoricalDtype) else None,
+        )
+        for name, dtype in frame.dtypes.items()
+    )
+    schema = _SCHEMAS.get(key)
+    if schema is None:
+        schema = pa.Schema.from_pandas(frame, preserve_index=False)
+        if len(_SCHEMAS) >= _SCHEMAS_MAX:
+            _SCHEMAS.clear()
+        _SCHEMAS[key] = schema
+    arrays = []
+    for field_, (_, column) in zip(schema, frame.items(), strict=True):
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            codes = pa.array(column.cat.codes.to_numpy(), from_pandas=True)
+            names = pa.array(column.cat.categories.to_numpy(), type=field_.type.value_type)
+            arrays.append(pa.DictionaryArray.from_arrays(codes, names))
+        else:
+            values = column.to_numpy() if column.dtype.kind in "fiub" else column.array
+            arrays.append(pa.array(values, type=field_.type, from_pandas=True))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
 def write_frame(frame: pd.DataFrame, path: str | Path) -> None:
     """Write a whole table in one go: the bytes ``frame.to_parquet(path, index=False)`` writes.
 
-    pyarrow directly (``Table.from_pandas`` + ``write_table``): pandas' own path handling cost
-    about 0.7 ms a file, a third of the write of a tiny run's table.
+    pyarrow directly (:func:`arrow_table` + ``write_table``): pandas' own path handling and
+    conversion cost about 0.7 ms and 0.5 ms a file, most of the write of a tiny run's table.
 
     Args:
         frame: the table.
         path: the Parquet file to write.
     """
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    pq.write_table(table, str(path), compression=COMPRESSION)
+    pq.write_table(arrow_table(frame), str(path), compression=COMPRESSION)
 
 
 def read_frame(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
@@ -350,6 +390,7 @@ __all__ = [
     "RunStream",
     "StoredRunResult",
     "TableSink",
+    "arrow_table",
     "read_frame",
     "write_frame",
 ]

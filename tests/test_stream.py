@@ -142,3 +142,18 @@ def test_out_of_memory_at_the_end_keeps_the_streamed_tables(
         "events.parquet",
     }
     assert read_frame(out / "timeseries.parquet")["tick"].tolist() == list(range(73))
+
+
+def test_write_frame_writes_the_bytes_of_to_parquet(tmp_path):
+    """The fast conversion gives pandas' file, for every table (categoricals, strings, NaN)."""
+    from sim.stream import write_frame
+
+    result = sim.run(_scenario("multi_collateral"))
+    for table in (*STREAMED_TABLES, "auctions"):
+        frame = getattr(result, table)
+        frame.to_parquet(tmp_path / "pandas.parquet", index=False)
+        for _ in range(2):  # the schema computed, then cached
+            write_frame(frame, tmp_path / "ours.parquet")
+            assert (tmp_path / "ours.parquet").read_bytes() == (
+                tmp_path / "pandas.parquet"
+            ).read_bytes(), table
