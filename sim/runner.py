@@ -185,7 +185,7 @@ def _streamed_result(
     return result
 
 
-def _out_of_memory(model: ProtocolModel, *, wall_time_s: float) -> RunResult:
+def out_of_memory_result(model: ProtocolModel, *, wall_time_s: float) -> RunResult:
     """What a streamed run keeps when its last tables do not fit in memory: a failed run.
 
     Every writer is closed with the row groups it wrote (readable files); the folder lists
@@ -308,7 +308,7 @@ def _run_and_write(
                 final=True,
             )
         except MemoryError:
-            result = _out_of_memory(model, wall_time_s=time.perf_counter() - started)
+            result = out_of_memory_result(model, wall_time_s=time.perf_counter() - started)
         result.manifest.update(extra or {})
         try:
             written = write_with_fallback(result, out, force=force, folder=folder)

@@ -16,14 +16,16 @@ from sim.stream import STREAMED_TABLES, RunStream, read_frame
 from tests.test_golden_runs import frame_digest, summary_digest
 
 ROOT = Path(__file__).resolve().parents[1]
-#: Two ilks (their vault snapshots interleave), spells' and keepers' names in the event log.
+#: Two ilks (their vault snapshots interleave), spells' and keepers' names in the event log, a
+#: governor reading the recorder's current row (``Recorder.value``) across window turns.
 CASES = {
     "eth_crash_liq2": (
         "eth_crash_liq2.yaml",
         ("clock.duration=4h", "record.vault_snapshot_every=1h"),
     ),
     "multi_collateral": ("multi_collateral.yaml", ("clock.duration=1d",)),
-    "governance_tip_spell": ("governance_tip_spell.yaml", ("clock.duration=14h",)),
+    "governance_tip_spell": ("governance_tip_spell.yaml", ("clock.duration=13h",)),
+    "governor_psm_fee": ("governor_psm_fee.yaml", ()),
 }
 
 

@@ -313,7 +313,7 @@ def _execute(spec: RunSpec) -> dict[str, Any]:
 def _finish(spec: RunSpec, model: Any, folder: Any, started: float) -> dict[str, Any]:
     """Run a built model to its end and commit its folder; its row of the runs table."""
     from sim.rundir import OutputError
-    from sim.runner import result_of
+    from sim.runner import out_of_memory_result, result_of
 
     status, error = STATUS_OK, None
     try:
@@ -322,9 +322,11 @@ def _finish(spec: RunSpec, model: Any, folder: Any, started: float) -> dict[str,
     except Exception as exc:
         status = STATUS_FAILED
         error = f"tick {model.tick}: {type(exc).__name__}: {exc}\n{traceback.format_exc()}"
-    result = result_of(
-        model, wall_time_s=time.perf_counter() - started, status=status, error=error, final=True
-    )
+    wall = time.perf_counter() - started
+    try:
+        result = result_of(model, wall_time_s=wall, status=status, error=error, final=True)
+    except MemoryError:  # the last tables do not fit: keep what was streamed (failed)
+        result = out_of_memory_result(model, wall_time_s=wall)
     result.manifest["batch"] = spec.batch_info()
     if spec.keep == "summary":
         result.manifest["files"] = list(SUMMARY_FILES)
