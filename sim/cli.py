@@ -177,6 +177,10 @@ class _Bar:
 @click.version_option(package_name="cdpsim")
 def main() -> None:
     """cdpsim: agent-based simulation of MakerDAO-style stablecoins."""
+    # pyarrow's default allocator, mimalloc, reserves 1 GiB of address space at its first
+    # allocation, half of a `ulimit -v 2097152`; the system allocator reserves what it uses
+    # (sim/stream.py). Read when pandas first imports pyarrow; batch workers inherit it.
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
 
 #: ``--data-dir DIR``: a folder besides the scenario's own that its data files may come from.
@@ -394,6 +398,14 @@ def run(
         progress.close()
         _err(f"{scenario}: interrupted before the first tick; nothing was written")
         sys.exit(EXIT_INTERRUPTED)
+    except MemoryError:  # after the ticks (one in the tick loop is a failed run, kept)
+        progress.close()
+        _err(
+            f"{scenario}: out of memory while finishing the run's tables; nothing was written "
+            f"and {out} is as it was (fewer vaults, a longer record.vault_snapshot_every or "
+            "more memory would let it finish)"
+        )
+        sys.exit(EXIT_RUN_FAILED)
     progress.close()
     manifest = result.manifest
     if manifest["status"] != "ok":

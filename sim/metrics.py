@@ -250,6 +250,29 @@ def _nanmax(values: np.ndarray) -> float:
     return float(values[finite].max()) if finite.any() else float("nan")
 
 
+#: The timeseries columns :func:`summarize` reads: system columns, and per-ilk fields
+#: (``field[ILK]`` of every ilk).
+SUMMARY_SYSTEM_COLUMNS = (
+    "bad_debt",
+    "auction_debt",
+    "insolvent_debt",
+    "dai_supply",
+    "mkr_minted",
+    "dai_price",
+)
+SUMMARY_ILK_FIELDS = ("unsafe_debt", quantile_name(MIN_CR_QUANTILE), "price")
+
+
+def summary_columns(columns: list[str]) -> list[str]:
+    """Of a timeseries' columns, those :func:`summarize` reads (a streamed run reads only these).
+
+    Args:
+        columns: the timeseries' column names.
+    """
+    prefixes = tuple(f"{field}[" for field in SUMMARY_ILK_FIELDS)
+    return [c for c in columns if c in SUMMARY_SYSTEM_COLUMNS or c.startswith(prefixes)]
+
+
 def summarize(
     timeseries: pd.DataFrame,
     auctions: pd.DataFrame,

@@ -34,6 +34,7 @@ Tick ``k`` ends at ``now = k · tick`` seconds; tick 0 is the initial state.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
@@ -58,6 +59,9 @@ from sim.protocol.psm import PSM
 from sim.protocol.vat import Vat
 from sim.protocol.vow import Flapper, Flopper, Vow
 from sim.record import Recorder
+
+if TYPE_CHECKING:
+    from sim.stream import RunStream
 from sim.scenario import ClipLiquidation, ReplayGasSpec, Scenario, correlation_matrix
 from sim.scenario.actions import apply_action
 from sim.scenario.books import cohort_rows
@@ -163,9 +167,17 @@ class ProtocolModel(mesa.Model):
         clippers: Clipper per ilk (Liquidations 2.0 ilks).
         market: collateral market prices.
         recorder: per-tick series and snapshots.
+
+    Args:
+        scenario: the scenario.
+        seed: the run seed (default: the scenario's).
+        stream: where the growing tables go while the run goes (a run written to a folder,
+            :class:`sim.stream.RunStream`); ``None`` keeps them in memory.
     """
 
-    def __init__(self, scenario: Scenario, seed: int | None = None):
+    def __init__(
+        self, scenario: Scenario, seed: int | None = None, *, stream: RunStream | None = None
+    ):
         seed = scenario.seed if seed is None else int(seed)
         super().__init__(rng=seed)
         self.given = scenario
@@ -215,7 +227,7 @@ class ProtocolModel(mesa.Model):
             self.price_history[0, k] = self.market.price(asset)
             self.osm_history[0, k] = self.osms[asset].cur
 
-        self.recorder = Recorder(self)
+        self.recorder = Recorder(self, stream=stream)
         for step in plan.at_start:
             self._log_spell(step)
             self._act(step.name, step.actions)

@@ -99,6 +99,7 @@ if TYPE_CHECKING:
     from sim.model import ProtocolModel
     from sim.protocol.clip import Clipper
     from sim.protocol.vat import Ilk
+    from sim.stream import RunStream
 
 ILK_FIELDS = (
     "price",
@@ -199,12 +200,31 @@ def running_auction_debt(house: Clipper | Flipper) -> float:
 
 
 class Recorder:
-    """Collects one row per tick into preallocated arrays, and vault snapshots at an interval."""
+    """Collects one row per tick into preallocated arrays, and vault snapshots at an interval.
 
-    def __init__(self, model: ProtocolModel):
+    In memory (no ``stream``) the arrays hold every tick of the run and the snapshots are kept
+    until the end. With a ``stream`` (:class:`sim.stream.RunStream`, a run written to a folder)
+    the arrays hold a window of ``stream.flush_ticks`` rows: when it is full, its rows go out
+    as a row group of ``timeseries.parquet`` and the window starts again at the current tick;
+    each snapshot becomes its rows of ``vaults.parquet`` at once, and the event log is drained,
+    whenever either holds ``stream.flush_bytes`` or the window turns over
+    (:meth:`sim.stream.RunStream.after_tick`). The row of the current tick is always in the
+    window (:meth:`value`).
+
+    Attributes:
+        stream: where the growing tables go (``None``: kept in memory).
+        base: the tick of the window's first row (0 in memory).
+        rows: rows recorded so far (ticks completed + 1).
+    """
+
+    def __init__(self, model: ProtocolModel, stream: RunStream | None = None):
         self.model = model
+        self.stream = stream
+        self.base = 0
         scenario = model.spec
         n = model.n_ticks + 1
+        if stream is not None:
+            n = min(n, stream.flush_ticks)
         self.quantiles = list(scenario.record.cr_quantiles)
         self.qnames = [quantile_name(q) for q in self.quantiles]
         self.ilks = list(scenario.ilks)
@@ -268,9 +288,13 @@ class Recorder:
 
     @property
     def series(self) -> dict[str, np.ndarray]:
-        """Every timeseries column by name (integer counts as int64), one value per tick."""
+        """Every timeseries column by name (integer counts as int64), one value per row.
+
+        Row ``k`` is tick ``base + k``; in memory every tick of the run (rows not yet recorded
+        are 0), with a stream the window's.
+        """
         n = self._sys_block.shape[0]
-        out: dict[str, np.ndarray] = {"tick": np.arange(n, dtype=np.int64)}
+        out: dict[str, np.ndarray] = {"tick": np.arange(self.base, self.base + n, dtype=np.int64)}
         for ilk, block in self._ilk_blocks.items():
             for k, name in enumerate((*ILK_FIELDS, *self.qnames)):
                 column = block[:, k]
@@ -301,6 +325,7 @@ class Recorder:
         Raises:
             KeyError: no such column.
         """
+        tick -= self.base
         if name in _SYSTEM_INDEX:
             return float(self._sys_block[tick, _SYSTEM_INDEX[name]])
         field_, _, rest = name.partition("[")
@@ -331,14 +356,18 @@ class Recorder:
     def record(self) -> None:
         """Record the model's state as the row of its current tick."""
         model = self.model
-        t = model.tick
+        tick = model.tick
+        t = tick - self.base
+        if t == self._sys_block.shape[0]:  # the stream's window is full: its rows go out
+            self.stream.window_full(self)
+            t = tick - self.base
         vat = model.vat
         market = model.market
         dai_price = model.dai_market.price()
         auction_debt = 0.0
         insolvent = 0.0
         q = self._q
-        before = self._unsafe_before if self._unsafe_tick == t else None
+        before = self._unsafe_before if self._unsafe_tick == tick else None
         for k, (ilk_name, book, osm, asset, house, block) in enumerate(self._refs):
             price = market.price(asset)
             kicks = house.kicks
@@ -407,9 +436,15 @@ class Recorder:
             for k, keepers in enumerate(self._groups.values()):
                 row[2 * m + k] = sum(keeper.dai for keeper in keepers)
                 row[2 * m + g + k] = sum(keeper.idle() for keeper in keepers)
-        if t == 0 or (self.snapshot_every and t % self.snapshot_every == 0) or model.finished:
+        if tick == 0 or (self.snapshot_every and tick % self.snapshot_every == 0) or model.finished:
             self.snapshot()
-        self.rows = t + 1
+        self.rows = tick + 1
+        if self.stream is not None:
+            self.stream.after_tick(self)
+
+    def start_window(self) -> None:
+        """Start the window again at the current tick (its rows have gone to the stream)."""
+        self.base = self.model.tick
 
     def _insolvent_debt(self, ilk_name: str, book: Ilk, value: float) -> float:
         """Debt of the ilk's open vaults above the value of their collateral [Dai].
@@ -497,17 +532,19 @@ class Recorder:
         model = self.model
         for ilk_name in self.ilks:
             book = model.vat.ilks[ilk_name]
-            self.snapshots.append(
-                {
-                    "tick": model.tick,
-                    "ilk": ilk_name,
-                    "rate": book.rate,
-                    "price": model.market.price(model.spec.ilks[ilk_name].collateral),
-                    "owner": book.owner,
-                    "ink": book.ink.copy(),
-                    "art": book.art.copy(),
-                }
-            )
+            snap = {
+                "tick": model.tick,
+                "ilk": ilk_name,
+                "rate": book.rate,
+                "price": model.market.price(model.spec.ilks[ilk_name].collateral),
+                "owner": book.owner,
+                "ink": book.ink,
+                "art": book.art,
+            }
+            if self.stream is not None:  # its rows, derived now; the book is not copied
+                self.stream.snapshot(self, snapshot_rows(snap))
+            else:
+                self.snapshots.append({**snap, "ink": book.ink.copy(), "art": book.art.copy()})
 
 
 # ---------------------------------------------------------------------------------------- tables
@@ -516,7 +553,7 @@ class Recorder:
 def timeseries_frame(model: ProtocolModel) -> pd.DataFrame:
     """The per-tick series as a DataFrame (``time`` as UTC timestamps)."""
     rec = model.recorder
-    n = rec.rows
+    n = rec.rows - rec.base
     data = {k: v[:n] for k, v in rec.series.items()}
     start = pd.Timestamp(model.spec.clock.start)
     times = start + pd.to_timedelta(data["tick"] * model.dt, unit="s")
@@ -525,7 +562,7 @@ def timeseries_frame(model: ProtocolModel) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def events_frame(model: ProtocolModel, consume: bool = False) -> pd.DataFrame:
+def events_frame(model: ProtocolModel, consume: bool = False, drain: bool = False) -> pd.DataFrame:
     """The protocol event log, one row per event.
 
     ``event``, ``ilk`` and ``actor`` are categorical (a code per row into a few names), so a
@@ -535,12 +572,76 @@ def events_frame(model: ProtocolModel, consume: bool = False) -> pd.DataFrame:
         model: the model.
         consume: empty the model's event log while building the frame (halves the peak memory
             of a run with many events; for a model that will not step again).
+        drain: empty the log but keep its names (a stream's chunk of a running model: the
+            next chunk's codes and categories continue these).
     """
-    numeric, coded = model.vat.log.coded_columns(consume=consume)
+    numeric, coded = model.vat.log.coded_columns(consume=consume or drain, keep_names=drain)
     data: dict[str, Any] = dict(numeric)
     for name, (codes, categories) in coded.items():
         data[name] = pd.Categorical.from_codes(codes, categories=categories)
     return pd.DataFrame({name: data[name] for name in EVENT_COLUMNS}, copy=False)
+
+
+def snapshot_rows(snap: dict[str, Any]) -> dict[str, Any]:
+    """One ilk's snapshot as its rows of the vault table (the columns of :func:`vaults_frame`).
+
+    Args:
+        snap: ``tick``, ``ilk``, ``rate``, ``price`` and the book's ``owner``, ``ink`` and
+            ``art`` arrays at the snapshot (``ink`` and ``art`` are copied).
+
+    Returns:
+        ``tick``, ``ilk`` (a name), ``vault``, ``owner`` (cohort codes), ``ink``, ``art``,
+        ``debt``, ``cr``: arrays of one row per vault, ``ilk`` a scalar.
+    """
+    ink, art = snap["ink"], snap["art"]
+    n = ink.shape[0]
+    debt = art * snap["rate"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cr = np.where(debt > 0, ink * snap["price"] / debt, np.nan)
+    return {
+        "tick": np.full(n, snap["tick"], dtype=np.int64),
+        "ilk": str(snap["ilk"]),
+        "vault": np.arange(n, dtype=np.int64),
+        "owner": snap["owner"].copy(),
+        "ink": ink.copy(),
+        "art": art.copy(),
+        "debt": debt,
+        "cr": cr,
+    }
+
+
+def vault_rows_frame(
+    parts: list[dict[str, Any]], ilks: list[str], cohorts: list[str]
+) -> pd.DataFrame:
+    """Snapshots' rows (:func:`snapshot_rows`) as a vault table, the columns of :func:`vaults_frame`.
+
+    Args:
+        parts: the rows of each snapshot, in order (emptied while the frame is built).
+        ilks: every ilk, in the order of the model's snapshots (the ``ilk`` categories).
+        cohorts: the cohorts' names (the ``cohort`` categories).
+    """
+    sizes = np.array([p["tick"].shape[0] for p in parts], dtype=np.int64)
+    ilk_codes = np.repeat(np.array([ilks.index(p["ilk"]) for p in parts], dtype=np.int64), sizes)
+    data: dict[str, Any] = {}
+    for name in ("tick", "vault", "owner", "ink", "art", "debt", "cr"):
+        dtype = np.float64 if name in ("ink", "art", "debt", "cr") else np.int64
+        data[name] = np.concatenate([p[name] for p in parts]) if parts else np.zeros(0, dtype)
+        for p in parts:
+            p[name] = None
+    parts.clear()
+    return pd.DataFrame(
+        {
+            "tick": data["tick"],
+            "ilk": pd.Categorical.from_codes(ilk_codes, categories=ilks),
+            "vault": data["vault"],
+            "cohort": pd.Categorical.from_codes(data["owner"], categories=cohorts),
+            "ink": data["ink"],
+            "art": data["art"],
+            "debt": data["debt"],
+            "cr": data["cr"],
+        },
+        copy=False,
+    )
 
 
 def vaults_frame(model: ProtocolModel, consume: bool = False) -> pd.DataFrame:
@@ -693,6 +794,14 @@ class RunResult:
     def ilk(self, name: str) -> pd.DataFrame:
         """One ilk's timeseries with plain column names."""
         return ilk_frame(self.timeseries, name)
+
+    def stored(self, name: str) -> Path | None:
+        """The Parquet file holding table ``name`` when it is not held in memory (here never).
+
+        A streamed run's result (:class:`sim.stream.StoredRunResult`) answers with the file
+        of each table it wrote in row groups.
+        """
+        return None
 
     def write(self, out: str | Path) -> Path:
         """Write the run folder, as :func:`sim.rundir.write_run_folder` does.

@@ -579,19 +579,30 @@ def run_files(result: RunResult) -> tuple[str, ...]:
 
 
 def _write_files(result: RunResult, folder: Path) -> None:
-    """The run files into ``folder``, ``manifest.json`` last."""
+    """The run files into ``folder``, ``manifest.json`` last.
+
+    A table the result holds is written in one go (:func:`sim.stream.write_frame`); one it
+    stores (a streamed run's, :meth:`~sim.record.RunResult.stored`) is already in ``folder``
+    (its temporary folder) or is copied from its file. Stored tables the run folder does not
+    keep (a batch run kept as a summary) are removed from ``folder``.
+    """
+    from sim.stream import write_frame  # pyarrow: imported on use
+
     files = run_files(result)
-    tables = {
-        "timeseries.parquet": result.timeseries,
-        "events.parquet": result.events,
-        "auctions.parquet": result.auctions,
-        "vaults.parquet": result.vaults,
-    }
+    names = ["timeseries", "events", "auctions", "vaults"]
     if result.shutdown is not None:
-        tables[SHUTDOWN_FILE] = result.shutdown
-    for name, frame in tables.items():
-        if name in files:
-            frame.to_parquet(folder / name, index=False)
+        names.append("shutdown")
+    for table in names:
+        name = f"{table}.parquet"
+        stored = result.stored(table)
+        if stored is not None:
+            if name not in files:
+                if stored.parent == folder:
+                    stored.unlink(missing_ok=True)
+            elif stored != folder / name:
+                shutil.copyfile(stored, folder / name)
+        elif name in files:
+            write_frame(getattr(result, table), folder / name)
     if "summary.json" in files:
         (folder / "summary.json").write_text(_to_json(result.summary))
     (folder / _MANIFEST).write_text(_to_json(result.manifest))
@@ -602,6 +613,78 @@ def _temp_folder(parent: Path, prefix: str, private: bool = False) -> Path:
     if not private:
         tmp.chmod(_FOLDER_MODE & ~umask())  # mkdtemp makes it 0700
     return tmp
+
+
+class RunFolder:
+    """A run folder being written: its hidden temporary folder, made before the run.
+
+    A streamed run (:mod:`sim.stream`) writes its tables into :attr:`tmp` while it runs;
+    :meth:`commit` adds the other files and puts the folder in place atomically, as
+    :func:`write_run_folder` does; :meth:`discard` removes the temporary folder.
+
+    Args:
+        out: the run folder.
+        force: as in :func:`write_run_folder`.
+        private: as in :func:`write_run_folder`.
+
+    Raises:
+        OutputError: the folder cannot be used (nothing was written).
+        OSError: the temporary folder cannot be made.
+
+    Attributes:
+        out: the run folder as given.
+        tmp: the temporary folder (``.NAME.tmp-PID-XXXX`` next to it, or
+            ``NAME/.cdpsim.tmp-PID-XXXX`` inside it for a folder written in place).
+    """
+
+    def __init__(self, out: str | Path, force: bool = False, *, private: bool = False):
+        self.out = Path(out)
+        self.force = force
+        target, mode = _inspect(self.out, force)
+        clean_leftovers(target)
+        self._target = target
+        self._inside = mode == "inplace"
+        if self._inside:
+            self.tmp = _temp_folder(target, _INPLACE_PREFIX)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.tmp = _temp_folder(target.parent, f".{target.name}", private=private)
+
+    def commit(self, result: RunResult) -> Path:
+        """Write the rest of the run's files and put the folder in place; ``out``.
+
+        The folder is checked again (it may have changed while the run ran). On an error the
+        temporary folder is kept (:meth:`discard` it, or save its files elsewhere first).
+
+        Raises:
+            OutputError: the folder may no longer be used.
+            OSError: writing failed.
+        """
+        target, mode = _inspect(self.out, self.force)
+        _write_files(result, self.tmp)
+        if self._inside or mode == "inplace":
+            _move_in(result, self.tmp, target)
+            return self.out
+        old = target.with_name(f".{target.name}.{_OLD_TAG}-{os.getpid()}-{secrets.token_hex(4)}")
+        with _signals_held():
+            if mode == "swap" and target.exists() and any(target.iterdir()):
+                if not (_only_run_files(target) and is_run_folder(target)):
+                    raise OutputError(self.out, "the folder changed while the run was written")
+                target.rename(old)
+                try:
+                    self.tmp.rename(target)
+                except BaseException:
+                    old.rename(target)
+                    raise
+            else:
+                self.tmp.rename(target)  # a new folder, or over an empty one
+            if old.exists():
+                _remove_run_files(old)
+        return self.out
+
+    def discard(self) -> None:
+        """Remove the temporary folder and what it holds (nothing else)."""
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def write_run_folder(
@@ -626,52 +709,25 @@ def write_run_folder(
         OutputError: the folder cannot be used (nothing was written).
         OSError: writing failed (nothing was left half written).
     """
-    out = Path(out)
-    target, mode = _inspect(out, force)
-    clean_leftovers(target)
-    if mode == "inplace":
-        _write_in_place(result, target)
-        return out
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_folder(target.parent, f".{target.name}", private=private)
-    old = target.with_name(f".{target.name}.{_OLD_TAG}-{os.getpid()}-{secrets.token_hex(4)}")
+    folder = RunFolder(out, force, private=private)
     try:
-        _write_files(result, tmp)
-        with _signals_held():
-            if mode == "swap" and target.exists() and any(target.iterdir()):
-                if not (_only_run_files(target) and is_run_folder(target)):
-                    raise OutputError(out, "the folder changed while the run was written")
-                target.rename(old)
-                try:
-                    tmp.rename(target)
-                except BaseException:
-                    old.rename(target)
-                    raise
-            else:
-                tmp.rename(target)  # a new folder, or over an empty one
-            if old.exists():
-                _remove_run_files(old)
+        return folder.commit(result)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        folder.discard()
         raise
-    return out
 
 
-def _write_in_place(result: RunResult, target: Path) -> None:
-    tmp = _temp_folder(target, _INPLACE_PREFIX)
-    try:
-        _write_files(result, tmp)
-        with _signals_held():
-            files = run_files(result)
-            for name in sorted(files, key=lambda f: f == _MANIFEST):  # the manifest last
-                os.replace(tmp / name, target / name)
-            stale = target / SHUTDOWN_FILE
-            if SHUTDOWN_FILE not in files and stale.is_file() and not stale.is_symlink():
-                stale.unlink()  # an earlier run's shutdown table does not describe this run
-            tmp.rmdir()
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+def _move_in(result: RunResult, tmp: Path, target: Path) -> None:
+    """Move the run files from ``tmp`` into ``target`` one by one, the manifest last."""
+    with _signals_held():
+        target.mkdir(parents=True, exist_ok=True)
+        files = run_files(result)
+        for name in sorted(files, key=lambda f: f == _MANIFEST):  # the manifest last
+            os.replace(tmp / name, target / name)
+        stale = target / SHUTDOWN_FILE
+        if SHUTDOWN_FILE not in files and stale.is_file() and not stale.is_symlink():
+            stale.unlink()  # an earlier run's shutdown table does not describe this run
+        tmp.rmdir()
 
 
 def fallback_folder(name: str, *, now: dt.datetime | None = None) -> Path:
@@ -704,13 +760,20 @@ def _reason(exc: OSError | OutputError) -> str:
     return exc.strerror or str(exc)
 
 
-def write_with_fallback(result: RunResult, out: str | Path, force: bool = False) -> Path:
+def write_with_fallback(
+    result: RunResult, out: str | Path, force: bool = False, *, folder: RunFolder | None = None
+) -> Path:
     """Write the run folder, or, if that fails, save the run to :func:`fallback_folder`.
 
     Args:
         result: the run.
         out: the run folder.
         force: as in :func:`write_run_folder`.
+        folder: the run folder made before the run (a streamed run's, holding its stored
+            tables): committed rather than a new one written. It is removed once the run is
+            in ``out`` or in the fallback folder; when both fail it is kept if it holds tables
+            the run streamed (their only copy; :func:`clean_leftovers` removes it once this
+            process has ended).
 
     Returns:
         ``out``, written.
@@ -720,7 +783,11 @@ def write_with_fallback(result: RunResult, out: str | Path, force: bool = False)
             ``None`` with ``fallback_reason`` if that failed too).
     """
     try:
-        return write_run_folder(result, out, force=force)
+        if folder is None:
+            return write_run_folder(result, out, force=force)
+        written = folder.commit(result)
+        _follow(result, Path(out))
+        return written
     except (OSError, OutputError) as exc:
         reason, first = _reason(exc), exc
     ticks = int(result.manifest.get("ticks", len(result.timeseries) - 1))
@@ -730,10 +797,24 @@ def write_with_fallback(result: RunResult, out: str | Path, force: bool = False)
         write_run_folder(result, fallback, private=True)
     except (OSError, OutputError) as exc:
         fallback_reason = f"{fallback}: {_reason(exc)}"
+        if folder is not None:
+            if any(result.stored(t) for t in ("timeseries", "events", "vaults")):
+                fallback_reason += f"; the tables it streamed are kept in {folder.tmp}"
+            else:
+                folder.discard()
         raise WriteError(
             out, reason, ticks=ticks, fallback=None, fallback_reason=fallback_reason, result=result
         ) from first
+    if folder is not None:
+        _follow(result, fallback)
+        folder.discard()
     raise WriteError(out, reason, ticks=ticks, fallback=fallback, result=result) from first
+
+
+def _follow(result: RunResult, folder: Path) -> None:
+    """Point a streamed run's stored tables at the folder its files went to."""
+    if hasattr(result, "folder"):
+        result.folder = folder
 
 
 __all__ = [
@@ -746,6 +827,7 @@ __all__ = [
     "STATUS_LOST",
     "STATUS_OK",
     "OutputError",
+    "RunFolder",
     "WriteError",
     "build_manifest",
     "check_output_folder",

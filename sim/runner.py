@@ -15,8 +15,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+import pyarrow.parquet as pq
+
 from sim.market.prices import DataError
-from sim.metrics import keeper_profits, summarize
+from sim.metrics import keeper_profits, summarize, summary_columns
 from sim.model import ProtocolModel
 from sim.protocol.vat import ProtocolError
 from sim.record import (
@@ -30,6 +33,8 @@ from sim.rundir import (
     STATUS_FAILED,
     STATUS_INTERRUPTED,
     STATUS_OK,
+    OutputError,
+    RunFolder,
     WriteError,
     build_manifest,
     check_not_in_batch,
@@ -40,6 +45,7 @@ from sim.rundir import (
 )
 from sim.scenario import Scenario, load_scenario
 from sim.shutdown import shutdown_frame
+from sim.stream import RunStream, StoredRunResult, read_frame
 
 #: Errors building a model that mean the scenario's pieces do not fit together (bad input).
 BAD_INPUT_ERRORS = (ProtocolError, DataError, ValueError)
@@ -121,6 +127,8 @@ def result_of(
         final: the model will not step again: its event log is moved into the result rather
             than copied (half the memory at the end of a run with many events).
     """
+    if model.recorder.stream is not None:
+        return _streamed_result(model, wall_time_s=wall_time_s, status=status, error=error)
     ts = timeseries_frame(model)
     auctions = auctions_frame(model)
     profits = keeper_profits(model)
@@ -135,6 +143,75 @@ def result_of(
         manifest=build_manifest(model, wall_time_s=wall_time_s, status=status, error=error),
         shutdown=shutdown_frame(model.shutdown),
     )
+
+
+def _streamed_result(
+    model: ProtocolModel, *, wall_time_s: float, status: str, error: str | None
+) -> RunResult:
+    """:func:`result_of` for a streamed run: its stream closed, its big tables left in files.
+
+    The KPIs read only the timeseries columns :func:`~sim.metrics.summarize` needs
+    (:func:`~sim.metrics.summary_columns`) back from ``timeseries.parquet``, when the table is
+    stored: the KPIs are computed by the same code from the same numbers as in memory, for a
+    few columns of memory (8 bytes × ticks each). A stream that could not write its files
+    fails the run (the error says which file), keeping what it wrote.
+    """
+    stream: RunStream = model.recorder.stream
+    try:
+        held = stream.close(model)
+    except OSError as exc:
+        held = {name: None for name in stream.sinks}
+        status = STATUS_FAILED
+        what = f"cannot write {exc.filename or stream.folder}: {exc.strerror or exc}"
+        error = f"{error}\n{what}" if error else what
+    auctions = auctions_frame(model)
+    ts = held["timeseries"]
+    if ts is None:
+        path = stream.sinks["timeseries"].path
+        ts = read_frame(path, summary_columns(pq.read_schema(path).names))
+    profits = keeper_profits(model)
+    summary = summarize(ts, auctions, keeper_profit=sum(profits.values()))
+    summary["keepers"] = profits
+    result = StoredRunResult(
+        timeseries=held["timeseries"],
+        events=held["events"],
+        auctions=auctions,
+        vaults=held["vaults"],
+        summary=summary,
+        manifest=build_manifest(model, wall_time_s=wall_time_s, status=status, error=error),
+        shutdown=shutdown_frame(model.shutdown),
+    )
+    result.folder = stream.folder
+    return result
+
+
+def out_of_memory_result(model: ProtocolModel, *, wall_time_s: float) -> RunResult:
+    """What a streamed run keeps when its last tables do not fit in memory: a failed run.
+
+    Every writer is closed with the row groups it wrote (readable files); the folder lists
+    only those tables and the manifest (``files``), with ``status: failed`` and the reason.
+    """
+    stream: RunStream = model.recorder.stream
+    stream.abort()
+    kept = [name for name in stream.opened_files() if name.exists()]
+    error = (
+        f"tick {model.tick}: MemoryError: out of memory while finishing the run's tables; "
+        f"kept: {', '.join(p.name for p in kept) or 'no table'} (the rows written in row "
+        "groups during the run)"
+    )
+    manifest = build_manifest(model, wall_time_s=wall_time_s, status=STATUS_FAILED, error=error)
+    manifest["files"] = ["manifest.json", *(p.name for p in kept)]
+    empty = pd.DataFrame()
+    result = StoredRunResult(
+        timeseries=None,
+        events=None,
+        auctions=empty,
+        vaults=None,
+        summary={},
+        manifest=manifest,
+    )
+    result.folder = stream.folder
+    return result
 
 
 def run_and_write(
@@ -197,9 +274,17 @@ def _run_and_write(
 ) -> tuple[RunResult, Path]:
     started = time.perf_counter()
     try:
-        model = ProtocolModel(scenario, seed=seed)
+        folder = RunFolder(out, force=force)  # the tables stream into its temporary folder
+    except OSError as exc:
+        raise OutputError(out, f"cannot write there: {exc.strerror or exc}") from None
+    try:
+        model = ProtocolModel(scenario, seed=seed, stream=RunStream(folder.tmp))
     except Exception as exc:
+        folder.discard()
         raise BuildError(exc) from exc
+    except BaseException:
+        folder.discard()
+        raise
     status, error = STATUS_OK, None
     try:
         while not model.finished:
@@ -214,20 +299,26 @@ def _run_and_write(
     ticks = model.recorder.rows - 1
     result: RunResult | None = None
     try:
-        result = result_of(
-            model,
-            wall_time_s=time.perf_counter() - started,
-            status=status,
-            error=error,
-            final=True,
-        )
+        try:
+            result = result_of(
+                model,
+                wall_time_s=time.perf_counter() - started,
+                status=status,
+                error=error,
+                final=True,
+            )
+        except MemoryError:
+            result = out_of_memory_result(model, wall_time_s=time.perf_counter() - started)
         result.manifest.update(extra or {})
         try:
-            folder, write_error = write_with_fallback(result, out, force=force), None
+            written = write_with_fallback(result, out, force=force, folder=folder)
+            write_error = None
         except WriteError as exc:
-            folder, write_error = exc.fallback, exc
+            written, write_error = exc.fallback, exc
     except KeyboardInterrupt as exc:  # a second interrupt, while writing
         done = result is not None and holds_run(out, result)
+        model.recorder.stream.abort()
+        folder.discard()
         raise RunInterrupted(
             out,
             ticks,
@@ -236,13 +327,17 @@ def _run_and_write(
             folder=Path(out) if done else None,
             while_writing=True,
         ) from exc
+    except BaseException:
+        model.recorder.stream.abort()
+        folder.discard()
+        raise
     if status == STATUS_INTERRUPTED:
         raise RunInterrupted(
-            out, ticks, model.n_ticks, result=result, folder=folder, write_error=write_error
+            out, ticks, model.n_ticks, result=result, folder=written, write_error=write_error
         )
     if write_error is not None:
         raise write_error
-    return result, folder
+    return result, written
 
 
 def run(

@@ -180,7 +180,7 @@ def test_a_failing_run_is_recorded_and_the_others_finish(two_files, tmp_path, mo
 def test_a_model_that_cannot_be_built_is_a_failed_run(two_files, tmp_path, monkeypatch):
     import sim.model
 
-    def broken(self, scenario, seed=None):
+    def broken(self, scenario, seed=None, **kwargs):
         raise ValueError("cannot build, as the test asked")
 
     monkeypatch.setattr(sim.model.ProtocolModel, "__init__", broken)
@@ -307,16 +307,16 @@ def test_a_run_whose_folder_cannot_be_written_is_reported_not_dropped(
     import errno
     import os
 
-    import sim.rundir
+    import sim.stream
 
-    original = sim.rundir.write_run_folder
+    original = sim.stream.write_frame
 
-    def full(result, out, force=False):
-        if "other" in str(out):
+    def full(frame, path):
+        if "other" in str(path):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return original(result, out, force=force)
+        return original(frame, path)
 
-    monkeypatch.setattr(sim.rundir, "write_run_folder", full)
+    monkeypatch.setattr(sim.stream, "write_frame", full)
     table = run_batch(two_files, seeds=2, out=tmp_path / "b", workers=0)
     assert len(table) == 4
     lost = table[table["run_id"].str.startswith("other")]
@@ -324,7 +324,7 @@ def test_a_run_whose_folder_cannot_be_written_is_reported_not_dropped(
     assert lost["error"].str.contains("No space left on device").all()
     assert any("could not be written" in w for w in table.attrs["warnings"])
     assert len(load_runs(tmp_path / "b")) == 2  # runs.parquet holds what the folders hold
-    monkeypatch.setattr(sim.rundir, "write_run_folder", original)
+    monkeypatch.setattr(sim.stream, "write_frame", original)
     again = run_batch(two_files, seeds=2, out=tmp_path / "b", workers=0, resume=True)
     assert (again["status"] == "ok").all() and len(again) == 4
 

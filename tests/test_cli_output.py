@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import sim.stream
 from sim.rundir import RUN_FILES
 from tests.conftest import SCENARIOS
 
@@ -221,15 +222,18 @@ def temp_root(tmp_path, monkeypatch) -> Path:
 
 
 def _disk_full(monkeypatch, *, only_under: str | None) -> None:
-    """``to_parquet`` fails with ENOSPC (for temporary folders named ``only_under`` if given)."""
-    original = pd.DataFrame.to_parquet
+    """Writing a table (``sim.stream.write_frame``) fails with ENOSPC.
+
+    Only in temporary folders named ``only_under`` if given.
+    """
+    original = sim.stream.write_frame
 
     def full(self, path, *args, **kwargs):
         if only_under is None or Path(path).parent.name.startswith(only_under):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return original(self, path, *args, **kwargs)
 
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", full)
+    monkeypatch.setattr(sim.stream, "write_frame", full)
 
 
 def test_a_failed_write_names_the_fallback(small_scenario_file, tmp_path, monkeypatch, temp_root):
@@ -367,7 +371,7 @@ def test_a_second_interrupt_while_writing_leaves_the_folder_as_it_was(
     assert _invoke(["run", str(small_scenario_file), "--out", str(out), *SHORT]).exit_code == 0
     before = contents(out)
     _interrupt_at_tick(monkeypatch, 4)
-    original = pd.DataFrame.to_parquet
+    original = sim.stream.write_frame
     calls = []
 
     def second_interrupt(self, path, *args, **kwargs):
@@ -376,7 +380,7 @@ def test_a_second_interrupt_while_writing_leaves_the_folder_as_it_was(
             raise KeyboardInterrupt
         return original(self, path, *args, **kwargs)
 
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", second_interrupt)
+    monkeypatch.setattr(sim.stream, "write_frame", second_interrupt)
     res = _invoke(["run", str(small_scenario_file), "--out", str(out)])
     assert res.exit_code == 130, res.output
     assert "interrupted again while writing" in res.output and "nothing half-written" in res.output

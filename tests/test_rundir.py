@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import sim.stream
 from sim import rundir
 from sim.record import RunResult
 from sim.rundir import (
@@ -275,7 +276,7 @@ def test_leftovers_of_a_dead_writer_are_cleaned(tmp_path, dead_pid):
 def test_a_write_cut_short_leaves_no_temporary_folder(tmp_path, monkeypatch):
     out = write_run_folder(fake_result(ticks=2), tmp_path / "run")
     before = snapshot(out)
-    original = pd.DataFrame.to_parquet
+    original = sim.stream.write_frame
     calls = []
 
     def interrupted(self, path, *args, **kwargs):
@@ -284,7 +285,7 @@ def test_a_write_cut_short_leaves_no_temporary_folder(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return original(self, path, *args, **kwargs)
 
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", interrupted)
+    monkeypatch.setattr(sim.stream, "write_frame", interrupted)
     with pytest.raises(KeyboardInterrupt):
         write_run_folder(fake_result(ticks=9), out)
     assert snapshot(out) == before
@@ -301,14 +302,14 @@ def temp_root(tmp_path, monkeypatch) -> Path:
 
 
 def test_a_failed_write_saves_the_run_to_the_fallback(tmp_path, monkeypatch, temp_root):
-    original = pd.DataFrame.to_parquet
+    original = sim.stream.write_frame
 
     def full(self, path, *args, **kwargs):
         if Path(path).parent.name.startswith(".run."):
             raise ENOSPC
         return original(self, path, *args, **kwargs)
 
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", full)
+    monkeypatch.setattr(sim.stream, "write_frame", full)
     out = tmp_path / "run"
     with pytest.raises(WriteError) as caught:
         write_with_fallback(fake_result(ticks=6), out)
@@ -328,7 +329,7 @@ def test_a_failed_write_saves_the_run_to_the_fallback(tmp_path, monkeypatch, tem
 
 
 def test_when_the_fallback_fails_too_both_reasons_are_given(tmp_path, monkeypatch, temp_root):
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", lambda *a, **k: (_ for _ in ()).throw(ENOSPC))
+    monkeypatch.setattr(sim.stream, "write_frame", lambda *a, **k: (_ for _ in ()).throw(ENOSPC))
     with pytest.raises(WriteError) as caught:
         write_with_fallback(fake_result(ticks=6), tmp_path / "run")
     exc = caught.value

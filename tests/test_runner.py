@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 import sim
+import sim.stream
 from sim.agents.keeper import Keeper
 from sim.locks import FolderLock
 from sim.model import ProtocolModel
@@ -73,15 +74,18 @@ def temp_root(tmp_path, monkeypatch) -> Path:
 
 
 def _disk_full(monkeypatch, *, only_under: str | None) -> None:
-    """``to_parquet`` fails with ENOSPC (for temporary folders named ``only_under`` if given)."""
-    original = pd.DataFrame.to_parquet
+    """Writing a table (``sim.stream.write_frame``) fails with ENOSPC.
+
+    Only in temporary folders named ``only_under`` if given.
+    """
+    original = sim.stream.write_frame
 
     def full(self, path, *args, **kwargs):
         if only_under is None or Path(path).parent.name.startswith(only_under):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return original(self, path, *args, **kwargs)
 
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", full)
+    monkeypatch.setattr(sim.stream, "write_frame", full)
 
 
 # ---------------------------------------------------------------------------------------- run
@@ -216,7 +220,7 @@ def test_a_second_interrupt_while_writing_leaves_the_folder_as_it_was(small, whe
     def second_interrupt(self, path, *args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", second_interrupt)
+    monkeypatch.setattr(sim.stream, "write_frame", second_interrupt)
     with pytest.raises(RunInterrupted) as caught:
         run_and_write(small, out)
     exc = caught.value

@@ -284,16 +284,37 @@ def _unwritten_row(spec: RunSpec, error: str) -> dict[str, Any]:
 
 def _execute(spec: RunSpec) -> dict[str, Any]:
     from sim.model import ProtocolModel
-    from sim.rundir import OutputError, write_run_folder
-    from sim.runner import result_of
+    from sim.rundir import OutputError, RunFolder
+    from sim.stream import RunStream
 
     started = time.perf_counter()
     try:
-        model = ProtocolModel(spec.scenario, seed=spec.seed)
+        folder = RunFolder(spec.folder)  # the run's tables stream into its temporary folder
+    except (OSError, OutputError) as exc:
+        return _unwritten_row(spec, f"cannot write {spec.folder}: {_reason(exc)}")
+    try:
+        model = ProtocolModel(spec.scenario, seed=spec.seed, stream=RunStream(folder.tmp))
     except Exception as exc:
+        folder.discard()
         error = f"the model could not be built: {type(exc).__name__}: {exc}"
         write_failure(spec, f"{error}\n{traceback.format_exc()}")
         return run_row(Path(spec.folder)) or {}
+    except BaseException:
+        folder.discard()
+        raise
+    try:
+        return _finish(spec, model, folder, started)
+    except BaseException:
+        model.recorder.stream.abort()
+        folder.discard()
+        raise
+
+
+def _finish(spec: RunSpec, model: Any, folder: Any, started: float) -> dict[str, Any]:
+    """Run a built model to its end and commit its folder; its row of the runs table."""
+    from sim.rundir import OutputError
+    from sim.runner import out_of_memory_result, result_of
+
     status, error = STATUS_OK, None
     try:
         while not model.finished:
@@ -301,15 +322,18 @@ def _execute(spec: RunSpec) -> dict[str, Any]:
     except Exception as exc:
         status = STATUS_FAILED
         error = f"tick {model.tick}: {type(exc).__name__}: {exc}\n{traceback.format_exc()}"
-    result = result_of(
-        model, wall_time_s=time.perf_counter() - started, status=status, error=error, final=True
-    )
+    wall = time.perf_counter() - started
+    try:
+        result = result_of(model, wall_time_s=wall, status=status, error=error, final=True)
+    except MemoryError:  # the last tables do not fit: keep what was streamed (failed)
+        result = out_of_memory_result(model, wall_time_s=wall)
     result.manifest["batch"] = spec.batch_info()
     if spec.keep == "summary":
         result.manifest["files"] = list(SUMMARY_FILES)
     try:
-        write_run_folder(result, spec.folder)
+        folder.commit(result)
     except (OSError, OutputError) as exc:
+        folder.discard()
         return _unwritten_row(spec, f"cannot write {spec.folder}: {_reason(exc)}")
     return run_row(Path(spec.folder)) or {}
 

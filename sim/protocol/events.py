@@ -181,7 +181,7 @@ class EventLog:
         return {name: out[name] for name in COLUMNS}
 
     def coded_columns(
-        self, consume: bool = False
+        self, consume: bool = False, keep_names: bool = False
     ) -> tuple[dict[str, np.ndarray], dict[str, tuple[np.ndarray, list[str]]]]:
         """The whole log: numeric columns as arrays, string columns as codes.
 
@@ -194,6 +194,8 @@ class EventLog:
             consume: empty the log while building the columns, freeing each column's blocks once
                 it is built, so that the log and its columns are never both held in full (a run
                 with a hundred million events needs half the memory at its end).
+            keep_names: with ``consume``, keep the names and their codes, so that the rows
+                logged next continue them (a log drained in chunks as the run goes).
 
         Returns:
             ``(numeric, coded)``: ``numeric`` maps ``tick``, ``vault``, ``auction``,
@@ -218,7 +220,10 @@ class EventLog:
             for name in STRING_COLUMNS
         }
         if consume:
+            names = self._names
             self._clear()
+            if keep_names:
+                self._names = names
         return numeric, coded
 
 
