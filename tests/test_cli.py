@@ -1,4 +1,4 @@
-"""The cdpsim command, through the installed entry point."""
+"""The cdpsim command, through the installed entry point (and in this process where noted)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.rundir import RUN_FILES
+from tests.cli_helpers import cdpsim_here
 from tests.conftest import SMALL
 
 
@@ -27,7 +28,9 @@ def test_validate_ok_and_bad(cdpsim_cmd, small_scenario_file, tmp_path):
     assert "Traceback" not in res.stderr
 
 
-def test_broken_files_exit_2_without_traceback(cdpsim_cmd, tmp_path):
+def test_broken_files_exit_2_without_traceback(tmp_path):
+    """Every kind of broken file, in this process (the console script's exit 2 on bad input is
+    checked by test_bad_override_and_bad_option and test_validate_ok_and_bad)."""
     cases = {
         "unknown_key": (SMALL.replace("seed: 3", "seed: 3\nsede: 4"), "sede"),
         "wrong_type": (SMALL.replace("vaults: 200", "vaults: lots"), "borrowers.0.vaults"),
@@ -44,7 +47,7 @@ def test_broken_files_exit_2_without_traceback(cdpsim_cmd, tmp_path):
     for label, (text, needle) in cases.items():
         path = tmp_path / f"{label}.yaml"
         path.write_text(text)
-        res = cdpsim(cdpsim_cmd, "run", str(path), "--out", str(tmp_path / label))
+        res = cdpsim_here("run", str(path), "--out", str(tmp_path / label))
         assert res.returncode == 2, (label, res.stderr)
         assert "Traceback" not in res.stderr, label
         first = res.stderr.strip().splitlines()[0]
