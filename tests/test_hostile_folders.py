@@ -1,13 +1,13 @@
 """Hostile output folders: ``cdpsim plot``, ``report``, ``discover`` and the dashboard's loader.
 
-Real folders are made once per module with the installed command: a run of the small scenario, a
-batch of two seeds, a 2×2 grid sweep of two seeds with two ``discover`` results, and a small
-Morris sweep (for ``sensitivity.parquet``). Each case of :data:`CASES` copies one of them,
-breaks the copy by a row of the mutation table, and hands it to every reader. The rule: a
-folder is input, so a broken one gets a message naming the folder or the file and exit code 2,
-never a traceback (and never exit 1, which means a run failed); a figure or report that can still
-be made without the broken part may be made (exit 0). The report never shows text from the
-folder unescaped.
+Real folders are made once per module by the command (run in this process,
+:func:`tests.cli_helpers.cdpsim_here`): a run of the small scenario, a batch of two seeds, a 2×2
+grid sweep of two seeds with two ``discover`` results, and a small Morris sweep (for
+``sensitivity.parquet``). Each case of :data:`CASES` copies one of them, breaks the copy by a
+row of the mutation table, and hands it to every reader. The rule: a folder is input, so a
+broken one gets a message naming the folder or the file and exit code 2, never a traceback (and
+never exit 1, which means a run failed); a figure or report that can still be made without the
+broken part may be made (exit 0). The report never shows text from the folder unescaped.
 
 The commands run in this process through click's runner, which returns the exit code the command
 exits with; an exception escaping a command is what the user would see as a traceback. A few cases
@@ -53,6 +53,7 @@ from sim.plots.figures import available_kinds
 from sim.plots.sweep import SweepPlotError, stat_column
 from sim.results import BatchData, FolderError, RunData, SweepData, load_folder
 from sim.scenario import ScenarioError
+from tests.cli_helpers import cdpsim_here
 from tests.conftest import SMALL
 
 pytestmark = pytest.mark.slow
@@ -95,7 +96,7 @@ def _cli(cmd: list[str], *args: str, cwd: Path | None = None) -> subprocess.Comp
 
 
 @pytest.fixture(scope="module")
-def bases(tmp_path_factory: pytest.TempPathFactory, cdpsim_cmd: list[str]) -> Path:
+def bases(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The intact folders (``run``, ``batch``, ``sweep``, ``morris``), made by the command."""
     root = tmp_path_factory.mktemp("hostile-bases")
     (root / "small.yaml").write_text(SMALL)
@@ -110,14 +111,12 @@ def bases(tmp_path_factory: pytest.TempPathFactory, cdpsim_cmd: list[str]) -> Pa
         commands.append(["sweep", f"{name}.yaml", "--workers", "0", "--out", name])
     commands.append(["discover", "sweep", *DISCOVER])
     for args in commands:
-        done = _cli(cdpsim_cmd, *args, cwd=root)
+        done = cdpsim_here(*args, cwd=root)
         assert done.returncode == 0, (args, done.stderr)
     # A second discovery with boxes to find: the median of the runs' largest bad debt.
     runs = pd.read_parquet(root / "sweep" / "runs.parquet")
     median = f"{runs['bad_debt_max'].median():.0f}"
-    done = _cli(
-        cdpsim_cmd, "discover", "sweep", "--kpi", "bad_debt_max", "--above", median, cwd=root
-    )
+    done = cdpsim_here("discover", "sweep", "--kpi", "bad_debt_max", "--above", median, cwd=root)
     assert done.returncode == 0, done.stderr
     found = sorted((root / "sweep" / "discovery").glob("*.parquet"))
     assert [len(pd.read_parquet(f)) > 0 for f in found] == [False, True]  # no box, a box
