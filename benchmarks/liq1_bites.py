@@ -9,8 +9,8 @@ The case is the shipped flip crash (``scenarios/eth_crash_liq1.yaml``) perturbed
 ``scripts/robustness.py`` with the factors below (the draw that an earlier version of the
 robustness check gave ``eth_crash_liq1``'s first random case, and that made it the slowest
 test of the suite): debts × 8.5 on vaults × 0.27 at prices × 0.17, so three whale vaults of
-cohort 2 hold ~10⁸ Dai each against a ``lump`` of 50 ETH. Every tick in which the Cat may bite
-(``Hole`` × 0.16 frees room as auctions end) a keeper bites such a whale up to 96 000 times, each
+cohort 2 hold ~10⁸ Dai each against a ``lump`` of 50 ETH. In a tick in which the Cat may bite
+again (``Hole`` × 0.16 frees room as auctions end) the keepers bite such a whale ~10⁵ times, each
 bite a Flipper ``kick``, while 1.7–4.2 × 10⁵ English auctions run.
 
 Each bite used to merge its new auction id into the running ids at once (a copy of all of
