@@ -19,7 +19,8 @@ import psutil
 import pytest
 
 from tests.conftest import SMALL
-from tests.test_cli_batch import TIMEOUT_S, cdpsim, finished_runs
+from tests.test_cli_batch import TIMEOUT_S, finished_runs
+from tests.test_cli_batch import cdpsim_script as cdpsim
 
 #: About a second per run (1 440 one-minute ticks): long enough to be killed part way.
 SLOW = SMALL.replace("clock: {tick: 10m, duration: 12h}", "clock: {tick: 1m, duration: 1d}")
