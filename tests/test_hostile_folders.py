@@ -11,7 +11,8 @@ broken part may be made (exit 0). The report never shows text from the folder un
 
 The commands run in this process through click's runner, which returns the exit code the command
 exits with; an exception escaping a command is what the user would see as a traceback. A few cases
-also run through the installed entry point (:func:`test_the_installed_command_agrees`).
+also run in a process of their own, two of them through the installed entry point
+(:func:`test_the_installed_command_agrees`).
 
 ``cdpsim export`` does not exist yet; it is not covered.
 """
@@ -53,7 +54,7 @@ from sim.plots.figures import available_kinds
 from sim.plots.sweep import SweepPlotError, stat_column
 from sim.results import BatchData, FolderError, RunData, SweepData, load_folder
 from sim.scenario import ScenarioError
-from tests.cli_helpers import cdpsim_here
+from tests.cli_helpers import cdpsim_forked, cdpsim_here
 from tests.conftest import SMALL
 
 pytestmark = pytest.mark.slow
@@ -913,7 +914,9 @@ def test_a_hostile_folder_gets_a_message_not_a_traceback(case: Case, bases: Path
     assert not problems, "\n".join(problems)
 
 
-#: Cases also run through the installed command (each costs a second or two per command).
+#: Cases also run in a process of their own: forked from a server that imported cdpsim once
+#: (tests/cli_helpers.py), and for :data:`THROUGH_THE_SCRIPT` through the installed console
+#: script itself (a fresh interpreter: a second or two per command).
 THROUGH_THE_COMMAND = (
     "run-timeseries.parquet-garbage",
     "run-manifest.json-ticks-text",
@@ -924,6 +927,8 @@ THROUGH_THE_COMMAND = (
     "sweep-batch.json-sweep-number",
     "sweep-discovery-file",
 )
+#: The cases of :data:`THROUGH_THE_COMMAND` run by the console script (plot, report, discover).
+THROUGH_THE_SCRIPT = ("run-manifest.json-name-script", "sweep-discovery-file")
 
 
 @pytest.mark.parametrize("case_id", THROUGH_THE_COMMAND)
@@ -935,7 +940,10 @@ def test_the_installed_command_agrees(case_id: str, bases: Path, tmp_path: Path,
     if case.base == "sweep":
         commands.append(("discover", folder, *DISCOVER))
     for args in commands:
-        done = _cli(cdpsim_cmd, *args)
+        if case_id in THROUGH_THE_SCRIPT:
+            done = _cli(cdpsim_cmd, *args)
+        else:
+            done = cdpsim_forked(cdpsim_cmd, *args, timeout=TIMEOUT_S)
         assert "Traceback" not in done.stderr, done.stderr
         assert done.returncode in (0, 2), (args, done.returncode, done.stderr)
         code, _, err, trace = _invoke(*args)
