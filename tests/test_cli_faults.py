@@ -1,7 +1,10 @@
 """Faults a batch or sweep meets, through the real entry point.
 
 A worker killed mid-batch or mid-sweep, the parent killed with SIGKILL, an input changed before
-``--resume``, a full disk, a second writer on the same folder.
+``--resume``, a full disk, a second writer on the same folder. The killed processes and the full
+disk are the console script's own; the other commands that start no worker processes (reference
+runs, ``--resume`` with ``--workers 0``, the second writer) run forked from a pre-imported server
+(tests/cli_helpers.py): a process of their own that answers as the script does.
 """
 
 from __future__ import annotations
@@ -19,8 +22,7 @@ import psutil
 import pytest
 
 from tests.conftest import SMALL
-from tests.test_cli_batch import TIMEOUT_S, finished_runs
-from tests.test_cli_batch import cdpsim_script as cdpsim
+from tests.test_cli_batch import TIMEOUT_S, cdpsim, finished_runs
 
 #: About a second per run (1 440 one-minute ticks): long enough to be killed part way.
 SLOW = SMALL.replace("clock: {tick: 10m, duration: 12h}", "clock: {tick: 1m, duration: 1d}")
