@@ -1,4 +1,6 @@
-"""The cdpsim command, through the installed entry point."""
+"""The cdpsim command: through the installed console script (test_validate_ok_and_bad,
+test_bad_override_and_bad_option), else forked from a pre-imported server or in this process
+(tests/cli_helpers.py), which answer as the script does."""
 
 from __future__ import annotations
 
@@ -9,25 +11,36 @@ from pathlib import Path
 import pandas as pd
 
 from sim.rundir import RUN_FILES
+from tests.cli_helpers import cdpsim_forked, cdpsim_here
 from tests.conftest import SMALL
 
 
 def cdpsim(cmd: list[str], *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """``cdpsim ARGS`` in a process forked from a pre-imported server (tests/cli_helpers.py)."""
+    return cdpsim_forked(cmd, *args, cwd=cwd, timeout=300)
+
+
+def cdpsim_script(
+    cmd: list[str], *args: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
+    """``cdpsim ARGS`` through the installed console script, in a subprocess."""
     return subprocess.run([*cmd, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
 
 
 def test_validate_ok_and_bad(cdpsim_cmd, small_scenario_file, tmp_path):
-    ok = cdpsim(cdpsim_cmd, "validate", str(small_scenario_file))
+    ok = cdpsim_script(cdpsim_cmd, "validate", str(small_scenario_file))
     assert ok.returncode == 0, ok.stderr
     bad = tmp_path / "bad.yaml"
     bad.write_text(SMALL.replace("mat: 1.5", "mat: 0.9"))
-    res = cdpsim(cdpsim_cmd, "validate", str(small_scenario_file), str(bad))
+    res = cdpsim_script(cdpsim_cmd, "validate", str(small_scenario_file), str(bad))
     assert res.returncode == 2
     assert f"{bad}:" in res.stderr and "ilks.ETH-A.mat" in res.stderr
     assert "Traceback" not in res.stderr
 
 
-def test_broken_files_exit_2_without_traceback(cdpsim_cmd, tmp_path):
+def test_broken_files_exit_2_without_traceback(tmp_path):
+    """Every kind of broken file, in this process (the console script's exit 2 on bad input is
+    checked by test_bad_override_and_bad_option and test_validate_ok_and_bad)."""
     cases = {
         "unknown_key": (SMALL.replace("seed: 3", "seed: 3\nsede: 4"), "sede"),
         "wrong_type": (SMALL.replace("vaults: 200", "vaults: lots"), "borrowers.0.vaults"),
@@ -44,7 +57,7 @@ def test_broken_files_exit_2_without_traceback(cdpsim_cmd, tmp_path):
     for label, (text, needle) in cases.items():
         path = tmp_path / f"{label}.yaml"
         path.write_text(text)
-        res = cdpsim(cdpsim_cmd, "run", str(path), "--out", str(tmp_path / label))
+        res = cdpsim_here("run", str(path), "--out", str(tmp_path / label))
         assert res.returncode == 2, (label, res.stderr)
         assert "Traceback" not in res.stderr, label
         first = res.stderr.strip().splitlines()[0]
@@ -56,11 +69,11 @@ def test_broken_files_exit_2_without_traceback(cdpsim_cmd, tmp_path):
 
 
 def test_bad_override_and_bad_option(cdpsim_cmd, small_scenario_file, tmp_path):
-    res = cdpsim(cdpsim_cmd, "run", str(small_scenario_file), "--set", "ilks.ETH-A.mat=0.5")
+    res = cdpsim_script(cdpsim_cmd, "run", str(small_scenario_file), "--set", "ilks.ETH-A.mat=0.5")
     assert res.returncode == 2 and "--set ilks.ETH-A.mat=0.5" in res.stderr
-    res = cdpsim(cdpsim_cmd, "run", str(small_scenario_file), "--seed", "minus")
+    res = cdpsim_script(cdpsim_cmd, "run", str(small_scenario_file), "--seed", "minus")
     assert res.returncode == 2 and "Traceback" not in res.stderr
-    res = cdpsim(cdpsim_cmd, "run", str(tmp_path / "nope.yaml"))
+    res = cdpsim_script(cdpsim_cmd, "run", str(tmp_path / "nope.yaml"))
     assert res.returncode == 2 and "file not found" in res.stderr
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.cli_helpers import cdpsim_forked
 from tests.conftest import SMALL
 
 #: Safety limit of a subprocess (not a timing assertion) [s].
@@ -18,6 +19,14 @@ TIMEOUT_S = 300
 
 
 def cdpsim(cmd: list[str], *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """``cdpsim ARGS`` forked from a pre-imported server, or the script where workers start."""
+    return cdpsim_forked(cmd, *args, cwd=cwd, timeout=TIMEOUT_S)
+
+
+def cdpsim_script(
+    cmd: list[str], *args: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
+    """``cdpsim ARGS`` through the installed console script, in a subprocess."""
     return subprocess.run([*cmd, *args], capture_output=True, text=True, cwd=cwd, timeout=TIMEOUT_S)
 
 

@@ -1,4 +1,4 @@
-"""cdpsim calibrate through the real entry point."""
+"""cdpsim calibrate through the real entry point (a refusal of a folder in use in this process)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 from tests.calibrate_helpers import crash_folder
+from tests.cli_helpers import cdpsim_here
 
 
 @pytest.fixture
@@ -38,9 +39,10 @@ def test_a_small_calibration_through_the_cli_then_a_folder_in_use(folder, cdpsim
     assert "2 generations" in done.stdout and "of 6 runs" in done.stdout
     assert "rest on 6 runs (fewer than 50)" in done.stderr
     assert "INFO" not in done.stderr  # pyabc's logging is quiet
-    again = subprocess.run([*args, "--workers", "0"], capture_output=True, text=True)
+    # the folder in use: refused in this process (the script's exit 2 is checked above)
+    here = ["calibrate", str(folder / "cal.yaml"), "--out", str(folder / "o"), "--workers", "0"]
+    again = cdpsim_here(*here)
     assert again.returncode == 2 and "--resume continues it" in again.stderr
-    other = subprocess.run(
-        [*args, "--workers", "0", "--resume", "--population", "9"], capture_output=True, text=True
-    )
+    other = cdpsim_here(*here, "--resume", "--population", "9")
     assert other.returncode == 2 and "population" in other.stderr
+    assert "Traceback" not in again.stderr + other.stderr

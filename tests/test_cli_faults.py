@@ -1,7 +1,10 @@
 """Faults a batch or sweep meets, through the real entry point.
 
 A worker killed mid-batch or mid-sweep, the parent killed with SIGKILL, an input changed before
-``--resume``, a full disk, a second writer on the same folder.
+``--resume``, a full disk, a second writer on the same folder. The killed processes and the full
+disk are the console script's own; the other commands that start no worker processes (reference
+runs, ``--resume`` with ``--workers 0``, the second writer) run forked from a pre-imported server
+(tests/cli_helpers.py): a process of their own that answers as the script does.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
-"""Hostile and absurd input through the real ``cdpsim`` entry point: exit 2, a clear message.
+"""Hostile and absurd input through the ``cdpsim`` command: exit 2, a clear message.
 
 Every case must be refused as bad input (exit code 2) with a ``file:line: field: message`` (or
 ``file (--set …): field: message``) line and no traceback. The subprocess timeout only turns a
-hang into a failure; it is not a speed assertion.
+hang into a failure; it is not a speed assertion. The command runs forked from a pre-imported
+server (tests/cli_helpers.py: a process of its own, answering as the console script does);
+test_binary_garbage_is_refused runs the console script itself.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from sim.scenario import MAX_FILE_BYTES
+from tests.cli_helpers import cdpsim_forked
 from tests.conftest import SCENARIOS, SMALL
 from tests.scenario_helpers import alias_bomb
 
@@ -23,6 +26,14 @@ CSV = "timestamp,eth\n" + "".join(f"2020-01-01T{h:02d}:00:00Z,{2000 - h}\n" for 
 
 
 def cdpsim(cmd: list[str], *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """``cdpsim ARGS`` forked from a pre-imported server (killed after ``HANG_S``)."""
+    return cdpsim_forked(cmd, *args, cwd=cwd, timeout=HANG_S)
+
+
+def cdpsim_script(
+    cmd: list[str], *args: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
+    """``cdpsim ARGS`` through the installed console script, in a subprocess."""
     return subprocess.run(
         [*cmd, *args], capture_output=True, text=True, cwd=cwd, timeout=HANG_S, check=False
     )
@@ -64,7 +75,8 @@ def test_a_file_over_the_size_cap_is_refused(cdpsim_cmd, tmp_path):
 def test_binary_garbage_is_refused(cdpsim_cmd, tmp_path):
     path = tmp_path / "s.yaml"
     path.write_bytes(b"name: a\n\x00\xff\xfe\x80")
-    refused(cdpsim(cdpsim_cmd, "validate", str(path)), f"{path}:2: not UTF-8 text")
+    # through the console script itself
+    refused(cdpsim_script(cdpsim_cmd, "validate", str(path)), f"{path}:2: not UTF-8 text")
 
 
 def test_a_billion_day_clock_is_refused(cdpsim_cmd, tmp_path):

@@ -20,6 +20,7 @@ import pytest
 
 import sim.stream
 from sim.rundir import RUN_FILES
+from tests.cli_helpers import cdpsim_forked
 from tests.conftest import SCENARIOS
 
 #: Enough ticks that a run is still simulating when the test signals it.
@@ -31,7 +32,8 @@ TIMEOUT_S = 300
 
 
 def cdpsim(cmd: list[str], *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*cmd, *args], capture_output=True, text=True, cwd=cwd, timeout=TIMEOUT_S)
+    """``cdpsim ARGS`` forked from a pre-imported server (tests/cli_helpers.py)."""
+    return cdpsim_forked(cmd, *args, cwd=cwd, timeout=TIMEOUT_S)
 
 
 def manifest(folder: Path) -> dict:

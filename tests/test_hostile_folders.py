@@ -1,17 +1,18 @@
 """Hostile output folders: ``cdpsim plot``, ``report``, ``discover`` and the dashboard's loader.
 
-Real folders are made once per module with the installed command: a run of the small scenario, a
-batch of two seeds, a 2×2 grid sweep of two seeds with two ``discover`` results, and a small
-Morris sweep (for ``sensitivity.parquet``). Each case of :data:`CASES` copies one of them,
-breaks the copy by a row of the mutation table, and hands it to every reader. The rule: a
-folder is input, so a broken one gets a message naming the folder or the file and exit code 2,
-never a traceback (and never exit 1, which means a run failed); a figure or report that can still
-be made without the broken part may be made (exit 0). The report never shows text from the
-folder unescaped.
+Real folders are made once per module by the command (run in this process,
+:func:`tests.cli_helpers.cdpsim_here`): a run of the small scenario, a batch of two seeds, a 2×2
+grid sweep of two seeds with two ``discover`` results, and a small Morris sweep (for
+``sensitivity.parquet``). Each case of :data:`CASES` copies one of them, breaks the copy by a
+row of the mutation table, and hands it to every reader. The rule: a folder is input, so a
+broken one gets a message naming the folder or the file and exit code 2, never a traceback (and
+never exit 1, which means a run failed); a figure or report that can still be made without the
+broken part may be made (exit 0). The report never shows text from the folder unescaped.
 
 The commands run in this process through click's runner, which returns the exit code the command
 exits with; an exception escaping a command is what the user would see as a traceback. A few cases
-also run through the installed entry point (:func:`test_the_installed_command_agrees`).
+also run in a process of their own, two of them through the installed entry point
+(:func:`test_the_installed_command_agrees`).
 
 ``cdpsim export`` does not exist yet; it is not covered.
 """
@@ -53,6 +54,7 @@ from sim.plots.figures import available_kinds
 from sim.plots.sweep import SweepPlotError, stat_column
 from sim.results import BatchData, FolderError, RunData, SweepData, load_folder
 from sim.scenario import ScenarioError
+from tests.cli_helpers import cdpsim_forked, cdpsim_here
 from tests.conftest import SMALL
 
 pytestmark = pytest.mark.slow
@@ -95,7 +97,7 @@ def _cli(cmd: list[str], *args: str, cwd: Path | None = None) -> subprocess.Comp
 
 
 @pytest.fixture(scope="module")
-def bases(tmp_path_factory: pytest.TempPathFactory, cdpsim_cmd: list[str]) -> Path:
+def bases(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The intact folders (``run``, ``batch``, ``sweep``, ``morris``), made by the command."""
     root = tmp_path_factory.mktemp("hostile-bases")
     (root / "small.yaml").write_text(SMALL)
@@ -110,14 +112,12 @@ def bases(tmp_path_factory: pytest.TempPathFactory, cdpsim_cmd: list[str]) -> Pa
         commands.append(["sweep", f"{name}.yaml", "--workers", "0", "--out", name])
     commands.append(["discover", "sweep", *DISCOVER])
     for args in commands:
-        done = _cli(cdpsim_cmd, *args, cwd=root)
+        done = cdpsim_here(*args, cwd=root)
         assert done.returncode == 0, (args, done.stderr)
     # A second discovery with boxes to find: the median of the runs' largest bad debt.
     runs = pd.read_parquet(root / "sweep" / "runs.parquet")
     median = f"{runs['bad_debt_max'].median():.0f}"
-    done = _cli(
-        cdpsim_cmd, "discover", "sweep", "--kpi", "bad_debt_max", "--above", median, cwd=root
-    )
+    done = cdpsim_here("discover", "sweep", "--kpi", "bad_debt_max", "--above", median, cwd=root)
     assert done.returncode == 0, done.stderr
     found = sorted((root / "sweep" / "discovery").glob("*.parquet"))
     assert [len(pd.read_parquet(f)) > 0 for f in found] == [False, True]  # no box, a box
@@ -914,7 +914,9 @@ def test_a_hostile_folder_gets_a_message_not_a_traceback(case: Case, bases: Path
     assert not problems, "\n".join(problems)
 
 
-#: Cases also run through the installed command (each costs a second or two per command).
+#: Cases also run in a process of their own: forked from a server that imported cdpsim once
+#: (tests/cli_helpers.py), and for :data:`THROUGH_THE_SCRIPT` through the installed console
+#: script itself (a fresh interpreter: a second or two per command).
 THROUGH_THE_COMMAND = (
     "run-timeseries.parquet-garbage",
     "run-manifest.json-ticks-text",
@@ -925,6 +927,8 @@ THROUGH_THE_COMMAND = (
     "sweep-batch.json-sweep-number",
     "sweep-discovery-file",
 )
+#: The cases of :data:`THROUGH_THE_COMMAND` run by the console script (plot, report, discover).
+THROUGH_THE_SCRIPT = ("run-manifest.json-name-script", "sweep-discovery-file")
 
 
 @pytest.mark.parametrize("case_id", THROUGH_THE_COMMAND)
@@ -936,7 +940,10 @@ def test_the_installed_command_agrees(case_id: str, bases: Path, tmp_path: Path,
     if case.base == "sweep":
         commands.append(("discover", folder, *DISCOVER))
     for args in commands:
-        done = _cli(cdpsim_cmd, *args)
+        if case_id in THROUGH_THE_SCRIPT:
+            done = _cli(cdpsim_cmd, *args)
+        else:
+            done = cdpsim_forked(cdpsim_cmd, *args, timeout=TIMEOUT_S)
         assert "Traceback" not in done.stderr, done.stderr
         assert done.returncode in (0, 2), (args, done.returncode, done.stderr)
         code, _, err, trace = _invoke(*args)

@@ -34,6 +34,8 @@ from tests.sweep_stand_ins import (
     ISHIGAMI_S1,
     ISHIGAMI_ST,
     SLOPES,
+    A,
+    B,
     ishigami_runner,
     linear_runner,
     sweep_file,
@@ -189,32 +191,86 @@ def test_format_sensitivity_ranks_parameters_and_says_when_there_is_no_index():
 # ---------------------------------------------------------------------------------------- sweeps
 
 
+def _ishigami_in_memory(design: dict) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The indices of Ishigami's function on a Sobol design, without the sweep path.
+
+    The design's unit points go straight into the function (the stand-in maps a parameter's
+    range back onto [0, 1] the same way) and the points table into the same analysis.
+    """
+    from sim.experiments import designs
+
+    u = designs.unit_design(
+        "sobol",
+        design["n"],
+        len(ISHIGAMI),
+        design.get("seed", 0),
+        second_order=design.get("second_order", False),
+    )
+    x1, x2, x3 = (-np.pi + 2 * np.pi * u[:, j] for j in range(3))
+    y = np.sin(x1) + A * np.sin(x2) ** 2 + B * x3**4 * np.sin(x1)
+    points = pd.DataFrame({"point": np.arange(len(y)), "bad_debt_max_mean": y})
+    section = {
+        "design": {"kind": "sobol", **design},
+        "parameters": [{"name": name} for name in ISHIGAMI],
+        "kpis": ["bad_debt_max"],
+    }
+    return sensitivity_table(points, section)
+
+
+def test_sobol_of_the_ishigami_function_recovers_its_indices():
+    """The design and the analysis at n = 1024 (the sweep path is checked against them below)."""
+    table, second = _ishigami_in_memory({"n": 1024, "seed": 3})
+    assert second is None
+    bad = table.set_index("parameter").loc[list(ISHIGAMI)]
+    np.testing.assert_allclose(bad["S1"], ISHIGAMI_S1, atol=INDEX_TOL)
+    np.testing.assert_allclose(bad["ST"], ISHIGAMI_ST, atol=INDEX_TOL)
+    _, pairs = _ishigami_in_memory({"n": 256, "second_order": True})
+    assert pairs is not None
+    s2 = pairs.set_index(["parameter", "parameter2"])["S2"]
+    names = list(ISHIGAMI)
+    # the only interaction of Ishigami's function is x1·x3 (S13 ≈ 0.244)
+    assert s2.loc[(names[0], names[2])] == pytest.approx(0.244, abs=0.1)
+    assert abs(s2.loc[(names[0], names[1])]) < 0.1
+
+
+#: Index columns the sweep path must give as the in-memory analysis does.
+INDEX_COLUMNS = ["S1", "S1_conf", "ST", "ST_conf"]
+
+
 def test_sobol_recovers_the_ishigami_indices_through_the_sweep_path(tmp_path):
-    path = sweep_file(tmp_path, "{kind: sobol, n: 1024, seed: 3}")
+    """Sweep file → design → runs → runs and points tables → indices, as in memory.
+
+    A smaller design than the accuracy test above (n = 128): the path is the same at any n,
+    and its indices must equal the in-memory ones on the same design.
+    """
+    path = sweep_file(tmp_path, "{kind: sobol, n: 128, seed: 3}")
     result = run_sweep(path, workers=0, out=tmp_path / "out", runner=ishigami_runner)
-    n = 1024 * (len(ISHIGAMI) + 2)
+    n = 128 * (len(ISHIGAMI) + 2)
     assert len(result.runs) == len(result.points) == n and (result.runs["status"] == "ok").all()
     table = pd.read_parquet(tmp_path / "out" / "sensitivity.parquet")
     assert list(table.columns) == [*SENSITIVITY_COLUMNS, RANKING_COLUMN]
     bad = table[table["kpi"] == "bad_debt_max"].set_index("parameter").loc[list(ISHIGAMI)]
     assert (bad["method"] == "sobol").all() and bad["mu_star"].isna().all()
-    np.testing.assert_allclose(bad["S1"], ISHIGAMI_S1, atol=INDEX_TOL)
-    np.testing.assert_allclose(bad["ST"], ISHIGAMI_ST, atol=INDEX_TOL)
+    direct, _ = _ishigami_in_memory({"n": 128, "seed": 3})
+    direct = direct.set_index("parameter").loc[list(ISHIGAMI)]
+    np.testing.assert_allclose(bad[INDEX_COLUMNS], direct[INDEX_COLUMNS], rtol=1e-9, atol=1e-12)
+    # the design is far enough from constant that the indices mean something
+    np.testing.assert_allclose(bad["S1"], ISHIGAMI_S1, atol=0.2)
     assert (bad[["S1_conf", "ST_conf"]] > 0).all().all()  # bootstrap half-widths
     # the folder alone gives the same indices again
     pd.testing.assert_frame_equal(sensitivity(tmp_path / "out"), table)
 
 
 def test_second_order_sobol_indices_are_written(tmp_path):
-    path = sweep_file(tmp_path, "{kind: sobol, n: 256, second_order: true}")
+    path = sweep_file(tmp_path, "{kind: sobol, n: 32, second_order: true}")
     run_sweep(path, workers=0, out=tmp_path / "out", runner=ishigami_runner)
     pairs = pd.read_parquet(tmp_path / "out" / "sensitivity2.parquet")
     bad = pairs[pairs["kpi"] == "bad_debt_max"].set_index(["parameter", "parameter2"])
     assert len(bad) == 3
-    names = list(ISHIGAMI)
-    # the only interaction of Ishigami's function is x1·x3 (S13 ≈ 0.244)
-    assert bad.loc[(names[0], names[2]), "S2"] == pytest.approx(0.244, abs=0.1)
-    assert abs(bad.loc[(names[0], names[1]), "S2"]) < 0.1
+    _, direct = _ishigami_in_memory({"n": 32, "second_order": True})
+    assert direct is not None
+    direct = direct.set_index(["parameter", "parameter2"]).loc[bad.index]
+    np.testing.assert_allclose(bad[["S2", "S2_conf"]], direct[["S2", "S2_conf"]], rtol=1e-9)
 
 
 def test_morris_ranks_a_linear_model_by_its_slopes(tmp_path):

@@ -75,7 +75,11 @@ def test_names_are_interned_once():
     )
 )
 def test_active_ids_follow_starts_and_ends(steps):
-    """The cached ids are those a pass over ``active`` finds, in ascending order."""
+    """The cached ids are those a pass over ``active`` finds, in ascending order.
+
+    They are read only at each ``look`` and at the end, so starts and ends pile up between two
+    reads (started ids are merged on the next read).
+    """
     table = Table()
     for kind, arg in steps:
         if kind == "start":
@@ -84,5 +88,20 @@ def test_active_ids_follow_starts_and_ends(steps):
             ids = np.array([i for i in arg if i < table.kicks], dtype=np.int64)
             table._set_active(ids, False)
         else:
-            table.active_ids()  # fills the cache, which later changes then update
-        assert table.active_ids().tolist() == np.flatnonzero(table.active).tolist()
+            # fills the cache, which later changes then update
+            assert table.active_ids().tolist() == np.flatnonzero(table.active).tolist()
+    assert table.active_ids().tolist() == np.flatnonzero(table.active).tolist()
+
+
+def test_many_starts_in_a_row_are_merged_once_and_in_order():
+    """A vault bitten lump by lump starts one auction per bite: the ids come out ascending."""
+    table = Table()
+    table.start([1.0, 2.0])
+    assert table.active_ids().tolist() == [0, 1]  # the cache is filled
+    for _ in range(1000):
+        table.start([1.0])
+    table._set_active(np.array([1, 500]), False)  # an end between starts and the next read
+    table.start([1.0, 1.0])
+    expected = [i for i in range(1004) if i not in (1, 500)]
+    assert table.active_ids().tolist() == expected
+    assert table.active_ids() is table.active_ids()  # cached until the next change

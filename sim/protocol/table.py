@@ -42,6 +42,8 @@ class AuctionTable:
     def _init_table(self, capacity: int) -> None:
         self.kicks = 0
         self._active_ids: np.ndarray | None = None
+        #: Ids started since :attr:`_active_ids` was last merged (merged on the next read).
+        self._started: list[np.ndarray] = []
         self.names: list[str] = []
         self._name_id: dict[str, int] = {}
         cap = max(int(capacity), 1)
@@ -65,24 +67,29 @@ class AuctionTable:
         """Start (``True``) or end (``False``) auctions; keeps :meth:`active_ids` up to date.
 
         The cached ids are updated from the auctions that changed (new ids come last; ended
-        ones are dropped), never by a pass over every auction ever started.
+        ones are dropped), never by a pass over every auction ever started. Started ids are
+        kept aside and merged on the next read, so many starts in a row (a vault bitten lump
+        by lump, one auction per bite) cost one merge, not one per start.
         """
         self.active[ids] = value
-        cached = self._active_ids
-        if cached is None:
+        if self._active_ids is None:
             return
         if value:
-            merged = np.concatenate((cached, np.atleast_1d(ids).astype(np.int64)))
-            if merged.shape[0] > 1 and not (merged[1:] > merged[:-1]).all():
-                merged = np.unique(merged)
-            self._active_ids = merged
+            self._started.append(np.atleast_1d(ids).astype(np.int64))
         else:
+            cached = self.active_ids()
             self._active_ids = cached[self.active[cached]]
 
     def active_ids(self) -> np.ndarray:
-        """Ids of running auctions (cached until one starts or ends)."""
+        """Ids of running auctions, ascending (cached until one starts or ends)."""
         if self._active_ids is None:
             self._active_ids = np.flatnonzero(self.active)
+        elif self._started:
+            merged = np.concatenate((self._active_ids, *self._started))
+            self._started.clear()
+            if merged.shape[0] > 1 and not (merged[1:] > merged[:-1]).all():
+                merged = np.unique(merged)
+            self._active_ids = merged
         return self._active_ids
 
     def find_name(self, name: str) -> int:
