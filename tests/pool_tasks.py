@@ -12,9 +12,9 @@ def pid_of(task: int) -> tuple[int, int]:
     return task, os.getpid()
 
 
-def environment(name: str) -> str | None:
-    """The worker's value of the environment variable ``name``."""
-    return os.environ.get(name)
+def environment(name: str) -> tuple[str | None, str]:
+    """The worker's value of the environment variable ``name``, and its working folder."""
+    return os.environ.get(name), os.getcwd()
 
 
 def execute_with_pid(spec: Any) -> dict[str, Any]:

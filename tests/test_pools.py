@@ -139,7 +139,8 @@ def test_a_changed_environment_or_folder_reaches_the_workers(monkeypatch, tmp_pa
         seen = list(
             executor.imap_unordered(environment, ["CDPSIM_TEST_POOL"] * 3, lambda t, e: None)
         )
-        assert seen == ["changed"] * 3 and not set(executor.pids()) & set(first)
+        assert seen == [("changed", str(tmp_path))] * 3
+        assert not set(executor.pids()) & set(first)
 
 
 def test_a_batch_stopped_part_way_or_by_an_exception_leaves_no_pool():
