@@ -30,6 +30,7 @@ exit, or by :func:`shutdown` (e.g. to give a notebook's memory back).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import sys
 import threading
@@ -44,6 +45,8 @@ from sim.experiments.executors import (
     Result,
     Task,
     TaskFunction,
+    default_workers,
+    start_context,
 )
 
 _lock = threading.Lock()
@@ -118,6 +121,26 @@ def shutdown() -> None:
         pool.close()
 
 
+def prewarm(backend: str = "local", workers: int | None = None) -> None:
+    """Start the fork server now, if a local pool is coming, and return at once.
+
+    The server imports cdpsim's engine (about a second) while this process goes on with its own
+    work (reading and validating the inputs); the pool's start then only forks it. Nothing
+    happens for another backend, for a batch in this process (``workers`` 0 or 1, or one
+    core), when a pool is kept already or where there is no fork server.
+    """
+    if backend != "local" or (workers is not None and workers <= 1) or _kept is not None:
+        return
+    if default_workers() < 2 and workers is None:
+        return
+    if start_context().get_start_method() != "forkserver":
+        return
+    from multiprocessing import forkserver
+
+    with contextlib.suppress(OSError):  # the pool's start tries again, or falls back to spawn
+        forkserver.ensure_running()
+
+
 def kept_pool() -> LocalPool | None:
     """The pool kept warm for the next batch, if any (for tests and benchmarks)."""
     return _kept
@@ -178,4 +201,4 @@ class WarmPool(Executor):
         return self._pool.imap_unordered(fn, tasks, on_lost)
 
 
-__all__ = ["WarmPool", "kept_pool", "shutdown"]
+__all__ = ["WarmPool", "kept_pool", "prewarm", "shutdown"]

@@ -82,6 +82,7 @@ from sim.experiments.batch import (
     run_in_folder,
 )
 from sim.experiments.points import points_table
+from sim.experiments.pools import prewarm
 from sim.experiments.store import (
     BatchFolder,
     StoreError,
@@ -607,6 +608,7 @@ def run_sweep(
         BatchStopped: the worker processes kept dying; kept and written as on Ctrl-C.
         OSError: a table could not be written (the runs are kept; ``resume=True`` writes it).
     """
+    prewarm(backend, workers)  # the workers' imports overlap the sweep's validation
     if isinstance(path_or_spec, Sweep):
         sweep = path_or_spec
     elif isinstance(path_or_spec, Mapping):
