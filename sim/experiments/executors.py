@@ -4,16 +4,23 @@ Every executor takes the same tasks and gives the same results: a task carries e
 needs (scenario, seed, output folder), so nothing depends on which worker runs it or in which
 order. Results arrive in completion order; whoever stores them sorts them.
 
-Executors are context managers that own their workers: the pool (or cluster) starts once on
-entry, serves every task of a batch, and stops on exit — so each worker pays the import of
-cdpsim (and of mesa, about a second) once, not once per run. At most a few tasks per worker are
-submitted at a time, so the parent holds O(workers) tasks and results however long the batch.
+Executors are context managers: the pool (or cluster) is ready on entry and serves every task
+of a batch. A local pool is not stopped on a clean exit: :func:`make_executor` lends the
+process's one warm pool (:mod:`sim.experiments.pools`) to each batch, sweep and calibration in
+turn, so a process pays the workers' start once, not once per batch. At most a few tasks per
+worker are submitted at a time, so the parent holds O(workers) tasks and results however long
+the batch.
 
 - :class:`InProcess` — runs tasks one after the other in this process (debugging; ``--workers 0``
   or ``1``).
-- :class:`LocalPool` — a :class:`concurrent.futures.ProcessPoolExecutor` with the ``spawn`` start
-  method (safe with threads, the same on every OS, usable from a notebook as long as the task
-  function is importable). Workers ignore SIGINT: Ctrl-C is the parent's to handle.
+- :class:`LocalPool` — a :class:`concurrent.futures.ProcessPoolExecutor` whose workers are forked
+  from a fork server that has imported cdpsim, mesa, pandas and pyarrow once
+  (:func:`start_context`: ``forkserver`` with :data:`PRELOAD`; ``spawn`` where there is no fork
+  server). The server is a fresh single-threaded process, so starting it is safe from a program
+  running threads (the dashboard, Dask, a notebook's kernel); a worker then starts in
+  milliseconds, not the second a ``spawn``-ed one takes to import them. Workers ignore SIGINT:
+  Ctrl-C is the parent's to handle. They take the parent's environment, working folder and
+  ``sys.path`` at their start, and are named ``cdpsim-worker`` (``ps``, ``top``).
 - :class:`DaskCluster` — ``dask.distributed``: a client of an existing scheduler
   (``tcp://host:port``) or of a :class:`~distributed.LocalCluster` started on 127.0.0.1 with one
   single-threaded worker process per requested worker.
@@ -29,9 +36,10 @@ batch keeps what finished and says how to resume. On Dask, the scheduler resched
 of a lost worker itself; a task that kills workers repeatedly comes back as an error and goes to
 ``on_lost``.
 
-Workers exit with their parent: each local worker watches its parent process and exits the
-moment it is gone (and on Linux asks the kernel for SIGKILL when the parent dies), so a batch
-killed with SIGKILL leaves no worker behind.
+Workers exit with their parent: each local worker waits on the process that started the pool
+(a pidfd, or a look every :data:`PARENT_WATCH_S` seconds) and exits the moment it is gone; on
+Linux it also asks the kernel for SIGKILL when its own parent dies (the fork server, which exits
+with the batch's process). A batch killed with SIGKILL leaves no worker behind.
 """
 
 from __future__ import annotations
