@@ -164,3 +164,16 @@ def test_a_local_pool_of_its_own_stops_on_exit():
         pids = pool.pids()
         assert sorted(pool.imap_unordered(pid_of, [0, 1], lambda t, e: None))[0][0] == 0
     assert pools.kept_pool() is None and all(not _running(pid) for pid in pids)
+
+
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_a_child_forked_from_the_parent_does_not_use_the_parent_s_pool():
+    _batch_pids()
+    assert pools.kept_pool() is not None
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the kept pool's threads and pipes are the parent's
+        os.write(write, b"none" if pools.kept_pool() is None else b"kept")
+        os._exit(0)
+    os.waitpid(child, 0)
+    assert os.read(read, 4) == b"none" and pools.kept_pool() is not None

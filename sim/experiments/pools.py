@@ -146,7 +146,15 @@ def kept_pool() -> LocalPool | None:
     return _kept
 
 
+def _forget_in_child() -> None:
+    """In a child forked from this process: the kept pool is the parent's, not to be used."""
+    global _lock, _kept, _kept_context, _lent
+    _lock = threading.Lock()
+    _kept, _kept_context, _lent = None, None, False
+
+
 atexit.register(shutdown)
+os.register_at_fork(after_in_child=_forget_in_child)
 
 
 class WarmPool(Executor):
