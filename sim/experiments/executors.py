@@ -362,8 +362,8 @@ class LocalPool(Executor):
         )
         # Starting every worker now overlaps their start; a pool that cannot start is an
         # error of the set-up, not a failure of the first runs.
-        pings = [self._pool.submit(_ping) for _ in range(self.workers)]
         try:
+            pings = [self._pool.submit(_ping) for _ in range(self.workers)]
             for ping in pings:
                 ping.result()
         except BaseException:
