@@ -82,7 +82,7 @@ def child_sweeps(workers: int) -> dict:
                 workers=workers,
                 out=Path(tmp) / label,
                 runner=timed_execute,
-                progress=lambda p: rows.append(p.last or {}),
+                progress=lambda p, rows=rows: rows.append(p.last or {}),
             )
             wall, cpu = time.perf_counter() - t0, time.process_time() - c0
             runs = result.runs
