@@ -244,8 +244,15 @@ def start_context() -> multiprocessing.context.BaseContext:
     threads: the dashboard, Dask, a notebook's kernel) that imports :data:`PRELOAD` once; each
     worker is then a fork of it, ready in milliseconds instead of the second a fresh ``spawn``
     process takes to import mesa, pandas and pyarrow. Where there is no fork server (Windows),
-    ``spawn``. The preload is added to any other modules already asked for in this process,
+    ``spawn``. The preload is added to any other modules already asked for in this process
+    (``__main__`` left out: a worker imports the main module itself, as a spawned one does),
     and takes effect when the server starts (once per process).
+
+    The server's imports start two kinds of threads, and both are made for fork: OpenBLAS's
+    pool (numpy; stopped before a fork and started again after, by its ``pthread_atfork``
+    handlers) and jemalloc's background thread (pyarrow; jemalloc takes its locks around a
+    fork). Python 3.12 warns of any thread at a fork (a ``DeprecationWarning``, hidden unless
+    warnings are shown, e.g. ``python -W default``).
     """
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
