@@ -12,8 +12,9 @@ parent)::
 
 - ``c`` [s]: the fixed cost in the parent (the design, the sweep folder, the final analysis's
   constant part);
-- ``s`` [s]: the pool's start-up (spawn W processes, each imports cdpsim, mesa, pandas and
-  pyarrow, in parallel; 0 for W = 1, which runs in the parent);
+- ``s`` [s]: the pool's start-up (a fork server imports cdpsim, mesa, pandas and pyarrow once,
+  then forks W workers; 0 for W = 1, which runs in the parent, and for a later sweep of the
+  same process, which finds the pool warm: each measurement here is a process's first sweep);
 - ``p = o + r`` [s/run]: a run in a worker, ``r`` the simulation (the manifest's
   ``wall_time_s``: build, ticks, result tables) and ``o`` the overhead around it (writing the
   run folder, the row of the runs table);

@@ -125,12 +125,14 @@ def sweep(
     is named by them (runs/sweep-<name>-n4-seeds1[-set-<digest>]), and --resume refuses others.
     Then: cdpsim discover OUT --kpi K --above X (or --below X).
     """
+    from sim.experiments.pools import prewarm
     from sim.experiments.sensitivity import format_sensitivity
     from sim.experiments.sweep import CommandLine, default_out, load_sweep, run_sweep
 
     if scheduler is not None and backend != "dask":
         raise click.UsageError("--scheduler needs --backend dask")
     _sigterm_as_interrupt()
+    prewarm(backend, workers)  # the workers' imports overlap the sweep's validation
     try:
         command_line = CommandLine(n=n, seeds=n_seeds, overrides=overrides)
         spec = load_sweep(sweep_file, data_dirs=data_dirs, command_line=command_line)

@@ -227,7 +227,7 @@ def _auction_kpis(timeseries: pd.DataFrame, auctions: pd.DataFrame) -> dict[str,
     coin = auctions["coin"].fillna(0.0).to_numpy() if "coin" in auctions else np.zeros(1)
     return {
         "liquidated_debt": float(due.sum()),
-        "vaults_liquidated": len(auctions[["ilk", "vault"]].drop_duplicates()),
+        "vaults_liquidated": _distinct_vaults(auctions),
         "auctions": len(auctions),
         "auctions_zero_bid": int(np.count_nonzero(zero)),
         "penalty_collected": float(np.sum(np.maximum(penalty[finished], 0.0))),
@@ -236,12 +236,32 @@ def _auction_kpis(timeseries: pd.DataFrame, auctions: pd.DataFrame) -> dict[str,
     }
 
 
+def _distinct_vaults(auctions: pd.DataFrame) -> int:
+    """How many distinct (ilk, vault) pairs the auction table holds.
+
+    The count of ``auctions[["ilk", "vault"]].drop_duplicates()``, without building the frame
+    (a millisecond per run, most of a tiny run's KPIs): each pair as one integer.
+    """
+    vault = auctions["vault"].to_numpy()
+    if len(vault) == 0 or vault.dtype.kind not in "iu":
+        return len(auctions[["ilk", "vault"]].drop_duplicates())
+    codes, _ = pd.factorize(auctions["ilk"], use_na_sentinel=True)  # a missing ilk: -1
+    low = int(vault.min())
+    span = int(vault.max()) - low + 1
+    keys = (codes.astype(np.int64) + 1) * span + (vault.astype(np.int64) - low)
+    return int(np.unique(keys).size)
+
+
 def _ilk_columns(timeseries: pd.DataFrame, field: str) -> np.ndarray:
-    """All ilks' ``field[ILK]`` columns as a (ticks, ilks) array (no column: one NaN column)."""
+    """All ilks' ``field[ILK]`` columns as a (ticks, ilks) array (no column: one NaN column).
+
+    Laid out as ``timeseries[names].to_numpy(dtype=np.float64)`` lays it out (the transpose of
+    one row per column), so that sums over a tick add in the same order, without the frame.
+    """
     names = [c for c in timeseries.columns if c.startswith(f"{field}[")]
     if not names:
         return np.full((len(timeseries), 1), np.nan)
-    return timeseries[names].to_numpy(dtype=np.float64)
+    return np.array([timeseries[name].to_numpy(dtype=np.float64) for name in names]).T
 
 
 def _nanmax(values: np.ndarray) -> float:

@@ -21,6 +21,7 @@ import pandas as pd
 import psutil
 import pytest
 
+from sim.experiments.executors import WORKER_NAME
 from tests.conftest import SMALL
 from tests.test_cli_batch import TIMEOUT_S, cdpsim, finished_runs
 
@@ -66,14 +67,14 @@ def stable(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def workers_of(proc: subprocess.Popen, count: int) -> list[psutil.Process]:
-    """The batch's local worker processes (spawned by multiprocessing), once ``count`` are up."""
+    """The batch's local worker processes (named ``cdpsim-worker``), once ``count`` are up."""
     parent = psutil.Process(proc.pid)
     deadline = time.monotonic() + TIMEOUT_S
     while time.monotonic() < deadline:
         found = [
             p
             for p in parent.children(recursive=True)
-            if "spawn_main" in " ".join(p.cmdline() if p.is_running() else [])
+            if (p.name() if p.is_running() else "") == WORKER_NAME.decode()
         ]
         if len(found) >= count:
             return found

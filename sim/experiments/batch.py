@@ -31,6 +31,7 @@ import pandas as pd
 
 from sim.atomic import write_json
 from sim.experiments.executors import ExecutorError, WorkersLost, make_executor
+from sim.experiments.pools import prewarm
 from sim.experiments.store import (
     BATCH_KIND,
     BatchFolder,
@@ -638,6 +639,7 @@ def run_batch(
     """
     if isinstance(items, str | Path | Scenario):
         items = [items]
+    prewarm(backend, workers)  # the workers' imports overlap the inputs' validation
     if keep not in ("full", "summary"):
         raise BatchInputError([f"keep must be 'full' or 'summary', not {keep!r}"])
     try:

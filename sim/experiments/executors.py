@@ -4,16 +4,23 @@ Every executor takes the same tasks and gives the same results: a task carries e
 needs (scenario, seed, output folder), so nothing depends on which worker runs it or in which
 order. Results arrive in completion order; whoever stores them sorts them.
 
-Executors are context managers that own their workers: the pool (or cluster) starts once on
-entry, serves every task of a batch, and stops on exit — so each worker pays the import of
-cdpsim (and of mesa, about a second) once, not once per run. At most a few tasks per worker are
-submitted at a time, so the parent holds O(workers) tasks and results however long the batch.
+Executors are context managers: the pool (or cluster) is ready on entry and serves every task
+of a batch. A local pool is not stopped on a clean exit: :func:`make_executor` lends the
+process's one warm pool (:mod:`sim.experiments.pools`) to each batch, sweep and calibration in
+turn, so a process pays the workers' start once, not once per batch. At most a few tasks per
+worker are submitted at a time, so the parent holds O(workers) tasks and results however long
+the batch.
 
 - :class:`InProcess` — runs tasks one after the other in this process (debugging; ``--workers 0``
   or ``1``).
-- :class:`LocalPool` — a :class:`concurrent.futures.ProcessPoolExecutor` with the ``spawn`` start
-  method (safe with threads, the same on every OS, usable from a notebook as long as the task
-  function is importable). Workers ignore SIGINT: Ctrl-C is the parent's to handle.
+- :class:`LocalPool` — a :class:`concurrent.futures.ProcessPoolExecutor` whose workers are forked
+  from a fork server that has imported cdpsim, mesa, pandas and pyarrow once
+  (:func:`start_context`: ``forkserver`` with :data:`PRELOAD`; ``spawn`` where there is no fork
+  server). The server is a fresh single-threaded process, so starting it is safe from a program
+  running threads (the dashboard, Dask, a notebook's kernel); a worker then starts in
+  milliseconds, not the second a ``spawn``-ed one takes to import them. Workers ignore SIGINT:
+  Ctrl-C is the parent's to handle. They take the parent's environment, working folder and
+  ``sys.path`` at their start, and are named ``cdpsim-worker`` (``ps``, ``top``).
 - :class:`DaskCluster` — ``dask.distributed``: a client of an existing scheduler
   (``tcp://host:port``) or of a :class:`~distributed.LocalCluster` started on 127.0.0.1 with one
   single-threaded worker process per requested worker.
@@ -29,9 +36,10 @@ batch keeps what finished and says how to resume. On Dask, the scheduler resched
 of a lost worker itself; a task that kills workers repeatedly comes back as an error and goes to
 ``on_lost``.
 
-Workers exit with their parent: each local worker watches its parent process and exits the
-moment it is gone (and on Linux asks the kernel for SIGKILL when the parent dies), so a batch
-killed with SIGKILL leaves no worker behind.
+Workers exit with their parent: each local worker waits on the process that started the pool
+(a pidfd, or a look every :data:`PARENT_WATCH_S` seconds) and exits the moment it is gone; on
+Linux it also asks the kernel for SIGKILL when its own parent dies (the fork server, which exits
+with the batch's process). A batch killed with SIGKILL leaves no worker behind.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ import logging
 import multiprocessing
 import os
 import re
+import select
 import shutil
 import signal
 import sys
@@ -153,33 +162,108 @@ def _ping() -> int:
 
 
 def _exit_with_parent(parent: int) -> None:
-    """Make this process end when ``parent`` does (a killed batch leaves no worker running).
+    """Make this process end when ``parent`` (the batch's process) does.
 
-    On Linux the kernel sends SIGKILL when the parent dies (``PR_SET_PDEATHSIG``); everywhere, a
-    daemon thread looks every :data:`PARENT_WATCH_S` seconds and exits when this process has
-    been handed to another parent (its own parent is gone).
+    ``parent`` is the process that started the pool, not necessarily this worker's own parent:
+    a worker forked by the fork server is the server's child. On Linux the kernel sends SIGKILL
+    when the worker's own parent dies (``PR_SET_PDEATHSIG``: the batch's process, or the fork
+    server, which exits with it); and a daemon thread waits on the batch's process (a pidfd,
+    or a look every :data:`PARENT_WATCH_S` seconds where there is none) and exits the moment it
+    is gone.
     """
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:  # the parent died before the line above ran
+    try:
+        handle = os.pidfd_open(parent)
+    except ProcessLookupError:  # the parent died before the line above ran
+        os._exit(1)
+    except (AttributeError, OSError):  # no pidfd here: look now and then
+        handle = None
+    if handle is None and not _alive(parent):
         os._exit(1)
 
     def watch() -> None:
+        if handle is not None:
+            select.select([handle], [], [])  # readable once the process has exited
+            os._exit(1)
         while True:
             time.sleep(PARENT_WATCH_S)
-            if os.getppid() != parent:
+            if not _alive(parent):
                 os._exit(1)
 
     threading.Thread(target=watch, name="cdpsim-parent-watch", daemon=True).start()
 
 
-def _worker_init(parent: int) -> None:
-    """Start-up of a local worker: exit with the parent, leave Ctrl-C to it, import once."""
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still exists (a signal 0 reaches it)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user (a reused pid: rare, harmless)
+        return True
+    return True
+
+
+#: The worker processes' name (``ps -o comm``, ``top``, :func:`psutil.Process.name`), Linux.
+WORKER_NAME = b"cdpsim-worker"
+#: ``prctl`` option that names the calling thread (the main thread: the process's name).
+_PR_SET_NAME = 15
+
+
+def _worker_init(parent: int, environ: dict[str, str] | None = None) -> None:
+    """Start-up of a local worker: exit with the parent, leave Ctrl-C to it, import once.
+
+    Args:
+        parent: the process id of the process that started the pool.
+        environ: the parent's environment when it started the pool; a worker forked by the
+            fork server would otherwise have the server's, from when the server started.
+    """
     _exit_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    import sim.runner  # noqa: F401  (mesa, pandas, pyarrow: once per worker)
+    if environ is not None and dict(os.environ) != environ:
+        os.environ.clear()
+        os.environ.update(environ)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_NAME, WORKER_NAME, 0, 0, 0)
+    import sim.runner  # noqa: F401  (mesa, pandas, pyarrow: once per worker; preloaded)
+
+
+#: Modules the fork server imports once, so that every worker forked from it starts with them
+#: (the engine: mesa, pandas, pyarrow, numpy; and the batch's run function).
+PRELOAD = ("sim.runner", "sim.experiments.batch")
+
+
+def start_context() -> multiprocessing.context.BaseContext:
+    """The multiprocessing context of local pools: ``forkserver`` with cdpsim preloaded.
+
+    A fork server is a fresh single-threaded process (safe to start from a program running
+    threads: the dashboard, Dask, a notebook's kernel) that imports :data:`PRELOAD` once; each
+    worker is then a fork of it, ready in milliseconds instead of the second a fresh ``spawn``
+    process takes to import mesa, pandas and pyarrow. Where there is no fork server (Windows),
+    ``spawn``. The preload is added to any other modules already asked for in this process
+    (``__main__`` left out: a worker imports the main module itself, as a spawned one does),
+    and takes effect when the server starts (once per process).
+
+    The server's imports start two kinds of threads, and both are made for fork: OpenBLAS's
+    pool (numpy; stopped before a fork and started again after, by its ``pthread_atfork``
+    handlers) and jemalloc's background thread (pyarrow; jemalloc takes its locks around a
+    fork). Python 3.12 warns of any thread at a fork (a ``DeprecationWarning``, hidden unless
+    warnings are shown, e.g. ``python -W default``).
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    from multiprocessing import forkserver
+
+    asked = list(getattr(forkserver._forkserver, "_preload_modules", []))
+    wanted = [m for m in asked if m != "__main__"] + [m for m in PRELOAD if m not in asked]
+    if wanted != asked:
+        context.set_forkserver_preload(wanted)
+    return context
 
 
 class Executor(ABC):
@@ -238,24 +322,35 @@ class InProcess(Executor):
 
 
 class LocalPool(Executor):
-    """A pool of ``workers`` processes on this machine, started once per batch."""
+    """A pool of ``workers`` processes on this machine, started on entry and stopped on exit.
+
+    Batches do not use it directly: :func:`make_executor` lends them the process's warm pool
+    (:mod:`sim.experiments.pools`), which is a :class:`LocalPool` kept between batches.
+    """
 
     name = "local"
 
     def __init__(self, workers: int | None = None) -> None:
         super().__init__(workers if workers is not None else default_workers())
         self._pool: ProcessPoolExecutor | None = None
+        self._abandoned = False  # a batch left tasks in flight (stopped part way)
 
     def start(self) -> None:
-        """Start the worker processes (``spawn``) and wait until each has imported cdpsim.
+        """Start the worker processes and wait until each has imported cdpsim.
+
+        Workers are forked from a fork server that has cdpsim imported (:func:`start_context`);
+        where a fork server cannot start, they are ``spawn``-ed.
 
         Raises:
             ExecutorError: the workers cannot start — typically a script that starts a batch
-                without ``if __name__ == "__main__":`` (``spawn`` re-imports the main module in
-                every worker), or a main module that is not a file (``python -``).
+                without ``if __name__ == "__main__":`` (a worker imports the main module, as
+                multiprocessing's spawn does), or a main module that is not a file (``python -``).
         """
         try:
-            self._start()
+            try:
+                self._start()
+            except (OSError, EOFError):  # no fork server here (e.g. no socket): spawn
+                self._start(multiprocessing.get_context("spawn"))
         except BrokenProcessPool as exc:
             raise ExecutorError(
                 "the local worker processes could not start (they import the main module, "
@@ -263,18 +358,19 @@ class LocalPool(Executor):
                 '`if __name__ == "__main__":`, or run it in this process (workers=0)'
             ) from exc
 
-    def _start(self) -> None:
+    def _start(self, context: multiprocessing.context.BaseContext | None = None) -> None:
         """Start the pool and wait for every worker (BrokenProcessPool if one dies meanwhile)."""
+        self._abandoned = False
         self._pool = ProcessPoolExecutor(
             max_workers=self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=context or start_context(),
             initializer=_worker_init,
-            initargs=(os.getpid(),),
+            initargs=(os.getpid(), dict(os.environ)),
         )
-        # Starting every worker now overlaps their imports; a pool that cannot start is an
+        # Starting every worker now overlaps their start; a pool that cannot start is an
         # error of the set-up, not a failure of the first runs.
-        pings = [self._pool.submit(_ping) for _ in range(self.workers)]
         try:
+            pings = [self._pool.submit(_ping) for _ in range(self.workers)]
             for ping in pings:
                 ping.result()
         except BaseException:
@@ -306,6 +402,22 @@ class LocalPool(Executor):
         if pool is not None:
             _terminate(pool)
 
+    def pids(self) -> list[int]:
+        """The process ids of the workers (none when stopped)."""
+        return sorted((getattr(self._pool, "_processes", None) or {}).keys())
+
+    def reusable(self) -> bool:
+        """Whether another batch may use this pool as it is.
+
+        It is started, no worker has died (a pool that lost one is broken), every worker
+        process is alive, and no batch left tasks in it (one stopped part way).
+        """
+        pool = self._pool
+        if pool is None or self._abandoned or getattr(pool, "_broken", False):
+            return False
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        return len(processes) == self.workers and all(p.is_alive() for p in processes)
+
     def imap_unordered(
         self, fn: TaskFunction, tasks: Iterable[Task], on_lost: LostHandler
     ) -> Iterator[Result]:
@@ -321,7 +433,22 @@ class LocalPool(Executor):
             raise ExecutorError("the local pool is not started (use it as a context manager)")
         pending: dict[Future, Task] = {}
         suspects: deque[Task] = deque()  # in flight when a worker died: run again, alone
-        todo = iter(tasks)
+        try:
+            yield from self._results(fn, iter(tasks), on_lost, pending, suspects)
+        finally:
+            if pending or suspects:  # stopped part way (Ctrl-C, an error, a consumer gone)
+                self._abandoned = True
+
+    def _results(
+        self,
+        fn: TaskFunction,
+        todo: Iterator[Task],
+        on_lost: LostHandler,
+        pending: dict[Future, Task],
+        suspects: deque[Task],
+    ) -> Iterator[Result]:
+        """The loop of :meth:`imap_unordered` (``pending`` and ``suspects`` are its state)."""
+        assert self._pool is not None
         exhausted = False
         while True:
             alone = bool(suspects)
@@ -356,6 +483,7 @@ class LocalPool(Executor):
                 suspects.extend(pending.values())
                 pending.clear()
                 self._restart(broken)
+                assert self._pool is not None
 
 
 _END = object()
@@ -675,4 +803,6 @@ def make_executor(
         )
     if workers is not None and workers <= 1:
         return InProcess()
-    return LocalPool(local_workers(workers, tasks, oversubscribe=oversubscribe))
+    from sim.experiments.pools import WarmPool  # the process's warm pool, lent to this batch
+
+    return WarmPool(local_workers(workers, tasks, oversubscribe=oversubscribe))

@@ -82,6 +82,7 @@ from sim.experiments.batch import (
     run_in_folder,
 )
 from sim.experiments.points import points_table
+from sim.experiments.pools import prewarm
 from sim.experiments.store import (
     BatchFolder,
     StoreError,
@@ -417,6 +418,7 @@ class SweepSpecs(Sequence[RunSpec]):
         self._keep = keep
         self._names = sweep.parameter_names()
         self._n_seeds = len(sweep.seeds)
+        self._records: list[dict[str, Any]] | None = None
 
     def __len__(self) -> int:
         return len(self._sweep.points) * self._n_seeds
@@ -436,8 +438,10 @@ class SweepSpecs(Sequence[RunSpec]):
         sweep = self._sweep
         k, j = divmod(i, self._n_seeds)
         seed = sweep.seeds[j]
-        # one row as the whole table's records give it: each value of its column's type
-        row = sweep.points[self._names].iloc[k : k + 1].to_dict("records")[0]
+        if self._records is None:  # the design's rows, once (memory follows the design)
+            # each value of its column's type, as the whole table's records give it
+            self._records = sweep.points[self._names].to_dict("records")
+        row = self._records[k]
         parameters = {"point": k, **{n: plain(row[n]) for n in self._names}}
         run_id = sweep.run_id(k, seed)
         return RunSpec(
@@ -604,6 +608,7 @@ def run_sweep(
         BatchStopped: the worker processes kept dying; kept and written as on Ctrl-C.
         OSError: a table could not be written (the runs are kept; ``resume=True`` writes it).
     """
+    prewarm(backend, workers)  # the workers' imports overlap the sweep's validation
     if isinstance(path_or_spec, Sweep):
         sweep = path_or_spec
     elif isinstance(path_or_spec, Mapping):

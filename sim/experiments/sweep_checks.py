@@ -851,6 +851,7 @@ class PointScenarios(Sequence[Scenario]):
         self._base = base
         self._resolved = resolved
         self._last: tuple[int, Scenario] | None = None
+        self._tuples: list[tuple[Any, ...]] | None = None
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -861,7 +862,9 @@ class PointScenarios(Sequence[Scenario]):
         Taken column by column (each value of its column's type, as the whole table's rows
         give them), never as a row Series, which would turn a grid's integers into floats.
         """
-        return next(self._rows.iloc[k : k + 1].itertuples(index=False, name=None))
+        if self._tuples is None:  # once: a row taken from a pandas frame costs a millisecond
+            self._tuples = list(self._rows.itertuples(index=False, name=None))
+        return self._tuples[k]
 
     def settings(self, k: int) -> tuple[str, ...]:
         """Point ``k``'s settings as ``path=value`` texts (as recorded in the runs table)."""
