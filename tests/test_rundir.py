@@ -25,6 +25,7 @@ from sim.rundir import (
     WriteError,
     check_output_folder,
     clean_leftovers,
+    clean_sibling_leftovers,
     fallback_folder,
     holds_run,
     is_run_folder,
@@ -271,6 +272,32 @@ def test_leftovers_of_a_dead_writer_are_cleaned(tmp_path, dead_pid):
     assert not any(p.exists() for p in gone)
     assert all(p.exists() for p in kept)
     assert (kept[1] / "notes.txt").read_text() == "partial"
+
+
+def test_a_batch_cleans_every_run_folders_leftovers_at_once(tmp_path, dead_pid):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+
+    def leftover(name: str, *files: str) -> Path:
+        path = runs / name
+        path.mkdir()
+        for file in files:
+            (path / file).write_text("partial")
+        return path
+
+    gone = [
+        leftover(f".a-s1.tmp-{dead_pid}-ab12", "timeseries.parquet"),
+        leftover(f".b.c-s2.old-{dead_pid}-ef56", *RUN_FILES),
+        leftover(f".d.tmp-{dead_pid}-empty"),
+    ]
+    kept = [
+        leftover(f".a-s1.tmp-{os.getpid()}-live", "summary.json"),  # writer alive
+        leftover(f".e.tmp-{dead_pid}-user", "summary.json", "notes.txt"),  # not only run files
+        leftover(".f.nopid", "summary.json"),
+        leftover("g-s3", *RUN_FILES),  # a run folder
+    ]
+    assert sorted(clean_sibling_leftovers(runs)) == sorted(gone)
+    assert all(p.exists() for p in kept) and not any(p.exists() for p in gone)
 
 
 def test_a_write_cut_short_leaves_no_temporary_folder(tmp_path, monkeypatch):

@@ -45,7 +45,14 @@ from sim.experiments.store import (
     versions,
 )
 from sim.files import expand_paths, overrides_digest
-from sim.rundir import MANIFEST_KIND, RUN_FORMAT, STATUS_FAILED, STATUS_LOST, STATUS_OK
+from sim.rundir import (
+    MANIFEST_KIND,
+    RUN_FORMAT,
+    STATUS_FAILED,
+    STATUS_LOST,
+    STATUS_OK,
+    clean_sibling_leftovers,
+)
 from sim.scenario import Scenario, ScenarioError, load_scenario, with_overrides
 from sim.scenario.fields import SEED_MAX
 
@@ -290,7 +297,9 @@ def _execute(spec: RunSpec) -> dict[str, Any]:
 
     started = time.perf_counter()
     try:
-        folder = RunFolder(spec.folder)  # the run's tables stream into its temporary folder
+        # The run's tables stream into its temporary folder; the batch cleaned its runs folder
+        # of killed writes' leftovers once as it began (execute_all), not once per run.
+        folder = RunFolder(spec.folder, clean=False)
     except (OSError, OutputError) as exc:
         return _unwritten_row(spec, f"cannot write {spec.folder}: {_reason(exc)}")
     try:
@@ -500,6 +509,7 @@ def execute_all(
         BatchStopped: the worker processes kept dying; the runs table is rebuilt first.
     """
     store = BatchFolder(out)
+    clean_sibling_leftovers(store.runs)  # what killed runs left, once for the whole batch
     finished = store.done(retry_failed=retry_failed)
     todo = [i for i, run_id in enumerate(run_ids(specs)) if run_id not in finished]
     started = time.perf_counter()
