@@ -11,9 +11,9 @@ Every figure is measured in a fresh process (``sim.runner`` imported before the 
 so one and two workers start from the same warm parent) and repeated; the minimum is kept (the
 machine is shared: a figure can only be slowed by other work). Figures:
 
-- ``sweep``: ``sim.run_sweep`` of the 256 runs, twice in the same process: the **cold** first
-  sweep (on two workers it starts the pool) and the **warm** second one (on two workers, the
-  pool the first left warm); on one worker both run in the parent. Speed-up = one worker's
+- ``sweep``: ``sim.run_sweep`` of the 256 runs, four times in the same process: the **cold**
+  first sweep (on two workers it starts the pool) and three **warm** ones (on two workers, on
+  the pool the first left warm; the fastest is kept); on one worker all run in the parent. Speed-up = one worker's
   time ÷ two workers' time, cold and warm.
 - ``pool start``: :meth:`LocalPool.start` of two workers in a fresh process, forked from a
   fork server with cdpsim preloaded (now) and ``spawn``-ed (before); and starting the pool again
@@ -23,10 +23,11 @@ machine is shared: a figure can only be slowed by other work). Figures:
   :func:`sim.experiments.batch.execute` in the worker minus the simulation. *Parent*: the
   parent's CPU time per result on two workers (``time.process_time`` over the sweep, which
   includes the design and the final tables, divided by the runs).
-- ``phases``: a tiny run's steps one by one in this process (median ms of 256 runs): taking the
-  run from the sweep, building the model, the ticks, the result tables (``runner.result_of``,
-  and the KPIs within it), writing the run folder (``rundir.write_run_folder``), the runs-table
-  row (``store.run_row``).
+- ``phases``: a tiny run's steps one by one in this process (median ms of 256 runs), as a
+  batch's run takes them: taking the run from the sweep, its temporary folder
+  (``rundir.RunFolder``), building the model with its table stream, the ticks, the result
+  tables and KPIs (``runner.result_of``, and the KPIs within it), putting the folder in place
+  (``RunFolder.commit``), the runs-table row (``store.run_row``).
 
 The last line printed is one JSON object with every figure.
 """
@@ -48,6 +49,8 @@ TINY = ROOT / "benchmarks" / "sweeps" / "scaling_tiny.yaml"
 #: Targets: two workers on a warm pool ≥ this × one worker; overhead per run in process [ms].
 TARGET_SPEEDUP = 1.6
 TARGET_OVERHEAD_MS = 5.0
+#: Warm sweeps after the cold one in each fresh process; the fastest is kept.
+WARM_SWEEPS = 3
 
 
 def timed_execute(spec):
@@ -68,19 +71,19 @@ def _sweep_data() -> dict:
 
 
 def child_sweeps(workers: int) -> dict:
-    """Two sweeps of the tiny runs in this fresh process: cold, then warm."""
+    """Sweeps of the tiny runs in this fresh process: cold, then warm (the fastest of three)."""
     import sim.runner  # noqa: F401  (the parent warm: mesa, pandas, pyarrow before t0)
     from sim.experiments import run_sweep
 
     out: dict = {"workers": workers}
     with tempfile.TemporaryDirectory(prefix="cdpsim-tiny-") as tmp:
-        for label in ("cold", "warm"):
+        for k, label in enumerate(("cold", *("warm",) * WARM_SWEEPS)):
             rows: list[dict] = []
             c0, t0 = time.process_time(), time.perf_counter()
             result = run_sweep(
                 _sweep_data(),
                 workers=workers,
-                out=Path(tmp) / label,
+                out=Path(tmp) / f"{label}-{k}",
                 runner=timed_execute,
                 progress=lambda p, rows=rows: rows.append(p.last or {}),
             )
@@ -89,7 +92,7 @@ def child_sweeps(workers: int) -> dict:
             n = len(runs)
             sim_s = float(runs["wall_time_s"].astype(float).sum())
             exec_s = sum(r["bench_exec_s"] for r in rows)
-            out[label] = {
+            figures = {
                 "runs": n,
                 "ok": int((runs["status"] == "ok").sum()),
                 "wall_s": wall,
@@ -99,6 +102,8 @@ def child_sweeps(workers: int) -> dict:
                 "worker_overhead_ms": (exec_s - sim_s) / n * 1e3,
                 "in_process_overhead_ms": (wall - sim_s) / n * 1e3,
             }
+            if label not in out or figures["wall_s"] < out[label]["wall_s"]:
+                out[label] = figures
     return out
 
 
@@ -125,15 +130,22 @@ def child_pool_start(method: str) -> dict:
 
 
 def child_phases() -> dict:
-    """A tiny run's steps one at a time in this process (median ms over the 256 runs)."""
+    """A tiny run's steps one at a time in this process (median ms over the 256 runs).
+
+    The steps of a batch's run (:func:`sim.experiments.batch.execute`): its temporary folder,
+    the model with its table stream, the ticks, the result (tables and KPIs), the folder put in
+    place, the runs-table row. The tables the KPIs read and the KPIs are also timed alone, on
+    the same model, before ``result_of`` (which does them again).
+    """
     import sim.runner  # noqa: F401
     from sim import metrics, record
     from sim.experiments.batch import SUMMARY_FILES
     from sim.experiments.store import run_row
     from sim.experiments.sweep import SweepSpecs, load_sweep
     from sim.model import ProtocolModel
-    from sim.rundir import write_run_folder
+    from sim.rundir import RunFolder
     from sim.runner import result_of
+    from sim.stream import RunStream
 
     sweep = load_sweep(TINY)
     times: dict[str, list[float]] = {}
@@ -149,7 +161,10 @@ def child_phases() -> dict:
             t = time.perf_counter()
             spec = specs[i]
             t = mark("spec (parent: the run from the sweep)", t)
-            model = ProtocolModel(spec.scenario, seed=spec.seed)
+            folder = RunFolder(spec.folder, clean=False)
+            t = mark("run folder (rundir.RunFolder)", t)
+            stream = RunStream(folder.tmp, keep=())  # keep: summary, as the batch does
+            model = ProtocolModel(spec.scenario, seed=spec.seed, stream=stream)
             t = mark("build", t)
             while not model.finished:
                 model.step()
@@ -162,8 +177,8 @@ def child_phases() -> dict:
             result.manifest["batch"] = spec.batch_info()
             result.manifest["files"] = list(SUMMARY_FILES)
             t = mark("result_of (runner.py, all of it)", t)
-            write_run_folder(result, spec.folder)
-            t = mark("write_run_folder (rundir.py)", t)
+            folder.commit(result)
+            t = mark("commit (rundir.RunFolder: files, rename)", t)
             run_row(Path(spec.folder))
             mark("run_row (store.py)", t)
     return {name: statistics.median(v) for name, v in times.items()}

@@ -85,6 +85,7 @@ the configured interval (and at the start and the end).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -225,6 +226,9 @@ class Recorder:
         n = model.n_ticks + 1
         if stream is not None:
             n = min(n, stream.flush_ticks)
+            if "events" not in stream.keep:  # a run kept as a summary: no event log at all
+                model.vat.log.clear()
+                model.vat.log.enabled = False
         self.quantiles = list(scenario.record.cr_quantiles)
         self.qnames = [quantile_name(q) for q in self.quantiles]
         self.ilks = list(scenario.ilks)
@@ -530,6 +534,8 @@ class Recorder:
         debt and CR columns, exactly as they were at the snapshot (owners never change).
         """
         model = self.model
+        if self.stream is not None and "vaults" not in self.stream.keep:
+            return  # a run kept as a summary takes no snapshots
         for ilk_name in self.ilks:
             book = model.vat.ilks[ilk_name]
             snap = {
@@ -550,10 +556,22 @@ class Recorder:
 # ---------------------------------------------------------------------------------------- tables
 
 
-def timeseries_frame(model: ProtocolModel) -> pd.DataFrame:
-    """The per-tick series as a DataFrame (``time`` as UTC timestamps)."""
+def timeseries_frame(
+    model: ProtocolModel, pick: Callable[[list[str]], list[str]] | None = None
+) -> pd.DataFrame:
+    """The per-tick series as a DataFrame (``time`` as UTC timestamps).
+
+    Args:
+        model: the model.
+        pick: the columns wanted, from every column's name (e.g.
+            :func:`sim.metrics.summary_columns`: what the KPIs read); ``tick`` and ``time``
+            are kept only if picked. Default: every column, ``tick`` and ``time`` first.
+    """
     rec = model.recorder
     n = rec.rows - rec.base
+    if pick is not None:
+        series = rec.series
+        return pd.DataFrame({k: series[k][:n] for k in pick(list(series))})
     data = {k: v[:n] for k, v in rec.series.items()}
     start = pd.Timestamp(model.spec.clock.start)
     times = start + pd.to_timedelta(data["tick"] * model.dt, unit="s")

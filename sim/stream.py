@@ -47,6 +47,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.metrics import summary_columns
 from sim.record import RunResult, events_frame, timeseries_frame, vault_rows_frame
 from sim.rundir import _signals_held
 
@@ -225,6 +226,13 @@ class RunStream:
         flush_ticks: the timeseries window [ticks] (default :data:`FLUSH_TICKS`).
         flush_bytes: the pending bytes of vault snapshots or events that make a row group
             (default :data:`FLUSH_BYTES`).
+        keep: the tables the run keeps (default all of :data:`STREAMED_TABLES`). Events or
+            vaults left out are not recorded at all (no vault snapshots are taken, the event
+            log takes no rows) and the result holds them empty. The timeseries left out is
+            still recorded, for the KPIs (a long run's full windows still go to its file, read
+            back for them), but a run that never filled a window ends with only the columns
+            the KPIs read (:func:`sim.metrics.summary_columns`). A batch run kept as a summary
+            (``keep: summary``) keeps none.
     """
 
     def __init__(
@@ -233,11 +241,15 @@ class RunStream:
         *,
         flush_ticks: int | None = None,
         flush_bytes: int | None = None,
+        keep: tuple[str, ...] = STREAMED_TABLES,
     ):
         flush_ticks = FLUSH_TICKS if flush_ticks is None else flush_ticks
         flush_bytes = FLUSH_BYTES if flush_bytes is None else flush_bytes
         if flush_ticks < 1 or flush_bytes < 1:
             raise ValueError("flush_ticks and flush_bytes must be positive")
+        if set(keep) - set(STREAMED_TABLES):
+            raise ValueError(f"keep may hold only tables of {STREAMED_TABLES}: {keep}")
+        self.keep = frozenset(keep)
         self.folder = Path(folder)
         self.flush_ticks = int(flush_ticks)
         self.flush_bytes = int(flush_bytes)
@@ -305,9 +317,17 @@ class RunStream:
         """
         recorder = model.recorder
         last = {
-            "timeseries": timeseries_frame(model),
-            "events": events_frame(model, consume=True),
-            "vaults": self._vault_frame(recorder),
+            "timeseries": (
+                timeseries_frame(model)
+                if "timeseries" in self.keep or self.sinks["timeseries"].opened
+                else timeseries_frame(model, pick=summary_columns)
+            ),
+            "events": (
+                events_frame(model, consume=True)
+                if "events" in self.keep
+                else pd.DataFrame()
+            ),
+            "vaults": self._vault_frame(recorder) if "vaults" in self.keep else pd.DataFrame(),
         }
         self._vault_bytes = 0
         out: dict[str, pd.DataFrame | None] = {}

@@ -105,10 +105,15 @@ def test_overrides_apply_to_every_scenario_and_are_recorded(two_files, tmp_path)
 
 def test_keep_summary_writes_only_manifest_and_summary(two_files, tmp_path):
     table = run_batch(two_files[:1], seeds=2, keep="summary", out=tmp_path / "b", workers=0)
+    full = run_batch(two_files[:1], seeds=2, out=tmp_path / "full", workers=0)
     for run_id in table["run_id"]:
         folder = tmp_path / "b" / "runs" / run_id
         assert sorted(p.name for p in folder.iterdir()) == ["manifest.json", "summary.json"]
+        # recording neither events nor vault snapshots changes no KPI
+        whole = tmp_path / "full" / "runs" / run_id
+        assert (folder / "summary.json").read_bytes() == (whole / "summary.json").read_bytes()
     assert table["bad_debt_max"].notna().all()
+    pd.testing.assert_frame_equal(stable(table), stable(full))
 
 
 @pytest.mark.slow

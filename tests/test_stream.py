@@ -116,6 +116,20 @@ def test_flush_limits_must_be_positive(tmp_path):
         RunStream(tmp_path, flush_ticks=0)
 
 
+@pytest.mark.parametrize("flush_ticks", [10, 4096])
+def test_a_stream_keeping_no_table_records_no_events_nor_snapshots(flush_ticks, tmp_path):
+    scenario = _scenario("eth_crash_liq2")
+    full = sim.run(scenario)
+    model = ProtocolModel(scenario, stream=RunStream(tmp_path, flush_ticks=flush_ticks, keep=()))
+    model.run()
+    assert len(model.vat.log) == 0 and model.recorder.stream._vault_parts == []
+    result = result_of(model, wall_time_s=0.0, final=True)
+    assert result.events.empty and result.vaults.empty
+    assert result.summary == full.summary  # the KPIs, from the columns they read
+    with pytest.raises(ValueError, match="only tables"):
+        RunStream(tmp_path, keep=("timeseries", "summary"))
+
+
 def test_out_of_memory_at_the_end_keeps_the_streamed_tables(
     small_scenario_file, tmp_path, monkeypatch
 ):

@@ -293,7 +293,7 @@ def _unwritten_row(spec: RunSpec, error: str) -> dict[str, Any]:
 def _execute(spec: RunSpec) -> dict[str, Any]:
     from sim.model import ProtocolModel
     from sim.rundir import OutputError, RunFolder
-    from sim.stream import RunStream
+    from sim.stream import STREAMED_TABLES, RunStream
 
     started = time.perf_counter()
     try:
@@ -303,7 +303,10 @@ def _execute(spec: RunSpec) -> dict[str, Any]:
     except (OSError, OutputError) as exc:
         return _unwritten_row(spec, f"cannot write {spec.folder}: {_reason(exc)}")
     try:
-        model = ProtocolModel(spec.scenario, seed=spec.seed, stream=RunStream(folder.tmp))
+        # A run kept as a summary records no events nor vault snapshots (never written).
+        keep = () if spec.keep == "summary" else STREAMED_TABLES
+        stream = RunStream(folder.tmp, keep=keep)
+        model = ProtocolModel(spec.scenario, seed=spec.seed, stream=stream)
     except Exception as exc:
         folder.discard()
         error = f"the model could not be built: {type(exc).__name__}: {exc}"

@@ -69,6 +69,10 @@ class EventLog:
         self._block_rows = int(block_rows)
         self._clear()
 
+    def clear(self) -> None:
+        """Forget every row and call (the tick and ``enabled`` are kept)."""
+        self._clear()
+
     def _clear(self) -> None:
         """Forget every row and call (the tick and ``enabled`` are kept)."""
         self._blocks: list[dict[str, np.ndarray]] = []
