@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -80,21 +81,27 @@ def capped(name: str) -> dict:
     try:
         command = [sys.executable, "-m", "sim.cli", "run", str(_scenario_file(name, folder))]
         command += [arg for o in overrides for arg in ("--set", o)] + ["--out", str(out)]
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         started = time.perf_counter()
-        proc = subprocess.run(
-            command, cwd=ROOT, capture_output=True, text=True, preexec_fn=_cap(limit), check=False
-        )
-        wall = time.perf_counter() - started
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+            child = subprocess.Popen(
+                command, cwd=ROOT, stdout=stdout, stderr=stderr, text=True, preexec_fn=_cap(limit)
+            )
+            # os.wait4: this child's own resource use (its peak RSS), not the largest so far
+            # of every child (RUSAGE_CHILDREN).
+            _, status, usage = os.wait4(child.pid, 0)
+            child.returncode = os.waitstatus_to_exitcode(status)
+            wall = time.perf_counter() - started
+            stdout.seek(0)
+            stderr.seek(0)
+            proc = subprocess.CompletedProcess(
+                command, child.returncode, stdout.read(), stderr.read()
+            )
         figures: dict = {
             "case": name,
             "cap_gb": limit / GB,
             "exit": proc.returncode,
             "wall_s": round(wall, 1),
-            # ru_maxrss of the children is the largest so far: a case is measured only when it
-            # is the largest yet (run the cases one at a time with --only for each figure).
-            "peak_rss_mb": round(peak / 1024) if peak > before else None,
+            "peak_rss_mb": round(usage.ru_maxrss / 1024),
         }
         manifest = read_manifest(out) if out.is_dir() else None
         if manifest is None:
