@@ -157,28 +157,45 @@ def _streamed_result(
     fails the run (the error says which file), keeping what it wrote.
     """
     stream: RunStream = model.recorder.stream
-    try:
-        held = stream.close(model)
-    except OSError as exc:
-        held = {name: None for name in stream.sinks}
-        status = STATUS_FAILED
-        what = f"cannot write {exc.filename or stream.folder}: {exc.strerror or exc}"
-        error = f"{error}\n{what}" if error else what
+    held = stream.close(model)
     auctions = auctions_frame(model)
+    profits = keeper_profits(model)
+    missing: list[str] = []  # tables that failed and cannot be read
+    for name, exc in stream.failed.items():
+        status = STATUS_FAILED
+        path = stream.sinks[name].path
+        what = f"cannot write {path.name}: {getattr(exc, 'strerror', None) or exc}"
+        if stream.readable(name):
+            what += f" (it keeps the {stream.sinks[name].rows:,} rows written before)"
+        else:
+            missing.append(name)
+            path.unlink(missing_ok=True)
+            what += " (the table is lost)"
+        error = f"{error}\n{what}" if error else what
     ts = held["timeseries"]
-    if ts is None:
+    if ts is None and "timeseries" not in missing:
         path = stream.sinks["timeseries"].path
         ts = read_frame(path, summary_columns(pq.read_schema(path).names))
-    profits = keeper_profits(model)
-    summary = summarize(ts, auctions, keeper_profit=sum(profits.values()))
-    summary["keepers"] = profits
+    summary: dict[str, Any] = {}
+    if ts is not None:
+        summary = summarize(ts, auctions, keeper_profit=sum(profits.values()))
+        summary["keepers"] = profits
+    manifest = build_manifest(model, wall_time_s=wall_time_s, status=status, error=error)
+    if stream.failed:  # the folder holds what could be kept, and says so
+        manifest["files"] = [
+            name
+            for name in manifest["files"]
+            if name.removesuffix(".parquet") not in missing
+            and (name != "summary.json" or ts is not None)
+        ]
+    empty = pd.DataFrame()
     result = StoredRunResult(
-        timeseries=held["timeseries"],
-        events=held["events"],
+        timeseries=held["timeseries"] if "timeseries" not in missing else empty,
+        events=held["events"] if "events" not in missing else empty,
         auctions=auctions,
-        vaults=held["vaults"],
+        vaults=held["vaults"] if "vaults" not in missing else empty,
         summary=summary,
-        manifest=build_manifest(model, wall_time_s=wall_time_s, status=status, error=error),
+        manifest=manifest,
         shutdown=shutdown_frame(model.shutdown),
     )
     result.folder = stream.folder

@@ -254,6 +254,9 @@ class RunStream:
         self.flush_ticks = int(flush_ticks)
         self.flush_bytes = int(flush_bytes)
         self.sinks = {name: TableSink(self.folder / f"{name}.parquet") for name in STREAMED_TABLES}
+        #: Tables whose file could not be written, with the error (filled by :meth:`close`,
+        #: or by a flush that failed during the run).
+        self.failed: dict[str, BaseException] = {}
         self._vault_parts: list[dict[str, Any]] = []
         self._vault_bytes = 0
 
@@ -266,7 +269,7 @@ class RunStream:
         lost between the recorder and the file.
         """
         with _signals_held():
-            self.sinks["timeseries"].write(timeseries_frame(recorder.model))
+            self._write("timeseries", timeseries_frame(recorder.model))
             recorder.start_window()
             self._flush_events(recorder.model)
             self._flush_vaults(recorder)
@@ -287,12 +290,20 @@ class RunStream:
 
     def _flush_vaults(self, recorder: Recorder) -> None:
         if self._vault_parts:
-            self.sinks["vaults"].write(self._vault_frame(recorder))
+            self._write("vaults", self._vault_frame(recorder))
             self._vault_bytes = 0
 
     def _flush_events(self, model: ProtocolModel) -> None:
         if len(model.vat.log):
-            self.sinks["events"].write(events_frame(model, drain=True))
+            self._write("events", events_frame(model, drain=True))
+
+    def _write(self, name: str, frame: pd.DataFrame) -> None:
+        """A row group of table ``name``; a failure is kept in :attr:`failed`, then raised."""
+        try:
+            self.sinks[name].write(frame)
+        except (OSError, pa.ArrowException) as exc:
+            self.failed[name] = exc
+            raise
 
     def _vault_frame(self, recorder: Recorder) -> pd.DataFrame:
         cohorts = [c.name for c in recorder.model.cohorts]
@@ -304,16 +315,16 @@ class RunStream:
         """End the stream: the last rows of each table written and its file closed.
 
         A table that never needed a flush is not written here: it is returned whole, to be
-        written in one go with the run's other files (the bytes of an in-memory run's).
+        written in one go with the run's other files (the bytes of an in-memory run's). A table
+        whose file cannot be finished (a full disk, a lost mount) does not stop the others: its
+        writer is closed as it is and the error is kept in :attr:`failed`.
 
         Args:
             model: the model (finished or stopped; it will not step again).
 
         Returns:
-            Table name → the whole table, or ``None`` when it is in its file.
-
-        Raises:
-            OSError: a file could not be written (every writer is closed all the same).
+            Table name → the whole table, or ``None`` when it is in its file (or its file
+            failed: see :attr:`failed`).
         """
         recorder = model.recorder
         last = {
@@ -323,9 +334,7 @@ class RunStream:
                 else timeseries_frame(model, pick=summary_columns)
             ),
             "events": (
-                events_frame(model, consume=True)
-                if "events" in self.keep
-                else pd.DataFrame()
+                events_frame(model, consume=True) if "events" in self.keep else pd.DataFrame()
             ),
             "vaults": self._vault_frame(recorder) if "vaults" in self.keep else pd.DataFrame(),
         }
@@ -334,14 +343,27 @@ class RunStream:
         try:
             for name, frame in last.items():
                 sink = self.sinks[name]
-                if sink.opened:
-                    sink.close(frame)
+                if name in self.failed:  # a flush failed during the run
+                    out[name] = None
+                elif sink.opened:
+                    try:
+                        sink.close(frame)
+                    except (OSError, pa.ArrowException) as exc:
+                        self.failed[name] = exc
                     out[name] = None
                 else:
                     out[name] = frame
         finally:
             self.abort()
         return out
+
+    def readable(self, name: str) -> bool:
+        """Whether table ``name``'s file exists and can be read (its footer was written)."""
+        try:
+            pq.read_metadata(self.sinks[name].path)
+        except (OSError, pa.ArrowException):
+            return False
+        return True
 
     def abort(self) -> None:
         """Close every writer as it is, ignoring errors (the stream is being given up)."""

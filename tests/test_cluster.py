@@ -32,6 +32,7 @@ from sim.experiments.cluster import (
     make_token,
     run_on_worker,
     sees_store,
+    unlanded_row,
 )
 from sim.experiments.store import versions
 from sim.rundir import RUN_FILES
@@ -332,6 +333,18 @@ def test_a_worker_that_does_not_see_the_store_ships_the_run_and_it_lands_identic
     with pytest.raises(OSError, match="holds files that are not a run's"):
         land(shipped, spec.folder)
     assert (out / "small-seed3" / "notes.txt").read_text() == "mine"
+    # what the client does then: the run's row says why, and the batch goes on
+    try:
+        land(shipped, spec.folder)
+    except OSError as exc:
+        row = unlanded_row(spec, exc)
+    assert row == {
+        "run_id": "small-seed3",
+        "status": "failed",
+        "seed": spec.seed,
+        "error": f"cannot write {spec.folder}: {out / 'small-seed3'} holds files that are not a "
+        "run's; it is left as it is",
+    }
 
 
 def test_workers_that_cannot_import_cdpsim_or_differ_are_named():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -173,3 +174,42 @@ def test_write_frame_writes_the_bytes_of_to_parquet(tmp_path):
             assert (tmp_path / "ours.parquet").read_bytes() == (
                 tmp_path / "pandas.parquet"
             ).read_bytes(), table
+
+
+@pytest.mark.parametrize("lost", [False, True])
+def test_a_table_that_cannot_be_written_fails_the_run_and_keeps_the_rest(
+    lost, tmp_path, monkeypatch
+):
+    import errno
+
+    from sim.stream import TableSink
+
+    scenario = _scenario("eth_crash_liq2")
+    original = TableSink.write
+    calls = []
+
+    def full_disk(self, frame):
+        if self.path.name == "events.parquet" and len(frame):
+            calls.append(len(frame))
+            if len(calls) == (1 if lost else 2):  # the first row group, or the second
+                raise OSError(errno.ENOSPC, "No space left on device", str(self.path))
+        return original(self, frame)
+
+    monkeypatch.setattr(TableSink, "write", full_disk)
+    _streamed(scenario, tmp_path / "run", flush_ticks=16)
+    run = tmp_path / "run"
+    manifest = read_manifest(run)
+    assert manifest["status"] == "failed"
+    assert "cannot write events.parquet: No space left on device" in manifest["error"]
+    memory = sim.run(scenario)
+    ts = read_frame(run / "timeseries.parquet")  # the other tables are whole and readable
+    pd.testing.assert_frame_equal(ts, memory.timeseries.iloc[: len(ts)])
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["bad_debt_max"] is not None
+    if lost:  # a writer that never wrote a row group leaves no readable table
+        assert "events.parquet" not in manifest["files"] and not (run / "events.parquet").exists()
+        assert "the table is lost" in manifest["error"]
+    else:  # the row group written before the failure is kept, readable
+        events = read_frame(run / "events.parquet")
+        assert len(events) == calls[0] and "events.parquet" in manifest["files"]
+        assert f"keeps the {calls[0]:,} rows" in manifest["error"]

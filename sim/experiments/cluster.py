@@ -248,6 +248,21 @@ class _Relocated(RunSpec):
         return RunSpec.batch_info(dataclasses.replace(self, folder=self.origin))
 
 
+def unlanded_row(task: Any, exc: OSError) -> dict[str, Any]:
+    """The runs-table row of a shipped run the client could not write (``--resume`` reruns it).
+
+    The row a local run whose folder cannot be written gets
+    (:func:`sim.experiments.batch.execute`): status ``failed`` and why.
+    """
+    reason = exc.strerror or str(exc)
+    return {
+        "run_id": task.run_id,
+        "status": "failed",
+        "seed": task.seed,
+        "error": f"cannot write {task.folder}: {reason}",
+    }
+
+
 def land(shipped: Shipped, folder: str | Path) -> Any:
     """Write a shipped run's files into ``folder`` atomically; return the run's row.
 

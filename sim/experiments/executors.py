@@ -688,7 +688,13 @@ class DaskCluster(Executor):
         """
         from distributed import KilledWorker, as_completed
 
-        from sim.experiments.cluster import ClusterError, Shipped, land, run_on_worker
+        from sim.experiments.cluster import (
+            ClusterError,
+            Shipped,
+            land,
+            run_on_worker,
+            unlanded_row,
+        )
 
         if self._client is None:
             raise ExecutorError("the dask backend is not started (use it as a context manager)")
@@ -716,7 +722,10 @@ class DaskCluster(Executor):
             if future.status == "finished":
                 result = future.result()
                 if isinstance(result, Shipped):
-                    result = land(result, task.folder)
+                    try:
+                        result = land(result, task.folder)
+                    except OSError as exc:  # this run is not written; the batch goes on
+                        result = unlanded_row(task, exc)
                     self.shipped += 1
                 future.release()
                 yield result
