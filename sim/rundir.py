@@ -510,7 +510,7 @@ def _remove_run_files(folder: Path) -> bool:
     return True
 
 
-def clean_leftovers(out: str | Path) -> list[Path]:
+def clean_leftovers(out: str | Path, *, siblings: bool = True) -> list[Path]:
     """Remove the hidden folders a killed write to ``out`` left behind.
 
     Only ``.NAME.tmp-PID-*`` / ``.NAME.old-PID[-*]`` next to ``out`` and ``.cdpsim.tmp-PID-*``
@@ -519,15 +519,18 @@ def clean_leftovers(out: str | Path) -> list[Path]:
 
     Args:
         out: the run folder.
+        siblings: also look next to it (``False``: only inside it; a batch cleans the
+            siblings of all its runs at once, :func:`clean_sibling_leftovers`).
 
     Returns:
         The folders removed.
     """
     resolved = Path(out).expanduser().resolve()
     places = [
-        (resolved.parent, _leftover_pattern(re.escape(resolved.name))),
         (resolved, re.compile(rf"{re.escape(_INPLACE_PREFIX)}\.{_TMP_TAG}-(\d+)-.+()")),
     ]
+    if siblings:
+        places.insert(0, (resolved.parent, _leftover_pattern(re.escape(resolved.name))))
     return _clean(places)
 
 
@@ -671,11 +674,19 @@ class RunFolder:
         target, mode = _inspect(self.out, force)
         if clean:
             clean_leftovers(target)
+        elif mode == "inplace":  # a batch cleaned the siblings; what a killed write left inside
+            clean_leftovers(target, siblings=False)
         self._target = target
         self._inside = mode == "inplace"
+        #: Folders made for the run folder's parent (removed again by :meth:`discard` if empty).
+        self._made: list[Path] = []
         if self._inside:
             self.tmp = _temp_folder(target, _INPLACE_PREFIX)
         else:
+            missing = target.parent
+            while not missing.exists():
+                self._made.append(missing)
+                missing = missing.parent
             target.parent.mkdir(parents=True, exist_ok=True)
             self.tmp = _temp_folder(target.parent, f".{target.name}", private=private)
 
@@ -712,8 +723,13 @@ class RunFolder:
         return self.out
 
     def discard(self) -> None:
-        """Remove the temporary folder and what it holds (nothing else)."""
+        """Remove the temporary folder and what it holds, and the parents made for it if empty."""
         shutil.rmtree(self.tmp, ignore_errors=True)
+        for made in self._made:  # innermost first; one another process filled stays
+            try:
+                made.rmdir()
+            except OSError:
+                break
 
 
 def write_run_folder(

@@ -218,6 +218,8 @@ def out_of_memory_result(model: ProtocolModel, *, wall_time_s: float) -> RunResu
     )
     manifest = build_manifest(model, wall_time_s=wall_time_s, status=STATUS_FAILED, error=error)
     manifest["files"] = ["manifest.json", *(p.name for p in kept)]
+    # the ticks the kept timeseries holds (its full windows), not the ticks computed
+    manifest["ticks"] = max(stream.sinks["timeseries"].rows - 1, 0)
     empty = pd.DataFrame()
     result = StoredRunResult(
         timeseries=None,

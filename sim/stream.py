@@ -96,9 +96,12 @@ def arrow_table(frame: pd.DataFrame) -> pa.Table:
     schema = _SCHEMAS.get(key)
     if schema is None:
         schema = pa.Schema.from_pandas(frame, preserve_index=False)
-        if len(_SCHEMAS) >= _SCHEMAS_MAX:
-            _SCHEMAS.clear()
-        _SCHEMAS[key] = schema
+        # An object column of Nones only is typed null: another table of the same dtypes
+        # could hold strings there, so such a schema is not kept for the layout.
+        if not any(pa.types.is_null(f.type) for f in schema):
+            if len(_SCHEMAS) >= _SCHEMAS_MAX:
+                _SCHEMAS.clear()
+            _SCHEMAS[key] = schema
     arrays = []
     for field_, (_, column) in zip(schema, frame.items(), strict=True):
         if isinstance(column.dtype, pd.CategoricalDtype):

@@ -12,9 +12,11 @@ def pid_of(task: int) -> tuple[int, int]:
     return task, os.getpid()
 
 
-def environment(name: str) -> tuple[str | None, str]:
-    """The worker's value of the environment variable ``name``, and its working folder."""
-    return os.environ.get(name), os.getcwd()
+def environment(name: str) -> tuple[str | None, str, int]:
+    """The worker's value of the environment variable ``name``, its working folder and umask."""
+    from sim.atomic import umask
+
+    return os.environ.get(name), os.getcwd(), umask()
 
 
 def execute_with_pid(spec: Any) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import time
 import pandas as pd
 import pytest
 
+from sim.atomic import umask
 from sim.experiments import pools
 from sim.experiments.batch import batch_manifest, execute_all, load_inputs, plan, run_batch
 from sim.experiments.executors import LocalPool, make_executor
@@ -130,7 +131,7 @@ def test_another_worker_count_gets_a_new_pool_and_stops_the_old():
     assert old.pids() == [] and all(not _running(pid) for pid in two)
 
 
-def test_a_changed_environment_or_folder_reaches_the_workers(monkeypatch, tmp_path):
+def test_a_changed_environment_folder_or_umask_reaches_the_workers(monkeypatch, tmp_path):
     """Workers take them at their start: a change since gets a pool that has it."""
     first, _ = _batch_pids(3, oversubscribe=True)
     monkeypatch.setenv("CDPSIM_TEST_POOL", "changed")
@@ -139,8 +140,17 @@ def test_a_changed_environment_or_folder_reaches_the_workers(monkeypatch, tmp_pa
         seen = list(
             executor.imap_unordered(environment, ["CDPSIM_TEST_POOL"] * 3, lambda t, e: None)
         )
-        assert seen == [("changed", str(tmp_path))] * 3
+        assert seen == [("changed", str(tmp_path), umask())] * 3
         assert not set(executor.pids()) & set(first)
+        second = executor.pids()
+    before = os.umask(0o077)  # the run folders follow the umask of the batch's process
+    try:
+        with make_executor("local", 3, tasks=3, oversubscribe=True) as executor:
+            seen = list(executor.imap_unordered(environment, ["X"] * 3, lambda t, e: None))
+            assert {mask for _, _, mask in seen} == {0o077}
+            assert not set(executor.pids()) & set(second)
+    finally:
+        os.umask(before)
 
 
 def test_a_batch_stopped_part_way_or_by_an_exception_leaves_no_pool():

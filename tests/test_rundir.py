@@ -22,6 +22,7 @@ from sim.rundir import (
     RUN_FILES,
     RUN_FORMAT,
     OutputError,
+    RunFolder,
     WriteError,
     check_output_folder,
     clean_leftovers,
@@ -382,3 +383,22 @@ def test_holds_run_compares_the_manifest(tmp_path):
     assert holds_run(out, result)
     assert not holds_run(out, fake_result(ticks=4))
     assert not holds_run(tmp_path / "nothing", result)
+
+
+def test_a_discarded_run_folder_leaves_no_folder_it_made(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "mine.txt").write_text("kept")
+    folder = RunFolder(tmp_path / "a" / "b" / "c" / "run")
+    assert folder.tmp.parent == tmp_path / "a" / "b" / "c"
+    folder.discard()
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["mine.txt"]
+
+
+def test_a_batch_run_in_place_still_cleans_what_a_killed_write_left_inside(tmp_path, dead_pid):
+    out = write_run_folder(fake_result(), tmp_path / "run")
+    (out / "notes.txt").write_text("mine")  # the user's: the run is now written in place
+    inside = out / f".cdpsim.tmp-{dead_pid}-cd34"
+    inside.mkdir()
+    (inside / "vaults.parquet").write_text("partial")
+    RunFolder(out, clean=False).discard()
+    assert not inside.exists() and (out / "notes.txt").read_text() == "mine"

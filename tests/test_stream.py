@@ -213,3 +213,12 @@ def test_a_table_that_cannot_be_written_fails_the_run_and_keeps_the_rest(
         events = read_frame(run / "events.parquet")
         assert len(events) == calls[0] and "events.parquet" in manifest["files"]
         assert f"keeps the {calls[0]:,} rows" in manifest["error"]
+
+
+def test_a_column_of_nones_does_not_fix_the_type_of_the_layout(tmp_path):
+    from sim.stream import write_frame
+
+    write_frame(pd.DataFrame({"winner": [None, None], "x": [1.0, 2.0]}), tmp_path / "a.parquet")
+    later = pd.DataFrame({"winner": ["keeper.0", None], "x": [3.0, 4.0]})
+    write_frame(later, tmp_path / "b.parquet")
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "b.parquet"), later)

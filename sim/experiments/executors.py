@@ -66,6 +66,8 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Self
 
+from sim.atomic import umask
+
 #: Tasks submitted per worker before waiting for one to finish: enough to keep every worker busy
 #: while results travel back, few enough that the parent's memory does not grow with the batch.
 TASKS_PER_WORKER = 2
@@ -213,19 +215,25 @@ WORKER_NAME = b"cdpsim-worker"
 _PR_SET_NAME = 15
 
 
-def _worker_init(parent: int, environ: dict[str, str] | None = None) -> None:
+def _worker_init(
+    parent: int, environ: dict[str, str] | None = None, mask: int | None = None
+) -> None:
     """Start-up of a local worker: exit with the parent, leave Ctrl-C to it, import once.
 
     Args:
         parent: the process id of the process that started the pool.
         environ: the parent's environment when it started the pool; a worker forked by the
             fork server would otherwise have the server's, from when the server started.
+        mask: the parent's umask when it started the pool (the run folders follow it; a
+            forked worker would otherwise have the fork server's).
     """
     _exit_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if environ is not None and dict(os.environ) != environ:
         os.environ.clear()
         os.environ.update(environ)
+    if mask is not None:
+        os.umask(mask)
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_NAME, WORKER_NAME, 0, 0, 0)
@@ -365,7 +373,7 @@ class LocalPool(Executor):
             max_workers=self.workers,
             mp_context=context or start_context(),
             initializer=_worker_init,
-            initargs=(os.getpid(), dict(os.environ)),
+            initargs=(os.getpid(), dict(os.environ), umask()),
         )
         # Starting every worker now overlaps their start; a pool that cannot start is an
         # error of the set-up, not a failure of the first runs.

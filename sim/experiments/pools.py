@@ -37,6 +37,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from sim.atomic import umask
 from sim.experiments.executors import (
     Executor,
     ExecutorError,
@@ -58,7 +59,7 @@ _lent = False
 
 def _context(workers: int) -> tuple[Any, ...]:
     """What a pool's workers took from the parent at their start, with their number."""
-    return (workers, os.getcwd(), tuple(sys.path), tuple(sorted(os.environ.items())))
+    return (workers, os.getcwd(), tuple(sys.path), tuple(sorted(os.environ.items())), umask())
 
 
 def _acquire(workers: int) -> tuple[LocalPool, bool]:
