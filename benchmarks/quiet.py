@@ -7,9 +7,14 @@ each measurement and records the load average it started at next to the figure.
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 #: Highest 1-minute load average at which a measurement may start.
 MAX_LOAD = float(os.environ.get("CDPSIM_BENCH_MAX_LOAD", "1.5"))
@@ -42,3 +47,27 @@ def wait_quiet(max_load: float = MAX_LOAD) -> float:
         waited += POLL_S
         now = load()
     return now
+
+
+def fresh_json(code: str, *args: str, env: dict[str, str] | None = None) -> dict:
+    """Run ``code`` in a fresh ``python -c`` from the repository root; the JSON line it prints last.
+
+    The repository is put first on ``PYTHONPATH``; ``args`` are the process's ``sys.argv[1:]``
+    and ``env`` adds variables to this process's environment.
+
+    Raises:
+        RuntimeError: the process failed (its stderr is in the message).
+    """
+    environ = dict(os.environ)
+    environ["PYTHONPATH"] = str(ROOT) + os.pathsep + environ.get("PYTHONPATH", "")
+    environ.update(env or {})
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{code} {' '.join(args)} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])

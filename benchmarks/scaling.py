@@ -39,7 +39,6 @@ import json
 import math
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -134,26 +133,17 @@ def child(path: str, workers: int, changes: dict) -> dict:
 
 def _child(path: Path, workers: int, changes: dict) -> dict:
     """Run :func:`child` in a fresh process; its figures."""
-    from benchmarks.quiet import wait_quiet
+    from benchmarks.quiet import fresh_json, wait_quiet
 
     load = wait_quiet()
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env.setdefault("OMP_NUM_THREADS", "1")
     code = (
         "import json, sys; from benchmarks.scaling import child; "
         "print(json.dumps(child(sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3]))))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code, str(path), str(workers), json.dumps(changes)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
+    args = (str(path), str(workers), json.dumps(changes))
+    figures = fresh_json(
+        code, *args, env={"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     )
-    if out.returncode != 0:
-        raise RuntimeError(f"sweep {path} on {workers} workers failed:\n{out.stderr}")
-    figures = json.loads(out.stdout.strip().splitlines()[-1])
     if figures["ok"] != figures["runs"]:
         raise RuntimeError(f"runs failed: {figures}")
     return dict(figures, load=load, case=path.stem, changes=changes)

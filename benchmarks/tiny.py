@@ -36,10 +36,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -186,21 +183,10 @@ def child_phases() -> dict:
 
 def _child(code: str) -> dict:
     """Run ``code`` (which prints a JSON line last) in a fresh process once the machine is quiet."""
-    from benchmarks.quiet import wait_quiet
+    from benchmarks.quiet import fresh_json, wait_quiet
 
     load = wait_quiet()
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    done = subprocess.run(
-        [sys.executable, "-c", f"import json; {code}"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"{code} failed:\n{done.stderr}")
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]), load=load)
+    return dict(fresh_json(f"import json; {code}"), load=load)
 
 
 def _best(runs: list[dict], key) -> dict:
